@@ -1,1 +1,4 @@
-//! (in progress)
+//! The archive's domain: ingest pipeline, instance parsing, index,
+//! queries, metadata and rendering. (in progress)
+
+pub mod render;

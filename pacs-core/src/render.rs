@@ -1,0 +1,1 @@
+//! Frame decoding and rendering: in progress.
