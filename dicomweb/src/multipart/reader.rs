@@ -1,0 +1,393 @@
+//! Streaming `multipart/related` reader for request bodies (STOW-RS).
+
+use bytes::{Buf, Bytes, BytesMut};
+use futures::{Stream, StreamExt};
+use memchr::memmem;
+
+use super::MultipartError;
+
+/// Longest run of transport padding (spaces, tabs) accepted after a
+/// boundary; a longer run means the candidate is not a delimiter line.
+const MAX_TRANSPORT_PADDING: usize = 1024;
+
+/// Bounds on what a peer may make the reader hold or do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest body of a single part, in bytes. A part is held in memory
+    /// whole, so this bounds the memory of one request.
+    pub max_part_size: u64,
+    /// Largest header block of a single part, in bytes.
+    pub max_header_bytes: usize,
+    /// Most parts in one body.
+    pub max_parts: usize,
+}
+
+impl Default for Limits {
+    /// 1 GiB parts, 16 KiB of headers, 100 000 parts.
+    fn default() -> Self {
+        Self {
+            max_part_size: 1 << 30,
+            max_header_bytes: 16 * 1024,
+            max_parts: 100_000,
+        }
+    }
+}
+
+/// One complete part of a multipart body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// Header fields in order; names lower-cased, values trimmed and
+    /// unfolded.
+    pub headers: Vec<(String, String)>,
+    /// The part's content, without the CRLF that precedes the next
+    /// delimiter.
+    pub body: Bytes,
+}
+
+impl Part {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The part's `Content-Type`, if it has one. RFC 2046 defaults a missing
+    /// one to `text/plain`; DICOMweb callers usually default it to the
+    /// multipart `type` parameter instead, so that choice is left to them.
+    pub fn content_type(&self) -> Option<&str> {
+        self.header("content-type")
+    }
+}
+
+/// Where the reader is in the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Skipping the preamble, looking for the first delimiter.
+    Preamble,
+    /// Just after a delimiter line: a part's header block follows.
+    Headers,
+    /// Inside a part's body, looking for the next delimiter.
+    Body,
+    /// The close delimiter was seen, or an error ended the read.
+    Done,
+}
+
+/// A delimiter found in the buffer.
+struct Delimiter {
+    /// Offset of its leading CR.
+    start: usize,
+    /// Offset just past its line (past `--` for the close delimiter).
+    end: usize,
+    /// Whether it is the close delimiter (`--boundary--`).
+    close: bool,
+}
+
+/// What follows `CRLF--boundary` in the buffer.
+enum Tail {
+    /// `--`: the close delimiter.
+    Close,
+    /// Transport padding and CRLF, this many bytes.
+    Line(usize),
+    /// Not enough bytes yet to tell.
+    Incomplete,
+    /// Something else: the match is part of the content, not a delimiter.
+    NotDelimiter,
+}
+
+/// Reads a `multipart/related` body part by part from a stream of chunks.
+///
+/// Memory is bounded by the current part plus one chunk: the preamble is
+/// discarded as it streams by, each part is handed out as soon as its
+/// delimiter is seen, and the epilogue is never read.
+pub struct MultipartReader<S> {
+    body: S,
+    /// Unconsumed bytes; in [`State::Body`] it starts at the part's content.
+    buf: BytesMut,
+    /// Searches for `CRLF "--" boundary`.
+    finder: memmem::Finder<'static>,
+    /// Where the next delimiter search starts in `buf`; bytes before it are
+    /// known not to start a delimiter.
+    scan_from: usize,
+    state: State,
+    limits: Limits,
+    parts_read: usize,
+    headers: Vec<(String, String)>,
+}
+
+impl<S, E> MultipartReader<S>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    /// A reader of `body`, whose parts are separated by `boundary` (as
+    /// returned by [`super::parse_content_type`]).
+    pub fn new(body: S, boundary: &str, limits: Limits) -> Self {
+        let mut delimiter = Vec::with_capacity(boundary.len() + 4);
+        delimiter.extend_from_slice(b"\r\n--");
+        delimiter.extend_from_slice(boundary.as_bytes());
+        // The first delimiter may open the body without a CRLF before it;
+        // a virtual CRLF lets one search handle both cases.
+        let mut buf = BytesMut::with_capacity(64 * 1024);
+        buf.extend_from_slice(b"\r\n");
+        Self {
+            body,
+            buf,
+            finder: memmem::Finder::new(&delimiter).into_owned(),
+            scan_from: 0,
+            state: State::Preamble,
+            limits,
+            parts_read: 0,
+            headers: Vec::new(),
+        }
+    }
+
+    /// How many complete parts have been returned so far.
+    pub fn parts_read(&self) -> usize {
+        self.parts_read
+    }
+
+    /// The next complete part, or `None` after the close delimiter.
+    ///
+    /// On [`MultipartError::Truncated`] the parts already returned are
+    /// complete and only the rest of the upload is missing. After any error
+    /// the reader is finished and further calls return `Ok(None)`.
+    pub async fn next_part(&mut self) -> Result<Option<Part>, MultipartError> {
+        let result = self.advance().await;
+        if result.is_err() {
+            self.state = State::Done;
+        }
+        result
+    }
+
+    async fn advance(&mut self) -> Result<Option<Part>, MultipartError> {
+        loop {
+            match self.state {
+                State::Done => return Ok(None),
+                State::Preamble => match self.find_delimiter() {
+                    Some(delimiter) => self.enter_part(delimiter),
+                    None => {
+                        // Nothing before scan_from can start a delimiter.
+                        self.buf.advance(self.scan_from);
+                        self.scan_from = 0;
+                        self.fill().await?;
+                    }
+                },
+                State::Headers => {
+                    // Checked here, once the previous part has been handed
+                    // out, so a limit never costs a complete part.
+                    if self.parts_read >= self.limits.max_parts {
+                        return Err(MultipartError::TooManyParts {
+                            limit: self.limits.max_parts,
+                        });
+                    }
+                    if self.read_headers()? {
+                        self.state = State::Body;
+                    } else {
+                        self.fill().await?;
+                    }
+                }
+                State::Body => match self.find_delimiter() {
+                    Some(delimiter) => {
+                        self.check_part_size(delimiter.start)?;
+                        let body = self.buf.split_to(delimiter.start).freeze();
+                        let headers = std::mem::take(&mut self.headers);
+                        self.enter_part(Delimiter {
+                            start: 0,
+                            end: delimiter.end - delimiter.start,
+                            close: delimiter.close,
+                        });
+                        self.parts_read += 1;
+                        return Ok(Some(Part { headers, body }));
+                    }
+                    None => {
+                        self.check_part_size(self.scan_from)?;
+                        self.fill().await?;
+                    }
+                },
+            }
+        }
+    }
+
+    /// Consumes a delimiter (which must start at 0 or be preceded only by
+    /// discardable bytes) and moves to the next part or to the end.
+    fn enter_part(&mut self, delimiter: Delimiter) {
+        self.buf.advance(delimiter.end);
+        self.scan_from = 0;
+        if delimiter.close {
+            // The epilogue is ignored: never read, never buffered.
+            self.buf = BytesMut::new();
+            self.state = State::Done;
+            return;
+        }
+        self.state = State::Headers;
+    }
+
+    fn check_part_size(&self, len: usize) -> Result<(), MultipartError> {
+        if len as u64 > self.limits.max_part_size {
+            return Err(MultipartError::PartTooLarge {
+                limit: self.limits.max_part_size,
+            });
+        }
+        Ok(())
+    }
+
+    /// Appends the next non-empty chunk to the buffer; a body that ends here
+    /// ends before the close delimiter.
+    async fn fill(&mut self) -> Result<(), MultipartError> {
+        loop {
+            match self.body.next().await {
+                Some(Ok(chunk)) if chunk.is_empty() => continue,
+                Some(Ok(chunk)) => {
+                    self.buf.extend_from_slice(&chunk);
+                    return Ok(());
+                }
+                Some(Err(e)) => return Err(MultipartError::Body(Box::new(e))),
+                None => return Err(MultipartError::Truncated),
+            }
+        }
+    }
+
+    /// Looks for the next delimiter from `scan_from`. `None` means more
+    /// bytes are needed; `scan_from` then marks the earliest offset that may
+    /// still begin one.
+    fn find_delimiter(&mut self) -> Option<Delimiter> {
+        let needle_len = self.finder.needle().len();
+        loop {
+            let Some(found) = self.finder.find(&self.buf[self.scan_from..]) else {
+                let keep = needle_len - 1;
+                self.scan_from = self.scan_from.max(self.buf.len().saturating_sub(keep));
+                return None;
+            };
+            let start = self.scan_from + found;
+            let after = start + needle_len;
+            match classify_tail(&self.buf[after..]) {
+                Tail::Close => {
+                    return Some(Delimiter {
+                        start,
+                        end: after + 2,
+                        close: true,
+                    });
+                }
+                Tail::Line(len) => {
+                    return Some(Delimiter {
+                        start,
+                        end: after + len,
+                        close: false,
+                    });
+                }
+                Tail::Incomplete => {
+                    self.scan_from = start;
+                    return None;
+                }
+                Tail::NotDelimiter => self.scan_from = start + 1,
+            }
+        }
+    }
+
+    /// Parses the header block at the start of the buffer if it is complete;
+    /// `false` means more bytes are needed.
+    fn read_headers(&mut self) -> Result<bool, MultipartError> {
+        let limit = self.limits.max_header_bytes;
+        if self.buf.starts_with(b"\r\n") {
+            // No header fields at all: the blank line follows the delimiter.
+            self.buf.advance(2);
+            self.headers.clear();
+            return Ok(true);
+        }
+        let from = self.scan_from;
+        match memmem::find(&self.buf[from..], b"\r\n\r\n") {
+            Some(found) => {
+                let end = from + found + 4;
+                if end > limit {
+                    return Err(MultipartError::HeadersTooLarge { limit });
+                }
+                self.headers = parse_headers(&self.buf[..end - 2])?;
+                self.buf.advance(end);
+                self.scan_from = 0;
+                Ok(true)
+            }
+            None => {
+                if self.buf.len() > limit {
+                    return Err(MultipartError::HeadersTooLarge { limit });
+                }
+                self.scan_from = self.buf.len().saturating_sub(3);
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// Decides whether the bytes after `CRLF--boundary` make it a delimiter.
+fn classify_tail(rest: &[u8]) -> Tail {
+    match rest {
+        [] | [b'-'] => return Tail::Incomplete,
+        [b'-', b'-', ..] => return Tail::Close,
+        [b'-', ..] => return Tail::NotDelimiter,
+        _ => {}
+    }
+    let padding = rest
+        .iter()
+        .take(MAX_TRANSPORT_PADDING + 1)
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count();
+    if padding > MAX_TRANSPORT_PADDING {
+        return Tail::NotDelimiter;
+    }
+    match &rest[padding..] {
+        [] | [b'\r'] => Tail::Incomplete,
+        [b'\r', b'\n', ..] => Tail::Line(padding + 2),
+        _ => Tail::NotDelimiter,
+    }
+}
+
+/// Parses header lines (each ending in CRLF). Folded continuation lines
+/// (starting with a space or tab) are joined to the previous field with one
+/// space; whitespace around names and values is dropped.
+fn parse_headers(block: &[u8]) -> Result<Vec<(String, String)>, MultipartError> {
+    let text = String::from_utf8_lossy(block);
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for line in text.split("\r\n").filter(|l| !l.is_empty()) {
+        if line.starts_with([' ', '\t']) {
+            let Some((_, value)) = headers.last_mut() else {
+                return Err(MultipartError::MalformedHeader(
+                    "continuation line before any header field".into(),
+                ));
+            };
+            let more = line.trim_matches([' ', '\t']);
+            if !more.is_empty() {
+                if !value.is_empty() {
+                    value.push(' ');
+                }
+                value.push_str(more);
+            }
+            continue;
+        }
+        let Some((name, value)) = line.split_once(':') else {
+            return Err(MultipartError::MalformedHeader(format!(
+                "line without a colon: {:?}",
+                shorten(line)
+            )));
+        };
+        let name = name.trim_end_matches([' ', '\t']);
+        let valid_name =
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && b != b':');
+        if !valid_name {
+            return Err(MultipartError::MalformedHeader(format!(
+                "invalid field name: {:?}",
+                shorten(name)
+            )));
+        }
+        headers.push((
+            name.to_ascii_lowercase(),
+            value.trim_matches([' ', '\t']).to_owned(),
+        ));
+    }
+    Ok(headers)
+}
+
+/// At most 80 characters of peer-supplied text, for error messages.
+fn shorten(s: &str) -> String {
+    s.chars().take(80).collect()
+}
