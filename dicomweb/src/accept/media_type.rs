@@ -115,7 +115,6 @@ impl MediaType {
     }
 
     /// Removes parameter `name` and returns its value.
-    #[allow(dead_code)] // Used by Accept parsing, which lands next.
     pub(crate) fn take_param(&mut self, name: &str) -> Option<String> {
         let at = self
             .params
@@ -160,7 +159,6 @@ impl FromStr for MediaType {
 
 /// Splits a header list (`Accept`) at the commas that are outside quoted
 /// strings.
-#[allow(dead_code)] // Used by Accept parsing, which lands next.
 pub(crate) fn split_list(input: &str) -> impl Iterator<Item = &str> {
     let mut pieces = Vec::new();
     let (mut start, mut quoted, mut escaped) = (0, false, false);
