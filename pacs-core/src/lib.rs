@@ -1,4 +1,23 @@
-//! The archive's domain: ingest pipeline, instance parsing, index,
-//! queries, metadata and rendering. (in progress)
+//! The archive's domain: the ingest pipeline, instance parsing, the index
+//! and its queries, DICOM JSON metadata, and frame rendering.
+//!
+//! Nothing here knows HTTP or DIMSE; the protocol crates call into
+//! [`Ingest`] and [`Archive`], and the server binary wires them together.
 
+pub mod error;
+pub mod index;
+pub mod ingest;
+pub mod json;
+pub mod layout;
+pub mod parse;
+pub mod query;
 pub mod render;
+pub mod retrieve;
+pub mod transcode;
+pub mod uid;
+
+pub use error::{ArchiveError, IndexError, IngestError};
+pub use index::{DuplicatePolicy, Index, SqliteIndex};
+pub use ingest::{Incoming, Ingest, IngestConfig, StoreKind, Stored};
+pub use retrieve::Archive;
+pub use uid::Uid;

@@ -1,0 +1,197 @@
+//! The index: what the archive knows of every stored instance, and the
+//! queries over it.
+//!
+//! [`Index`] is the interface the rest of the archive uses; [`SqliteIndex`]
+//! is the embedded backend. A second backend (PostgreSQL) implements the
+//! same trait; nothing above this module names a database.
+
+mod schema;
+mod search;
+mod sqlite;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::error::IndexError;
+use crate::layout::PixelLayout;
+use crate::query::{Attribute, Query};
+use crate::uid::Uid;
+
+pub use sqlite::SqliteIndex;
+
+/// Patient and study attributes of an instance, as indexed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StudyFields {
+    pub study_uid: String,
+    pub patient_id: Option<String>,
+    pub patient_name: Option<String>,
+    pub patient_birth_date: Option<String>,
+    pub patient_sex: Option<String>,
+    pub study_date: Option<String>,
+    pub study_time: Option<String>,
+    pub accession_number: Option<String>,
+    pub study_id: Option<String>,
+    pub study_description: Option<String>,
+    pub referring_physician_name: Option<String>,
+}
+
+/// Series attributes of an instance, as indexed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeriesFields {
+    pub series_uid: String,
+    pub modality: Option<String>,
+    pub series_number: Option<i64>,
+    pub series_description: Option<String>,
+    pub body_part_examined: Option<String>,
+    pub performed_procedure_step_start_date: Option<String>,
+}
+
+/// The attributes needed to decode and render frames without opening the
+/// instance.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImageAttributes {
+    pub rows: u16,
+    pub columns: u16,
+    pub samples_per_pixel: u16,
+    pub bits_allocated: u16,
+    pub bits_stored: u16,
+    pub high_bit: u16,
+    pub pixel_representation: u16,
+    pub photometric_interpretation: String,
+    pub planar_configuration: u16,
+    pub number_of_frames: u32,
+    pub rescale_slope: f64,
+    pub rescale_intercept: f64,
+    pub window_centers: Vec<f64>,
+    pub window_widths: Vec<f64>,
+    pub voi_lut_function: Option<String>,
+}
+
+/// An instance about to be indexed. Its object is already durable.
+#[derive(Debug, Clone)]
+pub struct NewInstance {
+    pub study: StudyFields,
+    pub series: SeriesFields,
+    pub sop_instance_uid: String,
+    pub sop_class_uid: String,
+    pub instance_number: Option<i64>,
+    pub transfer_syntax_uid: String,
+    pub object_key: String,
+    pub size: u64,
+    /// SHA-256 of the stored object, hex.
+    pub sha256: String,
+    pub pixel: PixelLayout,
+    pub image: Option<ImageAttributes>,
+    /// The instance's DICOM JSON (see [`crate::json`]).
+    pub metadata: Vec<u8>,
+    /// Who sent it: `dimse:<AET>@<addr>`, `stow:<addr>`, `import:<path>`.
+    pub source: String,
+}
+
+/// A stored instance as the index knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredInstance {
+    pub study_uid: String,
+    pub series_uid: String,
+    pub sop_instance_uid: String,
+    pub sop_class_uid: String,
+    pub instance_number: Option<i64>,
+    pub transfer_syntax_uid: String,
+    pub object_key: String,
+    pub size: u64,
+    pub sha256: String,
+    pub pixel: PixelLayout,
+    pub image: Option<ImageAttributes>,
+}
+
+/// What to do with an instance whose SOP Instance UID is already stored
+/// with different content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DuplicatePolicy {
+    /// Keep the stored instance and report a conflict to the sender.
+    #[default]
+    KeepFirst,
+    /// Replace the stored instance by the new one.
+    Replace,
+}
+
+/// The result of indexing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InsertOutcome {
+    Inserted,
+    /// The same bytes were already indexed.
+    Duplicate,
+    /// Different bytes are indexed under this SOP Instance UID; they were kept.
+    Conflict,
+    /// Different bytes were indexed and have been replaced; their object
+    /// key is returned so the caller can delete the object.
+    Replaced {
+        old_object_key: String,
+    },
+}
+
+/// One result of a search, at the query's level.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchRow {
+    pub values: Vec<(Attribute, String)>,
+    pub study_uid: String,
+    pub series_uid: Option<String>,
+    pub sop_instance_uid: Option<String>,
+    pub modalities_in_study: Vec<String>,
+    pub study_related_series: i64,
+    pub study_related_instances: i64,
+    pub series_related_instances: Option<i64>,
+    pub number_of_frames: Option<i64>,
+    pub rows: Option<i64>,
+    pub columns: Option<i64>,
+    pub transfer_syntax_uid: Option<String>,
+    /// The DICOM JSON of one instance of the row's scope, when the query
+    /// asks for attributes the index does not hold in columns.
+    pub sample_metadata: Option<Vec<u8>>,
+}
+
+/// Totals, for operators.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    pub studies: i64,
+    pub series: i64,
+    pub instances: i64,
+}
+
+/// The index interface.
+#[async_trait]
+pub trait Index: Send + Sync + 'static {
+    /// The instance with this SOP Instance UID, if any.
+    async fn find_instance(&self, sop_uid: &str) -> Result<Option<StoredInstance>, IndexError>;
+
+    /// Indexes an instance in one transaction, study and series rows and
+    /// counters included. Duplicates are decided inside that transaction.
+    async fn insert(
+        &self,
+        instance: NewInstance,
+        policy: DuplicatePolicy,
+    ) -> Result<InsertOutcome, IndexError>;
+
+    /// Instances of a study, a series or one instance, ordered by series
+    /// number then instance number.
+    async fn instances(
+        &self,
+        study: &Uid,
+        series: Option<&Uid>,
+        sop: Option<&Uid>,
+    ) -> Result<Vec<StoredInstance>, IndexError>;
+
+    /// The stored DICOM JSON of the same scope, in the same order.
+    async fn metadata(
+        &self,
+        study: &Uid,
+        series: Option<&Uid>,
+        sop: Option<&Uid>,
+    ) -> Result<Vec<Vec<u8>>, IndexError>;
+
+    /// QIDO-RS search.
+    async fn search(&self, query: &Query) -> Result<Vec<SearchRow>, IndexError>;
+
+    async fn totals(&self) -> Result<Totals, IndexError>;
+}

@@ -1,0 +1,87 @@
+//! The SQLite schema, versioned with `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+use crate::error::IndexError;
+
+const VERSION: i64 = 1;
+
+const SCHEMA_V1: &str = r#"
+CREATE TABLE studies (
+    pk INTEGER PRIMARY KEY,
+    study_uid TEXT NOT NULL UNIQUE,
+    patient_id TEXT,
+    patient_name TEXT,
+    patient_name_key TEXT,
+    patient_birth_date TEXT,
+    patient_sex TEXT,
+    study_date TEXT,
+    study_time TEXT,
+    accession_number TEXT,
+    study_id TEXT,
+    study_description TEXT,
+    referring_physician_name TEXT,
+    referring_physician_key TEXT,
+    modalities TEXT NOT NULL DEFAULT '',
+    num_series INTEGER NOT NULL DEFAULT 0,
+    num_instances INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX studies_by_date ON studies (study_date, study_time);
+CREATE INDEX studies_by_patient_id ON studies (patient_id);
+CREATE INDEX studies_by_patient_name ON studies (patient_name_key);
+CREATE INDEX studies_by_accession ON studies (accession_number);
+
+CREATE TABLE series (
+    pk INTEGER PRIMARY KEY,
+    study_pk INTEGER NOT NULL REFERENCES studies (pk),
+    series_uid TEXT NOT NULL UNIQUE,
+    modality TEXT,
+    series_number INTEGER,
+    series_description TEXT,
+    body_part_examined TEXT,
+    pps_start_date TEXT,
+    num_instances INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX series_by_study ON series (study_pk, series_number);
+CREATE INDEX series_by_modality ON series (modality);
+
+CREATE TABLE instances (
+    pk INTEGER PRIMARY KEY,
+    series_pk INTEGER NOT NULL REFERENCES series (pk),
+    sop_uid TEXT NOT NULL UNIQUE,
+    sop_class_uid TEXT NOT NULL,
+    instance_number INTEGER,
+    transfer_syntax_uid TEXT NOT NULL,
+    number_of_frames INTEGER,
+    rows INTEGER,
+    columns INTEGER,
+    object_key TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    pixel TEXT NOT NULL,
+    image TEXT,
+    metadata BLOB NOT NULL,
+    source TEXT NOT NULL,
+    received_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX instances_by_series ON instances (series_pk, instance_number);
+"#;
+
+/// Creates or upgrades the schema.
+pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > VERSION {
+        return Err(IndexError::Corrupt(format!(
+            "the index database has schema version {version}, newer than this program's {VERSION}; upgrade pacs"
+        )));
+    }
+    if version < 1 {
+        let tx = conn.transaction()?;
+        tx.execute_batch(SCHEMA_V1)?;
+        tx.pragma_update(None, "user_version", VERSION)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

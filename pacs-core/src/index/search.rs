@@ -1,0 +1,336 @@
+//! QIDO-RS search as SQL.
+
+use rusqlite::Connection;
+
+use super::SearchRow;
+use super::sqlite::name_key;
+use crate::error::IndexError;
+use crate::query::{Attribute, Level, MatchKind, MatchValue, Query};
+
+/// The SQL expression holding an attribute (tables: `st` studies,
+/// `se` series, `i` instances).
+fn column(a: Attribute) -> &'static str {
+    match a {
+        Attribute::PatientName => "st.patient_name",
+        Attribute::PatientId => "st.patient_id",
+        Attribute::PatientBirthDate => "st.patient_birth_date",
+        Attribute::PatientSex => "st.patient_sex",
+        Attribute::StudyInstanceUid => "st.study_uid",
+        Attribute::StudyDate => "st.study_date",
+        Attribute::StudyTime => "st.study_time",
+        Attribute::AccessionNumber => "st.accession_number",
+        Attribute::StudyId => "st.study_id",
+        Attribute::StudyDescription => "st.study_description",
+        Attribute::ReferringPhysicianName => "st.referring_physician_name",
+        Attribute::ModalitiesInStudy => "st.modalities",
+        Attribute::SeriesInstanceUid => "se.series_uid",
+        Attribute::Modality => "se.modality",
+        Attribute::SeriesNumber => "se.series_number",
+        Attribute::SeriesDescription => "se.series_description",
+        Attribute::BodyPartExamined => "se.body_part_examined",
+        Attribute::PerformedProcedureStepStartDate => "se.pps_start_date",
+        Attribute::SopInstanceUid => "i.sop_uid",
+        Attribute::SopClassUid => "i.sop_class_uid",
+        Attribute::InstanceNumber => "i.instance_number",
+    }
+}
+
+/// The upper-cased key column of person names, used for matching.
+fn match_column(a: Attribute) -> &'static str {
+    match a {
+        Attribute::PatientName => "st.patient_name_key",
+        Attribute::ReferringPhysicianName => "st.referring_physician_key",
+        other => column(other),
+    }
+}
+
+fn level_rank(l: Level) -> u8 {
+    match l {
+        Level::Study => 0,
+        Level::Series => 1,
+        Level::Instance => 2,
+    }
+}
+
+/// Escapes a DICOM wildcard pattern into a LIKE pattern with `\` escapes.
+fn like_pattern(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 4);
+    for c in pattern.chars() {
+        match c {
+            '*' => out.push('%'),
+            '?' => out.push('_'),
+            '%' | '_' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Builds the conditions of a query; returns SQL and parameters.
+fn conditions(q: &Query) -> (Vec<String>, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value as V;
+    let mut sql = Vec::new();
+    let mut params: Vec<V> = Vec::new();
+    let p = |params: &mut Vec<V>, v: V| {
+        params.push(v);
+        format!("?{}", params.len())
+    };
+    if let Some(study) = &q.study {
+        let ph = p(&mut params, V::Text(study.as_str().to_owned()));
+        sql.push(format!("st.study_uid = {ph}"));
+    }
+    if let Some(series) = &q.series {
+        let ph = p(&mut params, V::Text(series.as_str().to_owned()));
+        sql.push(format!("se.series_uid = {ph}"));
+    }
+    for m in &q.matches {
+        let a = m.attribute;
+        // Series-level modality at study level means "any series of that modality".
+        let modality_at_study = q.level == Level::Study
+            && matches!(a, Attribute::Modality | Attribute::ModalitiesInStudy);
+        if modality_at_study || a == Attribute::ModalitiesInStudy {
+            let values: Vec<String> = match &m.value {
+                MatchValue::Exact(v) | MatchValue::Wildcard(v) => {
+                    v.split(['\\', ',']).map(|s| s.trim().to_owned()).collect()
+                }
+                MatchValue::UidList(v) => v.clone(),
+                MatchValue::Range(..) => Vec::new(),
+            };
+            let phs: Vec<String> = values
+                .into_iter()
+                .map(|v| p(&mut params, V::Text(v)))
+                .collect();
+            sql.push(format!(
+                "EXISTS (SELECT 1 FROM series ms WHERE ms.study_pk = st.pk AND ms.modality IN ({}))",
+                phs.join(", ")
+            ));
+            continue;
+        }
+        if level_rank(a.level()) > level_rank(q.level) {
+            continue; // not meaningful at this level; reported as a warning by the caller
+        }
+        let col = match_column(a);
+        let kind = a.match_kind();
+        let fold = |s: &str| {
+            if kind == MatchKind::PersonName {
+                name_key(s)
+            } else {
+                s.to_owned()
+            }
+        };
+        match &m.value {
+            MatchValue::Exact(v) => {
+                if kind == MatchKind::Integer {
+                    let ph = p(&mut params, V::Integer(v.parse().unwrap_or_default()));
+                    sql.push(format!("{col} = {ph}"));
+                } else if kind == MatchKind::PersonName && q.fuzzy {
+                    let a1 = p(&mut params, V::Text(format!("{}%", like_pattern(&fold(v)))));
+                    let a2 = p(
+                        &mut params,
+                        V::Text(format!("%^{}%", like_pattern(&fold(v)))),
+                    );
+                    sql.push(format!(
+                        "({col} LIKE {a1} ESCAPE '\\' OR {col} LIKE {a2} ESCAPE '\\')"
+                    ));
+                } else {
+                    let ph = p(&mut params, V::Text(fold(v)));
+                    sql.push(format!("{col} = {ph}"));
+                }
+            }
+            MatchValue::Wildcard(v) => {
+                let folded = fold(v);
+                if folded.chars().all(|c| c == '*') {
+                    continue; // matches everything
+                }
+                // A plain prefix pattern also becomes a range, which uses the index.
+                if let Some(prefix) = folded.strip_suffix('*').filter(|s| !s.contains(['*', '?'])) {
+                    let lo = p(&mut params, V::Text(prefix.to_owned()));
+                    let hi = p(&mut params, V::Text(format!("{prefix}\u{10FFFF}")));
+                    sql.push(format!("{col} >= {lo} AND {col} < {hi}"));
+                }
+                let ph = p(&mut params, V::Text(like_pattern(&folded)));
+                sql.push(format!("{col} LIKE {ph} ESCAPE '\\'"));
+            }
+            MatchValue::UidList(list) => {
+                let phs: Vec<String> = list
+                    .iter()
+                    .map(|u| p(&mut params, V::Text(u.clone())))
+                    .collect();
+                sql.push(format!("{col} IN ({})", phs.join(", ")));
+            }
+            MatchValue::Range(lo, hi) => {
+                if let Some(lo) = lo {
+                    let ph = p(&mut params, V::Text(lo.clone()));
+                    sql.push(format!("{col} >= {ph}"));
+                }
+                if let Some(hi) = hi {
+                    // a time range's upper end includes its whole second/minute
+                    let hi = if kind == MatchKind::Time {
+                        format!("{hi}\u{10FFFF}")
+                    } else {
+                        hi.clone()
+                    };
+                    let ph = p(&mut params, V::Text(hi));
+                    sql.push(format!("{col} <= {ph}"));
+                }
+            }
+        }
+    }
+    (sql, params)
+}
+
+const STUDY_FIELDS: [Attribute; 11] = [
+    Attribute::StudyInstanceUid,
+    Attribute::PatientName,
+    Attribute::PatientId,
+    Attribute::PatientBirthDate,
+    Attribute::PatientSex,
+    Attribute::StudyDate,
+    Attribute::StudyTime,
+    Attribute::AccessionNumber,
+    Attribute::StudyId,
+    Attribute::StudyDescription,
+    Attribute::ReferringPhysicianName,
+];
+const SERIES_FIELDS: [Attribute; 6] = [
+    Attribute::SeriesInstanceUid,
+    Attribute::Modality,
+    Attribute::SeriesNumber,
+    Attribute::SeriesDescription,
+    Attribute::BodyPartExamined,
+    Attribute::PerformedProcedureStepStartDate,
+];
+const INSTANCE_FIELDS: [Attribute; 3] = [
+    Attribute::SopInstanceUid,
+    Attribute::SopClassUid,
+    Attribute::InstanceNumber,
+];
+
+/// Runs a search.
+pub fn run(c: &Connection, q: &Query) -> Result<Vec<SearchRow>, IndexError> {
+    let mut fields: Vec<Attribute> = STUDY_FIELDS.to_vec();
+    let mut extra = vec!["st.modalities", "st.num_series", "st.num_instances"];
+    let (from, order) = match q.level {
+        Level::Study => (
+            "studies st",
+            "ORDER BY st.study_date DESC, st.study_time DESC, st.pk DESC",
+        ),
+        Level::Series => {
+            fields.extend(SERIES_FIELDS);
+            extra.push("se.num_instances");
+            (
+                "series se JOIN studies st ON st.pk = se.study_pk",
+                "ORDER BY st.study_date DESC, st.pk DESC, se.series_number IS NULL, se.series_number, se.pk",
+            )
+        }
+        Level::Instance => {
+            fields.extend(SERIES_FIELDS);
+            fields.extend(INSTANCE_FIELDS);
+            extra.extend([
+                "se.num_instances",
+                "i.number_of_frames",
+                "i.rows",
+                "i.columns",
+                "i.transfer_syntax_uid",
+            ]);
+            (
+                "instances i JOIN series se ON se.pk = i.series_pk JOIN studies st ON st.pk = se.study_pk",
+                "ORDER BY st.pk DESC, se.series_number IS NULL, se.series_number, se.pk, i.instance_number IS NULL, i.instance_number, i.pk",
+            )
+        }
+    };
+    let want_sample = q.include_all || !q.include.is_empty();
+    let sample = if want_sample {
+        match q.level {
+            Level::Study => {
+                "(SELECT i2.metadata FROM series s2 JOIN instances i2 ON i2.series_pk = s2.pk WHERE s2.study_pk = st.pk LIMIT 1)"
+            }
+            Level::Series => {
+                "(SELECT i2.metadata FROM instances i2 WHERE i2.series_pk = se.pk LIMIT 1)"
+            }
+            Level::Instance => "i.metadata",
+        }
+    } else {
+        "NULL"
+    };
+    let select: Vec<&str> = fields
+        .iter()
+        .map(|&a| column(a))
+        .chain(extra.iter().copied())
+        .chain(std::iter::once(sample))
+        .collect();
+    let (conds, mut params) = conditions(q);
+    let where_sql = if conds.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conds.join(" AND "))
+    };
+    params.push(rusqlite::types::Value::Integer(q.limit as i64));
+    params.push(rusqlite::types::Value::Integer(q.offset as i64));
+    let n = params.len();
+    let sql = format!(
+        "SELECT {} FROM {from} {where_sql} {order} LIMIT ?{} OFFSET ?{}",
+        select.join(", "),
+        n - 1,
+        n
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
+        let mut row = SearchRow::default();
+        for (i, &a) in fields.iter().enumerate() {
+            let v: Option<rusqlite::types::Value> = r.get(i)?;
+            let text = match v {
+                Some(rusqlite::types::Value::Text(s)) => Some(s),
+                Some(rusqlite::types::Value::Integer(n)) => Some(n.to_string()),
+                _ => None,
+            };
+            if let Some(t) = text {
+                match a {
+                    Attribute::StudyInstanceUid => row.study_uid = t.clone(),
+                    Attribute::SeriesInstanceUid => row.series_uid = Some(t.clone()),
+                    Attribute::SopInstanceUid => row.sop_instance_uid = Some(t.clone()),
+                    _ => {}
+                }
+                row.values.push((a, t));
+            }
+        }
+        let mut k = fields.len();
+        let modalities: String = r.get(k)?;
+        row.modalities_in_study = modalities
+            .split('\\')
+            .filter(|m| !m.is_empty())
+            .map(str::to_owned)
+            .collect();
+        row.study_related_series = r.get(k + 1)?;
+        row.study_related_instances = r.get(k + 2)?;
+        k += 3;
+        if q.level != Level::Study {
+            row.series_related_instances = r.get(k)?;
+            k += 1;
+        }
+        if q.level == Level::Instance {
+            row.number_of_frames = r.get(k)?;
+            row.rows = r.get(k + 1)?;
+            row.columns = r.get(k + 2)?;
+            row.transfer_syntax_uid = r.get(k + 3)?;
+            k += 4;
+        }
+        row.sample_metadata = r.get(k)?;
+        Ok(row)
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_sql_wildcards() {
+        assert_eq!(like_pattern("A*B?"), "A%B_");
+        assert_eq!(like_pattern("50%_\\"), "50\\%\\_\\\\");
+    }
+}

@@ -1,0 +1,508 @@
+//! The embedded index backend: SQLite in WAL mode.
+//!
+//! Writes go through one writer thread that commits whatever inserts are
+//! waiting in a single transaction (group commit), each in its own
+//! savepoint so that one bad insert does not fail its neighbours. A commit
+//! is `synchronous=FULL`: when `insert` returns, the row survives a crash.
+//! Reads use a small pool of connections that never block the writer.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
+use tokio::sync::oneshot;
+
+use super::schema;
+use super::search;
+use super::{
+    DuplicatePolicy, Index, InsertOutcome, NewInstance, SearchRow, StoredInstance, Totals,
+};
+use crate::error::IndexError;
+use crate::query::Query;
+use crate::uid::Uid;
+
+/// Most inserts committed in one transaction.
+const MAX_GROUP: usize = 256;
+const READERS: usize = 4;
+
+struct Job {
+    instance: NewInstance,
+    policy: DuplicatePolicy,
+    reply: oneshot::Sender<Result<InsertOutcome, IndexError>>,
+}
+
+/// The SQLite index. Cheap to clone.
+#[derive(Clone)]
+pub struct SqliteIndex {
+    writer: mpsc::SyncSender<Job>,
+    readers: Arc<ReaderPool>,
+    path: PathBuf,
+}
+
+struct ReaderPool {
+    idle: Mutex<Vec<Connection>>,
+    path: PathBuf,
+}
+
+impl ReaderPool {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, IndexError>,
+    ) -> Result<T, IndexError> {
+        let conn = self.idle.lock().map_err(|_| IndexError::Closed)?.pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => open_connection(&self.path, true)?,
+        };
+        let result = f(&conn);
+        if let Ok(mut idle) = self.idle.lock() {
+            if idle.len() < READERS {
+                idle.push(conn);
+            }
+        }
+        result
+    }
+}
+
+fn open_connection(path: &Path, read_only: bool) -> Result<Connection, IndexError> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    if !read_only {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "cache_size", -16000)?;
+    Ok(conn)
+}
+
+impl SqliteIndex {
+    /// Opens (creating if needed) the index at `path`.
+    pub fn open(path: impl Into<PathBuf>) -> Result<SqliteIndex, IndexError> {
+        let path = path.into();
+        let mut conn = open_connection(&path, false)?;
+        schema::migrate(&mut conn)?;
+        let (tx, rx) = mpsc::sync_channel::<Job>(1024);
+        std::thread::Builder::new()
+            .name("index-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(|e| IndexError::Database(format!("cannot start the index writer: {e}")))?;
+        Ok(SqliteIndex {
+            writer: tx,
+            readers: Arc::new(ReaderPool {
+                idle: Mutex::new(Vec::new()),
+                path: path.clone(),
+            }),
+            path,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, IndexError> + Send + 'static,
+    ) -> Result<T, IndexError> {
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || pool.with(f))
+            .await
+            .map_err(|e| IndexError::Database(format!("index reader failed: {e}")))?
+    }
+}
+
+fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let results = commit_group(&mut conn, &jobs);
+        for (job, result) in jobs.into_iter().zip(results) {
+            let _ = job.reply.send(result);
+        }
+    }
+}
+
+/// Commits a group of inserts; returns one result per job.
+fn commit_group(conn: &mut Connection, jobs: &[Job]) -> Vec<Result<InsertOutcome, IndexError>> {
+    let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => {
+            let e = IndexError::from(e);
+            return jobs.iter().map(|_| Err(clone_err(&e))).collect();
+        }
+    };
+    let mut results = Vec::with_capacity(jobs.len());
+    for (i, job) in jobs.iter().enumerate() {
+        let name = format!("job{i}");
+        let outcome = (|| -> Result<InsertOutcome, IndexError> {
+            tx.execute_batch(&format!("SAVEPOINT {name}"))?;
+            match insert_one(&tx, &job.instance, job.policy) {
+                Ok(o) => {
+                    tx.execute_batch(&format!("RELEASE {name}"))?;
+                    Ok(o)
+                }
+                Err(e) => {
+                    tx.execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}"))?;
+                    Err(e)
+                }
+            }
+        })();
+        results.push(outcome);
+    }
+    match tx.commit() {
+        Ok(()) => results,
+        Err(e) => {
+            let e = IndexError::from(e);
+            jobs.iter().map(|_| Err(clone_err(&e))).collect()
+        }
+    }
+}
+
+fn clone_err(e: &IndexError) -> IndexError {
+    match e {
+        IndexError::OutOfSpace(s) => IndexError::OutOfSpace(s.clone()),
+        IndexError::Database(s) => IndexError::Database(s.clone()),
+        IndexError::Corrupt(s) => IndexError::Corrupt(s.clone()),
+        IndexError::Closed => IndexError::Closed,
+    }
+}
+
+/// Upper-case form used for case-insensitive person name matching.
+pub(super) fn name_key(name: &str) -> String {
+    name.to_uppercase()
+}
+
+fn insert_one(
+    tx: &Transaction<'_>,
+    n: &NewInstance,
+    policy: DuplicatePolicy,
+) -> Result<InsertOutcome, IndexError> {
+    let existing: Option<(i64, String, String, i64)> = tx
+        .query_row(
+            "SELECT pk, sha256, object_key, series_pk FROM instances WHERE sop_uid = ?1",
+            [&n.sop_instance_uid],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    let mut replaced = None;
+    if let Some((pk, sha, key, series_pk)) = existing {
+        if sha == n.sha256 {
+            return Ok(InsertOutcome::Duplicate);
+        }
+        match policy {
+            DuplicatePolicy::KeepFirst => return Ok(InsertOutcome::Conflict),
+            DuplicatePolicy::Replace => {
+                tx.execute("DELETE FROM instances WHERE pk = ?1", [pk])?;
+                decrement_counts(tx, series_pk)?;
+                replaced = Some(key);
+            }
+        }
+    }
+
+    let s = &n.study;
+    let study_pk: i64 = match tx
+        .query_row(
+            "SELECT pk FROM studies WHERE study_uid = ?1",
+            [&s.study_uid],
+            |r| r.get(0),
+        )
+        .optional()?
+    {
+        Some(pk) => pk,
+        None => {
+            tx.execute(
+                "INSERT INTO studies (study_uid, patient_id, patient_name, patient_name_key,
+                    patient_birth_date, patient_sex, study_date, study_time, accession_number,
+                    study_id, study_description, referring_physician_name, referring_physician_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                params![
+                    s.study_uid,
+                    s.patient_id,
+                    s.patient_name,
+                    s.patient_name.as_deref().map(name_key),
+                    s.patient_birth_date,
+                    s.patient_sex,
+                    s.study_date,
+                    s.study_time,
+                    s.accession_number,
+                    s.study_id,
+                    s.study_description,
+                    s.referring_physician_name,
+                    s.referring_physician_name.as_deref().map(name_key),
+                ],
+            )?;
+            tx.last_insert_rowid()
+        }
+    };
+
+    let se = &n.series;
+    let series_pk: i64 = match tx
+        .query_row(
+            "SELECT pk, study_pk FROM series WHERE series_uid = ?1",
+            [&se.series_uid],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+        )
+        .optional()?
+    {
+        Some((pk, owner)) if owner == study_pk => pk,
+        Some(_) => {
+            return Err(IndexError::Corrupt(format!(
+                "series {} already belongs to another study",
+                se.series_uid
+            )));
+        }
+        None => {
+            tx.execute(
+                "INSERT INTO series (study_pk, series_uid, modality, series_number,
+                    series_description, body_part_examined, pps_start_date)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    study_pk,
+                    se.series_uid,
+                    se.modality,
+                    se.series_number,
+                    se.series_description,
+                    se.body_part_examined,
+                    se.performed_procedure_step_start_date,
+                ],
+            )?;
+            let pk = tx.last_insert_rowid();
+            tx.execute(
+                "UPDATE studies SET num_series = num_series + 1 WHERE pk = ?1",
+                [study_pk],
+            )?;
+            if let Some(m) = &se.modality {
+                add_modality(tx, study_pk, m)?;
+            }
+            pk
+        }
+    };
+
+    let pixel = serde_json::to_string(&n.pixel)
+        .map_err(|e| IndexError::Database(format!("cannot encode the pixel layout: {e}")))?;
+    let image =
+        match &n.image {
+            Some(i) => Some(serde_json::to_string(i).map_err(|e| {
+                IndexError::Database(format!("cannot encode image attributes: {e}"))
+            })?),
+            None => None,
+        };
+    tx.execute(
+        "INSERT INTO instances (series_pk, sop_uid, sop_class_uid, instance_number,
+            transfer_syntax_uid, number_of_frames, rows, columns, object_key, size, sha256,
+            pixel, image, metadata, source)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        params![
+            series_pk,
+            n.sop_instance_uid,
+            n.sop_class_uid,
+            n.instance_number,
+            n.transfer_syntax_uid,
+            n.image.as_ref().map(|i| i.number_of_frames),
+            n.image.as_ref().map(|i| i.rows),
+            n.image.as_ref().map(|i| i.columns),
+            n.object_key,
+            n.size as i64,
+            n.sha256,
+            pixel,
+            image,
+            n.metadata,
+            n.source,
+        ],
+    )?;
+    tx.execute(
+        "UPDATE series SET num_instances = num_instances + 1 WHERE pk = ?1",
+        [series_pk],
+    )?;
+    tx.execute(
+        "UPDATE studies SET num_instances = num_instances + 1,
+            updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE pk = ?1",
+        [study_pk],
+    )?;
+    Ok(match replaced {
+        Some(old_object_key) => InsertOutcome::Replaced { old_object_key },
+        None => InsertOutcome::Inserted,
+    })
+}
+
+fn decrement_counts(tx: &Transaction<'_>, series_pk: i64) -> Result<(), IndexError> {
+    tx.execute(
+        "UPDATE series SET num_instances = num_instances - 1 WHERE pk = ?1",
+        [series_pk],
+    )?;
+    tx.execute(
+        "UPDATE studies SET num_instances = num_instances - 1
+         WHERE pk = (SELECT study_pk FROM series WHERE pk = ?1)",
+        [series_pk],
+    )?;
+    Ok(())
+}
+
+/// Keeps `studies.modalities` as a sorted, backslash-separated set.
+fn add_modality(tx: &Transaction<'_>, study_pk: i64, modality: &str) -> Result<(), IndexError> {
+    let current: String = tx.query_row(
+        "SELECT modalities FROM studies WHERE pk = ?1",
+        [study_pk],
+        |r| r.get(0),
+    )?;
+    let mut set: Vec<&str> = current.split('\\').filter(|m| !m.is_empty()).collect();
+    if !set.contains(&modality) {
+        set.push(modality);
+        set.sort_unstable();
+        tx.execute(
+            "UPDATE studies SET modalities = ?1 WHERE pk = ?2",
+            params![set.join("\\"), study_pk],
+        )?;
+    }
+    Ok(())
+}
+
+pub(super) const INSTANCE_COLUMNS: &str = "st.study_uid, se.series_uid, i.sop_uid, i.sop_class_uid,
+    i.instance_number, i.transfer_syntax_uid, i.object_key, i.size, i.sha256, i.pixel, i.image";
+
+pub(super) fn stored_instance(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredInstance> {
+    let pixel: String = r.get(9)?;
+    let image: Option<String> = r.get(10)?;
+    let bad = |i: usize, e: serde_json::Error| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    };
+    Ok(StoredInstance {
+        study_uid: r.get(0)?,
+        series_uid: r.get(1)?,
+        sop_instance_uid: r.get(2)?,
+        sop_class_uid: r.get(3)?,
+        instance_number: r.get(4)?,
+        transfer_syntax_uid: r.get(5)?,
+        object_key: r.get(6)?,
+        size: r.get::<_, i64>(7)? as u64,
+        sha256: r.get(8)?,
+        pixel: serde_json::from_str(&pixel).map_err(|e| bad(9, e))?,
+        image: match image {
+            Some(s) => Some(serde_json::from_str(&s).map_err(|e| bad(10, e))?),
+            None => None,
+        },
+    })
+}
+
+/// `WHERE` clause and parameters selecting a study, series or instance scope.
+fn scope(study: &Uid, series: Option<&Uid>, sop: Option<&Uid>) -> (String, Vec<String>) {
+    let mut sql = String::from("st.study_uid = ?1");
+    let mut params = vec![study.as_str().to_owned()];
+    if let Some(s) = series {
+        params.push(s.as_str().to_owned());
+        sql.push_str(&format!(" AND se.series_uid = ?{}", params.len()));
+    }
+    if let Some(s) = sop {
+        params.push(s.as_str().to_owned());
+        sql.push_str(&format!(" AND i.sop_uid = ?{}", params.len()));
+    }
+    (sql, params)
+}
+
+const SCOPE_JOIN: &str = "instances i JOIN series se ON se.pk = i.series_pk
+    JOIN studies st ON st.pk = se.study_pk";
+const SCOPE_ORDER: &str = "ORDER BY se.series_number IS NULL, se.series_number, se.pk, i.instance_number IS NULL, i.instance_number, i.pk";
+
+#[async_trait]
+impl Index for SqliteIndex {
+    async fn find_instance(&self, sop_uid: &str) -> Result<Option<StoredInstance>, IndexError> {
+        let sop = sop_uid.to_owned();
+        self.read(move |c| {
+            let sql = format!("SELECT {INSTANCE_COLUMNS} FROM {SCOPE_JOIN} WHERE i.sop_uid = ?1");
+            Ok(c.prepare_cached(&sql)?
+                .query_row([sop], stored_instance)
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn insert(
+        &self,
+        instance: NewInstance,
+        policy: DuplicatePolicy,
+    ) -> Result<InsertOutcome, IndexError> {
+        let (reply, rx) = oneshot::channel();
+        let writer = self.writer.clone();
+        let job = Job {
+            instance,
+            policy,
+            reply,
+        };
+        // The channel is bounded: wait for room off the async threads.
+        tokio::task::spawn_blocking(move || writer.send(job))
+            .await
+            .map_err(|_| IndexError::Closed)?
+            .map_err(|_| IndexError::Closed)?;
+        rx.await.map_err(|_| IndexError::Closed)?
+    }
+
+    async fn instances(
+        &self,
+        study: &Uid,
+        series: Option<&Uid>,
+        sop: Option<&Uid>,
+    ) -> Result<Vec<StoredInstance>, IndexError> {
+        let (cond, params) = scope(study, series, sop);
+        self.read(move |c| {
+            let sql =
+                format!("SELECT {INSTANCE_COLUMNS} FROM {SCOPE_JOIN} WHERE {cond} {SCOPE_ORDER}");
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(params), stored_instance)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn metadata(
+        &self,
+        study: &Uid,
+        series: Option<&Uid>,
+        sop: Option<&Uid>,
+    ) -> Result<Vec<Vec<u8>>, IndexError> {
+        let (cond, params) = scope(study, series, sop);
+        self.read(move |c| {
+            let sql = format!("SELECT i.metadata FROM {SCOPE_JOIN} WHERE {cond} {SCOPE_ORDER}");
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| r.get(0))?;
+            Ok(rows.collect::<Result<Vec<Vec<u8>>, _>>()?)
+        })
+        .await
+    }
+
+    async fn search(&self, query: &Query) -> Result<Vec<SearchRow>, IndexError> {
+        let query = query.clone();
+        self.read(move |c| search::run(c, &query)).await
+    }
+
+    async fn totals(&self) -> Result<Totals, IndexError> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT (SELECT count(*) FROM studies), (SELECT count(*) FROM series),
+                        (SELECT count(*) FROM instances)",
+                [],
+                |r| {
+                    Ok(Totals {
+                        studies: r.get(0)?,
+                        series: r.get(1)?,
+                        instances: r.get(2)?,
+                    })
+                },
+            )?)
+        })
+        .await
+    }
+}

@@ -1,0 +1,459 @@
+//! The one ingest pipeline behind every entry point (DIMSE C-STORE,
+//! STOW-RS, `pacs import`).
+//!
+//! Order of work, and why:
+//! 1. parse the header from the buffer the instance arrived in and
+//!    validate it (nothing is written for an invalid instance);
+//! 2. settle duplicates by SOP Instance UID and content hash;
+//! 3. write the object under a key made of validated UIDs and the content
+//!    hash, so that different content never overwrites a stored object;
+//! 4. index it in one transaction;
+//! 5. only then report success. A crash before 4 leaves at most an
+//!    unreferenced object, never an index row without its object.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use dicom_dictionary_std::tags;
+use dicom_object::InMemDicomObject;
+use sha2::{Digest, Sha256};
+use storage::{Body, ObjectKey, ObjectStore};
+use tokio::sync::Notify;
+
+use crate::error::IngestError;
+use crate::index::{
+    DuplicatePolicy, ImageAttributes, Index, InsertOutcome, NewInstance, SeriesFields, StudyFields,
+};
+use crate::json;
+use crate::layout::{self, PixelLayout};
+use crate::parse::{self, ParsedInstance, float_values, int_value, text_value};
+use crate::uid::Uid;
+
+/// Settings of the ingest pipeline.
+#[derive(Debug, Clone)]
+pub struct IngestConfig {
+    pub duplicate_policy: DuplicatePolicy,
+    /// Largest instance accepted, in bytes.
+    pub max_instance_size: u64,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            duplicate_policy: DuplicatePolicy::KeepFirst,
+            max_instance_size: 4 << 30,
+        }
+    }
+}
+
+/// An instance as it arrives.
+#[derive(Debug)]
+pub enum Incoming {
+    /// A DICOM Part 10 stream (STOW-RS, files). Stored byte for byte.
+    Part10(Bytes),
+    /// A bare data set with the attributes of its DIMSE command (C-STORE).
+    /// Stored as a Part 10 file: a file meta group, then these bytes.
+    Dataset {
+        dataset: Bytes,
+        transfer_syntax_uid: String,
+        sop_class_uid: String,
+        sop_instance_uid: String,
+        calling_ae_title: Option<String>,
+    },
+}
+
+/// How a successful store went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    New,
+    /// The same bytes were already stored: nothing changed.
+    Duplicate,
+    /// Different bytes were stored under this SOP Instance UID and were
+    /// replaced (policy `replace`).
+    Replaced,
+}
+
+/// A stored instance, as reported to the sender.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub kind: StoreKind,
+    pub sop_class_uid: String,
+    pub sop_instance_uid: String,
+    pub study_instance_uid: String,
+    pub series_instance_uid: String,
+}
+
+/// The archive's write side. Cheap to share behind an `Arc`.
+pub struct Ingest {
+    store: Arc<dyn ObjectStore>,
+    index: Arc<dyn Index>,
+    config: IngestConfig,
+    accepting: AtomicBool,
+    in_flight: AtomicUsize,
+    drained: Notify,
+}
+
+/// Identification written into the file meta group of stored DIMSE data.
+pub const IMPLEMENTATION_CLASS_UID: &str = "1.2.826.0.1.3680043.10.1453.1";
+pub const IMPLEMENTATION_VERSION_NAME: &str = "PACS_0_1";
+
+struct InFlight<'a>(&'a Ingest);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.drained.notify_waiters();
+        }
+    }
+}
+
+/// What the blocking part of ingest produces.
+struct Prepared {
+    parsed: ParsedInstance,
+    sha256: String,
+    metadata: Vec<u8>,
+    body: Body,
+    size: u64,
+}
+
+impl Ingest {
+    pub fn new(store: Arc<dyn ObjectStore>, index: Arc<dyn Index>, config: IngestConfig) -> Ingest {
+        Ingest {
+            store,
+            index,
+            config,
+            accepting: AtomicBool::new(true),
+            in_flight: AtomicUsize::new(0),
+            drained: Notify::new(),
+        }
+    }
+
+    /// Stops accepting new instances and waits until every store already
+    /// under way has finished (acknowledged or failed, never half-written).
+    pub async fn shutdown(&self) {
+        self.accepting.store(false, Ordering::Release);
+        loop {
+            let notified = self.drained.notified();
+            if self.in_flight.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Stores and indexes one instance. `source` says who sent it (for the
+    /// index and logs); `expected_study`, when given, must be the
+    /// instance's study (STOW-RS to `/studies/{study}`).
+    pub async fn ingest(
+        &self,
+        incoming: Incoming,
+        source: &str,
+        expected_study: Option<&Uid>,
+    ) -> Result<Stored, IngestError> {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        let _guard = InFlight(self);
+        if !self.accepting.load(Ordering::Acquire) {
+            return Err(IngestError::ShuttingDown);
+        }
+        let limit = self.config.max_instance_size;
+        let prepared = tokio::task::spawn_blocking(move || prepare(incoming, limit))
+            .await
+            .map_err(|e| IngestError::Unreadable(format!("parsing failed: {e}")))??;
+        let p = &prepared.parsed;
+        if let Some(expected) = expected_study {
+            if expected != &p.study_instance_uid {
+                return Err(IngestError::WrongStudy {
+                    expected: expected.to_string(),
+                    found: p.study_instance_uid.to_string(),
+                });
+            }
+        }
+        let reply = |kind| Stored {
+            kind,
+            sop_class_uid: p.sop_class_uid.to_string(),
+            sop_instance_uid: p.sop_instance_uid.to_string(),
+            study_instance_uid: p.study_instance_uid.to_string(),
+            series_instance_uid: p.series_instance_uid.to_string(),
+        };
+
+        // Settle the common duplicate cases before writing anything.
+        if let Some(existing) = self
+            .index
+            .find_instance(p.sop_instance_uid.as_str())
+            .await?
+        {
+            if existing.sha256 == prepared.sha256 {
+                return Ok(reply(StoreKind::Duplicate));
+            }
+            if self.config.duplicate_policy == DuplicatePolicy::KeepFirst {
+                return Err(IngestError::Conflict(p.sop_instance_uid.to_string()));
+            }
+        }
+
+        let key = object_key(p, &prepared.sha256)?;
+        self.store.put(&key, prepared.body.clone()).await?;
+
+        let record = new_instance(&prepared, key.as_str(), source);
+        match self
+            .index
+            .insert(record, self.config.duplicate_policy)
+            .await
+        {
+            Ok(InsertOutcome::Inserted) => Ok(reply(StoreKind::New)),
+            Ok(InsertOutcome::Duplicate) => Ok(reply(StoreKind::Duplicate)),
+            Ok(InsertOutcome::Conflict) => {
+                self.discard(&key).await;
+                Err(IngestError::Conflict(p.sop_instance_uid.to_string()))
+            }
+            Ok(InsertOutcome::Replaced { old_object_key }) => {
+                if old_object_key != key.as_str() {
+                    if let Ok(old) = ObjectKey::new(&old_object_key) {
+                        self.discard(&old).await;
+                    }
+                }
+                Ok(reply(StoreKind::Replaced))
+            }
+            Err(e) => {
+                // Not indexed: the object must not linger as if it were stored.
+                // (An identical object may be referenced by an earlier row,
+                // but then the insert would have reported a duplicate.)
+                self.discard(&key).await;
+                Err(e.into())
+            }
+        }
+    }
+
+    async fn discard(&self, key: &ObjectKey) {
+        if let Err(e) = self.store.delete(key).await {
+            tracing::warn!(key = %key, error = %e, "could not remove an unindexed object");
+        }
+    }
+}
+
+fn prepare(incoming: Incoming, limit: u64) -> Result<Prepared, IngestError> {
+    let (body, dataset, offset, ts, command) = match incoming {
+        Incoming::Part10(bytes) => {
+            if bytes.len() as u64 > limit {
+                return Err(IngestError::TooLarge(limit));
+            }
+            let header = layout::read_part10_header(&bytes)
+                .map_err(|e| IngestError::Unreadable(e.to_string()))?;
+            let dataset = bytes.slice(header.dataset_offset..);
+            let command = (
+                header.media_storage_sop_class_uid,
+                header.media_storage_sop_instance_uid,
+                "File Meta Information",
+            );
+            (
+                Body::from(bytes),
+                dataset,
+                header.dataset_offset as u64,
+                header.transfer_syntax_uid,
+                command,
+            )
+        }
+        Incoming::Dataset {
+            dataset,
+            transfer_syntax_uid,
+            sop_class_uid,
+            sop_instance_uid,
+            calling_ae_title,
+        } => {
+            if dataset.len() as u64 > limit {
+                return Err(IngestError::TooLarge(limit));
+            }
+            let meta = file_meta_group(
+                &sop_class_uid,
+                &sop_instance_uid,
+                &transfer_syntax_uid,
+                calling_ae_title.as_deref(),
+            )?;
+            let offset = meta.len() as u64;
+            (
+                Body::new(vec![meta, dataset.clone()]),
+                dataset,
+                offset,
+                transfer_syntax_uid,
+                (sop_class_uid, sop_instance_uid, "C-STORE request"),
+            )
+        }
+    };
+    let parsed = parse::parse_instance(&dataset, offset, &ts)?;
+    let (class, instance, origin) = command;
+    if class.trim_end_matches('\0') != parsed.sop_class_uid.as_str() {
+        return Err(IngestError::DoesNotMatchSopClass(format!(
+            "the {origin} names SOP class {class} but the data set has {}",
+            parsed.sop_class_uid
+        )));
+    }
+    if instance.trim_end_matches('\0') != parsed.sop_instance_uid.as_str() {
+        return Err(IngestError::DoesNotMatchSopClass(format!(
+            "the {origin} names SOP instance {instance} but the data set has {}",
+            parsed.sop_instance_uid
+        )));
+    }
+    let mut hasher = Sha256::new();
+    for s in body.segments() {
+        hasher.update(s);
+    }
+    let sha256 = hex::encode(hasher.finalize());
+    let metadata = metadata_json(&parsed)?;
+    let size = body.len();
+    Ok(Prepared {
+        parsed,
+        sha256,
+        metadata,
+        body,
+        size,
+    })
+}
+
+/// The object key: validated UIDs (digits and dots only) and the content
+/// hash. Nothing else from the data set reaches a key.
+fn object_key(p: &ParsedInstance, sha256: &str) -> Result<ObjectKey, IngestError> {
+    let key = format!(
+        "dicom/{}/{}/{}.{}.dcm",
+        p.study_instance_uid,
+        p.series_instance_uid,
+        p.sop_instance_uid,
+        &sha256[..16]
+    );
+    ObjectKey::new(&key)
+        .map_err(|e| IngestError::Unreadable(format!("cannot form an object key: {e}")))
+}
+
+/// Encodes a file meta information group (with preamble and prefix) for
+/// a data set received over DIMSE.
+fn file_meta_group(
+    sop_class: &str,
+    sop_instance: &str,
+    ts: &str,
+    calling_ae: Option<&str>,
+) -> Result<Bytes, IngestError> {
+    let mut builder = dicom_object::meta::FileMetaTableBuilder::new()
+        .media_storage_sop_class_uid(sop_class.trim_end_matches('\0'))
+        .media_storage_sop_instance_uid(sop_instance.trim_end_matches('\0'))
+        .transfer_syntax(ts.trim_end_matches('\0'))
+        .implementation_class_uid(IMPLEMENTATION_CLASS_UID)
+        .implementation_version_name(IMPLEMENTATION_VERSION_NAME);
+    if let Some(aet) = calling_ae {
+        builder = builder.source_application_entity_title(aet.trim());
+    }
+    let meta = builder.build().map_err(|e| {
+        IngestError::DoesNotMatchSopClass(format!("invalid command attributes: {e}"))
+    })?;
+    let mut out = vec![0u8; 128];
+    out.extend_from_slice(b"DICM");
+    meta.write(&mut out).map_err(|e| {
+        IngestError::Unreadable(format!("cannot encode file meta information: {e}"))
+    })?;
+    Ok(Bytes::from(out))
+}
+
+fn metadata_json(p: &ParsedInstance) -> Result<Vec<u8>, IngestError> {
+    let path = format!(
+        "studies/{}/series/{}/instances/{}",
+        p.study_instance_uid, p.series_instance_uid, p.sop_instance_uid
+    );
+    let mut map = json::to_dicom_json(&p.header, &path);
+    if p.pixel != PixelLayout::Absent {
+        let vr = match (&p.pixel, int_value(&p.header, tags::BITS_ALLOCATED)) {
+            (PixelLayout::Native { .. }, Some(b)) if b > 8 => "OW",
+            _ => "OB",
+        };
+        map.insert(
+            "7FE00010".into(),
+            serde_json::json!({
+                "vr": vr,
+                "BulkDataURI": format!("{}/{path}/bulkdata/7FE00010", json::BASE_PLACEHOLDER)
+            }),
+        );
+    }
+    serde_json::to_vec(&map)
+        .map_err(|e| IngestError::Unreadable(format!("cannot encode metadata: {e}")))
+}
+
+fn new_instance(prepared: &Prepared, key: &str, source: &str) -> NewInstance {
+    let p = &prepared.parsed;
+    NewInstance {
+        study: study_fields(&p.header, p.study_instance_uid.as_str()),
+        series: series_fields(&p.header, p.series_instance_uid.as_str()),
+        sop_instance_uid: p.sop_instance_uid.to_string(),
+        sop_class_uid: p.sop_class_uid.to_string(),
+        instance_number: int_value(&p.header, tags::INSTANCE_NUMBER),
+        transfer_syntax_uid: p.transfer_syntax_uid.clone(),
+        object_key: key.to_owned(),
+        size: prepared.size,
+        sha256: prepared.sha256.clone(),
+        pixel: p.pixel.clone(),
+        image: image_attributes(&p.header),
+        metadata: prepared.metadata.clone(),
+        source: source.to_owned(),
+    }
+}
+
+fn study_fields(h: &InMemDicomObject, study_uid: &str) -> StudyFields {
+    StudyFields {
+        study_uid: study_uid.to_owned(),
+        patient_id: text_value(h, tags::PATIENT_ID),
+        patient_name: text_value(h, tags::PATIENT_NAME),
+        patient_birth_date: text_value(h, tags::PATIENT_BIRTH_DATE),
+        patient_sex: text_value(h, tags::PATIENT_SEX),
+        study_date: text_value(h, tags::STUDY_DATE),
+        study_time: text_value(h, tags::STUDY_TIME),
+        accession_number: text_value(h, tags::ACCESSION_NUMBER),
+        study_id: text_value(h, tags::STUDY_ID),
+        study_description: text_value(h, tags::STUDY_DESCRIPTION),
+        referring_physician_name: text_value(h, tags::REFERRING_PHYSICIAN_NAME),
+    }
+}
+
+fn series_fields(h: &InMemDicomObject, series_uid: &str) -> SeriesFields {
+    SeriesFields {
+        series_uid: series_uid.to_owned(),
+        modality: text_value(h, tags::MODALITY),
+        series_number: int_value(h, tags::SERIES_NUMBER),
+        series_description: text_value(h, tags::SERIES_DESCRIPTION),
+        body_part_examined: text_value(h, tags::BODY_PART_EXAMINED),
+        performed_procedure_step_start_date: text_value(
+            h,
+            tags::PERFORMED_PROCEDURE_STEP_START_DATE,
+        ),
+    }
+}
+
+/// Image attributes, when the instance is an image.
+pub fn image_attributes(h: &InMemDicomObject) -> Option<ImageAttributes> {
+    let rows = int_value(h, tags::ROWS)?;
+    let columns = int_value(h, tags::COLUMNS)?;
+    let bits_allocated = int_value(h, tags::BITS_ALLOCATED).unwrap_or(16);
+    let u16_of = |v: i64| u16::try_from(v).unwrap_or(0);
+    Some(ImageAttributes {
+        rows: u16_of(rows),
+        columns: u16_of(columns),
+        samples_per_pixel: u16_of(int_value(h, tags::SAMPLES_PER_PIXEL).unwrap_or(1)),
+        bits_allocated: u16_of(bits_allocated),
+        bits_stored: u16_of(int_value(h, tags::BITS_STORED).unwrap_or(bits_allocated)),
+        high_bit: u16_of(int_value(h, tags::HIGH_BIT).unwrap_or(bits_allocated - 1)),
+        pixel_representation: u16_of(int_value(h, tags::PIXEL_REPRESENTATION).unwrap_or(0)),
+        photometric_interpretation: text_value(h, tags::PHOTOMETRIC_INTERPRETATION)
+            .unwrap_or_else(|| "MONOCHROME2".into()),
+        planar_configuration: u16_of(int_value(h, tags::PLANAR_CONFIGURATION).unwrap_or(0)),
+        number_of_frames: int_value(h, tags::NUMBER_OF_FRAMES)
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(1)
+            .max(1),
+        rescale_slope: float_values(h, tags::RESCALE_SLOPE)
+            .first()
+            .copied()
+            .unwrap_or(1.0),
+        rescale_intercept: float_values(h, tags::RESCALE_INTERCEPT)
+            .first()
+            .copied()
+            .unwrap_or(0.0),
+        window_centers: float_values(h, tags::WINDOW_CENTER),
+        window_widths: float_values(h, tags::WINDOW_WIDTH),
+        voi_lut_function: text_value(h, tags::VOILUT_FUNCTION),
+    })
+}

@@ -1,0 +1,155 @@
+//! Reading and validating an incoming instance.
+//!
+//! The header (every element before Pixel Data) is decoded with
+//! dicom-object straight from the buffer the instance arrived in; the
+//! pixel data is never decoded or copied here, only located.
+
+use std::io::{BufReader, Cursor};
+
+use dicom_core::Tag;
+use dicom_dictionary_std::tags;
+use dicom_object::{DicomCollectorOptions, InMemDicomObject};
+
+use crate::error::IngestError;
+use crate::layout::{self, Encoding, PixelLayout};
+use crate::uid::Uid;
+
+/// An instance that passed validation, ready to be stored and indexed.
+#[derive(Debug)]
+pub struct ParsedInstance {
+    pub sop_class_uid: Uid,
+    pub sop_instance_uid: Uid,
+    pub study_instance_uid: Uid,
+    pub series_instance_uid: Uid,
+    pub transfer_syntax_uid: String,
+    /// Every data set element before Pixel Data, decoded.
+    pub header: InMemDicomObject,
+    /// Where the pixel data lies in the stored object.
+    pub pixel: PixelLayout,
+}
+
+/// Transfer syntaxes the archive accepts and stores as received.
+pub fn is_supported_transfer_syntax(ts: &str) -> bool {
+    matches!(
+        ts,
+        "1.2.840.10008.1.2"
+            | "1.2.840.10008.1.2.1"
+            | "1.2.840.10008.1.2.2"
+            | "1.2.840.10008.1.2.1.99"
+            | "1.2.840.10008.1.2.4.50"
+            | "1.2.840.10008.1.2.4.51"
+            | "1.2.840.10008.1.2.4.57"
+            | "1.2.840.10008.1.2.4.70"
+            | "1.2.840.10008.1.2.4.80"
+            | "1.2.840.10008.1.2.4.81"
+            | "1.2.840.10008.1.2.4.90"
+            | "1.2.840.10008.1.2.4.91"
+            | "1.2.840.10008.1.2.4.201"
+            | "1.2.840.10008.1.2.4.202"
+            | "1.2.840.10008.1.2.4.203"
+            | "1.2.840.10008.1.2.5"
+    )
+}
+
+/// Parses a data set in transfer syntax `ts`; `dataset_offset` is where
+/// the data set will start in the stored object.
+pub fn parse_instance(
+    dataset: &[u8],
+    dataset_offset: u64,
+    ts: &str,
+) -> Result<ParsedInstance, IngestError> {
+    if !is_supported_transfer_syntax(ts) {
+        return Err(IngestError::UnsupportedTransferSyntax(ts.to_owned()));
+    }
+    if dataset.is_empty() {
+        return Err(IngestError::Unreadable("the data set is empty".into()));
+    }
+    let ts_owned = ts.to_owned();
+    let mut collector = DicomCollectorOptions::new()
+        .expected_ts(ts_owned)
+        .read_preamble(dicom_object::file::ReadPreamble::Never)
+        .from_reader(BufReader::new(Cursor::new(dataset)));
+    let mut header = InMemDicomObject::new_empty();
+    collector
+        .read_dataset_up_to_pixeldata(&mut header)
+        .map_err(|e| IngestError::Unreadable(e.to_string()))?;
+
+    let sop_class_uid = required_uid(&header, tags::SOP_CLASS_UID, "SOP Class UID")?;
+    let sop_instance_uid = required_uid(&header, tags::SOP_INSTANCE_UID, "SOP Instance UID")?;
+    let study_instance_uid = required_uid(&header, tags::STUDY_INSTANCE_UID, "Study Instance UID")?;
+    let series_instance_uid =
+        required_uid(&header, tags::SERIES_INSTANCE_UID, "Series Instance UID")?;
+
+    let frames = int_value(&header, tags::NUMBER_OF_FRAMES)
+        .unwrap_or(1)
+        .max(1) as u32;
+    let pixel = match Encoding::of_transfer_syntax(ts) {
+        Some(encoding) => layout::locate_pixel_data(dataset, encoding, dataset_offset, frames)
+            .map_err(|e| IngestError::Unreadable(e.to_string()))?,
+        None => PixelLayout::Absent,
+    };
+    if let PixelLayout::Native { value, .. } = &pixel {
+        check_native_length(&header, value.length, frames)?;
+    }
+
+    Ok(ParsedInstance {
+        sop_class_uid,
+        sop_instance_uid,
+        study_instance_uid,
+        series_instance_uid,
+        transfer_syntax_uid: ts.to_owned(),
+        header,
+        pixel,
+    })
+}
+
+/// Native pixel data must hold at least every frame the header announces.
+fn check_native_length(
+    header: &InMemDicomObject,
+    length: u64,
+    frames: u32,
+) -> Result<(), IngestError> {
+    let rows = int_value(header, tags::ROWS).unwrap_or(0) as u64;
+    let cols = int_value(header, tags::COLUMNS).unwrap_or(0) as u64;
+    let bits = int_value(header, tags::BITS_ALLOCATED).unwrap_or(0) as u64;
+    let spp = int_value(header, tags::SAMPLES_PER_PIXEL)
+        .unwrap_or(1)
+        .max(1) as u64;
+    let needed_bits = rows * cols * bits * spp * frames as u64;
+    let needed = needed_bits.div_ceil(8);
+    if needed > 0 && length < needed {
+        return Err(IngestError::DoesNotMatchSopClass(format!(
+            "Pixel Data holds {length} bytes but Rows × Columns × Bits Allocated × Samples per Pixel × frames needs {needed}"
+        )));
+    }
+    Ok(())
+}
+
+fn required_uid(obj: &InMemDicomObject, tag: Tag, name: &'static str) -> Result<Uid, IngestError> {
+    let value = text_value(obj, tag).ok_or(IngestError::MissingAttribute(name))?;
+    Uid::parse(&value).map_err(|e| IngestError::InvalidUid {
+        attribute: name,
+        source: e,
+    })
+}
+
+/// The value of a text element, trimmed; `None` when absent or empty.
+pub fn text_value(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
+    let e = obj.element(tag).ok()?;
+    let s = e.to_str().ok()?;
+    let s = s.trim_matches(|c: char| c == '\0' || c.is_whitespace());
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+/// The first value of a numeric (or numeric string) element.
+pub fn int_value(obj: &InMemDicomObject, tag: Tag) -> Option<i64> {
+    obj.element(tag).ok()?.to_int::<i64>().ok()
+}
+
+/// All values of a decimal element.
+pub fn float_values(obj: &InMemDicomObject, tag: Tag) -> Vec<f64> {
+    obj.element(tag)
+        .ok()
+        .and_then(|e| e.to_multi_float64().ok())
+        .unwrap_or_default()
+}

@@ -1,0 +1,416 @@
+//! QIDO-RS queries (PS3.18 §8.3.4, PS3.4 C.2.2.2): what can be matched,
+//! and how a query string is turned into a typed [`Query`].
+
+use crate::uid::Uid;
+
+/// The level a query returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Study,
+    Series,
+    Instance,
+}
+
+/// Attributes the index can match on and return without opening an
+/// instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Attribute {
+    PatientName,
+    PatientId,
+    PatientBirthDate,
+    PatientSex,
+    StudyInstanceUid,
+    StudyDate,
+    StudyTime,
+    AccessionNumber,
+    StudyId,
+    StudyDescription,
+    ReferringPhysicianName,
+    ModalitiesInStudy,
+    SeriesInstanceUid,
+    Modality,
+    SeriesNumber,
+    SeriesDescription,
+    BodyPartExamined,
+    PerformedProcedureStepStartDate,
+    SopInstanceUid,
+    SopClassUid,
+    InstanceNumber,
+}
+
+/// How an attribute is matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchKind {
+    /// Free text: single value or `*`/`?` wildcards.
+    Text,
+    /// Person name: like text, case-insensitive.
+    PersonName,
+    /// Date `YYYYMMDD`, or a range `A-B`, `A-`, `-B`.
+    Date,
+    /// Time `HHMMSS[.F]`, or a range.
+    Time,
+    /// A UID or a list of UIDs separated by `,` or `\`.
+    Uid,
+    /// An integer.
+    Integer,
+}
+
+impl Attribute {
+    pub const ALL: [Attribute; 21] = [
+        Attribute::PatientName,
+        Attribute::PatientId,
+        Attribute::PatientBirthDate,
+        Attribute::PatientSex,
+        Attribute::StudyInstanceUid,
+        Attribute::StudyDate,
+        Attribute::StudyTime,
+        Attribute::AccessionNumber,
+        Attribute::StudyId,
+        Attribute::StudyDescription,
+        Attribute::ReferringPhysicianName,
+        Attribute::ModalitiesInStudy,
+        Attribute::SeriesInstanceUid,
+        Attribute::Modality,
+        Attribute::SeriesNumber,
+        Attribute::SeriesDescription,
+        Attribute::BodyPartExamined,
+        Attribute::PerformedProcedureStepStartDate,
+        Attribute::SopInstanceUid,
+        Attribute::SopClassUid,
+        Attribute::InstanceNumber,
+    ];
+
+    /// Keyword and tag (group, element).
+    pub fn keyword_and_tag(self) -> (&'static str, u16, u16) {
+        match self {
+            Attribute::PatientName => ("PatientName", 0x0010, 0x0010),
+            Attribute::PatientId => ("PatientID", 0x0010, 0x0020),
+            Attribute::PatientBirthDate => ("PatientBirthDate", 0x0010, 0x0030),
+            Attribute::PatientSex => ("PatientSex", 0x0010, 0x0040),
+            Attribute::StudyInstanceUid => ("StudyInstanceUID", 0x0020, 0x000D),
+            Attribute::StudyDate => ("StudyDate", 0x0008, 0x0020),
+            Attribute::StudyTime => ("StudyTime", 0x0008, 0x0030),
+            Attribute::AccessionNumber => ("AccessionNumber", 0x0008, 0x0050),
+            Attribute::StudyId => ("StudyID", 0x0020, 0x0010),
+            Attribute::StudyDescription => ("StudyDescription", 0x0008, 0x1030),
+            Attribute::ReferringPhysicianName => ("ReferringPhysicianName", 0x0008, 0x0090),
+            Attribute::ModalitiesInStudy => ("ModalitiesInStudy", 0x0008, 0x0061),
+            Attribute::SeriesInstanceUid => ("SeriesInstanceUID", 0x0020, 0x000E),
+            Attribute::Modality => ("Modality", 0x0008, 0x0060),
+            Attribute::SeriesNumber => ("SeriesNumber", 0x0020, 0x0011),
+            Attribute::SeriesDescription => ("SeriesDescription", 0x0008, 0x103E),
+            Attribute::BodyPartExamined => ("BodyPartExamined", 0x0018, 0x0015),
+            Attribute::PerformedProcedureStepStartDate => {
+                ("PerformedProcedureStepStartDate", 0x0040, 0x0244)
+            }
+            Attribute::SopInstanceUid => ("SOPInstanceUID", 0x0008, 0x0018),
+            Attribute::SopClassUid => ("SOPClassUID", 0x0008, 0x0016),
+            Attribute::InstanceNumber => ("InstanceNumber", 0x0020, 0x0013),
+        }
+    }
+
+    pub fn match_kind(self) -> MatchKind {
+        match self {
+            Attribute::PatientName | Attribute::ReferringPhysicianName => MatchKind::PersonName,
+            Attribute::PatientBirthDate
+            | Attribute::StudyDate
+            | Attribute::PerformedProcedureStepStartDate => MatchKind::Date,
+            Attribute::StudyTime => MatchKind::Time,
+            Attribute::StudyInstanceUid
+            | Attribute::SeriesInstanceUid
+            | Attribute::SopInstanceUid
+            | Attribute::SopClassUid => MatchKind::Uid,
+            Attribute::SeriesNumber | Attribute::InstanceNumber => MatchKind::Integer,
+            _ => MatchKind::Text,
+        }
+    }
+
+    /// The lowest level the attribute belongs to.
+    pub fn level(self) -> Level {
+        match self {
+            Attribute::SeriesInstanceUid
+            | Attribute::Modality
+            | Attribute::SeriesNumber
+            | Attribute::SeriesDescription
+            | Attribute::BodyPartExamined
+            | Attribute::PerformedProcedureStepStartDate => Level::Series,
+            Attribute::SopInstanceUid | Attribute::SopClassUid | Attribute::InstanceNumber => {
+                Level::Instance
+            }
+            _ => Level::Study,
+        }
+    }
+
+    /// Looks an attribute up by keyword or by tag as 8 hex digits.
+    pub fn from_key(key: &str) -> Option<Attribute> {
+        Attribute::ALL.into_iter().find(|a| {
+            let (kw, g, e) = a.keyword_and_tag();
+            kw == key || format!("{g:04X}{e:04X}").eq_ignore_ascii_case(key)
+        })
+    }
+}
+
+/// A matching value, already validated for its attribute's kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MatchValue {
+    /// Exact match (case-insensitive for person names).
+    Exact(String),
+    /// `*` and `?` wildcards.
+    Wildcard(String),
+    /// One of these UIDs.
+    UidList(Vec<String>),
+    /// Inclusive range; either end may be open. Dates as `YYYYMMDD`,
+    /// times as `HHMMSS`.
+    Range(Option<String>, Option<String>),
+}
+
+/// One matching key of a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    pub attribute: Attribute,
+    pub value: MatchValue,
+}
+
+/// A validated QIDO-RS query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    pub level: Level,
+    /// Scope from the path (`/studies/{s}/series`, ...).
+    pub study: Option<Uid>,
+    pub series: Option<Uid>,
+    pub matches: Vec<Match>,
+    /// `includefield=all`.
+    pub include_all: bool,
+    /// Extra attributes asked for by `includefield`, as (group, element).
+    pub include: Vec<(u16, u16)>,
+    pub limit: usize,
+    pub offset: usize,
+    /// `fuzzymatching=true`: person names match on any name component prefix.
+    pub fuzzy: bool,
+}
+
+/// Default and maximum number of results per query.
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 10_000;
+
+/// Why a query string was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error("{key}: {reason}")]
+    BadValue { key: String, reason: String },
+    #[error("{0} is not a number")]
+    BadNumber(String),
+}
+
+impl Query {
+    pub fn new(level: Level) -> Query {
+        Query {
+            level,
+            study: None,
+            series: None,
+            matches: Vec::new(),
+            include_all: false,
+            include: Vec::new(),
+            limit: DEFAULT_LIMIT,
+            offset: 0,
+            fuzzy: false,
+        }
+    }
+
+    /// Builds a query from URL query pairs. Unknown matching keys are
+    /// returned as warnings (PS3.18 lets the server ignore them) rather
+    /// than errors.
+    pub fn from_pairs<'a>(
+        level: Level,
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<(Query, Vec<String>), QueryError> {
+        let mut q = Query::new(level);
+        let mut warnings = Vec::new();
+        for (key, value) in pairs {
+            match key {
+                "limit" => {
+                    q.limit = value
+                        .parse::<usize>()
+                        .map_err(|_| QueryError::BadNumber(value.into()))?
+                        .min(MAX_LIMIT)
+                }
+                "offset" => {
+                    q.offset = value
+                        .parse()
+                        .map_err(|_| QueryError::BadNumber(value.into()))?
+                }
+                "fuzzymatching" => q.fuzzy = value.eq_ignore_ascii_case("true"),
+                "includefield" => {
+                    for field in value.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+                        if field == "all" {
+                            q.include_all = true;
+                        } else if let Some(t) = parse_tag(field) {
+                            q.include.push(t);
+                        } else {
+                            warnings.push(format!("includefield {field} is not a known attribute"));
+                        }
+                    }
+                }
+                _ => match Attribute::from_key(key) {
+                    Some(attribute) => {
+                        if value.is_empty() {
+                            // an empty matching key only asks for the attribute to be returned
+                            continue;
+                        }
+                        let value = parse_value(attribute, value).map_err(|reason| {
+                            QueryError::BadValue {
+                                key: key.into(),
+                                reason,
+                            }
+                        })?;
+                        q.matches.push(Match { attribute, value });
+                    }
+                    None => warnings.push(format!(
+                        "matching on {key} is not supported and was ignored"
+                    )),
+                },
+            }
+        }
+        Ok((q, warnings))
+    }
+}
+
+/// A tag given as keyword or 8 hex digits.
+pub fn parse_tag(field: &str) -> Option<(u16, u16)> {
+    if let Some(a) = Attribute::from_key(field) {
+        let (_, g, e) = a.keyword_and_tag();
+        return Some((g, e));
+    }
+    if field.len() == 8 && field.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let g = u16::from_str_radix(&field[..4], 16).ok()?;
+        let e = u16::from_str_radix(&field[4..], 16).ok()?;
+        return Some((g, e));
+    }
+    let tag = dicom_dictionary_std::StandardDataDictionary.by_name(field)?;
+    Some((tag.tag.inner().group(), tag.tag.inner().element()))
+}
+
+use dicom_core::dictionary::DataDictionary;
+
+fn parse_value(attribute: Attribute, raw: &str) -> Result<MatchValue, String> {
+    match attribute.match_kind() {
+        MatchKind::Uid => {
+            let list: Vec<String> = raw
+                .split([',', '\\'])
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect();
+            for u in &list {
+                Uid::parse(u).map_err(|e| e.to_string())?;
+            }
+            Ok(if list.len() == 1 {
+                MatchValue::Exact(list.into_iter().next().unwrap_or_default())
+            } else {
+                MatchValue::UidList(list)
+            })
+        }
+        MatchKind::Date => range(raw, 8, "a date YYYYMMDD"),
+        MatchKind::Time => {
+            let normalise = |t: &str| t.replace(':', "");
+            range(&normalise(raw), 0, "a time HHMMSS")
+        }
+        MatchKind::Integer => raw
+            .trim()
+            .parse::<i64>()
+            .map(|i| MatchValue::Exact(i.to_string()))
+            .map_err(|_| "expected an integer".to_owned()),
+        MatchKind::Text | MatchKind::PersonName => {
+            if raw.contains(['*', '?']) {
+                Ok(MatchValue::Wildcard(raw.to_owned()))
+            } else {
+                Ok(MatchValue::Exact(raw.to_owned()))
+            }
+        }
+    }
+}
+
+fn range(raw: &str, exact_len: usize, what: &str) -> Result<MatchValue, String> {
+    let raw = raw.trim().replace('.', "").replace('-', "~");
+    let valid =
+        |s: &str| s.bytes().all(|b| b.is_ascii_digit()) && (exact_len == 0 || s.len() == exact_len);
+    // dates in ISO form (2024-01-31) are accepted too: re-join their parts
+    let raw = if raw.matches('~').count() == 2 || raw.matches('~').count() == 5 {
+        iso_dates(&raw)
+    } else {
+        raw
+    };
+    match raw.split_once('~') {
+        None if valid(&raw) => Ok(MatchValue::Exact(raw)),
+        Some((a, b)) if (a.is_empty() || valid(a)) && (b.is_empty() || valid(b)) => {
+            if a.is_empty() && b.is_empty() {
+                return Err(format!("expected {what} or a range"));
+            }
+            Ok(MatchValue::Range(
+                (!a.is_empty()).then(|| a.to_owned()),
+                (!b.is_empty()).then(|| b.to_owned()),
+            ))
+        }
+        _ => Err(format!("expected {what} or a range of them")),
+    }
+}
+
+/// `2024~01~31` → `20240131`; `2024~01~01~2024~12~31` → `20240101~20241231`.
+fn iso_dates(s: &str) -> String {
+    let parts: Vec<&str> = s.split('~').collect();
+    match parts.len() {
+        3 => parts.concat(),
+        6 => format!("{}~{}", parts[..3].concat(), parts[3..].concat()),
+        _ => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_standard_matching() {
+        let (q, warnings) = Query::from_pairs(
+            Level::Study,
+            [
+                ("PatientName", "IVAN*"),
+                ("StudyDate", "20240101-20241231"),
+                ("00080050", "A123"),
+                ("StudyInstanceUID", "1.2.3,1.2.4"),
+                ("limit", "5"),
+                ("offset", "10"),
+                ("includefield", "00081030,StudyDescription,all"),
+                ("Foo", "bar"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(q.limit, 5);
+        assert_eq!(q.offset, 10);
+        assert!(q.include_all);
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(q.matches[0].value, MatchValue::Wildcard("IVAN*".into()));
+        assert_eq!(
+            q.matches[1].value,
+            MatchValue::Range(Some("20240101".into()), Some("20241231".into()))
+        );
+        assert_eq!(q.matches[2].attribute, Attribute::AccessionNumber);
+        assert_eq!(
+            q.matches[3].value,
+            MatchValue::UidList(vec!["1.2.3".into(), "1.2.4".into()])
+        );
+    }
+
+    #[test]
+    fn open_ranges_and_bad_values() {
+        let (q, _) = Query::from_pairs(Level::Study, [("StudyDate", "-20240101")]).unwrap();
+        assert_eq!(
+            q.matches[0].value,
+            MatchValue::Range(None, Some("20240101".into()))
+        );
+        let (q, _) = Query::from_pairs(Level::Study, [("StudyDate", "2024-01-31")]).unwrap();
+        assert_eq!(q.matches[0].value, MatchValue::Exact("20240131".into()));
+        assert!(Query::from_pairs(Level::Study, [("StudyDate", "yesterday")]).is_err());
+        assert!(Query::from_pairs(Level::Study, [("StudyInstanceUID", "../x")]).is_err());
+        assert!(Query::from_pairs(Level::Study, [("limit", "-1")]).is_err());
+    }
+}
