@@ -540,3 +540,47 @@ fn writer_errors_end_the_body_without_close_delimiter() {
     assert_eq!(items.len(), 1);
     assert!(items[0].is_err());
 }
+
+#[test]
+fn epilogue_is_never_read() {
+    let items: Vec<Result<Bytes, Io>> = vec![
+        Ok(Bytes::from(format!("--{B}\r\n\r\nonly\r\n--{B}"))),
+        Ok(Bytes::from_static(b"--")),
+        Err(Io::other("the epilogue must not be polled")),
+    ];
+    let (read, err) = read_stream(stream::iter(items), B, Limits::default());
+    assert_eq!(bodies(&read), vec![&b"only"[..]]);
+    assert!(err.is_none(), "{err:?}");
+}
+
+#[test]
+fn random_bytes_never_panic() {
+    let mut rng = StdRng::seed_from_u64(11);
+    let alphabet = b"\r\n-b0 \t:x";
+    let limits = Limits {
+        max_part_size: 40,
+        max_header_bytes: 20,
+        max_parts: 5,
+    };
+    for _ in 0..20_000 {
+        let len = rng.random_range(0..60);
+        let data: Vec<u8> = (0..len)
+            .map(|_| alphabet[rng.random_range(0..alphabet.len())])
+            .collect();
+        let chunk = rng.random_range(1..8);
+        let (read, err) = read_stream(chunked(&data, chunk), "b0", limits);
+        let (again, err_again) = read_stream(chunked(&data, 64), "b0", limits);
+        // Chunking never changes the outcome.
+        assert_eq!(read, again, "{data:?}");
+        assert_eq!(format!("{err:?}"), format!("{err_again:?}"), "{data:?}");
+    }
+}
+
+#[test]
+fn reader_future_and_body_are_send_for_warp() {
+    fn assert_send<T: Send>(_: &T) {}
+    let parts: Vec<Result<OutgoingPart<Io>, Io>> = Vec::new();
+    assert_send(&MultipartWriter::new("application/dicom").body(stream::iter(parts)));
+    let mut reader = MultipartReader::new(chunked(b"", 1), B, Limits::default());
+    assert_send(&reader.next_part());
+}

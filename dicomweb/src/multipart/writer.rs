@@ -146,7 +146,7 @@ impl MultipartWriter {
     /// the close delimiter, so the client sees a truncated message.
     pub fn body<P, E>(&self, parts: P) -> MultipartBody<P, E>
     where
-        P: Stream<Item = Result<OutgoingPart<E>, E>> + Send,
+        P: Stream<Item = Result<OutgoingPart<E>, E>>,
     {
         MultipartBody {
             boundary: self.boundary.clone(),
@@ -179,7 +179,7 @@ pub struct MultipartBody<P, E> {
 
 impl<P, E> Stream for MultipartBody<P, E>
 where
-    P: Stream<Item = Result<OutgoingPart<E>, E>> + Send,
+    P: Stream<Item = Result<OutgoingPart<E>, E>>,
 {
     type Item = Result<Bytes, E>;
 
