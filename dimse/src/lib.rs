@@ -11,14 +11,16 @@
 //! - [`status`]: status codes and their classes
 //! - [`message`]: reassembly of command and data set fragments per presentation context
 //! - [`server`]: the association acceptor (C-ECHO, C-STORE; C-FIND/C-MOVE/C-GET later)
+//! - [`wire`]: PDU framing on the receive path, without copying data sets
 
 pub mod command;
 pub mod message;
 pub mod server;
 pub mod status;
+pub mod wire;
 
 pub use server::{
-    AssociationInfo, AssociationRequest, DimseServer, ServerConfig, ServiceHandler,
-    StoreRequest, StoreResponse,
+    AssociationInfo, AssociationRequest, DimseServer, ServerConfig, ServiceHandler, StoreRequest,
+    StoreResponse,
 };
-pub use status::Status;
+pub use status::{Status, StatusClass};

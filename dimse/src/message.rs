@@ -1,1 +1,303 @@
-//! Command sets (PS3.7 §9.3, §E): in progress.
+//! DIMSE messages over P-DATA-TF (PS3.7 §9.3.1, PS3.8 Annex E).
+//!
+//! Receiving: [`pdvs`] splits a P-DATA-TF body into presentation data value
+//! fragments and [`Assembler`] joins fragments into complete [`Message`]s,
+//! one in progress per presentation context. Invariants the assembler holds:
+//! - a fragment is accepted only on a presentation context that was accepted
+//!   at negotiation;
+//! - command fragments come first; data set fragments are accepted only after
+//!   the last command fragment of a command that announced a data set;
+//! - all bytes held for unfinished messages never exceed the configured
+//!   maximum message size, so a peer cannot make us allocate without bound;
+//! - a message leaves the assembler only when complete: nothing half received
+//!   is ever handed on.
+//!
+//! The data set of a message is copied once, from the PDU into one growing
+//! `BytesMut`, and handed out frozen as `Bytes`.
+//!
+//! Sending: [`encode_message`] fragments a command and its data set into
+//! P-DATA-TF PDUs that fit the peer's maximum PDU length.
+
+use std::collections::HashMap;
+
+use bytes::{Bytes, BytesMut};
+use dicom_ul::Pdu;
+use dicom_ul::pdu::{PDataValue, PDataValueType};
+
+use crate::command::{Command, CommandError, DATA_SET_PRESENT, NO_DATA_SET};
+
+/// Largest command set we accept; real ones are a few hundred bytes.
+pub const MAX_COMMAND_SIZE: usize = 64 * 1024;
+
+/// Bytes of a PDV item header: item length (4), context id (1), control (1).
+pub const PDV_HEADER_SIZE: usize = 6;
+
+/// Largest PDU we build when sending, even when the peer accepts more: it
+/// keeps the write buffer bounded and is far above what helps throughput.
+pub const MAX_SEND_PDU_LENGTH: u32 = 4 * 1024 * 1024;
+
+/// One presentation data value, borrowed from the PDU that carried it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fragment<'a> {
+    pub presentation_context_id: u8,
+    /// Message control header bit 0: command (true) or data set (false).
+    pub is_command: bool,
+    /// Message control header bit 1: last fragment of the command or data set.
+    pub is_last: bool,
+    pub data: &'a [u8],
+}
+
+/// A complete DIMSE message.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub presentation_context_id: u8,
+    pub command: Command,
+    /// The data set, exactly as received, when the command announced one.
+    pub data_set: Option<Bytes>,
+}
+
+/// A protocol violation in P-DATA; the association must be aborted.
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    #[error("malformed PDV item at byte {offset} of a P-DATA-TF PDU")]
+    MalformedPdv { offset: usize },
+    #[error("fragment on presentation context {id}, which was not accepted")]
+    UnknownContext { id: u8 },
+    #[error("data set fragment on presentation context {id} before its command")]
+    DataBeforeCommand { id: u8 },
+    #[error("command fragment on presentation context {id} while its data set was expected")]
+    CommandDuringDataSet { id: u8 },
+    #[error("command set of {size} bytes exceeds the limit of {MAX_COMMAND_SIZE}")]
+    CommandTooLarge { size: usize },
+    #[error("message of at least {size} bytes exceeds the limit of {limit} bytes")]
+    MessageTooLarge { size: usize, limit: usize },
+    #[error("undecodable command set on presentation context {id}: {source}")]
+    BadCommand {
+        id: u8,
+        #[source]
+        source: CommandError,
+    },
+}
+
+/// Splits the body of a P-DATA-TF PDU (after the 6-byte PDU header) into
+/// its PDV items.
+pub fn pdvs(body: &[u8]) -> impl Iterator<Item = Result<Fragment<'_>, MessageError>> + '_ {
+    let mut offset = 0usize;
+    let mut failed = false;
+    std::iter::from_fn(move || {
+        if failed || offset >= body.len() {
+            return None;
+        }
+        let item = parse_pdv(body, offset);
+        match &item {
+            Ok((_, next)) => offset = *next,
+            Err(_) => failed = true,
+        }
+        Some(item.map(|(fragment, _)| fragment))
+    })
+}
+
+fn parse_pdv(body: &[u8], offset: usize) -> Result<(Fragment<'_>, usize), MessageError> {
+    let malformed = MessageError::MalformedPdv { offset };
+    let header = body
+        .get(offset..offset + PDV_HEADER_SIZE)
+        .ok_or(MessageError::MalformedPdv { offset })?;
+    let item_length = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    // The item length counts the context id and control header bytes.
+    if item_length < 2 {
+        return Err(malformed);
+    }
+    let start = offset + PDV_HEADER_SIZE;
+    let end = start
+        .checked_add(item_length - 2)
+        .filter(|end| *end <= body.len())
+        .ok_or(malformed)?;
+    let control = header[5];
+    let fragment = Fragment {
+        presentation_context_id: header[4],
+        is_command: control & 0x01 != 0,
+        is_last: control & 0x02 != 0,
+        data: &body[start..end],
+    };
+    Ok((fragment, end))
+}
+
+enum Partial {
+    /// Command fragments received so far.
+    Command(BytesMut),
+    /// The command is complete and announced a data set; fragments so far.
+    DataSet { command: Command, data: BytesMut },
+}
+
+impl Partial {
+    fn len(&self) -> usize {
+        match self {
+            Partial::Command(bytes) => bytes.len(),
+            Partial::DataSet { data, .. } => data.len(),
+        }
+    }
+}
+
+/// Joins fragments into messages. See the module docs for its invariants.
+pub struct Assembler {
+    accepted: [bool; 256],
+    max_message_size: usize,
+    partial: HashMap<u8, Partial>,
+    /// Bytes held in `partial`, all contexts together.
+    buffered: usize,
+}
+
+impl Assembler {
+    /// `accepted_contexts`: ids of the presentation contexts accepted at
+    /// negotiation. `max_message_size`: most bytes (command and data set)
+    /// held for unfinished messages at once.
+    pub fn new(accepted_contexts: impl IntoIterator<Item = u8>, max_message_size: usize) -> Self {
+        let mut accepted = [false; 256];
+        for id in accepted_contexts {
+            accepted[usize::from(id)] = true;
+        }
+        Assembler {
+            accepted,
+            max_message_size,
+            partial: HashMap::new(),
+            buffered: 0,
+        }
+    }
+
+    /// Whether no message is half received.
+    pub fn is_idle(&self) -> bool {
+        self.partial.is_empty()
+    }
+
+    /// Takes one fragment; returns the message it completes, if any. On
+    /// error the assembler's state is unspecified: abort the association.
+    pub fn push(&mut self, fragment: Fragment<'_>) -> Result<Option<Message>, MessageError> {
+        let id = fragment.presentation_context_id;
+        if !self.accepted[usize::from(id)] {
+            return Err(MessageError::UnknownContext { id });
+        }
+        let size = self.buffered + fragment.data.len();
+        if size > self.max_message_size {
+            return Err(MessageError::MessageTooLarge {
+                size,
+                limit: self.max_message_size,
+            });
+        }
+
+        let mut state = self.partial.remove(&id);
+        if let Some(held) = &state {
+            self.buffered -= held.len();
+        }
+        let partial = match (state.take(), fragment.is_command) {
+            (None, true) => Partial::Command(BytesMut::from(fragment.data)),
+            (Some(Partial::Command(mut bytes)), true) => {
+                bytes.extend_from_slice(fragment.data);
+                Partial::Command(bytes)
+            }
+            (None, false) | (Some(Partial::Command(_)), false) => {
+                return Err(MessageError::DataBeforeCommand { id });
+            }
+            (Some(Partial::DataSet { .. }), true) => {
+                return Err(MessageError::CommandDuringDataSet { id });
+            }
+            (Some(Partial::DataSet { command, mut data }), false) => {
+                if data.is_empty() {
+                    // First fragment: start with room for a few more like
+                    // it so growth does not copy too often.
+                    let hint = fragment.data.len().saturating_mul(8).max(64 * 1024);
+                    data.reserve(hint.min(self.max_message_size));
+                }
+                data.extend_from_slice(fragment.data);
+                Partial::DataSet { command, data }
+            }
+        };
+
+        let partial = match partial {
+            Partial::Command(bytes) if bytes.len() > MAX_COMMAND_SIZE => {
+                return Err(MessageError::CommandTooLarge { size: bytes.len() });
+            }
+            Partial::Command(bytes) if fragment.is_last => {
+                let command = Command::decode(&bytes)
+                    .map_err(|source| MessageError::BadCommand { id, source })?;
+                if !command.has_data_set() {
+                    return Ok(Some(Message {
+                        presentation_context_id: id,
+                        command,
+                        data_set: None,
+                    }));
+                }
+                Partial::DataSet {
+                    command,
+                    data: BytesMut::new(),
+                }
+            }
+            Partial::DataSet { command, data } if fragment.is_last => {
+                return Ok(Some(Message {
+                    presentation_context_id: id,
+                    command,
+                    data_set: Some(data.freeze()),
+                }));
+            }
+            unfinished => unfinished,
+        };
+        self.buffered += partial.len();
+        self.partial.insert(id, partial);
+        Ok(None)
+    }
+}
+
+/// Fragments a message into P-DATA-TF PDUs of at most `peer_max_pdu_length`
+/// bytes each (capped at [`MAX_SEND_PDU_LENGTH`]). The Command Data Set Type
+/// is set from `data_set`, whatever `command` says.
+pub fn encode_message(
+    presentation_context_id: u8,
+    command: &Command,
+    data_set: Option<&[u8]>,
+    peer_max_pdu_length: u32,
+) -> Vec<Pdu> {
+    let mut command = command.clone();
+    command.command_data_set_type = match (data_set, command.command_data_set_type) {
+        (None, _) => NO_DATA_SET,
+        (Some(_), NO_DATA_SET) => DATA_SET_PRESENT,
+        (Some(_), announced) => announced,
+    };
+    let pdu_length = peer_max_pdu_length.min(MAX_SEND_PDU_LENGTH) as usize;
+    let chunk = pdu_length.saturating_sub(PDV_HEADER_SIZE).max(1);
+
+    let mut pdus = Vec::new();
+    let mut push = |bytes: &[u8], value_type: PDataValueType| {
+        let mut chunks = bytes.chunks(chunk).peekable();
+        if chunks.peek().is_none() {
+            pdus.push(pdv_pdu(presentation_context_id, value_type, true, &[]));
+            return;
+        }
+        while let Some(part) = chunks.next() {
+            let is_last = chunks.peek().is_none();
+            pdus.push(pdv_pdu(
+                presentation_context_id,
+                value_type.clone(),
+                is_last,
+                part,
+            ));
+        }
+    };
+    push(&command.encode(), PDataValueType::Command);
+    if let Some(data_set) = data_set {
+        push(data_set, PDataValueType::Data);
+    }
+    pdus
+}
+
+fn pdv_pdu(id: u8, value_type: PDataValueType, is_last: bool, data: &[u8]) -> Pdu {
+    Pdu::PData {
+        data: vec![PDataValue {
+            presentation_context_id: id,
+            value_type,
+            is_last,
+            data: data.to_vec(),
+        }],
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,12 +1,32 @@
-//! The association acceptor. (Interface fixed; implementation in progress.)
+//! The association acceptor.
+//!
+//! [`DimseServer::serve`] accepts TCP connections and runs each on its own
+//! task: peek and judge the A-ASSOCIATE-RQ ([`negotiation`]), let
+//! `dicom-ul` establish the association, then serve messages
+//! ([`association`]). The protocol knows nothing of storage: every service
+//! decision is the [`ServiceHandler`]'s.
+
+mod association;
+pub mod negotiation;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use dicom_ul::association::server::ServerAssociationOptions;
+use dicom_ul::pdu::{AssociationRJServiceUserReason, MAXIMUM_PDU_SIZE, MINIMUM_PDU_SIZE};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{Instrument, Span, debug, field, info, info_span, warn};
 
 use crate::status::Status;
+use association::Session;
+use negotiation::{Admission, PeekError, TRANSFER_SYNTAXES, serves_abstract_syntax};
 
 /// Settings of the acceptor.
 #[derive(Debug, Clone)]
@@ -20,7 +40,32 @@ pub struct ServerConfig {
     /// Maximum number of associations served at once; further peers are
     /// rejected (transient, "local limit exceeded").
     pub max_associations: usize,
+    /// Whether the called AE title must equal `ae_title`; when false any
+    /// called AE title is accepted (the handler may still refuse).
+    pub require_called_ae_title: bool,
+    /// Most bytes of one message (command and data set) we hold while it
+    /// arrives; a larger one aborts the association. Bounds the memory a
+    /// peer can make us allocate.
+    pub max_message_size: usize,
 }
+
+impl ServerConfig {
+    /// Defaults that suit one machine: 1 MiB PDUs, 5 minutes idle timeout,
+    /// 64 associations, messages up to 4 GiB.
+    pub fn new(ae_title: impl Into<String>) -> Self {
+        ServerConfig {
+            ae_title: ae_title.into(),
+            max_pdu_length: DEFAULT_MAX_PDU_LENGTH,
+            idle_timeout: Duration::from_secs(300),
+            max_associations: 64,
+            require_called_ae_title: true,
+            max_message_size: 4 << 30,
+        }
+    }
+}
+
+/// Maximum PDU length we announce unless configured otherwise.
+pub const DEFAULT_MAX_PDU_LENGTH: u32 = 1 << 20;
 
 /// What a peer asked for when it opened an association.
 #[derive(Debug, Clone)]
@@ -72,5 +117,202 @@ pub trait ServiceHandler: Send + Sync + 'static {
     async fn store(&self, association: &AssociationInfo, request: StoreRequest) -> StoreResponse;
 }
 
-/// The acceptor. See the crate docs.
-pub struct DimseServer;
+/// Source of [`AssociationInfo::id`].
+static NEXT_ASSOCIATION_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The acceptor. See the module docs.
+pub struct DimseServer {
+    config: ServerConfig,
+    handler: Arc<dyn ServiceHandler>,
+}
+
+impl DimseServer {
+    /// `config.max_pdu_length` is clamped to what the upper layer allows.
+    pub fn new(mut config: ServerConfig, handler: Arc<dyn ServiceHandler>) -> Self {
+        config.max_pdu_length = config
+            .max_pdu_length
+            .clamp(MINIMUM_PDU_SIZE, MAXIMUM_PDU_SIZE);
+        DimseServer { config, handler }
+    }
+
+    /// Accepts associations on `listener` until `shutdown` is cancelled,
+    /// then stops accepting, lets associations with a message in progress
+    /// answer it, aborts the rest, and returns when every connection task
+    /// has ended.
+    pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) {
+        let shared = Arc::new(self);
+        let slots = Arc::new(Semaphore::new(shared.config.max_associations));
+        let tasks = TaskTracker::new();
+        if let Ok(address) = listener.local_addr() {
+            info!(%address, ae_title = shared.config.ae_title, "DIMSE server listening");
+        }
+        loop {
+            let accepted = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                accepted = listener.accept() => accepted,
+            };
+            let (socket, peer_addr) = match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: back off.
+                    warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let id = NEXT_ASSOCIATION_ID.fetch_add(1, Ordering::Relaxed);
+            let span = info_span!(
+                "association",
+                assoc_id = id,
+                peer_aet = field::Empty,
+                peer_addr = %peer_addr
+            );
+            let slot = slots.clone().try_acquire_owned().ok();
+            let connection = Connection {
+                server: shared.clone(),
+                id,
+                peer_addr,
+                slot,
+                shutdown: shutdown.clone(),
+            };
+            tasks.spawn(connection.run(socket).instrument(span));
+        }
+        drop(listener);
+        tasks.close();
+        debug!(open = tasks.len(), "waiting for associations to end");
+        tasks.wait().await;
+        info!("DIMSE server stopped");
+    }
+}
+
+/// One accepted TCP connection, before and during its association.
+struct Connection {
+    server: Arc<DimseServer>,
+    id: u64,
+    peer_addr: SocketAddr,
+    /// `None` when `max_associations` are already being served.
+    slot: Option<OwnedSemaphorePermit>,
+    shutdown: CancellationToken,
+}
+
+impl Connection {
+    async fn run(self, mut socket: TcpStream) {
+        let config = &self.server.config;
+        // Responses are small and latency-bound: do not let Nagle hold them.
+        if let Err(error) = socket.set_nodelay(true) {
+            debug!(%error, "could not set TCP_NODELAY");
+        }
+        let peek = tokio::time::timeout(
+            config.idle_timeout,
+            negotiation::peek_associate_rq(&socket, config.max_pdu_length),
+        );
+        let peeked = tokio::select! {
+            _ = self.shutdown.cancelled() => return,
+            peeked = peek => peeked,
+        };
+        let peeked = match peeked {
+            Err(_) => {
+                info!(timeout = ?config.idle_timeout, "no A-ASSOCIATE-RQ in time; closing");
+                return;
+            }
+            Ok(Err(PeekError::Closed)) => {
+                debug!("connection closed before associating");
+                return;
+            }
+            Ok(Err(error)) => {
+                warn!(%error, "refusing connection");
+                let _ = negotiation::abort_raw(&mut socket).await;
+                return;
+            }
+            Ok(Ok(peeked)) => peeked,
+        };
+        let request = &peeked.request;
+        Span::current().record("peer_aet", request.calling_ae_title.as_str());
+
+        if self.slot.is_none() {
+            warn!(
+                max_associations = config.max_associations,
+                "association limit reached; rejecting (transient)"
+            );
+            let reject = negotiation::reject_local_limit(&mut socket, peeked.wire_length);
+            let _ = tokio::time::timeout(config.idle_timeout, reject).await;
+            return;
+        }
+
+        let association_request = AssociationRequest {
+            calling_ae_title: request.calling_ae_title.clone(),
+            called_ae_title: request.called_ae_title.clone(),
+            peer_addr: self.peer_addr,
+        };
+        let admission = self.admit(&association_request);
+
+        let mut options = ServerAssociationOptions::new()
+            .ae_access_control(admission)
+            .ae_title(config.ae_title.clone())
+            .max_pdu_length(config.max_pdu_length)
+            .strict(true)
+            .promiscuous(false)
+            .read_timeout(config.idle_timeout)
+            .write_timeout(config.idle_timeout)
+            .with_abstract_syntax(dicom_dictionary_std::uids::VERIFICATION);
+        for context in &request.presentation_contexts {
+            let uid = context.abstract_syntax.trim_end_matches(['\0', ' ']);
+            if serves_abstract_syntax(uid) {
+                options = options.with_abstract_syntax(uid.to_string());
+            } else {
+                info!(abstract_syntax = uid, "abstract syntax not supported");
+            }
+        }
+        for ts in TRANSFER_SYNTAXES {
+            options = options.with_transfer_syntax(*ts);
+        }
+
+        let association = match options.establish_async(socket).await {
+            Ok(association) => association,
+            Err(error) => {
+                warn!(%error, "association not established");
+                return;
+            }
+        };
+        let info = AssociationInfo {
+            id: self.id,
+            calling_ae_title: association_request.calling_ae_title,
+            called_ae_title: association_request.called_ae_title,
+            peer_addr: self.peer_addr,
+        };
+        Session {
+            association,
+            info,
+            handler: self.server.handler.clone(),
+            idle_timeout: config.idle_timeout,
+            max_pdu_length: config.max_pdu_length,
+            max_message_size: config.max_message_size,
+            shutdown: self.shutdown.clone(),
+        }
+        .run()
+        .await;
+    }
+
+    /// Our called AE title rule first, then the handler's.
+    fn admit(&self, request: &AssociationRequest) -> Admission {
+        let config = &self.server.config;
+        if config.require_called_ae_title && request.called_ae_title != config.ae_title {
+            warn!(
+                called_ae_title = request.called_ae_title,
+                "rejecting association: called AE title is not ours"
+            );
+            return Admission(Err(
+                AssociationRJServiceUserReason::CalledAETitleNotRecognized,
+            ));
+        }
+        match self.server.handler.admit(request) {
+            Ok(()) => Admission(Ok(())),
+            Err(reason) => {
+                warn!(reason, "rejecting association: not admitted");
+                Admission(Err(
+                    AssociationRJServiceUserReason::CallingAETitleNotRecognized,
+                ))
+            }
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! What we accept at association time: which abstract and transfer
+//! syntaxes, which peers, and how we turn peers away.
+//!
+//! `dicom-ul` negotiates from a fixed list of abstract syntaxes or accepts
+//! all of them (promiscuous). We want "every storage SOP class, private
+//! ones included, but nothing we do not serve", and a transient rejection
+//! when we are full, which its access control cannot express. So the
+//! A-ASSOCIATE-RQ is first *peeked* (read without consuming) to decide; the
+//! accepted association itself is then established by `dicom-ul` from the
+//! same bytes.
+
+use std::time::Duration;
+
+use dicom_core::dictionary::UidDictionary;
+use dicom_dictionary_std::StandardSopClassDictionary;
+use dicom_dictionary_std::uids;
+use dicom_ul::Pdu;
+use dicom_ul::association::server::AccessControl;
+use dicom_ul::pdu::{
+    AbortRQServiceProviderReason, AbortRQSource, AssociationRJ, AssociationRJResult,
+    AssociationRJServiceProviderPresentationReason, AssociationRJServiceUserReason,
+    AssociationRJSource, AssociationRQ, UserIdentity,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::wire::PDU_HEADER_SIZE;
+
+/// Transfer syntaxes we accept, data sets stored as received. Per context
+/// `dicom-ul` picks the first one the peer proposes that is in this list.
+pub const TRANSFER_SYNTAXES: &[&str] = &[
+    uids::IMPLICIT_VR_LITTLE_ENDIAN,
+    uids::EXPLICIT_VR_LITTLE_ENDIAN,
+    EXPLICIT_VR_BIG_ENDIAN,
+    uids::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+    uids::JPEG_BASELINE8_BIT,
+    uids::JPEG_EXTENDED12_BIT,
+    uids::JPEG_LOSSLESS,
+    uids::JPEG_LOSSLESS_SV1,
+    uids::JPEGLS_LOSSLESS,
+    uids::JPEGLS_NEAR_LOSSLESS,
+    uids::JPEG2000_LOSSLESS,
+    uids::JPEG2000,
+    uids::HTJ2K_LOSSLESS,
+    uids::HTJ2K_LOSSLESS_RPCL,
+    uids::HTJ2K,
+    uids::RLE_LOSSLESS,
+];
+
+/// Retired in the standard but still sent by older modalities.
+pub const EXPLICIT_VR_BIG_ENDIAN: &str = "1.2.840.10008.1.2.2";
+
+/// Root of the standard storage SOP classes (PS3.6 Annex A): anything under
+/// it is storage, including classes newer than our dictionary.
+const STORAGE_ROOT: &str = "1.2.840.10008.5.1.4.1.1.";
+/// Root of every standard UID.
+const STANDARD_ROOT: &str = "1.2.840.10008.";
+
+/// Largest A-ASSOCIATE-RQ we inspect; real ones are a few kilobytes (128
+/// contexts with several transfer syntaxes each stay well below).
+const MAX_ASSOCIATE_RQ_LENGTH: u32 = 256 * 1024;
+
+/// How long to wait between peeks while an A-ASSOCIATE-RQ is incomplete.
+const PEEK_RETRY: Duration = Duration::from_millis(2);
+
+/// Whether we accept a presentation context for `uid`: Verification, every
+/// standard storage SOP class, and any non-standard (private) UID, which
+/// modalities use for vendor storage classes. Standard UIDs we know to be
+/// something else (query/retrieve, worklist, storage commitment, print,
+/// transfer syntaxes...) are refused as "abstract syntax not supported".
+pub fn serves_abstract_syntax(uid: &str) -> bool {
+    if uid == uids::VERIFICATION || uid.starts_with(STORAGE_ROOT) {
+        return true;
+    }
+    if !uid.starts_with(STANDARD_ROOT) {
+        return true;
+    }
+    match StandardSopClassDictionary.by_uid(uid) {
+        Some(entry) => {
+            let name = entry.name;
+            name.contains("Storage")
+                && !name.contains("Commitment")
+                && uid != uids::MEDIA_STORAGE_DIRECTORY_STORAGE
+        }
+        None => false,
+    }
+}
+
+/// Why no A-ASSOCIATE-RQ could be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PeekError {
+    #[error("peer closed the connection before associating")]
+    Closed,
+    #[error("first PDU has type {0:#04x}, not A-ASSOCIATE-RQ")]
+    NotAssociateRq(u8),
+    #[error("A-ASSOCIATE-RQ announces {length} bytes, more than our maximum of {max}")]
+    TooLarge { length: u32, max: u32 },
+    #[error("undecodable A-ASSOCIATE-RQ: {0}")]
+    Decode(#[source] dicom_ul::pdu::ReadError),
+    #[error("network error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The peeked request and its size on the wire.
+pub struct PeekedRequest {
+    pub request: AssociationRQ,
+    pub wire_length: usize,
+}
+
+/// Waits until the whole first PDU is in the socket's receive buffer and
+/// decodes it, leaving it there. The caller bounds the wait with a timeout.
+pub async fn peek_associate_rq(
+    socket: &TcpStream,
+    max_pdu_length: u32,
+) -> Result<PeekedRequest, PeekError> {
+    let mut buffer = vec![0u8; PDU_HEADER_SIZE];
+    peek_exactly(socket, &mut buffer).await?;
+    if buffer[0] != 0x01 {
+        return Err(PeekError::NotAssociateRq(buffer[0]));
+    }
+    let length = u32::from_be_bytes([buffer[2], buffer[3], buffer[4], buffer[5]]);
+    let max = max_pdu_length.min(MAX_ASSOCIATE_RQ_LENGTH);
+    if length > max {
+        return Err(PeekError::TooLarge { length, max });
+    }
+    let wire_length = PDU_HEADER_SIZE + length as usize;
+    buffer.resize(wire_length, 0);
+    peek_exactly(socket, &mut buffer).await?;
+    match dicom_ul::read_pdu(&buffer[..], max_pdu_length, true) {
+        Ok(Some(Pdu::AssociationRQ(request))) => Ok(PeekedRequest {
+            request,
+            wire_length,
+        }),
+        Ok(Some(_)) => Err(PeekError::NotAssociateRq(buffer[0])),
+        Ok(None) => Err(PeekError::Closed),
+        Err(error) => Err(PeekError::Decode(error)),
+    }
+}
+
+async fn peek_exactly(socket: &TcpStream, buffer: &mut [u8]) -> Result<(), PeekError> {
+    loop {
+        let seen = socket.peek(buffer).await?;
+        if seen == 0 {
+            return Err(PeekError::Closed);
+        }
+        if seen == buffer.len() {
+            return Ok(());
+        }
+        // Part of the PDU is there; `peek` would return at once again.
+        tokio::time::sleep(PEEK_RETRY).await;
+    }
+}
+
+/// Consumes the peeked request and answers A-ASSOCIATE-RJ transient,
+/// "local limit exceeded": we serve as many associations as we may.
+pub async fn reject_local_limit(socket: &mut TcpStream, wire_length: usize) -> std::io::Result<()> {
+    let mut request = vec![0u8; wire_length];
+    socket.read_exact(&mut request).await?;
+    let rejection = Pdu::AssociationRJ(AssociationRJ {
+        result: AssociationRJResult::Transient,
+        source: AssociationRJSource::ServiceProviderPresentation(
+            AssociationRJServiceProviderPresentationReason::LocalLimitExceeded,
+        ),
+    });
+    send_pdu(socket, &rejection).await?;
+    socket.shutdown().await
+}
+
+/// Sends A-ABORT (service provider, reason not specified) on a connection
+/// that has no `dicom-ul` association, and closes it.
+pub async fn abort_raw(socket: &mut TcpStream) -> std::io::Result<()> {
+    let abort = Pdu::AbortRQ {
+        source: AbortRQSource::ServiceProvider(AbortRQServiceProviderReason::ReasonNotSpecified),
+    };
+    send_pdu(socket, &abort).await?;
+    socket.shutdown().await
+}
+
+async fn send_pdu(socket: &mut TcpStream, pdu: &Pdu) -> std::io::Result<()> {
+    let mut bytes = Vec::with_capacity(64);
+    dicom_ul::write_pdu(&mut bytes, pdu).map_err(std::io::Error::other)?;
+    socket.write_all(&bytes).await
+}
+
+/// The admission decision, taken before `dicom-ul` negotiates and replayed
+/// through its access control hook so that it sends the A-ASSOCIATE-RJ.
+#[derive(Debug, Clone)]
+pub struct Admission(pub Result<(), AssociationRJServiceUserReason>);
+
+impl AccessControl for Admission {
+    fn check_access(
+        &self,
+        _this_ae_title: &str,
+        _calling_ae_title: &str,
+        _called_ae_title: &str,
+        _user_identity: Option<&UserIdentity>,
+    ) -> Result<(), AssociationRJServiceUserReason> {
+        self.0.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_and_private_classes_are_served() {
+        assert!(serves_abstract_syntax(uids::VERIFICATION));
+        assert!(serves_abstract_syntax(uids::CT_IMAGE_STORAGE));
+        assert!(serves_abstract_syntax(uids::ENHANCED_SR_STORAGE));
+        assert!(serves_abstract_syntax(uids::HANGING_PROTOCOL_STORAGE));
+        assert!(serves_abstract_syntax("1.2.840.10008.5.1.4.1.1.999.1"));
+        assert!(serves_abstract_syntax("1.2.840.113619.4.26"));
+    }
+
+    #[test]
+    fn other_standard_services_are_refused() {
+        for uid in [
+            uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_FIND,
+            uids::PATIENT_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_MOVE,
+            uids::MODALITY_WORKLIST_INFORMATION_MODEL_FIND,
+            uids::STORAGE_COMMITMENT_PUSH_MODEL,
+            uids::MODALITY_PERFORMED_PROCEDURE_STEP,
+            uids::MEDIA_STORAGE_DIRECTORY_STORAGE,
+            uids::HANGING_PROTOCOL_INFORMATION_MODEL_FIND,
+            uids::IMPLICIT_VR_LITTLE_ENDIAN,
+            "1.2.840.10008.9.9.9",
+        ] {
+            assert!(!serves_abstract_syntax(uid), "{uid}");
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! Inputs a well-behaved tool never sends, from a raw upper-layer peer.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dicom_dictionary_std::uids;
+use dicom_ul::Pdu;
+use dicom_ul::pdu::PresentationContextResultReason;
+use dimse::command::{Command, CommandField, DATA_SET_PRESENT};
+use dimse::message::encode_message;
+
+use crate::support::*;
+
+fn quick_idle() -> dimse::ServerConfig {
+    let mut config = config();
+    config.idle_timeout = Duration::from_secs(1);
+    config
+}
+
+fn store_rq(instance: &str) -> Command {
+    let mut command = Command::new(CommandField::CStoreRq);
+    command.affected_sop_class_uid = Some(uids::CT_IMAGE_STORAGE.into());
+    command.affected_sop_instance_uid = Some(instance.into());
+    command.message_id = Some(1);
+    command.command_data_set_type = DATA_SET_PRESENT;
+    command
+}
+
+#[tokio::test]
+async fn silent_tcp_connection_is_closed_after_idle_timeout() {
+    let server = TestServer::start(quick_idle(), Arc::new(Recorder::new())).await;
+    let mut peer = RawPeer::connect(&server).await;
+    let started = Instant::now();
+    peer.expect_abort_within(Duration::from_secs(5)).await;
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn silent_association_is_aborted_after_idle_timeout() {
+    let server = TestServer::start(quick_idle(), Arc::new(Recorder::new())).await;
+    let (mut peer, answer) = RawPeer::associate(&server, SCU_AE).await;
+    assert!(matches!(answer, Pdu::AssociationAC(_)), "{answer:?}");
+    peer.expect_abort_within(Duration::from_secs(5)).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn absurd_pdu_length_is_aborted_without_waiting() {
+    let server = TestServer::start(config(), Arc::new(Recorder::new())).await;
+    let (mut peer, _) = RawPeer::associate(&server, SCU_AE).await;
+    peer.send_bytes(&[0x04, 0x00, 0xFF, 0xFF, 0xFF, 0xF0, 0, 0])
+        .await;
+    peer.expect_abort_within(Duration::from_secs(3)).await;
+
+    // The same as the very first PDU.
+    let mut peer = RawPeer::connect(&server).await;
+    peer.send_bytes(&[0x01, 0x00, 0xFF, 0xFF, 0xFF, 0xF0, 0, 1])
+        .await;
+    peer.expect_abort_within(Duration::from_secs(3)).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn peer_stopping_mid_message_is_aborted_and_nothing_reaches_the_handler() {
+    let handler = Arc::new(Recorder::new());
+    let server = TestServer::start(quick_idle(), handler.clone()).await;
+    let (mut peer, _) = RawPeer::associate(&server, SCU_AE).await;
+    let data = vec![7u8; 10_000];
+    let pdus = encode_message(3, &store_rq("1.2.3.4"), Some(&data), 4096);
+    // Everything but the last data fragment.
+    for pdu in &pdus[..pdus.len() - 1] {
+        peer.send(pdu).await;
+    }
+    peer.expect_abort_within(Duration::from_secs(5)).await;
+    assert_eq!(handler.count(), 0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn protocol_violations_abort() {
+    let handler = Arc::new(Recorder::new());
+    let server = TestServer::start(config(), handler.clone()).await;
+    let pdus = encode_message(3, &store_rq("1.2.3.4"), Some(b"data"), 16_384);
+
+    // A data set fragment before its command.
+    let (mut peer, _) = RawPeer::associate(&server, SCU_AE).await;
+    peer.send(&pdus[1]).await;
+    peer.expect_abort_within(Duration::from_secs(3)).await;
+
+    // A presentation context that was never negotiated.
+    let (mut peer, _) = RawPeer::associate(&server, SCU_AE).await;
+    for pdu in encode_message(5, &store_rq("1.2.3.4"), Some(b"data"), 16_384) {
+        peer.send(&pdu).await;
+    }
+    peer.expect_abort_within(Duration::from_secs(3)).await;
+
+    // A second A-ASSOCIATE-RQ on an established association.
+    let (mut peer, _) = RawPeer::associate(&server, SCU_AE).await;
+    peer.send(&associate_rq(
+        SCU_AE,
+        OUR_AE,
+        &[(1, uids::VERIFICATION, &[uids::IMPLICIT_VR_LITTLE_ENDIAN])],
+    ))
+    .await;
+    peer.expect_abort_within(Duration::from_secs(3)).await;
+    assert_eq!(handler.count(), 0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn oversized_message_is_aborted() {
+    let handler = Arc::new(Recorder::new());
+    let mut small = config();
+    small.max_message_size = 4096;
+    let server = TestServer::start(small, handler.clone()).await;
+    let (mut peer, _) = RawPeer::associate(&server, SCU_AE).await;
+    let data = vec![0u8; 20_000];
+    for pdu in encode_message(3, &store_rq("1.2.3.4"), Some(&data), 2048) {
+        peer.send(&pdu).await;
+    }
+    peer.expect_abort_within(Duration::from_secs(3)).await;
+    assert_eq!(handler.count(), 0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn negotiation_refuses_non_storage_and_picks_the_first_accepted_syntax() {
+    let server = TestServer::start(config(), Arc::new(Recorder::new())).await;
+    let mut peer = RawPeer::connect(&server).await;
+    peer.send(&associate_rq(
+        SCU_AE,
+        OUR_AE,
+        &[
+            (
+                1,
+                uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_FIND,
+                &[uids::IMPLICIT_VR_LITTLE_ENDIAN],
+            ),
+            (
+                3,
+                uids::CT_IMAGE_STORAGE,
+                &[
+                    "1.2.3.999",
+                    uids::JPEG_LOSSLESS_SV1,
+                    uids::EXPLICIT_VR_LITTLE_ENDIAN,
+                ],
+            ),
+            (
+                5,
+                "1.2.840.113619.4.26",
+                &[uids::HTJ2K, uids::IMPLICIT_VR_LITTLE_ENDIAN],
+            ),
+            (7, uids::MR_IMAGE_STORAGE, &["1.2.3.999"]),
+            (
+                9,
+                uids::CT_IMAGE_STORAGE,
+                &[uids::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN],
+            ),
+        ],
+    ))
+    .await;
+    let Ok(Pdu::AssociationAC(ac)) = peer.receive().await else {
+        panic!("association not accepted");
+    };
+    let result = |id: u8| {
+        ac.presentation_contexts
+            .iter()
+            .find(|pc| pc.id == id)
+            .unwrap_or_else(|| panic!("context {id} answered"))
+            .clone()
+    };
+    assert_eq!(
+        result(1).reason,
+        PresentationContextResultReason::AbstractSyntaxNotSupported
+    );
+    assert_eq!(
+        result(3).reason,
+        PresentationContextResultReason::Acceptance
+    );
+    assert_eq!(
+        result(3).transfer_syntax.trim_end_matches('\0'),
+        uids::JPEG_LOSSLESS_SV1
+    );
+    assert_eq!(
+        result(5).reason,
+        PresentationContextResultReason::Acceptance
+    );
+    assert_eq!(
+        result(5).transfer_syntax.trim_end_matches('\0'),
+        uids::HTJ2K
+    );
+    assert_eq!(
+        result(7).reason,
+        PresentationContextResultReason::TransferSyntaxesNotSupported
+    );
+    assert_eq!(
+        result(9).reason,
+        PresentationContextResultReason::Acceptance
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn echo_and_release_by_hand() {
+    let server = TestServer::start(config(), Arc::new(Recorder::new())).await;
+    let (mut peer, _) = RawPeer::associate(&server, SCU_AE).await;
+    let mut echo = Command::new(CommandField::CEchoRq);
+    echo.affected_sop_class_uid = Some(uids::VERIFICATION.into());
+    echo.message_id = Some(11);
+    for pdu in encode_message(1, &echo, None, 16_384) {
+        peer.send(&pdu).await;
+    }
+    let Ok(Pdu::PData { data }) = peer.receive().await else {
+        panic!("no C-ECHO-RSP");
+    };
+    let response = Command::decode(&data[0].data).expect("decodable response");
+    assert_eq!(response.command_field, CommandField::CEchoRsp);
+    assert_eq!(response.message_id_being_responded_to, Some(11));
+    assert_eq!(response.status, Some(dimse::Status::SUCCESS));
+    peer.send(&Pdu::ReleaseRQ).await;
+    assert!(matches!(peer.receive().await, Ok(Pdu::ReleaseRP)));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_aborts_idle_associations_promptly() {
+    let server = TestServer::start(config(), Arc::new(Recorder::new())).await;
+    let (mut first, _) = RawPeer::associate(&server, SCU_AE).await;
+    let (mut second, _) = RawPeer::associate(&server, SCU_AE).await;
+    let mut unassociated = RawPeer::connect(&server).await;
+    let started = Instant::now();
+    server.shutdown.cancel();
+    first.expect_abort_within(Duration::from_secs(2)).await;
+    second.expect_abort_within(Duration::from_secs(2)).await;
+    unassociated
+        .expect_abort_within(Duration::from_secs(2))
+        .await;
+    tokio::time::timeout(Duration::from_secs(2), server.task)
+        .await
+        .expect("serve returns promptly")
+        .expect("no panic");
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
