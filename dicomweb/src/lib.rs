@@ -1,4 +1,51 @@
-//! DICOMweb (PS3.18) over HTTP. (in progress)
+//! DICOMweb (PS3.18) over HTTP with warp: STOW-RS, QIDO-RS and WADO-RS,
+//! rooted at `/dicom-web`.
+//!
+//! The protocol pieces ([`multipart`], [`accept`]) know nothing of the
+//! archive; the resources ([`stow`], [`qido`], [`wado`]) translate HTTP
+//! into calls on the archive's [`Ingest`](pacs_core::Ingest) and
+//! [`Archive`](pacs_core::Archive), and [`error`] is the one place where
+//! archive errors become HTTP statuses.
 
 pub mod accept;
+pub mod error;
 pub mod multipart;
+mod qido;
+mod request;
+mod router;
+mod stow;
+mod wado;
+
+use std::sync::Arc;
+
+use pacs_core::{Archive, Ingest};
+
+pub use request::Request;
+pub use router::routes;
+
+/// Settings of the DICOMweb service.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// The public URL of `/dicom-web` (e.g. `https://pacs.example.org/dicom-web`),
+    /// used in RetrieveURL and BulkDataURI values. When unset, it is made
+    /// from each request's `Host` header.
+    pub public_base: Option<String>,
+    /// Largest instance accepted by STOW-RS, in bytes.
+    pub max_instance_size: u64,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            public_base: None,
+            max_instance_size: 2 << 30,
+        }
+    }
+}
+
+/// What the resources need.
+pub struct WebState {
+    pub ingest: Arc<Ingest>,
+    pub archive: Arc<Archive>,
+    pub config: WebConfig,
+}

@@ -62,3 +62,41 @@ pub fn native_frame(bytes: &[u8], number: u32) -> Result<FrameData, ArchiveError
         .ok_or_else(|| ArchiveError::NotFound(format!("frame {number}")))?;
     Ok(FrameData::Native(Bytes::copy_from_slice(slice)))
 }
+
+/// The value bytes of a (possibly nested) element, by a bulk data path:
+/// tags as 8 hex digits, with item indexes between them
+/// (`00540016/0/00181072`). Numeric values are little endian.
+pub fn element_bytes(bytes: &[u8], path: &[String]) -> Result<Bytes, ArchiveError> {
+    let obj = open(bytes)?;
+    let parse_tag = |s: &str| -> Result<dicom_core::Tag, ArchiveError> {
+        if s.len() != 8 {
+            return Err(ArchiveError::BadRequest(format!("{s:?} is not a tag")));
+        }
+        let g = u16::from_str_radix(&s[..4], 16);
+        let e = u16::from_str_radix(&s[4..], 16);
+        match (g, e) {
+            (Ok(g), Ok(e)) => Ok(dicom_core::Tag(g, e)),
+            _ => Err(ArchiveError::BadRequest(format!("{s:?} is not a tag"))),
+        }
+    };
+    let not_found = || ArchiveError::NotFound(format!("bulk data {}", path.join("/")));
+    let (last, parents) = path.split_last().ok_or_else(not_found)?;
+    let mut current: &dicom_object::InMemDicomObject = &obj;
+    let mut steps = parents.iter();
+    while let Some(tag) = steps.next() {
+        let index: usize = steps
+            .next()
+            .and_then(|i| i.parse().ok())
+            .ok_or_else(|| ArchiveError::BadRequest("a bulk data path alternates tags and item indexes".into()))?;
+        let element = current.element(parse_tag(tag)?).map_err(|_| not_found())?;
+        current = element
+            .items()
+            .and_then(|items| items.get(index))
+            .ok_or_else(not_found)?;
+    }
+    let element = current.element(parse_tag(last)?).map_err(|_| not_found())?;
+    let value = element
+        .to_bytes()
+        .map_err(|e| ArchiveError::Unprocessable(format!("the value is not binary: {e}")))?;
+    Ok(Bytes::copy_from_slice(&value))
+}

@@ -1,0 +1,244 @@
+//! QIDO-RS: searches for studies, series and instances (PS3.18 §10.6),
+//! answered in DICOM JSON from the index alone.
+
+use pacs_core::Uid;
+use pacs_core::index::SearchRow;
+use pacs_core::query::{Attribute, Level, Query};
+use serde_json::{Map, Value, json};
+use warp::reply::Response;
+
+use crate::WebState;
+use crate::accept::MediaType;
+use crate::error::WebError;
+use crate::request::Request;
+use crate::router::response;
+
+const DICOM_JSON: &str = "application/dicom+json";
+
+pub async fn search(
+    state: &WebState,
+    req: &Request,
+    level: Level,
+    study: Option<Uid>,
+    series: Option<Uid>,
+) -> Result<Response, WebError> {
+    let offered = [
+        MediaType::new("application", "dicom+json"),
+        MediaType::new("application", "json"),
+    ];
+    let chosen = crate::accept::choose(&req.ranges(), &offered).ok_or_else(|| {
+        WebError::not_acceptable(
+            "QIDO-RS answers in application/dicom+json (or application/json) only",
+        )
+    })?;
+    let pairs = req
+        .query
+        .iter()
+        .filter(|(k, _)| k != "accept")
+        .map(|(k, v)| (k.as_str(), v.as_str()));
+    let (mut query, warnings) =
+        Query::from_pairs(level, pairs).map_err(|e| WebError::bad_request(e.to_string()))?;
+    query.study = study;
+    query.series = series;
+    let rows = state.archive.index().search(&query).await?;
+    let results: Vec<Value> = rows
+        .iter()
+        .map(|row| Value::Object(result(row, &query, &req.base)))
+        .collect();
+    let body = serde_json::to_vec(&results)
+        .map_err(|e| WebError::new(warp::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let content_type = if chosen.is("application", "json") {
+        "application/json"
+    } else {
+        DICOM_JSON
+    };
+    let mut r = response(content_type, body);
+    for w in warnings {
+        let value = format!("299 pacs \"{}\"", w.replace('"', "'"));
+        if let Ok(v) = warp::http::HeaderValue::from_str(&value) {
+            r.headers_mut().append(warp::http::header::WARNING, v);
+        }
+    }
+    Ok(r)
+}
+
+fn vr_of(a: Attribute) -> &'static str {
+    match a {
+        Attribute::PatientName | Attribute::ReferringPhysicianName => "PN",
+        Attribute::PatientId | Attribute::StudyDescription | Attribute::SeriesDescription => "LO",
+        Attribute::PatientBirthDate
+        | Attribute::StudyDate
+        | Attribute::PerformedProcedureStepStartDate => "DA",
+        Attribute::StudyTime => "TM",
+        Attribute::PatientSex
+        | Attribute::ModalitiesInStudy
+        | Attribute::Modality
+        | Attribute::BodyPartExamined => "CS",
+        Attribute::StudyInstanceUid
+        | Attribute::SeriesInstanceUid
+        | Attribute::SopInstanceUid
+        | Attribute::SopClassUid => "UI",
+        Attribute::AccessionNumber | Attribute::StudyId => "SH",
+        Attribute::SeriesNumber | Attribute::InstanceNumber => "IS",
+    }
+}
+
+fn put(map: &mut Map<String, Value>, tag: &str, vr: &str, values: Vec<Value>) {
+    let mut attr = Map::new();
+    attr.insert("vr".into(), Value::String(vr.into()));
+    if !values.is_empty() {
+        attr.insert("Value".into(), Value::Array(values));
+    }
+    map.insert(tag.into(), Value::Object(attr));
+}
+
+fn tag_key(g: u16, e: u16) -> String {
+    format!("{g:04X}{e:04X}")
+}
+
+/// One QIDO-RS result object.
+fn result(row: &SearchRow, q: &Query, base: &str) -> Map<String, Value> {
+    let mut map = Map::new();
+    // includefield values first, so that the index's own values win
+    if let Some(sample) = &row.sample_metadata {
+        if let Ok(Value::Object(sample)) = serde_json::from_slice::<Value>(sample) {
+            for (key, value) in sample {
+                let wanted = q.include.iter().any(|&(g, e)| tag_key(g, e) == key)
+                    || (q.include_all && belongs_to_level(&key, q.level));
+                if wanted && !is_bulk(&value) {
+                    map.insert(key, value);
+                }
+            }
+        }
+    }
+    for (a, text) in &row.values {
+        let (_, g, e) = a.keyword_and_tag();
+        let vr = vr_of(*a);
+        let value = match vr {
+            "PN" => pacs_core::json::person_name(text),
+            "IS" => text.parse::<i64>().map(|i| json!(i)).unwrap_or(Value::Null),
+            _ => Value::String(text.clone()),
+        };
+        if value.is_null() {
+            continue;
+        }
+        put(&mut map, &tag_key(g, e), vr, vec![value]);
+    }
+    let study_url = format!("{base}/studies/{}", row.study_uid);
+    put(&mut map, "00080056", "CS", vec![json!("ONLINE")]);
+    match q.level {
+        Level::Study => {
+            let modalities = row.modalities_in_study.iter().map(|m| json!(m)).collect();
+            put(&mut map, "00080061", "CS", modalities);
+            put(
+                &mut map,
+                "00201206",
+                "IS",
+                vec![json!(row.study_related_series)],
+            );
+            put(
+                &mut map,
+                "00201208",
+                "IS",
+                vec![json!(row.study_related_instances)],
+            );
+            put(&mut map, "00081190", "UR", vec![json!(study_url)]);
+        }
+        Level::Series => {
+            let se = row.series_uid.as_deref().unwrap_or_default();
+            put(
+                &mut map,
+                "00201209",
+                "IS",
+                vec![json!(row.series_related_instances.unwrap_or(0))],
+            );
+            put(
+                &mut map,
+                "00081190",
+                "UR",
+                vec![json!(format!("{study_url}/series/{se}"))],
+            );
+        }
+        Level::Instance => {
+            let se = row.series_uid.as_deref().unwrap_or_default();
+            let i = row.sop_instance_uid.as_deref().unwrap_or_default();
+            if let Some(n) = row.number_of_frames {
+                put(&mut map, "00280008", "IS", vec![json!(n)]);
+            }
+            if let Some(n) = row.rows {
+                put(&mut map, "00280010", "US", vec![json!(n)]);
+            }
+            if let Some(n) = row.columns {
+                put(&mut map, "00280011", "US", vec![json!(n)]);
+            }
+            if let Some(ts) = &row.transfer_syntax_uid {
+                put(&mut map, "00083002", "UI", vec![json!(ts)]);
+            }
+            put(
+                &mut map,
+                "00081190",
+                "UR",
+                vec![json!(format!("{study_url}/series/{se}/instances/{i}"))],
+            );
+        }
+    }
+    map
+}
+
+fn is_bulk(value: &Value) -> bool {
+    value.get("BulkDataURI").is_some() || value.get("InlineBinary").is_some()
+}
+
+/// Whether an attribute of an instance's metadata belongs in a result at
+/// `level` for `includefield=all`.
+fn belongs_to_level(key: &str, level: Level) -> bool {
+    let group = &key[..4.min(key.len())];
+    let study_level = matches!(
+        key,
+        "00080020"
+            | "00080030"
+            | "00080050"
+            | "00080051"
+            | "00080090"
+            | "00081030"
+            | "00081032"
+            | "00080080"
+            | "00080081"
+            | "0020000D"
+            | "00200010"
+            | "00321032"
+            | "00321060"
+            | "00081060"
+            | "00101010"
+            | "00101020"
+            | "00101030"
+            | "00102160"
+            | "00104000"
+    ) || group == "0010";
+    let series_level = matches!(
+        key,
+        "00080021"
+            | "00080031"
+            | "00080060"
+            | "0008103E"
+            | "00180015"
+            | "0020000E"
+            | "00200011"
+            | "00200060"
+            | "00400244"
+            | "00400245"
+            | "00400253"
+            | "00400254"
+            | "00181030"
+            | "00080070"
+            | "00081090"
+            | "00181000"
+            | "00181020"
+            | "00200052"
+    );
+    match level {
+        Level::Study => study_level,
+        Level::Series => study_level || series_level,
+        Level::Instance => true,
+    }
+}

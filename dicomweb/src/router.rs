@@ -1,0 +1,218 @@
+//! The `/dicom-web` routes: warp extracts the request, and a plain match on
+//! the path segments picks the resource.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::{Buf, Bytes};
+use futures::TryStreamExt;
+use pacs_core::Uid;
+use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::http::{HeaderMap, Method};
+use warp::reply::Response;
+
+use crate::error::WebError;
+use crate::request::Request;
+use crate::{WebState, qido, stow, wado};
+
+/// The DICOMweb routes, rooted at `/dicom-web`.
+pub fn routes(state: Arc<WebState>) -> BoxedFilter<(Response,)> {
+    let raw_query = warp::query::raw().or(warp::any().map(String::new)).unify();
+    let state_filter = warp::any().map(move || state.clone());
+    let common = warp::path("dicom-web")
+        .and(warp::method())
+        .and(warp::path::tail())
+        .and(raw_query)
+        .and(warp::header::headers_cloned())
+        .and(warp::addr::remote())
+        .and(state_filter);
+
+    let reads = common
+        .clone()
+        .and(warp::get().or(warp::head()).unify())
+        .then(
+            |method: Method,
+             tail: warp::path::Tail,
+             query: String,
+             headers: HeaderMap,
+             addr: Option<SocketAddr>,
+             state: Arc<WebState>| async move {
+                let req = request(&state, &query, &headers, addr);
+                let segments: Vec<&str> =
+                    tail.as_str().split('/').filter(|s| !s.is_empty()).collect();
+                let mut response = respond(get(&state, &req, &segments).await);
+                if method == Method::HEAD {
+                    *response.body_mut() = Bytes::new().into();
+                }
+                response
+            },
+        );
+    let writes = common
+        .and(warp::post())
+        .and(warp::body::stream())
+        .then(post);
+    reads.or(writes).unify().boxed()
+}
+
+async fn post<S, B>(
+    _method: Method,
+    tail: warp::path::Tail,
+    query: String,
+    headers: HeaderMap,
+    addr: Option<SocketAddr>,
+    state: Arc<WebState>,
+    body: S,
+) -> Response
+where
+    S: futures::Stream<Item = Result<B, warp::Error>> + Send + 'static,
+    B: Buf + Send,
+{
+    let req = request(&state, &query, &headers, addr);
+    let segments: Vec<&str> = tail.as_str().split('/').filter(|s| !s.is_empty()).collect();
+    let body = Box::pin(
+        body.map_ok(|mut b| b.copy_to_bytes(b.remaining()))
+            .map_err(std::io::Error::other),
+    );
+    let result = match segments.as_slice() {
+        ["studies"] => stow::store(&state, &req, None, body).await,
+        ["studies", study] => match uid(study) {
+            Ok(study) => stow::store(&state, &req, Some(study), body).await,
+            Err(e) => Err(e),
+        },
+        _ => Err(WebError::new(
+            warp::http::StatusCode::METHOD_NOT_ALLOWED,
+            "POST is allowed on /dicom-web/studies and /dicom-web/studies/{study} only",
+        )),
+    };
+    respond(result)
+}
+
+fn respond(result: Result<Response, WebError>) -> Response {
+    result.unwrap_or_else(WebError::into_response)
+}
+
+fn request(
+    state: &WebState,
+    query: &str,
+    headers: &HeaderMap,
+    addr: Option<SocketAddr>,
+) -> Request {
+    let header_values = |name| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let base = match &state.config.public_base {
+        Some(b) => b.trim_end_matches('/').to_owned(),
+        None => {
+            let host = headers
+                .get(warp::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .filter(|h| h.bytes().all(|b| b.is_ascii_graphic()))
+                .unwrap_or("localhost");
+            format!("http://{host}/dicom-web")
+        }
+    };
+    Request {
+        query: form_urlencoded::parse(query.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect(),
+        accept: header_values(warp::http::header::ACCEPT),
+        content_type: headers
+            .get(warp::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        base,
+        peer: addr
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "unknown".into()),
+    }
+}
+
+/// A UID from the path; anything else is a 400, never a lookup.
+pub(crate) fn uid(segment: &str) -> Result<Uid, WebError> {
+    Uid::parse(segment).map_err(|e| WebError::bad_request(format!("invalid UID in the path: {e}")))
+}
+
+async fn get(state: &WebState, req: &Request, segments: &[&str]) -> Result<Response, WebError> {
+    use pacs_core::query::Level;
+    match segments {
+        ["studies"] => qido::search(state, req, Level::Study, None, None).await,
+        ["series"] => qido::search(state, req, Level::Series, None, None).await,
+        ["instances"] => qido::search(state, req, Level::Instance, None, None).await,
+        ["studies", s, rest @ ..] => {
+            let s = uid(s)?;
+            match rest {
+                [] => wado::retrieve(state, req, &s, None, None).await,
+                ["metadata"] => wado::metadata(state, req, &s, None, None).await,
+                ["series"] => qido::search(state, req, Level::Series, Some(s), None).await,
+                ["instances"] => qido::search(state, req, Level::Instance, Some(s), None).await,
+                ["rendered"] | ["thumbnail"] => {
+                    wado::representative(state, req, &s, None, rest[0] == "thumbnail").await
+                }
+                ["series", se, rest @ ..] => {
+                    let se = uid(se)?;
+                    series(state, req, s, se, rest).await
+                }
+                _ => Err(not_found(segments)),
+            }
+        }
+        _ => Err(not_found(segments)),
+    }
+}
+
+async fn series(
+    state: &WebState,
+    req: &Request,
+    s: Uid,
+    se: Uid,
+    rest: &[&str],
+) -> Result<Response, WebError> {
+    use pacs_core::query::Level;
+    match rest {
+        [] => wado::retrieve(state, req, &s, Some(&se), None).await,
+        ["metadata"] => wado::metadata(state, req, &s, Some(&se), None).await,
+        ["instances"] => qido::search(state, req, Level::Instance, Some(s), Some(se)).await,
+        ["rendered"] | ["thumbnail"] => {
+            wado::representative(state, req, &s, Some(&se), rest[0] == "thumbnail").await
+        }
+        ["instances", i, rest @ ..] => {
+            let i = uid(i)?;
+            match rest {
+                [] => wado::retrieve(state, req, &s, Some(&se), Some(&i)).await,
+                ["metadata"] => wado::metadata(state, req, &s, Some(&se), Some(&i)).await,
+                ["rendered"] => wado::rendered(state, req, &s, &se, &i, None, false).await,
+                ["thumbnail"] => wado::rendered(state, req, &s, &se, &i, None, true).await,
+                ["frames", list] => wado::frames(state, req, &s, &se, &i, list).await,
+                ["frames", list, kind @ ("rendered" | "thumbnail")] => {
+                    let first = wado::frame_list(list)?.first().copied();
+                    wado::rendered(state, req, &s, &se, &i, first, *kind == "thumbnail").await
+                }
+                ["bulkdata", path @ ..] => wado::bulkdata(state, req, &s, &se, &i, path).await,
+                _ => Err(not_found(rest)),
+            }
+        }
+        _ => Err(not_found(rest)),
+    }
+}
+
+fn not_found(segments: &[&str]) -> WebError {
+    WebError::not_found(format!(
+        "no DICOMweb resource at /dicom-web/.../{}",
+        segments.join("/")
+    ))
+}
+
+/// Helper for resources: a response with a body and a content type.
+pub(crate) fn response(content_type: &str, body: impl Into<Bytes>) -> Response {
+    let body: Bytes = body.into();
+    let mut r = Response::new(body.into());
+    if let Ok(v) = warp::http::HeaderValue::from_str(content_type) {
+        r.headers_mut().insert(warp::http::header::CONTENT_TYPE, v);
+    }
+    r
+}

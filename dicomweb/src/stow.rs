@@ -1,0 +1,254 @@
+//! STOW-RS (PS3.18 §10.5): instances in a streamed multipart/related body,
+//! each through the archive's one ingest pipeline as soon as its part is
+//! complete. The upload is never held whole in memory: at most the part
+//! being read and the parts being stored.
+
+use std::pin::Pin;
+
+use bytes::Bytes;
+use futures::Stream;
+use futures::stream::{FuturesOrdered, StreamExt};
+use pacs_core::layout::read_part10_header;
+use pacs_core::{Incoming, IngestError, Stored, Uid};
+use serde_json::{Map, Value, json};
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+use crate::WebState;
+use crate::error::WebError;
+use crate::multipart::{Limits, MultipartError, MultipartReader, parse_content_type};
+use crate::request::Request;
+use crate::router::response;
+
+/// Parts stored concurrently while the next ones are read.
+const PIPELINE: usize = 4;
+
+type Body = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
+
+/// The outcome of one part.
+enum PartOutcome {
+    Stored(Stored),
+    Failed {
+        sop_class: Option<String>,
+        sop_instance: Option<String>,
+        reason: u16,
+        message: String,
+        transient: bool,
+    },
+}
+
+pub async fn store(
+    state: &WebState,
+    req: &Request,
+    study: Option<Uid>,
+    body: Body,
+) -> Result<Response, WebError> {
+    let content_type = req.content_type.as_deref().ok_or_else(|| {
+        WebError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "STOW-RS needs Content-Type: multipart/related; type=\"application/dicom\"; boundary=...",
+        )
+    })?;
+    let ct = parse_content_type(content_type)
+        .map_err(|e| WebError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string()))?;
+    if let Some(t) = &ct.type_param {
+        if t != "application/dicom" {
+            return Err(WebError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "STOW-RS here accepts type=\"application/dicom\" parts; {t} is not supported"
+                ),
+            ));
+        }
+    }
+    let limits = Limits {
+        max_part_size: state.config.max_instance_size,
+        ..Limits::default()
+    };
+    let mut reader = MultipartReader::new(body, &ct.boundary, limits);
+    let source = format!("stow:{}", req.peer);
+    let mut outcomes = Vec::new();
+    let mut pending = FuturesOrdered::new();
+    let mut read_error = None;
+    loop {
+        // keep a few stores in flight while reading on
+        while pending.len() >= PIPELINE {
+            if let Some(o) = pending.next().await {
+                outcomes.push(o);
+            }
+        }
+        match reader.next_part().await {
+            Ok(Some(part)) => {
+                let part_type = part.content_type().map(|t| t.to_ascii_lowercase());
+                let is_dicom = part_type.as_deref().is_none_or(|t| {
+                    t.split(';').next().map(str::trim) == Some("application/dicom")
+                });
+                if !is_dicom {
+                    outcomes.push(PartOutcome::Failed {
+                        sop_class: None,
+                        sop_instance: None,
+                        reason: 0xC000,
+                        message: format!(
+                            "a part of type {} is not application/dicom",
+                            part_type.unwrap_or_default()
+                        ),
+                        transient: false,
+                    });
+                    continue;
+                }
+                let ingest = state.ingest.clone();
+                let source = source.clone();
+                let study = study.clone();
+                pending.push_back(async move {
+                    let body = part.body;
+                    let ids = read_part10_header(&body).ok();
+                    match ingest
+                        .ingest(Incoming::Part10(body), &source, study.as_ref())
+                        .await
+                    {
+                        Ok(stored) => PartOutcome::Stored(stored),
+                        Err(e) => failed(e, ids),
+                    }
+                });
+            }
+            Ok(None) => break,
+            Err(e) => {
+                read_error = Some(e);
+                break;
+            }
+        }
+    }
+    while let Some(o) = pending.next().await {
+        outcomes.push(o);
+    }
+    if let Some(e) = &read_error {
+        tracing::warn!(peer = %req.peer, error = %e, stored = outcomes.len(), "STOW-RS body ended badly");
+        if outcomes.is_empty() {
+            let status = match e {
+                MultipartError::PartTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            return Err(WebError::new(status, format!("no instance stored: {e}")));
+        }
+    }
+    Ok(reply(
+        &outcomes,
+        study.as_ref(),
+        read_error.as_ref(),
+        &req.base,
+    ))
+}
+
+fn failed(e: IngestError, ids: Option<pacs_core::layout::Part10Header>) -> PartOutcome {
+    let (sop_class, sop_instance) = match ids {
+        Some(h) => (
+            Some(h.media_storage_sop_class_uid).filter(|s| !s.is_empty()),
+            Some(h.media_storage_sop_instance_uid).filter(|s| !s.is_empty()),
+        ),
+        None => (None, None),
+    };
+    PartOutcome::Failed {
+        sop_class,
+        sop_instance,
+        reason: e.status(),
+        transient: e.is_transient(),
+        message: e.to_string(),
+    }
+}
+
+fn attr(vr: &str, values: Vec<Value>) -> Value {
+    json!({ "vr": vr, "Value": values })
+}
+
+/// The PS3.18 response body and status.
+fn reply(
+    outcomes: &[PartOutcome],
+    study: Option<&Uid>,
+    read_error: Option<&MultipartError>,
+    base: &str,
+) -> Response {
+    let mut referenced = Vec::new();
+    let mut failed = Vec::new();
+    let mut studies = std::collections::BTreeSet::new();
+    let mut all_transient = true;
+    let mut messages = Vec::new();
+    for o in outcomes {
+        match o {
+            PartOutcome::Stored(s) => {
+                studies.insert(s.study_instance_uid.clone());
+                let url = format!(
+                    "{base}/studies/{}/series/{}/instances/{}",
+                    s.study_instance_uid, s.series_instance_uid, s.sop_instance_uid
+                );
+                referenced.push(json!({
+                    "00081150": attr("UI", vec![json!(s.sop_class_uid)]),
+                    "00081155": attr("UI", vec![json!(s.sop_instance_uid)]),
+                    "00081190": attr("UR", vec![json!(url)]),
+                }));
+            }
+            PartOutcome::Failed {
+                sop_class,
+                sop_instance,
+                reason,
+                message,
+                transient,
+            } => {
+                all_transient &= *transient;
+                messages.push(message.clone());
+                let mut item = Map::new();
+                if let Some(c) = sop_class {
+                    item.insert("00081150".into(), attr("UI", vec![json!(c)]));
+                }
+                if let Some(i) = sop_instance {
+                    item.insert("00081155".into(), attr("UI", vec![json!(i)]));
+                }
+                item.insert("00081197".into(), attr("US", vec![json!(reason)]));
+                failed.push(Value::Object(item));
+            }
+        }
+    }
+    let (any_stored, any_failed) = (!referenced.is_empty(), !failed.is_empty());
+    let mut body = Map::new();
+    let study_url = study.map(|s| s.to_string()).or_else(|| {
+        (studies.len() == 1)
+            .then(|| studies.iter().next().cloned())
+            .flatten()
+    });
+    if let Some(s) = study_url {
+        body.insert(
+            "00081190".into(),
+            attr("UR", vec![json!(format!("{base}/studies/{s}"))]),
+        );
+    }
+    if any_stored {
+        body.insert("00081199".into(), attr("SQ", referenced));
+    }
+    if any_failed {
+        body.insert("00081198".into(), attr("SQ", failed));
+    }
+    let status = if !any_failed && read_error.is_none() {
+        StatusCode::OK
+    } else if !any_stored && read_error.is_none() {
+        if all_transient {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::CONFLICT
+        }
+    } else {
+        StatusCode::ACCEPTED
+    };
+    let json_body = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
+    let mut r = response("application/dicom+json", json_body);
+    *r.status_mut() = status;
+    let mut warnings: Vec<String> = messages.into_iter().take(10).collect();
+    if let Some(e) = read_error {
+        warnings.push(format!("the request body ended badly: {e}"));
+    }
+    for w in warnings {
+        let value = format!("299 pacs \"{}\"", w.replace(['"', '\r', '\n'], " "));
+        if let Ok(v) = warp::http::HeaderValue::from_str(&value) {
+            r.headers_mut().append(warp::http::header::WARNING, v);
+        }
+    }
+    r
+}

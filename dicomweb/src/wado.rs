@@ -1,0 +1,322 @@
+//! WADO-RS (PS3.18 §10.4): instances, metadata, frames, rendered images,
+//! thumbnails and bulk data.
+
+use bytes::Bytes;
+use futures::stream::{self, StreamExt};
+use pacs_core::Uid;
+use pacs_core::index::StoredInstance;
+use pacs_core::layout::PixelLayout;
+use pacs_core::render::{ImageFormat, RenderParams, VoiFunction, Window};
+use warp::reply::Response;
+
+use crate::WebState;
+use crate::accept::{
+    FrameRendition, InstanceTransferSyntax, MediaType, negotiate_frames, negotiate_instance,
+};
+use crate::error::WebError;
+use crate::multipart::{MultipartWriter, OutgoingPart};
+use crate::request::Request;
+use crate::router::response;
+
+type Part = OutgoingPart<std::io::Error>;
+
+/// A streamed multipart/related response.
+fn multipart_response<S>(type_param: &str, parts: S) -> Response
+where
+    S: futures::Stream<Item = Result<Part, std::io::Error>> + Send + 'static,
+{
+    let writer = MultipartWriter::new(type_param);
+    let content_type = writer.content_type();
+    let body = sync_wrapper::SyncStream::new(writer.body(parts));
+    let mut r = warp::reply::Reply::into_response(warp::reply::stream(body));
+    if let Ok(v) = warp::http::HeaderValue::from_str(&content_type) {
+        r.headers_mut().insert(warp::http::header::CONTENT_TYPE, v);
+    }
+    r
+}
+
+/// Retrieve of a study, series or instance as `application/dicom` parts.
+pub async fn retrieve(
+    state: &WebState,
+    req: &Request,
+    study: &Uid,
+    series: Option<&Uid>,
+    sop: Option<&Uid>,
+) -> Result<Response, WebError> {
+    let instances = state.archive.instances(study, series, sop).await?;
+    let ranges = req.ranges();
+    let mut plan = Vec::with_capacity(instances.len());
+    for i in instances {
+        let how = negotiate_instance(&ranges, &i.transfer_syntax_uid)
+            .map_err(|e| WebError::not_acceptable(e.message))?;
+        plan.push((i, how));
+    }
+    let archive = state.archive.clone();
+    let parts = stream::iter(plan).then(move |(instance, how)| {
+        let archive = archive.clone();
+        async move {
+            let ts = how.uid(&instance.transfer_syntax_uid).to_owned();
+            let content_type = format!("application/dicom; transfer-syntax={ts}");
+            let part = match how {
+                InstanceTransferSyntax::AsStored => {
+                    let s = archive
+                        .object_stream(&instance)
+                        .await
+                        .map_err(std::io::Error::other)?;
+                    Part::streamed(content_type, s.map(|r| r.map_err(std::io::Error::other)))
+                }
+                InstanceTransferSyntax::ExplicitVrLittleEndian => {
+                    let bytes = archive
+                        .object_explicit_le(&instance)
+                        .await
+                        .map_err(std::io::Error::other)?;
+                    Part::new(content_type, bytes)
+                }
+            };
+            Ok(part)
+        }
+    });
+    Ok(multipart_response("application/dicom", parts))
+}
+
+/// Metadata of a study, series or instance: the DICOM JSON stored at
+/// ingest, concatenated.
+pub async fn metadata(
+    state: &WebState,
+    req: &Request,
+    study: &Uid,
+    series: Option<&Uid>,
+    sop: Option<&Uid>,
+) -> Result<Response, WebError> {
+    let offered = [
+        MediaType::new("application", "dicom+json"),
+        MediaType::new("application", "json"),
+    ];
+    let chosen = crate::accept::choose(&req.ranges(), &offered).ok_or_else(|| {
+        WebError::not_acceptable("metadata is available as application/dicom+json only")
+    })?;
+    let body = state
+        .archive
+        .metadata(study, series, sop, &req.base)
+        .await?;
+    let ct = if chosen.is("application", "json") {
+        "application/json"
+    } else {
+        "application/dicom+json"
+    };
+    Ok(response(ct, body))
+}
+
+/// Parses a frame list `1,2,3` (1-based).
+pub fn frame_list(list: &str) -> Result<Vec<u32>, WebError> {
+    let frames: Result<Vec<u32>, _> = list.split(',').map(|f| f.trim().parse::<u32>()).collect();
+    match frames {
+        Ok(f) if !f.is_empty() && f.iter().all(|&n| n >= 1) && f.len() <= 10_000 => Ok(f),
+        _ => Err(WebError::bad_request(format!(
+            "frame list {list:?} is not a comma-separated list of frame numbers starting at 1"
+        ))),
+    }
+}
+
+pub async fn frames(
+    state: &WebState,
+    req: &Request,
+    study: &Uid,
+    series: &Uid,
+    sop: &Uid,
+    list: &str,
+) -> Result<Response, WebError> {
+    let numbers = frame_list(list)?;
+    let instance = state.archive.instance(study, series, sop).await?;
+    let frames_in = instance
+        .image
+        .as_ref()
+        .map(|i| i.number_of_frames)
+        .unwrap_or(0);
+    if let Some(bad) = numbers.iter().find(|&&n| n > frames_in) {
+        return Err(WebError::not_found(format!(
+            "frame {bad} does not exist: the instance has {frames_in} frame(s)"
+        )));
+    }
+    let rendition = negotiate_frames(&req.ranges(), &instance.transfer_syntax_uid)
+        .map_err(|e| WebError::not_acceptable(e.message))?;
+    // Read the first frame before answering, so that a frame that cannot be
+    // produced is an HTTP error rather than a cut-off body.
+    let archive = state.archive.clone();
+    let first = frame_bytes(&archive, &instance, numbers[0], &rendition).await?;
+    let part_type = rendition.part_content_type();
+    let media = rendition.media_type();
+    let rest = numbers[1..].to_vec();
+    let parts = stream::once(async move { Ok(first) })
+        .chain(stream::iter(rest).then(move |n| {
+            let archive = archive.clone();
+            let instance = instance.clone();
+            let rendition = rendition.clone();
+            async move {
+                frame_bytes(&archive, &instance, n, &rendition)
+                    .await
+                    .map_err(|e| std::io::Error::other(e.message))
+            }
+        }))
+        .map(move |r: Result<Bytes, std::io::Error>| r.map(|b| Part::new(part_type.clone(), b)));
+    Ok(multipart_response(media, parts))
+}
+
+async fn frame_bytes(
+    archive: &pacs_core::Archive,
+    instance: &StoredInstance,
+    number: u32,
+    rendition: &FrameRendition,
+) -> Result<Bytes, WebError> {
+    Ok(match rendition {
+        FrameRendition::Uncompressed => archive.frame_uncompressed(instance, number).await?,
+        FrameRendition::Stored { .. } => archive.frame_as_stored(instance, number).await?.bytes,
+    })
+}
+
+/// Rendering parameters from the query (PS3.18 §8.3.5).
+fn render_params(req: &Request, thumbnail: bool) -> Result<(RenderParams, &'static str), WebError> {
+    let offered = [
+        MediaType::new("image", "jpeg"),
+        MediaType::new("image", "png"),
+    ];
+    let chosen = crate::accept::choose(&req.ranges(), &offered).ok_or_else(|| {
+        WebError::not_acceptable("rendered images are available as image/jpeg or image/png")
+    })?;
+    let quality = match req.param("quality") {
+        Some(q) => q
+            .parse::<u8>()
+            .ok()
+            .filter(|q| (1..=100).contains(q))
+            .ok_or_else(|| WebError::bad_request("quality must be an integer from 1 to 100"))?,
+        None => 90,
+    };
+    let (format, ct) = if chosen.is("image", "png") {
+        (ImageFormat::Png, "image/png")
+    } else {
+        (ImageFormat::Jpeg { quality }, "image/jpeg")
+    };
+    let mut params = RenderParams {
+        format,
+        ..RenderParams::default()
+    };
+    if let Some(w) = req.param("window") {
+        let parts: Vec<&str> = w.split(',').map(str::trim).collect();
+        let num = |s: &str| s.parse::<f64>().ok().filter(|f| f.is_finite());
+        match parts.as_slice() {
+            [c, w, rest @ ..] if rest.len() <= 1 => {
+                let (Some(center), Some(width)) = (num(c), num(w)) else {
+                    return Err(WebError::bad_request(
+                        "window must be center,width[,function] with numbers",
+                    ));
+                };
+                if width <= 0.0 {
+                    return Err(WebError::bad_request("the window width must be positive"));
+                }
+                params.window = Some(Window { center, width });
+                if let Some(f) = rest.first() {
+                    params.voi_function = Some(VoiFunction::parse(&f.replace('-', "_")).ok_or_else(|| {
+                        WebError::bad_request(format!("unknown VOI LUT function {f:?}: use linear, linear-exact or sigmoid"))
+                    })?);
+                }
+            }
+            _ => {
+                return Err(WebError::bad_request(
+                    "window must be center,width[,function]",
+                ));
+            }
+        }
+    }
+    let viewport = match req.param("viewport") {
+        Some(v) => {
+            let dims: Vec<u32> = v.split(',').filter_map(|s| s.trim().parse().ok()).collect();
+            match dims.as_slice() {
+                [w, h, ..] if *w > 0 && *h > 0 && *w <= 8192 && *h <= 8192 => Some((*w, *h)),
+                _ => {
+                    return Err(WebError::bad_request(
+                        "viewport must be width,height in pixels",
+                    ));
+                }
+            }
+        }
+        None if thumbnail => Some((128, 128)),
+        None => None,
+    };
+    params.viewport = viewport;
+    Ok((params, ct))
+}
+
+pub async fn rendered(
+    state: &WebState,
+    req: &Request,
+    study: &Uid,
+    series: &Uid,
+    sop: &Uid,
+    frame: Option<u32>,
+    thumbnail: bool,
+) -> Result<Response, WebError> {
+    let (params, ct) = render_params(req, thumbnail)?;
+    let instance = state.archive.instance(study, series, sop).await?;
+    let image = state
+        .archive
+        .rendered(&instance, frame.unwrap_or(1), params)
+        .await?;
+    Ok(response(ct, image))
+}
+
+/// Rendered or thumbnail of a study or series: its middle image.
+pub async fn representative(
+    state: &WebState,
+    req: &Request,
+    study: &Uid,
+    series: Option<&Uid>,
+    thumbnail: bool,
+) -> Result<Response, WebError> {
+    let (params, ct) = render_params(req, thumbnail)?;
+    let instances = state.archive.instances(study, series, None).await?;
+    let images: Vec<&StoredInstance> = instances.iter().filter(|i| i.image.is_some()).collect();
+    let first_series = images.first().map(|i| i.series_uid.clone());
+    let in_series: Vec<&&StoredInstance> = images
+        .iter()
+        .filter(|i| Some(&i.series_uid) == first_series.as_ref())
+        .collect();
+    let chosen = in_series
+        .get(in_series.len() / 2)
+        .ok_or_else(|| WebError::not_found("no image to render in this study or series"))?;
+    let image = state.archive.rendered(chosen, 1, params).await?;
+    Ok(response(ct, image))
+}
+
+/// Bulk data: the pixel data by frames, or another binary value.
+pub async fn bulkdata(
+    state: &WebState,
+    req: &Request,
+    study: &Uid,
+    series: &Uid,
+    sop: &Uid,
+    path: &[&str],
+) -> Result<Response, WebError> {
+    let instance = state.archive.instance(study, series, sop).await?;
+    if path.len() == 1 && path[0].eq_ignore_ascii_case("7FE00010") {
+        let frames = instance
+            .image
+            .as_ref()
+            .map(|i| i.number_of_frames)
+            .unwrap_or(0);
+        if frames == 0 || instance.pixel == PixelLayout::Absent && instance.image.is_none() {
+            return Err(WebError::not_found("the instance has no pixel data"));
+        }
+        let list: Vec<String> = (1..=frames).map(|n| n.to_string()).collect();
+        return self::frames(state, req, study, series, sop, &list.join(",")).await;
+    }
+    let object = state.archive.object(&instance).await?;
+    let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+    let value =
+        tokio::task::spawn_blocking(move || pacs_core::transcode::element_bytes(&object, &path))
+            .await
+            .map_err(|e| {
+                WebError::new(warp::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+            })??;
+    let parts = stream::once(async move { Ok(Part::new("application/octet-stream", value)) });
+    Ok(multipart_response("application/octet-stream", parts))
+}
