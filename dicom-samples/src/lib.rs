@@ -1,1 +1,40 @@
-//! (in progress)
+//! Realistic synthetic DICOM studies for demos, tests and benchmarks.
+//!
+//! * [`ct`]: CT Image Storage series of an anatomical phantom (chest or head)
+//!   in Hounsfield units, with consistent geometry across slices.
+//! * [`write`]: writing objects in Explicit/Implicit VR Little Endian,
+//!   Explicit VR Big Endian or Deflated Explicit VR Little Endian.
+//!
+//! Everything is deterministic: the same spec (including its seed) always
+//! yields the same UIDs and pixels, so tests elsewhere can regenerate the
+//! expected pixel values (see [`ct::ct_slice_pixels`]) and compare exactly.
+//!
+//! ```no_run
+//! use dicom_samples::{CtSpec, Patient, SampleTransferSyntax, write_ct_series};
+//! let spec = CtSpec::chest(Patient::ivanov_iso_ir_144(), 7).with_slices(120);
+//! let files = write_ct_series(&spec, std::path::Path::new("/tmp/ct"), SampleTransferSyntax::default())?;
+//! # Ok::<(), dicom_samples::SamplesError>(())
+//! ```
+
+pub mod ct;
+mod ct_phantom;
+pub mod date;
+pub mod error;
+pub mod modules;
+pub mod patient;
+pub mod series;
+pub mod uid;
+pub mod write;
+
+pub use ct::{
+    CtPixelEncoding, CtRegion, CtSeries, CtSpec, ct_phantom_hu, ct_series, ct_slice,
+    ct_slice_pixels,
+};
+pub use ct_phantom::{hu, lung_scale};
+pub use date::Date;
+pub use error::SamplesError;
+pub use modules::{Equipment, StudyInfo};
+pub use patient::{CharacterSet, Patient, Sex};
+pub use series::write_ct_series;
+pub use uid::{is_valid_uid, uid_for};
+pub use write::{SampleTransferSyntax, to_bytes, write_file};

@@ -1,0 +1,3 @@
+//! `dicom-samples`: write synthetic DICOM studies to disk.
+
+fn main() {}
