@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use storage::{Body, FsStore, ObjectKey, ObjectStore, S3Config, S3Store, StorageError};
 
 type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
@@ -436,5 +436,36 @@ async fn s3_wrong_secret_is_a_config_error() -> TestResult {
     let store = S3Store::new(config)?;
     let result = store.list("").await;
     assert!(matches!(result, Err(StorageError::Config(_))), "{result:?}");
+    Ok(())
+}
+
+/// Throughput of acknowledged 512 KiB puts, for sizing; run with
+/// `cargo test -p storage --release --test conformance fs_put_throughput -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement, not a check"]
+async fn fs_put_throughput() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store: Store = Arc::new(FsStore::open(dir.path())?);
+    let body = pattern(512 * 1024, 1);
+    let (count, in_flight) = (2000usize, 32usize);
+    let started = std::time::Instant::now();
+    let results: Vec<Result<(), StorageError>> = futures::stream::iter(0..count)
+        .map(|i| {
+            let (store, body) = (Arc::clone(&store), body.clone());
+            async move {
+                let k = key(&format!("studies/{}/series/{}/{i}.dcm", i % 7, i % 50));
+                store.put(&k, body.into()).await
+            }
+        })
+        .buffer_unordered(in_flight)
+        .collect()
+        .await;
+    results.into_iter().collect::<Result<Vec<()>, _>>()?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{count} puts of 512 KiB, {in_flight} in flight: {:.0} objects/s, {:.0} MiB/s",
+        count as f64 / secs,
+        count as f64 / 2.0 / secs
+    );
     Ok(())
 }

@@ -103,9 +103,17 @@ pub fn shared_or_skip(test: &str) -> Option<&'static Garage> {
                 "{test}: the S3 tests are required (CI or PACS_REQUIRE_S3=1) but no garage binary was found; {how}"
             );
         }
-        eprintln!(
-            "\n!!!! SKIPPED {test}: garage not found, S3 backend NOT tested ({how}; set PACS_REQUIRE_S3=1 to make this a failure) !!!!\n"
-        );
+        // Straight to stderr: the test harness captures `eprintln!` of
+        // passing tests, and a skip must be seen.
+        static BANNER: OnceLock<()> = OnceLock::new();
+        let mut err = std::io::stderr().lock();
+        BANNER.get_or_init(|| {
+            let _ = writeln!(
+                err,
+                "\n!!!! garage not found: the S3 backend is NOT being tested ({how}; set PACS_REQUIRE_S3=1 to make this a failure) !!!!"
+            );
+        });
+        let _ = writeln!(err, "!!!! SKIPPED {test} (no garage)");
         return None;
     }
     match shared() {
@@ -255,6 +263,12 @@ api_bind_addr = "127.0.0.1:{admin}"
                 String::from_utf8_lossy(&out.stderr)
             ))
         }
+    }
+
+    /// The directory holding this server's config, data and `server.log`;
+    /// removed on drop.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_ref().map(tempfile::TempDir::path)
     }
 
     /// Creates another bucket the test key may read, write and own.
