@@ -126,7 +126,10 @@ enum Partial {
     /// Command fragments received so far.
     Command(BytesMut),
     /// The command is complete and announced a data set; fragments so far.
-    DataSet { command: Command, data: BytesMut },
+    DataSet {
+        command: Box<Command>,
+        data: BytesMut,
+    },
 }
 
 impl Partial {
@@ -202,9 +205,14 @@ impl Assembler {
             }
             (Some(Partial::DataSet { command, mut data }), false) => {
                 if data.is_empty() {
-                    // First fragment: start with room for a few more like
-                    // it so growth does not copy too often.
-                    let hint = fragment.data.len().saturating_mul(8).max(64 * 1024);
+                    // First fragment: exact when it is the only one, else
+                    // room for another like it; growth then doubles, so the
+                    // handed-out buffer wastes at most its own size.
+                    let hint = if fragment.is_last {
+                        fragment.data.len()
+                    } else {
+                        fragment.data.len().saturating_mul(2)
+                    };
                     data.reserve(hint.min(self.max_message_size));
                 }
                 data.extend_from_slice(fragment.data);
@@ -227,14 +235,14 @@ impl Assembler {
                     }));
                 }
                 Partial::DataSet {
-                    command,
+                    command: Box::new(command),
                     data: BytesMut::new(),
                 }
             }
             Partial::DataSet { command, data } if fragment.is_last => {
                 return Ok(Some(Message {
                     presentation_context_id: id,
-                    command,
+                    command: *command,
                     data_set: Some(data.freeze()),
                 }));
             }
