@@ -76,6 +76,57 @@ async fn stores_exact_data_sets_in_three_transfer_syntaxes() {
     server.stop().await;
 }
 
+/// Files encoded by dcmtk itself (RLE, JPEG lossless, JPEG-LS, deflate) go
+/// through unchanged in their own transfer syntax.
+#[tokio::test]
+async fn stores_dcmtk_encoded_syntaxes_as_received() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let handler = Arc::new(Recorder::new());
+    let server = TestServer::start(config(), handler.clone()).await;
+    let cases = [
+        ("/usr/bin/dcmcrle", vec![], "-xr", uids::RLE_LOSSLESS),
+        ("/usr/bin/dcmcjpeg", vec![], "-xs", uids::JPEG_LOSSLESS_SV1),
+        ("/usr/bin/dcmcjpls", vec![], "-xt", uids::JPEGLS_LOSSLESS),
+        (
+            "/usr/bin/dcmconv",
+            vec!["+td"],
+            "-xd",
+            uids::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+        ),
+    ];
+    for (index, (encoder, options, flag, ts)) in cases.into_iter().enumerate() {
+        let instance = format!("1.2.826.0.1.3680043.10.543.7.{index}");
+        let (source, _) = write_ct(
+            dir.path(),
+            "source.dcm",
+            uids::EXPLICIT_VR_LITTLE_ENDIAN,
+            &instance,
+            64,
+        );
+        let encoded = dir.path().join(format!("encoded-{index}.dcm"));
+        let (source, target) = (source.display().to_string(), encoded.display().to_string());
+        let mut args = options.clone();
+        args.extend([source.as_str(), target.as_str()]);
+        let out = run_tool(encoder, &args).await;
+        assert!(out.success, "{encoder} failed:\n{}", out.text);
+        let file = std::fs::read(&encoded).expect("encoded file");
+
+        let out = storescu(&server, &[flag, "-R"], &[encoded]).await;
+        assert!(out.success, "storescu {flag} failed:\n{}", out.text);
+        let received = handler.take();
+        assert_eq!(received.len(), 1, "one C-STORE for {ts}");
+        assert_eq!(received[0].request.transfer_syntax_uid, ts);
+        let (got, sent) = (&received[0].request.dataset[..], data_set_of_file(&file));
+        if ts == uids::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN {
+            // storescu deflates afresh: compare what the streams inflate to.
+            assert!(inflate(got) == inflate(sent), "inflated data set for {ts}");
+        } else {
+            assert!(got == sent, "data set bytes for {ts}");
+        }
+    }
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn handler_status_reaches_storescu() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -339,4 +390,13 @@ fn own_cpu_ticks() -> u64 {
             .unwrap_or(0)
     };
     tick(11) + tick(12)
+}
+
+fn inflate(deflated: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::DeflateDecoder::new(deflated)
+        .read_to_end(&mut out)
+        .expect("valid deflate stream");
+    out
 }

@@ -242,3 +242,46 @@ async fn shutdown_aborts_idle_associations_promptly() {
         .expect("no panic");
     assert!(started.elapsed() < Duration::from_secs(3));
 }
+
+/// Sends `command` (and `data`) on context `pc` and returns the response.
+async fn exchange(peer: &mut RawPeer, pc: u8, command: &Command, data: Option<&[u8]>) -> Command {
+    for pdu in encode_message(pc, command, data, 16_384) {
+        peer.send(&pdu).await;
+    }
+    let Ok(Pdu::PData { data }) = peer.receive().await else {
+        panic!("no response");
+    };
+    Command::decode(&data[0].data).expect("decodable response")
+}
+
+#[tokio::test]
+async fn unserved_operations_get_failure_statuses() {
+    let handler = Arc::new(Recorder::new());
+    let server = TestServer::start(config(), handler.clone()).await;
+    let (mut peer, _) = RawPeer::associate(&server, SCU_AE).await;
+
+    let mut find = Command::new(CommandField::CFindRq);
+    find.affected_sop_class_uid = Some(uids::CT_IMAGE_STORAGE.into());
+    find.message_id = Some(2);
+    let response = exchange(&mut peer, 3, &find, Some(b"")).await;
+    assert_eq!(response.command_field, CommandField::CFindRsp);
+    assert_eq!(response.status, Some(dimse::Status::UNRECOGNIZED_OPERATION));
+
+    let response = exchange(&mut peer, 1, &store_rq("1.2.3.4"), Some(b"data")).await;
+    assert_eq!(response.command_field, CommandField::CStoreRsp);
+    assert_eq!(
+        response.status,
+        Some(dimse::Status::SOP_CLASS_NOT_SUPPORTED)
+    );
+    assert!(response.error_comment.is_some());
+
+    // The association is still usable.
+    let response = exchange(&mut peer, 3, &store_rq("1.2.3.5"), Some(b"data")).await;
+    assert_eq!(response.status, Some(dimse::Status::SUCCESS));
+    assert_eq!(
+        response.affected_sop_instance_uid.as_deref(),
+        Some("1.2.3.5")
+    );
+    assert_eq!(handler.count(), 1);
+    server.stop().await;
+}
