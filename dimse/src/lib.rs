@@ -13,6 +13,36 @@
 //! - [`server`]: the association acceptor (C-ECHO, C-STORE; C-FIND/C-MOVE/C-GET later)
 //! - [`wire`]: PDU framing on the receive path, without copying data sets
 
+//!
+//! Starting the acceptor:
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use dimse::{AssociationInfo, AssociationRequest, DEFAULT_MAX_PDU_LENGTH, DimseServer, ServerConfig,
+//!             ServiceHandler, Status, StoreRequest, StoreResponse};
+//!
+//! struct Archive;
+//!
+//! #[async_trait::async_trait]
+//! impl ServiceHandler for Archive {
+//!     fn admit(&self, _request: &AssociationRequest) -> Result<(), String> {
+//!         Ok(())
+//!     }
+//!     async fn store(&self, _association: &AssociationInfo, _request: StoreRequest) -> StoreResponse {
+//!         StoreResponse { status: Status::SUCCESS, error_comment: None }
+//!     }
+//! }
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("0.0.0.0:11112").await?;
+//! let shutdown = tokio_util::sync::CancellationToken::new();
+//! let server = DimseServer::new(ServerConfig::new("PACS"), Arc::new(Archive));
+//! // Returns once `shutdown` is cancelled and every association has ended.
+//! server.serve(listener, shutdown.clone()).await;
+//! # Ok(())
+//! # }
+//! ```
+
 pub mod command;
 pub mod message;
 pub mod server;
@@ -20,7 +50,7 @@ pub mod status;
 pub mod wire;
 
 pub use server::{
-    AssociationInfo, AssociationRequest, DimseServer, ServerConfig, ServiceHandler, StoreRequest,
-    StoreResponse,
+    AssociationInfo, AssociationRequest, DEFAULT_MAX_PDU_LENGTH, DimseServer, ServerConfig,
+    ServiceHandler, StoreRequest, StoreResponse,
 };
 pub use status::{Status, StatusClass};
