@@ -78,24 +78,38 @@ pub struct CtSpec {
 
 impl CtSpec {
     /// A 300-slice 512×512 chest CT (1.25 mm slices, ~0.7 mm pixels).
+    ///
+    /// UIDs and study attributes derive from `seed` and the region, so a
+    /// chest and a head spec with the same seed are different studies.
     pub fn chest(patient: Patient, seed: u64) -> CtSpec {
-        let study = StudyInfo::generated(
-            seed,
-            Date {
-                year: 2025,
-                month: 1,
-                day: 15,
-            },
-            "CT CHEST W/O CONTRAST",
-        );
-        CtSpec {
+        CtSpec::new(CtRegion::Chest, patient, seed)
+    }
+
+    /// A 40-slice 512×512 head CT (5 mm slices, 230 mm field of view).
+    pub fn head(patient: Patient, seed: u64) -> CtSpec {
+        CtSpec::new(CtRegion::Head, patient, seed)
+    }
+
+    /// The default protocol for `region`.
+    pub fn new(region: CtRegion, patient: Patient, seed: u64) -> CtSpec {
+        let (label, description) = match region {
+            CtRegion::Chest => ("ct-chest", "CT CHEST W/O CONTRAST"),
+            CtRegion::Head => ("ct-head", "CT HEAD W/O CONTRAST"),
+        };
+        let ns = derive_seed(seed, label, 0);
+        let date = Date {
+            year: 2025,
+            month: 1,
+            day: 15,
+        };
+        let mut spec = CtSpec {
             patient,
-            study,
-            series_uid: uid_for(seed, "series", 1),
-            frame_of_reference_uid: uid_for(seed, "frame-of-reference", 1),
+            study: StudyInfo::generated(ns, date, description),
+            series_uid: uid_for(ns, "series", 1),
+            frame_of_reference_uid: uid_for(ns, "frame-of-reference", 1),
             series_number: 2,
             series_description: "Chest 1.25mm".into(),
-            region: CtRegion::Chest,
+            region,
             slices: 300,
             rows: 512,
             cols: 512,
@@ -108,20 +122,15 @@ impl CtSpec {
             kvp: 120.0,
             equipment: Equipment::district_ct(),
             seed,
+        };
+        if region == CtRegion::Head {
+            spec.series_description = "Head 5mm".into();
+            spec.slices = 40;
+            spec.slice_thickness_mm = 5.0;
+            spec.slice_spacing_mm = 5.0;
+            spec.pixel_spacing_mm = 230.0 / 512.0;
+            spec.noise_sigma_hu = 4.0;
         }
-    }
-
-    /// A 40-slice 512×512 head CT (5 mm slices, 230 mm field of view).
-    pub fn head(patient: Patient, seed: u64) -> CtSpec {
-        let mut spec = CtSpec::chest(patient, seed);
-        spec.study.description = "CT HEAD W/O CONTRAST".into();
-        spec.series_description = "Head 5mm".into();
-        spec.region = CtRegion::Head;
-        spec.slices = 40;
-        spec.slice_thickness_mm = 5.0;
-        spec.slice_spacing_mm = 5.0;
-        spec.pixel_spacing_mm = 230.0 / 512.0;
-        spec.noise_sigma_hu = 4.0;
         spec
     }
 

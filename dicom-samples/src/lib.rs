@@ -2,6 +2,8 @@
 //!
 //! * [`ct`]: CT Image Storage series of an anatomical phantom (chest or head)
 //!   in Hounsfield units, with consistent geometry across slices.
+//! * [`xray`]: DX (For Presentation, MONOCHROME2) and CR (MONOCHROME1)
+//!   PA chest radiographs with lungs, heart, spine, clavicles and ribs.
 //! * [`write`]: writing objects in Explicit/Implicit VR Little Endian,
 //!   Explicit VR Big Endian or Deflated Explicit VR Little Endian.
 //!
@@ -25,6 +27,8 @@ pub mod patient;
 pub mod series;
 pub mod uid;
 pub mod write;
+pub mod xray;
+mod xray_phantom;
 
 pub use ct::{
     CtPixelEncoding, CtRegion, CtSeries, CtSpec, ct_phantom_hu, ct_series, ct_slice,
@@ -35,6 +39,9 @@ pub use date::Date;
 pub use error::SamplesError;
 pub use modules::{Equipment, StudyInfo};
 pub use patient::{CharacterSet, Patient, Sex};
-pub use series::write_ct_series;
+pub use series::{write_ct_series, write_xray};
 pub use uid::{is_valid_uid, uid_for};
 pub use write::{SampleTransferSyntax, to_bytes, write_file};
+pub use xray::{
+    ChestRegion, XrayKind, XraySpec, window_from_data, xray_image, xray_pixels, xray_region,
+};

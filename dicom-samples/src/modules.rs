@@ -2,7 +2,7 @@
 //! General Series, General Equipment and SOP Common modules, and the file
 //! meta group.
 
-use dicom_core::value::{C, PrimitiveValue};
+use dicom_core::value::{C, DataSetSequence, PrimitiveValue};
 use dicom_core::{DataElement, Tag, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::meta::FileMetaTableBuilder;
@@ -152,6 +152,7 @@ pub(crate) trait PutExt {
     fn ds(&mut self, tag: Tag, values: &[f64]);
     fn is(&mut self, tag: Tag, value: i64);
     fn fd(&mut self, tag: Tag, value: f64);
+    fn seq(&mut self, tag: Tag, items: Vec<InMemDicomObject>);
 }
 
 impl PutExt for InMemDicomObject {
@@ -183,6 +184,10 @@ impl PutExt for InMemDicomObject {
 
     fn fd(&mut self, tag: Tag, value: f64) {
         self.put(DataElement::new(tag, VR::FD, PrimitiveValue::from(value)));
+    }
+
+    fn seq(&mut self, tag: Tag, items: Vec<InMemDicomObject>) {
+        self.put(DataElement::new(tag, VR::SQ, DataSetSequence::from(items)));
     }
 }
 

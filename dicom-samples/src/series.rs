@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use crate::ct::{CtSpec, ct_series};
 use crate::error::SamplesError;
 use crate::write::{SampleTransferSyntax, create_dir, write_file};
+use crate::xray::{XraySpec, xray_image};
 
 /// Directory of a series below an output root:
 /// `<root>/<patient id>_<accession number>/<series number>_<modality>`.
@@ -47,4 +48,24 @@ pub fn write_ct_series(
         paths.push(path);
     }
     Ok(paths)
+}
+
+/// Generate and write a radiograph below `root`; returns its path.
+pub fn write_xray(
+    spec: &XraySpec,
+    root: &Path,
+    ts: SampleTransferSyntax,
+) -> Result<PathBuf, SamplesError> {
+    let mut obj = xray_image(spec)?;
+    let dir = series_dir(
+        root,
+        &spec.patient.id,
+        &spec.study.accession_number,
+        spec.series_number,
+        spec.kind.modality(),
+    );
+    create_dir(&dir)?;
+    let path = dir.join(instance_file_name(1));
+    write_file(&mut obj, &path, ts)?;
+    Ok(path)
 }

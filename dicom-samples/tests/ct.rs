@@ -201,3 +201,26 @@ fn write_series_to_directory() {
         assert_eq!(int(&o, tags::INSTANCE_NUMBER), i as i64 + 1);
     }
 }
+
+#[test]
+fn different_generators_with_one_seed_do_not_share_uids() {
+    let p = Patient::karimov_ascii();
+    let chest = CtSpec::chest(p.clone(), 1);
+    let head = CtSpec::head(p.clone(), 1);
+    let dx = XraySpec::chest(XrayKind::Dx, p.clone(), 1);
+    let cr = XraySpec::chest(XrayKind::Cr, p, 1);
+    let studies = [
+        &chest.study.study_uid,
+        &head.study.study_uid,
+        &dx.study.study_uid,
+        &cr.study.study_uid,
+    ];
+    let series = [
+        &chest.series_uid,
+        &head.series_uid,
+        &dx.series_uid,
+        &cr.series_uid,
+    ];
+    let all: std::collections::HashSet<_> = studies.iter().chain(series.iter()).collect();
+    assert_eq!(all.len(), 8);
+}
