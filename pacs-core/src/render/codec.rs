@@ -186,7 +186,10 @@ pub(crate) fn decode_compressed(
         (Photometric::YbrFull422, _) => Photometric::YbrFull,
         (p, _) => p,
     };
-    Ok(frame_from(header, photometric, samples))
+    let mut frame = frame_from(header, photometric, samples);
+    // Codecs return samples aligned to bit 0, whatever HighBit says.
+    frame.high_bit = header.bits_stored - 1;
+    Ok(frame)
 }
 
 /// The error and its causes, in one line.

@@ -262,7 +262,7 @@ fn decode_native(
 
     // YBR_FULL_422 native frames hold two luma samples per chroma pair.
     let subsampled = photometric == Photometric::YbrFull422;
-    if subsampled && (header.columns % 2 != 0 || header.bits_allocated != 8) {
+    if subsampled && (!header.columns.is_multiple_of(2) || header.bits_allocated != 8) {
         return Err(RenderError::UnsupportedPixelFormat(format!(
             "native YBR_FULL_422 with {} columns and BitsAllocated {}",
             header.columns, header.bits_allocated

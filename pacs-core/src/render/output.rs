@@ -67,12 +67,12 @@ pub fn render_pixels(
     frame: &DecodedFrame,
     params: &RenderParams,
 ) -> Result<RenderedPixels, RenderError> {
-    if let ImageFormat::Jpeg { quality } = params.format {
-        if !(1..=100).contains(&quality) {
-            return Err(RenderError::InvalidParams(format!(
-                "JPEG quality {quality} is outside 1..=100"
-            )));
-        }
+    if let ImageFormat::Jpeg { quality } = params.format
+        && !(1..=100).contains(&quality)
+    {
+        return Err(RenderError::InvalidParams(format!(
+            "JPEG quality {quality} is outside 1..=100"
+        )));
     }
     let target = params.viewport.map(fit_viewport(frame)).transpose()?;
     let full = match frame.photometric() {

@@ -364,3 +364,34 @@ fn invalid_header_window_falls_back_to_the_modality_range() {
     let out = pixels(&header, &frame, RenderParams::default());
     assert_eq!((out.data[0], out.data[4095]), (0, 255));
 }
+
+/// Timing of the `/rendered` path for a CT-sized frame; run with
+/// `--ignored --nocapture` (in release for representative numbers).
+#[test]
+#[ignore = "timing, not correctness"]
+fn timing_512_by_512_16_bit_decode_window_png() {
+    let mut header = ImageHeader::monochrome(EXPLICIT_LE, 512, 512, 16, 12, true);
+    header.rescale_intercept = -1024.0;
+    header.window_centers = vec![40.0];
+    header.window_widths = vec![400.0];
+    let words: Vec<u16> = (0..512u32 * 512)
+        .map(|i| ((i % 512 + i / 512 * 3) % 4096) as u16)
+        .collect();
+    let data = le(&words);
+    let runs = 20u32;
+    let mut times = [std::time::Duration::ZERO; 3];
+    for _ in 0..runs {
+        let start = std::time::Instant::now();
+        let frame = decode_frame(&header, FrameData::Native(data.clone())).expect("decode");
+        let decoded = start.elapsed();
+        let pixels = pixels(&header, &frame, RenderParams::default());
+        let windowed = start.elapsed();
+        let png = encode(&pixels, ImageFormat::Png).expect("png");
+        times[0] += decoded;
+        times[1] += windowed - decoded;
+        times[2] += start.elapsed() - windowed;
+        assert!(!png.is_empty());
+    }
+    let [decode, window, png] = times.map(|t| t / runs);
+    eprintln!("512×512 16-bit: decode {decode:?}, window {window:?}, PNG {png:?}");
+}
