@@ -125,7 +125,10 @@ pub async fn store(
         tracing::warn!(peer = %req.peer, error = %e, stored = outcomes.len(), "STOW-RS body ended badly");
         if outcomes.is_empty() {
             let status = match e {
-                MultipartError::PartTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                MultipartError::PartTooLarge { .. } | MultipartError::TooManyParts { .. } => {
+                    StatusCode::PAYLOAD_TOO_LARGE
+                }
+                MultipartError::InvalidContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 _ => StatusCode::BAD_REQUEST,
             };
             return Err(WebError::new(status, format!("no instance stored: {e}")));

@@ -1,1 +1,162 @@
-fn main() {}
+//! `pacs`: the archive server and its command line.
+
+mod config;
+mod dimse_handler;
+mod import;
+mod samples;
+mod server;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+
+use config::{Config, Overrides};
+
+#[derive(Parser)]
+#[command(
+    name = "pacs",
+    version,
+    about = "DICOM archive: DIMSE and DICOMweb, object storage, index"
+)]
+struct Cli {
+    /// Log as JSON lines instead of text.
+    #[arg(long, global = true)]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct Common {
+    /// Where the index (and, by default, the objects) live.
+    #[arg(long, env = "PACS_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// TOML configuration file (storage, sites, limits).
+    #[arg(long, env = "PACS_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the archive: DICOMweb over HTTP and DIMSE over TCP.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// HTTP listen address (default 127.0.0.1:8042).
+        #[arg(long)]
+        http_addr: Option<SocketAddr>,
+        /// DICOM listen address (default 127.0.0.1:11112).
+        #[arg(long)]
+        dicom_addr: Option<SocketAddr>,
+        /// Our AE title (default PACS).
+        #[arg(long)]
+        aet: Option<String>,
+        /// Load generated sample studies when the archive is empty.
+        #[arg(long)]
+        with_samples: bool,
+    },
+    /// Import DICOM files and folders (recursively).
+    Import {
+        #[command(flatten)]
+        common: Common,
+        /// Files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+}
+
+fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,aws=warn,hyper=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_json);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("pacs: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("pacs: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Serve {
+            common,
+            http_addr,
+            dicom_addr,
+            aet,
+            with_samples,
+        } => {
+            let config = Config::load(
+                common.config.as_deref(),
+                Overrides {
+                    data_dir: common.data_dir,
+                    http_addr,
+                    dicom_addr,
+                    ae_title: aet,
+                },
+            )?;
+            server::serve(config, with_samples).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import {
+            common,
+            paths,
+            quiet,
+        } => {
+            let config = Config::load(
+                common.config.as_deref(),
+                Overrides {
+                    data_dir: common.data_dir,
+                    ..Overrides::default()
+                },
+            )?;
+            let services = server::open(&config).await?;
+            let files = import::collect_files(&paths)?;
+            let summary = import::import(&services.ingest, files, !quiet).await;
+            services.ingest.shutdown().await;
+            println!(
+                "stored {} / duplicate {} / rejected {}",
+                summary.stored,
+                summary.duplicates,
+                summary.rejected.len()
+            );
+            for (file, reason) in &summary.rejected {
+                println!("rejected {}: {reason}", file.display());
+            }
+            Ok(if summary.rejected.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
+        }
+    }
+}

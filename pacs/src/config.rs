@@ -1,0 +1,324 @@
+//! Configuration: a TOML file (all optional), overridden by environment
+//! variables, overridden by command-line flags, validated once into
+//! [`Config`]. Secrets come from the environment or from files and are
+//! never logged (`Config`'s `Debug` leaves them out).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use pacs_core::DuplicatePolicy;
+use serde::Deserialize;
+
+/// The file as written by an operator.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub data_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub server: RawServer,
+    #[serde(default)]
+    pub dimse: RawDimse,
+    #[serde(default)]
+    pub storage: RawStorage,
+    #[serde(default)]
+    pub ingest: RawIngest,
+    #[serde(default)]
+    pub sites: Vec<Site>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub http_addr: Option<SocketAddr>,
+    pub dicom_addr: Option<SocketAddr>,
+    pub ae_title: Option<String>,
+    /// Public URL of the server (e.g. `https://pacs.example.org`), for links.
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDimse {
+    pub max_pdu_length: Option<u32>,
+    pub idle_timeout_secs: Option<u64>,
+    pub max_associations: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStorage {
+    /// `fs` (default) or `s3`.
+    pub backend: Option<String>,
+    #[serde(default)]
+    pub s3: RawS3,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawS3 {
+    pub endpoint: Option<String>,
+    pub bucket: Option<String>,
+    pub region: Option<String>,
+    pub path_style: Option<bool>,
+    pub access_key_id: Option<String>,
+    pub access_key_id_file: Option<PathBuf>,
+    pub secret_access_key_file: Option<PathBuf>,
+    pub multipart_threshold: Option<u64>,
+    pub part_size: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIngest {
+    pub duplicate_policy: Option<DuplicatePolicy>,
+    pub max_instance_size: Option<u64>,
+}
+
+/// A sending site: its calling AE titles and, optionally, the addresses
+/// it connects from. Once any site is configured, callers that match none
+/// are refused.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    pub name: String,
+    pub ae_titles: Vec<String>,
+    #[serde(default)]
+    pub addresses: Vec<std::net::IpAddr>,
+}
+
+/// Where instances are kept.
+pub enum StorageConfig {
+    Fs { root: PathBuf },
+    S3(storage::S3Config),
+}
+
+impl std::fmt::Debug for StorageConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StorageConfig::Fs { root } => write!(f, "fs:{}", root.display()),
+            StorageConfig::S3(c) => write!(f, "{c:?}"),
+        }
+    }
+}
+
+/// The validated configuration.
+#[derive(Debug)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub http_addr: SocketAddr,
+    pub dicom_addr: SocketAddr,
+    pub ae_title: String,
+    pub public_url: Option<String>,
+    pub max_pdu_length: u32,
+    pub idle_timeout: Duration,
+    pub max_associations: usize,
+    pub storage: StorageConfig,
+    pub duplicate_policy: DuplicatePolicy,
+    pub max_instance_size: u64,
+    pub sites: Vec<Site>,
+}
+
+/// Values given on the command line; they win over file and environment.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub http_addr: Option<SocketAddr>,
+    pub dicom_addr: Option<SocketAddr>,
+    pub ae_title: Option<String>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn read_secret(path: &Path) -> Result<String> {
+    let s = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the secret file {}", path.display()))?;
+    Ok(s.trim().to_owned())
+}
+
+/// AE titles: 1 to 16 characters of the default repertoire, no backslash,
+/// not only spaces.
+pub fn valid_ae_title(aet: &str) -> bool {
+    let t = aet.trim();
+    !t.is_empty() && t.len() <= 16 && t.bytes().all(|b| (0x20..0x7F).contains(&b) && b != b'\\')
+}
+
+impl Config {
+    /// Loads `file` (if any), applies environment overrides (`PACS_*`), then
+    /// `flags`, and validates.
+    pub fn load(file: Option<&Path>, flags: Overrides) -> Result<Config> {
+        let raw: RawConfig = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!("cannot read the configuration file {}", path.display())
+                })?;
+                toml::from_str(&text).with_context(|| {
+                    format!("the configuration file {} is invalid", path.display())
+                })?
+            }
+            None => RawConfig::default(),
+        };
+        Config::from_raw(raw, flags)
+    }
+
+    pub fn from_raw(raw: RawConfig, flags: Overrides) -> Result<Config> {
+        let parse_addr = |name: &str| -> Result<Option<SocketAddr>> {
+            env(name)
+                .map(|v| {
+                    v.parse()
+                        .with_context(|| format!("{name}={v} is not HOST:PORT"))
+                })
+                .transpose()
+        };
+        let data_dir = flags
+            .data_dir
+            .or_else(|| env("PACS_DATA_DIR").map(PathBuf::from))
+            .or(raw.data_dir)
+            .context("no data directory: pass --data-dir DIR (or set data_dir in the configuration file)")?;
+        let http_addr = flags
+            .http_addr
+            .or(parse_addr("PACS_HTTP_ADDR")?)
+            .or(raw.server.http_addr)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8042)));
+        let dicom_addr = flags
+            .dicom_addr
+            .or(parse_addr("PACS_DICOM_ADDR")?)
+            .or(raw.server.dicom_addr)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 11112)));
+        let ae_title = flags
+            .ae_title
+            .or_else(|| env("PACS_AE_TITLE"))
+            .or(raw.server.ae_title)
+            .unwrap_or_else(|| "PACS".into());
+        if !valid_ae_title(&ae_title) {
+            bail!(
+                "AE title {ae_title:?} is invalid: 1 to 16 printable ASCII characters, no backslash"
+            );
+        }
+        for site in &raw.sites {
+            if site.ae_titles.is_empty() {
+                bail!("site {:?} lists no AE titles", site.name);
+            }
+            if let Some(bad) = site.ae_titles.iter().find(|a| !valid_ae_title(a)) {
+                bail!("site {:?} has an invalid AE title {bad:?}", site.name);
+            }
+        }
+        let backend = env("PACS_STORAGE")
+            .or(raw.storage.backend)
+            .unwrap_or_else(|| "fs".into());
+        let storage = match backend.as_str() {
+            "fs" => StorageConfig::Fs {
+                root: data_dir.join("objects"),
+            },
+            "s3" => StorageConfig::S3(s3_config(raw.storage.s3)?),
+            other => bail!("storage backend {other:?} is unknown: use \"fs\" or \"s3\""),
+        };
+        let max_pdu_length = raw
+            .dimse
+            .max_pdu_length
+            .unwrap_or(dimse::server::DEFAULT_MAX_PDU_LENGTH);
+        if !(4096..=(64 << 20)).contains(&max_pdu_length) {
+            bail!("dimse.max_pdu_length must be between 4096 and 67108864 bytes");
+        }
+        Ok(Config {
+            data_dir,
+            http_addr,
+            dicom_addr,
+            ae_title: ae_title.trim().to_owned(),
+            public_url: env("PACS_PUBLIC_URL").or(raw.server.public_url),
+            max_pdu_length,
+            idle_timeout: Duration::from_secs(raw.dimse.idle_timeout_secs.unwrap_or(120).max(1)),
+            max_associations: raw.dimse.max_associations.unwrap_or(64).max(1),
+            storage,
+            duplicate_policy: raw.ingest.duplicate_policy.unwrap_or_default(),
+            max_instance_size: raw.ingest.max_instance_size.unwrap_or(2 << 30),
+            sites: raw.sites,
+        })
+    }
+}
+
+fn s3_config(raw: RawS3) -> Result<storage::S3Config> {
+    let bucket = env("PACS_S3_BUCKET")
+        .or(raw.bucket)
+        .context("storage.s3.bucket (or PACS_S3_BUCKET) is required for S3 storage")?;
+    let access_key_id = match env("PACS_S3_ACCESS_KEY_ID").or_else(|| env("AWS_ACCESS_KEY_ID")) {
+        Some(k) => k,
+        None => match (&raw.access_key_id, &raw.access_key_id_file) {
+            (Some(k), _) => k.clone(),
+            (None, Some(f)) => read_secret(f)?,
+            (None, None) => bail!(
+                "no S3 access key: set PACS_S3_ACCESS_KEY_ID or storage.s3.access_key_id(_file)"
+            ),
+        },
+    };
+    let secret_access_key = match env("PACS_S3_SECRET_ACCESS_KEY")
+        .or_else(|| env("AWS_SECRET_ACCESS_KEY"))
+    {
+        Some(s) => s,
+        None => match &raw.secret_access_key_file {
+            Some(f) => read_secret(f)?,
+            None => bail!(
+                "no S3 secret key: set PACS_S3_SECRET_ACCESS_KEY or storage.s3.secret_access_key_file \
+                     (the secret itself is never read from the configuration file)"
+            ),
+        },
+    };
+    let endpoint = env("PACS_S3_ENDPOINT").or(raw.endpoint);
+    let region = env("PACS_S3_REGION")
+        .or(raw.region)
+        .unwrap_or_else(|| "us-east-1".into());
+    let mut c = storage::S3Config::new("", bucket, region, access_key_id, secret_access_key);
+    c.path_style = raw.path_style.unwrap_or(endpoint.is_some());
+    c.endpoint = endpoint;
+    if let Some(t) = raw.multipart_threshold {
+        c.multipart_threshold = t;
+    }
+    if let Some(p) = raw.part_size {
+        c.part_size = p;
+    }
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_defaults_need_only_a_data_dir() {
+        let c = Config::from_raw(
+            RawConfig::default(),
+            Overrides {
+                data_dir: Some("/tmp/x".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert!(c.http_addr.ip().is_loopback());
+        assert!(c.dicom_addr.ip().is_loopback());
+        assert!(matches!(c.storage, StorageConfig::Fs { .. }));
+    }
+
+    #[test]
+    fn file_is_parsed_and_validated() {
+        let raw: RawConfig = toml::from_str(
+            r#"
+            data_dir = "/var/lib/pacs"
+            [server]
+            ae_title = "READING"
+            [[sites]]
+            name = "district-1"
+            ae_titles = ["CT_D1", "DX_D1"]
+            addresses = ["10.1.2.3"]
+            "#,
+        )
+        .unwrap();
+        let c = Config::from_raw(raw, Overrides::default()).unwrap();
+        assert_eq!(c.ae_title, "READING");
+        assert_eq!(c.sites[0].ae_titles.len(), 2);
+        let bad: Result<RawConfig, _> = toml::from_str("[server]\nsecret = 1");
+        assert!(bad.is_err(), "unknown keys are refused");
+    }
+}

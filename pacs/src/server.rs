@@ -1,0 +1,197 @@
+//! `pacs serve`: the archive's services wired together, and their orderly
+//! start and stop.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use dicomweb::{WebConfig, WebState};
+use dimse::{DimseServer, ServerConfig};
+use pacs_core::{Archive, Index, Ingest, IngestConfig, SqliteIndex};
+use storage::{FsStore, ObjectKey, ObjectStore, S3Store};
+use tokio_util::sync::CancellationToken;
+use warp::Filter;
+
+use crate::config::{Config, StorageConfig};
+use crate::dimse_handler::ArchiveHandler;
+
+/// The archive's shared services.
+pub struct Services {
+    pub ingest: Arc<Ingest>,
+    pub archive: Arc<Archive>,
+    pub index: Arc<dyn Index>,
+}
+
+/// Opens storage and the index.
+pub async fn open(config: &Config) -> Result<Services> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    let store: Arc<dyn ObjectStore> = match &config.storage {
+        StorageConfig::Fs { root } => Arc::new(
+            FsStore::open(root)
+                .with_context(|| format!("cannot open local storage at {}", root.display()))?,
+        ),
+        StorageConfig::S3(c) => {
+            let s3 = S3Store::new(c.clone()).context("cannot set up S3 storage")?;
+            let probe = ObjectKey::new("pacs-startup-probe").context("probe key")?;
+            s3.head(&probe)
+                .await
+                .with_context(|| format!("S3 storage {} is not reachable", s3.describe()))?;
+            Arc::new(s3)
+        }
+    };
+    let index: Arc<dyn Index> = Arc::new(
+        SqliteIndex::open(config.data_dir.join("index.sqlite"))
+            .context("cannot open the index database")?,
+    );
+    tracing::info!(storage = %store.describe(), data_dir = %config.data_dir.display(), "archive opened");
+    let ingest = Arc::new(Ingest::new(
+        store.clone(),
+        index.clone(),
+        IngestConfig {
+            duplicate_policy: config.duplicate_policy,
+            max_instance_size: config.max_instance_size,
+        },
+    ));
+    let archive = Arc::new(Archive::new(store, index.clone()));
+    Ok(Services {
+        ingest,
+        archive,
+        index,
+    })
+}
+
+/// Runs the server until SIGTERM or SIGINT, then stops in order: no new
+/// associations or requests, stores under way finish, then exit.
+pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
+    let services = open(&config).await?;
+    if with_samples {
+        crate::samples::load_if_empty(&config, &services).await?;
+    }
+
+    let http = tokio::net::TcpListener::bind(config.http_addr)
+        .await
+        .with_context(|| format!("cannot listen for HTTP on {}", config.http_addr))?;
+    let dicom = tokio::net::TcpListener::bind(config.dicom_addr)
+        .await
+        .with_context(|| format!("cannot listen for DICOM on {}", config.dicom_addr))?;
+    let http_addr = http.local_addr()?;
+    let dicom_addr = dicom.local_addr()?;
+
+    let ready = Arc::new(AtomicBool::new(false));
+    let shutdown = CancellationToken::new();
+
+    let mut dimse_config = ServerConfig::new(config.ae_title.clone());
+    dimse_config.max_pdu_length = config.max_pdu_length;
+    dimse_config.idle_timeout = config.idle_timeout;
+    dimse_config.max_associations = config.max_associations;
+    let handler = Arc::new(ArchiveHandler {
+        ingest: services.ingest.clone(),
+        sites: config.sites.clone(),
+    });
+    let dimse_task =
+        tokio::spawn(DimseServer::new(dimse_config, handler).serve(dicom, shutdown.clone()));
+
+    let web = Arc::new(WebState {
+        ingest: services.ingest.clone(),
+        archive: services.archive.clone(),
+        config: WebConfig {
+            public_base: config
+                .public_url
+                .as_ref()
+                .map(|u| format!("{}/dicom-web", u.trim_end_matches('/'))),
+            max_instance_size: config.max_instance_size,
+        },
+    });
+    let routes = health(ready.clone(), services.index.clone())
+        .or(dicomweb::routes(web))
+        .unify()
+        .with(warp::trace::request());
+    let http_shutdown = shutdown.clone();
+    let http_task = tokio::spawn(
+        warp::serve(routes)
+            .incoming(http)
+            .graceful(async move { http_shutdown.cancelled().await })
+            .run(),
+    );
+
+    ready.store(true, Ordering::Release);
+    tracing::info!(%http_addr, %dicom_addr, ae_title = %config.ae_title, "pacs is ready");
+    // A stable line on stdout for scripts and tests that start on port 0.
+    println!("pacs ready http={http_addr} dicom={dicom_addr}");
+
+    wait_for_signal().await;
+    tracing::info!("shutting down: finishing stores under way");
+    ready.store(false, Ordering::Release);
+    shutdown.cancel();
+    let grace = Duration::from_secs(60);
+    if tokio::time::timeout(grace, async {
+        let _ = dimse_task.await;
+        let _ = http_task.await;
+        services.ingest.shutdown().await;
+    })
+    .await
+    .is_err()
+    {
+        tracing::warn!("some connections did not finish within {grace:?}; stopping anyway");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// `GET /healthz`: 200 once the archive is ready, 503 while starting or
+/// stopping, with totals as JSON.
+fn health(
+    ready: Arc<AtomicBool>,
+    index: Arc<dyn Index>,
+) -> warp::filters::BoxedFilter<(warp::reply::Response,)> {
+    warp::path("healthz")
+        .and(warp::path::end())
+        .and(warp::get())
+        .then(move || {
+            let ready = ready.clone();
+            let index = index.clone();
+            async move {
+                use warp::Reply;
+                let status = if ready.load(Ordering::Acquire) {
+                    warp::http::StatusCode::OK
+                } else {
+                    warp::http::StatusCode::SERVICE_UNAVAILABLE
+                };
+                let body = match index.totals().await {
+                    Ok(t) => serde_json::json!({ "ready": status.is_success(), "totals": t }),
+                    Err(e) => serde_json::json!({ "ready": false, "error": e.to_string() }),
+                };
+                let status = if body["ready"] == true {
+                    status
+                } else {
+                    warp::http::StatusCode::SERVICE_UNAVAILABLE
+                };
+                warp::reply::with_status(warp::reply::json(&body), status).into_response()
+            }
+        })
+        .boxed()
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh Debian 12 machine, installing what it
+# needs first: dcmtk and gdcm (reference DICOM peers and encoders), cmake
+# (codec builds), Orthanc (benchmark reference), the Python DICOMweb client
+# and pynetdicom, and Garage (S3-compatible server, built once and cached).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+
+need_apt=()
+for pkg in dcmtk libgdcm-tools cmake orthanc orthanc-dicomweb python3-venv pkg-config; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  log "installing Debian packages: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+# Orthanc's package starts a service on install; the tests never use it.
+if command -v systemctl >/dev/null 2>&1; then systemctl stop orthanc >/dev/null 2>&1 || true; fi
+
+VENV="${PACS_TEST_VENV:-$HOME/.cache/pacs-test-venv}"
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import dicomweb_client, pynetdicom, pydicom' >/dev/null 2>&1; then
+  log "installing the Python test clients into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip >/dev/null
+  "$VENV/bin/pip" install -q 'dicomweb-client>=0.59' 'pynetdicom>=2.1' 'pydicom>=2.4' 'numpy' 'requests'
+fi
+export PACS_TEST_PYTHON="$VENV/bin/python"
+
+GARAGE_BIN="${GARAGE_BIN:-$HOME/.cargo/bin/garage}"
+if [ ! -x "$GARAGE_BIN" ]; then
+  log "building Garage (S3-compatible server) once; it is cached in ~/.cargo/bin"
+  cargo install garage --locked --quiet
+fi
+export GARAGE_BIN
+export PACS_REQUIRE_S3=1
+
+log "running the test suite"
+cargo test --workspace --no-fail-fast -- --test-threads="${PACS_TEST_THREADS:-2}"
