@@ -20,6 +20,7 @@ mod error;
 mod frame;
 mod header;
 mod output;
+mod rle;
 mod voi;
 
 #[cfg(test)]

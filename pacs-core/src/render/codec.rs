@@ -1,6 +1,6 @@
 //! Decoding encapsulated frames with the codecs registered in
 //! `dicom-transfer-syntax-registry` (JPEG via jpeg-decoder, JPEG-LS via CharLS,
-//! JPEG 2000 and HTJ2K via OpenJPEG, RLE natively).
+//! JPEG 2000 and HTJ2K via OpenJPEG); RLE is decoded in [`super::rle`].
 //!
 //! The codec adapters are handed a one-frame, one-fragment object built from
 //! the [`ImageHeader`]; before that the codestream header is read here so that
@@ -12,13 +12,13 @@ use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use bytes::Bytes;
-use dicom_encoding::adapters::{PixelDataObject, RawPixelData};
+use dicom_encoding::adapters::{DynPixelDataReader, PixelDataObject, RawPixelData};
 use dicom_encoding::transfer_syntax::{Codec, TransferSyntax, TransferSyntaxIndex};
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
-use super::RenderError;
 use super::frame::{DecodedFrame, Samples, frame_from, interleave_planes};
 use super::header::{ImageHeader, Photometric};
+use super::{RenderError, rle};
 
 /// Encapsulated Uncompressed Explicit VR Little Endian: fragments hold native samples.
 const ENCAPSULATED_UNCOMPRESSED: &str = "1.2.840.10008.1.2.1.98";
@@ -131,45 +131,18 @@ pub(crate) fn decode_compressed(
             lossy_jpeg = family == Family::Jpeg && !info.lossless;
             planar_output = family == Family::JpegLs && info.components > 1 && info.interleave == 0;
         }
-        Family::Rle => check_rle_header(header, data).map_err(fail)?,
-        Family::Jpeg2000 | Family::Other => {}
+        Family::Rle | Family::Jpeg2000 | Family::Other => {}
     }
 
-    let object = OneFrame { header, data };
-    let mut out = Vec::new();
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        reader.decode_frame(&object, 0, &mut out)
-    }));
-    match outcome {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(fail(error_chain(&e))),
-        Err(_) => return Err(fail("the codec panicked on this codestream".to_owned())),
-    }
-
-    let sample_count = header.sample_count();
-    let needed = sample_count * output_width;
-    if out.len() < needed {
-        return Err(RenderError::DecodedSize {
-            expected: needed,
-            actual: out.len(),
-        });
-    }
-    out.truncate(needed);
-    // jpeg-decoder and CharLS write host order; the other adapters little endian.
-    let host_order = matches!(family, Family::Jpeg | Family::JpegLs);
-    let samples = match (header.bits_allocated, output_width) {
-        (8, _) => Samples::U8(out),
-        (_, 1) => Samples::U16(out.into_iter().map(u16::from).collect()),
-        _ if host_order => Samples::U16(
-            out.chunks_exact(2)
-                .map(|b| u16::from_ne_bytes([b[0], b[1]]))
-                .collect(),
-        ),
-        _ => Samples::U16(
-            out.chunks_exact(2)
-                .map(|b| u16::from_le_bytes([b[0], b[1]]))
-                .collect(),
-        ),
+    let samples = if family == Family::Rle {
+        rle::decode(header, data).map_err(fail)?
+    } else {
+        // jpeg-decoder and CharLS write host order; the other adapters little endian.
+        let host_order = matches!(family, Family::Jpeg | Family::JpegLs);
+        run_adapter(header, reader, data, output_width, host_order).map_err(|e| match e {
+            AdapterError::Failed(reason) => fail(reason),
+            AdapterError::Short(e) => e,
+        })?
     };
     let samples = if planar_output {
         interleave_planes(samples, header.pixel_count())
@@ -190,6 +163,63 @@ pub(crate) fn decode_compressed(
     // Codecs return samples aligned to bit 0, whatever HighBit says.
     frame.high_bit = header.bits_stored - 1;
     Ok(frame)
+}
+
+/// Why the registry's adapter gave no samples.
+enum AdapterError {
+    /// The codec reported an error (or panicked).
+    Failed(String),
+    /// The codec produced too little data.
+    Short(RenderError),
+}
+
+/// Runs a registry codec on the one-frame object and reads its output as
+/// samples `output_width` bytes wide.
+fn run_adapter(
+    header: &ImageHeader,
+    reader: &DynPixelDataReader,
+    data: &Bytes,
+    output_width: usize,
+    host_order: bool,
+) -> Result<Samples, AdapterError> {
+    let object = OneFrame { header, data };
+    let mut out = Vec::new();
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        reader.decode_frame(&object, 0, &mut out)
+    }));
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(AdapterError::Failed(error_chain(&e))),
+        Err(_) => {
+            return Err(AdapterError::Failed(
+                "the codec panicked on this codestream".to_owned(),
+            ));
+        }
+    }
+
+    let sample_count = header.sample_count();
+    let needed = sample_count * output_width;
+    if out.len() < needed {
+        return Err(AdapterError::Short(RenderError::DecodedSize {
+            expected: needed,
+            actual: out.len(),
+        }));
+    }
+    out.truncate(needed);
+    Ok(match (header.bits_allocated, output_width) {
+        (8, _) => Samples::U8(out),
+        (_, 1) => Samples::U16(out.into_iter().map(u16::from).collect()),
+        _ if host_order => Samples::U16(
+            out.chunks_exact(2)
+                .map(|b| u16::from_ne_bytes([b[0], b[1]]))
+                .collect(),
+        ),
+        _ => Samples::U16(
+            out.chunks_exact(2)
+                .map(|b| u16::from_le_bytes([b[0], b[1]]))
+                .collect(),
+        ),
+    })
 }
 
 /// The error and its causes, in one line.
@@ -298,33 +328,6 @@ fn check_geometry(header: &ImageHeader, info: &JpegInfo) -> Result<(), String> {
     }
     if info.precision == 0 || info.precision > 16 {
         return Err(format!("codestream precision {}", info.precision));
-    }
-    Ok(())
-}
-
-/// RLE fragments start with a 64-byte header: segment count and offsets.
-fn check_rle_header(header: &ImageHeader, data: &[u8]) -> Result<(), String> {
-    let word = |i: usize| {
-        data.get(i * 4..i * 4 + 4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
-    };
-    let count = word(0)
-        .filter(|_| data.len() >= 64)
-        .ok_or("RLE header is truncated")?;
-    let expected = usize::from(header.samples_per_pixel) * usize::from(header.bits_allocated / 8);
-    if count != expected {
-        return Err(format!(
-            "RLE frame has {count} segments, {expected} expected for {} sample(s) of {} bits",
-            header.samples_per_pixel, header.bits_allocated
-        ));
-    }
-    let mut previous = 64;
-    for i in 1..=count {
-        let offset = word(i).unwrap_or(usize::MAX);
-        if offset < previous || offset > data.len() {
-            return Err(format!("RLE segment {i} offset {offset} is out of range"));
-        }
-        previous = offset;
     }
     Ok(())
 }
