@@ -38,5 +38,18 @@ fi
 export GARAGE_BIN
 export PACS_REQUIRE_S3=1
 
+log "checking the layering and the viewer's wasm build"
+if cargo tree -p dimse -e normal --prefix none | grep -qE '^(storage|pacs-core|dicomweb) '; then
+  echo "invariant broken: dimse depends on a workspace crate above it" >&2; exit 1
+fi
+if cargo tree -p storage -e normal --prefix none | grep -qE '^dicom-'; then
+  echo "invariant broken: storage depends on a DICOM crate" >&2; exit 1
+fi
+if cargo tree -p pacs-core -e normal --prefix none | grep -qE '^(warp|dicom-ul) '; then
+  echo "invariant broken: pacs-core depends on warp or dicom-ul" >&2; exit 1
+fi
+rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
+cargo build -q -p viewer-wasm --target wasm32-unknown-unknown
+
 log "running the test suite"
 cargo test --workspace --no-fail-fast -- --test-threads="${PACS_TEST_THREADS:-2}"

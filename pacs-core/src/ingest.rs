@@ -215,10 +215,16 @@ impl Ingest {
                 Ok(reply(StoreKind::Replaced))
             }
             Err(e) => {
-                // Not indexed: the object must not linger as if it were stored.
-                // (An identical object may be referenced by an earlier row,
-                // but then the insert would have reported a duplicate.)
-                self.discard(&key).await;
+                // Not indexed: the object must not linger as if it were
+                // stored, unless a concurrent store of the same bytes got
+                // its row in (same key, so the object is theirs too).
+                let referenced = matches!(
+                    self.index.find_instance(p.sop_instance_uid.as_str()).await,
+                    Ok(Some(existing)) if existing.object_key == key.as_str()
+                );
+                if !referenced {
+                    self.discard(&key).await;
+                }
                 Err(e.into())
             }
         }

@@ -1,0 +1,401 @@
+//! The ingest pipeline and the read side against the real filesystem store
+//! and the real SQLite index.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use dicom_core::{DataElement, PrimitiveValue, VR};
+use dicom_dictionary_std::tags;
+use dicom_samples::{CtSpec, Patient, SampleTransferSyntax, ct_slice, ct_slice_pixels, to_bytes};
+use pacs_core::index::Index;
+use pacs_core::query::{Level, Query};
+use pacs_core::{
+    Archive, DuplicatePolicy, Incoming, Ingest, IngestConfig, IngestError, SqliteIndex, StoreKind,
+    Uid,
+};
+use storage::{FsStore, ObjectStore};
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    root: std::path::PathBuf,
+    ingest: Ingest,
+    archive: Archive,
+    index: Arc<dyn Index>,
+    store: Arc<dyn ObjectStore>,
+}
+
+fn fixture(policy: DuplicatePolicy) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("objects");
+    let store: Arc<dyn ObjectStore> = Arc::new(FsStore::open(&root).unwrap());
+    let index: Arc<dyn Index> =
+        Arc::new(SqliteIndex::open(dir.path().join("index.sqlite")).unwrap());
+    let config = IngestConfig {
+        duplicate_policy: policy,
+        ..IngestConfig::default()
+    };
+    Fixture {
+        ingest: Ingest::new(store.clone(), index.clone(), config),
+        archive: Archive::new(store.clone(), index.clone()),
+        root,
+        index,
+        store,
+        _dir: dir,
+    }
+}
+
+fn spec() -> CtSpec {
+    CtSpec::chest(Patient::ivanov_iso_ir_144(), 11)
+        .with_slices(4)
+        .with_matrix(64, 64)
+}
+
+fn slice_bytes(index: u32, ts: SampleTransferSyntax) -> Bytes {
+    let mut obj = ct_slice(&spec(), index).unwrap();
+    Bytes::from(to_bytes(&mut obj, ts).unwrap())
+}
+
+fn modified_slice(index: u32, edit: impl FnOnce(&mut dicom_object::InMemDicomObject)) -> Bytes {
+    let mut obj = ct_slice(&spec(), index).unwrap();
+    edit(&mut obj);
+    Bytes::from(to_bytes(&mut obj, SampleTransferSyntax::ExplicitVrLittleEndian).unwrap())
+}
+
+async fn objects_on_disk(root: &std::path::Path) -> usize {
+    let store = FsStore::open(root).unwrap();
+    store.list("").await.unwrap().len()
+}
+
+#[tokio::test]
+async fn stores_indexes_and_serves_an_instance_bit_exact() {
+    let f = fixture(DuplicatePolicy::KeepFirst);
+    let bytes = slice_bytes(0, SampleTransferSyntax::ExplicitVrLittleEndian);
+    let stored = f
+        .ingest
+        .ingest(Incoming::Part10(bytes.clone()), "test", None)
+        .await
+        .unwrap();
+    assert_eq!(stored.kind, StoreKind::New);
+
+    let study = Uid::parse(&stored.study_instance_uid).unwrap();
+    let series = Uid::parse(&stored.series_instance_uid).unwrap();
+    let sop = Uid::parse(&stored.sop_instance_uid).unwrap();
+    let instance = f.archive.instance(&study, &series, &sop).await.unwrap();
+    assert_eq!(
+        f.archive.object(&instance).await.unwrap(),
+        bytes,
+        "stored bytes are the received bytes"
+    );
+
+    // the frame comes from a ranged read and equals the generator's pixels
+    let frame = f.archive.frame_uncompressed(&instance, 1).await.unwrap();
+    let expected: Vec<u8> = ct_slice_pixels(&spec(), 0)
+        .iter()
+        .flat_map(|p| p.to_le_bytes())
+        .collect();
+    assert_eq!(frame.as_ref(), expected.as_slice());
+
+    let meta = f
+        .archive
+        .metadata(&study, Some(&series), None, "http://h/dicom-web")
+        .await
+        .unwrap();
+    let meta: serde_json::Value = serde_json::from_slice(&meta).unwrap();
+    assert_eq!(
+        meta[0]["00100010"]["Value"][0]["Alphabetic"],
+        "Иванов^Иван^Петрович"
+    );
+    let uri = meta[0]["7FE00010"]["BulkDataURI"].as_str().unwrap();
+    assert!(uri.starts_with("http://h/dicom-web/studies/"), "{uri}");
+}
+
+#[tokio::test]
+async fn identical_resend_is_idempotent_and_different_content_conflicts() {
+    let f = fixture(DuplicatePolicy::KeepFirst);
+    let first = slice_bytes(1, SampleTransferSyntax::ExplicitVrLittleEndian);
+    f.ingest
+        .ingest(Incoming::Part10(first.clone()), "test", None)
+        .await
+        .unwrap();
+    let again = f
+        .ingest
+        .ingest(Incoming::Part10(first.clone()), "test", None)
+        .await
+        .unwrap();
+    assert_eq!(again.kind, StoreKind::Duplicate);
+
+    let other = modified_slice(1, |o| {
+        o.put(DataElement::new(
+            tags::PATIENT_NAME,
+            VR::PN,
+            PrimitiveValue::from("Other^Name"),
+        ));
+    });
+    let err = f
+        .ingest
+        .ingest(Incoming::Part10(other), "test", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, IngestError::Conflict(_)), "{err}");
+    assert_eq!(err.status(), 0x0111);
+
+    let totals = f.index.totals().await.unwrap();
+    assert_eq!(totals.instances, 1);
+    assert_eq!(
+        objects_on_disk(&f.root).await,
+        1,
+        "the conflicting object is not kept"
+    );
+    let sop = f
+        .index
+        .find_instance(&spec().sop_instance_uid(1))
+        .await
+        .unwrap()
+        .unwrap();
+    let key = storage::ObjectKey::new(&sop.object_key).unwrap();
+    assert_eq!(
+        f.store.get(&key).await.unwrap(),
+        first,
+        "the first instance is unchanged"
+    );
+}
+
+#[tokio::test]
+async fn replace_policy_replaces_and_removes_the_old_object() {
+    let f = fixture(DuplicatePolicy::Replace);
+    f.ingest
+        .ingest(
+            Incoming::Part10(slice_bytes(2, SampleTransferSyntax::ExplicitVrLittleEndian)),
+            "t",
+            None,
+        )
+        .await
+        .unwrap();
+    let newer = modified_slice(2, |o| {
+        o.put(DataElement::new(
+            tags::PATIENT_NAME,
+            VR::PN,
+            PrimitiveValue::from("Corrected^Name"),
+        ));
+    });
+    let stored = f
+        .ingest
+        .ingest(Incoming::Part10(newer.clone()), "t", None)
+        .await
+        .unwrap();
+    assert_eq!(stored.kind, StoreKind::Replaced);
+    assert_eq!(f.index.totals().await.unwrap().instances, 1);
+    assert_eq!(objects_on_disk(&f.root).await, 1);
+    let row = f
+        .index
+        .find_instance(&stored.sop_instance_uid)
+        .await
+        .unwrap()
+        .unwrap();
+    let key = storage::ObjectKey::new(&row.object_key).unwrap();
+    assert_eq!(f.store.get(&key).await.unwrap(), newer);
+}
+
+#[tokio::test]
+async fn concurrent_conflicting_stores_leave_exactly_one_instance() {
+    let f = Arc::new(fixture(DuplicatePolicy::KeepFirst));
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let f = f.clone();
+        let bytes = modified_slice(3, move |o| {
+            o.put(DataElement::new(
+                tags::PATIENT_NAME,
+                VR::PN,
+                PrimitiveValue::from(format!("Racer^{i}")),
+            ));
+        });
+        tasks.push(tokio::spawn(async move {
+            f.ingest.ingest(Incoming::Part10(bytes), "t", None).await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(IngestError::Conflict(_)) => {}
+            Err(e) => panic!("unexpected error {e}"),
+        }
+    }
+    assert_eq!(ok, 1, "exactly one of the racing stores wins");
+    assert_eq!(f.index.totals().await.unwrap().instances, 1);
+    assert_eq!(objects_on_disk(&f.root).await, 1);
+}
+
+#[tokio::test]
+async fn dimse_data_sets_are_wrapped_in_part10_and_checked_against_the_command() {
+    let f = fixture(DuplicatePolicy::KeepFirst);
+    let part10 = slice_bytes(0, SampleTransferSyntax::ImplicitVrLittleEndian);
+    let header = pacs_core::layout::read_part10_header(&part10).unwrap();
+    let dataset = part10.slice(header.dataset_offset..);
+    let incoming = |sop: &str| Incoming::Dataset {
+        dataset: dataset.clone(),
+        transfer_syntax_uid: "1.2.840.10008.1.2".into(),
+        sop_class_uid: "1.2.840.10008.5.1.4.1.1.2".into(),
+        sop_instance_uid: sop.into(),
+        calling_ae_title: Some("CT_D1".into()),
+    };
+    let err = f
+        .ingest
+        .ingest(incoming("1.2.3.4"), "t", None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 0xA900, "{err}");
+
+    let stored = f
+        .ingest
+        .ingest(incoming(&header.media_storage_sop_instance_uid), "t", None)
+        .await
+        .unwrap();
+    let row = f
+        .index
+        .find_instance(&stored.sop_instance_uid)
+        .await
+        .unwrap()
+        .unwrap();
+    let object = f
+        .store
+        .get(&storage::ObjectKey::new(&row.object_key).unwrap())
+        .await
+        .unwrap();
+    let stored_header = pacs_core::layout::read_part10_header(&object).unwrap();
+    assert_eq!(stored_header.transfer_syntax_uid, "1.2.840.10008.1.2");
+    assert_eq!(
+        &object[stored_header.dataset_offset..],
+        dataset.as_ref(),
+        "data set stored as received"
+    );
+}
+
+#[tokio::test]
+async fn bad_instances_leave_no_trace() {
+    let f = fixture(DuplicatePolicy::KeepFirst);
+    let good = slice_bytes(0, SampleTransferSyntax::ExplicitVrLittleEndian);
+    f.ingest
+        .ingest(Incoming::Part10(good.clone()), "t", None)
+        .await
+        .unwrap();
+
+    let traversal = modified_slice(1, |o| {
+        o.put(DataElement::new(
+            tags::SOP_INSTANCE_UID,
+            VR::UI,
+            PrimitiveValue::from("../../etc/passwd"),
+        ));
+    });
+    let no_study = modified_slice(2, |o| {
+        o.remove_element(tags::STUDY_INSTANCE_UID);
+    });
+    let mut truncated = good.to_vec();
+    truncated.truncate(good.len() / 2);
+    let random: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    let mut absurd = good[..good.len() - 200].to_vec();
+    absurd.extend_from_slice(&[0x10, 0x00, 0x10, 0x00, b'P', b'N', 0xFF, 0xFF]);
+
+    for (what, bytes, status) in [
+        ("traversal UID", traversal, 0xA900),
+        ("missing study UID", no_study, 0xA900),
+        ("truncated", Bytes::from(truncated), 0xC000),
+        ("random bytes", Bytes::from(random), 0xC000),
+    ] {
+        let err = f
+            .ingest
+            .ingest(Incoming::Part10(bytes), "t", None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), status, "{what}: {err}");
+    }
+    let err = f
+        .ingest
+        .ingest(Incoming::Part10(Bytes::from(absurd)), "t", None)
+        .await;
+    assert!(err.is_err(), "an absurd length is refused");
+
+    assert_eq!(f.index.totals().await.unwrap().instances, 1);
+    assert_eq!(objects_on_disk(&f.root).await, 1);
+    let row = f
+        .index
+        .find_instance(&spec().sop_instance_uid(0))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        f.store
+            .get(&storage::ObjectKey::new(&row.object_key).unwrap())
+            .await
+            .unwrap(),
+        good
+    );
+}
+
+#[tokio::test]
+async fn search_matches_names_dates_and_modalities() {
+    let f = fixture(DuplicatePolicy::KeepFirst);
+    for i in 0..4 {
+        f.ingest
+            .ingest(
+                Incoming::Part10(slice_bytes(i, SampleTransferSyntax::ExplicitVrLittleEndian)),
+                "t",
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    let search = |pairs: Vec<(&'static str, &'static str)>| {
+        let (q, _) = Query::from_pairs(Level::Study, pairs).unwrap();
+        let index = f.index.clone();
+        async move { index.search(&q).await.unwrap() }
+    };
+    let rows = search(vec![("PatientName", "иванов*")]).await;
+    assert_eq!(
+        rows.len(),
+        1,
+        "case-insensitive prefix match on a Cyrillic name"
+    );
+    assert_eq!(rows[0].study_related_instances, 4);
+    assert_eq!(rows[0].modalities_in_study, vec!["CT".to_owned()]);
+    assert_eq!(search(vec![("PatientName", "Петров*")]).await.len(), 0);
+    assert_eq!(
+        search(vec![("StudyDate", "19000101-20991231")]).await.len(),
+        1
+    );
+    assert_eq!(search(vec![("StudyDate", "-19991231")]).await.len(), 0);
+    assert_eq!(search(vec![("ModalitiesInStudy", "CT")]).await.len(), 1);
+    assert_eq!(search(vec![("ModalitiesInStudy", "MR")]).await.len(), 0);
+
+    let (q, _) = Query::from_pairs(Level::Instance, vec![("limit", "2"), ("offset", "1")]).unwrap();
+    let rows = f.index.search(&q).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        rows[0]
+            .values
+            .iter()
+            .find(|(a, _)| *a == pacs_core::query::Attribute::InstanceNumber)
+            .unwrap()
+            .1,
+        "2"
+    );
+}
+
+#[tokio::test]
+async fn nothing_is_accepted_after_shutdown() {
+    let f = fixture(DuplicatePolicy::KeepFirst);
+    f.ingest.shutdown().await;
+    let err = f
+        .ingest
+        .ingest(
+            Incoming::Part10(slice_bytes(0, SampleTransferSyntax::ExplicitVrLittleEndian)),
+            "t",
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, IngestError::ShuttingDown));
+    assert_eq!(err.status(), 0xA700);
+}
