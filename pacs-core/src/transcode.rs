@@ -84,10 +84,9 @@ pub fn element_bytes(bytes: &[u8], path: &[String]) -> Result<Bytes, ArchiveErro
     let mut current: &dicom_object::InMemDicomObject = &obj;
     let mut steps = parents.iter();
     while let Some(tag) = steps.next() {
-        let index: usize = steps
-            .next()
-            .and_then(|i| i.parse().ok())
-            .ok_or_else(|| ArchiveError::BadRequest("a bulk data path alternates tags and item indexes".into()))?;
+        let index: usize = steps.next().and_then(|i| i.parse().ok()).ok_or_else(|| {
+            ArchiveError::BadRequest("a bulk data path alternates tags and item indexes".into())
+        })?;
         let element = current.element(parse_tag(tag)?).map_err(|_| not_found())?;
         current = element
             .items()
