@@ -4,6 +4,7 @@
 //!   in Hounsfield units, with consistent geometry across slices.
 //! * [`xray`]: DX (For Presentation, MONOCHROME2) and CR (MONOCHROME1)
 //!   PA chest radiographs with lungs, heart, spine, clavicles and ribs.
+//! * [`study`]: the demo set ([`demo_studies`], [`write_demo`]).
 //! * [`write`]: writing objects in Explicit/Implicit VR Little Endian,
 //!   Explicit VR Big Endian or Deflated Explicit VR Little Endian.
 //!
@@ -25,6 +26,7 @@ pub mod error;
 pub mod modules;
 pub mod patient;
 pub mod series;
+pub mod study;
 pub mod uid;
 pub mod write;
 pub mod xray;
@@ -40,6 +42,9 @@ pub use error::SamplesError;
 pub use modules::{Equipment, StudyInfo};
 pub use patient::{CharacterSet, Patient, Sex};
 pub use series::{write_ct_series, write_xray};
+pub use study::{
+    StudySpec, demo_studies, demo_studies_on, write_demo, write_demo_with, write_study,
+};
 pub use uid::{is_valid_uid, uid_for};
 pub use write::{SampleTransferSyntax, to_bytes, write_file};
 pub use xray::{

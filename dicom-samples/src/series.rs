@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::ct::{CtSpec, ct_series};
+use crate::ct::{CtSpec, ct_slice};
 use crate::error::SamplesError;
 use crate::write::{SampleTransferSyntax, create_dir, write_file};
 use crate::xray::{XraySpec, xray_image};
@@ -25,13 +25,15 @@ pub fn instance_file_name(instance_number: u32) -> String {
     format!("{instance_number:04}.dcm")
 }
 
-/// Generate and write every slice of a CT series below `root`, one slice in
-/// memory at a time. Returns the written paths in instance order.
+/// Generate and write every slice of a CT series below `root`. Slices are
+/// built and written by a few worker threads, each holding one slice at a
+/// time. Returns the written paths in instance order.
 pub fn write_ct_series(
     spec: &CtSpec,
     root: &Path,
     ts: SampleTransferSyntax,
 ) -> Result<Vec<PathBuf>, SamplesError> {
+    spec.validate()?;
     let dir = series_dir(
         root,
         &spec.patient.id,
@@ -40,13 +42,38 @@ pub fn write_ct_series(
         "CT",
     );
     create_dir(&dir)?;
-    let mut paths = Vec::with_capacity(spec.slices as usize);
-    for (i, obj) in ct_series(spec)?.enumerate() {
-        let mut obj = obj?;
-        let path = dir.join(instance_file_name(i as u32 + 1));
-        write_file(&mut obj, &path, ts)?;
-        paths.push(path);
-    }
+    let paths: Vec<PathBuf> = (0..spec.slices)
+        .map(|i| dir.join(instance_file_name(i + 1)))
+        .collect();
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8)
+        .min(paths.len());
+    let write_slice = |i: usize| -> Result<(), SamplesError> {
+        let mut obj = ct_slice(spec, i as u32)?;
+        write_file(&mut obj, &paths[i], ts)
+    };
+    let results: Vec<Result<(), SamplesError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let write_slice = &write_slice;
+                let n = paths.len();
+                scope.spawn(move || (w..n).step_by(workers).try_for_each(write_slice))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(SamplesError::InvalidSpec(
+                        "a slice writer thread panicked".into(),
+                    ))
+                })
+            })
+            .collect()
+    });
+    results.into_iter().collect::<Result<(), _>>()?;
     Ok(paths)
 }
 
