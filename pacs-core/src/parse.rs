@@ -64,11 +64,19 @@ pub fn parse_instance(
     if dataset.is_empty() {
         return Err(IngestError::Unreadable("the data set is empty".into()));
     }
-    let ts_owned = ts.to_owned();
+    // A deflated data set is parsed from its inflated form as explicit VR
+    // little endian; its frames are later served by decoding the object.
+    let inflated;
+    let (dataset_to_parse, parse_ts) = if ts == DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN {
+        inflated = inflate(dataset)?;
+        (inflated.as_slice(), "1.2.840.10008.1.2.1".to_owned())
+    } else {
+        (dataset, ts.to_owned())
+    };
     let mut collector = DicomCollectorOptions::new()
-        .expected_ts(ts_owned)
+        .expected_ts(parse_ts)
         .read_preamble(dicom_object::file::ReadPreamble::Never)
-        .from_reader(BufReader::new(Cursor::new(dataset)));
+        .from_reader(BufReader::new(Cursor::new(dataset_to_parse)));
     let mut header = InMemDicomObject::new_empty();
     collector
         .read_dataset_up_to_pixeldata(&mut header)
@@ -101,6 +109,23 @@ pub fn parse_instance(
         header,
         pixel,
     })
+}
+
+const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN: &str = "1.2.840.10008.1.2.1.99";
+
+/// Inflates a deflated data set (raw deflate, PS3.5 A.5), bounded so that
+/// a small hostile stream cannot expand without limit.
+fn inflate(dataset: &[u8]) -> Result<Vec<u8>, IngestError> {
+    use std::io::Read;
+    const MAX_INFLATED: u64 = 4 << 30;
+    let mut out = Vec::with_capacity(dataset.len() * 4);
+    flate2::read::DeflateDecoder::new(dataset)
+        .take(MAX_INFLATED)
+        .read_to_end(&mut out)
+        .map_err(|e| {
+            IngestError::Unreadable(format!("the deflated data set cannot be inflated: {e}"))
+        })?;
+    Ok(out)
 }
 
 /// Native pixel data must hold at least every frame the header announces.

@@ -399,3 +399,40 @@ async fn nothing_is_accepted_after_shutdown() {
     assert!(matches!(err, IngestError::ShuttingDown));
     assert_eq!(err.status(), 0xA700);
 }
+
+#[tokio::test]
+async fn every_uncompressed_syntax_serves_the_same_pixels() {
+    let expected: Vec<u8> = ct_slice_pixels(&spec(), 0)
+        .iter()
+        .flat_map(|p| p.to_le_bytes())
+        .collect();
+    for ts in [
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+        SampleTransferSyntax::ImplicitVrLittleEndian,
+        SampleTransferSyntax::ExplicitVrBigEndian,
+        SampleTransferSyntax::DeflatedExplicitVrLittleEndian,
+    ] {
+        // the same SOP Instance UID in each syntax: one archive per syntax
+        let f = fixture(DuplicatePolicy::KeepFirst);
+        let bytes = slice_bytes(0, ts);
+        let stored = f
+            .ingest
+            .ingest(Incoming::Part10(bytes.clone()), "t", None)
+            .await
+            .unwrap();
+        let study = Uid::parse(&stored.study_instance_uid).unwrap();
+        let series = Uid::parse(&stored.series_instance_uid).unwrap();
+        let sop = Uid::parse(&stored.sop_instance_uid).unwrap();
+        let instance = f.archive.instance(&study, &series, &sop).await.unwrap();
+        let frame = f.archive.frame_uncompressed(&instance, 1).await.unwrap();
+        assert_eq!(frame.as_ref(), expected.as_slice(), "{ts:?}");
+        assert_eq!(
+            f.archive.object(&instance).await.unwrap(),
+            bytes,
+            "{ts:?} stored as received"
+        );
+        let le = f.archive.object_explicit_le(&instance).await.unwrap();
+        let header = pacs_core::layout::read_part10_header(&le).unwrap();
+        assert_eq!(header.transfer_syntax_uid, "1.2.840.10008.1.2.1", "{ts:?}");
+    }
+}
