@@ -17,6 +17,11 @@ use crate::uid::{derive_seed, hash_bytes, is_valid_uid, uid_for};
 pub use crate::xray_phantom::ChestRegion;
 use crate::xray_phantom::{NOMINAL_HEIGHT_MM, NOMINAL_WIDTH_MM, chest_attenuation};
 
+/// Source to detector distance written to the images, in mm.
+pub const SOURCE_TO_DETECTOR_MM: f64 = 1800.0;
+/// Source to patient distance written to the images, in mm.
+pub const SOURCE_TO_PATIENT_MM: f64 = 1650.0;
+
 /// The radiography modality and its storage class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum XrayKind {
@@ -279,14 +284,36 @@ pub fn xray_image(spec: &XraySpec) -> Result<FileDicomObject<InMemDicomObject>, 
     obj.is(tags::EXPOSURE, i64::from(spec.exposure_mas));
     obj.is(tags::EXPOSURE_TIME, 12);
     obj.is(tags::X_RAY_TUBE_CURRENT, 250);
-    obj.ds(tags::DISTANCE_SOURCE_TO_DETECTOR, &[1800.0]);
-    obj.ds(tags::DISTANCE_SOURCE_TO_PATIENT, &[1650.0]);
+    obj.ds(tags::DISTANCE_SOURCE_TO_DETECTOR, &[SOURCE_TO_DETECTOR_MM]);
+    obj.ds(tags::DISTANCE_SOURCE_TO_PATIENT, &[SOURCE_TO_PATIENT_MM]);
     let ps = spec.pixel_spacing_mm;
     obj.ds(tags::IMAGER_PIXEL_SPACING, &[ps, ps]);
-    obj.ds(tags::PIXEL_SPACING, &[ps, ps]);
-    obj.text(tags::PIXEL_SPACING_CALIBRATION_TYPE, VR::CS, "GEOMETRY");
-    obj.ds(tags::ESTIMATED_RADIOGRAPHIC_MAGNIFICATION_FACTOR, &[1.0]);
     if kind == XrayKind::Dx {
+        // DX: Pixel Spacing is corrected for the geometric magnification.
+        let magnification = SOURCE_TO_DETECTOR_MM / SOURCE_TO_PATIENT_MM;
+        let corrected = ps / magnification;
+        obj.ds(
+            tags::ESTIMATED_RADIOGRAPHIC_MAGNIFICATION_FACTOR,
+            &[magnification],
+        );
+        obj.ds(tags::PIXEL_SPACING, &[corrected, corrected]);
+        obj.text(tags::PIXEL_SPACING_CALIBRATION_TYPE, VR::CS, "GEOMETRY");
+        obj.text(
+            tags::PIXEL_SPACING_CALIBRATION_DESCRIPTION,
+            VR::LO,
+            "Corrected for geometric magnification",
+        );
+    } else {
+        // CR: uncorrected, at the plate.
+        obj.ds(tags::PIXEL_SPACING, &[ps, ps]);
+    }
+    if kind == XrayKind::Dx {
+        obj.text(tags::POSITIONER_TYPE, VR::CS, "COLUMN");
+        let mut view = InMemDicomObject::new_empty();
+        view.text(tags::CODE_VALUE, VR::SH, "399348003");
+        view.text(tags::CODING_SCHEME_DESIGNATOR, VR::SH, "SCT");
+        view.text(tags::CODE_MEANING, VR::LO, "postero-anterior");
+        obj.seq(tags::VIEW_CODE_SEQUENCE, vec![view]);
         obj.text(tags::PRESENTATION_INTENT_TYPE, VR::CS, "FOR PRESENTATION");
         obj.text(tags::IMAGE_LATERALITY, VR::CS, "U");
         obj.text(tags::DETECTOR_TYPE, VR::CS, "SCINTILLATOR");
