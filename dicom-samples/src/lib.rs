@@ -13,11 +13,29 @@
 //! expected pixel values (see [`ct::ct_slice_pixels`]) and compare exactly.
 //!
 //! ```no_run
-//! use dicom_samples::{CtSpec, Patient, SampleTransferSyntax, write_ct_series};
+//! use std::path::Path;
+//! use dicom_samples::*;
+//!
+//! // A 120-slice chest CT, written slice by slice (never all in memory).
 //! let spec = CtSpec::chest(Patient::ivanov_iso_ir_144(), 7).with_slices(120);
-//! let files = write_ct_series(&spec, std::path::Path::new("/tmp/ct"), SampleTransferSyntax::default())?;
-//! # Ok::<(), dicom_samples::SamplesError>(())
+//! let files = write_ct_series(&spec, Path::new("/tmp/ct"), SampleTransferSyntax::default())?;
+//! assert_eq!(files.len(), 120);
+//!
+//! // Or in memory, one slice at a time, with the expected pixels alongside.
+//! for (i, slice) in ct_series(&spec)?.enumerate() {
+//!     let _obj = slice?;
+//!     let _expected: Vec<u16> = ct_slice_pixels(&spec, i as u32);
+//! }
+//!
+//! // The demo set that `pacs serve` loads.
+//! let demo = write_demo(Path::new("/tmp/demo"))?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! The `dicom-samples` binary wraps the same calls:
+//! `dicom-samples demo --out DIR`,
+//! `dicom-samples ct --out DIR --slices 300 --transfer-syntax deflate`,
+//! `dicom-samples xray --out DIR --kind cr`.
 
 pub mod ct;
 mod ct_phantom;
@@ -40,7 +58,7 @@ pub use ct_phantom::{hu, lung_scale};
 pub use date::Date;
 pub use error::SamplesError;
 pub use modules::{Equipment, StudyInfo};
-pub use patient::{CharacterSet, Patient, Sex};
+pub use patient::{CharacterSet, Patient, Sex, sample_patients};
 pub use series::{write_ct_series, write_xray};
 pub use study::{
     StudySpec, demo_studies, demo_studies_on, write_demo, write_demo_with, write_study,

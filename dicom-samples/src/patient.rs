@@ -193,6 +193,17 @@ impl Patient {
     }
 }
 
+/// Every built-in sample patient, one per naming situation.
+pub fn sample_patients() -> Vec<Patient> {
+    vec![
+        Patient::ivanov_iso_ir_144(),
+        Patient::ivanova_utf8(),
+        Patient::orinboyeva_utf8(),
+        Patient::karimov_ascii(),
+        Patient::toshmatov_utf8(),
+    ]
+}
+
 impl Default for Patient {
     fn default() -> Self {
         Patient::karimov_ascii()
@@ -224,13 +235,7 @@ mod tests {
 
     #[test]
     fn sample_patients_validate() {
-        for p in [
-            Patient::ivanov_iso_ir_144(),
-            Patient::ivanova_utf8(),
-            Patient::orinboyeva_utf8(),
-            Patient::karimov_ascii(),
-            Patient::toshmatov_utf8(),
-        ] {
+        for p in sample_patients() {
             assert!(p.validate().is_ok(), "{p:?}");
         }
     }
