@@ -5,7 +5,7 @@
 //! * [`xray`]: DX (For Presentation, MONOCHROME2) and CR (MONOCHROME1)
 //!   PA chest radiographs with lungs, heart, spine, clavicles and ribs.
 //! * [`study`]: the demo set ([`demo_studies`], [`write_demo`]).
-//! * [`write`]: writing objects in Explicit/Implicit VR Little Endian,
+//! * [`write`](mod@write): writing objects in Explicit/Implicit VR Little Endian,
 //!   Explicit VR Big Endian or Deflated Explicit VR Little Endian.
 //!
 //! Everything is deterministic: the same spec (including its seed) always
