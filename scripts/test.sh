@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 log() { printf '\n== %s\n' "$*"; }
 
 need_apt=()
-for pkg in dcmtk libgdcm-tools cmake orthanc orthanc-dicomweb python3-venv pkg-config; do
+for pkg in dcmtk dicom3tools libgdcm-tools cmake orthanc orthanc-dicomweb python3-venv pkg-config; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -18,7 +18,7 @@ pub async fn load_if_empty(config: &Config, services: &Services) -> Result<()> {
     let dir = config.data_dir.join("samples");
     tracing::info!(dir = %dir.display(), "generating sample studies");
     let generate_dir = dir.clone();
-    tokio::task::spawn_blocking(move || write_demo(&generate_dir))
+    tokio::task::spawn_blocking(move || dicom_samples::write_demo(&generate_dir))
         .await
         .context("sample generation failed")?
         .context("cannot write sample studies")?;
@@ -36,11 +36,3 @@ pub async fn load_if_empty(config: &Config, services: &Services) -> Result<()> {
     Ok(())
 }
 
-fn write_demo(dir: &std::path::Path) -> Result<(), dicom_samples::SamplesError> {
-    use dicom_samples::{CtSpec, Patient, SampleTransferSyntax, write_ct_series};
-    let chest = CtSpec::chest(Patient::ivanov_iso_ir_144(), 1).with_slices(120);
-    write_ct_series(&chest, dir, SampleTransferSyntax::default())?;
-    let head = CtSpec::head(Patient::ivanova_utf8(), 2).with_slices(60);
-    write_ct_series(&head, dir, SampleTransferSyntax::default())?;
-    Ok(())
-}
