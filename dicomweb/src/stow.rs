@@ -99,7 +99,9 @@ pub async fn store(
                 let ingest = state.ingest.clone();
                 let source = source.clone();
                 let study = study.clone();
-                pending.push_back(async move {
+                // a task of its own, so that it progresses while the next
+                // part is read
+                let task = tokio::spawn(async move {
                     let body = part.body;
                     let ids = read_part10_header(&body).ok();
                     match ingest
@@ -109,6 +111,15 @@ pub async fn store(
                         Ok(stored) => PartOutcome::Stored(stored),
                         Err(e) => failed(e, ids),
                     }
+                });
+                pending.push_back(async move {
+                    task.await.unwrap_or_else(|e| PartOutcome::Failed {
+                        sop_class: None,
+                        sop_instance: None,
+                        reason: 0x0110,
+                        message: format!("storing the part failed: {e}"),
+                        transient: true,
+                    })
                 });
             }
             Ok(None) => break,
