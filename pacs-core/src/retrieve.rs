@@ -156,8 +156,7 @@ impl Archive {
         }
         let header = image_header(instance)?;
         tokio::task::spawn_blocking(move || {
-            let decoded = render::decode_frame(&header, data)
-                .map_err(|e| ArchiveError::Unprocessable(e.to_string()))?;
+            let decoded = render::decode_frame(&header, data).map_err(render_error)?;
             Ok(Bytes::from(render::native_little_endian(&decoded)))
         })
         .await
@@ -174,10 +173,8 @@ impl Archive {
         let data = self.frame_data(instance, number).await?;
         let header = image_header(instance)?;
         tokio::task::spawn_blocking(move || {
-            let decoded = render::decode_frame(&header, data)
-                .map_err(|e| ArchiveError::Unprocessable(e.to_string()))?;
-            render::render(&header, &decoded, &params)
-                .map_err(|e| ArchiveError::Unprocessable(e.to_string()))
+            let decoded = render::decode_frame(&header, data).map_err(render_error)?;
+            render::render(&header, &decoded, &params).map_err(render_error)
         })
         .await
         .map_err(|e| ArchiveError::Unprocessable(e.to_string()))?
@@ -272,6 +269,20 @@ impl Archive {
         tokio::task::spawn_blocking(move || crate::transcode::native_frame(&bytes, number))
             .await
             .map_err(|e| ArchiveError::Unprocessable(e.to_string()))?
+    }
+}
+
+/// Request errors are the client's; unsupported formats cannot be
+/// provided; anything else is a fault in the stored data.
+fn render_error(e: render::RenderError) -> ArchiveError {
+    use render::RenderError as R;
+    match e {
+        R::InvalidWindow { .. } | R::InvalidParams(_) => ArchiveError::BadRequest(e.to_string()),
+        R::UnknownTransferSyntax { .. }
+        | R::UnsupportedTransferSyntax { .. }
+        | R::UnsupportedPixelFormat(_)
+        | R::UnsupportedPhotometric { .. } => ArchiveError::NotAcceptable(e.to_string()),
+        other => ArchiveError::Unprocessable(other.to_string()),
     }
 }
 
