@@ -192,12 +192,16 @@ fn read_header(r: &mut Reader<'_>, explicit: bool) -> Result<Header, LayoutError
     let vr_bytes = r.take(2)?;
     let vr = [vr_bytes[0], vr_bytes[1]];
     let length = match &vr {
-        b"OB" | b"OD" | b"OF" | b"OL" | b"OV" | b"OW" | b"SQ" | b"SV" | b"UC" | b"UN" | b"UR"
-        | b"UT" | b"UV" => {
+        b"AE" | b"AS" | b"AT" | b"CS" | b"DA" | b"DS" | b"DT" | b"FD" | b"FL" | b"IS" | b"LO"
+        | b"LT" | b"PN" | b"SH" | b"SL" | b"SS" | b"ST" | b"TM" | b"UI" | b"UL" | b"US" => {
+            r.u16()? as u32
+        }
+        // The others, and VRs we do not know (which the decoder reads as
+        // UN), have two reserved bytes and a 32-bit length.
+        _ => {
             r.take(2)?;
             r.u32()?
         }
-        _ => r.u16()? as u32,
     };
     Ok(Header { tag, vr, length })
 }
@@ -299,6 +303,11 @@ pub fn locate_pixel_data(
             return encapsulated(&mut r, base, number_of_frames);
         }
         if h.tag > PIXEL_DATA {
+            // Not walked further, but its length must fit: noise often
+            // starts with a tag that sorts after Pixel Data.
+            if h.length != UNDEFINED {
+                r.skip(h.tag, h.length)?;
+            }
             break;
         }
         skip_value(&mut r, &h, encoding.explicit_vr, 0)?;

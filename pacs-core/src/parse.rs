@@ -73,6 +73,13 @@ pub fn parse_instance(
     } else {
         (dataset, ts.to_owned())
     };
+    // Walk the element headers before decoding: a data set that ends inside
+    // an element, or an element claiming more bytes than the data set holds,
+    // is refused here, before the decoder allocates what a header claims.
+    if let Some(encoding) = Encoding::of_transfer_syntax(&parse_ts) {
+        layout::locate_pixel_data(dataset_to_parse, encoding, 0, 1)
+            .map_err(|e| IngestError::Unreadable(e.to_string()))?;
+    }
     let mut collector = DicomCollectorOptions::new()
         .expected_ts(parse_ts)
         .read_preamble(dicom_object::file::ReadPreamble::Never)
