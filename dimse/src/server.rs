@@ -51,7 +51,7 @@ pub struct ServerConfig {
 
 impl ServerConfig {
     /// Defaults that suit one machine: 1 MiB PDUs, 5 minutes idle timeout,
-    /// 64 associations, messages up to 4 GiB.
+    /// 64 associations, messages up to 2 GiB.
     pub fn new(ae_title: impl Into<String>) -> Self {
         ServerConfig {
             ae_title: ae_title.into(),
@@ -59,7 +59,7 @@ impl ServerConfig {
             idle_timeout: Duration::from_secs(300),
             max_associations: 64,
             require_called_ae_title: true,
-            max_message_size: 4 << 30,
+            max_message_size: 2 << 30,
         }
     }
 }

@@ -285,3 +285,36 @@ async fn unserved_operations_get_failure_statuses() {
     assert_eq!(handler.count(), 1);
     server.stop().await;
 }
+
+/// Server-side throughput with a sender that costs almost nothing: the
+/// same pre-encoded 512 KiB C-STORE over one association, in 1 MiB PDUs.
+/// Gated: set DIMSE_PERF=1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throughput_with_a_raw_sender() {
+    if std::env::var_os("DIMSE_PERF").is_none() {
+        return;
+    }
+    let mut fast = Recorder::new();
+    fast.discard_data = true;
+    let handler = Arc::new(fast);
+    let server = TestServer::start(config(), handler.clone()).await;
+    let (mut peer, _) = RawPeer::associate(&server, SCU_AE).await;
+    let data = vec![0x5Au8; 512 * 1024];
+    let mut wire = Vec::new();
+    for pdu in encode_message(3, &store_rq("1.2.3.4"), Some(&data), 1 << 20) {
+        dicom_ul::write_pdu(&mut wire, &pdu).expect("encodable");
+    }
+    let count = 2000;
+    let started = Instant::now();
+    for _ in 0..count {
+        peer.send_bytes(&wire).await;
+        assert!(matches!(peer.receive().await, Ok(Pdu::PData { .. })));
+    }
+    let elapsed = started.elapsed();
+    assert_eq!(handler.count(), count);
+    eprintln!(
+        "raw sender: {count} × 512 KiB in {elapsed:?}: {:.0} instances/s",
+        count as f64 / elapsed.as_secs_f64()
+    );
+    server.stop().await;
+}

@@ -55,6 +55,8 @@ pub struct Recorder {
     pub received: Mutex<Vec<Received>>,
     /// Cancelled when the first C-STORE reaches the handler.
     pub first_store: CancellationToken,
+    /// Drop data sets after recording (throughput runs).
+    pub discard_data: bool,
 }
 
 impl Recorder {
@@ -68,6 +70,7 @@ impl Recorder {
             delay: None,
             received: Mutex::new(Vec::new()),
             first_store: CancellationToken::new(),
+            discard_data: false,
         }
     }
 
@@ -103,10 +106,17 @@ impl ServiceHandler for Recorder {
         }
     }
 
-    async fn store(&self, association: &AssociationInfo, request: StoreRequest) -> StoreResponse {
+    async fn store(
+        &self,
+        association: &AssociationInfo,
+        mut request: StoreRequest,
+    ) -> StoreResponse {
         self.first_store.cancel();
         if let Some(delay) = self.delay {
             tokio::time::sleep(delay).await;
+        }
+        if self.discard_data {
+            request.dataset = bytes::Bytes::new();
         }
         self.received
             .lock()
