@@ -43,7 +43,13 @@ pub async fn search(
     let rows = state.archive.index().search(&query).await?;
     let results: Vec<Value> = rows
         .iter()
-        .map(|row| Value::Object(result(row, &query, &req.base)))
+        .map(|row| {
+            // attributes in tag order, as DICOM JSON producers conventionally write them
+            let mut attrs: Vec<(String, Value)> =
+                result(row, &query, &req.base).into_iter().collect();
+            attrs.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(attrs.into_iter().collect())
+        })
         .collect();
     let body = serde_json::to_vec(&results)
         .map_err(|e| WebError::new(warp::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
