@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use dicomweb::{WebConfig, WebState};
 use dimse::{DimseServer, ServerConfig};
 use pacs_core::{Archive, Index, Ingest, IngestConfig, SqliteIndex};
-use storage::{FsStore, ObjectKey, ObjectStore, S3Store};
+use storage::{FsStore, ObjectStore, S3Store};
 use tokio_util::sync::CancellationToken;
 use warp::Filter;
 
@@ -38,10 +38,11 @@ pub async fn open(config: &Config) -> Result<Services> {
         ),
         StorageConfig::S3(c) => {
             let s3 = S3Store::new(c.clone()).context("cannot set up S3 storage")?;
-            let probe = ObjectKey::new("pacs-startup-probe").context("probe key")?;
-            s3.head(&probe)
+            // A listing, not a HEAD: a HEAD response has no body, so a
+            // missing bucket would look like a missing object and pass.
+            s3.list("pacs-startup-probe/")
                 .await
-                .with_context(|| format!("S3 storage {} is not reachable", s3.describe()))?;
+                .with_context(|| format!("S3 storage {} is not usable", s3.describe()))?;
             Arc::new(s3)
         }
     };

@@ -28,6 +28,18 @@ impl Server {
 
     /// Starts the server with a configuration file and extra flags.
     pub fn start_with(data_dir: &Path, config: Option<&Path>, extra: &[&str]) -> Server {
+        Server::start_with_env(data_dir, config, extra, &[])
+    }
+
+    /// Starts the server with a configuration file, extra flags and extra
+    /// environment variables (secrets that the configuration reads from
+    /// the environment).
+    pub fn start_with_env(
+        data_dir: &Path,
+        config: Option<&Path>,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
         let log = data_dir.with_extension("log");
         let log_file = std::fs::File::create(&log).expect("log file");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_pacs"));
@@ -38,7 +50,8 @@ impl Server {
             .args(extra)
             .env("RUST_LOG", "info,pacs=debug")
             .stdout(Stdio::piped())
-            .stderr(Stdio::from(log_file));
+            .stderr(Stdio::from(log_file))
+            .envs(env.iter().copied());
         if let Some(c) = config {
             cmd.arg("--config").arg(c);
         }
