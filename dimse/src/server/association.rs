@@ -174,6 +174,7 @@ impl Session {
         let idle = self.idle_timeout;
         let max = self.max_pdu_length;
         let (socket, buffer) = self.association.get_mut();
+        quick_ack(socket);
         let read = tokio::time::timeout(idle, wire::read_pdu(socket, buffer, max));
         let outcome = if interruptible {
             tokio::select! {
@@ -323,4 +324,21 @@ impl Session {
 
 fn trim_uid(uid: &str) -> String {
     uid.trim_end_matches(['\0', ' ']).to_string()
+}
+
+/// Acknowledges incoming segments at once instead of delaying the ACK.
+///
+/// Many storage SCUs (dcmtk's storescu among them) leave Nagle's algorithm
+/// on: the last, short segment of each data set then waits for our ACK of
+/// the previous one, and a delayed ACK costs milliseconds per instance.
+/// Linux clears the flag as it acts on it, so it is set before every read.
+fn quick_ack(socket: &tokio::net::TcpStream) {
+    #[cfg(target_os = "linux")]
+    {
+        if let Err(error) = socket2::SockRef::from(socket).set_tcp_quickack(true) {
+            debug!(%error, "cannot set TCP_QUICKACK");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = socket;
 }
