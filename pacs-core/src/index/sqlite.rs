@@ -442,11 +442,18 @@ impl Index for SqliteIndex {
             policy,
             reply,
         };
-        // The channel is bounded: wait for room off the async threads.
-        tokio::task::spawn_blocking(move || writer.send(job))
-            .await
-            .map_err(|_| IndexError::Closed)?
-            .map_err(|_| IndexError::Closed)?;
+        // The channel is bounded: when it is full, wait for room off the
+        // async threads.
+        match writer.try_send(job) {
+            Ok(()) => {}
+            Err(mpsc::TrySendError::Full(job)) => {
+                tokio::task::spawn_blocking(move || writer.send(job))
+                    .await
+                    .map_err(|_| IndexError::Closed)?
+                    .map_err(|_| IndexError::Closed)?
+            }
+            Err(mpsc::TrySendError::Disconnected(_)) => return Err(IndexError::Closed),
+        }
         rx.await.map_err(|_| IndexError::Closed)?
     }
 
