@@ -215,9 +215,7 @@ impl ResponseParser {
             }
             return None;
         }
-        let Some((key, value)) = body.split_once(':') else {
-            return None;
-        };
+        let (key, value) = body.split_once(':')?;
         let value = value.trim();
         match key.trim() {
             "Message Type" => self.is_store_rsp = value == "C-STORE RSP",
