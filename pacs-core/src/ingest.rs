@@ -111,7 +111,13 @@ impl Drop for InFlight<'_> {
 /// What the blocking part of ingest produces.
 struct Prepared {
     parsed: ParsedInstance,
+    /// SHA-256 of the data set: the instance's content, whatever file meta
+    /// group it came with, so that the same data set sent again by another
+    /// AE title or through another door is recognised as a duplicate.
     sha256: String,
+    /// Distinguishes objects whose file meta groups differ, so that one
+    /// never overwrites another under the same key.
+    meta_digest: String,
     metadata: Vec<u8>,
     body: Body,
     size: u64,
@@ -191,7 +197,7 @@ impl Ingest {
             }
         }
 
-        let key = object_key(p, &prepared.sha256)?;
+        let key = object_key(p, &prepared.sha256, &prepared.meta_digest)?;
         self.store.put(&key, prepared.body.clone()).await?;
 
         let record = new_instance(&prepared, key.as_str(), source);
@@ -299,31 +305,39 @@ fn prepare(incoming: Incoming, limit: u64) -> Result<Prepared, IngestError> {
             parsed.sop_instance_uid
         )));
     }
-    let mut hasher = Sha256::new();
-    for s in body.segments() {
-        hasher.update(s);
-    }
-    let sha256 = hex::encode(hasher.finalize());
+    let sha256 = hex::encode(Sha256::digest(&dataset));
+    let meta_len = offset as usize;
+    let meta_digest = match body.segments().first() {
+        Some(first) if first.len() >= meta_len => hex::encode(Sha256::digest(&first[..meta_len])),
+        _ => String::new(),
+    };
     let metadata = metadata_json(&parsed)?;
     let size = body.len();
     Ok(Prepared {
         parsed,
         sha256,
+        meta_digest,
         metadata,
         body,
         size,
     })
 }
 
-/// The object key: validated UIDs (digits and dots only) and the content
-/// hash. Nothing else from the data set reaches a key.
-fn object_key(p: &ParsedInstance, sha256: &str) -> Result<ObjectKey, IngestError> {
+/// The object key: validated UIDs (digits and dots only) and hex digests
+/// of the data set and of the file meta group. Nothing else from the data
+/// set reaches a key, and different bytes never share one.
+fn object_key(
+    p: &ParsedInstance,
+    sha256: &str,
+    meta_digest: &str,
+) -> Result<ObjectKey, IngestError> {
     let key = format!(
-        "dicom/{}/{}/{}.{}.dcm",
+        "dicom/{}/{}/{}.{}{}.dcm",
         p.study_instance_uid,
         p.series_instance_uid,
         p.sop_instance_uid,
-        &sha256[..16]
+        &sha256[..16],
+        &meta_digest[..meta_digest.len().min(8)]
     );
     ObjectKey::new(&key)
         .map_err(|e| IngestError::Unreadable(format!("cannot form an object key: {e}")))

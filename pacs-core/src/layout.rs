@@ -256,6 +256,11 @@ fn skip_value(
     depth: usize,
 ) -> Result<(), LayoutError> {
     if h.length != UNDEFINED {
+        if is_sequence(h, explicit) {
+            // Walk into the items: a nested element must not claim more
+            // than its sequence holds (the decoder would allocate it).
+            return walk_defined_sequence(r, h, explicit, depth + 1);
+        }
         return r.skip(h.tag, h.length);
     }
     // Undefined length: a sequence (or UN holding an implicit VR LE sequence).
@@ -269,6 +274,87 @@ fn skip_value(
         return result;
     }
     skip_undefined_sequence(r, inner_explicit, depth + 1)
+}
+
+/// Whether a defined-length element holds a sequence: by its VR when
+/// explicit, by the data dictionary when implicit.
+fn is_sequence(h: &Header, explicit: bool) -> bool {
+    use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
+    if explicit {
+        return &h.vr == b"SQ";
+    }
+    let tag = dicom_core::Tag((h.tag >> 16) as u16, h.tag as u16);
+    matches!(
+        dicom_dictionary_std::StandardDataDictionary
+            .by_tag(tag)
+            .map(|e| e.vr()),
+        Some(VirtualVr::Exact(dicom_core::VR::SQ))
+    )
+}
+
+/// Walks the items of a defined-length sequence, which must end exactly
+/// where its length says.
+fn walk_defined_sequence(
+    r: &mut Reader<'_>,
+    h: &Header,
+    explicit: bool,
+    depth: usize,
+) -> Result<(), LayoutError> {
+    if depth > MAX_DEPTH {
+        return Err(LayoutError::TooDeep(MAX_DEPTH));
+    }
+    let start = r.pos;
+    let end = start
+        .checked_add(h.length as usize)
+        .filter(|&e| e <= r.data.len())
+        .ok_or(LayoutError::LengthOverrun {
+            group: (h.tag >> 16) as u16,
+            element: h.tag as u16,
+            offset: start as u64,
+            length: h.length as u64,
+            available: r.remaining() as u64,
+        })?;
+    let mut inner = Reader {
+        data: &r.data[..end],
+        pos: start,
+        little_endian: r.little_endian,
+    };
+    while inner.pos < end {
+        let item = read_header(&mut inner, explicit)?;
+        if item.tag != ITEM {
+            return Err(LayoutError::BadFragment {
+                group: (item.tag >> 16) as u16,
+                element: item.tag as u16,
+                offset: inner.pos as u64,
+            });
+        }
+        if item.length == UNDEFINED {
+            skip_elements_until_item_end(&mut inner, explicit, depth + 1)?;
+            continue;
+        }
+        let item_end = inner.pos + item.length as usize;
+        if item_end > end {
+            return Err(LayoutError::LengthOverrun {
+                group: 0xFFFE,
+                element: 0xE000,
+                offset: inner.pos as u64,
+                length: item.length as u64,
+                available: (end - inner.pos) as u64,
+            });
+        }
+        let mut elements = Reader {
+            data: &inner.data[..item_end],
+            pos: inner.pos,
+            little_endian: inner.little_endian,
+        };
+        while elements.pos < item_end {
+            let e = read_header(&mut elements, explicit)?;
+            skip_value(&mut elements, &e, explicit, depth + 1)?;
+        }
+        inner.pos = item_end;
+    }
+    r.pos = end;
+    Ok(())
 }
 
 /// Finds the pixel data of a data set. `dataset` starts at the first data
@@ -576,6 +662,35 @@ mod tests {
         for cut in 0..ds.len() {
             let _ = locate_pixel_data(&ds[..cut], explicit_le(), 0, 1);
         }
+    }
+
+    #[test]
+    fn nested_lengths_inside_a_defined_length_sequence_are_checked() {
+        // (0008,1140) SQ of 24 bytes: one item of 16 bytes holding a UN
+        // element that claims 0xFFFFFFF0 bytes.
+        let mut ds = vec![0x08, 0x00, 0x40, 0x11, b'S', b'Q', 0, 0, 24, 0, 0, 0];
+        ds.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 16, 0, 0, 0]);
+        ds.extend_from_slice(&[
+            0x09, 0x00, 0x10, 0x00, b'U', b'N', 0, 0, 0xF0, 0xFF, 0xFF, 0xFF,
+        ]);
+        ds.extend_from_slice(&[0, 0, 0, 0]);
+        assert!(matches!(
+            locate_pixel_data(&ds, explicit_le(), 0, 1),
+            Err(LayoutError::LengthOverrun { .. })
+        ));
+        // implicit VR: the dictionary says (0008,1140) is a sequence
+        let mut ds = vec![0x08, 0x00, 0x40, 0x11, 20, 0, 0, 0];
+        ds.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 12, 0, 0, 0]);
+        ds.extend_from_slice(&[0x08, 0x00, 0x50, 0x11, 0xF0, 0xFF, 0xFF, 0xFF]);
+        ds.extend_from_slice(&[0, 0, 0, 0]);
+        let implicit = Encoding {
+            explicit_vr: false,
+            little_endian: true,
+        };
+        assert!(matches!(
+            locate_pixel_data(&ds, implicit, 0, 1),
+            Err(LayoutError::LengthOverrun { .. })
+        ));
     }
 
     #[test]

@@ -436,3 +436,37 @@ async fn every_uncompressed_syntax_serves_the_same_pixels() {
         assert_eq!(header.transfer_syntax_uid, "1.2.840.10008.1.2.1", "{ts:?}");
     }
 }
+
+#[tokio::test]
+async fn the_same_data_set_through_another_door_is_a_duplicate() {
+    let f = fixture(DuplicatePolicy::KeepFirst);
+    let part10 = slice_bytes(0, SampleTransferSyntax::ExplicitVrLittleEndian);
+    let header = pacs_core::layout::read_part10_header(&part10).unwrap();
+    let over_dimse = |aet: &str| Incoming::Dataset {
+        dataset: part10.slice(header.dataset_offset..),
+        transfer_syntax_uid: header.transfer_syntax_uid.clone(),
+        sop_class_uid: header.media_storage_sop_class_uid.clone(),
+        sop_instance_uid: header.media_storage_sop_instance_uid.clone(),
+        calling_ae_title: Some(aet.into()),
+    };
+    let first = f
+        .ingest
+        .ingest(over_dimse("CT_A"), "t", None)
+        .await
+        .unwrap();
+    assert_eq!(first.kind, StoreKind::New);
+    let from_other_ae = f
+        .ingest
+        .ingest(over_dimse("GATEWAY"), "t", None)
+        .await
+        .unwrap();
+    assert_eq!(from_other_ae.kind, StoreKind::Duplicate);
+    let as_file = f
+        .ingest
+        .ingest(Incoming::Part10(part10.clone()), "t", None)
+        .await
+        .unwrap();
+    assert_eq!(as_file.kind, StoreKind::Duplicate);
+    assert_eq!(f.index.totals().await.unwrap().instances, 1);
+    assert_eq!(objects_on_disk(&f.root).await, 1);
+}

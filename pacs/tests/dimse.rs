@@ -248,11 +248,9 @@ fn duplicates_keep_the_first_instance() {
 }
 
 /// The same data set sent from another calling AE title is the same
-/// instance. Fails today: the server records the calling AE title in the
-/// file meta group it writes, (0002,0016), and judges duplicates by a hash
-/// of the whole stored object, so the second send is refused with 0x0111.
+/// instance, although the file meta group written for it records the
+/// calling AE title (0002,0016): duplicates are judged on the data set.
 #[test]
-#[ignore = "server bug: duplicates are judged on the stored object, whose meta group records the calling AE title"]
 fn identical_data_set_from_another_ae_title_is_a_duplicate() {
     let (dir, server) = archive(None);
     let (spec, files) = ct_files(

@@ -78,7 +78,7 @@ pub struct NewInstance {
     pub transfer_syntax_uid: String,
     pub object_key: String,
     pub size: u64,
-    /// SHA-256 of the stored object, hex.
+    /// SHA-256 of the data set (the instance's content, without its file meta group), hex.
     pub sha256: String,
     pub pixel: PixelLayout,
     pub image: Option<ImageAttributes>,
@@ -99,6 +99,7 @@ pub struct StoredInstance {
     pub transfer_syntax_uid: String,
     pub object_key: String,
     pub size: u64,
+    /// SHA-256 of the data set, hex.
     pub sha256: String,
     pub pixel: PixelLayout,
     pub image: Option<ImageAttributes>,
