@@ -20,9 +20,8 @@ use serde_json::{Value, json};
 
 use common::{Server, ct_files, sha256};
 use web::{
-    DICOM_ANY_TS, DICOM_DEFAULT, Dicom, EXPLICIT_LE, OCTET_STREAM, all_instances, failed_sops,
-    get, int_value, media_param, png_info, qido, referenced_sops, stow, stow_ok,
-    string_value,
+    DICOM_ANY_TS, DICOM_DEFAULT, Dicom, EXPLICIT_LE, OCTET_STREAM, all_instances, failed_sops, get,
+    int_value, media_param, png_info, qido, referenced_sops, stow, stow_ok, string_value,
 };
 
 const IVANOV: &str = "Иванов^Иван^Петрович";
@@ -186,7 +185,11 @@ fn dicomweb_client_stores_and_finds_a_cyrillic_study() {
         let (want_name, want_instances) = if uid == a { (IVANOV, 10) } else { (IVANOVA, 3) };
         assert_eq!(alphabetic(study), Some(want_name), "decoded name: {study}");
         assert_eq!(int_value(study, "00201206"), Some(1), "{study}");
-        assert_eq!(int_value(study, "00201208"), Some(want_instances), "{study}");
+        assert_eq!(
+            int_value(study, "00201208"),
+            Some(want_instances),
+            "{study}"
+        );
         assert_eq!(study["00080061"]["Value"], json!(["CT"]), "{study}");
         assert_eq!(string_value(study, "00080020").as_deref(), Some("20250115"));
         assert_eq!(
@@ -223,7 +226,11 @@ fn dicomweb_client_stores_and_finds_a_cyrillic_study() {
     assert_eq!(string_value(&series[0], "00080060").as_deref(), Some("CT"));
     assert_eq!(int_value(&series[0], "00201209"), Some(10));
     assert_eq!(int_value(&series[0], "00200011"), Some(2));
-    assert_eq!(r[12].as_array().map(Vec::len), Some(2), "CT series of all studies");
+    assert_eq!(
+        r[12].as_array().map(Vec::len),
+        Some(2),
+        "CT series of all studies"
+    );
 
     let instances = r[13].as_array().expect("instances");
     let listed: Vec<String> = instances
@@ -436,12 +443,20 @@ fn metadata_bulk_data_and_frames_give_the_source_pixels() {
         assert_eq!(parts[0].body, source_pixels(i), "bulk data of slice {i}");
     }
     let study_meta = get(
-        &format!("{}/studies/{}/metadata", server.base(), spec.study.study_uid),
+        &format!(
+            "{}/studies/{}/metadata",
+            server.base(),
+            spec.study.study_uid
+        ),
         Some("application/dicom+json"),
     )
     .json();
     assert_eq!(study_meta.as_array().map(Vec::len), Some(4));
-    let one = get(&format!("{}/metadata", instance_url(&server, &spec, 3)), None).json();
+    let one = get(
+        &format!("{}/metadata", instance_url(&server, &spec, 3)),
+        None,
+    )
+    .json();
     assert_eq!(one.as_array().map(Vec::len), Some(1));
     assert_eq!(
         string_value(&one[0], "00080018"),
@@ -456,7 +471,9 @@ fn metadata_bulk_data_and_frames_give_the_source_pixels() {
         .parts();
         assert_eq!(parts.len(), 1);
         assert!(
-            parts[0].content_type.starts_with("application/octet-stream"),
+            parts[0]
+                .content_type
+                .starts_with("application/octet-stream"),
             "{}",
             parts[0].content_type
         );
@@ -509,13 +526,21 @@ fn metadata_bulk_data_and_frames_give_the_source_pixels() {
         let i = (0..4)
             .find(|&i| spec.sop_instance_uid(i) == sop)
             .expect("a stored instance");
-        let uri = item["7FE00010"]["BulkDataURI"].as_str().expect("BulkDataURI");
+        let uri = item["7FE00010"]["BulkDataURI"]
+            .as_str()
+            .expect("BulkDataURI");
         ops.push(json!({"op": "bulkdata", "url": uri}));
-        ops.push(json!({"op": "frames", "study": st, "series": se, "sop": sop, "frames": [1],
-                        "media_types": [["application/octet-stream"]]}));
+        ops.push(
+            json!({"op": "frames", "study": st, "series": se, "sop": sop, "frames": [1],
+                        "media_types": [["application/octet-stream"]]}),
+        );
         want.push(sha256(&source_pixels(i)));
     }
-    let out = web::run_python(&py, "wado.py", &[&server.base(), &Value::from(ops).to_string()]);
+    let out = web::run_python(
+        &py,
+        "wado.py",
+        &[&server.base(), &Value::from(ops).to_string()],
+    );
     for (k, sha) in want.iter().enumerate() {
         for result in [&out[2 * k], &out[2 * k + 1]] {
             assert_eq!(
@@ -540,18 +565,30 @@ fn linear_voi(x: f64, center: f64, width: f64) -> f64 {
     }
 }
 
+/// What a rendered frame must show: the LINEAR VOI of each stored value
+/// after rescale, inverted for MONOCHROME1.
+struct Expected<'a> {
+    stored: &'a [u16],
+    size: (u32, u32),
+    intercept: f64,
+    window: (f64, f64),
+    invert: bool,
+}
+
 /// Every grey level of a rendered frame is the LINEAR VOI of the modality
 /// value under it (exact up to rounding of the last half level).
-fn assert_voi(rendered: &Value, stored: &[u16], intercept: f64, center: f64, width: f64) {
-    assert_eq!(rendered["format"], "PNG", "{}", rendered["format"]);
-    assert_eq!(rendered["mode"], "L");
-    assert_eq!(rendered["size"], json!([128, 128]));
+fn assert_voi(what: &str, rendered: &Value, e: &Expected) {
+    assert_eq!(rendered["format"], "PNG", "{what}");
+    assert_eq!(rendered["mode"], "L", "{what}");
+    assert_eq!(rendered["size"], json!([e.size.0, e.size.1]), "{what}");
     let pixels = rendered["pixels"].as_array().expect("pixels");
-    assert_eq!(pixels.len(), stored.len());
+    assert_eq!(pixels.len(), e.stored.len(), "{what}");
+    let (center, width) = e.window;
     let mut worst = (0.0f64, 0usize);
-    for (n, (got, &s)) in pixels.iter().zip(stored).enumerate() {
+    for (n, (got, &s)) in pixels.iter().zip(e.stored).enumerate() {
         let got = got.as_f64().expect("grey level");
-        let want = linear_voi(f64::from(s) + intercept, center, width);
+        let grey = linear_voi(f64::from(s) + e.intercept, center, width);
+        let want = if e.invert { 255.0 - grey } else { grey };
         let off = (got - want).abs();
         if off > worst.0 {
             worst = (off, n);
@@ -559,26 +596,35 @@ fn assert_voi(rendered: &Value, stored: &[u16], intercept: f64, center: f64, wid
     }
     assert!(
         worst.0 <= 0.5 + 1e-9,
-        "pixel {} is {} grey levels off the window ({center}, {width})",
+        "{what}: pixel {} is {} grey levels off the window ({center}, {width})",
         worst.1,
         worst.0
     );
 }
 
 /// `/rendered` applies the file's first window (or the `window` query) with
-/// the LINEAR function, exactly; thumbnails fit the viewport.
+/// the LINEAR function, exactly, whatever the stored syntax, and inverts
+/// MONOCHROME1; thumbnails fit the viewport.
 #[test]
 fn rendered_images_follow_the_voi_window_and_thumbnails_fit() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = Server::start(&dir.path().join("data"));
-    let (spec, files) = ct_files(
-        &dir.path().join("ct"),
-        3,
-        40,
+    let mut specs = Vec::new();
+    for (n, ts) in SampleTransferSyntax::ALL.into_iter().enumerate() {
+        let (spec, files) = ct_files(&dir.path().join(ts.cli_name()), 3, 40 + n as u64, ts);
+        stow_ok(&server, &refs(&read_all(&files)));
+        specs.push((ts, spec));
+    }
+    let cr = XraySpec::chest(XrayKind::Cr, Patient::karimov_ascii(), 45).with_matrix(64, 52);
+    let cr_file = write_xray(
+        &cr,
+        &dir.path().join("cr"),
         SampleTransferSyntax::ExplicitVrLittleEndian,
-    );
-    stow_ok(&server, &refs(&read_all(&files)));
-    let url = instance_url(&server, &spec, 0);
+    )
+    .expect("write CR");
+    stow_ok(&server, &[&read(&cr_file)]);
+    let spec = &specs[0].1;
+    let url = instance_url(&server, spec, 0);
 
     let png = |url: &str| {
         let r = get(url, Some("image/png"));
@@ -587,13 +633,22 @@ fn rendered_images_follow_the_voi_window_and_thumbnails_fit() {
         png_info(&r.body)
     };
     assert_eq!(png(&format!("{url}/rendered")), (128, 128, 8, 0));
-    assert_eq!(png(&format!("{url}/rendered?viewport=64,64")), (64, 64, 8, 0));
+    assert_eq!(
+        png(&format!("{url}/rendered?viewport=64,64")),
+        (64, 64, 8, 0)
+    );
     assert_eq!(png(&format!("{url}/thumbnail")), (128, 128, 8, 0));
-    assert_eq!(png(&format!("{url}/thumbnail?viewport=50,30")), (30, 30, 8, 0));
+    assert_eq!(
+        png(&format!("{url}/thumbnail?viewport=50,30")),
+        (30, 30, 8, 0)
+    );
     assert_eq!(png(&format!("{url}/frames/1/rendered")), (128, 128, 8, 0));
-    let series = series_url(&server, &spec);
+    let series = series_url(&server, spec);
     assert_eq!(png(&format!("{series}/rendered")), (128, 128, 8, 0));
-    assert_eq!(png(&format!("{series}/thumbnail?viewport=32,32")), (32, 32, 8, 0));
+    assert_eq!(
+        png(&format!("{series}/thumbnail?viewport=32,32")),
+        (32, 32, 8, 0)
+    );
     let study = format!("{}/studies/{}", server.base(), spec.study.study_uid);
     assert_eq!(png(&format!("{study}/thumbnail")), (128, 128, 8, 0));
 
@@ -602,7 +657,10 @@ fn rendered_images_follow_the_voi_window_and_thumbnails_fit() {
     assert_eq!(jpeg.content_type, "image/jpeg", "JPEG is the default");
     assert_eq!(web::jpeg_size(&jpeg.body), (128, 128));
     let small = get(&format!("{url}/rendered?quality=10"), Some("image/jpeg"));
-    assert!(small.body.len() < jpeg.body.len(), "quality lowers the size");
+    assert!(
+        small.body.len() < jpeg.body.len(),
+        "quality lowers the size"
+    );
 
     for bad in [
         "window=40,0",
@@ -622,18 +680,68 @@ fn rendered_images_follow_the_voi_window_and_thumbnails_fit() {
     else {
         return;
     };
-    let (st, se, sop) = (&spec.study.study_uid, &spec.series_uid, spec.sop_instance_uid(0));
-    let op = |params: Value| {
+    let op = |st: &str, se: &str, sop: &str, params: Value| {
         json!({"op": "rendered", "study": st, "series": se, "sop": sop,
                "media_type": "image/png", "params": params})
     };
-    let ops = json!([op(Value::Null), op(json!({"window": "-600,1500"}))]);
-    let out = web::run_python(&py, "wado.py", &[&server.base(), &ops.to_string()]);
-    let stored = ct_slice_pixels(&spec, 0);
-    let [first, _] = spec.windows();
-    assert_voi(&out[0], &stored, spec.rescale_intercept(), first.0, first.1);
-    assert_voi(&out[1], &stored, spec.rescale_intercept(), -600.0, 1500.0);
-    assert_ne!(out[0]["pixels"], out[1]["pixels"], "the window changes the image");
+    let mut ops = Vec::new();
+    for (_, s) in &specs {
+        let sop = s.sop_instance_uid(0);
+        ops.push(op(&s.study.study_uid, &s.series_uid, &sop, Value::Null));
+    }
+    let sop = spec.sop_instance_uid(0);
+    let lung_window = json!({"window": "-600,1500"});
+    ops.push(op(
+        &spec.study.study_uid,
+        &spec.series_uid,
+        &sop,
+        lung_window,
+    ));
+    let cr_sop = cr.sop_instance_uid();
+    ops.push(op(
+        &cr.study.study_uid,
+        &cr.series_uid,
+        &cr_sop,
+        Value::Null,
+    ));
+    let out = web::run_python(
+        &py,
+        "wado.py",
+        &[&server.base(), &Value::from(ops).to_string()],
+    );
+    let lung_at = specs.len();
+    for (k, (ts, s)) in specs.iter().enumerate() {
+        let [first, _] = s.windows();
+        let stored = ct_slice_pixels(s, 0);
+        let expected = Expected {
+            stored: &stored,
+            size: (128, 128),
+            intercept: s.rescale_intercept(),
+            window: (first.0, first.1),
+            invert: false,
+        };
+        assert_voi(&format!("{ts:?}, first window"), &out[k], &expected);
+        if k == 0 {
+            let lung = Expected {
+                window: (-600.0, 1500.0),
+                ..expected
+            };
+            assert_voi("window=-600,1500", &out[lung_at], &lung);
+        }
+    }
+    assert_ne!(
+        out[0]["pixels"], out[lung_at]["pixels"],
+        "the window changes the image"
+    );
+    let cr_pixels = dicom_samples::xray_pixels(&cr);
+    let cr_expected = Expected {
+        stored: &cr_pixels,
+        size: (52, 64),
+        intercept: 0.0,
+        window: dicom_samples::window_from_data(&cr_pixels),
+        invert: true,
+    };
+    assert_voi("CR, MONOCHROME1", &out[lung_at + 1], &cr_expected);
     assert!(server.stop().success());
 }
 
@@ -735,14 +843,18 @@ fn unacceptable_media_types_are_406_and_wrong_content_types_415() {
     let bytes = read_all(&files);
     stow_ok(&server, &refs(&bytes));
     let url = instance_url(&server, &spec, 0);
-    let jpeg_ts = r#"multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.50"#;
+    let jpeg_ts =
+        r#"multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.50"#;
     for (path, accept) in [
         (url.clone(), jpeg_ts),
         (url.clone(), "application/dicom+json"),
         (format!("{url}/metadata"), "image/png"),
         (format!("{}/studies", server.base()), "image/png"),
         (format!("{url}/rendered"), "application/dicom+json"),
-        (format!("{url}/frames/1"), r#"multipart/related; type="image/jls""#),
+        (
+            format!("{url}/frames/1"),
+            r#"multipart/related; type="image/jls""#,
+        ),
         (
             format!("{url}/frames/1"),
             r#"multipart/related; type="application/octet-stream"; transfer-syntax=1.2.840.10008.1.2.4.80"#,
@@ -753,7 +865,10 @@ fn unacceptable_media_types_are_406_and_wrong_content_types_415() {
         assert!(!r.text().trim().is_empty(), "406 says why");
     }
     // The accept query parameter overrides the header.
-    let r = get(&format!("{url}/metadata?accept=application/dicom%2Bjson"), Some("image/png"));
+    let r = get(
+        &format!("{url}/metadata?accept=application/dicom%2Bjson"),
+        Some("image/png"),
+    );
     assert_eq!(r.status, 200, "{}", r.text());
 
     let body = web::multipart_body(&[("application/dicom", &bytes[0])], web::BOUNDARY);
@@ -779,13 +894,124 @@ fn unacceptable_media_types_are_406_and_wrong_content_types_415() {
         assert_eq!(status, 415, "Content-Type {content_type:?}: {text}");
     }
     let r = common::http()
-        .post(format!("{}/studies/{}/series", server.base(), spec.study.study_uid))
+        .post(format!(
+            "{}/studies/{}/series",
+            server.base(),
+            spec.study.study_uid
+        ))
         .header("Content-Type", web::stow_content_type())
         .body(body)
         .send()
         .expect("POST");
     assert_eq!(r.status().as_u16(), 405);
+    let r = stow(&server, Some("1.2.abc"), &[&bytes[0]]);
+    assert_eq!(
+        r.status,
+        400,
+        "STOW-RS to an invalid study UID: {}",
+        r.text()
+    );
     assert_eq!(all_instances(&server), vec![spec.sop_instance_uid(0)]);
+    assert!(server.stop().success());
+}
+
+/// With `public_url` configured, every link the archive hands out
+/// (RetrieveURL in STOW-RS and QIDO-RS, BulkDataURI in metadata) is under
+/// it, whatever Host the request carried.
+#[test]
+fn links_are_under_the_configured_public_url() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("pacs.toml");
+    std::fs::write(
+        &config,
+        "[server]\npublic_url = \"https://pacs.example.org/archive/\"\n",
+    )
+    .expect("config");
+    let server = Server::start_with(&dir.path().join("data"), Some(&config), &[]);
+    let (spec, files) = ct_files(
+        &dir.path().join("ct"),
+        1,
+        65,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    let public = "https://pacs.example.org/archive/dicom-web";
+    let (st, se, sop) = (
+        &spec.study.study_uid,
+        &spec.series_uid,
+        spec.sop_instance_uid(0),
+    );
+    let instance = format!("{public}/studies/{st}/series/{se}/instances/{sop}");
+    let r = stow(&server, None, &refs(&read_all(&files)));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let body = r.json();
+    assert_eq!(
+        string_value(&body, "00081190"),
+        Some(format!("{public}/studies/{st}"))
+    );
+    let item = &body["00081199"]["Value"][0];
+    assert_eq!(string_value(item, "00081190"), Some(instance.clone()));
+    let found = qido(&server, &format!("/studies/{st}/series/{se}/instances"));
+    assert_eq!(string_value(&found[0], "00081190"), Some(instance.clone()));
+    let meta = get(&format!("{}/metadata", series_url(&server, &spec)), None).json();
+    assert_eq!(
+        meta[0]["7FE00010"]["BulkDataURI"].as_str(),
+        Some(format!("{instance}/bulkdata/7FE00010").as_str())
+    );
+    assert!(server.stop().success());
+}
+
+/// STOW-RS requests running at once, into one study and of one instance,
+/// are all stored and counted once.
+#[test]
+fn concurrent_stows_into_one_study_are_all_counted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("data"));
+    let base = CtSpec::chest(Patient::toshmatov_utf8(), 85)
+        .with_slices(3)
+        .with_matrix(64, 64);
+    let mut series = Vec::new();
+    for n in 1..=4u32 {
+        let mut spec = base.clone();
+        spec.series_uid = format!("{}.{n}", base.series_uid);
+        spec.series_number = n;
+        let files = write_ct_series(
+            &spec,
+            &dir.path().join(format!("series-{n}")),
+            SampleTransferSyntax::ExplicitVrLittleEndian,
+        )
+        .expect("write a series");
+        series.push(read_all(&files));
+    }
+    let same = series[0][0].clone();
+    std::thread::scope(|scope| {
+        let mut running = Vec::new();
+        for files in &series {
+            let server = &server;
+            running.push(scope.spawn(move || stow_ok(server, &refs(files))));
+        }
+        for _ in 0..4 {
+            let (server, same) = (&server, &same);
+            running.push(scope.spawn(move || stow_ok(server, &[same.as_slice()])));
+        }
+        for r in running {
+            r.join().expect("a STOW-RS thread panicked");
+        }
+    });
+    let study = qido(
+        &server,
+        &format!("/studies?StudyInstanceUID={}", base.study.study_uid),
+    );
+    assert_eq!(study.len(), 1);
+    assert_eq!(int_value(&study[0], "00201206"), Some(4), "{}", study[0]);
+    assert_eq!(int_value(&study[0], "00201208"), Some(12), "{}", study[0]);
+    assert_eq!(all_instances(&server).len(), 12);
+    let listed = qido(
+        &server,
+        &format!("/studies/{}/series", base.study.study_uid),
+    );
+    for s in &listed {
+        assert_eq!(int_value(s, "00201209"), Some(3), "{s}");
+    }
     assert!(server.stop().success());
 }
 
@@ -833,7 +1059,10 @@ fn stow_reports_each_bad_part_and_stores_the_good_ones() {
         assert_eq!(r.status, 409, "{why}: {}", r.text());
         let body = r.json();
         assert!(referenced_sops(&body).is_empty(), "{why}: {body}");
-        assert!(r.headers.get("warning").is_some(), "{why}: a Warning says why");
+        assert!(
+            r.headers.get("warning").is_some(),
+            "{why}: a Warning says why"
+        );
         failed_sops(&body)
     };
     let failed = alone(&truncated, "a file cut in its pixel data");
@@ -914,9 +1143,66 @@ fn stow_reports_each_bad_part_and_stores_the_good_ones() {
         failed_sops(&r.json()),
         vec![(Some(other.sop_instance_uid(0)), 0xA900)]
     );
-    assert_eq!(all_instances(&server), want, "the other study's instance is not stored");
+    assert_eq!(
+        all_instances(&server),
+        want,
+        "the other study's instance is not stored"
+    );
     let r = stow(&server, Some(&spec.study.study_uid), &[&good[2]]);
     assert_eq!(r.status, 200, "the right study is accepted: {}", r.text());
+    assert!(server.stop().success());
+}
+
+/// An instance over the configured size limit is refused with 413 when it
+/// is alone, and is never stored; the parts before it in a request are,
+/// and the response lists exactly what was stored.
+#[test]
+fn an_instance_over_the_size_limit_is_refused_with_413() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("pacs.toml");
+    std::fs::write(&config, "[ingest]\nmax_instance_size = 20000\n").expect("config");
+    let server = Server::start_with(&dir.path().join("data"), Some(&config), &[]);
+    let small = CtSpec::chest(Patient::karimov_ascii(), 75)
+        .with_slices(3)
+        .with_matrix(64, 64);
+    let small_files = write_ct_series(
+        &small,
+        &dir.path().join("small"),
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    )
+    .expect("small CT");
+    let small_bytes = read_all(&small_files);
+    let (big_spec, big_files) = ct_files(
+        &dir.path().join("big"),
+        1,
+        76,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    let big = read(&big_files[0]);
+    assert!(small_bytes[0].len() < 20_000 && big.len() > 20_000);
+
+    let r = stow(&server, None, &[&big]);
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert!(
+        r.text().contains("20000"),
+        "the limit is named: {}",
+        r.text()
+    );
+    assert!(all_instances(&server).is_empty());
+
+    // What is stored is what the response lists as stored: the part
+    // before the large one, never the large one.
+    let r = stow(&server, None, &[&small_bytes[0], &big, &small_bytes[1]]);
+    assert_eq!(r.status, 202, "{}", r.text());
+    assert!(r.headers.get("warning").is_some(), "a Warning says why");
+    let mut referenced = referenced_sops(&r.json());
+    referenced.sort();
+    assert!(
+        referenced.contains(&small.sop_instance_uid(0)),
+        "{referenced:?}"
+    );
+    assert!(!referenced.contains(&big_spec.sop_instance_uid(0)));
+    assert_eq!(all_instances(&server), referenced);
     assert!(server.stop().success());
 }
 
@@ -995,11 +1281,12 @@ fn an_upload_cut_short_leaves_stored_data_intact() {
     let mut want: Vec<String> = (0..4).map(|i| before.sop_instance_uid(i)).collect();
     want.push(cut.sop_instance_uid(0));
     want.sort();
-    assert_eq!(all_instances(&server), want, "the parts cut off are not stored");
-    let series = qido(
-        &server,
-        &format!("/studies/{}/series", cut.study.study_uid),
+    assert_eq!(
+        all_instances(&server),
+        want,
+        "the parts cut off are not stored"
     );
+    let series = qido(&server, &format!("/studies/{}/series", cut.study.study_uid));
     assert_eq!(int_value(&series[0], "00201209"), Some(1));
 
     let known: BTreeSet<String> = before_bytes
@@ -1040,7 +1327,10 @@ fn duplicate_stow_is_idempotent_and_a_conflicting_one_keeps_the_first() {
     );
     let bytes = read_all(&files);
     stow_ok(&server, &refs(&bytes));
-    assert_eq!(stow_ok(&server, &[&bytes[0]]), vec![spec.sop_instance_uid(0)]);
+    assert_eq!(
+        stow_ok(&server, &[&bytes[0]]),
+        vec![spec.sop_instance_uid(0)]
+    );
     stow_ok(&server, &refs(&bytes));
     assert_eq!(all_instances(&server).len(), 3);
     let series = qido(
@@ -1071,7 +1361,11 @@ fn duplicate_stow_is_idempotent_and_a_conflicting_one_keeps_the_first() {
         .to_owned();
     assert!(warning.contains("already stored"), "{warning:?}");
     let parts = get(&instance_url(&server, &spec, 0), Some(DICOM_ANY_TS)).parts();
-    assert_eq!(sha256(&parts[0].body), sha256(&bytes[0]), "the first is kept");
+    assert_eq!(
+        sha256(&parts[0].body),
+        sha256(&bytes[0]),
+        "the first is kept"
+    );
     assert_eq!(all_instances(&server).len(), 3);
     assert!(server.stop().success());
 }

@@ -346,8 +346,16 @@ pub fn png_info(bytes: &[u8]) -> (u32, u32, u8, u8) {
         chunks.push(String::from_utf8_lossy(kind).into_owned());
         at += 12 + len;
     }
-    assert_eq!(chunks.first().map(String::as_str), Some("IHDR"), "{chunks:?}");
-    assert_eq!(chunks.last().map(String::as_str), Some("IEND"), "{chunks:?}");
+    assert_eq!(
+        chunks.first().map(String::as_str),
+        Some("IHDR"),
+        "{chunks:?}"
+    );
+    assert_eq!(
+        chunks.last().map(String::as_str),
+        Some("IEND"),
+        "{chunks:?}"
+    );
     assert!(chunks.iter().any(|c| c == "IDAT"), "{chunks:?}");
     let h = ihdr.expect("IHDR");
     (be32(&h[0..]), be32(&h[4..]), h[8], h[9])
@@ -465,9 +473,7 @@ pub fn python_or_skip(test: &str) -> Option<String> {
         Ok(py) => Some(py.clone()),
         Err(py) => {
             if required() || std::env::var_os("PACS_TEST_PYTHON").is_some() {
-                panic!(
-                    "{test}: {py} cannot import dicomweb_client, pydicom, PIL and numpy; {how}"
-                );
+                panic!("{test}: {py} cannot import dicomweb_client, pydicom, PIL and numpy; {how}");
             }
             skip_notice(
                 test,
