@@ -167,13 +167,13 @@ impl Ingest {
             .await
             .map_err(|e| IngestError::Unreadable(format!("parsing failed: {e}")))??;
         let p = &prepared.parsed;
-        if let Some(expected) = expected_study {
-            if expected != &p.study_instance_uid {
-                return Err(IngestError::WrongStudy {
-                    expected: expected.to_string(),
-                    found: p.study_instance_uid.to_string(),
-                });
-            }
+        if let Some(expected) = expected_study
+            && expected != &p.study_instance_uid
+        {
+            return Err(IngestError::WrongStudy {
+                expected: expected.to_string(),
+                found: p.study_instance_uid.to_string(),
+            });
         }
         let reply = |kind| Stored {
             kind,
@@ -213,10 +213,10 @@ impl Ingest {
                 Err(IngestError::Conflict(p.sop_instance_uid.to_string()))
             }
             Ok(InsertOutcome::Replaced { old_object_key }) => {
-                if old_object_key != key.as_str() {
-                    if let Ok(old) = ObjectKey::new(&old_object_key) {
-                        self.discard(&old).await;
-                    }
+                if old_object_key != key.as_str()
+                    && let Ok(old) = ObjectKey::new(&old_object_key)
+                {
+                    self.discard(&old).await;
                 }
                 Ok(reply(StoreKind::Replaced))
             }

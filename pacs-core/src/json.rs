@@ -183,10 +183,10 @@ pub fn person_name(s: &str) -> Json {
     let mut groups = s.splitn(3, '=');
     let mut obj = Map::new();
     for key in ["Alphabetic", "Ideographic", "Phonetic"] {
-        if let Some(g) = groups.next() {
-            if !g.is_empty() {
-                obj.insert(key.into(), Json::String(g.to_owned()));
-            }
+        if let Some(g) = groups.next()
+            && !g.is_empty()
+        {
+            obj.insert(key.into(), Json::String(g.to_owned()));
         }
     }
     Json::Object(obj)

@@ -56,10 +56,10 @@ impl ReaderPool {
             None => open_connection(&self.path, true)?,
         };
         let result = f(&conn);
-        if let Ok(mut idle) = self.idle.lock() {
-            if idle.len() < READERS {
-                idle.push(conn);
-            }
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < READERS
+        {
+            idle.push(conn);
         }
         result
     }
@@ -447,7 +447,7 @@ impl Index for SqliteIndex {
         match writer.try_send(job) {
             Ok(()) => {}
             Err(mpsc::TrySendError::Full(job)) => {
-                tokio::task::spawn_blocking(move || writer.send(job))
+                tokio::task::spawn_blocking(move || writer.send(job).map_err(|_| ()))
                     .await
                     .map_err(|_| IndexError::Closed)?
                     .map_err(|_| IndexError::Closed)?
