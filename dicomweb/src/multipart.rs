@@ -14,7 +14,7 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
-pub use reader::{Limits, MultipartReader, Part};
+pub use reader::{Item, Limits, MultipartReader, OVERSIZED_HEAD_BYTES, OversizedPart, Part};
 pub use writer::{MultipartBody, MultipartWriter, OutgoingPart, PartBody};
 
 use crate::accept::MediaType;
@@ -38,12 +38,6 @@ pub enum MultipartError {
     /// Parts returned before this error are complete.
     #[error("the multipart body ended before its closing boundary (upload cut short)")]
     Truncated,
-    /// A part's body is larger than [`Limits::max_part_size`].
-    #[error("a part is larger than the max_part_size limit of {limit} bytes")]
-    PartTooLarge {
-        /// The configured limit.
-        limit: u64,
-    },
     /// A part's header block is larger than [`Limits::max_header_bytes`].
     #[error("a part's headers are larger than the max_header_bytes limit of {limit} bytes")]
     HeadersTooLarge {

@@ -16,7 +16,9 @@ use warp::reply::Response;
 
 use crate::WebState;
 use crate::error::WebError;
-use crate::multipart::{Limits, MultipartError, MultipartReader, parse_content_type};
+use crate::multipart::{
+    Item, Limits, MultipartError, MultipartReader, OversizedPart, Part, parse_content_type,
+};
 use crate::request::Request;
 use crate::router::response;
 
@@ -34,6 +36,8 @@ enum PartOutcome {
         reason: u16,
         message: String,
         transient: bool,
+        /// Refused for its size: alone, such failures make a 413.
+        too_large: bool,
     },
 }
 
@@ -78,22 +82,18 @@ pub async fn store(
             }
         }
         match reader.next_part().await {
-            Ok(Some(part)) => {
-                let part_type = part.content_type().map(|t| t.to_ascii_lowercase());
-                let is_dicom = part_type.as_deref().is_none_or(|t| {
-                    t.split(';').next().map(str::trim) == Some("application/dicom")
-                });
-                if !is_dicom {
-                    outcomes.push(PartOutcome::Failed {
-                        sop_class: None,
-                        sop_instance: None,
-                        reason: 0xC000,
-                        message: format!(
-                            "a part of type {} is not application/dicom",
-                            part_type.unwrap_or_default()
-                        ),
-                        transient: false,
-                    });
+            Ok(Some(Item::TooLarge(part))) => {
+                tracing::info!(
+                    peer = %req.peer,
+                    size = part.size,
+                    limit = part.limit,
+                    "STOW-RS part over the size limit skipped"
+                );
+                outcomes.push(too_large(&part));
+            }
+            Ok(Some(Item::Part(part))) => {
+                if let Some(refused) = not_dicom(&part) {
+                    outcomes.push(refused);
                     continue;
                 }
                 let ingest = state.ingest.clone();
@@ -119,6 +119,7 @@ pub async fn store(
                         reason: 0x0110,
                         message: format!("storing the part failed: {e}"),
                         transient: true,
+                        too_large: false,
                     })
                 });
             }
@@ -136,9 +137,7 @@ pub async fn store(
         tracing::warn!(peer = %req.peer, error = %e, stored = outcomes.len(), "STOW-RS body ended badly");
         if outcomes.is_empty() {
             let status = match e {
-                MultipartError::PartTooLarge { .. } | MultipartError::TooManyParts { .. } => {
-                    StatusCode::PAYLOAD_TOO_LARGE
-                }
+                MultipartError::TooManyParts { .. } => StatusCode::PAYLOAD_TOO_LARGE,
                 MultipartError::InvalidContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 _ => StatusCode::BAD_REQUEST,
             };
@@ -153,20 +152,62 @@ pub async fn store(
     ))
 }
 
-fn failed(e: IngestError, ids: Option<pacs_core::layout::Part10Header>) -> PartOutcome {
-    let (sop_class, sop_instance) = match ids {
-        Some(h) => (
-            Some(h.media_storage_sop_class_uid).filter(|s| !s.is_empty()),
-            Some(h.media_storage_sop_instance_uid).filter(|s| !s.is_empty()),
+/// The refusal of a part that is not `application/dicom`, if it is not.
+fn not_dicom(part: &Part) -> Option<PartOutcome> {
+    let part_type = part.content_type().map(|t| t.to_ascii_lowercase());
+    let is_dicom = part_type
+        .as_deref()
+        .is_none_or(|t| t.split(';').next().map(str::trim) == Some("application/dicom"));
+    (!is_dicom).then(|| PartOutcome::Failed {
+        sop_class: None,
+        sop_instance: None,
+        reason: 0xC000,
+        message: format!(
+            "a part of type {} is not application/dicom",
+            part_type.unwrap_or_default()
         ),
-        None => (None, None),
-    };
+        transient: false,
+        too_large: false,
+    })
+}
+
+/// The refusal of a part over the size limit, naming the instance when
+/// the file meta group fits in the head the reader kept.
+fn too_large(part: &OversizedPart) -> PartOutcome {
+    let (sop_class, sop_instance) = sop_ids(read_part10_header(&part.head).ok());
+    PartOutcome::Failed {
+        sop_class,
+        sop_instance,
+        reason: 0xA700,
+        message: format!(
+            "an instance of {} bytes is over the max_instance_size limit of {} bytes",
+            part.size, part.limit
+        ),
+        transient: false,
+        too_large: true,
+    }
+}
+
+fn failed(e: IngestError, ids: Option<pacs_core::layout::Part10Header>) -> PartOutcome {
+    let (sop_class, sop_instance) = sop_ids(ids);
     PartOutcome::Failed {
         sop_class,
         sop_instance,
         reason: e.status(),
         transient: e.is_transient(),
+        too_large: matches!(e, IngestError::TooLarge(_)),
         message: e.to_string(),
+    }
+}
+
+/// SOP Class and Instance UIDs from a file meta group, where present.
+fn sop_ids(header: Option<pacs_core::layout::Part10Header>) -> (Option<String>, Option<String>) {
+    match header {
+        Some(h) => (
+            Some(h.media_storage_sop_class_uid).filter(|s| !s.is_empty()),
+            Some(h.media_storage_sop_instance_uid).filter(|s| !s.is_empty()),
+        ),
+        None => (None, None),
     }
 }
 
@@ -185,6 +226,7 @@ fn reply(
     let mut failed = Vec::new();
     let mut studies = std::collections::BTreeSet::new();
     let mut all_transient = true;
+    let mut all_too_large = true;
     let mut messages = Vec::new();
     for o in outcomes {
         match o {
@@ -206,8 +248,10 @@ fn reply(
                 reason,
                 message,
                 transient,
+                too_large,
             } => {
                 all_transient &= *transient;
+                all_too_large &= *too_large;
                 messages.push(message.clone());
                 let mut item = Map::new();
                 if let Some(c) = sop_class {
@@ -243,7 +287,9 @@ fn reply(
     let status = if !any_failed && read_error.is_none() {
         StatusCode::OK
     } else if !any_stored && read_error.is_none() {
-        if all_transient {
+        if all_too_large {
+            StatusCode::PAYLOAD_TOO_LARGE
+        } else if all_transient {
             StatusCode::SERVICE_UNAVAILABLE
         } else {
             StatusCode::CONFLICT

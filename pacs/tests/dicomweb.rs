@@ -1153,9 +1153,10 @@ fn stow_reports_each_bad_part_and_stores_the_good_ones() {
     assert!(server.stop().success());
 }
 
-/// An instance over the configured size limit is refused with 413 when it
-/// is alone, and is never stored; the parts before it in a request are,
-/// and the response lists exactly what was stored.
+/// An instance over the configured size limit is never stored: alone it
+/// is refused with 413; among others it is listed as failed with 0xA700
+/// (out of resources) and the parts after it are still stored, so that the
+/// response names every part of the request.
 #[test]
 fn an_instance_over_the_size_limit_is_refused_with_413() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -1180,29 +1181,44 @@ fn an_instance_over_the_size_limit_is_refused_with_413() {
     );
     let big = read(&big_files[0]);
     assert!(small_bytes[0].len() < 20_000 && big.len() > 20_000);
+    let big_failed = vec![(Some(big_spec.sop_instance_uid(0)), 0xA700)];
 
     let r = stow(&server, None, &[&big]);
     assert_eq!(r.status, 413, "{}", r.text());
+    assert_eq!(failed_sops(&r.json()), big_failed, "{}", r.text());
+    assert_eq!(
+        web::items(&r.json(), "00081198")
+            .iter()
+            .map(|i| string_value(i, "00081150"))
+            .collect::<Vec<_>>(),
+        vec![Some("1.2.840.10008.5.1.4.1.1.2".to_owned())],
+        "the SOP Class is read from the part's head"
+    );
+    assert!(referenced_sops(&r.json()).is_empty());
+    let warnings: Vec<&str> = r
+        .headers
+        .get_all("warning")
+        .iter()
+        .filter_map(|w| w.to_str().ok())
+        .collect();
     assert!(
-        r.text().contains("20000"),
-        "the limit is named: {}",
-        r.text()
+        warnings.iter().any(|w| w.contains("20000")),
+        "a Warning names the limit: {warnings:?}"
     );
     assert!(all_instances(&server).is_empty());
 
-    // What is stored is what the response lists as stored: the part
-    // before the large one, never the large one.
+    // The parts on both sides of the large one are stored and listed; the
+    // large one is listed as failed, never stored.
     let r = stow(&server, None, &[&small_bytes[0], &big, &small_bytes[1]]);
     assert_eq!(r.status, 202, "{}", r.text());
     assert!(r.headers.get("warning").is_some(), "a Warning says why");
     let mut referenced = referenced_sops(&r.json());
     referenced.sort();
-    assert!(
-        referenced.contains(&small.sop_instance_uid(0)),
-        "{referenced:?}"
-    );
-    assert!(!referenced.contains(&big_spec.sop_instance_uid(0)));
-    assert_eq!(all_instances(&server), referenced);
+    let mut want = vec![small.sop_instance_uid(0), small.sop_instance_uid(1)];
+    want.sort();
+    assert_eq!(referenced, want, "{}", r.text());
+    assert_eq!(failed_sops(&r.json()), big_failed, "{}", r.text());
+    assert_eq!(all_instances(&server), want);
     assert!(server.stop().success());
 }
 

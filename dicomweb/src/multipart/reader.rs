@@ -10,15 +10,21 @@ use super::MultipartError;
 /// boundary; a longer run means the candidate is not a delimiter line.
 const MAX_TRANSPORT_PADDING: usize = 1024;
 
+/// How much of an oversized part's content is kept, at most: enough for
+/// the Part 10 preamble and file meta group, so that a caller can name the
+/// instance it refuses.
+pub const OVERSIZED_HEAD_BYTES: usize = 8 * 1024;
+
 /// Bounds on what a peer may make the reader hold or do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Largest body of a single part, in bytes. A part is held in memory
-    /// whole, so this bounds the memory of one request.
+    /// whole, so this bounds the memory of one request. A larger part is
+    /// skipped without being held and reported as [`Item::TooLarge`].
     pub max_part_size: u64,
     /// Largest header block of a single part, in bytes.
     pub max_header_bytes: usize,
-    /// Most parts in one body.
+    /// Most parts in one body, oversized ones included.
     pub max_parts: usize,
 }
 
@@ -47,10 +53,7 @@ pub struct Part {
 impl Part {
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        find_header(&self.headers, name)
     }
 
     /// The part's `Content-Type`, if it has one. RFC 2046 defaults a missing
@@ -59,6 +62,51 @@ impl Part {
     pub fn content_type(&self) -> Option<&str> {
         self.header("content-type")
     }
+}
+
+/// A part whose content is larger than [`Limits::max_part_size`]. Its
+/// content was discarded as it streamed by; the body goes on after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OversizedPart {
+    /// Header fields, as in [`Part::headers`].
+    pub headers: Vec<(String, String)>,
+    /// The first bytes of the content: [`OVERSIZED_HEAD_BYTES`] or the
+    /// limit, whichever is less.
+    pub head: Bytes,
+    /// The size of the whole content, in bytes.
+    pub size: u64,
+    /// The limit it exceeds.
+    pub limit: u64,
+}
+
+impl OversizedPart {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+
+    /// The part's `Content-Type`, if it has one.
+    pub fn content_type(&self) -> Option<&str> {
+        self.header("content-type")
+    }
+}
+
+/// What the reader found between two delimiters. A part too large to hold
+/// is an item rather than an error because the reader can go on past it:
+/// every [`MultipartError`] ends the read, an oversized part does not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// A complete part.
+    Part(Part),
+    /// A part over [`Limits::max_part_size`], skipped.
+    TooLarge(OversizedPart),
+}
+
+fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 /// Where the reader is in the body.
@@ -70,6 +118,9 @@ enum State {
     Headers,
     /// Inside a part's body, looking for the next delimiter.
     Body,
+    /// Inside a part's body past the size limit: discarding content up to
+    /// the next delimiter.
+    Oversized,
     /// The close delimiter was seen, or an error ended the read.
     Done,
 }
@@ -98,9 +149,10 @@ enum Tail {
 
 /// Reads a `multipart/related` body part by part from a stream of chunks.
 ///
-/// Memory is bounded by the current part plus one chunk: the preamble is
-/// discarded as it streams by, each part is handed out as soon as its
-/// delimiter is seen, and the epilogue is never read.
+/// Memory is bounded by [`Limits::max_part_size`] plus one chunk: the
+/// preamble is discarded as it streams by, each part is handed out as soon
+/// as its delimiter is seen, an oversized part is discarded as it streams by
+/// once it passes the limit, and the epilogue is never read.
 pub struct MultipartReader<S> {
     body: S,
     /// Unconsumed bytes; in [`State::Body`] it starts at the part's content.
@@ -114,6 +166,10 @@ pub struct MultipartReader<S> {
     limits: Limits,
     parts_read: usize,
     headers: Vec<(String, String)>,
+    /// In [`State::Oversized`]: the kept head of the part's content.
+    oversized_head: Bytes,
+    /// In [`State::Oversized`]: content bytes discarded so far.
+    oversized_skipped: u64,
 }
 
 impl<S, E> MultipartReader<S>
@@ -140,23 +196,28 @@ where
             limits,
             parts_read: 0,
             headers: Vec::new(),
+            oversized_head: Bytes::new(),
+            oversized_skipped: 0,
         }
     }
 
-    /// How many complete parts have been returned so far.
+    /// How many items (parts, oversized ones included) have been returned
+    /// so far.
     pub fn parts_read(&self) -> usize {
         self.parts_read
     }
 
-    /// The next complete part, or `None` after the close delimiter.
+    /// The next part, or `None` after the close delimiter. A part over
+    /// [`Limits::max_part_size`] comes as [`Item::TooLarge`] and the parts
+    /// after it are read as usual.
     ///
-    /// On [`MultipartError::Truncated`] the parts already returned are
+    /// On [`MultipartError::Truncated`] the items already returned are
     /// complete and only the rest of the upload is missing. After any error
     /// the reader is finished and further calls return `Ok(None)`.
     ///
     /// Cancel-safe: dropping the future loses no bytes, since a chunk is
     /// buffered as soon as the body stream yields it.
-    pub async fn next_part(&mut self) -> Result<Option<Part>, MultipartError> {
+    pub async fn next_part(&mut self) -> Result<Option<Item>, MultipartError> {
         let result = self.advance().await;
         if result.is_err() {
             self.state = State::Done;
@@ -164,7 +225,7 @@ where
         result
     }
 
-    async fn advance(&mut self) -> Result<Option<Part>, MultipartError> {
+    async fn advance(&mut self) -> Result<Option<Item>, MultipartError> {
         loop {
             match self.state {
                 State::Done => return Ok(None),
@@ -191,24 +252,46 @@ where
                         self.fill().await?;
                     }
                 }
-                State::Body => match self.find_delimiter() {
-                    Some(delimiter) => {
-                        self.check_part_size(delimiter.start)?;
-                        let body = self.buf.split_to(delimiter.start).freeze();
-                        let headers = std::mem::take(&mut self.headers);
-                        self.enter_part(Delimiter {
-                            start: 0,
-                            end: delimiter.end - delimiter.start,
-                            close: delimiter.close,
-                        });
-                        self.parts_read += 1;
-                        return Ok(Some(Part { headers, body }));
+                State::Body => {
+                    let found = self.find_delimiter();
+                    // Content known so far: up to the delimiter, or up to
+                    // where one may still begin.
+                    let content = found.as_ref().map_or(self.scan_from, |d| d.start);
+                    if content as u64 > self.limits.max_part_size {
+                        self.begin_oversized();
+                        continue;
                     }
-                    None => {
-                        self.check_part_size(self.scan_from)?;
-                        self.fill().await?;
+                    match found {
+                        Some(delimiter) => {
+                            let body = self.buf.split_to(delimiter.start).freeze();
+                            let headers = std::mem::take(&mut self.headers);
+                            self.end_part(&delimiter);
+                            return Ok(Some(Item::Part(Part { headers, body })));
+                        }
+                        None => self.fill().await?,
                     }
-                },
+                }
+                State::Oversized => {
+                    let found = self.find_delimiter();
+                    let content = found.as_ref().map_or(self.scan_from, |d| d.start);
+                    self.oversized_skipped += content as u64;
+                    self.buf.advance(content);
+                    match found {
+                        Some(delimiter) => {
+                            self.end_part(&delimiter);
+                            return Ok(Some(Item::TooLarge(OversizedPart {
+                                headers: std::mem::take(&mut self.headers),
+                                head: std::mem::take(&mut self.oversized_head),
+                                size: std::mem::take(&mut self.oversized_skipped),
+                                limit: self.limits.max_part_size,
+                            })));
+                        }
+                        None => {
+                            self.scan_from = 0;
+                            self.fill().await?;
+                        }
+                    }
+                }
             }
         }
     }
@@ -227,13 +310,33 @@ where
         self.state = State::Headers;
     }
 
-    fn check_part_size(&self, len: usize) -> Result<(), MultipartError> {
-        if len as u64 > self.limits.max_part_size {
-            return Err(MultipartError::PartTooLarge {
-                limit: self.limits.max_part_size,
-            });
-        }
-        Ok(())
+    /// Consumes the delimiter that ends a part whose content has been
+    /// taken from the front of the buffer (`delimiter` is still relative to
+    /// where that content started).
+    fn end_part(&mut self, delimiter: &Delimiter) {
+        let consumed = delimiter.start;
+        self.enter_part(Delimiter {
+            start: 0,
+            end: delimiter.end - consumed,
+            close: delimiter.close,
+        });
+        self.parts_read += 1;
+    }
+
+    /// Switches the current part, already past the limit, to being
+    /// discarded: keeps its head, drops the content known not to start a
+    /// delimiter, and gives back the memory the part held.
+    fn begin_oversized(&mut self) {
+        let limit = usize::try_from(self.limits.max_part_size).unwrap_or(usize::MAX);
+        let head = OVERSIZED_HEAD_BYTES.min(limit).min(self.buf.len());
+        self.oversized_head = Bytes::copy_from_slice(&self.buf[..head]);
+        self.oversized_skipped = self.scan_from as u64;
+        let rest = &self.buf[self.scan_from..];
+        let mut fresh = BytesMut::with_capacity(rest.len().max(64 * 1024));
+        fresh.extend_from_slice(rest);
+        self.buf = fresh;
+        self.scan_from = 0;
+        self.state = State::Oversized;
     }
 
     /// Appends the next non-empty chunk to the buffer; a body that ends here
@@ -403,7 +506,7 @@ mod throughput {
     use bytes::Bytes;
     use futures::{TryStreamExt, executor::block_on, stream};
 
-    use super::{Limits, MultipartReader};
+    use super::{Item, Limits, MultipartReader};
     use crate::multipart::{MultipartWriter, OutgoingPart};
 
     type Io = std::io::Error;
@@ -437,8 +540,11 @@ mod throughput {
             MultipartReader::new(stream::iter(chunks), writer.boundary(), Limits::default());
         let mut total = 0;
         block_on(async {
-            while let Some(part) = reader.next_part().await.unwrap_or_else(|e| panic!("{e}")) {
-                total += part.body.len();
+            while let Some(item) = reader.next_part().await.unwrap_or_else(|e| panic!("{e}")) {
+                match item {
+                    Item::Part(part) => total += part.body.len(),
+                    Item::TooLarge(part) => panic!("{} bytes over the limit", part.size),
+                }
             }
         });
         let rate = body.len() as f64 / started.elapsed().as_secs_f64() / 1e9;
@@ -447,5 +553,74 @@ mod throughput {
         if !cfg!(debug_assertions) {
             assert!(rate > 1.0, "{rate:.2} GB/s");
         }
+    }
+}
+
+#[cfg(test)]
+mod memory {
+    use bytes::Bytes;
+    use futures::{FutureExt, StreamExt, executor::block_on, stream};
+
+    use super::{Item, Limits, MultipartReader};
+
+    type Io = std::io::Error;
+
+    const CHUNK: usize = 64 * 1024;
+
+    fn limits() -> Limits {
+        Limits {
+            max_part_size: 256 * 1024,
+            ..Limits::default()
+        }
+    }
+
+    /// A part 1 000 chunks long, then nothing yet: the connection is
+    /// still open.
+    fn endless_part() -> impl futures::Stream<Item = Result<Bytes, Io>> + Unpin + Send {
+        let head = Bytes::from_static(b"--b\r\n\r\n");
+        let content = Bytes::from(vec![b'x'; CHUNK]);
+        stream::iter(
+            std::iter::once(Ok(head))
+                .chain(std::iter::repeat_with(move || Ok(content.clone())).take(1_000)),
+        )
+        .chain(stream::pending())
+    }
+
+    #[test]
+    fn an_oversized_part_is_discarded_not_buffered() {
+        let mut reader = MultipartReader::new(endless_part(), "b", limits());
+        // Runs until the body stream has nothing more to give.
+        assert!(reader.next_part().now_or_never().is_none());
+        let bound = limits().max_part_size as usize + 2 * CHUNK;
+        assert!(
+            reader.buf.capacity() <= bound,
+            "{} bytes held after 62.5 MiB",
+            reader.buf.capacity()
+        );
+    }
+
+    #[test]
+    fn the_memory_of_an_oversized_part_is_given_back() {
+        let mut body = b"--b\r\n\r\n".to_vec();
+        body.extend(std::iter::repeat_n(b'x', 4 << 20));
+        body.extend_from_slice(b"\r\n--b\r\n\r\nnext\r\n--b--");
+        let chunks: Vec<Result<Bytes, Io>> = body
+            .chunks(CHUNK)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        let mut reader = MultipartReader::new(stream::iter(chunks), "b", limits());
+        block_on(async {
+            let first = reader.next_part().await.unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                matches!(first, Some(Item::TooLarge(ref p)) if p.size == 4 << 20 && p.head.len() == 8 * 1024),
+                "{first:?}"
+            );
+            assert!(reader.buf.capacity() <= 2 * CHUNK);
+            let next = reader.next_part().await.unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                matches!(next, Some(Item::Part(ref p)) if p.body == "next"),
+                "{next:?}"
+            );
+        });
     }
 }

@@ -34,26 +34,42 @@ fn split_at(data: &[u8], cuts: &[usize]) -> impl Stream<Item = Result<Bytes, Io>
     stream::iter(pieces)
 }
 
-/// Reads every part; returns the parts and the error that ended the read,
-/// if any.
-fn read_stream<S>(body: S, boundary: &str, limits: Limits) -> (Vec<Part>, Option<MultipartError>)
+/// Reads every item; returns them and the error that ended the read, if
+/// any.
+fn read_items<S>(body: S, boundary: &str, limits: Limits) -> (Vec<Item>, Option<MultipartError>)
 where
     S: Stream<Item = Result<Bytes, Io>> + Unpin + Send,
 {
     block_on(async {
         let mut reader = MultipartReader::new(body, boundary, limits);
-        let mut parts = Vec::new();
+        let mut items = Vec::new();
         loop {
             match reader.next_part().await {
-                Ok(Some(part)) => parts.push(part),
-                Ok(None) => return (parts, None),
+                Ok(Some(item)) => items.push(item),
+                Ok(None) => return (items, None),
                 Err(e) => {
                     assert!(matches!(reader.next_part().await, Ok(None)));
-                    return (parts, Some(e));
+                    return (items, Some(e));
                 }
             }
         }
     })
+}
+
+/// Reads every part of a body with no oversized part.
+fn read_stream<S>(body: S, boundary: &str, limits: Limits) -> (Vec<Part>, Option<MultipartError>)
+where
+    S: Stream<Item = Result<Bytes, Io>> + Unpin + Send,
+{
+    let (items, err) = read_items(body, boundary, limits);
+    let parts = items
+        .into_iter()
+        .map(|item| match item {
+            Item::Part(part) => part,
+            Item::TooLarge(part) => panic!("unexpectedly too large: {part:?}"),
+        })
+        .collect();
+    (parts, err)
 }
 
 fn read_ok(data: &[u8], boundary: &str, chunk: usize) -> Vec<Part> {
@@ -346,11 +362,32 @@ fn limits_are_enforced_and_named() {
             "exact limits pass: {err:?}"
         );
 
-        let (read, err) = read_stream(body(), B, limits(4, 100, 2));
-        assert!(read.is_empty());
-        let err = err.unwrap_or_else(|| panic!("part size limit not enforced"));
-        assert!(matches!(err, MultipartError::PartTooLarge { limit: 4 }));
-        assert!(err.to_string().contains("max_part_size"));
+        let (read, err) = read_items(body(), B, limits(4, 100, 2));
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(
+            read,
+            vec![
+                Item::TooLarge(OversizedPart {
+                    headers: vec![("a".to_owned(), "1".to_owned())],
+                    head: Bytes::from_static(b"1234"),
+                    size: 5,
+                    limit: 4,
+                }),
+                Item::Part(Part {
+                    headers: Vec::new(),
+                    body: Bytes::from_static(b"123"),
+                }),
+            ],
+            "chunk {chunk}"
+        );
+
+        // An oversized part counts towards max_parts.
+        let (read, err) = read_items(body(), B, limits(4, 100, 1));
+        assert!(matches!(read[..], [Item::TooLarge(_)]), "{read:?}");
+        assert!(matches!(
+            err,
+            Some(MultipartError::TooManyParts { limit: 1 })
+        ));
 
         let (_, err) = read_stream(body(), B, limits(5, 7, 2));
         assert!(
@@ -366,16 +403,98 @@ fn limits_are_enforced_and_named() {
             "{err:?}"
         );
     }
-    // An endless part is cut off at the limit, not buffered.
+    // A body that ends inside an oversized part is cut short.
     let endless = stream::iter(
         std::iter::once(Ok(Bytes::from(format!("--{B}\r\n\r\n"))))
             .chain(std::iter::repeat_with(|| Ok(Bytes::from_static(&[b'x'; 1024]))).take(10_000)),
     );
-    let (_, err) = read_stream(endless, B, limits(64 * 1024, 100, 10));
-    assert!(
-        matches!(err, Some(MultipartError::PartTooLarge { .. })),
-        "{err:?}"
-    );
+    let (read, err) = read_items(endless, B, limits(64 * 1024, 100, 10));
+    assert!(read.is_empty());
+    assert!(matches!(err, Some(MultipartError::Truncated)), "{err:?}");
+}
+
+/// Three parts, the middle one over a limit of 16 bytes and full of
+/// delimiter lookalikes; what the reader must return for them.
+fn good_oversized_good() -> (Vec<u8>, Limits, Vec<Item>) {
+    let mut big = b"DICM".to_vec();
+    for nasty in nasty_content(B) {
+        big.extend_from_slice(&nasty);
+        big.extend_from_slice(b"0123456789");
+    }
+    let parts: Vec<(&str, Vec<u8>)> = vec![
+        ("a/b", b"first".to_vec()),
+        ("a/b", big.clone()),
+        ("a/b", b"third".to_vec()),
+    ];
+    let writer = MultipartWriter::with_boundary("a/b", B).unwrap_or_else(|e| panic!("{e}"));
+    let message = write(&writer, &parts);
+    let headers = vec![
+        ("content-type".to_owned(), "a/b".to_owned()),
+        ("content-location".to_owned(), "/studies/1".to_owned()),
+    ];
+    let part = |body: &'static [u8]| {
+        Item::Part(Part {
+            headers: headers.clone(),
+            body: Bytes::from_static(body),
+        })
+    };
+    let want = vec![
+        part(b"first"),
+        Item::TooLarge(OversizedPart {
+            headers: headers.clone(),
+            head: Bytes::copy_from_slice(&big[..16]),
+            size: big.len() as u64,
+            limit: 16,
+        }),
+        part(b"third"),
+    ];
+    let limits = Limits {
+        max_part_size: 16,
+        ..Limits::default()
+    };
+    (message, limits, want)
+}
+
+#[test]
+fn an_oversized_part_is_reported_and_the_parts_after_it_are_read() {
+    let (message, limits, want) = good_oversized_good();
+    for chunk in 1..=message.len() {
+        let (read, err) = read_items(chunked(&message, chunk), B, limits);
+        assert!(err.is_none(), "chunk {chunk}: {err:?}");
+        assert_eq!(read, want, "chunk {chunk}");
+    }
+    for i in 0..=message.len() {
+        for gap in [1, 2, 5, 17] {
+            let j = (i + gap).min(message.len());
+            let (read, err) = read_items(split_at(&message, &[i, j]), B, limits);
+            assert!(err.is_none(), "cuts {i},{j}: {err:?}");
+            assert_eq!(read, want, "cuts {i},{j}");
+        }
+    }
+}
+
+#[test]
+fn a_body_that_ends_inside_an_oversized_part_is_truncated() {
+    let (message, limits, want) = good_oversized_good();
+    let text = String::from_utf8_lossy(&message).into_owned();
+    let delimiter = format!("\r\n--{B}\r\n");
+    // The oversized part starts after the second delimiter line (the
+    // first with a CRLF before it) and is complete once the third one is.
+    let second = text.match_indices(&delimiter).next().map(|(at, _)| at);
+    let third = text.match_indices(&delimiter).nth(1).map(|(at, _)| at);
+    let (Some(second), Some(third)) = (second, third) else {
+        panic!("three parts expected in {text:?}");
+    };
+    for cut in second + delimiter.len()..third + delimiter.len() {
+        for chunk in [1, 3, 64] {
+            let (read, err) = read_items(chunked(&message[..cut], chunk), B, limits);
+            assert_eq!(read, want[..1], "cut {cut} chunk {chunk}");
+            assert!(
+                matches!(err, Some(MultipartError::Truncated)),
+                "cut {cut} chunk {chunk}: {err:?}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -568,8 +687,8 @@ fn random_bytes_never_panic() {
             .map(|_| alphabet[rng.random_range(0..alphabet.len())])
             .collect();
         let chunk = rng.random_range(1..8);
-        let (read, err) = read_stream(chunked(&data, chunk), "b0", limits);
-        let (again, err_again) = read_stream(chunked(&data, 64), "b0", limits);
+        let (read, err) = read_items(chunked(&data, chunk), "b0", limits);
+        let (again, err_again) = read_items(chunked(&data, 64), "b0", limits);
         // Chunking never changes the outcome.
         assert_eq!(read, again, "{data:?}");
         assert_eq!(format!("{err:?}"), format!("{err_again:?}"), "{data:?}");
