@@ -106,14 +106,14 @@ fn tag_key(g: u16, e: u16) -> String {
 fn result(row: &SearchRow, q: &Query, base: &str) -> Map<String, Value> {
     let mut map = Map::new();
     // includefield values first, so that the index's own values win
-    if let Some(sample) = &row.sample_metadata {
-        if let Ok(Value::Object(sample)) = serde_json::from_slice::<Value>(sample) {
-            for (key, value) in sample {
-                let wanted = q.include.iter().any(|&(g, e)| tag_key(g, e) == key)
-                    || (q.include_all && belongs_to_level(&key, q.level));
-                if wanted && !is_bulk(&value) {
-                    map.insert(key, value);
-                }
+    if let Some(sample) = &row.sample_metadata
+        && let Ok(Value::Object(sample)) = serde_json::from_slice::<Value>(sample)
+    {
+        for (key, value) in sample {
+            let wanted = q.include.iter().any(|&(g, e)| tag_key(g, e) == key)
+                || (q.include_all && belongs_to_level(&key, q.level));
+            if wanted && !is_bulk(&value) {
+                map.insert(key, value);
             }
         }
     }

@@ -55,15 +55,13 @@ pub async fn store(
     })?;
     let ct = parse_content_type(content_type)
         .map_err(|e| WebError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string()))?;
-    if let Some(t) = &ct.type_param {
-        if t != "application/dicom" {
-            return Err(WebError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!(
-                    "STOW-RS here accepts type=\"application/dicom\" parts; {t} is not supported"
-                ),
-            ));
-        }
+    if let Some(t) = &ct.type_param
+        && t != "application/dicom"
+    {
+        return Err(WebError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("STOW-RS here accepts type=\"application/dicom\" parts; {t} is not supported"),
+        ));
     }
     let limits = Limits {
         max_part_size: state.config.max_instance_size,

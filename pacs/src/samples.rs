@@ -35,4 +35,3 @@ pub async fn load_if_empty(config: &Config, services: &Services) -> Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
-

@@ -490,7 +490,9 @@ pub fn run_python(python: &str, script: &str, args: &[&str]) -> Value {
     let path = python_dir().join(script);
     let mut cmd = Command::new(python);
     // No __pycache__ next to the scripts in the source tree.
-    cmd.env("PYTHONDONTWRITEBYTECODE", "1").arg(&path).args(args);
+    cmd.env("PYTHONDONTWRITEBYTECODE", "1")
+        .arg(&path)
+        .args(args);
     let out = run_bounded(cmd, Duration::from_secs(180));
     serde_json::from_slice(&out).unwrap_or_else(|e| {
         panic!(

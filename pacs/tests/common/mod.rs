@@ -46,7 +46,14 @@ impl Server {
         cmd.arg("serve")
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["--http-addr", "127.0.0.1:0", "--dicom-addr", "127.0.0.1:0", "--aet", AE_TITLE])
+            .args([
+                "--http-addr",
+                "127.0.0.1:0",
+                "--dicom-addr",
+                "127.0.0.1:0",
+                "--aet",
+                AE_TITLE,
+            ])
             .args(extra)
             .env("RUST_LOG", "info,pacs=debug")
             .stdout(Stdio::piped())
