@@ -174,6 +174,11 @@ pub fn string_value(obj: &Value, tag: &str) -> Option<String> {
     obj[tag]["Value"][0].as_str().map(str::to_owned)
 }
 
+/// The Alphabetic group of the first PatientName of a DICOM JSON object.
+pub fn alphabetic(obj: &Value) -> Option<&str> {
+    obj["00100010"]["Value"][0]["Alphabetic"].as_str()
+}
+
 /// The first value of a numeric attribute of a DICOM JSON object.
 pub fn int_value(obj: &Value, tag: &str) -> Option<i64> {
     obj[tag]["Value"][0].as_i64()

@@ -1,0 +1,190 @@
+//! DICOMweb requests the archive refuses, against the real `pacs` binary:
+//! unknown resources (404), invalid UIDs and parameters (400), unmet
+//! Accept (406) and STOW-RS bodies of the wrong type (415), with reqwest
+//! and raw sockets.
+
+mod common;
+#[path = "common/dicomweb_fixtures.rs"]
+mod fixtures;
+#[path = "common/dicomweb_support.rs"]
+mod web;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use dicom_samples::SampleTransferSyntax;
+
+use common::{Server, ct_files};
+use fixtures::{instance_url, read_all, refs};
+use web::{all_instances, get, stow, stow_ok};
+
+/// Unknown resources are 404 with a message; a path segment that is not a
+/// UID is a 400 and never a lookup.
+#[test]
+fn unknown_resources_are_404_and_invalid_uids_400() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("data"));
+    let (spec, files) = ct_files(
+        &dir.path().join("ct"),
+        1,
+        50,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    stow_ok(&server, &refs(&read_all(&files)));
+    let base = server.base();
+    let (st, se) = (&spec.study.study_uid, &spec.series_uid);
+    let sop = spec.sop_instance_uid(0);
+    let unknown = "1.2.826.0.1.3680043.10.1453.999.1";
+    for path in [
+        format!("/studies/{unknown}"),
+        format!("/studies/{unknown}/metadata"),
+        format!("/studies/{unknown}/rendered"),
+        format!("/studies/{st}/series/{unknown}"),
+        format!("/studies/{st}/series/{unknown}/metadata"),
+        format!("/studies/{st}/series/{se}/instances/{unknown}"),
+        format!("/studies/{st}/series/{se}/instances/{unknown}/metadata"),
+        format!("/studies/{st}/series/{se}/instances/{unknown}/frames/1"),
+        format!("/studies/{st}/series/{se}/instances/{unknown}/rendered"),
+        format!("/studies/{unknown}/series/{se}/instances/{sop}"),
+    ] {
+        let r = get(&format!("{base}{path}"), None);
+        assert_eq!(r.status, 404, "{path}: {}", r.text());
+        assert!(r.text().contains("not found"), "{path}: {:?}", r.text());
+    }
+    let r = get(&format!("{base}/studies/{st}/bogus"), None);
+    assert_eq!(r.status, 404, "{}", r.text());
+
+    for path in [
+        "/studies/..%2F..%2Fetc/metadata".to_owned(),
+        "/studies/1.2.abc/metadata".to_owned(),
+        "/studies/1.02.3".to_owned(),
+        format!("/studies/{st}/series/1.2.abc"),
+        format!("/studies/{st}/series/{se}/instances/..%2Fx/frames/1"),
+        format!("/studies/{st}/series/{se}/instances/{sop}%00/metadata"),
+    ] {
+        let r = get(&format!("{base}{path}"), None);
+        assert_eq!(r.status, 400, "{path}: {}", r.text());
+        assert!(r.text().contains("invalid UID"), "{path}: {:?}", r.text());
+    }
+    // A client that does not normalise dot segments.
+    let status = raw_get(&server, "/dicom-web/studies/../../etc/passwd");
+    assert_eq!(status, 400, "unnormalised ../ segments");
+
+    for query in [
+        "/studies?StudyDate=yesterday",
+        "/studies?limit=-1",
+        "/studies?StudyInstanceUID=../x",
+    ] {
+        let r = get(&format!("{base}{query}"), None);
+        assert_eq!(r.status, 400, "{query}: {}", r.text());
+    }
+    assert!(server.stop().success());
+}
+
+/// The status code of a GET sent byte for byte over a socket.
+fn raw_get(server: &Server, path: &str) -> u16 {
+    let mut s = TcpStream::connect(server.http).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        server.http
+    )
+    .expect("send");
+    let mut head = Vec::new();
+    let _ = s.read_to_end(&mut head);
+    let head = String::from_utf8_lossy(&head);
+    head.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {head:?}"))
+}
+
+/// 406 when the Accept cannot be met, 415 for a STOW-RS body that is not
+/// multipart/related of application/dicom; nothing stored by either.
+#[test]
+fn unacceptable_media_types_are_406_and_wrong_content_types_415() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("data"));
+    let (spec, files) = ct_files(
+        &dir.path().join("ct"),
+        1,
+        60,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    let bytes = read_all(&files);
+    stow_ok(&server, &refs(&bytes));
+    let url = instance_url(&server, &spec, 0);
+    let jpeg_ts =
+        r#"multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.50"#;
+    for (path, accept) in [
+        (url.clone(), jpeg_ts),
+        (url.clone(), "application/dicom+json"),
+        (format!("{url}/metadata"), "image/png"),
+        (format!("{}/studies", server.base()), "image/png"),
+        (format!("{url}/rendered"), "application/dicom+json"),
+        (
+            format!("{url}/frames/1"),
+            r#"multipart/related; type="image/jls""#,
+        ),
+        (
+            format!("{url}/frames/1"),
+            r#"multipart/related; type="application/octet-stream"; transfer-syntax=1.2.840.10008.1.2.4.80"#,
+        ),
+    ] {
+        let r = get(&path, Some(accept));
+        assert_eq!(r.status, 406, "{path} with Accept {accept}: {}", r.text());
+        assert!(!r.text().trim().is_empty(), "406 says why");
+    }
+    // The accept query parameter overrides the header.
+    let r = get(
+        &format!("{url}/metadata?accept=application/dicom%2Bjson"),
+        Some("image/png"),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    let body = web::multipart_body(&[("application/dicom", &bytes[0])], web::BOUNDARY);
+    for content_type in [
+        Some("application/dicom".to_owned()),
+        Some(format!(
+            r#"multipart/related; type="application/dicom+json"; boundary={}"#,
+            web::BOUNDARY
+        )),
+        Some(format!("multipart/form-data; boundary={}", web::BOUNDARY)),
+        Some(r#"multipart/related; type="application/dicom""#.to_owned()),
+        None,
+    ] {
+        let mut req = common::http()
+            .post(format!("{}/studies", server.base()))
+            .body(body.clone());
+        if let Some(ct) = &content_type {
+            req = req.header("Content-Type", ct);
+        }
+        let r = req.send().expect("POST");
+        let status = r.status().as_u16();
+        let text = r.text().unwrap_or_default();
+        assert_eq!(status, 415, "Content-Type {content_type:?}: {text}");
+    }
+    let r = common::http()
+        .post(format!(
+            "{}/studies/{}/series",
+            server.base(),
+            spec.study.study_uid
+        ))
+        .header("Content-Type", web::stow_content_type())
+        .body(body)
+        .send()
+        .expect("POST");
+    assert_eq!(r.status().as_u16(), 405);
+    let r = stow(&server, Some("1.2.abc"), &[&bytes[0]]);
+    assert_eq!(
+        r.status,
+        400,
+        "STOW-RS to an invalid study UID: {}",
+        r.text()
+    );
+    assert_eq!(all_instances(&server), vec![spec.sop_instance_uid(0)]);
+    assert!(server.stop().success());
+}

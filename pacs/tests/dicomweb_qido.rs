@@ -1,0 +1,218 @@
+//! QIDO-RS against the real `pacs` binary: the searches a viewer makes,
+//! through the Python dicomweb-client (`tests/python/`), on studies stored
+//! with it.
+
+mod common;
+#[path = "common/dicomweb_fixtures.rs"]
+mod fixtures;
+#[path = "common/dicomweb_support.rs"]
+mod web;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use dicom_samples::{
+    CtSpec, Date, Patient, SampleTransferSyntax, XrayKind, XraySpec, write_ct_series, write_xray,
+};
+use serde_json::{Value, json};
+
+use common::{Server, ct_files};
+use fixtures::{IVANOV, instance_url};
+use web::{alphabetic, failed_sops, int_value, referenced_sops, string_value};
+
+const IVANOVA: &str = "Иванова^Мария^Сергеевна";
+
+fn study_uids(results: &Value) -> BTreeSet<String> {
+    results
+        .as_array()
+        .unwrap_or_else(|| panic!("not a result list: {results}"))
+        .iter()
+        .map(|r| string_value(r, "0020000D").expect("StudyInstanceUID"))
+        .collect()
+}
+
+fn set<const N: usize>(uids: [&str; N]) -> BTreeSet<String> {
+    uids.iter().map(|s| s.to_string()).collect()
+}
+
+/// STOW-RS with dicomweb-client, then every QIDO-RS search a viewer makes,
+/// on a Cyrillic patient written in ISO_IR 144 next to a UTF-8 one with
+/// the same family-name prefix and an ASCII one from another year.
+#[test]
+fn dicomweb_client_stores_and_finds_a_cyrillic_study() {
+    let Some(py) = web::python_or_skip("dicomweb_client_stores_and_finds_a_cyrillic_study") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("data"));
+
+    let (ivanov, ivanov_files) = ct_files(
+        &dir.path().join("ivanov"),
+        10,
+        11,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    let ivanova = CtSpec::head(Patient::ivanova_utf8(), 12)
+        .with_slices(3)
+        .with_matrix(64, 64);
+    let ivanova_files = write_ct_series(
+        &ivanova,
+        &dir.path().join("ivanova"),
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    )
+    .expect("write Ivanova");
+    let mut karimov =
+        XraySpec::chest(XrayKind::Dx, Patient::karimov_ascii(), 13).with_matrix(64, 52);
+    karimov.study.date = Date {
+        year: 2019,
+        month: 6,
+        day: 1,
+    };
+    let karimov_file = write_xray(
+        &karimov,
+        &dir.path().join("karimov"),
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    )
+    .expect("write Karimov");
+
+    let base = server.base();
+    let stow_py = |files: &[PathBuf]| -> Value {
+        let mut args = vec![base.clone(), String::new()];
+        args.extend(files.iter().map(|f| f.display().to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        web::run_python(&py, "stow.py", &args)
+    };
+    let response = stow_py(&ivanov_files);
+    let mut stored = referenced_sops(&response);
+    stored.sort();
+    let mut expected: Vec<String> = (0..10).map(|i| ivanov.sop_instance_uid(i)).collect();
+    expected.sort();
+    assert_eq!(stored, expected, "ReferencedSOPSequence: {response}");
+    assert!(failed_sops(&response).is_empty(), "{response}");
+    assert_eq!(
+        string_value(&response, "00081190"),
+        Some(format!("{base}/studies/{}", ivanov.study.study_uid)),
+        "the response's RetrieveURL is the study"
+    );
+    assert_eq!(referenced_sops(&stow_py(&ivanova_files)).len(), 3);
+    assert_eq!(referenced_sops(&stow_py(&[karimov_file])).len(), 1);
+
+    let (a, b, c) = (
+        ivanov.study.study_uid.as_str(),
+        ivanova.study.study_uid.as_str(),
+        karimov.study.study_uid.as_str(),
+    );
+    let queries = json!([
+        {"level": "studies", "filters": {"PatientName": "Иван*"}},
+        {"level": "studies", "filters": {"PatientName": IVANOV}},
+        {"level": "studies", "filters": {"PatientName": "иванов^*"}},
+        {"level": "studies", "filters": {"PatientID": "UZ-TAS-000101"}},
+        {"level": "studies", "filters": {"StudyDate": "20200101-20301231"}},
+        {"level": "studies", "filters": {"ModalitiesInStudy": "CT"}},
+        {"level": "studies", "limit": 1, "offset": 0},
+        {"level": "studies", "limit": 1, "offset": 1},
+        {"level": "studies", "limit": 1, "offset": 2},
+        {"level": "studies", "limit": 1, "offset": 3},
+        {"level": "studies", "filters": {"PatientID": "UZ-TAS-000101"},
+         "fields": ["InstitutionName", "SliceThickness"]},
+        {"level": "series", "study": a},
+        {"level": "series", "filters": {"Modality": "CT"}},
+        {"level": "instances", "study": a, "series": ivanov.series_uid},
+        {"level": "instances", "study": a, "series": ivanov.series_uid, "limit": 3, "offset": 8},
+        {"level": "studies", "filters": {"PatientName": "Петров*"}},
+    ]);
+    let r = web::run_python(&py, "qido.py", &[&base, &queries.to_string()]);
+    let r = r.as_array().expect("one result list per query");
+
+    assert_eq!(study_uids(&r[0]), set([a, b]), "PatientName=Иван*");
+    assert_eq!(study_uids(&r[1]), set([a]), "exact PatientName");
+    assert_eq!(study_uids(&r[2]), set([a]), "PN matching ignores case");
+    assert_eq!(study_uids(&r[3]), set([a]), "PatientID");
+    assert_eq!(study_uids(&r[4]), set([a, b]), "StudyDate range");
+    assert_eq!(study_uids(&r[5]), set([a, b]), "ModalitiesInStudy=CT");
+    let mut paged = BTreeSet::new();
+    for page in &r[6..9] {
+        let uids = study_uids(page);
+        assert_eq!(uids.len(), 1, "limit=1 gives one study: {page}");
+        paged.extend(uids);
+    }
+    assert_eq!(paged, set([a, b, c]), "pages are disjoint and cover all");
+    assert!(study_uids(&r[9]).is_empty(), "offset past the end");
+    assert!(study_uids(&r[15]).is_empty(), "no match");
+
+    for study in r[0].as_array().expect("studies") {
+        let uid = string_value(study, "0020000D").expect("study UID");
+        let (want_name, want_instances) = if uid == a { (IVANOV, 10) } else { (IVANOVA, 3) };
+        assert_eq!(alphabetic(study), Some(want_name), "decoded name: {study}");
+        assert_eq!(int_value(study, "00201206"), Some(1), "{study}");
+        assert_eq!(
+            int_value(study, "00201208"),
+            Some(want_instances),
+            "{study}"
+        );
+        assert_eq!(study["00080061"]["Value"], json!(["CT"]), "{study}");
+        assert_eq!(string_value(study, "00080020").as_deref(), Some("20250115"));
+        assert_eq!(
+            string_value(study, "00081190"),
+            Some(format!("{base}/studies/{uid}"))
+        );
+    }
+    let dx = r[6..9]
+        .iter()
+        .map(|p| &p[0])
+        .find(|s| string_value(s, "0020000D").as_deref() == Some(c))
+        .expect("Karimov's study on a page");
+    assert_eq!(dx["00080061"]["Value"], json!(["DX"]), "{dx}");
+    assert_eq!(alphabetic(dx), Some("Karimov^Rustam"));
+
+    let included = &r[10][0];
+    assert_eq!(
+        string_value(included, "00080080").as_deref(),
+        Some("Nukus District Hospital"),
+        "includefield=InstitutionName: {included}"
+    );
+    assert_eq!(
+        included["00180050"]["Value"][0].as_f64(),
+        Some(1.25),
+        "includefield=SliceThickness: {included}"
+    );
+
+    let series = r[11].as_array().expect("series");
+    assert_eq!(series.len(), 1, "{series:?}");
+    assert_eq!(
+        string_value(&series[0], "0020000E").as_deref(),
+        Some(ivanov.series_uid.as_str())
+    );
+    assert_eq!(string_value(&series[0], "00080060").as_deref(), Some("CT"));
+    assert_eq!(int_value(&series[0], "00201209"), Some(10));
+    assert_eq!(int_value(&series[0], "00200011"), Some(2));
+    assert_eq!(
+        r[12].as_array().map(Vec::len),
+        Some(2),
+        "CT series of all studies"
+    );
+
+    let instances = r[13].as_array().expect("instances");
+    let listed: Vec<String> = instances
+        .iter()
+        .map(|i| string_value(i, "00080018").expect("SOPInstanceUID"))
+        .collect();
+    let in_order: Vec<String> = (0..10).map(|i| ivanov.sop_instance_uid(i)).collect();
+    assert_eq!(listed, in_order, "instances in Instance Number order");
+    for (n, i) in instances.iter().enumerate() {
+        assert_eq!(int_value(i, "00200013"), Some(n as i64 + 1));
+        assert_eq!(int_value(i, "00280010"), Some(128));
+        assert_eq!(
+            string_value(i, "00081190"),
+            Some(instance_url(&server, &ivanov, n as u32))
+        );
+    }
+    let tail: Vec<String> = r[14]
+        .as_array()
+        .expect("page")
+        .iter()
+        .map(|i| string_value(i, "00080018").expect("SOPInstanceUID"))
+        .collect();
+    assert_eq!(tail, in_order[8..].to_vec(), "limit=3&offset=8 of 10");
+    assert!(server.stop().success());
+}
