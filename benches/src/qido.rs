@@ -82,7 +82,7 @@ pub const KINDS: [&str; 4] = [
     "ModalitiesInStudy, limit 25",
 ];
 
-/// Query string of search `kind` number `k`, and the fewest and most
+/// A query string for search `kind` with values drawn from `rng`, and the fewest and most
 /// results it must return, over `studies` loaded tiny studies.
 fn query(kind: usize, rng: &mut Lcg, studies: u64) -> (String, usize, usize) {
     match kind {
