@@ -23,6 +23,11 @@ use pacs_core::{Archive, Ingest};
 pub use request::Request;
 pub use router::routes;
 
+/// The address of the client of a request, put in the request's
+/// extensions by the HTTP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub std::net::SocketAddr);
+
 /// Settings of the DICOMweb service.
 #[derive(Debug, Clone)]
 pub struct WebConfig {

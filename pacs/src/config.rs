@@ -36,6 +36,8 @@ pub struct RawServer {
     pub ae_title: Option<String>,
     /// Public URL of the server (e.g. `https://pacs.example.org`), for links.
     pub public_url: Option<String>,
+    /// How long an HTTP client may take to send a request's headers.
+    pub http_header_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -111,6 +113,7 @@ pub struct Config {
     pub dicom_addr: SocketAddr,
     pub ae_title: String,
     pub public_url: Option<String>,
+    pub http_header_timeout: Duration,
     pub max_pdu_length: u32,
     pub idle_timeout: Duration,
     pub max_associations: usize,
@@ -229,6 +232,9 @@ impl Config {
             dicom_addr,
             ae_title: ae_title.trim().to_owned(),
             public_url: env("PACS_PUBLIC_URL").or(raw.server.public_url),
+            http_header_timeout: Duration::from_secs(
+                raw.server.http_header_timeout_secs.unwrap_or(30).max(1),
+            ),
             max_pdu_length,
             idle_timeout: Duration::from_secs(raw.dimse.idle_timeout_secs.unwrap_or(120).max(1)),
             max_associations: raw.dimse.max_associations.unwrap_or(64).max(1),

@@ -112,14 +112,16 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
     let routes = health(ready.clone(), services.index.clone())
         .or(dicomweb::routes(web))
         .unify()
-        .with(warp::trace::request());
-    let http_shutdown = shutdown.clone();
-    let http_task = tokio::spawn(
-        warp::serve(routes)
-            .incoming(http)
-            .graceful(async move { http_shutdown.cancelled().await })
-            .run(),
-    );
+        .with(warp::trace::request())
+        .map(warp::Reply::into_response)
+        .recover(unmatched)
+        .unify();
+    let http_task = tokio::spawn(crate::http::serve(
+        http,
+        routes,
+        config.http_header_timeout,
+        shutdown.clone(),
+    ));
 
     ready.store(true, Ordering::Release);
     tracing::info!(%http_addr, %dicom_addr, ae_title = %config.ae_title, "pacs is ready");
@@ -177,6 +179,26 @@ fn health(
             }
         })
         .boxed()
+}
+
+/// Requests no route matched: a plain-text 404 (or 405) that says where
+/// the services are.
+async fn unmatched(
+    rejection: warp::Rejection,
+) -> Result<warp::reply::Response, std::convert::Infallible> {
+    use warp::Reply;
+    let (status, message) = if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+        (
+            warp::http::StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed here",
+        )
+    } else {
+        (
+            warp::http::StatusCode::NOT_FOUND,
+            "not found: DICOMweb is under /dicom-web, health under /healthz",
+        )
+    };
+    Ok(warp::reply::with_status(format!("{message}\n"), status).into_response())
 }
 
 async fn wait_for_signal() {

@@ -307,3 +307,41 @@ fn import_of_a_folder_reports_rejects_and_duplicates_and_is_served() {
         );
     }
 }
+
+/// A client that opens an HTTP connection and stalls inside its request
+/// headers is disconnected, and others are served meanwhile.
+#[test]
+fn a_stalled_http_client_is_disconnected() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pacs.toml");
+    std::fs::write(&config, "[server]\nhttp_header_timeout_secs = 1\n").unwrap();
+    let server = common::Server::start_with(&dir.path().join("data"), Some(&config), &[]);
+    let mut stalled = std::net::TcpStream::connect(server.http).unwrap();
+    stalled
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    stalled
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    // meanwhile another client is served
+    let health = common::http().get(server.url("/healthz")).send().unwrap();
+    assert!(health.status().is_success());
+    let mut rest = Vec::new();
+    let closed = stalled.read_to_end(&mut rest);
+    assert!(
+        closed.is_ok(),
+        "the server closed the stalled connection: {closed:?}"
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited < std::time::Duration::from_secs(15),
+        "closed after {waited:?}"
+    );
+    let text = String::from_utf8_lossy(&rest);
+    assert!(
+        rest.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
+}

@@ -1,0 +1,74 @@
+//! The HTTP listener: warp routes served by hyper, with the connection
+//! settings an archive on slow links needs and warp's own server does not
+//! set: TCP_NODELAY (a response's last short segment is not held back
+//! waiting for an ACK), a time limit on reading request headers (a
+//! half-open or stalled client cannot hold a connection forever), and an
+//! orderly shutdown that lets requests under way finish.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use dicomweb::PeerAddr;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use warp::Filter;
+
+/// Serves `routes` on `listener` until `shutdown`, then waits for the
+/// requests under way.
+pub async fn serve<F>(
+    listener: TcpListener,
+    routes: F,
+    header_read_timeout: Duration,
+    shutdown: CancellationToken,
+) where
+    F: Filter<Extract = (warp::reply::Response,), Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+{
+    let service = warp::service(routes);
+    let graceful = GracefulShutdown::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(error) => {
+                    // out of file descriptors and the like: back off a little
+                    tracing::warn!(%error, "cannot accept an HTTP connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+        let service = service.clone();
+        let per_request =
+            hyper::service::service_fn(move |mut request: http::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(PeerAddr(peer));
+                let mut service = service.clone();
+                tower_service::Service::call(&mut service, request)
+            });
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_read_timeout)
+            .keep_alive(true);
+        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), per_request);
+        let connection = graceful.watch(connection.into_owned());
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%peer, %error, "HTTP connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
