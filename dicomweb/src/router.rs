@@ -25,7 +25,10 @@ pub fn routes(state: Arc<WebState>) -> BoxedFilter<(Response,)> {
         .and(warp::path::tail())
         .and(raw_query)
         .and(warp::header::headers_cloned())
-        .and(warp::ext::optional::<crate::PeerAddr>().map(|p: Option<crate::PeerAddr>| p.map(|p| p.0)))
+        .and(
+            warp::ext::optional::<crate::PeerAddr>()
+                .map(|p: Option<crate::PeerAddr>| p.map(|p| p.0)),
+        )
         .and(state_filter);
 
     let reads = common
