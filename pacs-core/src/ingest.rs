@@ -22,12 +22,11 @@ use storage::{Body, ObjectKey, ObjectStore};
 use tokio::sync::Notify;
 
 use crate::error::IngestError;
-use crate::index::{
-    DuplicatePolicy, ImageAttributes, Index, InsertOutcome, NewInstance, SeriesFields, StudyFields,
-};
+use crate::index::{DuplicatePolicy, Index, InsertOutcome, NewInstance, SeriesFields, StudyFields};
 use crate::json;
 use crate::layout::{self, PixelLayout};
 use crate::parse::{self, ParsedInstance, float_values, int_value, text_value};
+use crate::render::ImageHeader;
 use crate::uid::Uid;
 
 /// Settings of the ingest pipeline.
@@ -407,7 +406,7 @@ fn new_instance(prepared: &Prepared, key: &str, source: &str) -> NewInstance {
         size: prepared.size,
         sha256: prepared.sha256.clone(),
         pixel: p.pixel.clone(),
-        image: image_attributes(&p.header),
+        image: image_attributes(&p.header, &p.transfer_syntax_uid),
         metadata: prepared.metadata.clone(),
         source: source.to_owned(),
     }
@@ -444,12 +443,13 @@ fn series_fields(h: &InMemDicomObject, series_uid: &str) -> SeriesFields {
 }
 
 /// Image attributes, when the instance is an image.
-pub fn image_attributes(h: &InMemDicomObject) -> Option<ImageAttributes> {
+pub fn image_attributes(h: &InMemDicomObject, transfer_syntax_uid: &str) -> Option<ImageHeader> {
     let rows = int_value(h, tags::ROWS)?;
     let columns = int_value(h, tags::COLUMNS)?;
     let bits_allocated = int_value(h, tags::BITS_ALLOCATED).unwrap_or(16);
     let u16_of = |v: i64| u16::try_from(v).unwrap_or(0);
-    Some(ImageAttributes {
+    Some(ImageHeader {
+        transfer_syntax_uid: transfer_syntax_uid.to_owned(),
         rows: u16_of(rows),
         columns: u16_of(columns),
         samples_per_pixel: u16_of(int_value(h, tags::SAMPLES_PER_PIXEL).unwrap_or(1)),

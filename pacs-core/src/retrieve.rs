@@ -7,7 +7,7 @@ use bytes::{Bytes, BytesMut};
 use storage::{ByteStream, ObjectKey, ObjectStore};
 
 use crate::error::ArchiveError;
-use crate::index::{ImageAttributes, Index, StoredInstance};
+use crate::index::{Index, StoredInstance};
 use crate::layout::{PixelLayout, Span};
 use crate::render::{self, FrameData, ImageHeader, RenderParams};
 use crate::uid::Uid;
@@ -329,28 +329,14 @@ fn native_to_le(instance: &StoredInstance, bytes: Bytes) -> Bytes {
 
 /// The rendering header of an instance.
 pub fn image_header(instance: &StoredInstance) -> Result<ImageHeader, ArchiveError> {
-    let i: &ImageAttributes = instance.image.as_ref().ok_or_else(|| {
+    let mut header = instance.image.clone().ok_or_else(|| {
         ArchiveError::BadRequest(format!(
             "instance {} is not an image",
             instance.sop_instance_uid
         ))
     })?;
-    Ok(ImageHeader {
-        transfer_syntax_uid: instance.transfer_syntax_uid.clone(),
-        rows: i.rows,
-        columns: i.columns,
-        samples_per_pixel: i.samples_per_pixel,
-        bits_allocated: i.bits_allocated,
-        bits_stored: i.bits_stored,
-        high_bit: i.high_bit,
-        pixel_representation: i.pixel_representation,
-        photometric_interpretation: i.photometric_interpretation.clone(),
-        planar_configuration: i.planar_configuration,
-        number_of_frames: i.number_of_frames,
-        rescale_slope: i.rescale_slope,
-        rescale_intercept: i.rescale_intercept,
-        window_centers: i.window_centers.clone(),
-        window_widths: i.window_widths.clone(),
-        voi_lut_function: i.voi_lut_function.clone(),
-    })
+    header
+        .transfer_syntax_uid
+        .clone_from(&instance.transfer_syntax_uid);
+    Ok(header)
 }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::IndexError;
 use crate::layout::PixelLayout;
 use crate::query::{Attribute, Query};
+use crate::render::ImageHeader;
 use crate::uid::Uid;
 
 pub use sqlite::SqliteIndex;
@@ -46,27 +47,6 @@ pub struct SeriesFields {
     pub performed_procedure_step_start_date: Option<String>,
 }
 
-/// The attributes needed to decode and render frames without opening the
-/// instance.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ImageAttributes {
-    pub rows: u16,
-    pub columns: u16,
-    pub samples_per_pixel: u16,
-    pub bits_allocated: u16,
-    pub bits_stored: u16,
-    pub high_bit: u16,
-    pub pixel_representation: u16,
-    pub photometric_interpretation: String,
-    pub planar_configuration: u16,
-    pub number_of_frames: u32,
-    pub rescale_slope: f64,
-    pub rescale_intercept: f64,
-    pub window_centers: Vec<f64>,
-    pub window_widths: Vec<f64>,
-    pub voi_lut_function: Option<String>,
-}
-
 /// An instance about to be indexed. Its object is already durable.
 #[derive(Debug, Clone)]
 pub struct NewInstance {
@@ -81,7 +61,9 @@ pub struct NewInstance {
     /// SHA-256 of the data set (the instance's content, without its file meta group), hex.
     pub sha256: String,
     pub pixel: PixelLayout,
-    pub image: Option<ImageAttributes>,
+    /// What decoding and rendering a frame needs, kept so that no
+    /// request has to open the instance for it.
+    pub image: Option<ImageHeader>,
     /// The instance's DICOM JSON (see [`crate::json`]).
     pub metadata: Vec<u8>,
     /// Who sent it: `dimse:<AET>@<addr>`, `stow:<addr>`, `import:<path>`.
@@ -102,7 +84,9 @@ pub struct StoredInstance {
     /// SHA-256 of the data set, hex.
     pub sha256: String,
     pub pixel: PixelLayout,
-    pub image: Option<ImageAttributes>,
+    /// What decoding and rendering a frame needs, kept so that no
+    /// request has to open the instance for it.
+    pub image: Option<ImageHeader>,
 }
 
 /// What to do with an instance whose SOP Instance UID is already stored

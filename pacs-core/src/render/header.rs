@@ -10,7 +10,7 @@ pub const EXPLICIT_VR_BIG_ENDIAN: &str = "1.2.840.10008.1.2.2";
 ///
 /// Optional attributes use their DICOM defaults: `rescale_slope` 1,
 /// `rescale_intercept` 0, `planar_configuration` 0, `number_of_frames` 1, no window.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ImageHeader {
     /// Transfer syntax UID of the stored instance.
     pub transfer_syntax_uid: String,
