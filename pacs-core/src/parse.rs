@@ -76,10 +76,18 @@ pub fn parse_instance(
     // Walk the element headers before decoding: a data set that ends inside
     // an element, or an element claiming more bytes than the data set holds,
     // is refused here, before the decoder allocates what a header claims.
-    if let Some(encoding) = Encoding::of_transfer_syntax(&parse_ts) {
-        layout::locate_pixel_data(dataset_to_parse, encoding, 0, 1)
-            .map_err(|e| IngestError::Unreadable(e.to_string()))?;
-    }
+    // The same walk locates the pixel data (as one frame until the header
+    // says how many there are). A deflated data set is walked inflated, and
+    // its pixel data has no location in the stored bytes.
+    let walked = match Encoding::of_transfer_syntax(&parse_ts) {
+        Some(encoding) => {
+            // (spans of an inflated data set are discarded below)
+            let layout = layout::locate_pixel_data(dataset_to_parse, encoding, dataset_offset, 1)
+                .map_err(|e| IngestError::Unreadable(e.to_string()))?;
+            Some((encoding, layout))
+        }
+        None => None,
+    };
     let mut collector = DicomCollectorOptions::new()
         .expected_ts(parse_ts)
         .read_preamble(dicom_object::file::ReadPreamble::Never)
@@ -98,10 +106,20 @@ pub fn parse_instance(
     let frames = int_value(&header, tags::NUMBER_OF_FRAMES)
         .unwrap_or(1)
         .max(1) as u32;
-    let pixel = match Encoding::of_transfer_syntax(ts) {
-        Some(encoding) => layout::locate_pixel_data(dataset, encoding, dataset_offset, frames)
-            .map_err(|e| IngestError::Unreadable(e.to_string()))?,
+    let pixel = match walked {
+        _ if ts == DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN => PixelLayout::Absent,
         None => PixelLayout::Absent,
+        Some((_, PixelLayout::Native { value, .. })) => PixelLayout::Native {
+            value,
+            frame_length: value.length / frames as u64,
+        },
+        // Several encapsulated frames: group the fragments by frame, which
+        // needs the offset table and the fragments' first bytes.
+        Some((encoding, PixelLayout::Encapsulated { .. })) if frames > 1 => {
+            layout::locate_pixel_data(dataset, encoding, dataset_offset, frames)
+                .map_err(|e| IngestError::Unreadable(e.to_string()))?
+        }
+        Some((_, layout)) => layout,
     };
     if let PixelLayout::Native { value, .. } = &pixel {
         check_native_length(&header, value.length, frames)?;

@@ -470,3 +470,39 @@ async fn the_same_data_set_through_another_door_is_a_duplicate() {
     assert_eq!(f.index.totals().await.unwrap().instances, 1);
     assert_eq!(objects_on_disk(&f.root).await, 1);
 }
+
+#[tokio::test]
+async fn frames_of_a_multi_frame_instance_are_served_one_by_one() {
+    let f = fixture(DuplicatePolicy::KeepFirst);
+    let first: Vec<u16> = ct_slice_pixels(&spec(), 0);
+    let second: Vec<u16> = first.iter().map(|v| v ^ 0x0F0F).collect();
+    let bytes = modified_slice(0, |o| {
+        let mut both = first.clone();
+        both.extend_from_slice(&second);
+        o.put(DataElement::new(
+            tags::PIXEL_DATA,
+            VR::OW,
+            PrimitiveValue::U16(both.into()),
+        ));
+        o.put(DataElement::new(
+            tags::NUMBER_OF_FRAMES,
+            VR::IS,
+            PrimitiveValue::from("2"),
+        ));
+    });
+    let stored = f
+        .ingest
+        .ingest(Incoming::Part10(bytes), "t", None)
+        .await
+        .unwrap();
+    let study = Uid::parse(&stored.study_instance_uid).unwrap();
+    let series = Uid::parse(&stored.series_instance_uid).unwrap();
+    let sop = Uid::parse(&stored.sop_instance_uid).unwrap();
+    let instance = f.archive.instance(&study, &series, &sop).await.unwrap();
+    let le = |v: &[u16]| v.iter().flat_map(|p| p.to_le_bytes()).collect::<Vec<u8>>();
+    let frame2 = f.archive.frame_uncompressed(&instance, 2).await.unwrap();
+    assert_eq!(frame2.as_ref(), le(&second).as_slice());
+    let frame1 = f.archive.frame_as_stored(&instance, 1).await.unwrap();
+    assert_eq!(frame1.bytes.as_ref(), le(&first).as_slice());
+    assert!(f.archive.frame_uncompressed(&instance, 3).await.is_err());
+}
