@@ -8,12 +8,9 @@ use serde_json::{Map, Value, json};
 use warp::reply::Response;
 
 use crate::WebState;
-use crate::accept::MediaType;
 use crate::error::WebError;
 use crate::request::Request;
 use crate::router::response;
-
-const DICOM_JSON: &str = "application/dicom+json";
 
 pub async fn search(
     state: &WebState,
@@ -22,11 +19,7 @@ pub async fn search(
     study: Option<Uid>,
     series: Option<Uid>,
 ) -> Result<Response, WebError> {
-    let offered = [
-        MediaType::new("application", "dicom+json"),
-        MediaType::new("application", "json"),
-    ];
-    let chosen = crate::accept::choose(&req.ranges(), &offered).ok_or_else(|| {
+    let content_type = req.json_content_type().ok_or_else(|| {
         WebError::not_acceptable(
             "QIDO-RS answers in application/dicom+json (or application/json) only",
         )
@@ -53,11 +46,6 @@ pub async fn search(
         .collect();
     let body = serde_json::to_vec(&results)
         .map_err(|e| WebError::new(warp::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let content_type = if chosen.is("application", "json") {
-        "application/json"
-    } else {
-        DICOM_JSON
-    };
     let mut r = response(content_type, body);
     for w in warnings {
         let value = format!("299 pacs \"{}\"", w.replace('"', "'"));

@@ -30,6 +30,22 @@ impl Request {
         requested_ranges(self.accept.iter().map(String::as_str), from_query)
     }
 
+    /// The JSON content type to answer with: `application/dicom+json`, or
+    /// `application/json` when only that is acceptable; `None` means 406.
+    pub fn json_content_type(&self) -> Option<&'static str> {
+        use crate::accept::{MediaType, choose};
+        let offered = [
+            MediaType::new("application", "dicom+json"),
+            MediaType::new("application", "json"),
+        ];
+        let chosen = choose(&self.ranges(), &offered)?;
+        Some(if chosen.is("application", "json") {
+            "application/json"
+        } else {
+            "application/dicom+json"
+        })
+    }
+
     /// The first value of a query parameter.
     pub fn param(&self, name: &str) -> Option<&str> {
         self.query

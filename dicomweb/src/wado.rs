@@ -88,23 +88,14 @@ pub async fn metadata(
     series: Option<&Uid>,
     sop: Option<&Uid>,
 ) -> Result<Response, WebError> {
-    let offered = [
-        MediaType::new("application", "dicom+json"),
-        MediaType::new("application", "json"),
-    ];
-    let chosen = crate::accept::choose(&req.ranges(), &offered).ok_or_else(|| {
+    let content_type = req.json_content_type().ok_or_else(|| {
         WebError::not_acceptable("metadata is available as application/dicom+json only")
     })?;
     let body = state
         .archive
         .metadata(study, series, sop, &req.base)
         .await?;
-    let ct = if chosen.is("application", "json") {
-        "application/json"
-    } else {
-        "application/dicom+json"
-    };
-    Ok(response(ct, body))
+    Ok(response(content_type, body))
 }
 
 /// Parses a frame list `1,2,3` (1-based).

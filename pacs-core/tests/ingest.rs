@@ -61,6 +61,22 @@ fn modified_slice(index: u32, edit: impl FnOnce(&mut dicom_object::InMemDicomObj
     Bytes::from(to_bytes(&mut obj, SampleTransferSyntax::ExplicitVrLittleEndian).unwrap())
 }
 
+/// The index's record of an instance just stored.
+async fn stored_instance(
+    f: &Fixture,
+    stored: &pacs_core::Stored,
+) -> pacs_core::index::StoredInstance {
+    let uid = |s: &str| Uid::parse(s).unwrap();
+    f.archive
+        .instance(
+            &uid(&stored.study_instance_uid),
+            &uid(&stored.series_instance_uid),
+            &uid(&stored.sop_instance_uid),
+        )
+        .await
+        .unwrap()
+}
+
 async fn objects_on_disk(root: &std::path::Path) -> usize {
     let store = FsStore::open(root).unwrap();
     store.list("").await.unwrap().len()
@@ -77,10 +93,7 @@ async fn stores_indexes_and_serves_an_instance_bit_exact() {
         .unwrap();
     assert_eq!(stored.kind, StoreKind::New);
 
-    let study = Uid::parse(&stored.study_instance_uid).unwrap();
-    let series = Uid::parse(&stored.series_instance_uid).unwrap();
-    let sop = Uid::parse(&stored.sop_instance_uid).unwrap();
-    let instance = f.archive.instance(&study, &series, &sop).await.unwrap();
+    let instance = stored_instance(&f, &stored).await;
     assert_eq!(
         f.archive.object(&instance).await.unwrap(),
         bytes,
@@ -95,6 +108,8 @@ async fn stores_indexes_and_serves_an_instance_bit_exact() {
         .collect();
     assert_eq!(frame.as_ref(), expected.as_slice());
 
+    let study = Uid::parse(&stored.study_instance_uid).unwrap();
+    let series = Uid::parse(&stored.series_instance_uid).unwrap();
     let meta = f
         .archive
         .metadata(&study, Some(&series), None, "http://h/dicom-web")
@@ -420,10 +435,7 @@ async fn every_uncompressed_syntax_serves_the_same_pixels() {
             .ingest(Incoming::Part10(bytes.clone()), "t", None)
             .await
             .unwrap();
-        let study = Uid::parse(&stored.study_instance_uid).unwrap();
-        let series = Uid::parse(&stored.series_instance_uid).unwrap();
-        let sop = Uid::parse(&stored.sop_instance_uid).unwrap();
-        let instance = f.archive.instance(&study, &series, &sop).await.unwrap();
+        let instance = stored_instance(&f, &stored).await;
         let frame = f.archive.frame_uncompressed(&instance, 1).await.unwrap();
         assert_eq!(frame.as_ref(), expected.as_slice(), "{ts:?}");
         assert_eq!(
@@ -495,10 +507,7 @@ async fn frames_of_a_multi_frame_instance_are_served_one_by_one() {
         .ingest(Incoming::Part10(bytes), "t", None)
         .await
         .unwrap();
-    let study = Uid::parse(&stored.study_instance_uid).unwrap();
-    let series = Uid::parse(&stored.series_instance_uid).unwrap();
-    let sop = Uid::parse(&stored.sop_instance_uid).unwrap();
-    let instance = f.archive.instance(&study, &series, &sop).await.unwrap();
+    let instance = stored_instance(&f, &stored).await;
     let le = |v: &[u16]| v.iter().flat_map(|p| p.to_le_bytes()).collect::<Vec<u8>>();
     let frame2 = f.archive.frame_uncompressed(&instance, 2).await.unwrap();
     assert_eq!(frame2.as_ref(), le(&second).as_slice());

@@ -18,7 +18,9 @@ use dicom_samples::{
 use serde_json::{Value, json};
 
 use common::{Server, sha256};
-use web::{DICOM_ANY_TS, DICOM_DEFAULT, Dicom, EXPLICIT_LE, OCTET_STREAM, get, media_param};
+use web::{
+    DICOM_ANY_TS, DICOM_DEFAULT, Dicom, EXPLICIT_LE, OCTET_STREAM, get, linear_voi, media_param,
+};
 
 /// One encoder run: which tool, how, and what it must produce.
 struct Variant {
@@ -283,18 +285,6 @@ fn encode(v: &Variant, input: &Path, out_dir: &Path, n: usize) -> PathBuf {
     }
     web::run_bounded(cmd, Duration::from_secs(120));
     out
-}
-
-/// LINEAR VOI (PS3.3 C.11.2.1.2.1), before rounding to a grey level.
-fn linear_voi(x: f64, center: f64, width: f64) -> f64 {
-    let (c, w) = (center - 0.5, width - 1.0);
-    if x <= c - w / 2.0 {
-        0.0
-    } else if x > c + w / 2.0 {
-        255.0
-    } else {
-        ((x - c) / w + 0.5) * 255.0
-    }
 }
 
 /// Every encoder's output is stored as received and served every way

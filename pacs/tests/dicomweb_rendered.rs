@@ -16,19 +16,7 @@ use serde_json::{Value, json};
 
 use common::{Server, ct_files};
 use fixtures::{instance_url, read, read_all, refs, series_url};
-use web::{get, png_info, stow_ok};
-
-/// LINEAR VOI (PS3.3 C.11.2.1.2.1), before rounding to a grey level.
-fn linear_voi(x: f64, center: f64, width: f64) -> f64 {
-    let (c, w) = (center - 0.5, width - 1.0);
-    if x <= c - w / 2.0 {
-        0.0
-    } else if x > c + w / 2.0 {
-        255.0
-    } else {
-        ((x - c) / w + 0.5) * 255.0
-    }
-}
+use web::{get, linear_voi, png_info, stow_ok};
 
 /// What a rendered frame must show: the LINEAR VOI of each stored value
 /// after rescale, inverted for MONOCHROME1.

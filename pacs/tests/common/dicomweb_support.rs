@@ -548,3 +548,15 @@ pub fn files_under(root: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// LINEAR VOI (PS3.3 C.11.2.1.2.1), before rounding to a grey level.
+pub fn linear_voi(x: f64, center: f64, width: f64) -> f64 {
+    let (c, w) = (center - 0.5, width - 1.0);
+    if x <= c - w / 2.0 {
+        0.0
+    } else if x > c + w / 2.0 {
+        255.0
+    } else {
+        ((x - c) / w + 0.5) * 255.0
+    }
+}
