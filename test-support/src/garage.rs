@@ -219,8 +219,14 @@ api_bind_addr = "127.0.0.1:{admin}"
             .filter(|id| !id.is_empty())
             .ok_or_else(|| format!("unexpected `garage node id` output: {node:?}"))?
             .to_owned();
-        self.cli(&["layout", "assign", "-z", "dc1", "-c", "1G", &node_id])?;
-        self.cli(&["layout", "apply", "--version", "1"])?;
+        // `node id` reads the key from disk and can answer before the RPC
+        // port listens: retry the first commands that need the server.
+        retry(deadline, || {
+            self.cli(&["layout", "assign", "-z", "dc1", "-c", "1G", &node_id])
+        })?;
+        retry(deadline, || {
+            self.cli(&["layout", "apply", "--version", "1"])
+        })?;
         // The layout takes a moment to apply; retry until buckets work.
         retry(deadline, || self.cli(&["bucket", "create", &self.bucket]))?;
         let key = self.cli(&["key", "create", "pacs-test-key"])?;
