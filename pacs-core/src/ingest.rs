@@ -2,10 +2,15 @@
 //! STOW-RS, `pacs import`).
 //!
 //! Order of work, and why:
-//! 1. parse the header from the buffer the instance arrived in and
-//!    validate it (nothing is written for an invalid instance);
-//! 2. settle duplicates by SOP Instance UID and content hash;
-//! 3. write the object under a key made of validated UIDs and the content
+//! 1. look up the instance the request names, to settle duplicates before
+//!    any writing;
+//! 2. at once: parse and validate the header from the buffer the instance
+//!    arrived in, hash the data set, and (for an instance not stored yet)
+//!    write the object durably under no key ([`ObjectStore::stage`]). The
+//!    write is the slow part; overlapping it with the parsing is most of
+//!    what one association's throughput comes from. An invalid instance's
+//!    staged write is discarded and never becomes visible;
+//! 3. name the object with a key made of validated UIDs and the content
 //!    hash, so that different content never overwrites a stored object;
 //! 4. index it in one transaction;
 //! 5. only then report success. A crash before 4 leaves at most an
@@ -107,13 +112,24 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// What the blocking part of ingest produces.
+/// An arriving instance as it will be stored, before it is parsed.
+struct Framed {
+    /// File meta information and data set, as the object will hold them.
+    body: Body,
+    dataset: Bytes,
+    /// Where the data set starts in `body`.
+    offset: u64,
+    transfer_syntax_uid: String,
+    /// SOP Class and Instance UIDs as the request (C-STORE command or
+    /// file meta information) names them, and what named them.
+    claimed_sop_class: String,
+    claimed_sop_instance: String,
+    claimed_by: &'static str,
+}
+
+/// What parsing produces.
 struct Prepared {
     parsed: ParsedInstance,
-    /// SHA-256 of the data set: the instance's content, whatever file meta
-    /// group it came with, so that the same data set sent again by another
-    /// AE title or through another door is recognised as a duplicate.
-    sha256: String,
     /// Distinguishes objects whose file meta groups differ, so that one
     /// never overwrites another under the same key.
     meta_digest: String,
@@ -161,10 +177,36 @@ impl Ingest {
         if !self.accepting.load(Ordering::Acquire) {
             return Err(IngestError::ShuttingDown);
         }
-        let limit = self.config.max_instance_size;
-        let prepared = tokio::task::spawn_blocking(move || prepare(incoming, limit))
-            .await
-            .map_err(|e| IngestError::Unreadable(format!("parsing failed: {e}")))??;
+        let framed = frame(incoming, self.config.max_instance_size)?;
+
+        // The instance named by the request: the data set must name the
+        // same one (checked while parsing), so this settles duplicates.
+        let existing = self
+            .index
+            .find_instance(&framed.claimed_sop_instance)
+            .await?;
+
+        // Hashing, parsing and (for an instance not stored yet, the common
+        // case) writing the object durably all take a while: do them at once.
+        // The hash is of the data set: the instance's content, whatever file
+        // meta group it came with, so that the same data set sent again by
+        // another AE title or through another door is a duplicate.
+        let dataset = framed.dataset.clone();
+        let hashing = tokio::task::spawn_blocking(move || hex::encode(Sha256::digest(&dataset)));
+        let body = framed.body.clone();
+        let staging = async {
+            match existing {
+                None => Some(self.store.stage(body).await),
+                Some(_) => None,
+            }
+        };
+        let parsing = tokio::task::spawn_blocking(move || prepare(framed));
+        let (sha256, prepared, staged) = tokio::join!(hashing, parsing, staging);
+        let prepared =
+            prepared.map_err(|e| IngestError::Unreadable(format!("parsing failed: {e}")))??;
+        let sha256 = sha256.map_err(|e| IngestError::Unreadable(format!("hashing failed: {e}")))?;
+        let staged = staged.transpose()?;
+
         let p = &prepared.parsed;
         if let Some(expected) = expected_study
             && expected != &p.study_instance_uid
@@ -182,13 +224,8 @@ impl Ingest {
             series_instance_uid: p.series_instance_uid.to_string(),
         };
 
-        // Settle the common duplicate cases before writing anything.
-        if let Some(existing) = self
-            .index
-            .find_instance(p.sop_instance_uid.as_str())
-            .await?
-        {
-            if existing.sha256 == prepared.sha256 {
+        if let Some(existing) = existing {
+            if existing.sha256 == sha256 {
                 return Ok(reply(StoreKind::Duplicate));
             }
             if self.config.duplicate_policy == DuplicatePolicy::KeepFirst {
@@ -196,10 +233,13 @@ impl Ingest {
             }
         }
 
-        let key = object_key(p, &prepared.sha256, &prepared.meta_digest)?;
-        self.store.put(&key, prepared.body.clone()).await?;
+        let key = object_key(p, &sha256, &prepared.meta_digest)?;
+        match staged {
+            Some(staged) => self.store.put_staged(&key, staged).await?,
+            None => self.store.put(&key, prepared.body.clone()).await?,
+        }
 
-        let record = new_instance(&prepared, key.as_str(), source);
+        let record = new_instance(&prepared, &sha256, key.as_str(), source);
         match self
             .index
             .insert(record, self.config.duplicate_policy)
@@ -242,27 +282,23 @@ impl Ingest {
     }
 }
 
-fn prepare(incoming: Incoming, limit: u64) -> Result<Prepared, IngestError> {
-    let (body, dataset, offset, ts, command) = match incoming {
+fn frame(incoming: Incoming, limit: u64) -> Result<Framed, IngestError> {
+    let framed = match incoming {
         Incoming::Part10(bytes) => {
             if bytes.len() as u64 > limit {
                 return Err(IngestError::TooLarge(limit));
             }
             let header = layout::read_part10_header(&bytes)
                 .map_err(|e| IngestError::Unreadable(e.to_string()))?;
-            let dataset = bytes.slice(header.dataset_offset..);
-            let command = (
-                header.media_storage_sop_class_uid,
-                header.media_storage_sop_instance_uid,
-                "File Meta Information",
-            );
-            (
-                Body::from(bytes),
-                dataset,
-                header.dataset_offset as u64,
-                header.transfer_syntax_uid,
-                command,
-            )
+            Framed {
+                dataset: bytes.slice(header.dataset_offset..),
+                offset: header.dataset_offset as u64,
+                body: Body::from(bytes),
+                transfer_syntax_uid: header.transfer_syntax_uid,
+                claimed_sop_class: header.media_storage_sop_class_uid,
+                claimed_sop_instance: header.media_storage_sop_instance_uid,
+                claimed_by: "File Meta Information",
+            }
         }
         Incoming::Dataset {
             dataset,
@@ -280,51 +316,59 @@ fn prepare(incoming: Incoming, limit: u64) -> Result<Prepared, IngestError> {
                 &transfer_syntax_uid,
                 calling_ae_title.as_deref(),
             )?;
-            let offset = meta.len() as u64;
-            (
-                Body::new(vec![meta, dataset.clone()]),
+            Framed {
+                offset: meta.len() as u64,
+                body: Body::new(vec![meta, dataset.clone()]),
                 dataset,
-                offset,
                 transfer_syntax_uid,
-                (sop_class_uid, sop_instance_uid, "C-STORE request"),
-            )
+                claimed_sop_class: sop_class_uid,
+                claimed_sop_instance: sop_instance_uid,
+                claimed_by: "C-STORE request",
+            }
         }
     };
-    let parsed = parse::parse_instance(&dataset, offset, &ts)?;
-    let (class, instance, origin) = command;
-    if class.trim_end_matches('\0') != parsed.sop_class_uid.as_str() {
+    Ok(Framed {
+        claimed_sop_class: framed.claimed_sop_class.trim_end_matches('\0').to_owned(),
+        claimed_sop_instance: framed
+            .claimed_sop_instance
+            .trim_end_matches('\0')
+            .to_owned(),
+        ..framed
+    })
+}
+
+fn prepare(framed: Framed) -> Result<Prepared, IngestError> {
+    let parsed =
+        parse::parse_instance(&framed.dataset, framed.offset, &framed.transfer_syntax_uid)?;
+    let origin = framed.claimed_by;
+    if framed.claimed_sop_class != parsed.sop_class_uid.as_str() {
         return Err(IngestError::DoesNotMatchSopClass(format!(
-            "the {origin} names SOP class {class} but the data set has {}",
-            parsed.sop_class_uid
+            "the {origin} names SOP class {} but the data set has {}",
+            framed.claimed_sop_class, parsed.sop_class_uid
         )));
     }
-    if instance.trim_end_matches('\0') != parsed.sop_instance_uid.as_str() {
+    if framed.claimed_sop_instance != parsed.sop_instance_uid.as_str() {
         return Err(IngestError::DoesNotMatchSopClass(format!(
-            "the {origin} names SOP instance {instance} but the data set has {}",
-            parsed.sop_instance_uid
+            "the {origin} names SOP instance {} but the data set has {}",
+            framed.claimed_sop_instance, parsed.sop_instance_uid
         )));
     }
-    let sha256 = hex::encode(Sha256::digest(&dataset));
-    let meta_len = offset as usize;
-    let meta_digest = match body.segments().first() {
+    let meta_len = framed.offset as usize;
+    let meta_digest = match framed.body.segments().first() {
         Some(first) if first.len() >= meta_len => hex::encode(Sha256::digest(&first[..meta_len])),
         _ => String::new(),
     };
     let metadata = metadata_json(&parsed)?;
-    let size = body.len();
+    let size = framed.body.len();
     Ok(Prepared {
         parsed,
-        sha256,
         meta_digest,
         metadata,
-        body,
+        body: framed.body,
         size,
     })
 }
 
-/// The object key: validated UIDs (digits and dots only) and hex digests
-/// of the data set and of the file meta group. Nothing else from the data
-/// set reaches a key, and different bytes never share one.
 fn object_key(
     p: &ParsedInstance,
     sha256: &str,
@@ -393,7 +437,7 @@ fn metadata_json(p: &ParsedInstance) -> Result<Vec<u8>, IngestError> {
         .map_err(|e| IngestError::Unreadable(format!("cannot encode metadata: {e}")))
 }
 
-fn new_instance(prepared: &Prepared, key: &str, source: &str) -> NewInstance {
+fn new_instance(prepared: &Prepared, sha256: &str, key: &str, source: &str) -> NewInstance {
     let p = &prepared.parsed;
     NewInstance {
         study: study_fields(&p.header, p.study_instance_uid.as_str()),
@@ -404,7 +448,7 @@ fn new_instance(prepared: &Prepared, key: &str, source: &str) -> NewInstance {
         transfer_syntax_uid: p.transfer_syntax_uid.clone(),
         object_key: key.to_owned(),
         size: prepared.size,
-        sha256: prepared.sha256.clone(),
+        sha256: sha256.to_owned(),
         pixel: p.pixel.clone(),
         image: image_attributes(&p.header, &p.transfer_syntax_uid),
         metadata: prepared.metadata.clone(),

@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 
-use crate::{Body, ByteStream, ObjectKey, ObjectMeta, ObjectStore, StorageError};
+use crate::{Body, ByteStream, ObjectKey, ObjectMeta, ObjectStore, Staged, StorageError};
 
 /// Directory under the root that holds uploads in progress.
 const TMP_DIR: &str = ".tmp";
@@ -105,6 +105,32 @@ impl ObjectStore for FsStore {
         };
         let inner = Arc::clone(&self.inner);
         blocking(move || inner.put_blocking(&path, &body)).await
+    }
+
+    async fn stage(&self, body: Body) -> Result<Staged, StorageError> {
+        let inner = Arc::clone(&self.inner);
+        blocking(move || {
+            let file = inner.stage_blocking(&body)?;
+            Ok(Staged {
+                body,
+                file: Some(file),
+            })
+        })
+        .await
+    }
+
+    async fn put_staged(&self, key: &ObjectKey, mut staged: Staged) -> Result<(), StorageError> {
+        let Some(path) = self.object_path(key) else {
+            return Err(self.reserved(key));
+        };
+        let inner = Arc::clone(&self.inner);
+        match staged.file.take() {
+            // Staged here: the durable file only needs its name.
+            Some(file) if file.path.parent() == Some(inner.tmp.as_path()) => {
+                blocking(move || inner.publish(file, &path)).await
+            }
+            _ => blocking(move || inner.put_blocking(&path, &staged.body)).await,
+        }
     }
 
     async fn get(&self, key: &ObjectKey) -> Result<Bytes, StorageError> {
@@ -243,24 +269,42 @@ impl ObjectStore for FsStore {
     }
 }
 
+/// A complete, fsynced temp file waiting for its name. Removed when
+/// dropped unless it was published.
+#[derive(Debug)]
+pub(crate) struct StagedFile {
+    path: PathBuf,
+    published: bool,
+}
+
+impl Drop for StagedFile {
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
 impl Inner {
     /// Writes `body` to a fresh temp file, makes it durable, and renames
     /// it over `path`. Removes the temp file on any failure.
     fn put_blocking(&self, path: &Path, body: &Body) -> Result<(), StorageError> {
-        let tmp = self.tmp.join(format!(
-            "{}-{:016x}-{}.tmp",
-            std::process::id(),
-            process_nonce(),
-            self.next_tmp.fetch_add(1, Ordering::Relaxed)
-        ));
-        let result = self.write_and_rename(&tmp, path, body);
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        result
+        let file = self.stage_blocking(body)?;
+        self.publish(file, path)
     }
 
-    fn write_and_rename(&self, tmp: &Path, path: &Path, body: &Body) -> Result<(), StorageError> {
+    /// Writes `body` to a fresh temp file and fsyncs it.
+    fn stage_blocking(&self, body: &Body) -> Result<StagedFile, StorageError> {
+        let staged = StagedFile {
+            path: self.tmp.join(format!(
+                "{}-{:016x}-{}.tmp",
+                std::process::id(),
+                process_nonce(),
+                self.next_tmp.fetch_add(1, Ordering::Relaxed)
+            )),
+            published: false,
+        };
+        let tmp = staged.path.as_path();
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -270,15 +314,23 @@ impl Inner {
             file.write_all(segment).map_err(|e| io_error(tmp, e))?;
         }
         file.sync_all().map_err(|e| io_error(tmp, e))?;
-        drop(file);
+        Ok(staged)
+    }
 
+    /// Renames a staged file over `path` and makes the new name durable.
+    /// The staged file is removed if it cannot be renamed.
+    fn publish(&self, mut staged: StagedFile, path: &Path) -> Result<(), StorageError> {
+        let tmp = staged.path.as_path();
         let parent = path.parent().unwrap_or(&self.root);
         // Directories are created lazily, and a concurrent delete may prune
         // an empty one between our mkdir and rename: retry a few times.
         let mut attempts = 0;
         loop {
             match fs::rename(tmp, path) {
-                Ok(()) => break,
+                Ok(()) => {
+                    staged.published = true;
+                    break;
+                }
                 Err(e) if e.kind() == ErrorKind::NotFound && attempts < 5 => {
                     attempts += 1;
                     create_dirs(&self.root, parent)?;

@@ -10,6 +10,10 @@
 //!   ever sees a partial object under the key.
 //! - keys are [`ObjectKey`]s, which cannot express path traversal or
 //!   absolute paths whatever string they were built from.
+//! - an object can be written before its key is known ([`ObjectStore::stage`])
+//!   and named afterwards ([`ObjectStore::put_staged`]), so that a caller
+//!   can overlap the slow part of a durable write with work of its own.
+//!   A staged object is invisible until it is put; dropped, it is gone.
 
 mod fs;
 mod key;
@@ -63,6 +67,35 @@ impl From<Vec<u8>> for Body {
     }
 }
 
+/// An object written ahead of knowing its key, from [`ObjectStore::stage`].
+/// Give it a key with [`ObjectStore::put_staged`] on the store that staged
+/// it; dropping it instead discards whatever was written.
+#[derive(Debug)]
+pub struct Staged {
+    body: Body,
+    file: Option<fs::StagedFile>,
+}
+
+impl Staged {
+    /// A staged object that is only held in memory: stores without a
+    /// cheaper way make `put_staged` a plain `put`.
+    pub fn buffered(body: Body) -> Staged {
+        Staged { body, file: None }
+    }
+
+    pub fn body(&self) -> &Body {
+        &self.body
+    }
+
+    pub fn len(&self) -> u64 {
+        self.body.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.body.is_empty()
+    }
+}
+
 /// What a store knows of an object without reading it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectMeta {
@@ -104,6 +137,18 @@ pub trait ObjectStore: Send + Sync + 'static {
     /// Atomic and durable on `Ok`; on `Err` the key holds either the old
     /// object or nothing, never a part of the new one.
     async fn put(&self, key: &ObjectKey, body: Body) -> Result<(), StorageError>;
+
+    /// Starts storing `body` before its key is known: whatever is slow
+    /// about a durable write (for a local disk, writing and fsyncing the
+    /// file) happens here, and nothing is visible under any key yet.
+    async fn stage(&self, body: Body) -> Result<Staged, StorageError> {
+        Ok(Staged::buffered(body))
+    }
+
+    /// Stores a staged object under `key`, with the promises of `put`.
+    async fn put_staged(&self, key: &ObjectKey, staged: Staged) -> Result<(), StorageError> {
+        self.put(key, staged.body).await
+    }
 
     /// Reads a whole object.
     async fn get(&self, key: &ObjectKey) -> Result<Bytes, StorageError>;

@@ -269,6 +269,32 @@ async fn racing_puts_leave_one_complete_object(store: Store, ns: &str) -> TestRe
     Ok(())
 }
 
+async fn staged_objects_appear_only_when_put(store: Store, ns: &str) -> TestResult {
+    let k = key(&format!("{ns}/staged/obj"));
+    let body = pattern(300_000, 5);
+    let staged = store
+        .stage(Body::new(vec![body.slice(..10), body.slice(10..)]))
+        .await?;
+    assert_eq!(staged.len(), 300_000);
+    // Written, but under no key yet.
+    assert!(store.list(&format!("{ns}/")).await?.is_empty());
+    assert_eq!(store.head(&k).await?, None);
+    store.put_staged(&k, staged).await?;
+    assert_same(&store.get(&k).await?, &body, "staged then put");
+
+    // A staged object that is dropped leaves nothing behind.
+    let dropped = store.stage(pattern(1000, 6).into()).await?;
+    drop(dropped);
+    assert_eq!(store.list(&format!("{ns}/")).await?, vec![k.clone()]);
+
+    // Staging for a key that already holds an object replaces it whole.
+    let newer = pattern(2000, 7);
+    let staged = store.stage(newer.clone().into()).await?;
+    store.put_staged(&k, staged).await?;
+    assert_same(&store.get(&k).await?, &newer, "replaced by a staged object");
+    Ok(())
+}
+
 /// Generates one test per case per backend: `fs::<case>` and `s3::<case>`.
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
@@ -307,6 +333,7 @@ conformance!(
     large_object_round_trips,
     concurrent_puts_to_different_keys,
     racing_puts_leave_one_complete_object,
+    staged_objects_appear_only_when_put,
 );
 
 /// A store on the process-wide Garage, with 5 MiB parts so the large
@@ -385,6 +412,33 @@ async fn fs_reopen_keeps_objects_and_drops_partial_uploads() -> TestResult {
     assert_same(&store.get(&k).await?, &pattern(1000, 3), "after reopen");
     assert_eq!(std::fs::read_dir(dir.path().join(".tmp"))?.count(), 0);
     assert_eq!(store.list("").await?, vec![k]);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fs_staged_files_are_removed_unless_put() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = FsStore::open(dir.path())?;
+    let tmp_files = || std::fs::read_dir(dir.path().join(".tmp")).map(|d| d.count());
+    let staged = store.stage(pattern(4096, 8).into()).await?;
+    assert_eq!(tmp_files()?, 1, "the staged file is written ahead");
+    drop(staged);
+    assert_eq!(tmp_files()?, 0, "a dropped staged file is removed");
+
+    let staged = store.stage(pattern(4096, 9).into()).await?;
+    store.put_staged(&key("a/b"), staged).await?;
+    assert_eq!(tmp_files()?, 0, "a put staged file is renamed, not copied");
+
+    // A key that cannot be a file (its parent is an object) fails, and the
+    // staged file is not left behind.
+    let staged = store.stage(pattern(10, 1).into()).await?;
+    assert!(store.put_staged(&key("a/b/c"), staged).await.is_err());
+    assert_eq!(tmp_files()?, 0);
+    assert_same(
+        &store.get(&key("a/b")).await?,
+        &pattern(4096, 9),
+        "untouched",
+    );
     Ok(())
 }
 
