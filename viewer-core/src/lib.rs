@@ -1,0 +1,1 @@
+//! The viewer's pure logic, native and wasm alike, tested natively.
