@@ -420,6 +420,12 @@ fn metadata_json(p: &ParsedInstance) -> Result<Vec<u8>, IngestError> {
         p.study_instance_uid, p.series_instance_uid, p.sop_instance_uid
     );
     let mut map = json::to_dicom_json(&p.header, &path);
+    // The stored syntax, so a client (the viewer) can ask for frames as
+    // stored when it can decode them, and uncompressed otherwise.
+    map.insert(
+        "00083002".into(),
+        serde_json::json!({ "vr": "UI", "Value": [p.transfer_syntax_uid.trim_end_matches('\0')] }),
+    );
     if p.pixel != PixelLayout::Absent {
         let vr = match (&p.pixel, int_value(&p.header, tags::BITS_ALLOCATED)) {
             (PixelLayout::Native { .. }, Some(b)) if b > 8 => "OW",

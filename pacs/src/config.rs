@@ -26,6 +26,16 @@ pub struct RawConfig {
     pub ingest: RawIngest,
     #[serde(default)]
     pub sites: Vec<Site>,
+    #[serde(default)]
+    pub viewer: RawViewer,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawViewer {
+    /// The web viewer's files (`scripts/build-viewer.sh` output). Default:
+    /// `viewer/` beside the executable or one directory up.
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -121,6 +131,8 @@ pub struct Config {
     pub duplicate_policy: DuplicatePolicy,
     pub max_instance_size: u64,
     pub sites: Vec<Site>,
+    /// Where the web viewer's files are; `None` looks beside the executable.
+    pub viewer_dir: Option<PathBuf>,
 }
 
 /// Values given on the command line; they win over file and environment.
@@ -130,6 +142,7 @@ pub struct Overrides {
     pub http_addr: Option<SocketAddr>,
     pub dicom_addr: Option<SocketAddr>,
     pub ae_title: Option<String>,
+    pub viewer_dir: Option<PathBuf>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -242,6 +255,10 @@ impl Config {
             duplicate_policy: raw.ingest.duplicate_policy.unwrap_or_default(),
             max_instance_size: raw.ingest.max_instance_size.unwrap_or(2 << 30),
             sites: raw.sites,
+            viewer_dir: flags
+                .viewer_dir
+                .or_else(|| env("PACS_VIEWER_DIR").map(PathBuf::from))
+                .or(raw.viewer.dir),
         })
     }
 }

@@ -6,6 +6,7 @@ mod http;
 mod import;
 mod samples;
 mod server;
+mod viewer;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -58,6 +59,9 @@ enum Command {
         /// Load generated sample studies when the archive is empty.
         #[arg(long)]
         with_samples: bool,
+        /// The web viewer's files (default: `viewer/` beside the executable or one level up).
+        #[arg(long)]
+        viewer_dir: Option<PathBuf>,
     },
     /// Import DICOM files and folders (recursively).
     Import {
@@ -115,6 +119,7 @@ async fn run(command: Command) -> Result<ExitCode> {
             dicom_addr,
             aet,
             with_samples,
+            viewer_dir,
         } => {
             let config = Config::load(
                 common.config.as_deref(),
@@ -123,6 +128,7 @@ async fn run(command: Command) -> Result<ExitCode> {
                     http_addr,
                     dicom_addr,
                     ae_title: aet,
+                    viewer_dir,
                 },
             )?;
             server::serve(config, with_samples).await?;

@@ -109,8 +109,17 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
             max_instance_size: config.max_instance_size,
         },
     });
+    let viewer_dir = crate::viewer::locate(config.viewer_dir.as_deref());
+    match &viewer_dir {
+        Some(dir) => tracing::info!(dir = %dir.display(), "serving the web viewer"),
+        None => tracing::warn!(
+            "no web viewer files found (build them with scripts/build-viewer.sh or pass --viewer-dir); serving DICOMweb only"
+        ),
+    }
     let routes = health(ready.clone(), services.index.clone())
         .or(dicomweb::routes(web))
+        .unify()
+        .or(crate::viewer::routes(viewer_dir))
         .unify()
         .with(warp::trace::request())
         .map(warp::Reply::into_response)
@@ -195,7 +204,7 @@ async fn unmatched(
     } else {
         (
             warp::http::StatusCode::NOT_FOUND,
-            "not found: DICOMweb is under /dicom-web, health under /healthz",
+            "not found: the viewer is at /, DICOMweb under /dicom-web, health under /healthz",
         )
     };
     Ok(warp::reply::with_status(format!("{message}\n"), status).into_response())

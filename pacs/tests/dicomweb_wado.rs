@@ -194,6 +194,11 @@ fn metadata_bulk_data_and_frames_give_the_source_pixels() {
             .expect("a stored instance");
         assert_eq!(alphabetic(item), Some(IVANOV), "metadata name is UTF-8");
         assert_eq!(int_value(item, "00280010"), Some(128));
+        assert_eq!(
+            string_value(item, "00083002").as_deref(),
+            Some("1.2.840.10008.1.2.1"),
+            "the stored transfer syntax is in the metadata"
+        );
         let pixel = &item["7FE00010"];
         assert_eq!(pixel["vr"], "OW", "{pixel}");
         let uri = pixel["BulkDataURI"].as_str().expect("BulkDataURI");

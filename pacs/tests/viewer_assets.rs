@@ -1,0 +1,171 @@
+//! The web viewer's files as the real `pacs serve` sends them: the page at
+//! `/` and `/viewer`, assets under `/viewer-assets/`, gzip for clients
+//! that accept it, revalidation by ETag, nothing outside the directory,
+//! and a page that says what to do when the viewer is not installed.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use common::{Server, http};
+
+fn viewer_dir(root: &std::path::Path) -> std::path::PathBuf {
+    let dir = root.join("viewer");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("index.html"),
+        "<!doctype html><title>viewer</title>",
+    )
+    .unwrap();
+    let wasm: Vec<u8> = (0..50_000u32).map(|i| (i % 7) as u8).collect();
+    std::fs::write(dir.join("viewer_wasm_bg.wasm"), &wasm).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&wasm).unwrap();
+    std::fs::write(dir.join("viewer_wasm_bg.wasm.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::write(dir.join("app.js"), "export {};").unwrap();
+    // Outside the directory: must never be reachable.
+    std::fs::write(root.join("secret.txt"), "patient list").unwrap();
+    dir
+}
+
+#[test]
+fn pages_and_assets_are_served_with_types_gzip_and_etags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = viewer_dir(tmp.path());
+    let server = Server::start_with(
+        &tmp.path().join("data"),
+        None,
+        &["--viewer-dir", dir.to_str().unwrap()],
+    );
+    let client = http();
+
+    for page in ["/", "/viewer", "/viewer?study=1.2.3"] {
+        let r = client.get(server.url(page)).send().unwrap();
+        assert_eq!(r.status(), 200, "{page}");
+        assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
+        assert_eq!(r.text().unwrap(), "<!doctype html><title>viewer</title>");
+    }
+
+    let wasm = std::fs::read(dir.join("viewer_wasm_bg.wasm")).unwrap();
+    let url = server.url("/viewer-assets/viewer_wasm_bg.wasm");
+    let plain = client.get(&url).send().unwrap();
+    assert_eq!(plain.status(), 200);
+    assert_eq!(plain.headers()["content-type"], "application/wasm");
+    assert!(plain.headers().get("content-encoding").is_none());
+    let etag = plain.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(plain.bytes().unwrap().as_ref(), wasm.as_slice());
+
+    let gz = client
+        .get(&url)
+        .header("accept-encoding", "br, gzip;q=0.8")
+        .send()
+        .unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    assert_eq!(gz.headers()["content-type"], "application/wasm");
+    let body = gz.bytes().unwrap();
+    assert!(body.len() < wasm.len() / 4, "the gzip copy is sent");
+    let mut inflated = Vec::new();
+    flate2::read::GzDecoder::new(body.as_ref())
+        .read_to_end(&mut inflated)
+        .unwrap();
+    assert_eq!(inflated, wasm);
+
+    // gzip refused with q=0: the plain file.
+    let refused = client
+        .get(&url)
+        .header("accept-encoding", "gzip;q=0")
+        .send()
+        .unwrap();
+    assert!(refused.headers().get("content-encoding").is_none());
+
+    // A returning browser revalidates: 304 without a body.
+    let again = client
+        .get(&url)
+        .header("if-none-match", &etag)
+        .send()
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert!(again.bytes().unwrap().is_empty());
+
+    let js = client
+        .get(server.url("/viewer-assets/app.js"))
+        .send()
+        .unwrap();
+    assert_eq!(
+        js.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+
+    let missing = client
+        .get(server.url("/viewer-assets/nothing.js"))
+        .send()
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    server.stop();
+}
+
+/// Raw request paths that try to leave the viewer directory.
+#[test]
+fn asset_paths_cannot_leave_the_viewer_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = viewer_dir(tmp.path());
+    let server = Server::start_with(
+        &tmp.path().join("data"),
+        None,
+        &["--viewer-dir", dir.to_str().unwrap()],
+    );
+    for path in [
+        "/viewer-assets/../secret.txt",
+        "/viewer-assets/..%2fsecret.txt",
+        "/viewer-assets/%2e%2e%2fsecret.txt",
+        "/viewer-assets/.%2e/secret.txt",
+        "/viewer-assets//etc/passwd",
+        "/viewer-assets/..%5csecret.txt",
+        "/viewer-assets/.hidden",
+    ] {
+        let mut stream = TcpStream::connect(server.http).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let status_line = response.lines().next().unwrap_or_default();
+        assert!(
+            status_line.contains(" 404 ") || status_line.contains(" 400 "),
+            "{path}: {status_line}"
+        );
+        assert!(!response.contains("patient list"), "{path} leaked a file");
+    }
+    server.stop();
+}
+
+#[test]
+fn without_viewer_files_the_page_says_how_to_install_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("no-viewer");
+    std::fs::create_dir_all(&empty).unwrap();
+    let server = Server::start_with_env(
+        &tmp.path().join("data"),
+        None,
+        &[],
+        &[("PACS_VIEWER_DIR", empty.to_str().unwrap())],
+    );
+    for page in ["/", "/viewer?study=1.2", "/viewer-assets/app.js"] {
+        let r = http().get(server.url(page)).send().unwrap();
+        assert_eq!(r.status(), 503, "{page}");
+        let text = r.text().unwrap();
+        assert!(text.contains("build-viewer.sh"), "{text}");
+        assert!(text.contains("/dicom-web"), "{text}");
+    }
+    // DICOMweb is unaffected.
+    let r = http().get(server.url("/dicom-web/studies")).send().unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    server.stop();
+}
