@@ -325,6 +325,28 @@ mod tests {
     }
 
     #[test]
+    fn viewer_directory_comes_from_flag_over_file() {
+        let raw: RawConfig = toml::from_str("[viewer]\ndir = \"/srv/viewer\"\n").unwrap();
+        let flags = Overrides {
+            data_dir: Some("/tmp/x".into()),
+            ..Overrides::default()
+        };
+        let c = Config::from_raw(raw, flags.clone()).unwrap();
+        assert_eq!(c.viewer_dir.as_deref(), Some(Path::new("/srv/viewer")));
+        let raw: RawConfig = toml::from_str("[viewer]\ndir = \"/srv/viewer\"\n").unwrap();
+        let c = Config::from_raw(
+            raw,
+            Overrides {
+                viewer_dir: Some("/opt/v".into()),
+                ..flags
+            },
+        )
+        .unwrap();
+        assert_eq!(c.viewer_dir.as_deref(), Some(Path::new("/opt/v")));
+        assert!(toml::from_str::<RawConfig>("[viewer]\ndirectory = \"x\"\n").is_err());
+    }
+
+    #[test]
     fn file_is_parsed_and_validated() {
         let raw: RawConfig = toml::from_str(
             r#"
