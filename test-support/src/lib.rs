@@ -3,7 +3,9 @@
 //! - [`free_port`]: a loopback TCP port nothing listens on right now.
 //! - [`garage`]: a throwaway single-node Garage server, the S3-compatible
 //!   service the S3 tests run against.
+//! - [`browser`]: headless Chromium over chromedriver, for the viewer.
 
+pub mod browser;
 pub mod garage;
 
 use std::net::{Ipv4Addr, TcpListener};
