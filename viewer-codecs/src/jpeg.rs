@@ -68,11 +68,16 @@ fn with_jpeg_decoder(
             layout.photometric,
             Photometric::YbrFull | Photometric::YbrFull422
         );
-    decoder.set_color_transform(if decoder_converts {
-        ColorTransform::YCbCr
-    } else {
-        ColorTransform::None
-    });
+    if layout.is_colour() && !lossless {
+        // `ColorTransform::RGB` interleaves the components unchanged
+        // (`ColorTransform::None` would leave each line's components one
+        // after the other). Lossless streams are never converted.
+        decoder.set_color_transform(if decoder_converts {
+            ColorTransform::YCbCr
+        } else {
+            ColorTransform::RGB
+        });
+    }
     // The header matched the descriptor, so this only restates its size.
     decoder.set_max_decoding_buffer_size(layout.samples());
     let bytes = decoder

@@ -5,6 +5,8 @@
 //! that make up nearly all JPEG-LS in radiology; colour JPEG-LS frames fail
 //! with an error for which [`DecodeError::needs_server_decoding`] holds.
 
+use std::borrow::Cow;
+
 use crate::jpeg::first_frame_segment;
 use crate::layout::{Layout, Samples};
 use crate::{DecodeError, Pixels};
@@ -30,7 +32,8 @@ pub(crate) fn decode(layout: &Layout<'_>, data: &[u8]) -> Result<Pixels, DecodeE
         return Err(layout.unsupported("colour JPEG-LS"));
     }
     layout.expect_codec_shape("JPEG-LS", columns, rows, components, precision)?;
-    let (words, width, height) = jpegls::decode(data, columns as u32, rows as u32)
+    let data = without_fill_before_eoi(data);
+    let (words, width, height) = jpegls::decode(&data, columns as u32, rows as u32)
         .map_err(|e| DecodeError::Corrupt(format!("JPEG-LS: {e}")))?;
     if (width as usize, height as usize) != (columns, rows) {
         return Err(DecodeError::Mismatch(format!(
@@ -38,6 +41,30 @@ pub(crate) fn decode(layout: &Layout<'_>, data: &[u8]) -> Result<Pixels, DecodeE
         )));
     }
     layout.monochrome(Samples::U16(words))
+}
+
+/// The stream without 0xFF fill bytes between the scan and the final EOI
+/// marker. T.87 (like T.81) allows any number of them before a marker, and
+/// dcmtk's encoder writes one, but `pure_jpegls` expects EOI right after
+/// the scan. A 0xFF that is scan data is always followed by a byte below
+/// 0x80, so an 0xFF directly before `FF D9` can only be fill.
+fn without_fill_before_eoi(data: &[u8]) -> Cow<'_, [u8]> {
+    // DICOM pads odd-length fragments with one zero byte after EOI.
+    let end = data.len() - usize::from(data.last() == Some(&0));
+    let Some(eoi) = end.checked_sub(2).filter(|&e| data[e..end] == [0xFF, 0xD9]) else {
+        return Cow::Borrowed(data);
+    };
+    let mut scan_end = eoi;
+    while scan_end > 0 && data[scan_end - 1] == 0xFF {
+        scan_end -= 1;
+    }
+    if scan_end == eoi {
+        return Cow::Borrowed(data);
+    }
+    let mut joined = Vec::with_capacity(scan_end + 2);
+    joined.extend_from_slice(&data[..scan_end]);
+    joined.extend_from_slice(&[0xFF, 0xD9]);
+    Cow::Owned(joined)
 }
 
 #[cfg(test)]
@@ -57,6 +84,18 @@ mod tests {
             s.extend_from_slice(&[c + 1, 0x11, 0]);
         }
         s
+    }
+
+    #[test]
+    fn fill_bytes_before_the_final_marker_are_dropped() {
+        use super::without_fill_before_eoi as strip;
+        assert_eq!(&*strip(&[1, 0xFF, 0xFF, 0xFF, 0xD9]), [1, 0xFF, 0xD9]);
+        assert_eq!(&*strip(&[1, 0xFF, 0xFF, 0xD9, 0]), [1, 0xFF, 0xD9]);
+        // Scan data ending in a stuffed byte, and streams without EOI, stay.
+        assert_eq!(&*strip(&[0xFF, 0x7F, 0xFF, 0xD9]), [0xFF, 0x7F, 0xFF, 0xD9]);
+        assert_eq!(&*strip(&[0xFF, 0xFF]), [0xFF, 0xFF]);
+        assert_eq!(&*strip(&[0xD9]), [0xD9]);
+        assert_eq!(&*strip(&[]), [0u8; 0]);
     }
 
     #[test]
