@@ -97,6 +97,13 @@ impl VolumeGeometry {
             .checked_mul(self.dims.2)
     }
 
+    /// Whether the stack's z axis points towards the feet (acquired head
+    /// first), so that reformats read it in increasing z to put the head
+    /// at the top.
+    pub fn descends(&self) -> bool {
+        self.axes.2.z < -1e-6
+    }
+
     /// Patient position of a voxel centre (fractional indices allowed).
     pub fn voxel_to_patient(&self, x: f64, y: f64, z: f64) -> Vec3 {
         let (ax, ay, az) = self.axes;
@@ -127,9 +134,12 @@ pub struct Volume {
 ///
 /// - `Axial`: the acquired slices, `z = index`; frame columns along x,
 ///   rows along y.
-/// - `Coronal`: `y = index`; columns along x, rows along **decreasing** z
-///   (so the head is at the top of an ascending axial stack).
-/// - `Sagittal`: `x = index`; columns along y, rows along decreasing z.
+/// - `Coronal`: `y = index`; columns along x, rows along the stack axis
+///   from the head end to the feet end (decreasing z for a stack that
+///   ascends towards the head, increasing z for one acquired head first),
+///   so the head is at the top either way.
+/// - `Sagittal`: `x = index`; columns along y, rows along the stack axis
+///   as for `Coronal`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mpr {
     Axial,

@@ -25,6 +25,13 @@ fn layout(volume: &Volume, orientation: Mpr, index: usize) -> Layout {
     let (dx, dy, dz) = volume.geometry.dims;
     let (sx, sy, sz) = volume.geometry.spacing;
     let (row, slice) = (dx as isize, (dx * dy) as isize);
+    // Frame row 0 is the head end of the stack: the last slice of an
+    // ascending stack, the first of a descending one.
+    let (top, step_down) = if volume.geometry.descends() {
+        (0, slice)
+    } else {
+        (dz - 1, -slice)
+    };
     match orientation {
         Mpr::Axial => Layout {
             width: dx,
@@ -41,9 +48,9 @@ fn layout(volume: &Volume, orientation: Mpr, index: usize) -> Layout {
         Mpr::Coronal => Layout {
             width: dx,
             height: dz,
-            base: (dz - 1) * dx * dy + index * dx,
+            base: top * dx * dy + index * dx,
             step_col: 1,
-            step_row: -slice,
+            step_row: step_down,
             step_slab: row,
             before: index,
             after: dy - 1 - index,
@@ -53,9 +60,9 @@ fn layout(volume: &Volume, orientation: Mpr, index: usize) -> Layout {
         Mpr::Sagittal => Layout {
             width: dy,
             height: dz,
-            base: (dz - 1) * dx * dy + index,
+            base: top * dx * dy + index,
             step_col: row,
-            step_row: -slice,
+            step_row: step_down,
             step_slab: 1,
             before: index,
             after: dx - 1 - index,
@@ -138,12 +145,16 @@ fn combine<T: Copy + Into<f64>>(
 fn frame_plane(volume: &Volume, orientation: Mpr, index: usize, l: &Layout) -> Option<ImagePlane> {
     let g = &volume.geometry;
     let (ax, ay, az) = g.axes;
-    let top = g.dims.2 as f64 - 1.0;
+    let (top, down) = if g.descends() {
+        (0.0, az)
+    } else {
+        (g.dims.2 as f64 - 1.0, -az)
+    };
     let i = index as f64;
     let (origin, row_direction, column_direction) = match orientation {
         Mpr::Axial => (g.voxel_to_patient(0.0, 0.0, i), ax, ay),
-        Mpr::Coronal => (g.voxel_to_patient(0.0, i, top), ax, -az),
-        Mpr::Sagittal => (g.voxel_to_patient(i, 0.0, top), ay, -az),
+        Mpr::Coronal => (g.voxel_to_patient(0.0, i, top), ax, down),
+        Mpr::Sagittal => (g.voxel_to_patient(i, 0.0, top), ay, down),
     };
     ImagePlane::new(
         origin,

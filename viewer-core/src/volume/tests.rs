@@ -183,6 +183,39 @@ fn a_negative_slope_projects_the_modality_maximum() {
 }
 
 #[test]
+fn a_stack_acquired_head_first_still_shows_the_head_at_the_top() {
+    // Slices sorted head to feet (z = 8, 6, …, 0), as an instance-ordered
+    // scan is: stored value 100·k + 10·y + x for slice k.
+    let planes: Vec<_> = (0..5).map(|k| axial(8.0 - 2.0 * f64::from(k))).collect();
+    let geometry = VolumeGeometry::from_stack(&planes).unwrap();
+    assert!(geometry.descends());
+    let mut v = Volume::new(geometry, true, 2.0, -1000.0).unwrap();
+    for k in 0..5_i16 {
+        let slice: Vec<i16> = (0..4_i16)
+            .flat_map(|y| (0..3_i16).map(move |x| 100 * k + 10 * y + x))
+            .collect();
+        v.set_slice_i16(k as usize, &slice).unwrap();
+    }
+    let coronal = reslice(&v, Mpr::Coronal, 1, 0.0, Slab::Mip).unwrap();
+    // Row r is slice k = r: the head (z = 8) on top.
+    for r in 0..5 {
+        assert_eq!(coronal.values[r * 3], hu(0, 1, r), "row {r}");
+    }
+    let plane = coronal.plane.unwrap();
+    assert_eq!(
+        orientation_labels(&plane, &ViewTransform::default()),
+        ["R", "H", "L", "F"]
+    );
+    assert!((plane.position.z - 8.0).abs() < 1e-12);
+    let sagittal = reslice(&v, Mpr::Sagittal, 2, 0.0, Slab::Mip).unwrap();
+    assert_eq!(sagittal.values[4 * 4 + 3], hu(2, 3, 4));
+    assert_eq!(
+        orientation_labels(&sagittal.plane.unwrap(), &ViewTransform::default()),
+        ["A", "H", "P", "F"]
+    );
+}
+
+#[test]
 fn frames_know_their_plane() {
     let v = test_volume();
     let coronal = reslice(&v, Mpr::Coronal, 1, 0.0, Slab::Mip).unwrap();
