@@ -30,6 +30,8 @@ struct MainHeader {
     precision: u16,
     signed: bool,
     high_throughput: bool,
+    /// COD's multiple component transform flag (RCT or ICT on 3 components).
+    component_transform: bool,
 }
 
 pub(crate) fn decode(layout: &Layout<'_>, data: &[u8]) -> Result<Pixels, DecodeError> {
@@ -41,6 +43,12 @@ pub(crate) fn decode(layout: &Layout<'_>, data: &[u8]) -> Result<Pixels, DecodeE
         header.components,
         header.precision,
     )?;
+    if header.high_throughput && header.component_transform {
+        // The HTJ2K path returns the transformed components (Y, Cb, Cr
+        // level-shifted and clamped), not RGB, and the clamping loses what
+        // an inverse transform here would need.
+        return Err(layout.unsupported("HTJ2K with a multiple-component (colour) transform"));
+    }
     let settings = DecodeSettings {
         resolve_palette_indices: false,
         ..DecodeSettings::default()
@@ -171,6 +179,7 @@ fn main_header(layout: &Layout<'_>, cs: &[u8]) -> Result<MainHeader, DecodeError
         return Err(layout.unsupported("JPEG 2000 components of different precision"));
     }
     let mut high_throughput = false;
+    let mut component_transform = false;
     let mut pos = 4 + siz_len;
     // The main header runs from SIZ to the first tile-part (SOT).
     while let (Some(marker), Some(length)) = (be16(cs, pos), be16(cs, pos + 2)) {
@@ -184,6 +193,9 @@ fn main_header(layout: &Layout<'_>, cs: &[u8]) -> Result<MainHeader, DecodeError
             _ => None,
         };
         high_throughput |= style.is_some_and(|s| s & 0x40 != 0);
+        if marker == 0xFF52 {
+            component_transform = segment.get(4).is_some_and(|&mct| mct != 0);
+        }
         pos += 2 + length;
     }
     Ok(MainHeader {
@@ -193,6 +205,7 @@ fn main_header(layout: &Layout<'_>, cs: &[u8]) -> Result<MainHeader, DecodeError
         precision: u16::from(first & 0x7F) + 1,
         signed: first & 0x80 != 0,
         high_throughput,
+        component_transform,
     })
 }
 
@@ -219,7 +232,7 @@ mod tests {
         for _ in 0..components {
             s.extend_from_slice(&[ssiz, 1, 1]);
         }
-        s.extend_from_slice(&[0xFF, 0x52, 0, 12, 0, 0, 0, 1, 0, 5, 4, 4, style, 1]);
+        s.extend_from_slice(&[0xFF, 0x52, 0, 12, 0, 0, 0, 1, 1, 5, 4, 4, style, 1]);
         s.extend_from_slice(&[0xFF, 0x90, 0, 10]);
         s
     }
@@ -254,7 +267,8 @@ mod tests {
                 components: 1,
                 precision: 12,
                 signed: true,
-                high_throughput: true
+                high_throughput: true,
+                component_transform: true
             }
         );
         let h = main_header(&layout_for(&d), &header(128, 96, 1, 0x0F, 0)).unwrap();
@@ -273,6 +287,7 @@ mod tests {
             precision: 12,
             signed: true,
             high_throughput: false,
+            component_transform: false,
         };
         // Part 1 returns value + 2048: 0 is -2048, 2047 is -1, 4095 is 2047.
         assert_eq!(

@@ -21,7 +21,12 @@
 //! | JPEG Baseline, Extended (8-bit), Lossless | `.4.50`, `.4.51`, `.4.57`, `.4.70` | `jpeg-decoder` |
 //! | JPEG Extended, 12-bit | `.4.51` | `libjpeg-turbo-rs` |
 //! | JPEG-LS Lossless, Near-Lossless | `.4.80`, `.4.81` | `pure_jpegls` (one component only) |
-//! | JPEG 2000, HTJ2K | `.4.90`, `.4.91`, `.4.201`, `.4.202`, `.4.203` | `dicom-toolkit-jpeg2000` |
+//! | JPEG 2000, HTJ2K | `.4.90`, `.4.91`, `.4.201`, `.4.202`, `.4.203` | `dicom-toolkit-jpeg2000` (HTJ2K colour only without a component transform) |
+//!
+//! Images a supported syntax cannot carry here fail with an error for which
+//! [`DecodeError::needs_server_decoding`] holds: 1-bit and 32-bit samples,
+//! 16-bit colour, colour JPEG-LS, 12-bit colour JPEG, arithmetic-coded or
+//! hierarchical JPEG, HTJ2K colour with YBR_RCT/YBR_ICT.
 //!
 //! Frames of the uncompressed syntaxes arrive as little-endian native bytes
 //! whatever the stored syntax: PS3.18 has the origin server send
