@@ -6,6 +6,7 @@
 //! [`Window::apply`]; a pixel with grey level `g` is displayed as the byte
 //! `round(g × 255)`, inverted (`1 − g`) for MONOCHROME1 or a user invert.
 
+use crate::i18n::{Lang, t_with};
 use crate::image::ImageInfo;
 
 /// The VOI LUT Function (0028,1056).
@@ -150,6 +151,17 @@ impl Window {
         }
     }
 
+    /// The overlay text, e.g. `"W 400 L 40"`, with both numbers written by
+    /// [`format_value`].
+    pub fn overlay_text(&self, lang: Lang) -> String {
+        let (width, center) = (format_value(self.width), format_value(self.center));
+        t_with(
+            lang,
+            "overlay.window",
+            &[("width", &width), ("center", &center)],
+        )
+    }
+
     /// The LINEAR window that maps `min` to black and `max` to white
     /// exactly: `w = max − min + 1`, `c = (min + max + 1) / 2`, so that
     /// `c − 0.5 − (w−1)/2 = min` and `c − 0.5 + (w−1)/2 = max`.
@@ -157,6 +169,22 @@ impl Window {
         let (lo, hi) = if min <= max { (min, max) } else { (max, min) };
         Window::linear((lo + hi + 1.0) / 2.0, hi - lo + 1.0)
     }
+}
+
+/// A window (or any modality) number as a reader expects to see it:
+/// integral values without decimals (`"40"`, `"-600"`), others rounded to
+/// two decimals with trailing zeros dropped (`"40.5"`, `"0.25"`); never
+/// `"-0"`.
+pub fn format_value(x: f64) -> String {
+    if !x.is_finite() {
+        return x.to_string();
+    }
+    let rounded = (x * 100.0).round() / 100.0;
+    if rounded == 0.0 {
+        return "0".to_owned();
+    }
+    let text = format!("{rounded:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 /// A named CT window, chosen from a menu or with a digit key.
@@ -331,6 +359,25 @@ mod tests {
         assert!((w.apply(3071.0) - 1.0).abs() < 1e-12);
         assert!(w.apply(-1023.0) > 0.0);
         assert!(w.apply(3070.0) < 1.0);
+    }
+
+    #[test]
+    fn window_numbers_read_as_written() {
+        assert_eq!(format_value(40.0), "40");
+        assert_eq!(format_value(-600.0), "-600");
+        assert_eq!(format_value(1500.0), "1500");
+        assert_eq!(format_value(40.5), "40.5");
+        assert_eq!(format_value(0.254), "0.25");
+        assert_eq!(format_value(-0.001), "0");
+        assert_eq!(format_value(99.999), "100");
+        assert_eq!(
+            Window::linear(40.0, 400.0).overlay_text(Lang::En),
+            "W 400 L 40"
+        );
+        assert_eq!(
+            Window::linear(-600.5, 1500.0).overlay_text(Lang::Uz),
+            "W 1500 L -600.5"
+        );
     }
 
     #[test]

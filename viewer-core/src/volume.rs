@@ -172,6 +172,22 @@ pub struct Frame {
     pub plane: Option<ImagePlane>,
 }
 
+impl Frame {
+    /// Row spacing ÷ column spacing: how much taller than wide each pixel
+    /// is, for [`crate::viewport::ViewTransform::fit_with_aspect`].
+    pub fn pixel_aspect(&self) -> f64 {
+        self.pixel_spacing.0 / self.pixel_spacing.1
+    }
+
+    /// The smallest and largest value, e.g. for a default window; `None`
+    /// for an empty frame.
+    pub fn min_max(&self) -> Option<(f32, f32)> {
+        let mut values = self.values.iter().copied().filter(|v| v.is_finite());
+        let first = values.next()?;
+        Some(values.fold((first, first), |(lo, hi), v| (lo.min(v), hi.max(v))))
+    }
+}
+
 impl Volume {
     /// A volume of zeros, to be filled slice by slice as frames arrive.
     pub fn new(
@@ -287,7 +303,7 @@ pub fn slab_half_width(slab_mm: f64, spacing_mm: f64) -> usize {
 }
 
 mod reslice;
-pub use reslice::reslice;
+pub use reslice::{VoxelPlane, reslice, voxel_plane};
 
 #[cfg(test)]
 mod tests;

@@ -71,7 +71,11 @@ fn text_of(entry: &Entry, lang: Lang) -> &'static str {
 /// the key itself if the table does not have it (visible, so a missing
 /// key is noticed rather than shown as nothing).
 pub fn t(lang: Lang, key: &str) -> &str {
-    match TABLE.iter().find(|e| e.0 == key) {
+    lookup(TABLE, lang, key)
+}
+
+fn lookup<'k>(table: &'static [Entry], lang: Lang, key: &'k str) -> &'k str {
+    match table.iter().find(|e| e.0 == key) {
         Some(entry) => {
             let text = text_of(entry, lang);
             if text.is_empty() { entry.1 } else { text }

@@ -1,81 +1,91 @@
 //! Reformatting a volume along one of its axes, with an optional slab.
+//!
+//! [`voxel_plane`] describes the sampling grid in voxel coordinates; the
+//! CPU [`reslice`] walks exactly that grid, and the GPU reslice is handed
+//! the same numbers, so the two agree by construction.
 
-use super::{Frame, Mpr, Slab, Volume, VolumeError, Voxels, slab_half_width};
+use super::{Frame, Mpr, Slab, Volume, VolumeError, VolumeGeometry, Voxels, slab_half_width};
 use crate::geometry::ImagePlane;
 
-/// How frame pixels and slab steps map to voxel indices.
-struct Layout {
-    width: usize,
-    height: usize,
-    /// Voxel index of frame pixel (0, 0) on the centre slice.
-    base: usize,
-    /// Voxel index steps for one frame column, one frame row (may be
-    /// negative: rows run towards decreasing z) and one slab step.
-    step_col: isize,
-    step_row: isize,
-    step_slab: isize,
-    /// Slab steps available before and after the centre slice.
-    before: usize,
-    after: usize,
-    spacing_slab: f64,
-    pixel_spacing: (f64, f64),
+/// A reformat's sampling grid in voxel index coordinates, where voxel
+/// `(x, y, z)`'s centre is the point `(x, y, z)` (for normalised 3D
+/// texture coordinates use `(x + 0.5) / dims.x`, and so on).
+///
+/// Frame pixel `(c, r)` on slab step `k` samples the voxel at
+/// `origin + c · column + r · row + k · normal`, for
+/// `k ∈ −slab_steps.0 ..= slab_steps.1`; every such point is a voxel
+/// centre inside the volume.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VoxelPlane {
+    pub width: usize,
+    pub height: usize,
+    /// The voxel of frame pixel (0, 0) on the centre slice.
+    pub origin: [f64; 3],
+    /// Voxel step per frame column.
+    pub column: [f64; 3],
+    /// Voxel step per frame row.
+    pub row: [f64; 3],
+    /// Voxel step per slab step.
+    pub normal: [f64; 3],
+    /// Slab steps taken before and after the centre slice: the slab's half
+    /// width ([`slab_half_width`]) cut short at the volume's faces.
+    pub slab_steps: (usize, usize),
+    /// `(row_mm, col_mm)` of the frame's pixels.
+    pub pixel_spacing: (f64, f64),
 }
 
-fn layout(volume: &Volume, orientation: Mpr, index: usize) -> Layout {
-    let (dx, dy, dz) = volume.geometry.dims;
-    let (sx, sy, sz) = volume.geometry.spacing;
-    let (row, slice) = (dx as isize, (dx * dy) as isize);
+/// The grid of the reformat at slice `index` of `orientation` with a slab
+/// `slab_mm` thick (see [`Mpr`] for the frame's axes).
+pub fn voxel_plane(
+    geometry: &VolumeGeometry,
+    orientation: Mpr,
+    index: usize,
+    slab_mm: f64,
+) -> Result<VoxelPlane, VolumeError> {
+    let (dx, dy, dz) = geometry.dims;
+    let (sx, sy, sz) = geometry.spacing;
+    let len = match orientation {
+        Mpr::Axial => dz,
+        Mpr::Coronal => dy,
+        Mpr::Sagittal => dx,
+    };
+    if index >= len {
+        return Err(VolumeError::SliceOutOfRange { index, len });
+    }
+    let i = index as f64;
     // Frame row 0 is the head end of the stack: the last slice of an
     // ascending stack, the first of a descending one.
-    let (top, step_down) = if volume.geometry.descends() {
-        (0, slice)
+    let (top, down) = if geometry.descends() {
+        (0.0, 1.0)
     } else {
-        (dz - 1, -slice)
+        ((dz - 1) as f64, -1.0)
     };
-    match orientation {
-        Mpr::Axial => Layout {
-            width: dx,
-            height: dy,
-            base: index * dx * dy,
-            step_col: 1,
-            step_row: row,
-            step_slab: slice,
-            before: index,
-            after: dz - 1 - index,
-            spacing_slab: sz,
-            pixel_spacing: (sy, sx),
-        },
-        Mpr::Coronal => Layout {
-            width: dx,
-            height: dz,
-            base: top * dx * dy + index * dx,
-            step_col: 1,
-            step_row: step_down,
-            step_slab: row,
-            before: index,
-            after: dy - 1 - index,
-            spacing_slab: sy,
-            pixel_spacing: (sz, sx),
-        },
-        Mpr::Sagittal => Layout {
-            width: dy,
-            height: dz,
-            base: top * dx * dy + index,
-            step_col: row,
-            step_row: step_down,
-            step_slab: 1,
-            before: index,
-            after: dx - 1 - index,
-            spacing_slab: sx,
-            pixel_spacing: (sz, sy),
-        },
-    }
+    let (width, height, origin, column, row, normal, spacing_slab, pixel_spacing) =
+        match orientation {
+            Mpr::Axial => (dx, dy, [0.0, 0.0, i], X, Y, Z, sz, (sy, sx)),
+            Mpr::Coronal => (dx, dz, [0.0, i, top], X, [0.0, 0.0, down], Y, sy, (sz, sx)),
+            Mpr::Sagittal => (dy, dz, [i, 0.0, top], Y, [0.0, 0.0, down], X, sx, (sz, sy)),
+        };
+    let k = slab_half_width(slab_mm, spacing_slab);
+    Ok(VoxelPlane {
+        width,
+        height,
+        origin,
+        column,
+        row,
+        normal,
+        slab_steps: (k.min(index), k.min(len - 1 - index)),
+        pixel_spacing,
+    })
 }
 
-/// Reformats `volume` at slice `index` of `orientation` (see [`Mpr`] for
-/// the frame's axes), combining the voxels of a slab `slab_mm` thick
-/// centred on it by `mode` (see [`slab_half_width`] for which voxels; the
-/// slab is cut short at the volume's faces). Values are in modality units.
+const X: [f64; 3] = [1.0, 0.0, 0.0];
+const Y: [f64; 3] = [0.0, 1.0, 0.0];
+const Z: [f64; 3] = [0.0, 0.0, 1.0];
+
+/// Reformats `volume` at slice `index` of `orientation`, combining the
+/// voxels of a slab `slab_mm` thick centred on it by `mode` (see
+/// [`voxel_plane`] for exactly which voxels). Values are in modality units.
 pub fn reslice(
     volume: &Volume,
     orientation: Mpr,
@@ -83,50 +93,68 @@ pub fn reslice(
     slab_mm: f64,
     mode: Slab,
 ) -> Result<Frame, VolumeError> {
-    let len = volume.slice_count(orientation);
-    if index >= len {
-        return Err(VolumeError::SliceOutOfRange { index, len });
-    }
-    let l = layout(volume, orientation, index);
-    let k = slab_half_width(slab_mm, l.spacing_slab);
-    let offsets = -(k.min(l.before) as isize)..=(k.min(l.after) as isize);
+    let grid = voxel_plane(&volume.geometry, orientation, index, slab_mm)?;
     let values = match &volume.voxels {
-        Voxels::I16(v) => combine(v, &l, offsets, mode, volume.slope, volume.intercept),
-        Voxels::U16(v) => combine(v, &l, offsets, mode, volume.slope, volume.intercept),
+        Voxels::I16(v) => combine(
+            v,
+            &volume.geometry,
+            &grid,
+            mode,
+            volume.slope,
+            volume.intercept,
+        ),
+        Voxels::U16(v) => combine(
+            v,
+            &volume.geometry,
+            &grid,
+            mode,
+            volume.slope,
+            volume.intercept,
+        ),
     };
     Ok(Frame {
-        width: l.width,
-        height: l.height,
-        pixel_spacing: l.pixel_spacing,
+        width: grid.width,
+        height: grid.height,
+        pixel_spacing: grid.pixel_spacing,
         values,
-        plane: frame_plane(volume, orientation, index, &l),
+        plane: frame_plane(&volume.geometry, &grid),
     })
 }
 
 fn combine<T: Copy + Into<f64>>(
     voxels: &[T],
-    l: &Layout,
-    offsets: std::ops::RangeInclusive<isize>,
+    geometry: &VolumeGeometry,
+    grid: &VoxelPlane,
     mode: Slab,
     slope: f64,
     intercept: f64,
 ) -> Vec<f32> {
-    let n = l.width * l.height;
-    let (init, count) = match mode {
-        Slab::Mip => (f64::NEG_INFINITY, 0.0),
-        Slab::MinIp => (f64::INFINITY, 0.0),
-        Slab::Mean => (0.0, offsets.clone().count() as f64),
+    // The grid's steps as offsets into the voxel array (all integral).
+    let (dx, dy, _) = geometry.dims;
+    let linear = |v: [f64; 3]| {
+        v[0] as isize + v[1] as isize * dx as isize + v[2] as isize * (dx * dy) as isize
     };
-    let mut acc = vec![init; n];
-    for k in offsets {
-        let plane_base = l.base as isize + k * l.step_slab;
-        for r in 0..l.height {
-            let row_base = plane_base + r as isize * l.step_row;
-            let out = &mut acc[r * l.width..(r + 1) * l.width];
+    let (base, step_col, step_row, step_slab) = (
+        linear(grid.origin),
+        linear(grid.column),
+        linear(grid.row),
+        linear(grid.normal),
+    );
+    let (before, after) = (grid.slab_steps.0 as isize, grid.slab_steps.1 as isize);
+    let (init, count) = match mode {
+        Slab::Mip => (f64::NEG_INFINITY, 1.0),
+        Slab::MinIp => (f64::INFINITY, 1.0),
+        Slab::Mean => (0.0, (before + after + 1) as f64),
+    };
+    let mut acc = vec![init; grid.width * grid.height];
+    for k in -before..=after {
+        let plane_base = base + k * step_slab;
+        for (r, out) in acc.chunks_exact_mut(grid.width).enumerate() {
+            let row_base = plane_base + r as isize * step_row;
             for (c, a) in out.iter_mut().enumerate() {
-                // In range by construction: the layout's steps stay inside the volume.
-                let i = (row_base + c as isize * l.step_col) as usize;
-                let v = voxels[i].into() * slope + intercept;
+                // Inside the volume by construction of the grid.
+                let v =
+                    voxels[(row_base + c as isize * step_col) as usize].into() * slope + intercept;
                 *a = match mode {
                     Slab::Mip => a.max(v),
                     Slab::MinIp => a.min(v),
@@ -135,33 +163,19 @@ fn combine<T: Copy + Into<f64>>(
             }
         }
     }
-    match mode {
-        Slab::Mean => acc.iter().map(|s| (s / count) as f32).collect(),
-        Slab::Mip | Slab::MinIp => acc.iter().map(|&v| v as f32).collect(),
-    }
+    acc.iter().map(|s| (s / count) as f32).collect()
 }
 
 /// The patient plane of the frame's centre slice.
-fn frame_plane(volume: &Volume, orientation: Mpr, index: usize, l: &Layout) -> Option<ImagePlane> {
-    let g = &volume.geometry;
-    let (ax, ay, az) = g.axes;
-    let (top, down) = if g.descends() {
-        (0.0, az)
-    } else {
-        (g.dims.2 as f64 - 1.0, -az)
-    };
-    let i = index as f64;
-    let (origin, row_direction, column_direction) = match orientation {
-        Mpr::Axial => (g.voxel_to_patient(0.0, 0.0, i), ax, ay),
-        Mpr::Coronal => (g.voxel_to_patient(0.0, i, top), ax, down),
-        Mpr::Sagittal => (g.voxel_to_patient(i, 0.0, top), ay, down),
-    };
+fn frame_plane(geometry: &VolumeGeometry, grid: &VoxelPlane) -> Option<ImagePlane> {
+    let to_patient = |v: [f64; 3]| geometry.voxel_to_patient(v[0], v[1], v[2]);
+    let origin = to_patient(grid.origin);
     ImagePlane::new(
         origin,
-        row_direction,
-        column_direction,
-        l.pixel_spacing,
-        u32::try_from(l.height).ok()?,
-        u32::try_from(l.width).ok()?,
+        to_patient(grid.column) - geometry.origin,
+        to_patient(grid.row) - geometry.origin,
+        grid.pixel_spacing,
+        u32::try_from(grid.height).ok()?,
+        u32::try_from(grid.width).ok()?,
     )
 }

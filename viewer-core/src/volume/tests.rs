@@ -216,6 +216,64 @@ fn a_stack_acquired_head_first_still_shows_the_head_at_the_top() {
 }
 
 #[test]
+fn the_voxel_plane_describes_exactly_the_samples_reslice_takes() {
+    // For every orientation and a slab, recompute each frame pixel by
+    // walking the voxel grid by hand: the GPU gets these same numbers.
+    let v = test_volume();
+    for (orientation, index) in [(Mpr::Axial, 1), (Mpr::Coronal, 3), (Mpr::Sagittal, 0)] {
+        let grid = voxel_plane(&v.geometry, orientation, index, 4.0).unwrap();
+        let frame = reslice(&v, orientation, index, 4.0, Slab::Mean).unwrap();
+        assert_eq!((grid.width, grid.height), (frame.width, frame.height));
+        for r in 0..grid.height {
+            for c in 0..grid.width {
+                let (before, after) = (grid.slab_steps.0 as i64, grid.slab_steps.1 as i64);
+                let mut sum = 0.0;
+                for k in -before..=after {
+                    let p: Vec<usize> = (0..3)
+                        .map(|a| {
+                            grid.origin[a]
+                                + c as f64 * grid.column[a]
+                                + r as f64 * grid.row[a]
+                                + k as f64 * grid.normal[a]
+                        })
+                        .map(|x| x as usize)
+                        .collect();
+                    sum += v.value(p[0], p[1], p[2]).unwrap();
+                }
+                let mean = sum / (before + after + 1) as f32;
+                assert_eq!(
+                    frame.values[r * grid.width + c],
+                    mean,
+                    "{orientation:?} ({c}, {r})"
+                );
+            }
+        }
+    }
+    // Axial at z = 1 with 4 mm over 2 mm slices: one step each way.
+    let axial = voxel_plane(&v.geometry, Mpr::Axial, 1, 4.0).unwrap();
+    assert_eq!(
+        (axial.origin, axial.normal, axial.slab_steps),
+        ([0.0, 0.0, 1.0], [0.0, 0.0, 1.0], (1, 1))
+    );
+    // Coronal of an ascending stack starts at the top slice and steps down.
+    let coronal = voxel_plane(&v.geometry, Mpr::Coronal, 3, 0.0).unwrap();
+    assert_eq!(
+        (coronal.origin, coronal.row),
+        ([0.0, 3.0, 4.0], [0.0, 0.0, -1.0])
+    );
+}
+
+#[test]
+fn frame_helpers() {
+    let v = test_volume();
+    let coronal = reslice(&v, Mpr::Coronal, 0, 0.0, Slab::Mip).unwrap();
+    // 2 mm rows over 0.8 mm columns.
+    assert!((coronal.pixel_aspect() - 2.5).abs() < 1e-12);
+    // Values at y = 0 run from hu(0, 0, 0) to hu(2, 0, 4).
+    assert_eq!(coronal.min_max(), Some((hu(0, 0, 0), hu(2, 0, 4))));
+}
+
+#[test]
 fn frames_know_their_plane() {
     let v = test_volume();
     let coronal = reslice(&v, Mpr::Coronal, 1, 0.0, Slab::Mip).unwrap();
