@@ -43,7 +43,9 @@ pub fn angle_degrees_calibrated(
     )
 }
 
-/// A region of interest, axis-aligned in image coordinates.
+/// A region of interest, axis-aligned in image coordinates (pixel `(c, r)`
+/// centred at `(c + 0.5, r + 0.5)`); a pixel is inside when its centre is
+/// inside the shape or on its edge.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Roi {
     /// The rectangle with opposite corners `from` and `to` (any two).

@@ -263,6 +263,16 @@ impl Volume {
         Ok(())
     }
 
+    /// Voxels along x (columns), y (rows) and z (slices).
+    pub fn dims(&self) -> (usize, usize, usize) {
+        self.geometry.dims
+    }
+
+    /// Millimetres between voxel centres along x, y and z.
+    pub fn spacing(&self) -> (f64, f64, f64) {
+        self.geometry.spacing
+    }
+
     /// The number of frames a reformat along `orientation` has.
     pub fn slice_count(&self, orientation: Mpr) -> usize {
         let (x, y, z) = self.geometry.dims;
