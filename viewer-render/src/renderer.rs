@@ -1,0 +1,366 @@
+//! The renderer: one device, one target (a canvas or an offscreen
+//! texture), the uploaded images and volumes.
+
+use std::collections::HashMap;
+
+use crate::error::RenderError;
+use crate::gpu::{self, Gpu};
+use crate::pipelines::{Kind, Pipelines};
+use crate::texture;
+use crate::types::{Draw, GpuImage, GpuVolume, ImageId, VolumeId};
+
+mod frame;
+
+pub(crate) use frame::UniformBlock;
+
+/// The largest textures this device accepts, per side.
+///
+/// WebGL2 guarantees only 2048 (2D) and 256 (3D); desktop browsers
+/// report their GPU's limits (typically 8192–16384 and 2048), and the
+/// renderer requests whatever the adapter offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextureLimits {
+    pub max_2d: u32,
+    pub max_3d: u32,
+}
+
+/// Where frames go.
+pub(crate) enum Target {
+    /// A texture of ours: headless rendering and tests.
+    Offscreen(wgpu::Texture),
+    /// A browser canvas.
+    #[cfg(target_arch = "wasm32")]
+    Surface {
+        surface: wgpu::Surface<'static>,
+        config: wgpu::SurfaceConfiguration,
+    },
+}
+
+/// An uploaded image or volume: its texture and the bind group naming it.
+pub(crate) struct Uploaded {
+    pub kind: Kind,
+    pub bind_group: wgpu::BindGroup,
+    /// Kept so that the texture lives as long as the handle; dropped (and
+    /// its memory freed) on release.
+    _texture: wgpu::Texture,
+}
+
+/// Draws windowed images and reslices into a canvas or an offscreen
+/// texture.
+///
+/// Invariants: every [`ImageId`] and [`VolumeId`] in `images`/`volumes`
+/// names a texture of this device; the target is at least 1×1 and within
+/// the device's 2D texture limit.
+pub struct Renderer {
+    /// Kept alive for the surface's sake.
+    _instance: wgpu::Instance,
+    gpu: Gpu,
+    target: Target,
+    format: wgpu::TextureFormat,
+    /// The target is sRGB, so the shader pre-distorts its output.
+    srgb_output: bool,
+    width: u32,
+    height: u32,
+    pipelines: Pipelines,
+    uniforms: UniformBlock,
+    images: HashMap<ImageId, Uploaded>,
+    volumes: HashMap<VolumeId, Uploaded>,
+    next_id: u64,
+    /// The last frame's draws, replayed offscreen when a canvas frame is
+    /// read back.
+    last_frame: Vec<Draw>,
+}
+
+impl Renderer {
+    /// A renderer drawing into `canvas`, at its current `width`×`height`
+    /// attributes (physical pixels; call [`Renderer::resize`] when they
+    /// change).
+    ///
+    /// With [`crate::BackendPreference::Auto`], WebGPU is used when
+    /// `navigator.gpu` yields an adapter, WebGL2 otherwise. A canvas keeps
+    /// the first context type it was asked for, so after a failure here
+    /// another attempt needs a fresh canvas element.
+    #[cfg(target_arch = "wasm32")]
+    pub async fn for_canvas(
+        canvas: web_sys::HtmlCanvasElement,
+        preference: crate::BackendPreference,
+    ) -> Result<Renderer, RenderError> {
+        use crate::BackendPreference;
+        let width = canvas.width();
+        let height = canvas.height();
+        let backends = match preference {
+            BackendPreference::Auto => wgpu::Backends::BROWSER_WEBGPU | wgpu::Backends::GL,
+            BackendPreference::WebGpu => {
+                if !wgpu::util::is_browser_webgpu_supported().await {
+                    return Err(RenderError::GpuUnavailable {
+                        reason: "this browser offers no WebGPU adapter".into(),
+                    });
+                }
+                wgpu::Backends::BROWSER_WEBGPU
+            }
+            BackendPreference::WebGl2 => wgpu::Backends::GL,
+        };
+        let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle();
+        descriptor.backends = backends;
+        let instance = wgpu::util::new_instance_with_webgpu_detection(descriptor).await;
+        let surface = instance
+            .create_surface(wgpu::SurfaceTarget::Canvas(canvas))
+            .map_err(|e| RenderError::GpuUnavailable {
+                reason: format!("the canvas offers neither WebGPU nor WebGL2 ({e})"),
+            })?;
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                compatible_surface: Some(&surface),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| RenderError::GpuUnavailable {
+                reason: format!("no WebGPU or WebGL2 adapter ({e})"),
+            })?;
+        let gpu = gpu::open_device(&adapter).await?;
+        let caps = surface.get_capabilities(&adapter);
+        let (format, srgb_output) = gpu::choose_format(&caps.formats).ok_or_else(|| {
+            RenderError::Surface(format!(
+                "the canvas offers no 8-bit colour format (only {:?})",
+                caps.formats
+            ))
+        })?;
+        let alpha_mode = if caps.alpha_modes.contains(&wgpu::CompositeAlphaMode::Opaque) {
+            wgpu::CompositeAlphaMode::Opaque
+        } else {
+            wgpu::CompositeAlphaMode::Auto
+        };
+        let max = gpu.device.limits().max_texture_dimension_2d;
+        let config = wgpu::SurfaceConfiguration {
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
+            format,
+            color_space: wgpu::SurfaceColorSpace::Auto,
+            width: width.clamp(1, max),
+            height: height.clamp(1, max),
+            present_mode: wgpu::PresentMode::Fifo,
+            desired_maximum_frame_latency: 2,
+            alpha_mode,
+            view_formats: vec![],
+        };
+        surface.configure(&gpu.device, &config);
+        let (width, height) = (config.width, config.height);
+        let target = Target::Surface { surface, config };
+        let renderer =
+            Renderer::assemble(instance, gpu, target, format, srgb_output, width, height);
+        renderer.take_errors()?;
+        Ok(renderer)
+    }
+
+    /// A renderer drawing into an offscreen `Rgba8Unorm` texture, for tests
+    /// and thumbnails; natively the only kind (Vulkan, e.g. Mesa lavapipe).
+    /// In a browser it needs WebGPU (WebGL2 needs a canvas).
+    pub async fn headless(width: u32, height: u32) -> Result<Renderer, RenderError> {
+        Renderer::offscreen(width, height, wgpu::TextureFormat::Rgba8Unorm).await
+    }
+
+    /// Like [`Renderer::headless`], but into an `Rgba8UnormSrgb` texture:
+    /// the case of a surface that offers only sRGB formats, where the
+    /// shader must compensate for the hardware's encoding. Tests use it to
+    /// check that the stored bytes are the same as on a plain target.
+    pub async fn headless_srgb(width: u32, height: u32) -> Result<Renderer, RenderError> {
+        Renderer::offscreen(width, height, wgpu::TextureFormat::Rgba8UnormSrgb).await
+    }
+
+    async fn offscreen(
+        width: u32,
+        height: u32,
+        format: wgpu::TextureFormat,
+    ) -> Result<Renderer, RenderError> {
+        let descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+        #[cfg(target_arch = "wasm32")]
+        let instance = wgpu::util::new_instance_with_webgpu_detection(descriptor).await;
+        #[cfg(not(target_arch = "wasm32"))]
+        let instance = wgpu::Instance::new(descriptor);
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions::default())
+            .await
+            .map_err(|e| RenderError::GpuUnavailable {
+                reason: format!("no adapter for offscreen rendering ({e})"),
+            })?;
+        let gpu = gpu::open_device(&adapter).await?;
+        let max = gpu.device.limits().max_texture_dimension_2d;
+        let (width, height) = (width.clamp(1, max), height.clamp(1, max));
+        let target = Target::Offscreen(offscreen_texture(&gpu.device, format, width, height));
+        let srgb_output = format.is_srgb();
+        let renderer =
+            Renderer::assemble(instance, gpu, target, format, srgb_output, width, height);
+        renderer.take_errors()?;
+        Ok(renderer)
+    }
+
+    fn assemble(
+        instance: wgpu::Instance,
+        gpu: Gpu,
+        target: Target,
+        format: wgpu::TextureFormat,
+        srgb_output: bool,
+        width: u32,
+        height: u32,
+    ) -> Renderer {
+        let pipelines = Pipelines::new(&gpu.device, format);
+        let uniforms = UniformBlock::new(&gpu.device, &pipelines.uniform_layout);
+        Renderer {
+            _instance: instance,
+            gpu,
+            target,
+            format,
+            srgb_output,
+            width,
+            height,
+            pipelines,
+            uniforms,
+            images: HashMap::new(),
+            volumes: HashMap::new(),
+            next_id: 1,
+            last_frame: Vec::new(),
+        }
+    }
+
+    /// The graphics API in use: `"webgpu"`, `"webgl2"`, `"vulkan"`, …
+    pub fn backend(&self) -> &'static str {
+        self.gpu.backend
+    }
+
+    /// The target's size in physical pixels.
+    pub fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    /// The device's texture size limits, to report or to check a study
+    /// against before uploading it.
+    pub fn texture_limits(&self) -> TextureLimits {
+        let limits = self.gpu.device.limits();
+        TextureLimits {
+            max_2d: limits.max_texture_dimension_2d,
+            max_3d: limits.max_texture_dimension_3d,
+        }
+    }
+
+    /// Changes the target size (physical pixels). Sizes are clamped to
+    /// 1..=the device's 2D limit, so a collapsed canvas does not fail.
+    pub fn resize(&mut self, width: u32, height: u32) {
+        let max = self.gpu.device.limits().max_texture_dimension_2d;
+        let (width, height) = (width.clamp(1, max), height.clamp(1, max));
+        if (width, height) == (self.width, self.height) {
+            return;
+        }
+        self.width = width;
+        self.height = height;
+        match &mut self.target {
+            Target::Offscreen(texture) => {
+                *texture = offscreen_texture(&self.gpu.device, self.format, width, height);
+            }
+            #[cfg(target_arch = "wasm32")]
+            Target::Surface { surface, config } => {
+                config.width = width;
+                config.height = height;
+                surface.configure(&self.gpu.device, config);
+            }
+        }
+    }
+
+    /// Uploads an image's stored values unchanged.
+    ///
+    /// Fails if the data does not fill `width × height`, or if a side
+    /// exceeds [`Renderer::texture_limits`] (no tiling: a 3000×3000
+    /// radiograph fits every desktop browser's limit).
+    pub fn upload(&mut self, image: &GpuImage) -> Result<ImageId, RenderError> {
+        let size = [image.width, image.height, 1];
+        let max = self.gpu.device.limits().max_texture_dimension_2d;
+        let uploaded = self.create(&image.texels, size, false, max)?;
+        let id = ImageId(self.next_id());
+        self.images.insert(id, uploaded);
+        Ok(id)
+    }
+
+    /// Frees an image's GPU memory. Unknown handles are ignored.
+    pub fn release(&mut self, id: ImageId) {
+        self.images.remove(&id);
+    }
+
+    /// Uploads a volume (slices of equal size, grey data only) as a 3D
+    /// texture for reslicing.
+    pub fn upload_volume(&mut self, volume: &GpuVolume) -> Result<VolumeId, RenderError> {
+        let size = [volume.width, volume.height, volume.depth];
+        let max = self.gpu.device.limits().max_texture_dimension_3d;
+        let uploaded = self.create(&volume.texels, size, true, max)?;
+        let id = VolumeId(self.next_id());
+        self.volumes.insert(id, uploaded);
+        Ok(id)
+    }
+
+    /// Frees a volume's GPU memory. Unknown handles are ignored.
+    pub fn release_volume(&mut self, id: VolumeId) {
+        self.volumes.remove(&id);
+    }
+
+    fn create(
+        &mut self,
+        texels: &crate::TexelData,
+        size: [u32; 3],
+        volume: bool,
+        max_side: u32,
+    ) -> Result<Uploaded, RenderError> {
+        self.take_errors()?;
+        let layout = texture::layout(texels, size, volume, max_side)?;
+        let texture = texture::create(&self.gpu.device, &self.gpu.queue, &layout, size, volume);
+        let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
+        let bind_group = self
+            .pipelines
+            .texture_bind_group(&self.gpu.device, layout.kind, &view);
+        // Out-of-memory and the like are reported here natively (in a
+        // browser, with a later call).
+        self.take_errors()?;
+        Ok(Uploaded {
+            kind: layout.kind,
+            bind_group,
+            _texture: texture,
+        })
+    }
+
+    fn next_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// Returns (and forgets) the errors wgpu reported since the last call.
+    fn take_errors(&self) -> Result<(), RenderError> {
+        let errors = match self.gpu.errors.lock() {
+            Ok(mut errors) => std::mem::take(&mut *errors),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        };
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(RenderError::Gpu(errors.join("; ")))
+        }
+    }
+}
+
+fn offscreen_texture(
+    device: &wgpu::Device,
+    format: wgpu::TextureFormat,
+    width: u32,
+    height: u32,
+) -> wgpu::Texture {
+    device.create_texture(&wgpu::TextureDescriptor {
+        label: Some("viewer-render target"),
+        size: wgpu::Extent3d {
+            width,
+            height,
+            depth_or_array_layers: 1,
+        },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format,
+        usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+        view_formats: &[],
+    })
+}

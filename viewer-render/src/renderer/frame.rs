@@ -1,0 +1,299 @@
+//! Drawing a frame and reading it back.
+
+use std::num::NonZeroU64;
+
+use super::{Renderer, Target};
+use crate::error::RenderError;
+use crate::params::Uniforms;
+use crate::pipelines::Kind;
+use crate::readback;
+use crate::types::{DisplayParams, Draw, ImageId, Viewport};
+
+const UNIFORM_SIZE: u64 = std::mem::size_of::<Uniforms>() as u64;
+
+/// One uniform buffer holding every draw's block at a dynamic offset.
+pub(crate) struct UniformBlock {
+    buffer: wgpu::Buffer,
+    bind_group: wgpu::BindGroup,
+    /// Blocks the buffer holds.
+    capacity: u64,
+}
+
+impl UniformBlock {
+    pub fn new(device: &wgpu::Device, layout: &wgpu::BindGroupLayout) -> UniformBlock {
+        UniformBlock::with_capacity(device, layout, 4)
+    }
+
+    fn with_capacity(
+        device: &wgpu::Device,
+        layout: &wgpu::BindGroupLayout,
+        capacity: u64,
+    ) -> UniformBlock {
+        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("viewer-render uniforms"),
+            size: capacity * stride(device),
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("viewer-render uniforms"),
+            layout,
+            entries: &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: &buffer,
+                    offset: 0,
+                    size: NonZeroU64::new(UNIFORM_SIZE),
+                }),
+            }],
+        });
+        UniformBlock {
+            buffer,
+            bind_group,
+            capacity,
+        }
+    }
+}
+
+/// Distance between blocks: the device's dynamic offset alignment.
+fn stride(device: &wgpu::Device) -> u64 {
+    let alignment = u64::from(device.limits().min_uniform_buffer_offset_alignment);
+    UNIFORM_SIZE.next_multiple_of(alignment)
+}
+
+impl Renderer {
+    /// Draws one frame: the target is cleared to black, then each image is
+    /// drawn windowed into its viewport (later ones over earlier ones where
+    /// they overlap); on a canvas the frame is presented.
+    pub fn draw(
+        &mut self,
+        draws: &[(Viewport, ImageId, DisplayParams)],
+    ) -> Result<(), RenderError> {
+        let draws: Vec<Draw> = draws
+            .iter()
+            .map(|&(viewport, image, params)| Draw::Image {
+                viewport,
+                image,
+                params,
+            })
+            .collect();
+        self.draw_frame(&draws)
+    }
+
+    /// Like [`Renderer::draw`], for frames that mix images and reslices
+    /// (an MPR layout).
+    pub fn draw_frame(&mut self, draws: &[Draw]) -> Result<(), RenderError> {
+        self.take_errors()?;
+        for draw in draws {
+            let kind = self.kind_of(draw)?;
+            self.check_viewport(draw.viewport())?;
+            self.pipelines.ensure(&self.gpu.device, kind);
+        }
+        self.write_uniforms(draws);
+        match &self.target {
+            Target::Offscreen(texture) => {
+                let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
+                let commands = self.record(&view, draws);
+                self.gpu.queue.submit([commands]);
+            }
+            #[cfg(target_arch = "wasm32")]
+            Target::Surface { surface, config } => {
+                let Some(frame) = acquire(&self.gpu.device, surface, config)? else {
+                    // Hidden or busy: nothing to show now; the next draw
+                    // call shows the current state.
+                    return self.take_errors();
+                };
+                let view = frame
+                    .texture
+                    .create_view(&wgpu::TextureViewDescriptor::default());
+                let commands = self.record(&view, draws);
+                self.gpu.queue.submit([commands]);
+                self.gpu.queue.present(frame);
+            }
+        }
+        self.last_frame = draws.to_vec();
+        self.take_errors()
+    }
+
+    /// The last frame as RGBA8 rows from the top (`width × 4` bytes per
+    /// row): exactly the bytes the target stores. A canvas frame is drawn
+    /// again into an offscreen texture of the canvas's format for this
+    /// (draws whose handle was released since are left out).
+    pub async fn read_pixels(&self) -> Result<Vec<u8>, RenderError> {
+        self.take_errors()?;
+        let pixels = match &self.target {
+            Target::Offscreen(texture) => {
+                readback::read_rgba(&self.gpu.device, &self.gpu.queue, texture).await?
+            }
+            #[cfg(target_arch = "wasm32")]
+            Target::Surface { .. } => {
+                let texture = super::offscreen_texture(
+                    &self.gpu.device,
+                    self.format,
+                    self.width,
+                    self.height,
+                );
+                let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
+                let commands = self.record(&view, &self.last_frame);
+                self.gpu.queue.submit([commands]);
+                readback::read_rgba(&self.gpu.device, &self.gpu.queue, &texture).await?
+            }
+        };
+        self.take_errors()?;
+        Ok(pixels)
+    }
+
+    fn kind_of(&self, draw: &Draw) -> Result<Kind, RenderError> {
+        match draw {
+            Draw::Image { image, .. } => self
+                .images
+                .get(image)
+                .map(|u| u.kind)
+                .ok_or_else(|| RenderError::UnknownHandle(format!("{image:?}"))),
+            Draw::Reslice { volume, .. } => self
+                .volumes
+                .get(volume)
+                .map(|u| u.kind)
+                .ok_or_else(|| RenderError::UnknownHandle(format!("{volume:?}"))),
+        }
+    }
+
+    fn check_viewport(&self, v: Viewport) -> Result<(), RenderError> {
+        let fits = |start: u32, length: u32, limit: u32| {
+            start.checked_add(length).is_some_and(|end| end <= limit)
+        };
+        if fits(v.x, v.width, self.width) && fits(v.y, v.height, self.height) {
+            Ok(())
+        } else {
+            Err(RenderError::ViewportOutside {
+                x: v.x,
+                y: v.y,
+                width: v.width,
+                height: v.height,
+                target_width: self.width,
+                target_height: self.height,
+            })
+        }
+    }
+
+    /// Writes draw `i`'s block at offset `i × stride`, growing the buffer
+    /// (to a power of two of blocks) when the frame has more draws.
+    fn write_uniforms(&mut self, draws: &[Draw]) {
+        let device = &self.gpu.device;
+        let count = draws.len().max(1) as u64;
+        if count > self.uniforms.capacity {
+            self.uniforms = UniformBlock::with_capacity(
+                device,
+                &self.pipelines.uniform_layout,
+                count.next_power_of_two(),
+            );
+        }
+        let stride = stride(device) as usize;
+        let mut bytes = vec![0u8; stride * draws.len()];
+        for (draw, block) in draws.iter().zip(bytes.chunks_exact_mut(stride)) {
+            let uniforms = match draw {
+                Draw::Image { params, .. } => Uniforms::for_image(params, self.srgb_output),
+                Draw::Reslice {
+                    params, reslice, ..
+                } => Uniforms::for_reslice(params, reslice, self.srgb_output),
+            };
+            block[..UNIFORM_SIZE as usize].copy_from_slice(bytemuck::bytes_of(&uniforms));
+        }
+        if !bytes.is_empty() {
+            self.gpu
+                .queue
+                .write_buffer(&self.uniforms.buffer, 0, &bytes);
+        }
+    }
+
+    /// Encodes the clear and the draws into `view`. Draws whose handle or
+    /// pipeline is missing, or whose viewport is empty, are skipped:
+    /// [`Renderer::draw_frame`] has checked them before.
+    fn record(&self, view: &wgpu::TextureView, draws: &[Draw]) -> wgpu::CommandBuffer {
+        let mut encoder = self
+            .gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("viewer-render frame"),
+            });
+        {
+            let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+                label: Some("viewer-render frame"),
+                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                    view,
+                    depth_slice: None,
+                    resolve_target: None,
+                    ops: wgpu::Operations {
+                        load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
+                        store: wgpu::StoreOp::Store,
+                    },
+                })],
+                depth_stencil_attachment: None,
+                timestamp_writes: None,
+                occlusion_query_set: None,
+                multiview_mask: None,
+            });
+            let stride = stride(&self.gpu.device);
+            for (index, draw) in draws.iter().enumerate() {
+                let viewport = draw.viewport();
+                let uploaded = match draw {
+                    Draw::Image { image, .. } => self.images.get(image),
+                    Draw::Reslice { volume, .. } => self.volumes.get(volume),
+                };
+                let Some(uploaded) = uploaded else { continue };
+                let Some(pipeline) = self.pipelines.get(uploaded.kind) else {
+                    continue;
+                };
+                if viewport.width == 0 || viewport.height == 0 {
+                    continue;
+                }
+                let offset = (index as u64 * stride) as u32;
+                pass.set_pipeline(pipeline);
+                pass.set_bind_group(0, &self.uniforms.bind_group, &[offset]);
+                pass.set_bind_group(1, &uploaded.bind_group, &[]);
+                pass.set_viewport(
+                    viewport.x as f32,
+                    viewport.y as f32,
+                    viewport.width as f32,
+                    viewport.height as f32,
+                    0.0,
+                    1.0,
+                );
+                pass.set_scissor_rect(viewport.x, viewport.y, viewport.width, viewport.height);
+                pass.draw(0..3, 0..1);
+            }
+        }
+        encoder.finish()
+    }
+}
+
+/// The canvas's next texture; `None` when the frame should be skipped. An
+/// outdated or lost surface is configured again once.
+#[cfg(target_arch = "wasm32")]
+fn acquire(
+    device: &wgpu::Device,
+    surface: &wgpu::Surface<'static>,
+    config: &wgpu::SurfaceConfiguration,
+) -> Result<Option<wgpu::SurfaceTexture>, RenderError> {
+    use wgpu::CurrentSurfaceTexture as Current;
+    for attempt in 0..2 {
+        match surface.get_current_texture() {
+            Current::Success(frame) | Current::Suboptimal(frame) => return Ok(Some(frame)),
+            Current::Timeout | Current::Occluded => return Ok(None),
+            Current::Outdated | Current::Lost if attempt == 0 => {
+                surface.configure(device, config);
+            }
+            Current::Outdated | Current::Lost => {
+                return Err(RenderError::Surface(
+                    "the canvas surface stays lost after reconfiguring".into(),
+                ));
+            }
+            Current::Validation => {
+                return Err(RenderError::Surface(
+                    "acquiring the canvas texture failed validation".into(),
+                ));
+            }
+        }
+    }
+    Ok(None)
+}
