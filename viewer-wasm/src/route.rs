@@ -1,0 +1,146 @@
+//! Which page to show: the server answers `/` and `/viewer` with the same
+//! `index.html`, and the application decides from the address.
+
+use crate::search::StudySearch;
+use crate::url::{encode_component, parse_query, query_value};
+
+/// The graphics API the viewer asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BackendChoice {
+    /// WebGPU where the browser has it, WebGL2 otherwise.
+    #[default]
+    Auto,
+    /// WebGPU only (`backend=webgpu`).
+    WebGpu,
+    /// WebGL2 only (`backend=webgl2`).
+    WebGl2,
+}
+
+impl BackendChoice {
+    /// Reads the `backend=` parameter; anything unknown means automatic.
+    pub fn from_param(value: Option<&str>) -> Self {
+        match value.map(str::to_ascii_lowercase).as_deref() {
+            Some("webgpu") => BackendChoice::WebGpu,
+            Some("webgl2") | Some("webgl") => BackendChoice::WebGl2,
+            _ => BackendChoice::Auto,
+        }
+    }
+}
+
+/// What `/viewer?...` asks to open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewerRequest {
+    /// The study's Study Instance UID.
+    pub study: String,
+    /// A series to open first instead of the study's first.
+    pub series: Option<String>,
+    /// The graphics API to use.
+    pub backend: BackendChoice,
+}
+
+/// The page the address asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Page {
+    /// `/`: the study list, with the search held in the address.
+    StudyList(StudySearch),
+    /// `/viewer?study=...`: one study.
+    Viewer(ViewerRequest),
+    /// `/viewer` without a study.
+    ViewerWithoutStudy,
+    /// Any other path.
+    Unknown,
+}
+
+/// Decides the page from `location.pathname` and `location.search`.
+pub fn route(pathname: &str, search: &str) -> Page {
+    let pairs = parse_query(search);
+    match pathname.trim_end_matches('/') {
+        "" | "/index.html" => Page::StudyList(StudySearch::from_pairs(&pairs)),
+        "/viewer" => match query_value(&pairs, "study") {
+            Some(study) => Page::Viewer(ViewerRequest {
+                study: study.trim().to_owned(),
+                series: query_value(&pairs, "series").map(str::to_owned),
+                backend: BackendChoice::from_param(query_value(&pairs, "backend")),
+            }),
+            None => Page::ViewerWithoutStudy,
+        },
+        _ => Page::Unknown,
+    }
+}
+
+/// The language code the address asks for (`?lang=ru`), if any.
+pub fn lang_param(search: &str) -> Option<String> {
+    query_value(&parse_query(search), "lang").map(str::to_owned)
+}
+
+/// The link from the study list to a study.
+pub fn viewer_link(study_uid: &str) -> String {
+    format!("/viewer?study={}", encode_component(study_uid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_is_the_study_list_with_its_search() {
+        match route("/", "?name=%D0%98%D0%B2&modality=ct") {
+            Page::StudyList(search) => {
+                assert_eq!(search.patient_name, "Ив");
+                assert_eq!(search.modality, "CT");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(route("", ""), Page::StudyList(_)));
+    }
+
+    #[test]
+    fn viewer_reads_study_series_and_backend() {
+        let page = route("/viewer", "?study=1.2.3&backend=WebGL2&lang=uz");
+        assert_eq!(
+            page,
+            Page::Viewer(ViewerRequest {
+                study: "1.2.3".into(),
+                series: None,
+                backend: BackendChoice::WebGl2,
+            })
+        );
+        let page = route("/viewer/", "?series=4.5&study=1.2.3&backend=webgpu");
+        assert_eq!(
+            page,
+            Page::Viewer(ViewerRequest {
+                study: "1.2.3".into(),
+                series: Some("4.5".into()),
+                backend: BackendChoice::WebGpu,
+            })
+        );
+        assert_eq!(route("/viewer", ""), Page::ViewerWithoutStudy);
+        assert_eq!(route("/viewer", "?study="), Page::ViewerWithoutStudy);
+        assert_eq!(route("/elsewhere", ""), Page::Unknown);
+    }
+
+    #[test]
+    fn unknown_backends_fall_back_to_automatic() {
+        assert_eq!(
+            BackendChoice::from_param(Some("vulkan")),
+            BackendChoice::Auto
+        );
+        assert_eq!(BackendChoice::from_param(None), BackendChoice::Auto);
+    }
+
+    #[test]
+    fn links_to_studies_round_trip() {
+        let link = viewer_link("2.25.1234");
+        let (path, search) = link.split_once('?').unwrap();
+        assert_eq!(
+            route(path, search),
+            Page::Viewer(ViewerRequest {
+                study: "2.25.1234".into(),
+                series: None,
+                backend: BackendChoice::Auto,
+            })
+        );
+        assert_eq!(lang_param("?lang=ru&study=1"), Some("ru".into()));
+        assert_eq!(lang_param("?study=1"), None);
+    }
+}

@@ -1,0 +1,102 @@
+//! Small helpers over `web-sys` for building the pages: creating elements,
+//! setting text and attributes, and listening to events for the page's
+//! lifetime.
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{Document, Element, HtmlElement, Window};
+
+/// The browser window. Only absent in a worker, where no page code runs.
+pub fn window() -> Window {
+    web_sys::window().unwrap_or_else(|| wasm_bindgen::throw_str("the viewer page needs a window"))
+}
+
+/// The page's document.
+pub fn document() -> Document {
+    window()
+        .document()
+        .unwrap_or_else(|| wasm_bindgen::throw_str("the viewer page needs a document"))
+}
+
+/// The `<html>` element, which carries the page's `data-state` and
+/// `data-backend` for tests and styles.
+pub fn root() -> HtmlElement {
+    document()
+        .document_element()
+        .and_then(|e| e.dyn_into::<HtmlElement>().ok())
+        .unwrap_or_else(|| wasm_bindgen::throw_str("the document has no root element"))
+}
+
+/// Sets `data-<key>` on the `<html>` element.
+pub fn set_root_data(key: &str, value: &str) {
+    let _ = root().set_attribute(&format!("data-{key}"), value);
+}
+
+/// A new element `tag` with the given class (none when empty).
+pub fn el(tag: &str, class: &str) -> HtmlElement {
+    let element = document()
+        .create_element(tag)
+        .unwrap_or_else(|_| wasm_bindgen::throw_str("invalid element name"));
+    if !class.is_empty() {
+        element.set_class_name(class);
+    }
+    element.unchecked_into()
+}
+
+/// A new element with text content.
+pub fn text_el(tag: &str, class: &str, text: &str) -> HtmlElement {
+    let element = el(tag, class);
+    element.set_text_content(Some(text));
+    element
+}
+
+/// Appends `child` to `parent`.
+pub fn append(parent: &Element, child: &Element) {
+    let _ = parent.append_child(child);
+}
+
+/// Removes every child of `element`.
+pub fn clear(element: &Element) {
+    element.set_text_content(None);
+}
+
+/// The element with `id`, if the page has one.
+pub fn by_id(id: &str) -> Option<HtmlElement> {
+    document()
+        .get_element_by_id(id)
+        .and_then(|e| e.dyn_into::<HtmlElement>().ok())
+}
+
+/// Listens to `event` on `target` for the page's lifetime: pages are
+/// replaced by navigation, never torn down, so the closure is leaked on
+/// purpose.
+pub fn on<E, F>(target: &web_sys::EventTarget, event: &str, handler: F)
+where
+    E: JsCast + 'static,
+    F: FnMut(E) + 'static,
+{
+    let mut handler = handler;
+    let closure = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+        handler(event.unchecked_into::<E>());
+    });
+    let _ = target.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
+    closure.forget();
+}
+
+/// A value from `localStorage`, if storage is allowed and holds it.
+pub fn stored(key: &str) -> Option<String> {
+    window()
+        .local_storage()
+        .ok()
+        .flatten()?
+        .get_item(key)
+        .ok()
+        .flatten()
+}
+
+/// Writes `localStorage[key]`; silently skipped where storage is blocked.
+pub fn store(key: &str, value: &str) {
+    if let Ok(Some(storage)) = window().local_storage() {
+        let _ = storage.set_item(key, value);
+    }
+}

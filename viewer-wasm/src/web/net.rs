@@ -1,0 +1,66 @@
+//! `fetch` against the archive's DICOMweb API (same origin), with errors
+//! that say what the user can do about them.
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Request, RequestInit, Response};
+
+use super::dom::window;
+
+/// Root of the DICOMweb API on the page's own origin.
+pub const DICOMWEB: &str = "/dicom-web";
+
+/// Why a request gave nothing usable.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum NetError {
+    /// `fetch` itself failed: no connection, DNS, server down, CORS.
+    #[error("the archive server cannot be reached")]
+    Unreachable,
+    /// The server answered with an error status.
+    #[error("the archive answered {status} for {url}")]
+    Status { status: u16, url: String },
+    /// The body could not be read or parsed.
+    #[error("the archive's answer could not be read: {0}")]
+    Body(String),
+}
+
+impl NetError {}
+
+async fn send(url: &str, accept: &str) -> Result<Response, NetError> {
+    let init = RequestInit::new();
+    init.set_method("GET");
+    let request = Request::new_with_str_and_init(url, &init).map_err(|_| NetError::Unreachable)?;
+    let _ = request.headers().set("Accept", accept);
+    let response = JsFuture::from(window().fetch_with_request(&request))
+        .await
+        .map_err(|_| NetError::Unreachable)?;
+    let response: Response = response.unchecked_into();
+    if !response.ok() {
+        return Err(NetError::Status {
+            status: response.status(),
+            url: url.to_owned(),
+        });
+    }
+    Ok(response)
+}
+
+/// GETs DICOM JSON. `204 No Content` (an empty QIDO-RS result) reads as an
+/// empty array.
+pub async fn get_json(url: &str) -> Result<serde_json::Value, NetError> {
+    let response = send(url, "application/dicom+json, application/json").await?;
+    if response.status() == 204 {
+        return Ok(serde_json::Value::Array(Vec::new()));
+    }
+    let text = JsFuture::from(
+        response
+            .text()
+            .map_err(|_| NetError::Body("no body".into()))?,
+    )
+    .await
+    .map_err(|_| NetError::Body("the connection broke while reading".into()))?;
+    let text = text.as_string().unwrap_or_default();
+    if text.trim().is_empty() {
+        return Ok(serde_json::Value::Array(Vec::new()));
+    }
+    serde_json::from_str(&text).map_err(|e| NetError::Body(e.to_string()))
+}
