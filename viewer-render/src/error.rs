@@ -70,6 +70,11 @@ pub enum RenderError {
         target_height: u32,
     },
 
+    /// The device is gone (the browser reset the GPU, the driver crashed);
+    /// every later call fails the same way.
+    #[error("the GPU device was lost ({reason}); the renderer must be created again")]
+    DeviceLost { reason: String },
+
     /// A GPU validation, out-of-memory or internal error reported by wgpu.
     #[error("the GPU reported an error: {0}")]
     Gpu(String),

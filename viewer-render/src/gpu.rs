@@ -12,7 +12,33 @@ pub(crate) struct Gpu {
     /// Errors wgpu reported outside a call's return value (validation,
     /// out of memory), collected so that the next renderer call can return
     /// them instead of the process panicking.
-    pub errors: Arc<Mutex<Vec<String>>>,
+    errors: Arc<Mutex<Vec<String>>>,
+    /// Set once the device is lost (a browser GPU reset, a driver crash):
+    /// from then on every call fails and the renderer must be recreated.
+    lost: Arc<Mutex<Option<String>>>,
+}
+
+impl Gpu {
+    /// Returns (and forgets) the errors reported since the last check, or
+    /// the loss of the device, which is never forgotten.
+    pub fn check(&self) -> Result<(), RenderError> {
+        let lost = match self.lost.lock() {
+            Ok(lost) => lost.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        if let Some(reason) = lost {
+            return Err(RenderError::DeviceLost { reason });
+        }
+        let errors = match self.errors.lock() {
+            Ok(mut errors) => std::mem::take(&mut *errors),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        };
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(RenderError::Gpu(errors.join("; ")))
+        }
+    }
 }
 
 /// Limits to request: WebGL2's guaranteed minimum for everything (so that
@@ -45,11 +71,22 @@ pub(crate) async fn open_device(adapter: &wgpu::Adapter) -> Result<Gpu, RenderEr
             errors.push(error.to_string());
         }
     }));
+    let lost = Arc::new(Mutex::new(None));
+    let lost_sink = Arc::clone(&lost);
+    device.set_device_lost_callback(move |reason, message| {
+        // `Destroyed` is our own drop, not a failure.
+        if reason == wgpu::DeviceLostReason::Unknown
+            && let Ok(mut lost) = lost_sink.lock()
+        {
+            *lost = Some(message);
+        }
+    });
     Ok(Gpu {
         device,
         queue,
         backend: backend_name(adapter.get_info().backend),
         errors,
+        lost,
     })
 }
 

@@ -329,17 +329,9 @@ impl Renderer {
         id
     }
 
-    /// Returns (and forgets) the errors wgpu reported since the last call.
+    /// Errors wgpu reported since the last call, or the device's loss.
     fn take_errors(&self) -> Result<(), RenderError> {
-        let errors = match self.gpu.errors.lock() {
-            Ok(mut errors) => std::mem::take(&mut *errors),
-            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
-        };
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(RenderError::Gpu(errors.join("; ")))
-        }
+        self.gpu.check()
     }
 }
 

@@ -3,7 +3,9 @@
 //! with the formulas computed here on the CPU.
 //!
 //! Without a Vulkan adapter each test prints a skip message, unless `CI`
-//! is set, where it fails.
+//! is set, where it fails. The browser backends are tested by
+//! `tests/browser.rs`.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 mod formats;
