@@ -28,6 +28,26 @@
 //! - MONOCHROME1 is an inversion: pass `invert = monochrome1 ^ user_invert`
 //!   (see [`display_inverted`]). Palette colour images are converted to RGB
 //!   by the application before upload and are drawn as RGB.
+//!
+//! # Backends as measured
+//!
+//! `tests/render` (native Vulkan, Mesa lavapipe) and `tests/browser.rs`
+//! (headless Chromium 156 with SwiftShader, run by `browser-test.sh`)
+//! check every pixel against the window computed on the CPU.
+//!
+//! - WebGPU canvas: `bgra8unorm` (the browser's preferred format; WebGPU
+//!   canvases have no sRGB formats). The bytes read back from the page
+//!   equal the CPU's `round(g × 255)`.
+//! - WebGL2 canvas: `Rgba8Unorm`, copied to the page by a framebuffer
+//!   blit; same bytes. wgpu would present an sRGB surface through a
+//!   `mediump` conversion shader, which is not exact on every GPU, so the
+//!   plain format is the one chosen.
+//! - An sRGB-only target (`Renderer::headless_srgb` natively) gives the
+//!   same bytes as a plain one through the shader's compensation.
+//! - Texture limits seen: lavapipe 16384 (2D) / 4096 (3D); Chromium with
+//!   SwiftShader 8192 / 2048 on both WebGPU and WebGL2. WebGL2 guarantees
+//!   only 2048 / 256, so larger images and volumes are checked against the
+//!   device's own limits and refused with [`RenderError::TooLarge`].
 
 mod error;
 mod gpu;
