@@ -106,7 +106,7 @@ struct InFlight<'a>(&'a Ingest);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+        if self.0.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.0.drained.notify_waiters();
         }
     }
@@ -153,10 +153,10 @@ impl Ingest {
     /// Stops accepting new instances and waits until every store already
     /// under way has finished (acknowledged or failed, never half-written).
     pub async fn shutdown(&self) {
-        self.accepting.store(false, Ordering::Release);
+        self.accepting.store(false, Ordering::SeqCst);
         loop {
             let notified = self.drained.notified();
-            if self.in_flight.load(Ordering::Acquire) == 0 {
+            if self.in_flight.load(Ordering::SeqCst) == 0 {
                 return;
             }
             notified.await;
@@ -172,12 +172,27 @@ impl Ingest {
         source: &str,
         expected_study: Option<&Uid>,
     ) -> Result<Stored, IngestError> {
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        // SeqCst on both sides: `shutdown` must never see no store in
+        // flight while a store sees the archive still accepting.
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
         let _guard = InFlight(self);
-        if !self.accepting.load(Ordering::Acquire) {
+        if !self.accepting.load(Ordering::SeqCst) {
             return Err(IngestError::ShuttingDown);
         }
         let framed = frame(incoming, self.config.max_instance_size)?;
+        // Checks that cost nothing come before any writing: a request that
+        // names no valid instance is refused without touching the disk.
+        for (what, uid) in [
+            ("SOP Class UID", &framed.claimed_sop_class),
+            ("SOP Instance UID", &framed.claimed_sop_instance),
+        ] {
+            if let Err(source) = Uid::parse(uid) {
+                return Err(IngestError::InvalidUid {
+                    attribute: what,
+                    source,
+                });
+            }
+        }
 
         // The instance named by the request: the data set must name the
         // same one (checked while parsing), so this settles duplicates.
@@ -205,7 +220,6 @@ impl Ingest {
         let prepared =
             prepared.map_err(|e| IngestError::Unreadable(format!("parsing failed: {e}")))??;
         let sha256 = sha256.map_err(|e| IngestError::Unreadable(format!("hashing failed: {e}")))?;
-        let staged = staged.transpose()?;
 
         let p = &prepared.parsed;
         if let Some(expected) = expected_study
@@ -216,6 +230,7 @@ impl Ingest {
                 found: p.study_instance_uid.to_string(),
             });
         }
+        let staged = staged.transpose()?;
         let reply = |kind| Stored {
             kind,
             sop_class_uid: p.sop_class_uid.to_string(),
@@ -234,9 +249,16 @@ impl Ingest {
         }
 
         let key = object_key(p, &sha256, &prepared.meta_digest)?;
-        match staged {
-            Some(staged) => self.store.put_staged(&key, staged).await?,
-            None => self.store.put(&key, prepared.body.clone()).await?,
+        let written = match staged {
+            Some(staged) => self.store.put_staged(&key, staged).await,
+            None => self.store.put(&key, prepared.body.clone()).await,
+        };
+        if let Err(e) = written {
+            // The object may be visible even so (renamed, then its directory
+            // could not be synced): it must not stay without a row.
+            self.discard_unless_referenced(p.sop_instance_uid.as_str(), &key)
+                .await;
+            return Err(e.into());
         }
 
         let record = new_instance(&prepared, &sha256, key.as_str(), source);
@@ -246,7 +268,14 @@ impl Ingest {
             .await
         {
             Ok(InsertOutcome::Inserted) => Ok(reply(StoreKind::New)),
-            Ok(InsertOutcome::Duplicate) => Ok(reply(StoreKind::Duplicate)),
+            Ok(InsertOutcome::Duplicate) => {
+                // A concurrent store of the same data set won the race; if it
+                // came with another file meta group, its object is the one
+                // the row names and ours is surplus.
+                self.discard_unless_referenced(p.sop_instance_uid.as_str(), &key)
+                    .await;
+                Ok(reply(StoreKind::Duplicate))
+            }
             Ok(InsertOutcome::Conflict) => {
                 self.discard(&key).await;
                 Err(IngestError::Conflict(p.sop_instance_uid.to_string()))
@@ -260,17 +289,23 @@ impl Ingest {
                 Ok(reply(StoreKind::Replaced))
             }
             Err(e) => {
-                // Not indexed: the object must not linger as if it were
-                // stored, unless a concurrent store of the same bytes got
-                // its row in (same key, so the object is theirs too).
-                let referenced = matches!(
-                    self.index.find_instance(p.sop_instance_uid.as_str()).await,
-                    Ok(Some(existing)) if existing.object_key == key.as_str()
-                );
-                if !referenced {
-                    self.discard(&key).await;
-                }
+                self.discard_unless_referenced(p.sop_instance_uid.as_str(), &key)
+                    .await;
                 Err(e.into())
+            }
+        }
+    }
+
+    /// Removes an object this store wrote but did not index, unless a
+    /// concurrent store of the same bytes got its row in (same key, so the
+    /// object is theirs too). When the index cannot say, the object stays:
+    /// an unreferenced object is harmless, a row without its object is not.
+    async fn discard_unless_referenced(&self, sop_instance_uid: &str, key: &ObjectKey) {
+        match self.index.find_instance(sop_instance_uid).await {
+            Ok(Some(existing)) if existing.object_key == key.as_str() => {}
+            Ok(_) => self.discard(key).await,
+            Err(e) => {
+                tracing::warn!(key = %key, error = %e, "cannot tell whether an object is indexed; keeping it");
             }
         }
     }
@@ -369,6 +404,9 @@ fn prepare(framed: Framed) -> Result<Prepared, IngestError> {
     })
 }
 
+/// The object key: validated UIDs (digits and dots only) and hex digests
+/// of the data set and of the file meta group. Nothing else from the data
+/// set reaches a key, and different bytes never share one.
 fn object_key(
     p: &ParsedInstance,
     sha256: &str,

@@ -82,6 +82,23 @@ async fn objects_on_disk(root: &std::path::Path) -> usize {
     store.list("").await.unwrap().len()
 }
 
+/// Staged writes that were abandoned are removed in the background: waits
+/// (bounded) for the store's temp directory to be empty.
+async fn assert_no_temp_files(root: &std::path::Path) {
+    let tmp = root.join(".tmp");
+    for _ in 0..200 {
+        if std::fs::read_dir(&tmp).unwrap().count() == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    panic!("temp files left behind: {left:?}");
+}
+
 #[tokio::test]
 async fn stores_indexes_and_serves_an_instance_bit_exact() {
     let f = fixture(DuplicatePolicy::KeepFirst);
@@ -239,6 +256,55 @@ async fn concurrent_conflicting_stores_leave_exactly_one_instance() {
     assert_eq!(ok, 1, "exactly one of the racing stores wins");
     assert_eq!(f.index.totals().await.unwrap().instances, 1);
     assert_eq!(objects_on_disk(&f.root).await, 1);
+    assert_no_temp_files(&f.root).await;
+}
+
+/// The same instance sent eight times at once (a gateway retrying while
+/// the first attempt is still under way): every store succeeds, one row,
+/// one object, nothing left in the temp directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_identical_stores_all_succeed_once() {
+    let f = Arc::new(fixture(DuplicatePolicy::KeepFirst));
+    let bytes = slice_bytes(2, SampleTransferSyntax::ExplicitVrLittleEndian);
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (f, bytes) = (f.clone(), bytes.clone());
+            tokio::spawn(async move { f.ingest.ingest(Incoming::Part10(bytes), "t", None).await })
+        })
+        .collect();
+    let mut new = 0;
+    for t in tasks {
+        match t.await.unwrap().unwrap().kind {
+            StoreKind::New => new += 1,
+            StoreKind::Duplicate => {}
+            StoreKind::Replaced => panic!("nothing to replace"),
+        }
+    }
+    assert_eq!(
+        new, 1,
+        "one store creates the instance, the others are duplicates"
+    );
+    assert_eq!(f.index.totals().await.unwrap().instances, 1);
+    assert_eq!(objects_on_disk(&f.root).await, 1);
+    assert_no_temp_files(&f.root).await;
+}
+
+/// STOW-RS to /studies/{study} with an instance of another study: refused,
+/// nothing written.
+#[tokio::test]
+async fn an_instance_of_another_study_is_refused_without_trace() {
+    let f = fixture(DuplicatePolicy::KeepFirst);
+    let bytes = slice_bytes(0, SampleTransferSyntax::ExplicitVrLittleEndian);
+    let other = Uid::parse("1.2.826.0.1.3680043.10.1453.999").unwrap();
+    let err = f
+        .ingest
+        .ingest(Incoming::Part10(bytes), "t", Some(&other))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, IngestError::WrongStudy { .. }), "{err}");
+    assert_eq!(f.index.totals().await.unwrap().instances, 0);
+    assert_eq!(objects_on_disk(&f.root).await, 0);
+    assert_no_temp_files(&f.root).await;
 }
 
 #[tokio::test]
@@ -334,6 +400,7 @@ async fn bad_instances_leave_no_trace() {
 
     assert_eq!(f.index.totals().await.unwrap().instances, 1);
     assert_eq!(objects_on_disk(&f.root).await, 1);
+    assert_no_temp_files(&f.root).await;
     let row = f
         .index
         .find_instance(&spec().sop_instance_uid(0))

@@ -46,8 +46,11 @@ pub struct FsStore {
 struct Inner {
     root: PathBuf,
     tmp: PathBuf,
-    next_tmp: AtomicU64,
 }
+
+/// Numbers temp files: process-wide, so that two stores opened on one root
+/// in one process never pick the same name.
+static NEXT_TMP: AtomicU64 = AtomicU64::new(0);
 
 impl FsStore {
     /// Opens (creating if needed) a store rooted at `root`, and removes
@@ -60,11 +63,7 @@ impl FsStore {
         let tmp = root.join(TMP_DIR);
         remove_stale_temp_files(&tmp)?;
         Ok(FsStore {
-            inner: Arc::new(Inner {
-                root,
-                tmp,
-                next_tmp: AtomicU64::new(0),
-            }),
+            inner: Arc::new(Inner { root, tmp }),
         })
     }
 
@@ -279,8 +278,21 @@ pub(crate) struct StagedFile {
 
 impl Drop for StagedFile {
     fn drop(&mut self) {
-        if !self.published {
-            let _ = fs::remove_file(&self.path);
+        if self.published {
+            return;
+        }
+        // Unlinking a large file can take a while: off the async threads
+        // when there are any.
+        let path = std::mem::take(&mut self.path);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn_blocking(move || {
+                    let _ = fs::remove_file(path);
+                });
+            }
+            Err(_) => {
+                let _ = fs::remove_file(path);
+            }
         }
     }
 }
@@ -295,21 +307,23 @@ impl Inner {
 
     /// Writes `body` to a fresh temp file and fsyncs it.
     fn stage_blocking(&self, body: &Body) -> Result<StagedFile, StorageError> {
-        let staged = StagedFile {
-            path: self.tmp.join(format!(
-                "{}-{:016x}-{}.tmp",
-                std::process::id(),
-                process_nonce(),
-                self.next_tmp.fetch_add(1, Ordering::Relaxed)
-            )),
-            published: false,
-        };
-        let tmp = staged.path.as_path();
+        let path = self.tmp.join(format!(
+            "{}-{:016x}-{}.tmp",
+            std::process::id(),
+            process_nonce(),
+            NEXT_TMP.fetch_add(1, Ordering::Relaxed)
+        ));
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(tmp)
-            .map_err(|e| io_error(tmp, e))?;
+            .open(&path)
+            .map_err(|e| io_error(&path, e))?;
+        // Ours from here on: removed on any failure below.
+        let staged = StagedFile {
+            path,
+            published: false,
+        };
+        let tmp = staged.path.as_path();
         for segment in body.segments() {
             file.write_all(segment).map_err(|e| io_error(tmp, e))?;
         }
