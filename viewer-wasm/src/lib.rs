@@ -9,9 +9,17 @@
 //! - the browser glue (`web`, only on wasm32): the DOM, `fetch`, the
 //!   decoding workers and the wgpu renderer from `viewer-render`.
 
+pub mod annotations;
+pub mod format;
+pub mod frames;
+pub mod layout;
+pub mod multipart;
+pub mod pixels;
 pub mod route;
 pub mod search;
+pub mod series;
 pub mod studies;
+pub mod tools;
 pub mod url;
 
 #[cfg(target_arch = "wasm32")]

@@ -50,6 +50,20 @@ pub fn text_el(tag: &str, class: &str, text: &str) -> HtmlElement {
     element
 }
 
+/// A new SVG element (`line`, `rect`, `text`, ...).
+pub fn svg_el(tag: &str) -> Element {
+    document()
+        .create_element_ns(Some("http://www.w3.org/2000/svg"), tag)
+        .unwrap_or_else(|_| wasm_bindgen::throw_str("invalid SVG element name"))
+}
+
+/// Sets attributes, ignoring the (impossible for valid names) errors.
+pub fn set_attrs(element: &Element, attrs: &[(&str, &str)]) {
+    for (name, value) in attrs {
+        let _ = element.set_attribute(name, value);
+    }
+}
+
 /// Appends `child` to `parent`.
 pub fn append(parent: &Element, child: &Element) {
     let _ = parent.append_child(child);
@@ -83,6 +97,45 @@ where
     closure.forget();
 }
 
+/// Like [`on`], but with `passive: false` so the handler may call
+/// `preventDefault` (wheel events over the image must not scroll the page).
+pub fn on_active<E, F>(target: &web_sys::EventTarget, event: &str, handler: F)
+where
+    E: JsCast + 'static,
+    F: FnMut(E) + 'static,
+{
+    let mut handler = handler;
+    let closure = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+        handler(event.unchecked_into::<E>());
+    });
+    let options = web_sys::AddEventListenerOptions::new();
+    options.set_passive(false);
+    let _ = target.add_event_listener_with_callback_and_add_event_listener_options(
+        event,
+        closure.as_ref().unchecked_ref(),
+        &options,
+    );
+    closure.forget();
+}
+
+/// Calls `f` before the next repaint, with the frame's timestamp.
+pub fn request_animation_frame(f: impl FnOnce(f64) + 'static) {
+    let closure = Closure::once_into_js(f);
+    let _ = window().request_animation_frame(closure.unchecked_ref());
+}
+
+/// `performance.mark(name)`, the hook end-to-end tests time the page by.
+pub fn mark(name: &str) {
+    if let Some(performance) = window().performance() {
+        let _ = performance.mark(name);
+    }
+}
+
+/// `performance.now()` in milliseconds.
+pub fn now_ms() -> f64 {
+    window().performance().map(|p| p.now()).unwrap_or(0.0)
+}
+
 /// A value from `localStorage`, if storage is allowed and holds it.
 pub fn stored(key: &str) -> Option<String> {
     window()
@@ -99,4 +152,10 @@ pub fn store(key: &str, value: &str) {
     if let Ok(Some(storage)) = window().local_storage() {
         let _ = storage.set_item(key, value);
     }
+}
+
+/// Logs to the browser console (never patient data: only errors and
+/// timings).
+pub fn log(message: &str) {
+    web_sys::console::log_1(&JsValue::from_str(message));
 }

@@ -1,10 +1,12 @@
 //! The browser side: page entry, DOM, network, decoding workers and the
 //! viewer itself. Built only for wasm32.
 
+mod decode;
 mod dom;
 mod list;
 mod net;
 mod text;
+mod viewer;
 
 use wasm_bindgen::prelude::*;
 
@@ -30,10 +32,7 @@ pub fn start(module: JsValue) {
     dom::clear(&app);
     match route(&pathname, &search) {
         Page::StudyList(search) => list::show(&app, search),
-        Page::Viewer(_request) => {
-            let _ = module;
-            show_message(&app, &text::tr("app.loading"));
-        }
+        Page::Viewer(request) => viewer::show(&app, request, module),
         Page::ViewerWithoutStudy => show_message(&app, &text::tr("error.no_study")),
         // The server only sends this page for `/` and `/viewer`; anything
         // else (a saved `/index.html`) gets the list.

@@ -1,6 +1,7 @@
 //! `fetch` against the archive's DICOMweb API (same origin), with errors
 //! that say what the user can do about them.
 
+use js_sys::ArrayBuffer;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
@@ -24,7 +25,11 @@ pub enum NetError {
     Body(String),
 }
 
-impl NetError {}
+/// A successful response's body and content type.
+pub struct Fetched {
+    pub content_type: String,
+    pub body: ArrayBuffer,
+}
 
 async fn send(url: &str, accept: &str) -> Result<Response, NetError> {
     let init = RequestInit::new();
@@ -63,4 +68,26 @@ pub async fn get_json(url: &str) -> Result<serde_json::Value, NetError> {
         return Ok(serde_json::Value::Array(Vec::new()));
     }
     serde_json::from_str(&text).map_err(|e| NetError::Body(e.to_string()))
+}
+
+/// GETs a binary body (frames) with the given Accept header.
+pub async fn get_bytes(url: &str, accept: &str) -> Result<Fetched, NetError> {
+    let response = send(url, accept).await?;
+    let content_type = response
+        .headers()
+        .get("Content-Type")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let buffer = JsFuture::from(
+        response
+            .array_buffer()
+            .map_err(|_| NetError::Body("no body".into()))?,
+    )
+    .await
+    .map_err(|_| NetError::Body("the connection broke while reading".into()))?;
+    Ok(Fetched {
+        content_type,
+        body: buffer.unchecked_into(),
+    })
 }

@@ -1,0 +1,299 @@
+//! Measurements on a slice: their shapes in image coordinates and the
+//! result text shown beside them (length, angle, region statistics), in
+//! the reader's language and in calibrated units where the image has a
+//! spacing.
+
+use viewer_core::calibration::Calibration;
+use viewer_core::i18n::{Lang, t};
+use viewer_core::image::ImageInfo;
+use viewer_core::measure::{Roi, angle_degrees_calibrated, roi_stats};
+
+use crate::format::trimmed;
+use crate::pixels::StoredPixels;
+
+type Point = (f64, f64);
+
+/// A measurement's geometry, in image coordinates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shape {
+    Length { a: Point, b: Point },
+    Angle { a: Point, vertex: Point, b: Point },
+    Rect { from: Point, to: Point },
+    Ellipse { from: Point, to: Point },
+}
+
+impl Shape {
+    /// The region a rectangle or ellipse encloses.
+    pub fn roi(&self) -> Option<Roi> {
+        match *self {
+            Shape::Rect { from, to } => Some(Roi::Rectangle { from, to }),
+            Shape::Ellipse { from, to } => Some(Roi::ellipse_in(from, to)),
+            _ => None,
+        }
+    }
+
+    /// Where the result text goes: beside the last point placed, or the
+    /// lower right corner of a region.
+    pub fn label_anchor(&self) -> Point {
+        match *self {
+            Shape::Length { a, b } => {
+                if b.0 >= a.0 {
+                    b
+                } else {
+                    a
+                }
+            }
+            Shape::Angle { vertex, .. } => vertex,
+            Shape::Rect { from, to } | Shape::Ellipse { from, to } => {
+                (from.0.max(to.0), from.1.max(to.1))
+            }
+        }
+    }
+}
+
+/// A finished measurement on one slice of a viewport's series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Annotation {
+    /// The slice (index in stack order) it was drawn on; it is shown only
+    /// there.
+    pub slice: usize,
+    pub shape: Shape,
+    /// The result, one line per entry.
+    pub lines: Vec<String>,
+}
+
+/// The result lines of `shape` drawn on an image described by `info`,
+/// whose stored values are `pixels` (regions need them; `None` while the
+/// slice is still loading gives the area alone).
+pub fn measure(
+    shape: &Shape,
+    info: &ImageInfo,
+    pixels: Option<&StoredPixels>,
+    lang: Lang,
+) -> Vec<String> {
+    let calibration = info.calibration;
+    let uncalibrated = |text: String| {
+        if calibration.spacing().is_some() {
+            text
+        } else {
+            format!("{text} ({})", t(lang, "overlay.uncalibrated"))
+        }
+    };
+    match *shape {
+        Shape::Length { a, b } => {
+            vec![uncalibrated(calibration.length(a, b).display(lang, 1))]
+        }
+        Shape::Angle { a, vertex, b } => {
+            match angle_degrees_calibrated(a, vertex, b, &calibration) {
+                Some(angle) => vec![format!("{}{}", trimmed(angle, 1), t(lang, "unit.degree"))],
+                None => Vec::new(),
+            }
+        }
+        Shape::Rect { .. } | Shape::Ellipse { .. } => {
+            let Some(roi) = shape.roi() else {
+                return Vec::new();
+            };
+            let area = calibration.area(roi.area_px()).display(lang, 1);
+            let area_line = uncalibrated(format!("{} {area}", t(lang, "measure.area")));
+            let stats = pixels.and_then(|p| region_stats(p, info, &roi, &calibration));
+            let Some(stats) = stats else {
+                return vec![area_line];
+            };
+            let unit = if info.is_hounsfield() {
+                t(lang, "unit.hu")
+            } else {
+                t(lang, "unit.modality")
+            };
+            vec![
+                format!(
+                    "{} {} {unit}, {} {}",
+                    t(lang, "measure.mean"),
+                    trimmed(stats.mean, 1),
+                    t(lang, "measure.sd"),
+                    trimmed(stats.std_dev, 1)
+                ),
+                format!(
+                    "{} {}, {} {}",
+                    t(lang, "measure.min"),
+                    trimmed(stats.min, 1),
+                    t(lang, "measure.max"),
+                    trimmed(stats.max, 1)
+                ),
+                area_line,
+            ]
+        }
+    }
+}
+
+/// Statistics over the region, computed on the modality values of its
+/// bounding box only (the region is shifted by whole pixels, which keeps
+/// the same pixel centres inside).
+pub fn region_stats(
+    pixels: &StoredPixels,
+    info: &ImageInfo,
+    roi: &Roi,
+    calibration: &Calibration,
+) -> Option<viewer_core::measure::RoiStats> {
+    let (columns, rows) = (info.columns as usize, info.rows as usize);
+    if pixels.pixel_count() != columns * rows {
+        return None;
+    }
+    let (bx0, by0, bx1, by1) = match *roi {
+        Roi::Rectangle { from, to } => (
+            from.0.min(to.0),
+            from.1.min(to.1),
+            from.0.max(to.0),
+            from.1.max(to.1),
+        ),
+        Roi::Ellipse {
+            center,
+            radius_x,
+            radius_y,
+        } => (
+            center.0 - radius_x.abs(),
+            center.1 - radius_y.abs(),
+            center.0 + radius_x.abs(),
+            center.1 + radius_y.abs(),
+        ),
+    };
+    if ![bx0, by0, bx1, by1].iter().all(|v| v.is_finite()) {
+        return None;
+    }
+    let clamp = |v: f64, max: usize| (v.max(0.0) as usize).min(max);
+    let x0 = clamp(bx0.floor(), columns);
+    let y0 = clamp(by0.floor(), rows);
+    let x1 = clamp(bx1.ceil(), columns);
+    let y1 = clamp(by1.ceil(), rows);
+    if x1 <= x0 || y1 <= y0 {
+        return None;
+    }
+    let values = pixels.modality_region(
+        columns,
+        (x0, y0, x1, y1),
+        info.rescale_slope,
+        info.rescale_intercept,
+    );
+    let (dx, dy) = (x0 as f64, y0 as f64);
+    let shifted = match *roi {
+        Roi::Rectangle { from, to } => Roi::Rectangle {
+            from: (from.0 - dx, from.1 - dy),
+            to: (to.0 - dx, to.1 - dy),
+        },
+        Roi::Ellipse {
+            center,
+            radius_x,
+            radius_y,
+        } => Roi::Ellipse {
+            center: (center.0 - dx, center.1 - dy),
+            radius_x,
+            radius_y,
+        },
+    };
+    roi_stats(&values, x1 - x0, y1 - y0, &shifted, calibration)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use viewer_core::dicom_json::Attributes;
+
+    /// A 4×4 CT image (slope 1, intercept −1024), 0.5 mm pixels.
+    fn ct_info(spacing: bool) -> ImageInfo {
+        let mut json = json!({
+            "0020000D": {"vr": "UI", "Value": ["1"]},
+            "0020000E": {"vr": "UI", "Value": ["2"]},
+            "00080018": {"vr": "UI", "Value": ["3"]},
+            "00080060": {"vr": "CS", "Value": ["CT"]},
+            "00280010": {"vr": "US", "Value": [4]},
+            "00280011": {"vr": "US", "Value": [4]},
+            "00280100": {"vr": "US", "Value": [16]},
+            "00281052": {"vr": "DS", "Value": [-1024]},
+            "00281053": {"vr": "DS", "Value": [1]}
+        });
+        if spacing {
+            json["00280030"] = json!({"vr": "DS", "Value": [0.5, 0.5]});
+        }
+        ImageInfo::from_attributes(&Attributes::new(json).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn lengths_are_in_millimetres_or_say_uncalibrated() {
+        // 3-4-5 triangle in pixels; at 0.5 mm per pixel, 2.5 mm.
+        let shape = Shape::Length {
+            a: (0.0, 0.0),
+            b: (3.0, 4.0),
+        };
+        assert_eq!(measure(&shape, &ct_info(true), None, Lang::En), ["2.5 mm"]);
+        assert_eq!(
+            measure(&shape, &ct_info(false), None, Lang::En),
+            ["5.0 px (Uncalibrated)"]
+        );
+    }
+
+    #[test]
+    fn angles_are_in_degrees() {
+        let shape = Shape::Angle {
+            a: (0.0, 0.0),
+            vertex: (1.0, 0.0),
+            b: (1.0, 1.0),
+        };
+        assert_eq!(measure(&shape, &ct_info(true), None, Lang::En), ["90°"]);
+    }
+
+    #[test]
+    fn rectangle_statistics_are_in_hounsfield_units() {
+        // Stored values 1024 + index, so HU = index (0..16). The rectangle
+        // from (1, 1) to (3, 3) holds the centres of pixels (1..=2, 1..=2):
+        // indices 5, 6, 9, 10 → mean 7.5, population SD 2.061 (deviations
+        // ±2.5, ±1.5), min 5, max 10. Area 2×2 px × 0.25 mm² = 1 mm².
+        let pixels = StoredPixels::U16((0..16).map(|i| 1024 + i).collect());
+        let shape = Shape::Rect {
+            from: (3.0, 3.0),
+            to: (1.0, 1.0),
+        };
+        let lines = measure(&shape, &ct_info(true), Some(&pixels), Lang::En);
+        assert_eq!(
+            lines,
+            ["Mean 7.5 HU, SD 2.1", "Min 5, Max 10", "Area 1.0 mm²"]
+        );
+    }
+
+    #[test]
+    fn an_ellipse_counts_the_pixel_centres_inside() {
+        // The ellipse inscribed in (0, 0)–(4, 4): centre (2, 2), radius 2.
+        // Centres at distance ≤ 2: the 12 pixels other than the corners.
+        let pixels = StoredPixels::U16(vec![1024; 16]);
+        let info = ct_info(false);
+        let roi = Shape::Ellipse {
+            from: (0.0, 0.0),
+            to: (4.0, 4.0),
+        }
+        .roi()
+        .unwrap();
+        let stats = region_stats(&pixels, &info, &roi, &info.calibration).unwrap();
+        assert_eq!(stats.count, 12);
+        assert_eq!((stats.mean, stats.min, stats.max), (0.0, 0.0, 0.0));
+    }
+
+    #[test]
+    fn a_region_of_a_loading_slice_shows_its_area() {
+        let shape = Shape::Ellipse {
+            from: (0.0, 0.0),
+            to: (2.0, 2.0),
+        };
+        // π × 1 × 1 px² × 0.25 mm² = 0.785 mm².
+        assert_eq!(
+            measure(&shape, &ct_info(true), None, Lang::En),
+            ["Area 0.8 mm²"]
+        );
+        assert_eq!(
+            Shape::Rect {
+                from: (5.0, 1.0),
+                to: (2.0, 7.0)
+            }
+            .label_anchor(),
+            (5.0, 7.0)
+        );
+    }
+}

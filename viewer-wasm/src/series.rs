@@ -1,0 +1,232 @@
+//! A series as the viewer shows it: its instances' metadata, the slices in
+//! stack order (a multi-frame instance gives one slice per frame), and the
+//! order in which slices are fetched.
+
+use viewer_core::dicom_json::Attributes;
+use viewer_core::geometry::{ImagePlane, sort_stack_with_instances};
+use viewer_core::image::ImageInfo;
+
+/// One displayable slice: frame `frame` (1-based, as WADO-RS counts) of
+/// instance `instance` (an index into [`SeriesLayout::instances`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SliceRef {
+    pub instance: usize,
+    pub frame: u32,
+}
+
+/// Why a series cannot be shown.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SeriesError {
+    /// The metadata lists no instance with pixel data the viewer reads.
+    #[error("the series has no images")]
+    NoImages,
+}
+
+/// The instances of a series and its slices in display order.
+#[derive(Debug, Clone)]
+pub struct SeriesLayout {
+    pub instances: Vec<ImageInfo>,
+    pub slices: Vec<SliceRef>,
+    /// Instances whose metadata could not be read, with the reason; shown
+    /// to the reader, never silently dropped.
+    pub skipped: Vec<String>,
+}
+
+impl SeriesLayout {
+    /// Reads the series metadata (one DICOM JSON object per instance).
+    /// Single-frame instances are ordered by position along their normal
+    /// (Instance Number where geometry is missing or not parallel);
+    /// multi-frame instances follow by Instance Number, frame by frame.
+    pub fn from_metadata(metadata: &[Attributes]) -> Result<SeriesLayout, SeriesError> {
+        let mut instances = Vec::new();
+        let mut skipped = Vec::new();
+        for attributes in metadata {
+            match ImageInfo::from_attributes(attributes) {
+                Ok(info) => instances.push(info),
+                // Objects without pixel data (reports, presentation states)
+                // are not images of the series; anything else is a defect
+                // the reader should hear about.
+                Err(e) => {
+                    if attributes.contains(viewer_core::tags::ROWS) {
+                        skipped.push(e.to_string());
+                    }
+                }
+            }
+        }
+        if instances.is_empty() {
+            return Err(SeriesError::NoImages);
+        }
+        let single: Vec<usize> = (0..instances.len())
+            .filter(|&i| instances[i].number_of_frames == 1)
+            .collect();
+        let planes: Vec<Option<ImagePlane>> = single.iter().map(|&i| instances[i].plane).collect();
+        let numbers: Vec<Option<i64>> = single
+            .iter()
+            .map(|&i| instances[i].instance_number)
+            .collect();
+        let mut slices: Vec<SliceRef> = sort_stack_with_instances(&planes, &numbers)
+            .into_iter()
+            .map(|k| SliceRef {
+                instance: single[k],
+                frame: 1,
+            })
+            .collect();
+        let mut multi: Vec<usize> = (0..instances.len())
+            .filter(|&i| instances[i].number_of_frames > 1)
+            .collect();
+        multi.sort_by_key(|&i| {
+            (
+                instances[i].instance_number.is_none(),
+                instances[i].instance_number,
+            )
+        });
+        for i in multi {
+            for frame in 1..=instances[i].number_of_frames {
+                slices.push(SliceRef { instance: i, frame });
+            }
+        }
+        Ok(SeriesLayout {
+            instances,
+            slices,
+            skipped,
+        })
+    }
+
+    /// The metadata of slice `index`.
+    pub fn info(&self, index: usize) -> Option<&ImageInfo> {
+        self.slices.get(index).map(|s| &self.instances[s.instance])
+    }
+
+    /// The planes of the slices in display order, when every slice has one
+    /// (what linked scrolling and reference lines need).
+    pub fn planes(&self) -> Option<Vec<ImagePlane>> {
+        self.slices
+            .iter()
+            .map(|s| self.instances[s.instance].plane)
+            .collect()
+    }
+}
+
+/// Which slice to fetch next: the one nearest the slice on screen that is
+/// neither loaded nor in flight (ties go forward, the usual reading
+/// direction), so what the reader looks at arrives first and the rest
+/// streams in around it.
+pub fn next_to_fetch(current: usize, wanted: impl Fn(usize) -> bool, len: usize) -> Option<usize> {
+    if len == 0 {
+        return None;
+    }
+    let current = current.min(len - 1);
+    for distance in 0..len {
+        let ahead = current + distance;
+        if ahead < len && wanted(ahead) {
+            return Some(ahead);
+        }
+        if distance > 0 && distance <= current && wanted(current - distance) {
+            return Some(current - distance);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn instance(uid: &str, number: i64, z: f64, frames: Option<u32>) -> Value {
+        let mut object = json!({
+            "0020000D": {"vr": "UI", "Value": ["1.2"]},
+            "0020000E": {"vr": "UI", "Value": ["1.2.3"]},
+            "00080018": {"vr": "UI", "Value": [uid]},
+            "00200013": {"vr": "IS", "Value": [number]},
+            "00280010": {"vr": "US", "Value": [4]},
+            "00280011": {"vr": "US", "Value": [4]},
+            "00280100": {"vr": "US", "Value": [16]},
+            "00200032": {"vr": "DS", "Value": [0, 0, z]},
+            "00200037": {"vr": "DS", "Value": [1, 0, 0, 0, 1, 0]},
+            "00280030": {"vr": "DS", "Value": [1, 1]}
+        });
+        if let Some(n) = frames {
+            object["00280008"] = json!({"vr": "IS", "Value": [n]});
+        }
+        object
+    }
+
+    fn layout(values: Vec<Value>) -> SeriesLayout {
+        let metadata = Attributes::list(Value::Array(values)).unwrap();
+        SeriesLayout::from_metadata(&metadata).unwrap()
+    }
+
+    #[test]
+    fn slices_follow_the_acquisition_direction() {
+        // Instance 1 is at the top (z = 20) and instance 3 at the bottom:
+        // ascending z would put instance 3 first, so the order is turned
+        // round to keep instance 1 first (the first image a reader expects).
+        let series = layout(vec![
+            instance("b", 2, 10.0, None),
+            instance("c", 3, 0.0, None),
+            instance("a", 1, 20.0, None),
+        ]);
+        let uids: Vec<&str> = (0..3)
+            .map(|i| series.info(i).unwrap().sop_instance_uid.as_str())
+            .collect();
+        assert_eq!(uids, ["a", "b", "c"]);
+        assert_eq!(series.planes().map(|p| p.len()), Some(3));
+    }
+
+    #[test]
+    fn multi_frame_instances_give_one_slice_per_frame() {
+        let series = layout(vec![instance("m", 1, 0.0, Some(3))]);
+        assert_eq!(
+            series.slices,
+            vec![
+                SliceRef {
+                    instance: 0,
+                    frame: 1
+                },
+                SliceRef {
+                    instance: 0,
+                    frame: 2
+                },
+                SliceRef {
+                    instance: 0,
+                    frame: 3
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn non_images_are_left_out_and_broken_images_reported() {
+        let report = json!({
+            "00080018": {"vr": "UI", "Value": ["sr"]},
+            "00080060": {"vr": "CS", "Value": ["SR"]}
+        });
+        let mut broken = instance("x", 2, 0.0, None);
+        broken["00280100"] = json!({"vr": "US", "Value": [12]});
+        let series = layout(vec![report, broken, instance("a", 1, 0.0, None)]);
+        assert_eq!(series.slices.len(), 1);
+        assert_eq!(series.skipped.len(), 1);
+
+        let only_report =
+            Attributes::list(json!([{"00080018": {"vr": "UI", "Value": ["sr"]}}])).unwrap();
+        assert_eq!(
+            SeriesLayout::from_metadata(&only_report).unwrap_err(),
+            SeriesError::NoImages
+        );
+    }
+
+    #[test]
+    fn fetching_starts_at_the_slice_on_screen_and_spreads_out() {
+        let mut loaded = [false; 6];
+        let mut order = Vec::new();
+        while let Some(i) = next_to_fetch(2, |i| !loaded[i], 6) {
+            loaded[i] = true;
+            order.push(i);
+        }
+        // Distance 0, then forward before backward at each distance.
+        assert_eq!(order, [2, 3, 1, 4, 0, 5]);
+        assert_eq!(next_to_fetch(0, |_| true, 0), None);
+        assert_eq!(next_to_fetch(9, |i| i == 0, 3), Some(0));
+    }
+}

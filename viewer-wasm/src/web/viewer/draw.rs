@@ -1,0 +1,236 @@
+//! Drawing: one GPU frame for all viewports per animation frame, then the
+//! overlays over it. Changes only request a redraw; the work happens once
+//! per display refresh however many events arrived.
+
+use viewer_core::voi::VoiFunction;
+use viewer_render::{DisplayParams, Draw, Interpolation, Viewport, VoiFunction as GpuVoi};
+
+use super::overlay;
+use super::state::{Shared, SliceState, Viewer};
+use crate::layout::viewports;
+use crate::web::dom;
+use crate::web::text::tr_with;
+
+/// Asks for a redraw at the next animation frame (once, however often it
+/// is asked before then). The overlays are brought up to date at once, so
+/// what the page says never lags behind the state.
+pub fn request_redraw(shared: &Shared) {
+    {
+        let mut v = shared.borrow_mut();
+        for i in 0..v.panes.len().min(v.layout.count()) {
+            overlay::update(&mut v, i);
+        }
+        if v.redraw_pending {
+            return;
+        }
+        v.redraw_pending = true;
+    }
+    let shared = shared.clone();
+    dom::request_animation_frame(move |now| redraw(&shared, now));
+}
+
+/// Shows a page-wide error in words and marks the page as failed.
+pub fn show_fatal(shared: &Shared, message: &str) {
+    let mut v = shared.borrow_mut();
+    v.fatal = Some(message.to_owned());
+    v.dom.error.set_text_content(Some(message));
+    v.dom.error.set_hidden(false);
+    v.dom.progress.set_hidden(true);
+    dom::set_root_data("state", "error");
+}
+
+/// "Loading n of N" for the active viewport's series while it streams in.
+pub fn update_progress(shared: &Shared) {
+    let v = shared.borrow();
+    let pane = &v.panes[v.active.min(v.panes.len() - 1)];
+    let Some(series) = &pane.series else { return };
+    let s = series.borrow();
+    if s.done >= s.len() || v.fatal.is_some() {
+        v.dom.progress.set_hidden(true);
+    } else {
+        v.dom.progress.set_text_content(Some(&tr_with(
+            "progress.loading",
+            &[("n", &s.done.to_string()), ("total", &s.len().to_string())],
+        )));
+        v.dom.progress.set_hidden(false);
+    }
+}
+
+/// Sizes the canvas to the image area (in device pixels) and places the
+/// viewports of the current layout.
+pub fn relayout(shared: &Shared) {
+    let mut v = shared.borrow_mut();
+    let rect = v.dom.area.get_bounding_client_rect();
+    let ratio = dom::window().device_pixel_ratio().max(0.5);
+    let size = (rect.width().max(1.0), rect.height().max(1.0));
+    v.area_size = size;
+    v.pixel_ratio = ratio;
+    let device = (
+        (size.0 * ratio).round().max(1.0) as u32,
+        (size.1 * ratio).round().max(1.0) as u32,
+    );
+    v.dom.canvas.set_width(device.0);
+    v.dom.canvas.set_height(device.1);
+    if let Some(renderer) = v.renderer.as_mut() {
+        renderer.resize(device.0, device.1);
+    }
+    let rects = viewports(v.layout, size);
+    let count = v.layout.count();
+    let multiple = count > 1;
+    let active = v.active;
+    for (i, pane) in v.panes.iter_mut().enumerate() {
+        let shown = i < count;
+        pane.dom.root.set_hidden(!shown);
+        if let Some(rect) = rects.get(i) {
+            // Keep the image where it was relative to the viewport centre;
+            // only a view never fitted is fitted anew.
+            pane.rect = *rect;
+            let style = pane.dom.root.style();
+            let _ = style.set_property("left", &format!("{}px", rect.x));
+            let _ = style.set_property("top", &format!("{}px", rect.y));
+            let _ = style.set_property("width", &format!("{}px", rect.width));
+            let _ = style.set_property("height", &format!("{}px", rect.height));
+        }
+        let class = if multiple && i == active {
+            "viewport active"
+        } else {
+            "viewport"
+        };
+        pane.dom.root.set_class_name(class);
+    }
+    drop(v);
+    request_redraw(shared);
+}
+
+fn redraw(shared: &Shared, now: f64) {
+    let mut v = shared.borrow_mut();
+    v.redraw_pending = false;
+    step_cine(&mut v, now);
+    let drawn_first = draw_gpu(&mut v);
+    for i in 0..v.panes.len().min(v.layout.count()) {
+        overlay::update(&mut v, i);
+    }
+    let playing = v.cine_start.is_some();
+    if drawn_first && !v.first_image_marked {
+        v.first_image_marked = true;
+        dom::mark("pacs:first-image");
+        if v.fatal.is_none() {
+            dom::set_root_data("state", "ready");
+        }
+        drop(v);
+        super::strip::load_thumbnails(shared);
+        super::controls::fill_presets(shared);
+    } else {
+        drop(v);
+    }
+    if playing {
+        request_redraw(shared);
+    }
+}
+
+/// Advances cine playback in the active viewport to the slice due now.
+fn step_cine(v: &mut Viewer, now: f64) {
+    let Some((start, start_index)) = v.cine_start else {
+        return;
+    };
+    let cine = v.cine;
+    let pane = v.active_pane();
+    let len = pane.stack.len();
+    let index = cine.frame_at(now - start, start_index, len);
+    pane.stack.jump_to(index);
+}
+
+/// Draws every viewport's slice; returns whether the first viewport shows
+/// a decoded slice of its series.
+fn draw_gpu(v: &mut Viewer) -> bool {
+    let Viewer {
+        renderer,
+        panes,
+        textures,
+        layout,
+        pixel_ratio,
+        ..
+    } = v;
+    let Some(renderer) = renderer.as_mut() else {
+        return false;
+    };
+    let size = renderer.size();
+    let mut draws = Vec::new();
+    let mut kept = Vec::new();
+    let mut first_drawn = false;
+    for (i, pane) in panes.iter_mut().take(layout.count()).enumerate() {
+        let Some(series) = pane.series.clone() else {
+            continue;
+        };
+        let index = pane.stack.index();
+        let Some(info) = pane.info() else { continue };
+        let window = pane.window_or_default();
+        let Some(view) = pane.view_or_fit() else {
+            continue;
+        };
+        let s = series.borrow();
+        let Some(SliceState::Ready(decoded)) = s.slices.get(index) else {
+            continue;
+        };
+        let id = match textures.get(
+            renderer,
+            s.key,
+            index,
+            (info.columns, info.rows),
+            &decoded.pixels,
+            &kept,
+        ) {
+            Ok(id) => id,
+            Err(e) => {
+                pane.error = Some(e.to_string());
+                continue;
+            }
+        };
+        kept.push(id);
+        let (x, y, width, height) = pane.rect.to_device(*pixel_ratio, size);
+        if width == 0 || height == 0 {
+            continue;
+        }
+        let image = (f64::from(info.columns), f64::from(info.rows));
+        let (center, width_w, voi) = match &window {
+            Some(w) => (w.center, w.width, w.function),
+            None => (0.0, 1.0, VoiFunction::Linear),
+        };
+        let params = DisplayParams {
+            slope: info.rescale_slope as f32,
+            intercept: info.rescale_intercept as f32,
+            window_center: center as f32,
+            window_width: width_w as f32,
+            voi: match voi {
+                VoiFunction::Linear => GpuVoi::Linear,
+                VoiFunction::LinearExact => GpuVoi::LinearExact,
+                VoiFunction::Sigmoid => GpuVoi::Sigmoid,
+            },
+            invert: viewer_render::display_inverted(info.displays_inverted(), pane.invert),
+            clip_to_image: view.clip_to_image(image, pane.rect.size()),
+            interpolation: if view.zoom >= 4.0 {
+                Interpolation::Nearest
+            } else {
+                Interpolation::Bilinear
+            },
+        };
+        draws.push(Draw::Image {
+            viewport: Viewport {
+                x,
+                y,
+                width,
+                height,
+            },
+            image: id,
+            params,
+        });
+        if i == 0 {
+            first_drawn = true;
+        }
+    }
+    if let Err(e) = renderer.draw_frame(&draws) {
+        dom::log(&format!("draw failed: {e}"));
+        return false;
+    }
+    first_drawn
+}

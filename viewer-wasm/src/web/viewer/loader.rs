@@ -1,0 +1,341 @@
+//! Loading a study: its series list, a series' metadata, then its frames,
+//! the slice on screen first and the rest streaming in around it with a
+//! few requests in flight, decoded by the workers.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use viewer_core::dicom_json::Attributes;
+use viewer_core::tags;
+
+use super::draw::{request_redraw, show_fatal, update_progress};
+use super::state::{LoadedSeries, SeriesEntry, Shared, SliceState};
+use super::strip;
+use crate::frames::{accept_for, accept_uncompressed, frame_url, metadata_url};
+use crate::pixels::FrameDescription;
+use crate::series::{SeriesLayout, next_to_fetch};
+use crate::url::encode_component;
+use crate::web::decode::DecodeFailure;
+use crate::web::dom;
+use crate::web::net::{self, DICOMWEB, NetError};
+use crate::web::text::{tr, tr_with};
+
+/// Frame requests in flight at once: enough to hide a slow link's latency,
+/// few enough to leave the browser's connections for thumbnails and
+/// metadata.
+const MAX_IN_FLIGHT: usize = 4;
+
+/// Modalities of series that hold no images to show.
+const NON_IMAGE: [&str; 6] = ["SR", "PR", "KO", "DOC", "REG", "RWV"];
+
+/// The message for a failed request, in the reader's words.
+pub fn net_message(error: &NetError) -> String {
+    match error {
+        NetError::Unreachable => tr("error.server_unreachable"),
+        NetError::Status { status: 404, .. } => tr("error.study_not_found"),
+        NetError::Status { status, .. } => {
+            tr_with("error.server", &[("status", &status.to_string())])
+        }
+        NetError::Body(detail) => format!(
+            "{} ({detail})",
+            tr("error.server").replace(" ({status})", "")
+        ),
+    }
+}
+
+/// Lists the study's series and opens the requested (or first) one in
+/// the first viewport.
+pub async fn open_study(shared: Shared, wanted_series: Option<String>) {
+    let study_uid = shared.borrow().study_uid.clone();
+    let url = format!("{DICOMWEB}/studies/{}/series", encode_component(&study_uid));
+    let entries = match net::get_json(&url).await {
+        Ok(json) => series_entries(&study_uid, json),
+        Err(error) => {
+            show_fatal(&shared, &net_message(&error));
+            return;
+        }
+    };
+    let Some(entries) = entries else {
+        show_fatal(&shared, &tr("error.study_not_found"));
+        return;
+    };
+    let images: Vec<SeriesEntry> = entries
+        .into_iter()
+        .filter(|e| !NON_IMAGE.contains(&e.modality.as_str()))
+        .collect();
+    if images.is_empty() {
+        show_fatal(&shared, &tr("error.no_images"));
+        return;
+    }
+    let first = wanted_series
+        .and_then(|uid| images.iter().find(|e| e.series_uid == uid).cloned())
+        .unwrap_or_else(|| images[0].clone());
+    shared.borrow_mut().series_list = images;
+    strip::build(&shared);
+    open_series(shared.clone(), 0, first).await;
+}
+
+/// Reads the series list; `None` when the study does not exist (an empty
+/// answer), series sorted by number.
+fn series_entries(study_uid: &str, json: serde_json::Value) -> Option<Vec<SeriesEntry>> {
+    let list = Attributes::list(json).ok()?;
+    if list.is_empty() {
+        return None;
+    }
+    let mut entries: Vec<SeriesEntry> = list
+        .iter()
+        .filter_map(|a| {
+            Some(SeriesEntry {
+                study_uid: study_uid.to_owned(),
+                series_uid: a.string(tags::SERIES_INSTANCE_UID)?,
+                number: a.int(tags::SERIES_NUMBER),
+                modality: a.string(tags::MODALITY).unwrap_or_default(),
+                description: a.string(tags::SERIES_DESCRIPTION).unwrap_or_default(),
+                count: a.int(tags::NUMBER_OF_SERIES_RELATED_INSTANCES),
+            })
+        })
+        .collect();
+    entries.sort_by_key(|e| (e.number.is_none(), e.number));
+    Some(entries)
+}
+
+/// Loads `entry`'s metadata and shows the series in viewport `pane`.
+pub async fn open_series(shared: Shared, pane: usize, entry: SeriesEntry) {
+    {
+        let mut v = shared.borrow_mut();
+        if let Some(p) = v.panes.get_mut(pane) {
+            p.error = None;
+        }
+        v.dom.progress.set_text_content(Some(&tr("progress.study")));
+        v.dom.progress.set_hidden(false);
+    }
+    let url = metadata_url(DICOMWEB, &entry.study_uid, &entry.series_uid);
+    let layout = match net::get_json(&url).await {
+        Ok(json) => match Attributes::list(json) {
+            Ok(list) => SeriesLayout::from_metadata(&list).map_err(|_| tr("error.no_images")),
+            Err(e) => Err(format!("{} ({e})", tr("error.decode"))),
+        },
+        Err(error) => Err(net_message(&error)),
+    };
+    let layout = match layout {
+        Ok(layout) => layout,
+        Err(message) => {
+            let mut v = shared.borrow_mut();
+            v.dom.progress.set_hidden(true);
+            if pane == 0 && !v.first_image_marked {
+                drop(v);
+                show_fatal(&shared, &message);
+            } else if let Some(p) = v.panes.get_mut(pane) {
+                p.error = Some(message);
+                drop(v);
+                request_redraw(&shared);
+            }
+            return;
+        }
+    };
+    let series = Rc::new(RefCell::new(loaded_series(&shared, &entry, layout)));
+    {
+        let mut v = shared.borrow_mut();
+        let previous = v.panes.get(pane).and_then(|p| p.series.clone());
+        if let Some(p) = v.panes.get_mut(pane) {
+            p.show(series);
+        }
+        if let Some(previous) = previous {
+            close_if_hidden(&mut v, &previous);
+        }
+    }
+    strip::mark_active(&shared);
+    super::controls::fill_presets(&shared);
+    pump(&shared);
+    request_redraw(&shared);
+}
+
+fn loaded_series(shared: &Shared, entry: &SeriesEntry, layout: SeriesLayout) -> LoadedSeries {
+    let accept = layout
+        .instances
+        .iter()
+        .map(|i| {
+            accept_for(
+                i.available_transfer_syntax.as_deref(),
+                viewer_codecs::can_decode,
+            )
+        })
+        .collect();
+    let descriptors = layout
+        .instances
+        .iter()
+        .map(|i| {
+            let d = FrameDescription {
+                rows: i.rows as u16,
+                columns: i.columns as u16,
+                samples_per_pixel: i.samples_per_pixel,
+                bits_allocated: i.bits_allocated,
+                bits_stored: i.bits_stored,
+                pixel_representation: i.pixel_representation,
+                photometric: i.photometric.as_str().to_owned(),
+                planar_configuration: i.planar_configuration,
+            };
+            serde_json::to_string(&d).unwrap_or_default()
+        })
+        .collect();
+    let planes = layout.planes();
+    let slices = layout.slices.iter().map(|_| SliceState::Missing).collect();
+    let mut v = shared.borrow_mut();
+    v.next_series_key += 1;
+    LoadedSeries {
+        series_uid: entry.series_uid.clone(),
+        layout,
+        slices,
+        accept,
+        descriptors,
+        planes,
+        done: 0,
+        closed: false,
+        loaded_marked: false,
+        key: v.next_series_key,
+    }
+}
+
+/// Marks `series` closed and frees its textures when no viewport shows it.
+pub fn close_if_hidden(v: &mut super::state::Viewer, series: &Rc<RefCell<LoadedSeries>>) {
+    if v.is_shown(series) {
+        return;
+    }
+    let key = {
+        let mut s = series.borrow_mut();
+        s.closed = true;
+        // The stored values go with it; only the metadata stays until the
+        // last in-flight answer is dropped.
+        for slice in &mut s.slices {
+            *slice = SliceState::Missing;
+        }
+        s.key
+    };
+    let renderer = v.renderer.as_mut();
+    v.textures.release_series(renderer, key);
+}
+
+/// Starts frame requests until [`MAX_IN_FLIGHT`] are under way: for each
+/// shown series (the active viewport's first), the missing slice nearest
+/// the one on screen.
+pub fn pump(shared: &Shared) {
+    loop {
+        let job = {
+            let mut v = shared.borrow_mut();
+            if v.in_flight >= MAX_IN_FLIGHT {
+                return;
+            }
+            let count = v.layout.count().min(v.panes.len());
+            let mut order: Vec<usize> = (0..count).collect();
+            order.sort_by_key(|&i| i != v.active);
+            let mut job = None;
+            for i in order {
+                let pane = &v.panes[i];
+                let Some(series) = pane.series.clone() else {
+                    continue;
+                };
+                let next = {
+                    let s = series.borrow();
+                    next_to_fetch(
+                        pane.stack.index(),
+                        |k| matches!(s.slices[k], SliceState::Missing),
+                        s.len(),
+                    )
+                };
+                if let Some(index) = next {
+                    job = Some((series, index));
+                    break;
+                }
+            }
+            let Some((series, index)) = job else { return };
+            series.borrow_mut().slices[index] = SliceState::InFlight;
+            v.in_flight += 1;
+            (series, index)
+        };
+        let shared = shared.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            fetch_slice(&shared, job.0, job.1).await;
+            shared.borrow_mut().in_flight -= 1;
+            pump(&shared);
+        });
+    }
+}
+
+/// Fetches and decodes one slice, retrying once uncompressed when the
+/// browser's decoders cannot handle the stored syntax.
+async fn fetch_slice(shared: &Shared, series: Rc<RefCell<LoadedSeries>>, index: usize) {
+    let decoder = shared.borrow().decoder.clone();
+    let mut outcome = Err(tr("error.decode"));
+    for attempt in 0..2 {
+        let (url, accept, descriptor, instance) = {
+            let s = series.borrow();
+            let slice = s.layout.slices[index];
+            let info = &s.layout.instances[slice.instance];
+            (
+                frame_url(
+                    DICOMWEB,
+                    &info.study_instance_uid,
+                    &info.series_instance_uid,
+                    &info.sop_instance_uid,
+                    slice.frame,
+                ),
+                s.accept[slice.instance].clone(),
+                s.descriptors[slice.instance].clone(),
+                slice.instance,
+            )
+        };
+        let fetched = match net::get_bytes(&url, &accept).await {
+            Ok(fetched) => fetched,
+            Err(error) => {
+                outcome = Err(net_message(&error));
+                break;
+            }
+        };
+        match decoder
+            .decode(&fetched.content_type, &accept, fetched.body, &descriptor)
+            .await
+        {
+            Ok(decoded) => {
+                outcome = Ok(decoded);
+                break;
+            }
+            Err(DecodeFailure::NeedsServer(_)) if attempt == 0 => {
+                series.borrow_mut().accept[instance] = accept_uncompressed();
+            }
+            Err(failure) => {
+                dom::log(&format!("frame {url}: {}", failure.message()));
+                outcome = Err(format!("{}: {}", tr("error.decode"), failure.message()));
+                break;
+            }
+        }
+    }
+    let all_done = {
+        let mut s = series.borrow_mut();
+        if s.closed {
+            return;
+        }
+        s.slices[index] = match outcome {
+            Ok(decoded) => SliceState::Ready(decoded),
+            Err(message) => SliceState::Failed(message),
+        };
+        s.done += 1;
+        let all = s.done == s.len() && !s.loaded_marked;
+        if all {
+            s.loaded_marked = true;
+        }
+        all
+    };
+    if all_done {
+        dom::mark("pacs:series-loaded");
+    }
+    update_progress(shared);
+    let visible = {
+        let v = shared.borrow();
+        v.panes.iter().take(v.layout.count()).any(|p| {
+            p.series.as_ref().is_some_and(|s| Rc::ptr_eq(s, &series)) && p.stack.index() == index
+        })
+    };
+    if visible {
+        request_redraw(shared);
+    }
+}

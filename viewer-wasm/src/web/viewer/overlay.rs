@@ -1,0 +1,311 @@
+//! What is written over each viewport: the corner texts (patient, study,
+//! series, slice, window, zoom), orientation letters, the measurements on
+//! the slice on screen, and a viewport's own error.
+
+use web_sys::Element;
+
+use viewer_core::calibration::Calibration;
+use viewer_core::dicom_json::format_date;
+use viewer_core::geometry::{orientation_labels, orientation_labels_from_letters};
+use viewer_core::image::ImageInfo;
+use viewer_core::viewport::ViewTransform;
+
+use super::state::{SliceState, Viewer};
+use crate::annotations::Shape;
+use crate::format::{exact, trimmed, zoom_percent};
+use crate::web::dom::{append, clear, set_attrs, svg_el};
+use crate::web::text::{tr, tr_with};
+
+fn set(element: &web_sys::HtmlElement, text: &str) {
+    if element.text_content().as_deref() != Some(text) {
+        element.set_text_content(Some(text));
+    }
+}
+
+/// Refreshes viewport `i`'s overlay from the state.
+pub fn update(v: &mut Viewer, i: usize) {
+    let active = v.active == i;
+    let preview = if active { v.editor.preview() } else { None };
+    let pane = &mut v.panes[i];
+    let info = pane.info();
+    let slice_state_error =
+        pane.series
+            .as_ref()
+            .and_then(|s| match s.borrow().slices.get(pane.stack.index()) {
+                Some(SliceState::Failed(message)) => Some(message.clone()),
+                _ => None,
+            });
+    let error = pane.error.clone().or(slice_state_error);
+    match &error {
+        Some(message) => {
+            set(&pane.dom.error, message);
+            pane.dom.error.set_hidden(false);
+        }
+        None => pane.dom.error.set_hidden(true),
+    }
+    let d = &pane.dom;
+    let Some(info) = info else {
+        for e in [
+            &d.patient,
+            &d.patient_extra,
+            &d.study,
+            &d.series,
+            &d.slice,
+            &d.position,
+            &d.window,
+            &d.zoom,
+            &d.calibration,
+        ] {
+            set(e, "");
+        }
+        for o in &d.orientation {
+            set(o, "");
+        }
+        clear(&d.svg);
+        return;
+    };
+
+    set(&d.patient, info.patient_name.as_deref().unwrap_or("—"));
+    let details: Vec<String> = [
+        info.patient_id.clone(),
+        info.patient_birth_date.as_deref().and_then(format_date),
+        info.patient_sex.as_deref().map(sex),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|s| !s.is_empty())
+    .collect();
+    set(&d.patient_extra, &details.join("  "));
+    let study: Vec<String> = [
+        info.study_date.as_deref().and_then(format_date),
+        info.study_description.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    set(&d.study, &study.join("  "));
+    let series_text = match (info.series_number, &info.series_description) {
+        (Some(n), Some(desc)) => format!(
+            "{}: {desc}",
+            tr_with("overlay.series", &[("number", &n.to_string())])
+        ),
+        (Some(n), None) => tr_with("overlay.series", &[("number", &n.to_string())]),
+        (None, Some(desc)) => desc.clone(),
+        (None, None) => String::new(),
+    };
+    set(&d.series, &series_text);
+
+    let total = pane.stack.len();
+    let n = (pane.stack.index() + 1).to_string();
+    let key = if total <= 1 {
+        "overlay.image"
+    } else if info.number_of_frames > 1 {
+        "overlay.frame"
+    } else {
+        "overlay.slice"
+    };
+    set(
+        &d.slice,
+        &tr_with(key, &[("n", &n), ("total", &total.to_string())]),
+    );
+    let mut position = Vec::new();
+    if let Some(location) = info
+        .slice_location
+        .or_else(|| info.plane.map(|p| p.position.z))
+        && info.plane.is_some()
+        && total > 1
+    {
+        position.push(tr_with(
+            "overlay.location",
+            &[("mm", &trimmed(location, 2))],
+        ));
+    }
+    if let Some(thickness) = info.slice_thickness.filter(|t| *t > 0.0) {
+        position.push(tr_with(
+            "overlay.thickness",
+            &[("mm", &trimmed(thickness, 2))],
+        ));
+    }
+    set(&d.position, &position.join("  "));
+
+    let window_text = match (&pane.window, info.is_monochrome()) {
+        (Some(w), true) => {
+            let text = tr_with(
+                "overlay.window",
+                &[("width", &exact(w.width)), ("center", &exact(w.center))],
+            );
+            if pane.invert {
+                format!("{text}  {}", tr("overlay.inverted"))
+            } else {
+                text
+            }
+        }
+        _ => String::new(),
+    };
+    set(&d.window, &window_text);
+    let view = pane.view;
+    set(
+        &d.zoom,
+        &view
+            .map(|view| tr_with("overlay.zoom", &[("zoom", &zoom_percent(view.zoom))]))
+            .unwrap_or_default(),
+    );
+    let calibration = match info.calibration {
+        Calibration::Pixel {
+            method: viewer_core::calibration::SpacingMethod::Patient,
+            ..
+        } => String::new(),
+        Calibration::Uncalibrated => tr("overlay.uncalibrated"),
+        other => tr(other.describe_key()),
+    };
+    set(&d.calibration, &calibration);
+
+    let labels = view
+        .map(|view| labels_for(&info, &view))
+        .unwrap_or_default();
+    for (o, text) in d.orientation.iter().zip(labels.iter()) {
+        set(o, text);
+    }
+
+    // Measurements of this slice, and the one being drawn.
+    clear(&d.svg);
+    let Some(view) = view else { return };
+    let image = (f64::from(info.columns), f64::from(info.rows));
+    let size = pane.rect.size();
+    let to_screen = |p: (f64, f64)| view.image_to_screen(p, image, size);
+    let index = pane.stack.index();
+    for (k, annotation) in pane.annotations.iter().enumerate() {
+        if annotation.slice == index {
+            draw_shape(
+                &d.svg,
+                &annotation.shape,
+                &annotation.lines,
+                &to_screen,
+                Some(k),
+            );
+        }
+    }
+    if let Some(shape) = preview {
+        let series = pane.series.as_ref().map(|s| s.borrow());
+        let pixels = series.as_ref().and_then(|s| match s.slices.get(index) {
+            Some(SliceState::Ready(d)) => Some(&d.pixels),
+            _ => None,
+        });
+        let lines = crate::annotations::measure(&shape, &info, pixels, crate::web::text::lang());
+        draw_shape(&d.svg, &shape, &lines, &to_screen, None);
+    }
+}
+
+fn labels_for(info: &ImageInfo, view: &ViewTransform) -> [String; 4] {
+    if let Some(plane) = &info.plane {
+        return orientation_labels(plane, view);
+    }
+    if let Some((row, column)) = &info.patient_orientation {
+        return orientation_labels_from_letters(row, column, view);
+    }
+    Default::default()
+}
+
+fn sex(code: &str) -> String {
+    match code {
+        "M" => tr("sex.male"),
+        "F" => tr("sex.female"),
+        "O" => tr("sex.other"),
+        other => other.to_owned(),
+    }
+}
+
+fn fmt(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+/// Draws one shape and its result lines into the SVG layer.
+fn draw_shape(
+    svg: &Element,
+    shape: &Shape,
+    lines: &[String],
+    to_screen: &dyn Fn((f64, f64)) -> (f64, f64),
+    index: Option<usize>,
+) {
+    let group = svg_el("g");
+    if let Some(k) = index {
+        let _ = group.set_attribute("data-annotation", &k.to_string());
+    }
+    let line = |a: (f64, f64), b: (f64, f64)| {
+        let (a, b) = (to_screen(a), to_screen(b));
+        let l = svg_el("line");
+        set_attrs(
+            &l,
+            &[
+                ("x1", &fmt(a.0)),
+                ("y1", &fmt(a.1)),
+                ("x2", &fmt(b.0)),
+                ("y2", &fmt(b.1)),
+            ],
+        );
+        append(&group, &l);
+    };
+    match *shape {
+        Shape::Length { a, b } => line(a, b),
+        Shape::Angle { a, vertex, b } => {
+            line(a, vertex);
+            line(vertex, b);
+        }
+        Shape::Rect { from, to } => {
+            let corners = [from, (to.0, from.1), to, (from.0, to.1), from];
+            let points: Vec<String> = corners
+                .iter()
+                .map(|&p| {
+                    let s = to_screen(p);
+                    format!("{},{}", fmt(s.0), fmt(s.1))
+                })
+                .collect();
+            let poly = svg_el("polyline");
+            let _ = poly.set_attribute("points", &points.join(" "));
+            append(&group, &poly);
+        }
+        Shape::Ellipse { from, to } => {
+            // Rotations are quarter turns and flips mirror, so the
+            // ellipse's axes stay along the screen's.
+            let (a, b) = (to_screen(from), to_screen(to));
+            let e = svg_el("ellipse");
+            set_attrs(
+                &e,
+                &[
+                    ("cx", &fmt((a.0 + b.0) / 2.0)),
+                    ("cy", &fmt((a.1 + b.1) / 2.0)),
+                    ("rx", &fmt((a.0 - b.0).abs() / 2.0)),
+                    ("ry", &fmt((a.1 - b.1).abs() / 2.0)),
+                ],
+            );
+            append(&group, &e);
+        }
+    }
+    if !lines.is_empty() {
+        let anchor = to_screen(shape.label_anchor());
+        let text = svg_el("text");
+        let _ = text.set_attribute("data-measurement", "");
+        set_attrs(
+            &text,
+            &[("x", &fmt(anchor.0 + 6.0)), ("y", &fmt(anchor.1 + 14.0))],
+        );
+        for (k, content) in lines.iter().enumerate() {
+            if k > 0 {
+                // Keeps the lines apart in the element's text.
+                let _ = text.append_with_str_1("\n");
+            }
+            let span = svg_el("tspan");
+            set_attrs(
+                &span,
+                &[
+                    ("x", &fmt(anchor.0 + 6.0)),
+                    ("dy", if k == 0 { "0" } else { "1.2em" }),
+                ],
+            );
+            span.set_text_content(Some(content));
+            append(&text, &span);
+        }
+        append(&group, &text);
+    }
+    append(svg, &group);
+}
