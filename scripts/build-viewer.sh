@@ -18,6 +18,11 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WB_VERSION"
   cargo install wasm-bindgen-cli --version "$WB_VERSION" --quiet
 fi
 
+# One build at a time: the swap below is not safe against a second run.
+mkdir -p target
+exec 9>target/.build-viewer.lock
+flock 9
+
 echo "== building the viewer (wasm32, release)"
 cargo build --release -p viewer-wasm --target wasm32-unknown-unknown
 
