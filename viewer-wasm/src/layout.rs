@@ -10,6 +10,8 @@ pub enum Layout {
     OneByTwo,
     /// Two rows of two.
     TwoByTwo,
+    /// Three side by side: the multiplanar reformats.
+    OneByThree,
 }
 
 impl Layout {
@@ -19,6 +21,7 @@ impl Layout {
             Layout::One => (1, 1),
             Layout::OneByTwo => (1, 2),
             Layout::TwoByTwo => (2, 2),
+            Layout::OneByThree => (1, 3),
         }
     }
 
@@ -33,13 +36,19 @@ impl Layout {
             Layout::One => "1x1",
             Layout::OneByTwo => "1x2",
             Layout::TwoByTwo => "2x2",
+            Layout::OneByThree => "1x3",
         }
     }
 
     pub fn from_name(name: &str) -> Option<Layout> {
-        [Layout::One, Layout::OneByTwo, Layout::TwoByTwo]
-            .into_iter()
-            .find(|l| l.name() == name)
+        [
+            Layout::One,
+            Layout::OneByTwo,
+            Layout::TwoByTwo,
+            Layout::OneByThree,
+        ]
+        .into_iter()
+        .find(|l| l.name() == name)
     }
 }
 
@@ -113,6 +122,8 @@ mod tests {
         assert_eq!(rects[1].x, 500.0);
         assert_eq!(rects[1].height, 600.0);
         assert_eq!(viewports(Layout::One, (10.0, 10.0)).len(), 1);
+        let mpr = viewports(Layout::OneByThree, (900.0, 600.0));
+        assert_eq!((mpr.len(), mpr[2].x, mpr[2].width), (3, 600.0, 300.0));
     }
 
     #[test]
@@ -128,7 +139,12 @@ mod tests {
 
     #[test]
     fn layout_names_round_trip() {
-        for layout in [Layout::One, Layout::OneByTwo, Layout::TwoByTwo] {
+        for layout in [
+            Layout::One,
+            Layout::OneByTwo,
+            Layout::TwoByTwo,
+            Layout::OneByThree,
+        ] {
             assert_eq!(Layout::from_name(layout.name()), Some(layout));
         }
         assert_eq!(Layout::from_name("3x3"), None);

@@ -13,6 +13,7 @@ pub mod annotations;
 pub mod format;
 pub mod frames;
 pub mod layout;
+pub mod mpr;
 pub mod multipart;
 pub mod pixels;
 pub mod route;

@@ -118,6 +118,13 @@ where
     closure.forget();
 }
 
+/// Calls `f` after `ms` milliseconds.
+pub fn set_timeout(ms: i32, f: impl FnOnce() + 'static) {
+    let closure = Closure::once_into_js(f);
+    let _ =
+        window().set_timeout_with_callback_and_timeout_and_arguments_0(closure.unchecked_ref(), ms);
+}
+
 /// Calls `f` before the next repaint, with the frame's timestamp.
 pub fn request_animation_frame(f: impl FnOnce(f64) + 'static) {
     let closure = Closure::once_into_js(f);

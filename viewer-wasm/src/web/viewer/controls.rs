@@ -16,7 +16,7 @@ use crate::web::text::tr;
 
 /// Wires every toolbar control and the page's keyboard shortcuts.
 pub fn wire(shared: &Shared) {
-    let (tools, actions, presets, cine, fps, layouts, help) = {
+    let (tools, actions, presets, cine, fps, layouts, help, mpr, slab) = {
         let v = shared.borrow();
         let t = &v.dom.toolbar;
         (
@@ -27,8 +27,28 @@ pub fn wire(shared: &Shared) {
             t.fps.clone(),
             t.layouts.clone(),
             t.help.clone(),
+            t.mpr.clone(),
+            t.slab.clone(),
         )
     };
+    let s = shared.clone();
+    let select = mpr.clone();
+    dom::on::<web_sys::Event, _>(&mpr, "change", move |_| {
+        super::mpr::set_mpr(&s, select.value() == "mpr");
+        let _ = select.blur();
+    });
+    let s = shared.clone();
+    let input = slab.clone();
+    dom::on::<web_sys::Event, _>(&slab, "input", move |_| {
+        let mm = input
+            .value()
+            .trim()
+            .parse::<f64>()
+            .unwrap_or(0.0)
+            .clamp(0.0, 200.0);
+        s.borrow_mut().slab_mm = mm;
+        request_redraw(&s);
+    });
     for (tool, button) in tools {
         let s = shared.clone();
         dom::on::<web_sys::MouseEvent, _>(&button, "click", move |_| select_tool(&s, tool));
@@ -55,7 +75,13 @@ pub fn wire(shared: &Shared) {
     });
     for (layout, button) in layouts {
         let s = shared.clone();
-        dom::on::<web_sys::MouseEvent, _>(&button, "click", move |_| set_layout(&s, layout));
+        dom::on::<web_sys::MouseEvent, _>(&button, "click", move |_| {
+            let in_mpr = s.borrow().panes.iter().any(|p| p.mpr.is_some());
+            if in_mpr {
+                super::mpr::set_mpr(&s, false);
+            }
+            set_layout(&s, layout);
+        });
     }
     let s = shared.clone();
     dom::on::<web_sys::MouseEvent, _>(&help, "click", move |_| toggle_help(&s));

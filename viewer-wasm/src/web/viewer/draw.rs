@@ -149,6 +149,7 @@ fn draw_gpu(v: &mut Viewer) -> bool {
         textures,
         layout,
         pixel_ratio,
+        slab_mm,
         ..
     } = v;
     let Some(renderer) = renderer.as_mut() else {
@@ -168,6 +169,42 @@ fn draw_gpu(v: &mut Viewer) -> bool {
         let Some(view) = pane.view_or_fit() else {
             continue;
         };
+        let (x, y, width, height) = pane.rect.to_device(*pixel_ratio, size);
+        if width == 0 || height == 0 {
+            continue;
+        }
+        let viewport = Viewport {
+            x,
+            y,
+            width,
+            height,
+        };
+        let image = (f64::from(info.columns), f64::from(info.rows));
+        let params = display_params(
+            &info,
+            window.as_ref(),
+            pane.invert,
+            &view,
+            image,
+            pane.rect.size(),
+        );
+        if let Some(mpr) = pane.mpr.clone() {
+            match super::mpr::texture(renderer, &mpr.volume) {
+                Ok(Some(volume)) => {
+                    if let Some(reslice) = mpr.reslice(index, *slab_mm) {
+                        draws.push(Draw::Reslice {
+                            viewport,
+                            volume,
+                            reslice,
+                            params,
+                        });
+                    }
+                }
+                Ok(None) => {}
+                Err(message) => pane.error = Some(message),
+            }
+            continue;
+        }
         let s = series.borrow();
         let Some(SliceState::Ready(decoded)) = s.slices.get(index) else {
             continue;
@@ -187,40 +224,8 @@ fn draw_gpu(v: &mut Viewer) -> bool {
             }
         };
         kept.push(id);
-        let (x, y, width, height) = pane.rect.to_device(*pixel_ratio, size);
-        if width == 0 || height == 0 {
-            continue;
-        }
-        let image = (f64::from(info.columns), f64::from(info.rows));
-        let (center, width_w, voi) = match &window {
-            Some(w) => (w.center, w.width, w.function),
-            None => (0.0, 1.0, VoiFunction::Linear),
-        };
-        let params = DisplayParams {
-            slope: info.rescale_slope as f32,
-            intercept: info.rescale_intercept as f32,
-            window_center: center as f32,
-            window_width: width_w as f32,
-            voi: match voi {
-                VoiFunction::Linear => GpuVoi::Linear,
-                VoiFunction::LinearExact => GpuVoi::LinearExact,
-                VoiFunction::Sigmoid => GpuVoi::Sigmoid,
-            },
-            invert: viewer_render::display_inverted(info.displays_inverted(), pane.invert),
-            clip_to_image: view.clip_to_image(image, pane.rect.size()),
-            interpolation: if view.zoom >= 4.0 {
-                Interpolation::Nearest
-            } else {
-                Interpolation::Bilinear
-            },
-        };
         draws.push(Draw::Image {
-            viewport: Viewport {
-                x,
-                y,
-                width,
-                height,
-            },
+            viewport,
             image: id,
             params,
         });
@@ -233,4 +238,38 @@ fn draw_gpu(v: &mut Viewer) -> bool {
         return false;
     }
     first_drawn
+}
+
+/// How one image is windowed and placed in its viewport.
+fn display_params(
+    info: &viewer_core::image::ImageInfo,
+    window: Option<&viewer_core::voi::Window>,
+    invert: bool,
+    view: &viewer_core::viewport::ViewTransform,
+    image: (f64, f64),
+    viewport: (f64, f64),
+) -> DisplayParams {
+    let (center, width, voi) = match window {
+        Some(w) => (w.center, w.width, w.function),
+        None => (0.0, 1.0, VoiFunction::Linear),
+    };
+    DisplayParams {
+        slope: info.rescale_slope as f32,
+        intercept: info.rescale_intercept as f32,
+        window_center: center as f32,
+        window_width: width as f32,
+        voi: match voi {
+            VoiFunction::Linear => GpuVoi::Linear,
+            VoiFunction::LinearExact => GpuVoi::LinearExact,
+            VoiFunction::Sigmoid => GpuVoi::Sigmoid,
+        },
+        invert: viewer_render::display_inverted(info.displays_inverted(), invert),
+        clip_to_image: view.clip_to_image(image, viewport),
+        // Nearest when zoomed far in, so single pixels stay visible as such.
+        interpolation: if view.zoom >= 4.0 {
+            Interpolation::Nearest
+        } else {
+            Interpolation::Bilinear
+        },
+    }
 }

@@ -13,8 +13,14 @@ use super::state::{Pane, SeriesEntry, Shared};
 use crate::layout::Layout;
 
 /// Switches to `layout`, creating viewports as needed and giving each
-/// empty one a series: the next ones of the study.
+/// empty one a series: the prior studies' first, then the study's others.
 pub fn set_layout(shared: &Shared, layout: Layout) {
+    change_layout(shared, layout, true);
+}
+
+/// Switches to `layout`; new viewports get series only when `fill` is set
+/// (the reformats fill their own).
+pub fn change_layout(shared: &Shared, layout: Layout, fill: bool) {
     let mut to_open: Vec<(usize, SeriesEntry)> = Vec::new();
     {
         let mut v = shared.borrow_mut();
@@ -45,18 +51,17 @@ pub fn set_layout(shared: &Shared, layout: Layout) {
         for series in hidden {
             close_if_hidden(&mut v, &series);
         }
-        if layout.count() > previous.count() {
+        if fill && layout.count() > previous.count() {
             let shown: Vec<String> = v
                 .panes
                 .iter()
                 .take(layout.count())
                 .filter_map(|p| p.series.as_ref().map(|s| s.borrow().series_uid.clone()))
                 .collect();
-            let mut candidates = v
-                .series_list
-                .iter()
+            let mut candidates = super::priors::candidates(&v)
+                .into_iter()
+                .chain(v.series_list.iter().cloned())
                 .filter(|e| !shown.contains(&e.series_uid))
-                .cloned()
                 .collect::<Vec<_>>()
                 .into_iter();
             for i in 0..layout.count() {
@@ -84,6 +89,10 @@ pub fn sync_linked(shared: &Shared, from: usize) {
     let mut v = shared.borrow_mut();
     let count = v.layout.count().min(v.panes.len());
     if count < 2 {
+        return;
+    }
+    // Reformats are orthogonal to each other: nothing to level.
+    if v.panes.iter().take(count).any(|p| p.mpr.is_some()) {
         return;
     }
     let Some(source) = v.panes[from].series.clone() else {

@@ -28,6 +28,12 @@ const MAX_IN_FLIGHT: usize = 4;
 /// Modalities of series that hold no images to show.
 const NON_IMAGE: [&str; 6] = ["SR", "PR", "KO", "DOC", "REG", "RWV"];
 
+/// Whether a series holds images (not reports, key objects or
+/// presentation states).
+pub fn is_image_series(entry: &SeriesEntry) -> bool {
+    !NON_IMAGE.contains(&entry.modality.as_str())
+}
+
 /// The message for a failed request, in the reader's words.
 pub fn net_message(error: &NetError) -> String {
     match error {
@@ -59,10 +65,7 @@ pub async fn open_study(shared: Shared, wanted_series: Option<String>) {
         show_fatal(&shared, &tr("error.study_not_found"));
         return;
     };
-    let images: Vec<SeriesEntry> = entries
-        .into_iter()
-        .filter(|e| !NON_IMAGE.contains(&e.modality.as_str()))
-        .collect();
+    let images: Vec<SeriesEntry> = entries.into_iter().filter(is_image_series).collect();
     if images.is_empty() {
         show_fatal(&shared, &tr("error.no_images"));
         return;
@@ -73,11 +76,12 @@ pub async fn open_study(shared: Shared, wanted_series: Option<String>) {
     shared.borrow_mut().series_list = images;
     strip::build(&shared);
     open_series(shared.clone(), 0, first).await;
+    super::priors::find(shared).await;
 }
 
 /// Reads the series list; `None` when the study does not exist (an empty
 /// answer), series sorted by number.
-fn series_entries(study_uid: &str, json: serde_json::Value) -> Option<Vec<SeriesEntry>> {
+pub fn series_entries(study_uid: &str, json: serde_json::Value) -> Option<Vec<SeriesEntry>> {
     let list = Attributes::list(json).ok()?;
     if list.is_empty() {
         return None;
@@ -236,8 +240,14 @@ pub fn pump(shared: &Shared) {
                 };
                 let next = {
                     let s = series.borrow();
+                    // A reformat needs every slice; start from the middle.
+                    let current = if pane.mpr.is_some() {
+                        s.len() / 2
+                    } else {
+                        pane.stack.index()
+                    };
                     next_to_fetch(
-                        pane.stack.index(),
+                        current,
                         |k| matches!(s.slices[k], SliceState::Missing),
                         s.len(),
                     )
@@ -327,6 +337,8 @@ async fn fetch_slice(shared: &Shared, series: Rc<RefCell<LoadedSeries>>, index: 
     };
     if all_done {
         dom::mark("pacs:series-loaded");
+        // Reformats wait for the whole series.
+        request_redraw(shared);
     }
     update_progress(shared);
     let visible = {

@@ -12,9 +12,11 @@ mod draw;
 mod hooks;
 mod layouts;
 mod loader;
+mod mpr;
 mod overlay;
 mod page;
 mod pointer;
+mod priors;
 mod state;
 mod strip;
 mod textures;
@@ -55,6 +57,7 @@ pub fn show(app: &HtmlElement, request: ViewerRequest, module: JsValue) {
         renderer: None,
         decoder: Rc::new(DecodePool::new(&module, worker_count())),
         series_list: Vec::new(),
+        priors: Vec::new(),
         panes: vec![Pane::new(first)],
         layout: Layout::One,
         active: 0,
@@ -72,6 +75,7 @@ pub fn show(app: &HtmlElement, request: ViewerRequest, module: JsValue) {
         pixel_ratio: 1.0,
         fatal: None,
         next_series_key: 0,
+        slab_mm: 0.0,
     }));
     pointer::wire(&shared, 0);
     controls::wire(&shared);

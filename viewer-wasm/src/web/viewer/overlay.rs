@@ -6,7 +6,7 @@ use web_sys::Element;
 
 use viewer_core::calibration::Calibration;
 use viewer_core::dicom_json::format_date;
-use viewer_core::geometry::{orientation_labels, orientation_labels_from_letters};
+use viewer_core::geometry::{orientation_labels, orientation_labels_from_letters, reference_line};
 use viewer_core::image::ImageInfo;
 use viewer_core::viewport::ViewTransform;
 
@@ -26,6 +26,7 @@ fn set(element: &web_sys::HtmlElement, text: &str) {
 pub fn update(v: &mut Viewer, i: usize) {
     let active = v.active == i;
     let preview = if active { v.editor.preview() } else { None };
+    let references = reference_lines(v, i);
     let pane = &mut v.panes[i];
     let info = pane.info();
     let slice_state_error =
@@ -109,12 +110,12 @@ pub fn update(v: &mut Viewer, i: usize) {
         &tr_with(key, &[("n", &n), ("total", &total.to_string())]),
     );
     let mut position = Vec::new();
-    if let Some(location) = info
+    // The position along the image's normal (Slice Location when the file
+    // has one), for stacks and reformats.
+    let location = info
         .slice_location
-        .or_else(|| info.plane.map(|p| p.position.z))
-        && info.plane.is_some()
-        && total > 1
-    {
+        .or_else(|| info.plane.map(|p| p.position.dot(p.normal())));
+    if let Some(location) = location.filter(|_| info.plane.is_some() && total > 1) {
         position.push(tr_with(
             "overlay.location",
             &[("mm", &trimmed(location, 2))],
@@ -173,6 +174,21 @@ pub fn update(v: &mut Viewer, i: usize) {
     let image = (f64::from(info.columns), f64::from(info.rows));
     let size = pane.rect.size();
     let to_screen = |p: (f64, f64)| view.image_to_screen(p, image, size);
+    for (a, b) in references {
+        let (a, b) = (to_screen(a), to_screen(b));
+        let l = svg_el("line");
+        set_attrs(
+            &l,
+            &[
+                ("class", "reference"),
+                ("x1", &fmt(a.0)),
+                ("y1", &fmt(a.1)),
+                ("x2", &fmt(b.0)),
+                ("y2", &fmt(b.1)),
+            ],
+        );
+        append(&d.svg, &l);
+    }
     let index = pane.stack.index();
     for (k, annotation) in pane.annotations.iter().enumerate() {
         if annotation.slice == index {
@@ -194,6 +210,25 @@ pub fn update(v: &mut Viewer, i: usize) {
         let lines = crate::annotations::measure(&shape, &info, pixels, crate::web::text::lang());
         draw_shape(&d.svg, &shape, &lines, &to_screen, None);
     }
+}
+
+/// Where the other reformats' planes cut viewport `i`'s, in its image
+/// coordinates (reformat viewports only).
+fn reference_lines(v: &Viewer, i: usize) -> Vec<((f64, f64), (f64, f64))> {
+    if v.panes[i].mpr.is_none() {
+        return Vec::new();
+    }
+    let Some(shown) = v.panes[i].plane() else {
+        return Vec::new();
+    };
+    v.panes
+        .iter()
+        .enumerate()
+        .take(v.layout.count())
+        .filter(|(k, p)| *k != i && p.mpr.is_some())
+        .filter_map(|(_, p)| p.plane())
+        .filter_map(|other| reference_line(&shown, &other))
+        .collect()
 }
 
 fn labels_for(info: &ImageInfo, view: &ViewTransform) -> [String; 4] {

@@ -20,6 +20,8 @@ pub struct Toolbar {
     pub cine: HtmlElement,
     pub fps: HtmlInputElement,
     pub layouts: Vec<(Layout, HtmlElement)>,
+    pub mpr: HtmlSelectElement,
+    pub slab: HtmlInputElement,
     pub help: HtmlElement,
 }
 
@@ -166,19 +168,54 @@ pub fn build(app: &HtmlElement) -> PageDom {
         append(&group, &b);
         layouts.push((layout, b));
     }
+    let mpr: HtmlSelectElement = el("select", "").unchecked_into();
+    set_attrs(
+        &mpr,
+        &[
+            ("title", &tr("mpr.label")),
+            ("aria-label", &tr("mpr.label")),
+            ("data-control", "mpr"),
+        ],
+    );
+    for (value, key) in [("", "mpr.original"), ("mpr", "mpr.label")] {
+        let option = text_el("option", "", &tr(key));
+        let _ = option.set_attribute("value", value);
+        append(&mpr, &option);
+    }
+    append(&group, &mpr);
+    let slab: HtmlInputElement = el("input", "fps").unchecked_into();
+    slab.set_type("number");
+    slab.set_min("0");
+    slab.set_max("200");
+    slab.set_step("1");
+    slab.set_value("0");
+    set_attrs(
+        &slab,
+        &[
+            ("title", &format!("{} ({})", tr("mpr.slab"), tr("unit.mm"))),
+            ("aria-label", &tr("mpr.slab")),
+            ("data-control", "slab"),
+        ],
+    );
+    slab.set_hidden(true);
+    append(&group, &slab);
     append(&bar, &group);
 
     append(&bar, &el("div", "spacer"));
     let help = button("viewer.help", "?");
     let _ = help.set_attribute("data-action", "help");
     append(&bar, &help);
-    append(&bar, &language_select());
     append(app, &bar);
 
     let main = el("div", "viewer-main");
     let strip = el("aside", "series-strip");
     let _ = strip.set_attribute("aria-label", &tr("viewer.series"));
-    append(&main, &strip);
+    let side = el("div", "side");
+    append(&side, &strip);
+    let language = el("div", "side-language");
+    append(&language, &language_select());
+    append(&side, &language);
+    append(&main, &side);
     let area = el("section", "viewports");
     let canvas: HtmlCanvasElement = el("canvas", "").unchecked_into();
     canvas.set_id("viewer-canvas");
@@ -205,6 +242,8 @@ pub fn build(app: &HtmlElement) -> PageDom {
             cine,
             fps,
             layouts,
+            mpr,
+            slab,
             help,
         },
         strip,

@@ -90,6 +90,8 @@ pub struct Pane {
     pub rect: Rect,
     /// A message shown in this viewport instead of an image.
     pub error: Option<String>,
+    /// Set when the viewport shows a reformat of its series.
+    pub mpr: Option<super::mpr::MprView>,
 }
 
 impl Pane {
@@ -104,13 +106,25 @@ impl Pane {
             dom,
             rect: Rect::default(),
             error: None,
+            mpr: None,
         }
     }
 
-    /// The metadata of the slice on screen.
+    /// The metadata of the slice (or reformat) on screen.
     pub fn info(&self) -> Option<ImageInfo> {
+        if let Some(view) = &self.mpr {
+            return view.frame(self.stack.index()).map(|(info, _)| info);
+        }
         let series = self.series.as_ref()?.borrow();
         series.layout.info(self.stack.index()).cloned()
+    }
+
+    /// The patient plane of what is on screen, when it has one.
+    pub fn plane(&self) -> Option<ImagePlane> {
+        match &self.mpr {
+            Some(view) => view.frame(self.stack.index()).and_then(|(_, plane)| plane),
+            None => self.info().and_then(|i| i.plane),
+        }
     }
 
     /// `(columns, rows)` of the slice on screen.
@@ -129,6 +143,7 @@ impl Pane {
         self.invert = false;
         self.annotations.clear();
         self.error = None;
+        self.mpr = None;
     }
 
     /// The window in effect, choosing the image's own when none is set
@@ -171,8 +186,20 @@ impl Pane {
     /// The view, fitting the image on first use.
     pub fn view_or_fit(&mut self) -> Option<ViewTransform> {
         if self.view.is_none() {
-            let image = self.image_size()?;
-            self.view = Some(ViewTransform::fit(image, self.rect.size()));
+            let info = self.info()?;
+            let image = (f64::from(info.columns), f64::from(info.rows));
+            // Pixels taller than wide (a coronal reformat of thick slices)
+            // are stretched to keep the anatomy's proportions.
+            let aspect = info
+                .calibration
+                .spacing()
+                .map(|(row_mm, col_mm)| row_mm / col_mm)
+                .unwrap_or(1.0);
+            self.view = Some(ViewTransform::fit_with_aspect(
+                image,
+                self.rect.size(),
+                aspect,
+            ));
         }
         self.view
     }
@@ -197,6 +224,7 @@ pub struct Viewer {
     pub renderer: Option<Renderer>,
     pub decoder: Rc<DecodePool>,
     pub series_list: Vec<SeriesEntry>,
+    pub priors: Vec<super::priors::PriorStudy>,
     pub panes: Vec<Pane>,
     pub layout: Layout,
     pub active: usize,
@@ -218,6 +246,8 @@ pub struct Viewer {
     /// The page-wide error, once one happened.
     pub fatal: Option<String>,
     pub next_series_key: u64,
+    /// MIP slab thickness of the reformats, millimetres (0: thin).
+    pub slab_mm: f64,
 }
 
 impl Viewer {

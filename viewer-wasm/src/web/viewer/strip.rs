@@ -10,16 +10,40 @@ use super::state::Shared;
 use crate::frames::thumbnail_url;
 use crate::web::dom::{self, append, clear, el, text_el};
 use crate::web::net::DICOMWEB;
-use crate::web::text::tr_with;
+use crate::web::text::{tr, tr_with};
 
 /// Fills the strip from the series list. Thumbnails are not requested yet:
 /// on a slow link they would compete with the first image.
 pub fn build(shared: &Shared) {
-    let (strip, entries) = {
+    let (strip, entries, priors) = {
         let v = shared.borrow();
-        (v.dom.strip.clone(), v.series_list.clone())
+        (v.dom.strip.clone(), v.series_list.clone(), v.priors.clone())
     };
     clear(&strip);
+    add_series(shared, &strip, entries);
+    for prior in priors {
+        let heading = text_el("div", "strip-heading", &tr("viewer.prior"));
+        let _ = heading.set_attribute("data-prior", &prior.study_uid);
+        let detail = text_el(
+            "div",
+            "caption",
+            format!("{}\n{}", prior.date, prior.description).trim(),
+        );
+        append(&heading, &detail);
+        append(&strip, &heading);
+        add_series(shared, &strip, prior.series);
+    }
+    mark_active(shared);
+    if shared.borrow().first_image_marked {
+        load_thumbnails(shared);
+    }
+}
+
+fn add_series(
+    shared: &Shared,
+    strip: &web_sys::HtmlElement,
+    entries: Vec<super::state::SeriesEntry>,
+) {
     for entry in entries {
         let item = el("button", "series-thumb");
         let _ = item.set_attribute("type", "button");
@@ -49,9 +73,8 @@ pub fn build(shared: &Shared) {
                 open_series(shared, pane, entry).await;
             });
         });
-        append(&strip, &item);
+        append(strip, &item);
     }
-    mark_active(shared);
 }
 
 /// Starts loading the thumbnails (after the first image is on screen).

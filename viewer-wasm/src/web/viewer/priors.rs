@@ -1,0 +1,99 @@
+//! Prior studies of the same patient (QIDO-RS by Patient ID), listed in
+//! the series strip and offered first when a layout gains a viewport, so
+//! that the reader compares the current study with the last one side by
+//! side.
+
+use viewer_core::dicom_json::Attributes;
+
+use super::loader::series_entries;
+use super::state::{SeriesEntry, Shared, Viewer};
+use super::strip;
+use crate::studies::rows_newest_first;
+use crate::url::build_query;
+use crate::web::net::{self, DICOMWEB};
+
+/// Priors looked at: the newest few are what a reader compares with.
+const MAX_PRIORS: usize = 4;
+
+/// Another study of the patient, with its series.
+#[derive(Debug, Clone)]
+pub struct PriorStudy {
+    pub study_uid: String,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub description: String,
+    pub series: Vec<SeriesEntry>,
+}
+
+/// Finds the patient's other studies (newest first) and lists them in the
+/// strip. Failures only leave the strip without priors: the current study
+/// is what was asked for.
+pub async fn find(shared: Shared) {
+    let (patient_id, current) = {
+        let v = shared.borrow();
+        let id = v
+            .panes
+            .first()
+            .and_then(|p| p.info())
+            .and_then(|i| i.patient_id);
+        (id, v.study_uid.clone())
+    };
+    let Some(patient_id) = patient_id else { return };
+    let query = build_query(&[
+        ("PatientID", patient_id.as_str()),
+        ("includefield", "00081030,00080061"),
+        ("fuzzymatching", "false"),
+        ("limit", "20"),
+    ]);
+    let Ok(json) = net::get_json(&format!("{DICOMWEB}/studies?{query}")).await else {
+        return;
+    };
+    let Ok(list) = Attributes::list(json) else {
+        return;
+    };
+    let rows: Vec<_> = rows_newest_first(&list)
+        .into_iter()
+        .filter(|r| r.study_uid != current)
+        .take(MAX_PRIORS)
+        .collect();
+    let mut priors = Vec::new();
+    for row in rows {
+        let url = format!(
+            "{DICOMWEB}/studies/{}/series",
+            crate::url::encode_component(&row.study_uid)
+        );
+        let Ok(json) = net::get_json(&url).await else {
+            continue;
+        };
+        let Some(series) = series_entries(&row.study_uid, json) else {
+            continue;
+        };
+        let series: Vec<SeriesEntry> = series
+            .into_iter()
+            .filter(super::loader::is_image_series)
+            .collect();
+        if series.is_empty() {
+            continue;
+        }
+        priors.push(PriorStudy {
+            study_uid: row.study_uid,
+            date: row.study_date,
+            description: row.description,
+            series,
+        });
+    }
+    if priors.is_empty() {
+        return;
+    }
+    shared.borrow_mut().priors = priors;
+    strip::build(&shared);
+}
+
+/// The series a new viewport should show first: the first series of each
+/// prior study, newest prior first.
+pub fn candidates(v: &Viewer) -> Vec<SeriesEntry> {
+    v.priors
+        .iter()
+        .filter_map(|p| p.series.first().cloned())
+        .collect()
+}
