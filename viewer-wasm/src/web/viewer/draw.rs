@@ -29,14 +29,16 @@ pub fn request_redraw(shared: &Shared) {
     dom::request_animation_frame(move |now| redraw(&shared, now));
 }
 
-/// Shows a page-wide error in words and marks the page as failed.
+/// Shows a page-wide error in words (in the first viewport) and marks
+/// the page as failed.
 pub fn show_fatal(shared: &Shared, message: &str) {
-    let mut v = shared.borrow_mut();
-    v.fatal = Some(message.to_owned());
-    v.dom.error.set_text_content(Some(message));
-    v.dom.error.set_hidden(false);
-    v.dom.progress.set_hidden(true);
+    {
+        let mut v = shared.borrow_mut();
+        v.fatal = Some(message.to_owned());
+        v.dom.progress.set_hidden(true);
+    }
     dom::set_root_data("state", "error");
+    request_redraw(shared);
 }
 
 /// "Loading n of N" for the active viewport's series while it streams in.

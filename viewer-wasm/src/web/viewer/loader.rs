@@ -337,10 +337,27 @@ async fn fetch_slice(shared: &Shared, series: Rc<RefCell<LoadedSeries>>, index: 
     };
     if all_done {
         dom::mark("pacs:series-loaded");
+        strip::load_thumbnails(shared);
         // Reformats wait for the whole series.
         request_redraw(shared);
     }
     update_progress(shared);
+    let failed_first = {
+        let v = shared.borrow();
+        let s = series.borrow();
+        !v.first_image_marked
+            && matches!(s.slices[index], SliceState::Failed(_))
+            && v.panes[0]
+                .series
+                .as_ref()
+                .is_some_and(|p| Rc::ptr_eq(p, &series))
+            && v.panes[0].stack.index() == index
+    };
+    if failed_first {
+        // Nothing could be shown: the page has failed, and says why in the
+        // viewport.
+        dom::set_root_data("state", "error");
+    }
     let visible = {
         let v = shared.borrow();
         v.panes.iter().take(v.layout.count()).any(|p| {

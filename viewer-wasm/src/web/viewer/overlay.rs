@@ -27,6 +27,7 @@ pub fn update(v: &mut Viewer, i: usize) {
     let active = v.active == i;
     let preview = if active { v.editor.preview() } else { None };
     let references = reference_lines(v, i);
+    let fatal = if i == 0 { v.fatal.clone() } else { None };
     let pane = &mut v.panes[i];
     let info = pane.info();
     let slice_state_error =
@@ -36,7 +37,7 @@ pub fn update(v: &mut Viewer, i: usize) {
                 Some(SliceState::Failed(message)) => Some(message.clone()),
                 _ => None,
             });
-    let error = pane.error.clone().or(slice_state_error);
+    let error = fatal.or_else(|| pane.error.clone()).or(slice_state_error);
     match &error {
         Some(message) => {
             set(&pane.dom.error, message);

@@ -52,9 +52,6 @@ pub struct PageDom {
     pub canvas: HtmlCanvasElement,
     pub progress: HtmlElement,
     pub help_panel: HtmlElement,
-    /// The page-wide error (server unreachable, study not found, no GPU);
-    /// it sits over the image area.
-    pub error: HtmlElement,
 }
 
 fn button(label_key: &str, text: &str) -> HtmlElement {
@@ -223,11 +220,6 @@ pub fn build(app: &HtmlElement) -> PageDom {
     let progress = el("div", "progress");
     progress.set_hidden(true);
     append(&area, &progress);
-    let error = el("div", "");
-    error.set_id("viewer-error");
-    let _ = error.set_attribute("role", "alert");
-    error.set_hidden(true);
-    append(&area, &error);
     append(&main, &area);
     append(app, &main);
 
@@ -251,7 +243,6 @@ pub fn build(app: &HtmlElement) -> PageDom {
         canvas,
         progress,
         help_panel,
-        error,
     }
 }
 
@@ -300,6 +291,11 @@ pub fn pane(area: &HtmlElement, index: usize) -> PaneDom {
     let error = el("div", "viewport-error");
     let _ = error.set_attribute("role", "alert");
     error.set_hidden(true);
+    if index == 0 {
+        // The first viewport always exists: page-wide errors (server
+        // unreachable, study not found, no GPU) are said there too.
+        error.set_id("viewer-error");
+    }
     append(&root, &error);
     append(area, &root);
     PaneDom {
