@@ -31,12 +31,62 @@ pub struct Fetched {
     pub body: ArrayBuffer,
 }
 
+/// A request `index.html` started for `url` while the application was
+/// still downloading (`window.pacsPrefetch`), taken so it is used once.
+fn take_prefetched(url: &str) -> Option<js_sys::Promise> {
+    let map = js_sys::Reflect::get(&window(), &"pacsPrefetch".into()).ok()?;
+    if !map.is_object() {
+        return None;
+    }
+    let key = wasm_bindgen::JsValue::from_str(url);
+    let promise = js_sys::Reflect::get(&map, &key).ok()?;
+    let promise = promise.dyn_into::<js_sys::Promise>().ok()?;
+    let _ = js_sys::Reflect::delete_property(map.unchecked_ref::<js_sys::Object>(), &key);
+    Some(promise)
+}
+
+/// The metadata request `index.html` started for the study's first
+/// series, if it chose `series_uid` (the application's own choice);
+/// otherwise `None` and the application asks itself.
+pub async fn take_first_metadata(series_uid: &str) -> Option<js_sys::Promise> {
+    let promise = take_prefetched("firstMetadata")?;
+    let chosen = JsFuture::from(promise).await.ok()?;
+    if !chosen.is_object() {
+        return None;
+    }
+    let series = js_sys::Reflect::get(&chosen, &"series".into())
+        .ok()?
+        .as_string()?;
+    if series != series_uid {
+        return None;
+    }
+    js_sys::Reflect::get(&chosen, &"response".into())
+        .ok()?
+        .dyn_into::<js_sys::Promise>()
+        .ok()
+}
+
 async fn send(url: &str, accept: &str) -> Result<Response, NetError> {
-    let init = RequestInit::new();
-    init.set_method("GET");
-    let request = Request::new_with_str_and_init(url, &init).map_err(|_| NetError::Unreachable)?;
-    let _ = request.headers().set("Accept", accept);
-    let response = JsFuture::from(window().fetch_with_request(&request))
+    send_with(url, accept, None).await
+}
+
+async fn send_with(
+    url: &str,
+    accept: &str,
+    prefetched: Option<js_sys::Promise>,
+) -> Result<Response, NetError> {
+    let pending = match prefetched.or_else(|| take_prefetched(url)) {
+        Some(promise) => promise,
+        None => {
+            let init = RequestInit::new();
+            init.set_method("GET");
+            let request =
+                Request::new_with_str_and_init(url, &init).map_err(|_| NetError::Unreachable)?;
+            let _ = request.headers().set("Accept", accept);
+            window().fetch_with_request(&request)
+        }
+    };
+    let response = JsFuture::from(pending)
         .await
         .map_err(|_| NetError::Unreachable)?;
     let response: Response = response.unchecked_into();
@@ -52,7 +102,16 @@ async fn send(url: &str, accept: &str) -> Result<Response, NetError> {
 /// GETs DICOM JSON. `204 No Content` (an empty QIDO-RS result) reads as an
 /// empty array.
 pub async fn get_json(url: &str) -> Result<serde_json::Value, NetError> {
-    let response = send(url, "application/dicom+json, application/json").await?;
+    get_json_from(url, None).await
+}
+
+/// [`get_json`] reading `prefetched` (a `fetch` already under way for
+/// `url`) when given.
+pub async fn get_json_from(
+    url: &str,
+    prefetched: Option<js_sys::Promise>,
+) -> Result<serde_json::Value, NetError> {
+    let response = send_with(url, "application/dicom+json, application/json", prefetched).await?;
     if response.status() == 204 {
         return Ok(serde_json::Value::Array(Vec::new()));
     }

@@ -42,6 +42,9 @@ pub fn view_action(shared: &Shared, action: &str) {
             "reset" => {
                 pane.change_view(|view, image, size| view.reset(image, size));
                 pane.window = None;
+                // The image's own window again, at once (not at the next
+                // frame), so the state never reads as having none.
+                let _ = pane.window_or_default();
                 pane.invert = false;
             }
             "clear" => pane.annotations.clear(),

@@ -3,7 +3,9 @@
 //! per display refresh however many events arrived.
 
 use viewer_core::voi::VoiFunction;
-use viewer_render::{DisplayParams, Draw, Interpolation, Viewport, VoiFunction as GpuVoi};
+use viewer_render::{
+    DisplayParams, Draw, GpuImage, Interpolation, TexelData, Viewport, VoiFunction as GpuVoi,
+};
 
 use super::overlay;
 use super::state::{Shared, SliceState, Viewer};
@@ -120,8 +122,13 @@ fn redraw(shared: &Shared, now: f64) {
             dom::set_root_data("state", "ready");
         }
         drop(v);
+        // What waited for the first image: the other frames, thumbnails
+        // and the patient's prior studies.
+        super::loader::pump(shared);
         super::strip::load_thumbnails(shared);
         super::controls::fill_presets(shared);
+        let s = shared.clone();
+        wasm_bindgen_futures::spawn_local(async move { super::priors::find(s).await });
     } else {
         drop(v);
     }
@@ -148,6 +155,7 @@ fn draw_gpu(v: &mut Viewer) -> bool {
     let Viewer {
         renderer,
         panes,
+        frames_drawn,
         textures,
         layout,
         pixel_ratio,
@@ -239,6 +247,7 @@ fn draw_gpu(v: &mut Viewer) -> bool {
         dom::log(&format!("draw failed: {e}"));
         return false;
     }
+    *frames_drawn += 1;
     first_drawn
 }
 
@@ -274,4 +283,53 @@ fn display_params(
             Interpolation::Bilinear
         },
     }
+}
+
+/// Prepares the GPU pipeline for the first viewport's image kind (signed
+/// or unsigned 16-bit, 8-bit or colour) before its first slice arrives: a
+/// 1×1 image of that kind is drawn into an empty viewport, which builds
+/// the pipeline and shows nothing. On WebGL2 this takes the shader
+/// compilation off the first image's path.
+pub fn warm_up(shared: &Shared) {
+    let mut v = shared.borrow_mut();
+    if v.warmed || v.first_image_marked {
+        return;
+    }
+    let Some(info) = v.panes.first().and_then(|p| p.info()) else {
+        return;
+    };
+    let Some(renderer) = v.renderer.as_mut() else {
+        return;
+    };
+    let texels = if !info.is_monochrome() {
+        TexelData::Rgba8(vec![0; 4])
+    } else if info.is_signed() {
+        TexelData::I16(vec![0])
+    } else if info.bits_allocated <= 8 {
+        TexelData::U8(vec![0])
+    } else {
+        TexelData::U16(vec![0])
+    };
+    let image = GpuImage {
+        width: 1,
+        height: 1,
+        texels,
+    };
+    if let Ok(id) = renderer.upload(&image) {
+        let view = viewer_core::viewport::ViewTransform::default();
+        let params = display_params(&info, None, false, &view, (1.0, 1.0), (1.0, 1.0));
+        let empty = Viewport {
+            x: 0,
+            y: 0,
+            width: 0,
+            height: 0,
+        };
+        let _ = renderer.draw_frame(&[Draw::Image {
+            viewport: empty,
+            image: id,
+            params,
+        }]);
+        renderer.release(id);
+    }
+    v.warmed = true;
 }

@@ -1,7 +1,8 @@
 //! `window.pacsViewer`: what end-to-end tests read instead of guessing from
 //! pixels. `state()` returns the active viewport's state as a plain
 //! object; `imageToScreen(col, row)` where an image point is on the
-//! canvas, in CSS pixels.
+//! canvas, in CSS pixels. The state also counts the frames drawn and the
+//! wasm memory, for the viewer benchmark.
 
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
@@ -58,8 +59,24 @@ fn state(shared: &Shared) -> JsValue {
         "measurements": pane.annotations.len(),
         "cine": v.cine_start.is_some(),
         "fps": v.cine.fps(),
+        "framesDrawn": v.frames_drawn,
+        "memory": {"wasmBytes": wasm_bytes()},
     });
     js_sys::JSON::parse(&value.to_string()).unwrap_or(JsValue::NULL)
+}
+
+/// The page's wasm linear memory (where the decoded slices live).
+fn wasm_bytes() -> f64 {
+    use wasm_bindgen::JsCast;
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .map(|m| {
+            m.buffer()
+                .dyn_into::<js_sys::ArrayBuffer>()
+                .map(|b| f64::from(b.byte_length()))
+                .unwrap_or(0.0)
+        })
+        .unwrap_or(0.0)
 }
 
 fn image_to_screen(shared: &Shared, col: f64, row: f64) -> JsValue {

@@ -8,7 +8,6 @@ use viewer_core::stack::linked_index;
 use super::draw::{relayout, request_redraw};
 use super::loader::{close_if_hidden, open_series};
 use super::page;
-use super::pointer;
 use super::state::{Pane, SeriesEntry, Shared};
 use crate::layout::Layout;
 
@@ -30,9 +29,6 @@ pub fn change_layout(shared: &Shared, layout: Layout, fill: bool) {
             let index = v.panes.len();
             let dom = page::pane(&v.dom.area, index);
             v.panes.push(Pane::new(dom));
-            drop(v);
-            pointer::wire(shared, index);
-            v = shared.borrow_mut();
         }
         if v.active >= layout.count() {
             v.active = 0;

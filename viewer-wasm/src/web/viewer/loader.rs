@@ -20,10 +20,9 @@ use crate::web::dom;
 use crate::web::net::{self, DICOMWEB, NetError};
 use crate::web::text::{tr, tr_with};
 
-/// Frame requests in flight at once: enough to hide a slow link's latency,
-/// few enough to leave the browser's connections for thumbnails and
-/// metadata.
-const MAX_IN_FLIGHT: usize = 4;
+/// Frame requests in flight at once: enough to hide the link's latency;
+/// browsers open six connections to one HTTP/1.1 origin.
+const MAX_IN_FLIGHT: usize = 6;
 
 /// Modalities of series that hold no images to show.
 const NON_IMAGE: [&str; 6] = ["SR", "PR", "KO", "DOC", "REG", "RWV"];
@@ -76,7 +75,6 @@ pub async fn open_study(shared: Shared, wanted_series: Option<String>) {
     shared.borrow_mut().series_list = images;
     strip::build(&shared);
     open_series(shared.clone(), 0, first).await;
-    super::priors::find(shared).await;
 }
 
 /// Reads the series list; `None` when the study does not exist (an empty
@@ -114,7 +112,8 @@ pub async fn open_series(shared: Shared, pane: usize, entry: SeriesEntry) {
         v.dom.progress.set_hidden(false);
     }
     let url = metadata_url(DICOMWEB, &entry.study_uid, &entry.series_uid);
-    let layout = match net::get_json(&url).await {
+    let prefetched = net::take_first_metadata(&entry.series_uid).await;
+    let layout = match net::get_json_from(&url, prefetched).await {
         Ok(json) => match Attributes::list(json) {
             Ok(list) => SeriesLayout::from_metadata(&list).map_err(|_| tr("error.no_images")),
             Err(e) => Err(format!("{} ({e})", tr("error.decode"))),
@@ -151,6 +150,9 @@ pub async fn open_series(shared: Shared, pane: usize, entry: SeriesEntry) {
     strip::mark_active(&shared);
     super::controls::fill_presets(&shared);
     pump(&shared);
+    // After the frame requests pump started have gone out.
+    let s = shared.clone();
+    wasm_bindgen_futures::spawn_local(async move { super::draw::warm_up(&s) });
     request_redraw(&shared);
 }
 
@@ -226,7 +228,15 @@ pub fn pump(shared: &Shared) {
     loop {
         let job = {
             let mut v = shared.borrow_mut();
-            if v.in_flight >= MAX_IN_FLIGHT {
+            // Until the first image is on screen its request travels alone:
+            // on a slow link it would otherwise share the bandwidth with
+            // three others and arrive four times later.
+            let limit = if v.first_image_marked || v.first_failed {
+                MAX_IN_FLIGHT
+            } else {
+                1
+            };
+            if v.in_flight >= limit {
                 return;
             }
             let count = v.layout.count().min(v.panes.len());
@@ -356,7 +366,9 @@ async fn fetch_slice(shared: &Shared, series: Rc<RefCell<LoadedSeries>>, index: 
     if failed_first {
         // Nothing could be shown: the page has failed, and says why in the
         // viewport.
+        shared.borrow_mut().first_failed = true;
         dom::set_root_data("state", "error");
+        strip::load_thumbnails(shared);
     }
     let visible = {
         let v = shared.borrow();

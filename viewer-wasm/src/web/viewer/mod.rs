@@ -68,7 +68,10 @@ pub fn show(app: &HtmlElement, request: ViewerRequest, module: JsValue) {
         textures: Default::default(),
         in_flight: 0,
         redraw_pending: false,
+        warmed: false,
+        frames_drawn: 0,
         first_image_marked: false,
+        first_failed: false,
         cine: Cine::default(),
         cine_start: None,
         area_size: (1.0, 1.0),
@@ -77,7 +80,7 @@ pub fn show(app: &HtmlElement, request: ViewerRequest, module: JsValue) {
         next_series_key: 0,
         slab_mm: 0.0,
     }));
-    pointer::wire(&shared, 0);
+    pointer::wire(&shared);
     controls::wire(&shared);
     hooks::install(&shared);
     relayout(&shared);
@@ -103,6 +106,7 @@ async fn open_gpu(shared: Shared, preference: BackendPreference) {
         Ok(renderer) => {
             dom::set_root_data("backend", renderer.backend());
             shared.borrow_mut().renderer = Some(renderer);
+            draw::warm_up(&shared);
             relayout(&shared);
             request_redraw(&shared);
         }

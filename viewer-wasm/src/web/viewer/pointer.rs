@@ -38,13 +38,28 @@ pub struct Drag {
     pub moved: bool,
 }
 
-/// The pointer's position in viewport `pane`, CSS pixels.
-fn local(v: &Viewer, pane: usize, event: &web_sys::MouseEvent) -> (f64, f64) {
-    let rect = v.panes[pane].dom.root.get_bounding_client_rect();
+/// The pointer's position in the image area, CSS pixels.
+fn in_area(v: &Viewer, event: &web_sys::MouseEvent) -> (f64, f64) {
+    let rect = v.dom.area.get_bounding_client_rect();
     (
         f64::from(event.client_x()) - rect.left(),
         f64::from(event.client_y()) - rect.top(),
     )
+}
+
+/// The viewport under an image-area point.
+fn pane_at(v: &Viewer, p: (f64, f64)) -> Option<usize> {
+    v.panes
+        .iter()
+        .take(v.layout.count())
+        .position(|pane| pane.rect.contains(p))
+}
+
+/// The pointer's position in viewport `pane`, CSS pixels.
+fn local(v: &Viewer, pane: usize, event: &web_sys::MouseEvent) -> (f64, f64) {
+    let (x, y) = in_area(v, event);
+    let rect = v.panes[pane].rect;
+    (x - rect.x, y - rect.y)
 }
 
 /// An image point under a viewport point, when the viewport shows one.
@@ -81,15 +96,23 @@ pub fn activate(shared: &Shared, pane: usize) {
     }
 }
 
-/// Listens to pointer and wheel events on viewport `pane`.
-pub fn wire(shared: &Shared, pane: usize) {
-    let root = shared.borrow().panes[pane].dom.root.clone();
+/// Listens to pointer and wheel events on the image area (the canvas and
+/// the viewport overlays over it), each going to the viewport under the
+/// pointer, or to the one a drag started in.
+pub fn wire(shared: &Shared) {
+    let root = shared.borrow().dom.area.clone();
 
     let s = shared.clone();
     dom::on::<PointerEvent, _>(&root, "pointerdown", move |event| {
+        let Some(pane) = ({
+            let v = s.borrow();
+            pane_at(&v, in_area(&v, &event))
+        }) else {
+            return;
+        };
         event.prevent_default();
         activate(&s, pane);
-        let target = s.borrow().panes[pane].dom.root.clone();
+        let target = s.borrow().dom.area.clone();
         let _ = target.set_pointer_capture(event.pointer_id());
         let mut v = s.borrow_mut();
         let p = local(&v, pane, &event);
@@ -121,6 +144,13 @@ pub fn wire(shared: &Shared, pane: usize) {
     let s = shared.clone();
     dom::on::<PointerEvent, _>(&root, "pointermove", move |event| {
         let mut v = s.borrow_mut();
+        let pane = match v.drag {
+            Some(drag) => drag.pane,
+            None => match pane_at(&v, in_area(&v, &event)) {
+                Some(pane) => pane,
+                None => return,
+            },
+        };
         let p = local(&v, pane, &event);
         let Some(mut drag) = v.drag.filter(|d| d.pane == pane) else {
             // Between the clicks of a click-drawn measurement the shape
@@ -175,9 +205,10 @@ pub fn wire(shared: &Shared, pane: usize) {
     let s = shared.clone();
     let finish = move |event: PointerEvent| {
         let mut v = s.borrow_mut();
-        let Some(drag) = v.drag.take().filter(|d| d.pane == pane) else {
+        let Some(drag) = v.drag.take() else {
             return;
         };
+        let pane = drag.pane;
         if drag.kind == DragKind::Window {
             drop(v);
             super::controls::fill_presets(&s);
@@ -222,6 +253,9 @@ pub fn wire(shared: &Shared, pane: usize) {
     dom::on_active::<WheelEvent, _>(&root, "wheel", move |event| {
         event.prevent_default();
         let mut v = s.borrow_mut();
+        let Some(pane) = pane_at(&v, in_area(&v, &event)) else {
+            return;
+        };
         let p = local(&v, pane, &event);
         // Lines and pages count as one slice each way.
         let delta = match event.delta_mode() {

@@ -236,7 +236,14 @@ pub struct Viewer {
     pub textures: Textures,
     pub in_flight: usize,
     pub redraw_pending: bool,
+    /// The first image's pipeline has been prepared (see `draw::warm_up`).
+    pub warmed: bool,
+    /// GPU frames drawn since the page opened (for frame-rate figures).
+    pub frames_drawn: u64,
     pub first_image_marked: bool,
+    /// The first slice could not be shown: loading goes on at full speed
+    /// for the others.
+    pub first_failed: bool,
     pub cine: Cine,
     /// `(start time ms, start slice)` while cine plays.
     pub cine_start: Option<(f64, usize)>,
