@@ -9,9 +9,12 @@ use viewer_render::{
 
 use super::overlay;
 use super::state::{Shared, SliceState, Viewer};
-use crate::layout::viewports;
+use crate::layout::{Footprint, footprint, viewports};
 use crate::web::dom;
 use crate::web::text::tr_with;
+
+/// Milliseconds between updates of the loading progress.
+const PROGRESS_INTERVAL_MS: f64 = 250.0;
 
 /// Asks for a redraw at the next animation frame (once, however often it
 /// is asked before then). The overlays are brought up to date at once, so
@@ -43,8 +46,24 @@ pub fn show_fatal(shared: &Shared, message: &str) {
     request_redraw(shared);
 }
 
-/// "Loading n of N" for the active viewport's series while it streams in.
+/// "Loading n of N" for the active viewport's series while it streams in,
+/// at most a few times a second: every change of the page costs a
+/// composited frame, which on a software-rendered browser is as dear as a
+/// fetched slice.
 pub fn update_progress(shared: &Shared) {
+    let now = dom::now_ms();
+    let mut v = shared.borrow_mut();
+    let finished = {
+        let pane = &v.panes[v.active.min(v.panes.len() - 1)];
+        pane.series
+            .as_ref()
+            .is_none_or(|s| s.borrow().done >= s.borrow().len())
+    };
+    if !finished && now - v.progress_shown_at < PROGRESS_INTERVAL_MS {
+        return;
+    }
+    v.progress_shown_at = now;
+    drop(v);
     let v = shared.borrow();
     let pane = &v.panes[v.active.min(v.panes.len() - 1)];
     let Some(series) = &pane.series else { return };
@@ -110,10 +129,19 @@ fn redraw(shared: &Shared, now: f64) {
     let mut v = shared.borrow_mut();
     v.redraw_pending = false;
     step_cine(&mut v, now);
+    let t0 = dom::now_ms();
     let drawn_first = draw_gpu(&mut v);
+    let t1 = dom::now_ms();
     for i in 0..v.panes.len().min(v.layout.count()) {
         overlay::update(&mut v, i);
     }
+    let t2 = dom::now_ms();
+    TIMES.with(|t| {
+        let mut t = t.borrow_mut();
+        t.0 += t1 - t0;
+        t.1 += t2 - t1;
+        t.2 += 1.0;
+    });
     let playing = v.cine_start.is_some();
     if drawn_first && !v.first_image_marked {
         v.first_image_marked = true;
@@ -179,18 +207,8 @@ fn draw_gpu(v: &mut Viewer) -> bool {
         let Some(view) = pane.view_or_fit() else {
             continue;
         };
-        let (x, y, width, height) = pane.rect.to_device(*pixel_ratio, size);
-        if width == 0 || height == 0 {
-            continue;
-        }
-        let viewport = Viewport {
-            x,
-            y,
-            width,
-            height,
-        };
         let image = (f64::from(info.columns), f64::from(info.rows));
-        let params = display_params(
+        let mut params = display_params(
             &info,
             window.as_ref(),
             pane.invert,
@@ -198,6 +216,23 @@ fn draw_gpu(v: &mut Viewer) -> bool {
             image,
             pane.rect.size(),
         );
+        // Only the part of the viewport the image covers is shaded.
+        let corners = [(0.0, 0.0), (image.0, 0.0), image, (0.0, image.1)]
+            .map(|p| view.image_to_screen(p, image, pane.rect.size()));
+        let Some(Footprint {
+            rect: (x, y, width, height),
+            clip_to_image: matrix,
+        }) = footprint(pane.rect, *pixel_ratio, size, corners, params.clip_to_image)
+        else {
+            continue;
+        };
+        params.clip_to_image = matrix;
+        let viewport = Viewport {
+            x,
+            y,
+            width,
+            height,
+        };
         if let Some(mpr) = pane.mpr.clone() {
             match super::mpr::texture(renderer, &mpr.volume) {
                 Ok(Some(volume)) => {
@@ -333,3 +368,5 @@ pub fn warm_up(shared: &Shared) {
     }
     v.warmed = true;
 }
+
+thread_local! { pub static TIMES: std::cell::RefCell<(f64, f64, f64)> = const { std::cell::RefCell::new((0.0, 0.0, 0.0)) }; }

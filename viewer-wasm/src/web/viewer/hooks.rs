@@ -60,6 +60,7 @@ fn state(shared: &Shared) -> JsValue {
         "cine": v.cine_start.is_some(),
         "fps": v.cine.fps(),
         "framesDrawn": v.frames_drawn,
+        "times": super::draw::TIMES.with(|t| { let t = t.borrow(); vec![t.0, t.1, t.2] }),
         "memory": {"wasmBytes": wasm_bytes()},
     });
     js_sys::JSON::parse(&value.to_string()).unwrap_or(JsValue::NULL)

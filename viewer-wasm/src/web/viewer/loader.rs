@@ -24,6 +24,10 @@ use crate::web::text::{tr, tr_with};
 /// browsers open six connections to one HTTP/1.1 origin.
 const MAX_IN_FLIGHT: usize = 6;
 
+/// Fetched frames waiting for (or in) a decoder: bounds the bodies held in
+/// memory when the network outruns the workers.
+const MAX_DECODING: usize = 12;
+
 /// Modalities of series that hold no images to show.
 const NON_IMAGE: [&str; 6] = ["SR", "PR", "KO", "DOC", "REG", "RWV"];
 
@@ -228,15 +232,19 @@ pub fn pump(shared: &Shared) {
     loop {
         let job = {
             let mut v = shared.borrow_mut();
-            // Until the first image is on screen its request travels alone:
+            // Until the first slice has arrived its request travels alone:
             // on a slow link it would otherwise share the bandwidth with
-            // three others and arrive four times later.
-            let limit = if v.first_image_marked || v.first_failed {
-                MAX_IN_FLIGHT
-            } else {
-                1
-            };
-            if v.in_flight >= limit {
+            // five others and arrive six times later.
+            let first_pending = !v.first_image_marked
+                && !v.first_failed
+                && v.panes[0].series.as_ref().is_some_and(|s| {
+                    matches!(
+                        s.borrow().slices.get(v.panes[0].stack.index()),
+                        Some(SliceState::Missing | SliceState::InFlight)
+                    )
+                });
+            let limit = if first_pending { 1 } else { MAX_IN_FLIGHT };
+            if v.in_flight >= limit || v.decoding >= MAX_DECODING {
                 return;
             }
             let count = v.layout.count().min(v.panes.len());
@@ -275,18 +283,22 @@ pub fn pump(shared: &Shared) {
         let shared = shared.clone();
         wasm_bindgen_futures::spawn_local(async move {
             fetch_slice(&shared, job.0, job.1).await;
-            shared.borrow_mut().in_flight -= 1;
             pump(&shared);
         });
     }
 }
 
 /// Fetches and decodes one slice, retrying once uncompressed when the
-/// browser's decoders cannot handle the stored syntax.
+/// browser's decoders cannot handle the stored syntax. The request holds
+/// one of the [`MAX_IN_FLIGHT`] network places only until its body has
+/// arrived, so the next request goes out while the workers decode.
 async fn fetch_slice(shared: &Shared, series: Rc<RefCell<LoadedSeries>>, index: usize) {
     let decoder = shared.borrow().decoder.clone();
     let mut outcome = Err(tr("error.decode"));
     for attempt in 0..2 {
+        if attempt > 0 {
+            shared.borrow_mut().in_flight += 1;
+        }
         let (url, accept, descriptor, instance) = {
             let s = series.borrow();
             let slice = s.layout.slices[index];
@@ -304,17 +316,27 @@ async fn fetch_slice(shared: &Shared, series: Rc<RefCell<LoadedSeries>>, index: 
                 slice.instance,
             )
         };
-        let fetched = match net::get_bytes(&url, &accept).await {
-            Ok(fetched) => fetched,
+        let fetched = net::get_bytes(&url, &accept).await;
+        {
+            let mut v = shared.borrow_mut();
+            v.in_flight -= 1;
+            v.decoding += 1;
+        }
+        pump(shared);
+        let decoded = match fetched {
+            Ok(fetched) => {
+                decoder
+                    .decode(&fetched.content_type, &accept, fetched.body, &descriptor)
+                    .await
+            }
             Err(error) => {
+                shared.borrow_mut().decoding -= 1;
                 outcome = Err(net_message(&error));
                 break;
             }
         };
-        match decoder
-            .decode(&fetched.content_type, &accept, fetched.body, &descriptor)
-            .await
-        {
+        shared.borrow_mut().decoding -= 1;
+        match decoded {
             Ok(decoded) => {
                 outcome = Ok(decoded);
                 break;

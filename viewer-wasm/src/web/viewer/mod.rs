@@ -67,6 +67,8 @@ pub fn show(app: &HtmlElement, request: ViewerRequest, module: JsValue) {
         wheel_carry: 0.0,
         textures: Default::default(),
         in_flight: 0,
+        progress_shown_at: 0.0,
+        decoding: 0,
         redraw_pending: false,
         warmed: false,
         frames_drawn: 0,

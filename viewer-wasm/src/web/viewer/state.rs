@@ -235,6 +235,10 @@ pub struct Viewer {
     pub wheel_carry: f64,
     pub textures: Textures,
     pub in_flight: usize,
+    /// When the loading progress was last written (ms since page start).
+    pub progress_shown_at: f64,
+    /// Frames fetched and being decoded.
+    pub decoding: usize,
     pub redraw_pending: bool,
     /// The first image's pipeline has been prepared (see `draw::warm_up`).
     pub warmed: bool,
