@@ -3,11 +3,39 @@
 //! origin. It reads everything over the archive's DICOMweb API.
 //!
 //! The crate is split in two:
-//! - pure modules (addresses, QIDO-RS queries, multipart frame responses,
-//!   formatting, loading order, interaction state) that build natively and
-//!   carry the unit tests;
-//! - the browser glue (`web`, only on wasm32): the DOM, `fetch`, the
-//!   decoding workers and the wgpu renderer from `viewer-render`.
+//! - pure modules that build natively and carry the unit tests: addresses
+//!   ([`url`], [`route`]), the study search ([`search`], [`studies`]),
+//!   what to ask WADO-RS for ([`frames`]) and how to read its answers
+//!   ([`multipart`]), a series' slices and their loading order
+//!   ([`series`]), stored pixels ([`pixels`]), layouts and the drawn part
+//!   of a viewport ([`layout`]), reformats for the renderer ([`mpr`]), the
+//!   mouse tools ([`tools`]), measurements ([`annotations`]) and overlay
+//!   numbers ([`format`](mod@format));
+//! - the browser side (`web`, wasm32 only): the DOM, `fetch`, the decoding
+//!   workers and the viewer, drawing with `viewer-render`.
+//!
+//! `index.html` (in `static/`) compiles the wasm module once, calls the
+//! exported `start` with it, and hands the same module to the decoding
+//! workers (`decode-worker.js`), which call `decode_frame`. It also starts
+//! the first DICOMweb requests of a study while the module downloads.
+//!
+//! # What end-to-end tests rely on
+//!
+//! - `performance.mark('pacs:first-image')` once the first slice of the
+//!   opened study has been drawn, `performance.mark('pacs:series-loaded')`
+//!   once every slice of a series is decoded;
+//! - on `<html>`: `data-backend` (`webgpu` or `webgl2`) once the GPU is
+//!   open, `data-state` (`loading`, `ready`, `error`);
+//! - `#viewer-error` (the message), `#viewer-canvas` (the GPU canvas),
+//!   `[data-overlay=patient|window|slice|zoom]` (window text is exactly
+//!   `W <width> L <center>`), `[data-measurement]` (a result such as
+//!   `52.3 mm`), `[data-tool=wl|zoom|pan|length|angle|rect|ellipse]`;
+//! - `window.pacsViewer.state()` (the active viewport: backend, study,
+//!   series, slice index, slices, window, zoom, rotation in degrees,
+//!   flips, invert, canvas and image size, frames drawn, wasm memory) and
+//!   `window.pacsViewer.imageToScreen(col, row)`: where the image point
+//!   `(col, row)` (pixel `(c, r)` covers `[c, c + 1) × [r, r + 1)`) is, in
+//!   CSS pixels from the canvas's top left.
 
 pub mod annotations;
 pub mod format;

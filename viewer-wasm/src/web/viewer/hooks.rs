@@ -31,11 +31,18 @@ fn state(shared: &Shared) -> JsValue {
     let pane = &v.panes[v.active.min(v.panes.len() - 1)];
     let info = pane.info();
     let series = pane.series.as_ref().map(|s| s.borrow().series_uid.clone());
+    // The study of what the active viewport shows: a prior study's when
+    // one was opened there.
+    let study = pane
+        .series
+        .as_ref()
+        .map(|s| s.borrow().study_uid.clone())
+        .unwrap_or_else(|| v.study_uid.clone());
     let view = pane.view.unwrap_or_default();
     let canvas = v.dom.canvas.get_bounding_client_rect();
     let value = serde_json::json!({
         "backend": v.renderer.as_ref().map(|r| r.backend()),
-        "study": v.study_uid,
+        "study": study,
         "series": series,
         "slice": pane.stack.index(),
         "slices": pane.stack.len(),

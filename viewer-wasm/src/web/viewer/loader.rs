@@ -193,6 +193,7 @@ fn loaded_series(shared: &Shared, entry: &SeriesEntry, layout: SeriesLayout) -> 
     let mut v = shared.borrow_mut();
     v.next_series_key += 1;
     LoadedSeries {
+        study_uid: entry.study_uid.clone(),
         series_uid: entry.series_uid.clone(),
         layout,
         slices,

@@ -45,6 +45,8 @@ pub enum SliceState {
 
 /// A series being (or done being) loaded.
 pub struct LoadedSeries {
+    /// The study the series belongs to (the page's, or a prior one).
+    pub study_uid: String,
     pub series_uid: String,
     pub layout: SeriesLayout,
     pub slices: Vec<SliceState>,
