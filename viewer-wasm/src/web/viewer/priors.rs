@@ -25,18 +25,19 @@ pub struct PriorStudy {
     pub series: Vec<SeriesEntry>,
 }
 
-/// Finds the patient's other studies (newest first) and lists them in the
+/// Finds the patient's earlier studies (newest first) and lists them in the
 /// strip. Failures only leave the strip without priors: the current study
 /// is what was asked for.
 pub async fn find(shared: Shared) {
-    let (patient_id, current) = {
+    let (patient_id, current, current_date) = {
         let v = shared.borrow();
-        let id = v
-            .panes
-            .first()
-            .and_then(|p| p.info())
-            .and_then(|i| i.patient_id);
-        (id, v.study_uid.clone())
+        let info = v.panes.first().and_then(|p| p.info());
+        let id = info.as_ref().and_then(|i| i.patient_id.clone());
+        let date = info
+            .and_then(|i| i.study_date)
+            .and_then(|d| viewer_core::dicom_json::format_date(&d))
+            .unwrap_or_default();
+        (id, v.study_uid.clone(), date)
     };
     let Some(patient_id) = patient_id else { return };
     let query = build_query(&[
@@ -53,7 +54,12 @@ pub async fn find(shared: Shared) {
     };
     let rows: Vec<_> = rows_newest_first(&list)
         .into_iter()
+        // Earlier studies only (ISO dates compare as text); an undated
+        // study is offered too, as it may well be earlier.
         .filter(|r| r.study_uid != current)
+        .filter(|r| {
+            current_date.is_empty() || r.study_date.is_empty() || r.study_date <= current_date
+        })
         .take(MAX_PRIORS)
         .collect();
     let mut priors = Vec::new();
