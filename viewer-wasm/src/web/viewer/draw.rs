@@ -4,8 +4,10 @@
 
 use viewer_core::voi::VoiFunction;
 use viewer_render::{
-    DisplayParams, Draw, GpuImage, Interpolation, TexelData, Viewport, VoiFunction as GpuVoi,
+    DisplayParams, Draw, GpuImage, Interpolation, RenderError, TexelData, Viewport,
+    VoiFunction as GpuVoi,
 };
+use wasm_bindgen::JsCast;
 
 use super::overlay;
 use super::state::{Shared, SliceState, Viewer};
@@ -142,6 +144,7 @@ fn redraw(shared: &Shared, now: f64) {
         t.1 += t2 - t1;
         t.2 += 1.0;
     });
+    let lost = std::mem::take(&mut v.gpu_lost) && v.renderer.is_some();
     let playing = v.cine_start.is_some();
     if drawn_first && !v.first_image_marked {
         v.first_image_marked = true;
@@ -160,7 +163,9 @@ fn redraw(shared: &Shared, now: f64) {
     } else {
         drop(v);
     }
-    if playing {
+    if lost {
+        recover_gpu(shared);
+    } else if playing {
         request_redraw(shared);
     }
 }
@@ -184,6 +189,7 @@ fn draw_gpu(v: &mut Viewer) -> bool {
         renderer,
         panes,
         frames_drawn,
+        gpu_lost: lost,
         textures,
         layout,
         pixel_ratio,
@@ -278,12 +284,49 @@ fn draw_gpu(v: &mut Viewer) -> bool {
             first_drawn = true;
         }
     }
-    if let Err(e) = renderer.draw_frame(&draws) {
-        dom::log(&format!("draw failed: {e}"));
-        return false;
+    match renderer.draw_frame(&draws) {
+        Ok(()) => {
+            *frames_drawn += 1;
+            first_drawn
+        }
+        Err(RenderError::DeviceLost { reason }) => {
+            dom::log(&format!(
+                "the GPU device was lost ({reason}); opening it again"
+            ));
+            *lost = true;
+            false
+        }
+        Err(e) => {
+            dom::log(&format!("draw failed: {e}"));
+            false
+        }
     }
-    *frames_drawn += 1;
-    first_drawn
+}
+
+/// After a lost GPU device (a browser GPU reset): every texture went with
+/// it, so the renderer is dropped and opened again on a fresh canvas (a
+/// canvas keeps its first context), and the slices are uploaded again as
+/// they are drawn.
+fn recover_gpu(shared: &Shared) {
+    let preference = {
+        let mut v = shared.borrow_mut();
+        let v = &mut *v;
+        v.renderer = None;
+        v.textures.forget_all();
+        for pane in &v.panes {
+            if let Some(view) = &pane.mpr {
+                view.volume.borrow_mut().id = None;
+            }
+        }
+        let fresh: web_sys::HtmlCanvasElement = crate::web::dom::el("canvas", "").unchecked_into();
+        fresh.set_id("viewer-canvas");
+        let _ = v.dom.canvas.replace_with_with_node_1(&fresh);
+        v.dom.canvas = fresh;
+        v.backend_preference
+    };
+    relayout(shared);
+    let s = shared.clone();
+    wasm_bindgen_futures::spawn_local(async move { super::open_gpu(s, preference).await });
 }
 
 /// How one image is windowed and placed in its viewport.

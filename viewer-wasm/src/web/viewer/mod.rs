@@ -51,10 +51,17 @@ pub fn show(app: &HtmlElement, request: ViewerRequest, module: JsValue) {
     dom::document().set_title(&tr("app.title"));
     let page = page::build(app);
     let first = page::pane(&page.area, 0);
+    let preference = match request.backend {
+        BackendChoice::Auto => BackendPreference::Auto,
+        BackendChoice::WebGpu => BackendPreference::WebGpu,
+        BackendChoice::WebGl2 => BackendPreference::WebGl2,
+    };
     let shared: Shared = Rc::new(RefCell::new(Viewer {
         study_uid: request.study.clone(),
         dom: page,
         renderer: None,
+        backend_preference: preference,
+        gpu_lost: false,
         decoder: Rc::new(DecodePool::new(&module, worker_count())),
         series_list: Vec::new(),
         priors: Vec::new(),
@@ -90,11 +97,6 @@ pub fn show(app: &HtmlElement, request: ViewerRequest, module: JsValue) {
     release_on_leave(&shared);
 
     let s = shared.clone();
-    let preference = match request.backend {
-        BackendChoice::Auto => BackendPreference::Auto,
-        BackendChoice::WebGpu => BackendPreference::WebGpu,
-        BackendChoice::WebGl2 => BackendPreference::WebGl2,
-    };
     wasm_bindgen_futures::spawn_local(async move { open_gpu(s, preference).await });
     let s = shared.clone();
     wasm_bindgen_futures::spawn_local(async move {
@@ -102,10 +104,20 @@ pub fn show(app: &HtmlElement, request: ViewerRequest, module: JsValue) {
     });
 }
 
-async fn open_gpu(shared: Shared, preference: BackendPreference) {
+/// Opens the GPU on the page's canvas and draws what is loaded.
+pub(super) async fn open_gpu(shared: Shared, preference: BackendPreference) {
     let canvas = shared.borrow().dom.canvas.clone();
     match Renderer::for_canvas(canvas, preference).await {
         Ok(renderer) => {
+            // WebGL2 says it lost its context only through this event (its
+            // draws go on succeeding, drawing nothing).
+            let s = shared.clone();
+            let canvas = shared.borrow().dom.canvas.clone();
+            dom::on::<web_sys::Event, _>(&canvas, "webglcontextlost", move |event| {
+                event.prevent_default();
+                s.borrow_mut().gpu_lost = true;
+                request_redraw(&s);
+            });
             dom::set_root_data("backend", renderer.backend());
             shared.borrow_mut().renderer = Some(renderer);
             draw::warm_up(&shared);

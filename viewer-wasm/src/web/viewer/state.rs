@@ -224,6 +224,10 @@ pub struct Viewer {
     pub study_uid: String,
     pub dom: PageDom,
     pub renderer: Option<Renderer>,
+    /// The graphics API asked for, kept to open the GPU again after a loss.
+    pub backend_preference: viewer_render::BackendPreference,
+    /// The last draw found the GPU device lost.
+    pub gpu_lost: bool,
     pub decoder: Rc<DecodePool>,
     pub series_list: Vec<SeriesEntry>,
     pub priors: Vec<super::priors::PriorStudy>,

@@ -98,6 +98,12 @@ impl Textures {
         });
     }
 
+    /// Forgets every texture without releasing it (its device is gone).
+    pub fn forget_all(&mut self) {
+        self.entries.clear();
+        self.bytes = 0;
+    }
+
     /// Releases everything (the page is being left).
     pub fn release_all(&mut self, renderer: Option<&mut Renderer>) {
         if let Some(r) = renderer {
