@@ -147,8 +147,14 @@ fn watch_size(shared: &Shared) {
 }
 
 /// Frees GPU textures and decoded slices when the page is left, so a
-/// browser keeping the page in its back/forward cache holds no GPU memory.
+/// browser keeping the page in its back/forward cache holds no GPU memory;
+/// a page restored from that cache loads again.
 fn release_on_leave(shared: &Shared) {
+    dom::on::<web_sys::PageTransitionEvent, _>(&dom::window(), "pageshow", |event| {
+        if event.persisted() {
+            let _ = dom::window().location().reload();
+        }
+    });
     let s = shared.clone();
     dom::on::<web_sys::Event, _>(&dom::window(), "pagehide", move |_| {
         let mut v = s.borrow_mut();
