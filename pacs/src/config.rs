@@ -332,7 +332,9 @@ mod tests {
             ..Overrides::default()
         };
         let c = Config::from_raw(raw, flags.clone()).unwrap();
-        assert_eq!(c.viewer_dir.as_deref(), Some(Path::new("/srv/viewer")));
+        // The environment sits between the two (the test command sets it).
+        let expected = env("PACS_VIEWER_DIR").unwrap_or_else(|| "/srv/viewer".into());
+        assert_eq!(c.viewer_dir.as_deref(), Some(Path::new(&expected)));
         let raw: RawConfig = toml::from_str("[viewer]\ndir = \"/srv/viewer\"\n").unwrap();
         let c = Config::from_raw(
             raw,
