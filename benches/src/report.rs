@@ -113,6 +113,22 @@ impl Row {
     }
 }
 
+/// Prints which targets were missed (or that none was) and returns
+/// whether every target with a figure was met.
+pub fn verdict(rows: &[Row]) -> bool {
+    let missed: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.met() == Some(false))
+        .map(|r| r.figure.as_str())
+        .collect();
+    if missed.is_empty() {
+        println!("every target with a figure is met");
+    } else {
+        println!("targets missed: {}", missed.join("; "));
+    }
+    missed.is_empty()
+}
+
 /// The table as text, one row per line, columns padded.
 pub fn table(rows: &[Row]) -> String {
     let header = ["figure", "pacs", "target", "met?", "reference", "ratio"].map(String::from);

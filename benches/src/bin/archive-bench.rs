@@ -114,17 +114,7 @@ async fn main_inner() -> Result<bool> {
     println!(
         "ratio: pacs speed / reference speed, or reference time (or memory) / pacs time; above 1 is better for pacs"
     );
-    let missed: Vec<&str> = rows
-        .iter()
-        .filter(|r| r.met() == Some(false))
-        .map(|r| r.figure.as_str())
-        .collect();
-    if missed.is_empty() {
-        println!("every target with a figure is met");
-    } else {
-        println!("targets missed: {}", missed.join("; "));
-    }
-    Ok(missed.is_empty())
+    Ok(report::verdict(&rows))
 }
 
 /// Other work on the machine skews every figure: say how busy it was.
