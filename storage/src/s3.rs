@@ -254,6 +254,20 @@ impl S3Store {
             .map(|m| m.size)
             .ok_or_else(|| StorageError::NotFound(key.to_string()))
     }
+
+    /// Starts a GET of a whole object; the body is read by the caller.
+    async fn get_whole(
+        &self,
+        key: &ObjectKey,
+    ) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput, StorageError> {
+        self.client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+            .map_err(|e| self.error("reading", key.as_str(), e))
+    }
 }
 
 #[async_trait]
@@ -267,14 +281,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn get(&self, key: &ObjectKey) -> Result<Bytes, StorageError> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key.as_str())
-            .send()
-            .await
-            .map_err(|e| self.error("reading", key.as_str(), e))?;
+        let out = self.get_whole(key).await?;
         let data = out.body.collect().await.map_err(|e| {
             StorageError::Service(format!(
                 "{} broke off while sending {key}: {}",
@@ -341,14 +348,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn get_stream(&self, key: &ObjectKey) -> Result<ByteStream, StorageError> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key.as_str())
-            .send()
-            .await
-            .map_err(|e| self.error("reading", key.as_str(), e))?;
+        let out = self.get_whole(key).await?;
         let context = format!("{} broke off while sending {key}", self.location);
         let stream = futures::stream::try_unfold(out.body, move |mut body| {
             let context = context.clone();
