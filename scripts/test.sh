@@ -45,6 +45,15 @@ export GARAGE_BIN
 export PACS_REQUIRE_S3=1
 # Tests that need a tool (Vulkan adapter, encoder, browser) fail instead of skipping.
 export CI="${CI:-1}"
+# A one-off build gains nothing from the incremental cache, which would
+# take several GB of disk.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
+# A full disk shows up as a linker crash (SIGBUS) far from its cause: say so first.
+free_kib=$(df -Pk . | awk 'NR == 2 { print $4 }')
+if [ "$free_kib" -lt $((8 * 1024 * 1024)) ]; then
+  echo "warning: only $((free_kib / 1024)) MiB free here; a clean test build needs about 8 GiB" >&2
+fi
 
 log "checking the layering"
 if cargo tree -p dimse -e normal --prefix none | grep -qE '^(storage|pacs-core|dicomweb) '; then
