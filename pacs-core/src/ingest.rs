@@ -536,6 +536,15 @@ pub fn image_attributes(h: &InMemDicomObject, transfer_syntax_uid: &str) -> Opti
     let columns = int_value(h, tags::COLUMNS)?;
     let bits_allocated = int_value(h, tags::BITS_ALLOCATED).unwrap_or(16);
     let u16_of = |v: i64| u16::try_from(v).unwrap_or(0);
+    let photometric_interpretation =
+        text_value(h, tags::PHOTOMETRIC_INTERPRETATION).unwrap_or_else(|| "MONOCHROME2".into());
+    let palette = if photometric_interpretation == "PALETTE COLOR" {
+        crate::render::palette::from_header(h)
+            .inspect_err(|e| tracing::warn!(error = %e, "palette colour image cannot be rendered"))
+            .ok()
+    } else {
+        None
+    };
     Some(ImageHeader {
         transfer_syntax_uid: transfer_syntax_uid.to_owned(),
         rows: u16_of(rows),
@@ -545,8 +554,7 @@ pub fn image_attributes(h: &InMemDicomObject, transfer_syntax_uid: &str) -> Opti
         bits_stored: u16_of(int_value(h, tags::BITS_STORED).unwrap_or(bits_allocated)),
         high_bit: u16_of(int_value(h, tags::HIGH_BIT).unwrap_or(bits_allocated - 1)),
         pixel_representation: u16_of(int_value(h, tags::PIXEL_REPRESENTATION).unwrap_or(0)),
-        photometric_interpretation: text_value(h, tags::PHOTOMETRIC_INTERPRETATION)
-            .unwrap_or_else(|| "MONOCHROME2".into()),
+        photometric_interpretation,
         planar_configuration: u16_of(int_value(h, tags::PLANAR_CONFIGURATION).unwrap_or(0)),
         number_of_frames: int_value(h, tags::NUMBER_OF_FRAMES)
             .and_then(|n| u32::try_from(n).ok())
@@ -563,5 +571,6 @@ pub fn image_attributes(h: &InMemDicomObject, transfer_syntax_uid: &str) -> Opti
         window_centers: float_values(h, tags::WINDOW_CENTER),
         window_widths: float_values(h, tags::WINDOW_WIDTH),
         voi_lut_function: text_value(h, tags::VOILUT_FUNCTION),
+        palette,
     })
 }

@@ -20,6 +20,7 @@ mod error;
 mod frame;
 mod header;
 mod output;
+pub mod palette;
 mod rle;
 mod voi;
 

@@ -6,6 +6,8 @@
 mod common;
 #[path = "common/dicomweb_fixtures.rs"]
 mod fixtures;
+#[path = "common/palette.rs"]
+mod palette;
 #[path = "common/dicomweb_support.rs"]
 mod web;
 
@@ -196,4 +198,75 @@ fn rendered_images_follow_the_voi_window_and_thumbnails_fit() {
     };
     assert_voi("CR, MONOCHROME1", &out[lung_at + 1], &cr_expected);
     assert!(server.stop().success());
+}
+
+/// Palette colour images render through their own table: the inline
+/// 256-entry one and the 4096-entry one of a 12-bit image; the metadata
+/// gives the small table inline and the large one as bulk data that can be
+/// fetched.
+#[test]
+fn palette_colour_images_render_through_their_table() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("data"));
+    let files = [palette::instance(0), palette::instance(1)];
+    stow_ok(&server, &[&files[0], &files[1]]);
+    let series = format!(
+        "{}/studies/{}/series/{}",
+        server.base(),
+        palette::STUDY,
+        palette::SERIES
+    );
+    for k in 0..2 {
+        let url = format!("{series}/instances/{}", palette::sop_uid(k));
+        let r = get(&format!("{url}/rendered"), Some("image/png"));
+        assert_eq!(r.status, 200, "instance {k}: {}", r.text());
+        let png = image::load_from_memory(&r.body).expect("a PNG").to_rgb8();
+        assert_eq!(png.dimensions(), (64, 64));
+        for (q, &(col, row)) in palette::QUADRANTS.iter().enumerate() {
+            let got = png.get_pixel(col as u32, row as u32).0;
+            assert_eq!(got, palette::colour(k, q), "instance {k} quadrant {q}");
+        }
+        let thumb = get(
+            &format!("{url}/thumbnail?viewport=32,32"),
+            Some("image/png"),
+        );
+        assert_eq!(thumb.status, 200, "{}", thumb.text());
+        assert_eq!(png_info(&thumb.body), (32, 32, 8, 2), "an RGB thumbnail");
+    }
+
+    let metadata = get(&format!("{series}/metadata"), None).json();
+    let by_sop = |k: u32| {
+        metadata
+            .as_array()
+            .expect("an array")
+            .iter()
+            .find(|m| web::string_value(m, "00080018") == Some(palette::sop_uid(k)))
+            .expect("the instance's metadata")
+            .clone()
+    };
+    let small = by_sop(0);
+    assert!(
+        small["00281201"]["InlineBinary"].is_string(),
+        "{}",
+        small["00281201"]
+    );
+    let large = by_sop(1);
+    let uri = large["00281201"]["BulkDataURI"]
+        .as_str()
+        .expect("the large table is bulk data");
+    let r = get(
+        uri,
+        Some("multipart/related; type=\"application/octet-stream\""),
+    );
+    assert_eq!(r.status, 200, "{uri}: {}", r.text());
+    let parts = r.parts();
+    assert_eq!(parts.len(), 1);
+    assert_eq!(parts[0].body.len(), 4096 * 2, "4096 16-bit entries");
+    let first_red = u16::from_le_bytes([parts[0].body[2], parts[0].body[3]]);
+    assert_eq!(
+        first_red,
+        (65_535u64 / 4095) as u16,
+        "entry 1 of the red table"
+    );
+    server.stop();
 }

@@ -10,6 +10,8 @@
 //! under CI (or PACS_REQUIRE_BROWSER=1), where they fail.
 
 mod common;
+#[path = "common/palette.rs"]
+mod palette;
 #[path = "common/dicomweb_support.rs"]
 mod web;
 
@@ -198,6 +200,8 @@ fn run_viewer_checks(backend: Backend) {
     let files: Vec<Vec<u8>> = (0..SLICES).map(slice).collect();
     let refs: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
     web::stow_ok(&server, &refs);
+    let palette_files = [palette::instance(0), palette::instance(1)];
+    web::stow_ok(&server, &[&palette_files[0], &palette_files[1]]);
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -304,9 +308,60 @@ fn run_viewer_checks(backend: Backend) {
             "measured {mm} mm, expected 50 ± {tolerance}"
         );
 
+        check_palette_colours(&client, &server, backend).await;
         client.close().await.expect("session closed");
     });
     server.stop();
+}
+
+/// A palette colour series shows its table's colours: the first image's
+/// table comes inline in the metadata, the second one's is fetched.
+async fn check_palette_colours(client: &fantoccini::Client, server: &Server, backend: Backend) {
+    let url = server.url(&format!(
+        "/viewer?study={}&backend={}&lang=en",
+        palette::STUDY,
+        backend.param()
+    ));
+    client.goto(&url).await.expect("the page opens");
+    browser::wait_until(
+        client,
+        "the palette series",
+        "return performance.getEntriesByName('pacs:series-loaded').length > 0
+            && document.documentElement.dataset.state === 'ready';",
+        Duration::from_secs(60),
+    )
+    .await;
+    for k in 0..2u32 {
+        if k == 1 {
+            browser::press(client, "\u{E015}").await;
+            browser::wait_until(
+                client,
+                "the second palette image",
+                "return window.pacsViewer.state().slice === 1;",
+                Duration::from_secs(20),
+            )
+            .await;
+            browser::eval(
+                client,
+                "return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))));",
+                vec![],
+            )
+            .await;
+        }
+        let state = browser::state(client).await;
+        assert_eq!(state["slice"], k, "{state}");
+        let shot = browser::screenshot(client).await;
+        for (q, &(col, row)) in palette::QUADRANTS.iter().enumerate() {
+            let (x, y) = browser::image_to_page(client, col, row).await;
+            let got = shot.get_pixel(x.round() as u32, y.round() as u32).0;
+            let want = palette::colour(k, q);
+            let close = (0..3).all(|c| got[c].abs_diff(want[c]) <= 2);
+            assert!(
+                close,
+                "palette image {k} quadrant {q} at ({x}, {y}): {got:?}, expected {want:?}"
+            );
+        }
+    }
 }
 
 async fn document_backend(client: &fantoccini::Client) -> String {

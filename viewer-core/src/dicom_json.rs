@@ -29,11 +29,20 @@ pub enum JsonError {
     BadElement { tag: String },
 }
 
-/// One element: its value representation and its values (possibly none).
+/// One element: its value representation and its values (possibly none),
+/// or for binary VRs where its bytes are.
 #[derive(Debug, Clone, PartialEq)]
 struct Element {
     vr: String,
     values: Vec<Value>,
+    binary: Option<Binary>,
+}
+
+/// Where a binary (OB, OW…) value is: inline as base64, or behind a URI.
+#[derive(Debug, Clone, PartialEq)]
+enum Binary {
+    Inline(String),
+    Bulk(String),
 }
 
 /// The attributes of one instance (or one QIDO-RS result), keyed by tag.
@@ -85,7 +94,15 @@ impl Attributes {
                 Some(Value::Null) | None => Vec::new(),
                 Some(single) => vec![single],
             };
-            elements.insert(tag, Element { vr, values });
+            let binary = match (
+                element.remove("InlineBinary"),
+                element.remove("BulkDataURI"),
+            ) {
+                (Some(Value::String(b64)), _) => Some(Binary::Inline(b64)),
+                (_, Some(Value::String(uri))) => Some(Binary::Bulk(uri)),
+                _ => None,
+            };
+            elements.insert(tag, Element { vr, values, binary });
         }
         Ok(Attributes { elements })
     }
@@ -193,6 +210,26 @@ impl Attributes {
             .collect::<Vec<_>>()
             .join(" ");
         (!name.is_empty()).then_some(name)
+    }
+
+    /// The bytes of a binary attribute sent inline (`InlineBinary`);
+    /// `None` when absent, sent by URI, or not valid base64.
+    pub fn inline_binary(&self, tag: u32) -> Option<Vec<u8>> {
+        use base64::Engine;
+        match &self.elements.get(&tag)?.binary {
+            Some(Binary::Inline(b64)) => base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .ok(),
+            _ => None,
+        }
+    }
+
+    /// Where a binary attribute's bytes can be fetched (`BulkDataURI`).
+    pub fn bulk_data_uri(&self, tag: u32) -> Option<&str> {
+        match &self.elements.get(&tag)?.binary {
+            Some(Binary::Bulk(uri)) => Some(uri),
+            _ => None,
+        }
     }
 
     /// The items of a sequence (SQ) attribute, each as its own attributes.

@@ -9,6 +9,7 @@ use thiserror::Error;
 use crate::calibration::Calibration;
 use crate::dicom_json::Attributes;
 use crate::geometry::{ImagePlane, Vec3};
+use crate::palette::{PaletteError, PaletteSource};
 use crate::tags;
 use crate::voi::{VoiFunction, Window};
 
@@ -24,6 +25,8 @@ pub enum InfoError {
         value: String,
         reason: &'static str,
     },
+    #[error("the image's colour palette cannot be used: {0}")]
+    Palette(#[from] PaletteError),
 }
 
 /// Photometric Interpretation (0028,0004).
@@ -93,6 +96,9 @@ pub struct ImageInfo {
     /// 0 unsigned, 1 two's complement.
     pub pixel_representation: u16,
     pub photometric: Photometric,
+    /// The colour palette of a `PALETTE COLOR` image (its table data may
+    /// still have to be fetched).
+    pub palette: Option<PaletteSource>,
     pub planar_configuration: u16,
     /// Rescale Slope, 1 when absent.
     pub rescale_slope: f64,
@@ -189,6 +195,10 @@ impl ImageInfo {
                 });
             }
         };
+        let palette = match photometric {
+            Photometric::PaletteColor => Some(PaletteSource::from_attributes(a)?),
+            _ => None,
+        };
         let number_of_frames = match a.int(tags::NUMBER_OF_FRAMES) {
             None => 1,
             Some(n) if (1..=i64::from(u32::MAX)).contains(&n) => n as u32,
@@ -221,6 +231,7 @@ impl ImageInfo {
             high_bit,
             pixel_representation,
             photometric,
+            palette,
             planar_configuration: small(a, tags::PLANAR_CONFIGURATION, "planar configuration")?
                 .unwrap_or(0),
             rescale_slope,

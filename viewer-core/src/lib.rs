@@ -29,6 +29,7 @@ pub mod geometry;
 pub mod i18n;
 pub mod image;
 pub mod measure;
+pub mod palette;
 pub mod stack;
 pub mod tags;
 pub mod viewport;

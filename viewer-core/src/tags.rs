@@ -70,5 +70,11 @@ pub const RESCALE_TYPE: u32 = 0x0028_1054;
 pub const WINDOW_CENTER_WIDTH_EXPLANATION: u32 = 0x0028_1055;
 pub const VOI_LUT_FUNCTION: u32 = 0x0028_1056;
 
+// Palette colour (PS3.3 C.7.6.3): descriptors, plain and segmented data,
+// red, green and blue in that order.
+pub const PALETTE_DESCRIPTORS: [u32; 3] = [0x0028_1101, 0x0028_1102, 0x0028_1103];
+pub const PALETTE_DATA: [u32; 3] = [0x0028_1201, 0x0028_1202, 0x0028_1203];
+pub const SEGMENTED_PALETTE_DATA: [u32; 3] = [0x0028_1221, 0x0028_1222, 0x0028_1223];
+
 // Presentation
 pub const PRESENTATION_LUT_SHAPE: u32 = 0x2050_0020;

@@ -3,6 +3,7 @@
 //! 63 MB, not 126 MB or more.
 
 use serde::{Deserialize, Serialize};
+use viewer_core::palette::PaletteLut;
 
 /// One frame's stored values, row by row.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,6 +80,17 @@ impl StoredPixels {
         }
     }
 
+    /// A `PALETTE COLOR` frame's stored values turned into the colours
+    /// of `palette`; RGB passes through unchanged.
+    pub fn through_palette(self, palette: &PaletteLut) -> StoredPixels {
+        StoredPixels::Rgb8(match self {
+            StoredPixels::U8(v) => palette.apply(v.into_iter().map(i32::from)),
+            StoredPixels::U16(v) => palette.apply(v.into_iter().map(i32::from)),
+            StoredPixels::I16(v) => palette.apply(v.into_iter().map(i32::from)),
+            StoredPixels::Rgb8(v) => v,
+        })
+    }
+
     /// Modality values (`stored × slope + intercept`) of the rectangle
     /// `x0..x1 × y0..y1` of a `columns`-wide frame, as `f32` row by row:
     /// what region statistics are computed on. Only the rectangle is
@@ -118,6 +130,29 @@ pub struct FrameDescription {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn palette_indices_become_their_colours() {
+        use viewer_core::palette::{ChannelData, Descriptor};
+        let d = Descriptor {
+            entries: 3,
+            first_mapped: 100,
+            bits: 8,
+        };
+        let (r, g, b) = ([255u8, 0, 0], [0u8, 255, 0], [0u8, 0, 255]);
+        let lut = PaletteLut::new([
+            (d, ChannelData::Plain(&r)),
+            (d, ChannelData::Plain(&g)),
+            (d, ChannelData::Plain(&b)),
+        ])
+        .unwrap();
+        let rgb = StoredPixels::U16(vec![100, 101, 102, 7]).through_palette(&lut);
+        assert_eq!(
+            rgb,
+            StoredPixels::Rgb8(vec![255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 0, 0])
+        );
+        assert_eq!(rgb.pixel_count(), 4);
+    }
 
     #[test]
     fn range_covers_signed_and_colour_values() {

@@ -44,6 +44,11 @@ pub struct ImageHeader {
     pub window_widths: Vec<f64>,
     /// VOI LUT Function (0028,1056), e.g. `SIGMOID`.
     pub voi_lut_function: Option<String>,
+    /// The colour table of a `PALETTE COLOR` image; `None` for other
+    /// images, and where the file's table cannot be used (rendering then
+    /// says so).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub palette: Option<super::palette::PaletteLut>,
 }
 
 impl ImageHeader {
@@ -74,6 +79,7 @@ impl ImageHeader {
             window_centers: Vec::new(),
             window_widths: Vec::new(),
             voi_lut_function: None,
+            palette: None,
         }
     }
 

@@ -78,13 +78,19 @@ pub fn render_pixels(
     let full = match frame.photometric() {
         Photometric::Monochrome1 | Photometric::Monochrome2 => grey(header, frame, params)?,
         Photometric::Rgb | Photometric::YbrFull => colour(frame),
+        Photometric::PaletteColor => match &header.palette {
+            Some(lut) => super::palette::colours(lut, frame),
+            None => {
+                return Err(RenderError::UnsupportedPhotometric {
+                    photometric: "PALETTE COLOR".to_owned(),
+                    reason: "the image's palette colour table is missing or malformed",
+                });
+            }
+        },
         other => {
             return Err(RenderError::UnsupportedPhotometric {
                 photometric: other.to_string(),
-                reason: match other {
-                    Photometric::PaletteColor => "rendering palette colour LUTs is not implemented",
-                    _ => "rendering handles MONOCHROME1/2, RGB and YBR_FULL(_422) only",
-                },
+                reason: "rendering handles MONOCHROME1/2, RGB, YBR_FULL(_422) and PALETTE COLOR only",
             });
         }
     };

@@ -395,3 +395,33 @@ fn timing_512_by_512_16_bit_decode_window_png() {
     let [decode, window, png] = times.map(|t| t / runs);
     eprintln!("512×512 16-bit: decode {decode:?}, window {window:?}, PNG {png:?}");
 }
+
+#[test]
+fn palette_frames_render_through_their_table_and_signed_values_index_it() {
+    use viewer_core::palette::{ChannelData, Descriptor, PaletteLut};
+    // Entries for stored values −2..=1: red rises, green falls, blue fixed.
+    let d = Descriptor {
+        entries: 4,
+        first_mapped: -2,
+        bits: 8,
+    };
+    let (r, g, b) = ([0u8, 80, 160, 240], [240u8, 160, 80, 0], [7u8; 4]);
+    let lut = PaletteLut::new([
+        (d, ChannelData::Plain(&r)),
+        (d, ChannelData::Plain(&g)),
+        (d, ChannelData::Plain(&b)),
+    ])
+    .expect("palette");
+    let mut header = ImageHeader::monochrome(EXPLICIT_LE, 1, 4, 16, 12, true);
+    header.photometric_interpretation = "PALETTE COLOR".to_owned();
+    header.palette = Some(lut);
+    // 12-bit two's complement −2, −1, 0, 1, with junk above bit 11.
+    let words: Vec<u8> = [0xFFFEu16, 0xFFFF, 0xF000, 0x0001]
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect();
+    let frame = decode_frame(&header, FrameData::Native(words.into())).expect("decode");
+    let out = pixels(&header, &frame, RenderParams::default());
+    assert_eq!(out.channels, 3);
+    assert_eq!(out.data, vec![0, 240, 7, 80, 160, 7, 160, 80, 7, 240, 0, 7]);
+}

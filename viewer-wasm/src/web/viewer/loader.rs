@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use viewer_core::dicom_json::Attributes;
+use viewer_core::palette::{PaletteLut, PaletteSource};
 use viewer_core::tags;
 
 use super::draw::{request_redraw, show_fatal, update_progress};
@@ -15,7 +16,7 @@ use crate::frames::{accept_for, accept_uncompressed, frame_url, metadata_url};
 use crate::pixels::FrameDescription;
 use crate::series::{SeriesLayout, next_to_fetch};
 use crate::url::encode_component;
-use crate::web::decode::DecodeFailure;
+use crate::web::decode::{DecodeFailure, Decoded};
 use crate::web::dom;
 use crate::web::net::{self, DICOMWEB, NetError};
 use crate::web::text::{tr, tr_with};
@@ -140,7 +141,10 @@ pub async fn open_series(shared: Shared, pane: usize, entry: SeriesEntry) {
             return;
         }
     };
-    let series = Rc::new(RefCell::new(loaded_series(&shared, &entry, layout)));
+    let palettes = load_palettes(&layout).await;
+    let series = Rc::new(RefCell::new(loaded_series(
+        &shared, &entry, layout, palettes,
+    )));
     {
         let mut v = shared.borrow_mut();
         let previous = v.panes.get(pane).and_then(|p| p.series.clone());
@@ -160,7 +164,70 @@ pub async fn open_series(shared: Shared, pane: usize, entry: SeriesEntry) {
     request_redraw(&shared);
 }
 
-fn loaded_series(shared: &Shared, entry: &SeriesEntry, layout: SeriesLayout) -> LoadedSeries {
+/// Per instance, the colour palette of a `PALETTE COLOR` image, its table
+/// data fetched where the metadata gives it by URI (large tables); an
+/// instance shares the palette of an earlier one with the same source.
+async fn load_palettes(layout: &SeriesLayout) -> Vec<Result<Option<Rc<PaletteLut>>, String>> {
+    let mut built: Vec<(&PaletteSource, Rc<PaletteLut>)> = Vec::new();
+    let mut out = Vec::with_capacity(layout.instances.len());
+    for info in &layout.instances {
+        let Some(source) = &info.palette else {
+            out.push(Ok(None));
+            continue;
+        };
+        if let Some((_, lut)) = built.iter().find(|(s, _)| *s == source) {
+            out.push(Ok(Some(lut.clone())));
+            continue;
+        }
+        let mut fetched = Vec::new();
+        let mut failure = None;
+        for (channel, uri) in source.bulk_uris() {
+            match fetch_bulk(uri).await {
+                Ok(bytes) => fetched.push((channel, bytes)),
+                Err(message) => {
+                    failure = Some(message);
+                    break;
+                }
+            }
+        }
+        let lut = match failure {
+            Some(message) => Err(message),
+            None => source.build(&fetched).map_err(|e| e.to_string()),
+        };
+        match lut {
+            Ok(lut) => {
+                let lut = Rc::new(lut);
+                built.push((source, lut.clone()));
+                out.push(Ok(Some(lut)));
+            }
+            Err(message) => {
+                dom::log(&format!("palette of {}: {message}", info.sop_instance_uid));
+                out.push(Err(format!("{}: {message}", tr("error.decode"))));
+            }
+        }
+    }
+    out
+}
+
+/// The bytes of one bulk data value (WADO-RS answers with one part).
+async fn fetch_bulk(uri: &str) -> Result<Vec<u8>, String> {
+    let fetched = net::get_bytes(uri, "multipart/related; type=\"application/octet-stream\"")
+        .await
+        .map_err(|e| net_message(&e))?;
+    let body = js_sys::Uint8Array::new(&fetched.body).to_vec();
+    let parts = crate::multipart::split(&fetched.content_type, &body).map_err(|e| e.to_string())?;
+    let part = parts
+        .first()
+        .ok_or_else(|| "the server's bulk data response is empty".to_owned())?;
+    Ok(body[part.body.clone()].to_vec())
+}
+
+fn loaded_series(
+    shared: &Shared,
+    entry: &SeriesEntry,
+    layout: SeriesLayout,
+    palettes: Vec<Result<Option<Rc<PaletteLut>>, String>>,
+) -> LoadedSeries {
     let accept = layout
         .instances
         .iter()
@@ -199,12 +266,20 @@ fn loaded_series(shared: &Shared, entry: &SeriesEntry, layout: SeriesLayout) -> 
         slices,
         accept,
         descriptors,
+        palettes,
         planes,
         done: 0,
         closed: false,
         loaded_marked: false,
         key: v.next_series_key,
     }
+}
+
+/// A palette image's decoded indices as colours.
+fn through_palette(decoded: Decoded, palette: &PaletteLut) -> Decoded {
+    let pixels = decoded.pixels.through_palette(palette);
+    let (min, max) = pixels.range();
+    Decoded { pixels, min, max }
 }
 
 /// Marks `series` closed and frees its textures when no viewport shows it.
@@ -357,6 +432,12 @@ async fn fetch_slice(shared: &Shared, series: Rc<RefCell<LoadedSeries>>, index: 
         if s.closed {
             return;
         }
+        let instance = s.layout.slices[index].instance;
+        let outcome = match (outcome, &s.palettes[instance]) {
+            (Ok(decoded), Ok(Some(palette))) => Ok(through_palette(decoded, palette)),
+            (Ok(_), Err(message)) => Err(message.clone()),
+            (outcome, _) => outcome,
+        };
         s.slices[index] = match outcome {
             Ok(decoded) => SliceState::Ready(decoded),
             Err(message) => SliceState::Failed(message),

@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use viewer_core::geometry::ImagePlane;
 use viewer_core::image::ImageInfo;
+use viewer_core::palette::PaletteLut;
 use viewer_core::stack::{Cine, Stack};
 use viewer_core::viewport::ViewTransform;
 use viewer_core::voi::{Window, default_window};
@@ -55,6 +56,9 @@ pub struct LoadedSeries {
     pub accept: Vec<String>,
     /// Per instance: the frame description the workers decode with.
     pub descriptors: Vec<String>,
+    /// Per instance: the colour palette a `PALETTE COLOR` image's stored
+    /// values go through, or why it could not be loaded.
+    pub palettes: Vec<Result<Option<Rc<PaletteLut>>, String>>,
     pub planes: Option<Vec<ImagePlane>>,
     /// Slices decoded or failed.
     pub done: usize,
