@@ -1,6 +1,9 @@
 //! The ingest pipeline and the read side against the real filesystem store
 //! and the real SQLite index.
 
+// The fixtures below are test set-up: a failure there should stop the test.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 use bytes::Bytes;

@@ -181,11 +181,11 @@ fn grey(
             window
         }
         None => header_window(header)
-            .filter(|w| function.accepts(*w))
+            .filter(|w| voi::accepts(function, *w))
             .unwrap_or_else(|| {
                 let (min, max) = voi::stored_min_max(frame);
                 let (a, b) = (rescale.apply(min), rescale.apply(max));
-                function.min_max_window(a.min(b), a.max(b))
+                voi::min_max_window(function, a.min(b), a.max(b))
             }),
     };
     let invert = *frame.photometric() == Photometric::Monochrome1;

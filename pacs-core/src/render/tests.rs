@@ -52,7 +52,7 @@ fn ct_ramp_is_windowed_with_the_header_window() {
     };
     for i in [0usize, 1000, 2800, 2900, 2919, 2920, 3000, 3100, 3200, 4095] {
         let x = f64::from(values[i]) - 1024.0;
-        let expected = to_grey(VoiFunction::Linear.apply(window, x));
+        let expected = to_grey(voi::apply(VoiFunction::Linear, window, x));
         assert_eq!(out.data[i], expected, "pixel {i} (modality {x})");
     }
     // Spot values of C.11.2.1.2.1 by hand: x ≤ c − 0.5 − (w − 1)/2 = −160 is black.
@@ -91,7 +91,7 @@ fn requested_window_and_functions_override_the_header() {
             let x = f64::from(values[i]) - 1024.0;
             assert_eq!(
                 out.data[i],
-                to_grey(function.apply(window, x)),
+                to_grey(voi::apply(function, window, x)),
                 "{function:?} at {i}"
             );
         }
@@ -105,14 +105,14 @@ fn requested_window_and_functions_override_the_header() {
     let x = f64::from(values[3000]) - 1024.0;
     assert_eq!(
         out.data[3000],
-        to_grey(VoiFunction::Sigmoid.apply(header_window, x))
+        to_grey(voi::apply(VoiFunction::Sigmoid, header_window, x))
     );
     // LINEAR_EXACT by hand: x = c → 127.5 → 128; x = c + w/2 → 255; x = c − w/2 → 0.
     let exact = VoiFunction::LinearExact;
-    assert_eq!(to_grey(exact.apply(window, -500.0)), 128);
-    assert_eq!(exact.apply(window, 0.0), 255.0);
-    assert_eq!(exact.apply(window, -1000.0), 0.0);
-    assert_eq!(VoiFunction::Sigmoid.apply(window, -500.0), 127.5);
+    assert_eq!(to_grey(voi::apply(exact, window, -500.0)), 128);
+    assert_eq!(voi::apply(exact, window, 0.0), 255.0);
+    assert_eq!(voi::apply(exact, window, -1000.0), 0.0);
+    assert_eq!(voi::apply(VoiFunction::Sigmoid, window, -500.0), 127.5);
 }
 
 #[test]
@@ -182,7 +182,11 @@ fn unsigned_8_bit_with_rescale_and_odd_transfer_syntax_padding() {
         let x = (i * 17) as f64 * 2.0 - 10.0;
         assert_eq!(
             out.data[i],
-            to_grey(VoiFunction::Linear.apply(params.window.expect("set"), x))
+            to_grey(voi::apply(
+                VoiFunction::Linear,
+                params.window.expect("set"),
+                x
+            ))
         );
     }
 }

@@ -14,97 +14,37 @@ pub struct Window {
     pub width: f64,
 }
 
-/// VOI LUT Function (0028,1056).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum VoiFunction {
-    /// `LINEAR`, C.11.2.1.2.1: the "center − 0.5, width − 1" form.
-    #[default]
-    Linear,
-    /// `LINEAR_EXACT`, C.11.2.1.3.2.
-    LinearExact,
-    /// `SIGMOID`, C.11.2.1.3.1.
-    Sigmoid,
+/// VOI LUT Function (0028,1056): the viewer's definition, so the server
+/// and the viewer window alike.
+pub use viewer_core::voi::VoiFunction;
+
+/// The output of `function` for modality value `x`, in `0.0..=255.0`: the
+/// formulas of `viewer_core::voi::Window::apply`, scaled to eight bits.
+pub fn apply(function: VoiFunction, window: Window, x: f64) -> f64 {
+    viewer_core::voi::Window::new(window.center, window.width, function).apply(x) * 255.0
 }
 
-impl VoiFunction {
-    /// Parses a defined term (case-insensitive); `None` for anything else.
-    pub fn parse(value: &str) -> Option<Self> {
-        match value.trim().to_ascii_uppercase().as_str() {
-            "LINEAR" => Some(VoiFunction::Linear),
-            "LINEAR_EXACT" => Some(VoiFunction::LinearExact),
-            "SIGMOID" => Some(VoiFunction::Sigmoid),
-            _ => None,
-        }
-    }
+/// Whether `window` is finite and satisfies `function`'s constraint on the
+/// width (at least 1 for LINEAR, above 0 otherwise).
+pub fn accepts(function: VoiFunction, window: Window) -> bool {
+    window.center.is_finite() && window.width.is_finite() && window.width >= function.min_width()
+}
 
-    /// The defined term.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VoiFunction::Linear => "LINEAR",
-            VoiFunction::LinearExact => "LINEAR_EXACT",
-            VoiFunction::Sigmoid => "SIGMOID",
-        }
-    }
-
-    /// Whether `window` satisfies this function's constraint on the width
-    /// (at least 1 for LINEAR, above 0 otherwise) and is finite.
-    pub fn accepts(self, window: Window) -> bool {
-        let finite = window.center.is_finite() && window.width.is_finite();
-        finite
-            && match self {
-                VoiFunction::Linear => window.width >= 1.0,
-                VoiFunction::LinearExact | VoiFunction::Sigmoid => window.width > 0.0,
+/// The window mapping modality values `min` to 0 and `max` to full scale
+/// (for SIGMOID, the LINEAR_EXACT window over that range).
+pub fn min_max_window(function: VoiFunction, min: f64, max: f64) -> Window {
+    match function {
+        VoiFunction::Linear => {
+            let w = viewer_core::voi::Window::from_range(min, max);
+            Window {
+                center: w.center,
+                width: w.width,
             }
-    }
-
-    /// The window mapping modality values `min` to 0 and `max` to full scale
-    /// (for SIGMOID, the LINEAR_EXACT window over that range).
-    pub fn min_max_window(self, min: f64, max: f64) -> Window {
-        match self {
-            VoiFunction::Linear => Window {
-                center: (min + max) / 2.0 + 0.5,
-                width: (max - min + 1.0).max(1.0),
-            },
-            VoiFunction::LinearExact | VoiFunction::Sigmoid => Window {
-                center: (min + max) / 2.0,
-                width: (max - min).max(f64::MIN_POSITIVE),
-            },
         }
-    }
-
-    /// The output of this function for modality value `x`, in `0.0..=255.0`.
-    /// The window must satisfy [`Self::accepts`].
-    pub fn apply(self, window: Window, x: f64) -> f64 {
-        const Y_MAX: f64 = 255.0;
-        let Window {
-            center: c,
-            width: w,
-        } = window;
-        match self {
-            VoiFunction::Linear => {
-                if w <= 1.0 {
-                    // Width 1: a threshold at c − 0.5.
-                    return if x <= c - 0.5 { 0.0 } else { Y_MAX };
-                }
-                if x <= c - 0.5 - (w - 1.0) / 2.0 {
-                    0.0
-                } else if x > c - 0.5 + (w - 1.0) / 2.0 {
-                    Y_MAX
-                } else {
-                    ((x - (c - 0.5)) / (w - 1.0) + 0.5) * Y_MAX
-                }
-            }
-            VoiFunction::LinearExact => {
-                if x <= c - w / 2.0 {
-                    0.0
-                } else if x > c + w / 2.0 {
-                    Y_MAX
-                } else {
-                    ((x - c) / w + 0.5) * Y_MAX
-                }
-            }
-            VoiFunction::Sigmoid => Y_MAX / (1.0 + (-4.0 * (x - c) / w).exp()),
-        }
+        VoiFunction::LinearExact | VoiFunction::Sigmoid => Window {
+            center: (min + max) / 2.0,
+            width: (max - min).max(function.min_width()),
+        },
     }
 }
 
@@ -165,7 +105,7 @@ pub(crate) fn grey_lut(
     (0..1usize << bits.bits)
         .map(|index| {
             let x = rescale.apply(bits.value_of_index(index));
-            let grey = to_grey(function.apply(window, x));
+            let grey = to_grey(apply(function, window, x));
             if invert { 255 - grey } else { grey }
         })
         .collect()
@@ -173,7 +113,7 @@ pub(crate) fn grey_lut(
 
 /// Checks a window a client asked for.
 pub(crate) fn check_requested(window: Window, function: VoiFunction) -> Result<(), RenderError> {
-    if function.accepts(window) {
+    if accepts(function, window) {
         Ok(())
     } else {
         Err(RenderError::InvalidWindow {
