@@ -308,10 +308,64 @@ fn run_viewer_checks(backend: Backend) {
             "measured {mm} mm, expected 50 ± {tolerance}"
         );
 
+        check_mpr_region_statistics(&client).await;
         check_palette_colours(&client, &server, backend).await;
         client.close().await.expect("session closed");
     });
     server.stop();
+}
+
+/// Region statistics on a reformat describe what it shows: with a MIP
+/// slab over every slice, the top-right quadrant (which changes by 100 HU
+/// per slice) reads as its largest value, not the centre slice's.
+async fn check_mpr_region_statistics(client: &fantoccini::Client) {
+    browser::eval(
+        client,
+        "const s = document.querySelector('[data-control=mpr]');
+         s.value = 'mpr'; s.dispatchEvent(new Event('change'));
+         return true;",
+        vec![],
+    )
+    .await;
+    let centre = SLICES / 2;
+    browser::wait_until(
+        client,
+        "the reformats",
+        &format!(
+            "const s = window.pacsViewer.state();
+             return s.layout === '1x3' && s.activeViewport === 0 && s.slice === {centre};"
+        ),
+        Duration::from_secs(20),
+    )
+    .await;
+    // 10 mm over 2.5 mm slices takes two slices each side, cut at the
+    // stack's ends: slices 0 to 3.
+    browser::eval(
+        client,
+        "const s = document.querySelector('[data-control=slab]');
+         s.value = '10'; s.dispatchEvent(new Event('input'));
+         return true;",
+        vec![],
+    )
+    .await;
+    client
+        .find(fantoccini::Locator::Css("[data-tool=rect]"))
+        .await
+        .expect("a rectangle tool")
+        .click()
+        .await
+        .expect("tool chosen");
+    let from = browser::image_to_page(client, 150.0, 20.0).await;
+    let to = browser::image_to_page(client, 230.0, 100.0).await;
+    browser::drag(client, from, to).await;
+    let text = text_of(client, "[data-measurement]").await;
+    let brightest = quadrant_hu(SLICES - 1)[1];
+    let centre_hu = quadrant_hu(centre)[1];
+    assert!(
+        text.contains(&format!("Mean {brightest} HU"))
+            && text.contains(&format!("Min {brightest}, Max {brightest}")),
+        "MIP statistics over the slab ({brightest} HU, the centre slice alone is {centre_hu}): {text:?}"
+    );
 }
 
 /// A palette colour series shows its table's colours: the first image's

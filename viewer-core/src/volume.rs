@@ -313,7 +313,7 @@ pub fn slab_half_width(slab_mm: f64, spacing_mm: f64) -> usize {
 }
 
 mod reslice;
-pub use reslice::{VoxelPlane, reslice, voxel_plane};
+pub use reslice::{VoxelPlane, reslice, reslice_region, voxel_plane};
 
 #[cfg(test)]
 mod tests;

@@ -62,13 +62,32 @@ pub struct Annotation {
     pub lines: Vec<String>,
 }
 
+/// Modality values of an image's pixels `x0..x1 × y0..y1`, row by row;
+/// `None` while they are not all known (a slice still loading). A slice
+/// reads them from its decoded values ([`slice_region`]), a reformat
+/// samples them from the series' slices.
+pub type RegionValues<'a> = dyn Fn((usize, usize, usize, usize)) -> Option<Vec<f32>> + 'a;
+
+/// The modality values of a region of a decoded slice described by `info`.
+pub fn slice_region(
+    pixels: &StoredPixels,
+    info: &ImageInfo,
+    region: (usize, usize, usize, usize),
+) -> Option<Vec<f32>> {
+    let (columns, rows) = (info.columns as usize, info.rows as usize);
+    if pixels.pixel_count() != columns * rows {
+        return None;
+    }
+    Some(pixels.modality_region(columns, region, info.rescale_slope, info.rescale_intercept))
+}
+
 /// The result lines of `shape` drawn on an image described by `info`,
-/// whose stored values are `pixels` (regions need them; `None` while the
-/// slice is still loading gives the area alone).
+/// whose modality values `values` gives (regions need them; `None` gives
+/// the area alone).
 pub fn measure(
     shape: &Shape,
     info: &ImageInfo,
-    pixels: Option<&StoredPixels>,
+    values: Option<&RegionValues<'_>>,
     lang: Lang,
 ) -> Vec<String> {
     let calibration = info.calibration;
@@ -95,7 +114,7 @@ pub fn measure(
             };
             let area = calibration.area(roi.area_px()).display(lang, 1);
             let area_line = uncalibrated(format!("{} {area}", t(lang, "measure.area")));
-            let stats = pixels.and_then(|p| region_stats(p, info, &roi, &calibration));
+            let stats = values.and_then(|v| region_stats(v, info, &roi, &calibration));
             let Some(stats) = stats else {
                 return vec![area_line];
             };
@@ -129,15 +148,12 @@ pub fn measure(
 /// bounding box only (the region is shifted by whole pixels, which keeps
 /// the same pixel centres inside).
 pub fn region_stats(
-    pixels: &StoredPixels,
+    values: &RegionValues<'_>,
     info: &ImageInfo,
     roi: &Roi,
     calibration: &Calibration,
 ) -> Option<viewer_core::measure::RoiStats> {
     let (columns, rows) = (info.columns as usize, info.rows as usize);
-    if pixels.pixel_count() != columns * rows {
-        return None;
-    }
     let (bx0, by0, bx1, by1) = match *roi {
         Roi::Rectangle { from, to } => (
             from.0.min(to.0),
@@ -167,12 +183,10 @@ pub fn region_stats(
     if x1 <= x0 || y1 <= y0 {
         return None;
     }
-    let values = pixels.modality_region(
-        columns,
-        (x0, y0, x1, y1),
-        info.rescale_slope,
-        info.rescale_intercept,
-    );
+    let values = values((x0, y0, x1, y1))?;
+    if values.iter().any(|v| v.is_nan()) {
+        return None;
+    }
     let (dx, dy) = (x0 as f64, y0 as f64);
     let shifted = match *roi {
         Roi::Rectangle { from, to } => Roi::Rectangle {
@@ -252,7 +266,9 @@ mod tests {
             from: (3.0, 3.0),
             to: (1.0, 1.0),
         };
-        let lines = measure(&shape, &ct_info(true), Some(&pixels), Lang::En);
+        let info = ct_info(true);
+        let values = |r| slice_region(&pixels, &info, r);
+        let lines = measure(&shape, &info, Some(&values), Lang::En);
         assert_eq!(
             lines,
             ["Mean 7.5 HU, SD 2.1", "Min 5, Max 10", "Area 1.0 mm²"]
@@ -271,7 +287,8 @@ mod tests {
         }
         .roi()
         .unwrap();
-        let stats = region_stats(&pixels, &info, &roi, &info.calibration).unwrap();
+        let values = |r| slice_region(&pixels, &info, r);
+        let stats = region_stats(&values, &info, &roi, &info.calibration).unwrap();
         assert_eq!(stats.count, 12);
         assert_eq!((stats.mean, stats.min, stats.max), (0.0, 0.0, 0.0));
     }

@@ -129,41 +129,71 @@ fn combine<T: Copy + Into<f64>>(
     slope: f64,
     intercept: f64,
 ) -> Vec<f32> {
-    // The grid's steps as offsets into the voxel array (all integral).
     let (dx, dy, _) = geometry.dims;
-    let linear = |v: [f64; 3]| {
-        v[0] as isize + v[1] as isize * dx as isize + v[2] as isize * (dx * dy) as isize
+    let voxel = |x: usize, y: usize, z: usize| {
+        let stored: f64 = (*voxels.get(x + y * dx + z * dx * dy)?).into();
+        Some(stored * slope + intercept)
     };
-    let (base, step_col, step_row, step_slab) = (
-        linear(grid.origin),
-        linear(grid.column),
-        linear(grid.row),
-        linear(grid.normal),
-    );
-    let (before, after) = (grid.slab_steps.0 as isize, grid.slab_steps.1 as isize);
-    let (init, count) = match mode {
-        Slab::Mip => (f64::NEG_INFINITY, 1.0),
-        Slab::MinIp => (f64::INFINITY, 1.0),
-        Slab::Mean => (0.0, (before + after + 1) as f64),
-    };
-    let mut acc = vec![init; grid.width * grid.height];
-    for k in -before..=after {
-        let plane_base = base + k * step_slab;
-        for (r, out) in acc.chunks_exact_mut(grid.width).enumerate() {
-            let row_base = plane_base + r as isize * step_row;
-            for (c, a) in out.iter_mut().enumerate() {
-                // Inside the volume by construction of the grid.
-                let v =
-                    voxels[(row_base + c as isize * step_col) as usize].into() * slope + intercept;
-                *a = match mode {
-                    Slab::Mip => a.max(v),
-                    Slab::MinIp => a.min(v),
-                    Slab::Mean => *a + v,
+    reslice_region(grid, mode, (0, 0, grid.width, grid.height), voxel)
+}
+
+/// The reformat `grid`'s values over the frame pixels `x0..x1 × y0..y1`
+/// (row by row), its slab combined by `mode`, reading modality values
+/// through `voxel(x, y, z)`. This is [`reslice`] for a viewer that keeps
+/// its slices apart and wants a few pixels (a region's statistics), not a
+/// volume; a pixel with a voxel it cannot give (a slice still loading) is
+/// NaN.
+pub fn reslice_region(
+    grid: &VoxelPlane,
+    mode: Slab,
+    (x0, y0, x1, y1): (usize, usize, usize, usize),
+    voxel: impl Fn(usize, usize, usize) -> Option<f64>,
+) -> Vec<f32> {
+    let (x1, y1) = (x1.min(grid.width), y1.min(grid.height));
+    let before = grid.slab_steps.0 as f64;
+    let steps = grid.slab_steps.0 + grid.slab_steps.1 + 1;
+    let mut out = Vec::with_capacity(x1.saturating_sub(x0) * y1.saturating_sub(y0));
+    for r in y0..y1 {
+        for c in x0..x1 {
+            let mut acc = match mode {
+                Slab::Mip => f64::NEG_INFINITY,
+                Slab::MinIp => f64::INFINITY,
+                Slab::Mean => 0.0,
+            };
+            for s in 0..steps {
+                let k = s as f64 - before;
+                // Every point of the grid is a voxel centre: whole numbers.
+                let at: [f64; 3] = std::array::from_fn(|i| {
+                    grid.origin[i]
+                        + c as f64 * grid.column[i]
+                        + r as f64 * grid.row[i]
+                        + k * grid.normal[i]
+                });
+                let v = match at.map(|a| a.round()) {
+                    [x, y, z] if x >= 0.0 && y >= 0.0 && z >= 0.0 => {
+                        voxel(x as usize, y as usize, z as usize)
+                    }
+                    _ => None,
+                };
+                // NaN would vanish in max and min: mark the pixel instead.
+                let Some(v) = v else {
+                    acc = f64::NAN;
+                    break;
+                };
+                acc = match mode {
+                    Slab::Mip => acc.max(v),
+                    Slab::MinIp => acc.min(v),
+                    Slab::Mean => acc + v,
                 };
             }
+            let value = match mode {
+                Slab::Mean => acc / steps as f64,
+                _ => acc,
+            };
+            out.push(value as f32);
         }
     }
-    acc.iter().map(|s| (s / count) as f32).collect()
+    out
 }
 
 /// The patient plane of the frame's centre slice.

@@ -297,3 +297,30 @@ fn frames_know_their_plane() {
         ["A", "H", "P", "F"]
     );
 }
+
+#[test]
+fn a_region_of_a_reformat_reads_the_same_voxels_as_the_whole_frame() {
+    let v = test_volume();
+    let voxel = |x: usize, y: usize, z: usize| v.value(x, y, z).map(f64::from);
+    for (orientation, index, slab) in [
+        (Mpr::Coronal, 2, 0.0),
+        (Mpr::Sagittal, 1, 5.0),
+        (Mpr::Axial, 2, 4.0),
+    ] {
+        let frame = reslice(&v, orientation, index, slab, Slab::Mip).unwrap();
+        let grid = voxel_plane(&v.geometry, orientation, index, slab).unwrap();
+        let (x0, y0, x1, y1) = (1, 1, grid.width, grid.height.min(3));
+        let region = reslice_region(&grid, Slab::Mip, (x0, y0, x1, y1), voxel);
+        let expected: Vec<f32> = (y0..y1)
+            .flat_map(|r| (x0..x1).map(move |c| (r, c)))
+            .map(|(r, c)| frame.values[r * frame.width + c])
+            .collect();
+        assert_eq!(region, expected, "{orientation:?} {index} slab {slab}");
+    }
+    // A slice that has not arrived makes its pixels unknown, not wrong.
+    let grid = voxel_plane(&v.geometry, Mpr::Coronal, 0, 0.0).unwrap();
+    let missing_z2 = |x: usize, y: usize, z: usize| (z != 2).then(|| voxel(x, y, z)).flatten();
+    let values = reslice_region(&grid, Slab::Mip, (0, 0, 1, grid.height), missing_z2);
+    let nan_rows: Vec<usize> = (0..values.len()).filter(|&r| values[r].is_nan()).collect();
+    assert_eq!(nan_rows.len(), 1, "{values:?}");
+}

@@ -7,11 +7,12 @@ use std::rc::Rc;
 
 use viewer_core::geometry::ImagePlane;
 use viewer_core::image::ImageInfo;
-use viewer_core::volume::{Mpr, VolumeGeometry, voxel_plane};
+use viewer_core::volume::{Mpr, Slab, VolumeGeometry, reslice_region, voxel_plane};
 use viewer_render::{GpuVolume, Renderer, Reslice, SlabMode, TexelData, VolumeId};
 
 use super::draw::{relayout, request_redraw};
 use super::state::{LoadedSeries, Shared, SliceState};
+use crate::annotations::RegionValues;
 use crate::layout::Layout;
 use crate::mpr::{frame_info, frame_plane, gpu_reslice};
 use crate::pixels::StoredPixels;
@@ -57,6 +58,31 @@ impl MprView {
             slab_thickness: r.slab_mm,
             mode: SlabMode::Mip,
         })
+    }
+
+    /// The modality values the reformat at `index` shows with a MIP slab
+    /// of `slab_mm` (what the GPU draws), sampled from the series' decoded
+    /// slices for region statistics.
+    pub fn region_values(&self, index: usize, slab_mm: f64) -> Option<Box<RegionValues<'static>>> {
+        let volume = self.volume.borrow();
+        let grid = voxel_plane(&volume.geometry, self.orientation, index, slab_mm).ok()?;
+        let series = volume.series.clone();
+        // The texture holds one rescale for the whole volume: the first
+        // slice's, as drawn.
+        let (slope, intercept) = (volume.base.rescale_slope, volume.base.rescale_intercept);
+        let (dx, dy, _) = volume.geometry.dims;
+        Some(Box::new(move |region| {
+            let s = series.borrow();
+            let voxel = |x: usize, y: usize, z: usize| {
+                if x >= dx || y >= dy {
+                    return None;
+                }
+                let stored = s.decoded(z)?.pixels.value(y * dx + x)?;
+                Some(stored * slope + intercept)
+            };
+            let values = reslice_region(&grid, Slab::Mip, region, voxel);
+            (!values.iter().any(|v| v.is_nan())).then_some(values)
+        }))
     }
 
     /// Reformats in this orientation.

@@ -28,6 +28,7 @@ pub fn update(v: &mut Viewer, i: usize) {
     let preview = if active { v.editor.preview() } else { None };
     let references = reference_lines(v, i);
     let fatal = if i == 0 { v.fatal.clone() } else { None };
+    let slab_mm = v.slab_mm;
     let pane = &mut v.panes[i];
     let info = pane.info();
     let slice_state_error =
@@ -203,12 +204,9 @@ pub fn update(v: &mut Viewer, i: usize) {
         }
     }
     if let Some(shape) = preview {
-        let series = pane.series.as_ref().map(|s| s.borrow());
-        let pixels = series.as_ref().and_then(|s| match s.slices.get(index) {
-            Some(SliceState::Ready(d)) => Some(&d.pixels),
-            _ => None,
-        });
-        let lines = crate::annotations::measure(&shape, &info, pixels, crate::web::text::lang());
+        let values = pane.region_values(slab_mm);
+        let lines =
+            crate::annotations::measure(&shape, &info, values.as_deref(), crate::web::text::lang());
         draw_shape(&d.svg, &shape, &lines, &to_screen, None);
     }
 }

@@ -221,17 +221,12 @@ pub fn wire(shared: &Shared) {
                 return;
             };
             if let Some(shape) = v.editor.release(point, drag.moved) {
+                let slab_mm = v.slab_mm;
                 let pane_ref = &mut v.panes[pane];
                 if let Some(info) = pane_ref.info() {
                     let slice = pane_ref.stack.index();
-                    let lines = {
-                        let series = pane_ref.series.as_ref().map(|s| s.borrow());
-                        let pixels = series
-                            .as_ref()
-                            .and_then(|s| s.decoded(slice))
-                            .map(|d| &d.pixels);
-                        measure(&shape, &info, pixels, lang())
-                    };
+                    let values = pane_ref.region_values(slab_mm);
+                    let lines = measure(&shape, &info, values.as_deref(), lang());
                     pane_ref.annotations.push(Annotation {
                         slice,
                         shape,

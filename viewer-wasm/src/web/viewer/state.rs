@@ -16,7 +16,7 @@ use viewer_render::Renderer;
 
 use super::page::{PageDom, PaneDom};
 use super::textures::Textures;
-use crate::annotations::Annotation;
+use crate::annotations::{Annotation, RegionValues, slice_region};
 use crate::format::{round_window_value, window_drag_sensitivity};
 use crate::layout::{Layout, Rect};
 use crate::series::SeriesLayout;
@@ -123,6 +123,22 @@ impl Pane {
         }
         let series = self.series.as_ref()?.borrow();
         series.layout.info(self.stack.index()).cloned()
+    }
+
+    /// Where region statistics read the modality values on screen: the
+    /// decoded slice, or for a reformat (with a MIP slab of `slab_mm`) the
+    /// series' slices it samples.
+    pub fn region_values(&self, slab_mm: f64) -> Option<Box<RegionValues<'static>>> {
+        let index = self.stack.index();
+        if let Some(view) = &self.mpr {
+            return view.region_values(index, slab_mm);
+        }
+        let series = self.series.clone()?;
+        let info = self.info()?;
+        Some(Box::new(move |region| {
+            let s = series.borrow();
+            slice_region(&s.decoded(index)?.pixels, &info, region)
+        }))
     }
 
     /// The patient plane of what is on screen, when it has one.
