@@ -13,20 +13,24 @@ use common::{Server, http};
 
 fn viewer_dir(root: &std::path::Path) -> std::path::PathBuf {
     let dir = root.join("viewer");
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).expect("fixture written");
     std::fs::write(
         dir.join("index.html"),
         "<!doctype html><title>viewer</title>",
     )
-    .unwrap();
+    .expect("fixture written");
     let wasm: Vec<u8> = (0..50_000u32).map(|i| (i % 7) as u8).collect();
-    std::fs::write(dir.join("viewer_wasm_bg.wasm"), &wasm).unwrap();
+    std::fs::write(dir.join("viewer_wasm_bg.wasm"), &wasm).expect("fixture written");
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    gz.write_all(&wasm).unwrap();
-    std::fs::write(dir.join("viewer_wasm_bg.wasm.gz"), gz.finish().unwrap()).unwrap();
-    std::fs::write(dir.join("app.js"), "export {};").unwrap();
+    gz.write_all(&wasm).expect("fixture written");
+    std::fs::write(
+        dir.join("viewer_wasm_bg.wasm.gz"),
+        gz.finish().expect("fixture written"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("app.js"), "export {};").expect("fixture written");
     // Outside the directory: must never be reachable.
-    std::fs::write(root.join("secret.txt"), "patient list").unwrap();
+    std::fs::write(root.join("secret.txt"), "patient list").expect("fixture written");
     dir
 }
 
