@@ -27,7 +27,7 @@ fn viewer_dir(root: &std::path::Path) -> std::path::PathBuf {
         dir.join("viewer_wasm_bg.wasm.gz"),
         gz.finish().expect("fixture written"),
     )
-    .unwrap();
+    .expect("fixture written");
     std::fs::write(dir.join("app.js"), "export {};").expect("fixture written");
     // Outside the directory: must never be reachable.
     std::fs::write(root.join("secret.txt"), "patient list").expect("fixture written");
