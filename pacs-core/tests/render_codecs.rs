@@ -224,6 +224,7 @@ fn read_frame(path: &Path) -> (ImageHeader, FrameData) {
         window_centers: vec![],
         window_widths: vec![],
         voi_lut_function: None,
+        palette: None,
     };
     let pixel_data = obj.element(tags::PIXEL_DATA).expect("pixel data");
     let fragments = pixel_data
