@@ -395,12 +395,7 @@ async fn check_palette_colours(client: &fantoccini::Client, server: &Server, bac
                 Duration::from_secs(20),
             )
             .await;
-            browser::eval(
-                client,
-                "return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))));",
-                vec![],
-            )
-            .await;
+            next_frame_drawn(client).await;
         }
         let state = browser::state(client).await;
         assert_eq!(state["slice"], k, "{state}");
@@ -457,6 +452,12 @@ async fn wait_window(client: &fantoccini::Client, center: f64, width: f64) {
     )
     .await;
     // One more frame so the new window is on screen.
+    next_frame_drawn(client).await;
+}
+
+/// Waits until the page has drawn one more frame: what a state change
+/// asked for is then on screen.
+async fn next_frame_drawn(client: &fantoccini::Client) {
     browser::eval(
         client,
         "return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))));",
