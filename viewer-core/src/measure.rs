@@ -102,7 +102,7 @@ impl Roi {
     }
 
     /// `(x0, y0, x1, y1)`: the shape's bounding box.
-    fn bounds(&self) -> (f64, f64, f64, f64) {
+    pub fn bounds(&self) -> (f64, f64, f64, f64) {
         match *self {
             Roi::Rectangle { from, to } => (
                 from.0.min(to.0),

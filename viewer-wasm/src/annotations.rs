@@ -154,24 +154,7 @@ pub fn region_stats(
     calibration: &Calibration,
 ) -> Option<viewer_core::measure::RoiStats> {
     let (columns, rows) = (info.columns as usize, info.rows as usize);
-    let (bx0, by0, bx1, by1) = match *roi {
-        Roi::Rectangle { from, to } => (
-            from.0.min(to.0),
-            from.1.min(to.1),
-            from.0.max(to.0),
-            from.1.max(to.1),
-        ),
-        Roi::Ellipse {
-            center,
-            radius_x,
-            radius_y,
-        } => (
-            center.0 - radius_x.abs(),
-            center.1 - radius_y.abs(),
-            center.0 + radius_x.abs(),
-            center.1 + radius_y.abs(),
-        ),
-    };
+    let (bx0, by0, bx1, by1) = roi.bounds();
     if ![bx0, by0, bx1, by1].iter().all(|v| v.is_finite()) {
         return None;
     }
