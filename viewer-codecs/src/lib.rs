@@ -54,7 +54,7 @@ pub use layout::MAX_FRAME_SAMPLES;
 ///
 /// High Bit is taken to be `bits_stored - 1`, as the image pixel module
 /// requires for every storage class this viewer shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FrameDescriptor {
     /// Rows (0028,0010).
     pub rows: u16,

@@ -2,7 +2,6 @@
 //! width (16-bit CT stays 16-bit, never floats), so a 120-slice CT holds
 //! 63 MB, not 126 MB or more.
 
-use serde::{Deserialize, Serialize};
 use viewer_core::palette::PaletteLut;
 
 /// One frame's stored values, row by row.
@@ -111,20 +110,6 @@ impl StoredPixels {
         }
         out
     }
-}
-
-/// The image attributes a worker needs to decode a frame, sent to it as
-/// JSON (the worker has no access to the page's metadata).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FrameDescription {
-    pub rows: u16,
-    pub columns: u16,
-    pub samples_per_pixel: u16,
-    pub bits_allocated: u16,
-    pub bits_stored: u16,
-    pub pixel_representation: u16,
-    pub photometric: String,
-    pub planar_configuration: u16,
 }
 
 #[cfg(test)]

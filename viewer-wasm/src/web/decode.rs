@@ -22,14 +22,14 @@ use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use crate::frames::part_transfer_syntax;
 use crate::multipart;
-use crate::pixels::{FrameDescription, StoredPixels};
+use crate::pixels::StoredPixels;
 use viewer_codecs::{FrameDescriptor, Pixels};
 
 /// Where the worker script is served.
 const WORKER_URL: &str = "/viewer-assets/decode-worker.js";
 
 /// Decodes the first frame of a WADO-RS frame response. Called in the
-/// workers; `descriptor` is a [`FrameDescription`] as JSON. Returns
+/// workers; `descriptor` is a [`FrameDescriptor`] as JSON. Returns
 /// `{kind, data, min, max}` where `data` is a typed array of stored values
 /// and `min`/`max` their range. An error message starting with `retry:`
 /// means the frame must be requested uncompressed.
@@ -60,7 +60,7 @@ fn decode_response(
     body: &[u8],
     descriptor: &str,
 ) -> Result<Decoded, DecodeFailure> {
-    let description: FrameDescription = serde_json::from_str(descriptor)
+    let description: FrameDescriptor = serde_json::from_str(descriptor)
         .map_err(|e| DecodeFailure::Broken(format!("bad frame description: {e}")))?;
     let parts =
         multipart::split(content_type, body).map_err(|e| DecodeFailure::Broken(e.to_string()))?;
@@ -68,18 +68,14 @@ fn decode_response(
         DecodeFailure::Broken("the server's frame response holds no frame".into())
     })?;
     let syntax = part_transfer_syntax(part.transfer_syntax(), accept);
-    let pixels = viewer_codecs::decode(
-        &syntax,
-        &body[part.body.clone()],
-        &codec_frame(&description),
-    )
-    .map_err(|e| {
-        if e.needs_server_decoding() {
-            DecodeFailure::NeedsServer(e.to_string())
-        } else {
-            DecodeFailure::Broken(e.to_string())
-        }
-    })?;
+    let pixels =
+        viewer_codecs::decode(&syntax, &body[part.body.clone()], &description).map_err(|e| {
+            if e.needs_server_decoding() {
+                DecodeFailure::NeedsServer(e.to_string())
+            } else {
+                DecodeFailure::Broken(e.to_string())
+            }
+        })?;
     let pixels = match pixels {
         Pixels::U8(v) => StoredPixels::U8(v),
         Pixels::U16(v) => StoredPixels::U16(v),
@@ -88,19 +84,6 @@ fn decode_response(
     };
     let (min, max) = pixels.range();
     Ok(Decoded { pixels, min, max })
-}
-
-fn codec_frame(d: &FrameDescription) -> FrameDescriptor {
-    FrameDescriptor {
-        rows: d.rows,
-        columns: d.columns,
-        samples_per_pixel: d.samples_per_pixel,
-        bits_allocated: d.bits_allocated,
-        bits_stored: d.bits_stored,
-        pixel_representation: d.pixel_representation,
-        photometric: d.photometric.clone(),
-        planar_configuration: d.planar_configuration,
-    }
 }
 
 fn to_typed_array(pixels: &StoredPixels) -> JsValue {

@@ -13,7 +13,6 @@ use super::draw::{request_redraw, show_fatal, update_progress};
 use super::state::{LoadedSeries, SeriesEntry, Shared, SliceState};
 use super::strip;
 use crate::frames::{accept_for, accept_uncompressed, frame_url, metadata_url};
-use crate::pixels::FrameDescription;
 use crate::series::{SeriesLayout, next_to_fetch};
 use crate::url::encode_component;
 use crate::web::decode::{DecodeFailure, Decoded};
@@ -242,7 +241,7 @@ fn loaded_series(
         .instances
         .iter()
         .map(|i| {
-            let d = FrameDescription {
+            let d = viewer_codecs::FrameDescriptor {
                 rows: i.rows as u16,
                 columns: i.columns as u16,
                 samples_per_pixel: i.samples_per_pixel,
