@@ -27,6 +27,8 @@ pub enum JsonError {
     BadTag { key: String },
     #[error("the metadata element {tag} is not a JSON object with a \"vr\"")]
     BadElement { tag: String },
+    #[error("the metadata is not valid DICOM JSON: {detail}")]
+    Malformed { detail: String },
 }
 
 /// One element: its value representation and its values (possibly none),
@@ -36,6 +38,88 @@ struct Element {
     vr: String,
     values: Vec<Value>,
     binary: Option<Binary>,
+}
+
+impl Element {
+    /// An element from its JSON members: `Value` may be an array, a lone
+    /// value where an array belongs (one value) or `null` (none); binary
+    /// data counts only as a string.
+    fn new(
+        vr: String,
+        value: Option<Value>,
+        inline: Option<Value>,
+        bulk: Option<Value>,
+    ) -> Element {
+        let values = match value {
+            Some(Value::Array(values)) => values,
+            Some(Value::Null) | None => Vec::new(),
+            Some(single) => vec![single],
+        };
+        let binary = match (inline, bulk) {
+            (Some(Value::String(b64)), _) => Some(Binary::Inline(b64)),
+            (_, Some(Value::String(uri))) => Some(Binary::Bulk(uri)),
+            _ => None,
+        };
+        Element { vr, values, binary }
+    }
+}
+
+/// An element as it arrives, for [`Attributes::list_from_slice`]; members
+/// other than these are skipped unread.
+#[derive(serde::Deserialize)]
+struct RawElement {
+    vr: String,
+    #[serde(rename = "Value")]
+    value: Option<Value>,
+    #[serde(rename = "InlineBinary")]
+    inline: Option<Value>,
+    #[serde(rename = "BulkDataURI")]
+    bulk: Option<Value>,
+}
+
+/// A member name that must be a tag (`"00280010"`).
+struct TagKey(u32);
+
+impl<'de> serde::Deserialize<'de> for TagKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<TagKey, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = TagKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an eight-digit hexadecimal DICOM tag")
+            }
+            fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<TagKey, E> {
+                parse_tag(key)
+                    .map(TagKey)
+                    .ok_or_else(|| E::custom(JsonError::BadTag { key: key.into() }))
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Attributes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Attributes, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Attributes;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a DICOM JSON object keyed by tags")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Attributes, A::Error> {
+                let mut elements = BTreeMap::new();
+                while let Some(TagKey(tag)) = map.next_key()? {
+                    let raw: RawElement = map.next_value()?;
+                    elements.insert(tag, Element::new(raw.vr, raw.value, raw.inline, raw.bulk));
+                }
+                Ok(Attributes { elements })
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
 }
 
 /// Where a binary (OB, OW…) value is: inline as base64, or behind a URI.
@@ -78,6 +162,17 @@ impl Attributes {
         }
     }
 
+    /// Reads a DICOM JSON array (a QIDO-RS or metadata response) straight
+    /// from its bytes. Equivalent to [`Attributes::list`] on the parsed
+    /// value, but without building the whole document as generic JSON
+    /// first: a 300-slice series' metadata (about 1 MB) is read in a
+    /// fraction of the time, which is time before the first image.
+    pub fn list_from_slice(bytes: &[u8]) -> Result<Vec<Attributes>, JsonError> {
+        serde_json::from_slice::<Vec<Attributes>>(bytes).map_err(|e| JsonError::Malformed {
+            detail: e.to_string(),
+        })
+    }
+
     fn from_map(map: Map<String, Value>) -> Result<Attributes, JsonError> {
         let mut elements = BTreeMap::new();
         for (key, element) in map {
@@ -88,21 +183,13 @@ impl Attributes {
             let Some(Value::String(vr)) = element.remove("vr") else {
                 return Err(JsonError::BadElement { tag: key });
             };
-            let values = match element.remove("Value") {
-                Some(Value::Array(values)) => values,
-                // A lone value where an array belongs: accept it as one value.
-                Some(Value::Null) | None => Vec::new(),
-                Some(single) => vec![single],
-            };
-            let binary = match (
+            let element = Element::new(
+                vr,
+                element.remove("Value"),
                 element.remove("InlineBinary"),
                 element.remove("BulkDataURI"),
-            ) {
-                (Some(Value::String(b64)), _) => Some(Binary::Inline(b64)),
-                (_, Some(Value::String(uri))) => Some(Binary::Bulk(uri)),
-                _ => None,
-            };
-            elements.insert(tag, Element { vr, values, binary });
+            );
+            elements.insert(tag, element);
         }
         Ok(Attributes { elements })
     }
@@ -471,6 +558,48 @@ mod tests {
             items[0].string(tags::SERIES_INSTANCE_UID).as_deref(),
             Some("1.2.5")
         );
+    }
+
+    #[test]
+    fn reading_bytes_directly_gives_what_reading_parsed_json_gives() {
+        let document = json!([
+            {
+                "00100010": {"vr": "PN", "Value": [{"Alphabetic": "Иванов^Иван"}]},
+                "00281050": {"vr": "DS", "Value": ["40", 400.5, "-600\\-500"]},
+                "00281055": {"vr": "LO", "Value": ["SOFT", null, "LUNG"]},
+                "00200013": {"vr": "IS", "Value": "7"},
+                "00080080": {"vr": "LO"},
+                "00080081": {"vr": "ST", "Value": null},
+                "00281201": {"vr": "OW", "InlineBinary": "AAEC"},
+                "00281202": {"vr": "OW", "BulkDataURI": "/dicom-web/bulk/1"},
+                "00081115": {"vr": "SQ", "Value": [{"0020000E": {"vr": "UI", "Value": ["1.2.5"]}}]},
+                "00091010": {"vr": "UN", "Value": [], "unknownMember": {"nested": [1, 2]}}
+            },
+            {"0020000D": {"vr": "UI", "Value": ["1.2.4\u{0}"]}}
+        ]);
+        let bytes = serde_json::to_vec(&document).unwrap();
+        let direct = Attributes::list_from_slice(&bytes).unwrap();
+        assert_eq!(direct, Attributes::list(document).unwrap());
+        assert_eq!(direct[0].int(tags::INSTANCE_NUMBER), Some(7));
+        assert_eq!(direct[0].inline_binary(0x0028_1201), Some(vec![0, 1, 2]));
+        assert_eq!(
+            direct[0].bulk_data_uri(0x0028_1202),
+            Some("/dicom-web/bulk/1")
+        );
+        assert_eq!(Attributes::list_from_slice(b"[]").unwrap(), Vec::new());
+    }
+
+    #[test]
+    fn malformed_bytes_are_refused_with_the_reason() {
+        let refused = |text: &str| match Attributes::list_from_slice(text.as_bytes()) {
+            Err(JsonError::Malformed { detail }) => detail,
+            other => panic!("{text} was not refused: {other:?}"),
+        };
+        assert!(refused(r#"[{"0028001G": {"vr": "US"}}]"#).contains("\"0028001G\""));
+        assert!(refused(r#"[{"00280010": [512]}]"#).contains("invalid type"));
+        assert!(refused(r#"[{"00280010": {"Value": [512]}}]"#).contains("vr"));
+        assert!(refused(r#"{"00280010": {"vr": "US"}}"#).contains("sequence"));
+        assert!(refused(r#"[{"00280010": {"vr": "US", "Value": [51"#).contains("EOF"));
     }
 
     #[test]
