@@ -71,20 +71,28 @@ struct Opening {
 }
 
 /// The first image's path through the page, from the browser's resource
-/// timings: what arrived when, in milliseconds from navigation.
+/// timings and the page's own marks (GPU opened, metadata read, first
+/// slice decoded): what happened when, in milliseconds from navigation.
 const TIMELINE: &str = "
     const all = performance.getEntriesByType('resource');
     const first = f => all.find(e => f(e.name));
     const span = (label, e) => e ? `${label} ${e.startTime.toFixed(0)}–${e.responseEnd.toFixed(0)}` : `${label} –`;
+    const mark = (label, name) => {
+        const m = performance.getEntriesByName(name)[0];
+        return `${label} ${m ? m.startTime.toFixed(0) : '–'}`;
+    };
     const nav = performance.getEntriesByType('navigation')[0];
     return [
         `page ${nav ? nav.responseEnd.toFixed(0) : '–'}`,
         span('script', first(n => n.endsWith('.js') && !n.includes('worker'))),
         span('wasm', first(n => n.endsWith('.wasm'))),
+        mark('GPU ready', 'pacs:gpu-ready'),
         span('series list', first(n => n.endsWith('/series'))),
         span('metadata', first(n => n.includes('/metadata'))),
+        mark('read', 'pacs:metadata-read'),
         span('first frame', first(n => n.includes('/frames/'))),
-        `first image ${performance.getEntriesByName('pacs:first-image')[0].startTime.toFixed(0)}`,
+        mark('decoded', 'pacs:first-slice-decoded'),
+        mark('first image', 'pacs:first-image'),
     ].join(', ');";
 
 async fn open_study(client: &fantoccini::Client, url: &str) -> Result<Opening> {
@@ -114,17 +122,26 @@ async fn open_study(client: &fantoccini::Client, url: &str) -> Result<Opening> {
     })
 }
 
+/// Frame rate while `kind` events are sent, and where the page's main
+/// thread spent its time per redraw meanwhile.
+struct FrameRate {
+    per_second: f64,
+    gpu_ms_per_redraw: f64,
+    overlay_ms_per_redraw: f64,
+}
+
 /// Frames drawn per second while `kind` events are sent, one per
 /// animation frame: the viewer must keep up with the display.
-async fn frames_per_second(client: &fantoccini::Client, kind: &str) -> Result<f64> {
+async fn frames_per_second(client: &fantoccini::Client, kind: &str) -> Result<FrameRate> {
     let script = "return (async (kind, steps) => {
         const canvas = document.getElementById('viewer-canvas');
         const r = canvas.getBoundingClientRect();
         const x = r.left + r.width / 2, y = r.top + r.height / 2;
         const frame = () => new Promise(f => requestAnimationFrame(f));
         const drawn = () => window.pacsViewer.state().framesDrawn;
+        const cost = () => window.pacsViewer.state().redrawCost;
         await frame();
-        const before = drawn(), t0 = performance.now();
+        const before = drawn(), costBefore = cost(), t0 = performance.now();
         if (kind === 'drag') {
             canvas.dispatchEvent(new PointerEvent('pointerdown', {clientX: x, clientY: y, button: 0, buttons: 1, pointerId: 1, bubbles: true}));
         }
@@ -143,14 +160,25 @@ async fn frames_per_second(client: &fantoccini::Client, kind: &str) -> Result<f6
         if (kind === 'drag') {
             canvas.dispatchEvent(new PointerEvent('pointerup', {clientX: x, clientY: y, button: 0, pointerId: 1, bubbles: true}));
         }
-        return { frames: drawn() - before, seconds };
+        const costAfter = cost();
+        const redraws = Math.max(1, costAfter.redraws - costBefore.redraws);
+        return {
+            frames: drawn() - before,
+            seconds,
+            gpuMs: (costAfter.gpuMs - costBefore.gpuMs) / redraws,
+            overlayMs: (costAfter.overlayMs - costBefore.overlayMs) / redraws,
+        };
     })(arguments[0], arguments[1]);";
     let v = browser::eval(client, script, vec![json!(kind), json!(STEPS)]).await;
     let frames = v["frames"]
         .as_f64()
         .context("the page does not count frames (pacsViewer.state().framesDrawn)")?;
     let seconds = v["seconds"].as_f64().context("no duration")?;
-    Ok(frames.min(f64::from(STEPS)) / seconds)
+    Ok(FrameRate {
+        per_second: frames.min(f64::from(STEPS)) / seconds,
+        gpu_ms_per_redraw: v["gpuMs"].as_f64().unwrap_or(f64::NAN),
+        overlay_ms_per_redraw: v["overlayMs"].as_f64().unwrap_or(f64::NAN),
+    })
 }
 
 /// The browser's own ceilings, with no application at all: frames per
@@ -321,6 +349,16 @@ async fn main_inner() -> Result<bool> {
     println!("  backend in use: {}", state["backend"]);
     let scroll = frames_per_second(&client, "scroll").await;
     let drag = frames_per_second(&client, "drag").await;
+    for (label, rate) in [("stack scroll", &scroll), ("window/level drag", &drag)] {
+        if let Ok(rate) = rate {
+            println!(
+                "  {label}: main thread per redraw {:.1} ms recording and submitting GPU work, {:.1} ms updating overlays",
+                rate.gpu_ms_per_redraw, rate.overlay_ms_per_redraw
+            );
+        }
+    }
+    let scroll = scroll.map(|r| r.per_second);
+    let drag = drag.map(|r| r.per_second);
     let memory = memory_bytes(&client).await;
     let canvas = &state["canvas"];
     let (cw, ch) = (

@@ -138,12 +138,9 @@ fn redraw(shared: &Shared, now: f64) {
         overlay::update(&mut v, i);
     }
     let t2 = dom::now_ms();
-    TIMES.with(|t| {
-        let mut t = t.borrow_mut();
-        t.0 += t1 - t0;
-        t.1 += t2 - t1;
-        t.2 += 1.0;
-    });
+    v.redraw_cost.gpu_ms += t1 - t0;
+    v.redraw_cost.overlay_ms += t2 - t1;
+    v.redraw_cost.redraws += 1;
     let lost = std::mem::take(&mut v.gpu_lost) && v.renderer.is_some();
     let playing = v.cine_start.is_some();
     if drawn_first && !v.first_image_marked {
@@ -411,5 +408,3 @@ pub fn warm_up(shared: &Shared) {
     }
     v.warmed = true;
 }
-
-thread_local! { pub static TIMES: std::cell::RefCell<(f64, f64, f64)> = const { std::cell::RefCell::new((0.0, 0.0, 0.0)) }; }

@@ -1,8 +1,9 @@
 //! `window.pacsViewer`: what end-to-end tests read instead of guessing from
 //! pixels. `state()` returns the active viewport's state as a plain
 //! object; `imageToScreen(col, row)` where an image point is on the
-//! canvas, in CSS pixels. The state also counts the frames drawn and the
-//! wasm memory, for the viewer benchmark.
+//! canvas, in CSS pixels. The state also counts the frames drawn, the
+//! main thread's time in redraws and the wasm memory, for the viewer
+//! benchmark.
 
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
@@ -67,7 +68,11 @@ fn state(shared: &Shared) -> JsValue {
         "cine": v.cine_start.is_some(),
         "fps": v.cine.fps(),
         "framesDrawn": v.frames_drawn,
-        "times": super::draw::TIMES.with(|t| { let t = t.borrow(); vec![t.0, t.1, t.2] }),
+        "redrawCost": {
+            "gpuMs": v.redraw_cost.gpu_ms,
+            "overlayMs": v.redraw_cost.overlay_ms,
+            "redraws": v.redraw_cost.redraws,
+        },
         "memory": {"wasmBytes": wasm_bytes()},
     });
     js_sys::JSON::parse(&value.to_string()).unwrap_or(JsValue::NULL)

@@ -79,6 +79,7 @@ pub fn show(app: &HtmlElement, request: ViewerRequest, module: JsValue) {
         redraw_pending: false,
         warmed: false,
         frames_drawn: 0,
+        redraw_cost: Default::default(),
         first_image_marked: false,
         first_failed: false,
         cine: Cine::default(),
@@ -118,6 +119,7 @@ pub(super) async fn open_gpu(shared: Shared, preference: BackendPreference) {
                 s.borrow_mut().gpu_lost = true;
                 request_redraw(&s);
             });
+            dom::mark("pacs:gpu-ready");
             dom::set_root_data("backend", renderer.backend());
             shared.borrow_mut().renderer = Some(renderer);
             draw::warm_up(&shared);

@@ -240,6 +240,16 @@ impl Pane {
 }
 
 /// The whole page's state.
+/// Milliseconds of main-thread time spent in redraws since the page
+/// opened: recording and submitting the GPU work, and updating the
+/// overlays (corner texts, markers, measurements).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RedrawCost {
+    pub gpu_ms: f64,
+    pub overlay_ms: f64,
+    pub redraws: u64,
+}
+
 pub struct Viewer {
     pub study_uid: String,
     pub dom: PageDom,
@@ -270,6 +280,8 @@ pub struct Viewer {
     pub warmed: bool,
     /// GPU frames drawn since the page opened (for frame-rate figures).
     pub frames_drawn: u64,
+    /// Where the main thread's time per redraw goes (for the benchmark).
+    pub redraw_cost: RedrawCost,
     pub first_image_marked: bool,
     /// The first slice could not be shown: loading goes on at full speed
     /// for the others.
