@@ -9,8 +9,6 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{HtmlElement, HtmlInputElement, HtmlSelectElement};
 
-use viewer_core::dicom_json::Attributes;
-
 use super::dom::{self, append, el, text_el};
 use super::net::{self, DICOMWEB, NetError};
 use super::text::{language_select, tr, tr_with};
@@ -239,14 +237,12 @@ fn navigate(page: &Rc<RefCell<ListPage>>, search: StudySearch, push: bool) {
     let page = page.clone();
     wasm_bindgen_futures::spawn_local(async move {
         let url = format!("{DICOMWEB}/studies?{}", search.to_qido());
-        let result = net::get_json(&url).await;
+        let result = net::get_attributes(&url).await;
         let p = page.borrow();
         if p.generation != generation {
             return;
         }
-        match result
-            .and_then(|json| Attributes::list(json).map_err(|e| NetError::Body(e.to_string())))
-        {
+        match result {
             Ok(results) => {
                 let has_more = results.len() > PAGE_SIZE as usize;
                 let rows = rows_newest_first(&results[..results.len().min(PAGE_SIZE as usize)]);

@@ -6,6 +6,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
 
+use viewer_core::dicom_json::Attributes;
+
 use super::dom::window;
 
 /// Root of the DICOMweb API on the page's own origin.
@@ -99,34 +101,35 @@ async fn send_with(
     Ok(response)
 }
 
-/// GETs DICOM JSON. `204 No Content` (an empty QIDO-RS result) reads as an
-/// empty array.
-pub async fn get_json(url: &str) -> Result<serde_json::Value, NetError> {
-    get_json_from(url, None).await
+/// GETs a DICOM JSON array (a QIDO-RS or metadata response), read
+/// straight from the body's bytes. `204 No Content` (an empty QIDO-RS
+/// result) and an empty body read as no results.
+pub async fn get_attributes(url: &str) -> Result<Vec<Attributes>, NetError> {
+    get_attributes_from(url, None).await
 }
 
-/// [`get_json`] reading `prefetched` (a `fetch` already under way for
-/// `url`) when given.
-pub async fn get_json_from(
+/// [`get_attributes`] reading `prefetched` (a `fetch` already under way
+/// for `url`) when given.
+pub async fn get_attributes_from(
     url: &str,
     prefetched: Option<js_sys::Promise>,
-) -> Result<serde_json::Value, NetError> {
+) -> Result<Vec<Attributes>, NetError> {
     let response = send_with(url, "application/dicom+json, application/json", prefetched).await?;
     if response.status() == 204 {
-        return Ok(serde_json::Value::Array(Vec::new()));
+        return Ok(Vec::new());
     }
-    let text = JsFuture::from(
+    let body = JsFuture::from(
         response
-            .text()
+            .array_buffer()
             .map_err(|_| NetError::Body("no body".into()))?,
     )
     .await
     .map_err(|_| NetError::Body("the connection broke while reading".into()))?;
-    let text = text.as_string().unwrap_or_default();
-    if text.trim().is_empty() {
-        return Ok(serde_json::Value::Array(Vec::new()));
+    let bytes = js_sys::Uint8Array::new(&body).to_vec();
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Vec::new());
     }
-    serde_json::from_str(&text).map_err(|e| NetError::Body(e.to_string()))
+    Attributes::list_from_slice(&bytes).map_err(|e| NetError::Body(e.to_string()))
 }
 
 /// GETs a binary body (frames) with the given Accept header.

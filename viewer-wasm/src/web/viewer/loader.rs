@@ -57,8 +57,8 @@ pub fn net_message(error: &NetError) -> String {
 pub async fn open_study(shared: Shared, wanted_series: Option<String>) {
     let study_uid = shared.borrow().study_uid.clone();
     let url = format!("{DICOMWEB}/studies/{}/series", encode_component(&study_uid));
-    let entries = match net::get_json(&url).await {
-        Ok(json) => series_entries(&study_uid, json),
+    let entries = match net::get_attributes(&url).await {
+        Ok(list) => series_entries(&study_uid, &list),
         Err(error) => {
             show_fatal(&shared, &net_message(&error));
             return;
@@ -83,8 +83,7 @@ pub async fn open_study(shared: Shared, wanted_series: Option<String>) {
 
 /// Reads the series list; `None` when the study does not exist (an empty
 /// answer), series sorted by number.
-pub fn series_entries(study_uid: &str, json: serde_json::Value) -> Option<Vec<SeriesEntry>> {
-    let list = Attributes::list(json).ok()?;
+pub fn series_entries(study_uid: &str, list: &[Attributes]) -> Option<Vec<SeriesEntry>> {
     if list.is_empty() {
         return None;
     }
@@ -117,11 +116,9 @@ pub async fn open_series(shared: Shared, pane: usize, entry: SeriesEntry) {
     }
     let url = metadata_url(DICOMWEB, &entry.study_uid, &entry.series_uid);
     let prefetched = net::take_first_metadata(&entry.series_uid).await;
-    let layout = match net::get_json_from(&url, prefetched).await {
-        Ok(json) => match Attributes::list(json) {
-            Ok(list) => SeriesLayout::from_metadata(&list).map_err(|_| tr("error.no_images")),
-            Err(e) => Err(format!("{} ({e})", tr("error.decode"))),
-        },
+    let layout = match net::get_attributes_from(&url, prefetched).await {
+        Ok(list) => SeriesLayout::from_metadata(&list).map_err(|_| tr("error.no_images")),
+        Err(error @ NetError::Body(_)) => Err(format!("{} ({error})", tr("error.decode"))),
         Err(error) => Err(net_message(&error)),
     };
     let layout = match layout {
@@ -140,6 +137,9 @@ pub async fn open_series(shared: Shared, pane: usize, entry: SeriesEntry) {
             return;
         }
     };
+    if pane == 0 {
+        dom::mark("pacs:metadata-read");
+    }
     let palettes = load_palettes(&layout).await;
     let series = Rc::new(RefCell::new(loaded_series(
         &shared, &entry, layout, palettes,
@@ -480,6 +480,9 @@ async fn fetch_slice(shared: &Shared, series: Rc<RefCell<LoadedSeries>>, index: 
         })
     };
     if visible {
+        if !shared.borrow().first_image_marked {
+            dom::mark("pacs:first-slice-decoded");
+        }
         request_redraw(shared);
     }
 }

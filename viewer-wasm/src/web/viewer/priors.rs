@@ -3,8 +3,6 @@
 //! that the reader compares the current study with the last one side by
 //! side.
 
-use viewer_core::dicom_json::Attributes;
-
 use super::loader::series_entries;
 use super::state::{SeriesEntry, Shared, Viewer};
 use super::strip;
@@ -46,10 +44,7 @@ pub async fn find(shared: Shared) {
         ("fuzzymatching", "false"),
         ("limit", "20"),
     ]);
-    let Ok(json) = net::get_json(&format!("{DICOMWEB}/studies?{query}")).await else {
-        return;
-    };
-    let Ok(list) = Attributes::list(json) else {
+    let Ok(list) = net::get_attributes(&format!("{DICOMWEB}/studies?{query}")).await else {
         return;
     };
     let rows: Vec<_> = rows_newest_first(&list)
@@ -68,10 +63,10 @@ pub async fn find(shared: Shared) {
             "{DICOMWEB}/studies/{}/series",
             crate::url::encode_component(&row.study_uid)
         );
-        let Ok(json) = net::get_json(&url).await else {
+        let Ok(list) = net::get_attributes(&url).await else {
             continue;
         };
-        let Some(series) = series_entries(&row.study_uid, json) else {
+        let Some(series) = series_entries(&row.study_uid, &list) else {
             continue;
         };
         let series: Vec<SeriesEntry> = series
