@@ -210,10 +210,12 @@ fn run_viewer_checks(backend: Backend) {
     runtime.block_on(async {
         let driver = Driver::start();
         let client = browser::open(&driver, 1100, 800).await;
-        let url = server.url(&format!(
-            "/viewer?study={STUDY}&backend={}&lang=en",
-            backend.param()
-        ));
+        // WebGPU is what the page picks by itself where the browser
+        // offers it; WebGL2 is asked for.
+        let url = match backend {
+            Backend::WebGpu => server.url(&format!("/viewer?study={STUDY}&lang=en")),
+            Backend::WebGl2 => server.url(&format!("/viewer?study={STUDY}&backend=webgl2&lang=en")),
+        };
         client.goto(&url).await.expect("the page opens");
         browser::wait_until(
             &client,
@@ -464,6 +466,56 @@ async fn next_frame_drawn(client: &fantoccini::Client) {
         vec![],
     )
     .await;
+}
+
+/// A browser without WebGPU: the page finds no adapter, falls back to
+/// WebGL2 on the same canvas, and shows the study in its window.
+#[test]
+fn viewer_without_webgpu_falls_back_to_webgl2() {
+    let Some(viewer) = browser::viewer_dir_or_skip("viewer_without_webgpu_falls_back_to_webgl2")
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_with(
+        &tmp.path().join("data"),
+        None,
+        &["--viewer-dir", viewer.to_str().expect("utf-8 path")],
+    );
+    let files: Vec<Vec<u8>> = (0..SLICES).map(slice).collect();
+    let refs: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
+    web::stow_ok(&server, &refs);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let driver = Driver::start();
+        let client = browser::open_without_webgpu(&driver, 1100, 800).await;
+        let offered = browser::eval(
+            &client,
+            "return (async () => !!navigator.gpu && !!(await navigator.gpu.requestAdapter()))();",
+            vec![],
+        )
+        .await;
+        assert_eq!(offered, false, "this browser session still offers WebGPU");
+        client
+            .goto(&server.url(&format!("/viewer?study={STUDY}&lang=en")))
+            .await
+            .expect("the page opens");
+        browser::wait_until(
+            &client,
+            "the first image",
+            "return performance.getEntriesByName('pacs:first-image').length > 0;",
+            Duration::from_secs(90),
+        )
+        .await;
+        let state = browser::state(&client).await;
+        assert_eq!(state["backend"], "webgl2", "{state}");
+        let first = state["slice"].as_u64().expect("slice index") as u32;
+        assert_quadrants(&client, first, CENTER, WIDTH, "fallback to WebGL2").await;
+        let _ = client.close().await;
+    });
 }
 
 #[test]

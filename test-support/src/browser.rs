@@ -105,21 +105,40 @@ impl Drop for Driver {
 /// A headless Chromium session with software WebGL2 (SwiftShader) and a
 /// software WebGPU adapter whose canvas shows in screenshots.
 pub async fn open(driver: &Driver, width: u32, height: u32) -> Client {
-    let args = vec![
+    open_with(driver, width, height, true).await
+}
+
+/// A headless Chromium session that offers WebGL2 but no WebGPU, as many
+/// browsers in use still do.
+pub async fn open_without_webgpu(driver: &Driver, width: u32, height: u32) -> Client {
+    open_with(driver, width, height, false).await
+}
+
+async fn open_with(driver: &Driver, width: u32, height: u32, webgpu: bool) -> Client {
+    let mut args = vec![
         "--headless".to_owned(),
         "--no-sandbox".to_owned(),
         "--disable-dev-shm-usage".to_owned(),
         "--use-angle=swiftshader".to_owned(),
         "--enable-unsafe-swiftshader".to_owned(),
-        "--enable-unsafe-webgpu".to_owned(),
-        "--enable-features=Vulkan".to_owned(),
-        "--use-vulkan=swiftshader".to_owned(),
-        "--ignore-gpu-blocklist".to_owned(),
         "--force-device-scale-factor=1".to_owned(),
         // performance.memory with real figures, for the benchmark.
         "--enable-precise-memory-info".to_owned(),
         format!("--window-size={width},{height}"),
     ];
+    if webgpu {
+        args.extend(
+            [
+                "--enable-unsafe-webgpu",
+                "--enable-features=Vulkan",
+                "--use-vulkan=swiftshader",
+                "--ignore-gpu-blocklist",
+            ]
+            .map(str::to_owned),
+        );
+    } else {
+        args.push("--disable-features=WebGPU".to_owned());
+    }
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), json!("chrome"));
     caps.insert(

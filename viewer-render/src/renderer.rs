@@ -85,38 +85,9 @@ impl Renderer {
         canvas: web_sys::HtmlCanvasElement,
         preference: crate::BackendPreference,
     ) -> Result<Renderer, RenderError> {
-        use crate::BackendPreference;
         let width = canvas.width();
         let height = canvas.height();
-        let backends = match preference {
-            BackendPreference::Auto => wgpu::Backends::BROWSER_WEBGPU | wgpu::Backends::GL,
-            BackendPreference::WebGpu => {
-                if !wgpu::util::is_browser_webgpu_supported().await {
-                    return Err(RenderError::GpuUnavailable {
-                        reason: "this browser offers no WebGPU adapter".into(),
-                    });
-                }
-                wgpu::Backends::BROWSER_WEBGPU
-            }
-            BackendPreference::WebGl2 => wgpu::Backends::GL,
-        };
-        let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle();
-        descriptor.backends = backends;
-        let instance = wgpu::util::new_instance_with_webgpu_detection(descriptor).await;
-        let surface = instance
-            .create_surface(wgpu::SurfaceTarget::Canvas(canvas))
-            .map_err(|e| RenderError::GpuUnavailable {
-                reason: format!("the canvas offers neither WebGPU nor WebGL2 ({e})"),
-            })?;
-        let adapter = instance
-            .request_adapter(&wgpu::RequestAdapterOptions {
-                compatible_surface: Some(&surface),
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| RenderError::GpuUnavailable {
-                reason: format!("no WebGPU or WebGL2 adapter ({e})"),
-            })?;
+        let (instance, surface, adapter) = open_adapter(canvas, preference).await?;
         let gpu = gpu::open_device(&adapter).await?;
         let caps = surface.get_capabilities(&adapter);
         let (format, srgb_output) = gpu::choose_format(&caps.formats).ok_or_else(|| {
@@ -355,4 +326,58 @@ fn offscreen_texture(
         usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
         view_formats: &[],
     })
+}
+
+/// An instance, the canvas's surface and an adapter for `preference`,
+/// with as few round trips to the browser's GPU process as possible: the
+/// WebGPU adapter is asked for once (it is also the test of whether the
+/// browser really offers WebGPU) before the canvas is given a context,
+/// so that the canvas can still become WebGL2 when there is none.
+#[cfg(target_arch = "wasm32")]
+async fn open_adapter(
+    canvas: web_sys::HtmlCanvasElement,
+    preference: crate::BackendPreference,
+) -> Result<(wgpu::Instance, wgpu::Surface<'static>, wgpu::Adapter), RenderError> {
+    use crate::BackendPreference;
+    let instance_for = |backends: wgpu::Backends| {
+        let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle();
+        descriptor.backends = backends;
+        wgpu::Instance::new(descriptor)
+    };
+    if preference != BackendPreference::WebGl2 {
+        let instance = instance_for(wgpu::Backends::BROWSER_WEBGPU);
+        // In a browser every WebGPU adapter can present to a canvas.
+        match instance.request_adapter(&Default::default()).await {
+            Ok(adapter) => {
+                let surface = instance
+                    .create_surface(wgpu::SurfaceTarget::Canvas(canvas))
+                    .map_err(|e| RenderError::GpuUnavailable {
+                        reason: format!("the canvas offers no WebGPU context ({e})"),
+                    })?;
+                return Ok((instance, surface, adapter));
+            }
+            Err(e) if preference == BackendPreference::WebGpu => {
+                return Err(RenderError::GpuUnavailable {
+                    reason: format!("this browser offers no WebGPU adapter ({e})"),
+                });
+            }
+            Err(_) => {}
+        }
+    }
+    let instance = instance_for(wgpu::Backends::GL);
+    let surface = instance
+        .create_surface(wgpu::SurfaceTarget::Canvas(canvas))
+        .map_err(|e| RenderError::GpuUnavailable {
+            reason: format!("the canvas offers neither WebGPU nor WebGL2 ({e})"),
+        })?;
+    let adapter = instance
+        .request_adapter(&wgpu::RequestAdapterOptions {
+            compatible_surface: Some(&surface),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| RenderError::GpuUnavailable {
+            reason: format!("no WebGPU or WebGL2 adapter ({e})"),
+        })?;
+    Ok((instance, surface, adapter))
 }
