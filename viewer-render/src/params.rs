@@ -1,6 +1,6 @@
 //! The per-draw uniform block, laid out as the shaders declare it.
 
-use crate::types::{DisplayParams, Interpolation, Reslice, SlabMode, VoiFunction};
+use crate::types::{DisplayParams, Reslice};
 
 /// Most samples one reslice point takes across its slab; bounds the
 /// fragment shader's loop whatever thickness the caller asks for.
@@ -17,7 +17,8 @@ pub(crate) struct Uniforms {
     pub to_row: [f32; 4],
     /// slope, intercept, window centre, window width.
     pub modality: [f32; 4],
-    /// VOI function, invert, interpolation, sRGB output (all 0/1/2 codes).
+    /// Invert (0 or 1), then unused: the VOI function, interpolation and
+    /// output encoding are compiled into the pipeline (`pipelines::Variant`).
     pub options: [u32; 4],
     pub origin: [f32; 4],
     pub axis_u: [f32; 4],
@@ -26,13 +27,13 @@ pub(crate) struct Uniforms {
     pub slab_first: [f32; 4],
     /// Offset between consecutive slab samples.
     pub slab_step: [f32; 4],
-    /// Sample count, slab mode, 0, 0.
+    /// Sample count, then unused (the slab mode is the pipeline's).
     pub slab: [u32; 4],
 }
 
 impl Uniforms {
     /// The block for a 2D image draw.
-    pub fn for_image(params: &DisplayParams, srgb_output: bool) -> Uniforms {
+    pub fn for_image(params: &DisplayParams) -> Uniforms {
         let [a, b, c, d, e, f] = params.clip_to_image;
         Uniforms {
             to_col: [a, b, c, 0.0],
@@ -43,12 +44,7 @@ impl Uniforms {
                 params.window_center,
                 params.window_width,
             ],
-            options: [
-                voi_code(params.voi),
-                u32::from(params.invert),
-                interpolation_code(params.interpolation),
-                u32::from(srgb_output),
-            ],
+            options: [u32::from(params.invert), 0, 0, 0],
             origin: [0.0; 4],
             axis_u: [0.0; 4],
             axis_v: [0.0; 4],
@@ -60,7 +56,7 @@ impl Uniforms {
 
     /// The block for a reslice draw: the image block plus the plane and
     /// the slab's sample positions.
-    pub fn for_reslice(params: &DisplayParams, reslice: &Reslice, srgb_output: bool) -> Uniforms {
+    pub fn for_reslice(params: &DisplayParams, reslice: &Reslice) -> Uniforms {
         let (samples, first, step) = slab_samples(reslice);
         let v4 = |v: [f32; 3]| [v[0], v[1], v[2], 0.0];
         Uniforms {
@@ -69,8 +65,8 @@ impl Uniforms {
             axis_v: v4(reslice.axis_v),
             slab_first: v4(first),
             slab_step: v4(step),
-            slab: [samples, slab_code(reslice.mode), 0, 0],
-            ..Uniforms::for_image(params, srgb_output)
+            slab: [samples, 0, 0, 0],
+            ..Uniforms::for_image(params)
         }
     }
 }
@@ -96,33 +92,10 @@ pub(crate) fn slab_samples(reslice: &Reslice) -> (u32, [f32; 3], [f32; 3]) {
     (samples, n.map(|x| x * first), n.map(|x| x * spacing))
 }
 
-fn voi_code(voi: VoiFunction) -> u32 {
-    match voi {
-        VoiFunction::Linear => 0,
-        VoiFunction::LinearExact => 1,
-        VoiFunction::Sigmoid => 2,
-    }
-}
-
-fn interpolation_code(interpolation: Interpolation) -> u32 {
-    match interpolation {
-        Interpolation::Nearest => 0,
-        Interpolation::Bilinear => 1,
-        Interpolation::Bicubic => 2,
-    }
-}
-
-fn slab_code(mode: SlabMode) -> u32 {
-    match mode {
-        SlabMode::Mip => 0,
-        SlabMode::Mean => 1,
-        SlabMode::MinIp => 2,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::{Interpolation, SlabMode, VoiFunction};
 
     fn params() -> DisplayParams {
         DisplayParams {
@@ -145,12 +118,12 @@ mod tests {
 
     #[test]
     fn image_block_keeps_the_matrix_rows_and_codes() {
-        let u = Uniforms::for_image(&params(), true);
+        let u = Uniforms::for_image(&params());
         assert_eq!(u.to_col, [1.0, 2.0, 3.0, 0.0]);
         assert_eq!(u.to_row, [4.0, 5.0, 6.0, 0.0]);
         assert_eq!(u.modality, [2.0, -1024.0, 40.0, 400.0]);
-        // Sigmoid = 2, inverted, bicubic = 2, sRGB output.
-        assert_eq!(u.options, [2, 1, 2, 1]);
+        // Inverted.
+        assert_eq!(u.options, [1, 0, 0, 0]);
         assert_eq!(u.slab, [1, 0, 0, 0]);
     }
 

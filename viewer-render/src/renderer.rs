@@ -57,8 +57,6 @@ pub struct Renderer {
     gpu: Gpu,
     target: Target,
     format: wgpu::TextureFormat,
-    /// The target is sRGB, so the shader pre-distorts its output.
-    srgb_output: bool,
     width: u32,
     height: u32,
     pipelines: Pipelines,
@@ -173,14 +171,13 @@ impl Renderer {
         width: u32,
         height: u32,
     ) -> Renderer {
-        let pipelines = Pipelines::new(&gpu.device, format);
+        let pipelines = Pipelines::new(&gpu.device, format, srgb_output);
         let uniforms = UniformBlock::new(&gpu.device, &pipelines.uniform_layout);
         Renderer {
             _instance: instance,
             gpu,
             target,
             format,
-            srgb_output,
             width,
             height,
             pipelines,

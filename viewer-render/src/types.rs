@@ -65,7 +65,7 @@ pub struct GpuVolume {
 }
 
 /// The VOI LUT Function (0028,1056), PS3.3 C.11.2.1.2.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum VoiFunction {
     #[default]
     Linear,
@@ -78,7 +78,7 @@ pub enum VoiFunction {
 ///
 /// For reslices, `Bicubic` samples trilinearly (a tricubic kernel would
 /// read 64 voxels per sample for every sample of the slab).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Interpolation {
     /// The pixel containing the point: what was stored, unchanged.
     #[default]
@@ -132,7 +132,7 @@ pub struct ImageId(pub(crate) u64);
 pub struct VolumeId(pub(crate) u64);
 
 /// How the samples across a slab are combined into one value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum SlabMode {
     /// Maximum intensity projection.
     #[default]

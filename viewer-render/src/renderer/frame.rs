@@ -5,7 +5,7 @@ use std::num::NonZeroU64;
 use super::{Renderer, Target};
 use crate::error::RenderError;
 use crate::params::Uniforms;
-use crate::pipelines::Kind;
+use crate::pipelines::Variant;
 use crate::readback;
 use crate::types::{DisplayParams, Draw, ImageId, Viewport};
 
@@ -85,9 +85,9 @@ impl Renderer {
     pub fn draw_frame(&mut self, draws: &[Draw]) -> Result<(), RenderError> {
         self.take_errors()?;
         for draw in draws {
-            let kind = self.kind_of(draw)?;
+            let variant = self.variant_of(draw)?;
             self.check_viewport(draw.viewport())?;
-            self.pipelines.ensure(&self.gpu.device, kind);
+            self.pipelines.ensure(&self.gpu.device, variant);
         }
         self.write_uniforms(draws);
         match &self.target {
@@ -143,19 +143,30 @@ impl Renderer {
         Ok(pixels)
     }
 
-    fn kind_of(&self, draw: &Draw) -> Result<Kind, RenderError> {
-        match draw {
-            Draw::Image { image, .. } => self
-                .images
-                .get(image)
-                .map(|u| u.kind)
-                .ok_or_else(|| RenderError::UnknownHandle(format!("{image:?}"))),
-            Draw::Reslice { volume, .. } => self
-                .volumes
-                .get(volume)
-                .map(|u| u.kind)
-                .ok_or_else(|| RenderError::UnknownHandle(format!("{volume:?}"))),
-        }
+    /// The pipeline variant that draws `draw`: its texture's kind and the
+    /// choices in its parameters.
+    fn variant_of(&self, draw: &Draw) -> Result<Variant, RenderError> {
+        let (uploaded, params, slab) = match draw {
+            Draw::Image { image, params, .. } => (
+                self.images.get(image).ok_or_else(|| format!("{image:?}")),
+                params,
+                Default::default(),
+            ),
+            Draw::Reslice {
+                volume,
+                params,
+                reslice,
+                ..
+            } => (
+                self.volumes
+                    .get(volume)
+                    .ok_or_else(|| format!("{volume:?}")),
+                params,
+                reslice.mode,
+            ),
+        };
+        let kind = uploaded.map_err(RenderError::UnknownHandle)?.kind;
+        Ok(Variant::new(kind, params.interpolation, params.voi, slab))
     }
 
     fn check_viewport(&self, v: Viewport) -> Result<(), RenderError> {
@@ -192,10 +203,10 @@ impl Renderer {
         let mut bytes = vec![0u8; stride * draws.len()];
         for (draw, block) in draws.iter().zip(bytes.chunks_exact_mut(stride)) {
             let uniforms = match draw {
-                Draw::Image { params, .. } => Uniforms::for_image(params, self.srgb_output),
+                Draw::Image { params, .. } => Uniforms::for_image(params),
                 Draw::Reslice {
                     params, reslice, ..
-                } => Uniforms::for_reslice(params, reslice, self.srgb_output),
+                } => Uniforms::for_reslice(params, reslice),
             };
             block[..UNIFORM_SIZE as usize].copy_from_slice(bytemuck::bytes_of(&uniforms));
         }
@@ -241,7 +252,10 @@ impl Renderer {
                     Draw::Reslice { volume, .. } => self.volumes.get(volume),
                 };
                 let Some(uploaded) = uploaded else { continue };
-                let Some(pipeline) = self.pipelines.get(uploaded.kind) else {
+                let Ok(variant) = self.variant_of(draw) else {
+                    continue;
+                };
+                let Some(pipeline) = self.pipelines.get(variant) else {
                     continue;
                 };
                 if viewport.width == 0 || viewport.height == 0 {

@@ -1,20 +1,26 @@
 // Shared by every pipeline: the per-draw uniforms, the full-viewport
 // triangle, the VOI functions and the output encoding.
+//
+// What a draw chooses once (VOI function, interpolation, slab mode, sRGB
+// target) is not read from the uniforms: each pipeline is built with the
+// one it uses, as small generated functions (`voi`, `output_encoding`,
+// `sample_image` or `sample_volume`, the slab's `slab_*`) prepended to
+// this source. A branch on uniform data would cost every pixel all of its
+// arms on a software rasteriser, which runs such branches masked.
 
 struct Params {
     to_col: vec4<f32>,
     to_row: vec4<f32>,
     // slope, intercept, window centre, window width
     modality: vec4<f32>,
-    // VOI function (0 LINEAR, 1 LINEAR_EXACT, 2 SIGMOID), invert,
-    // interpolation (0 nearest, 1 bilinear, 2 bicubic), sRGB output
+    // invert (0 or 1), then unused
     options: vec4<u32>,
     origin: vec4<f32>,
     axis_u: vec4<f32>,
     axis_v: vec4<f32>,
     slab_first: vec4<f32>,
     slab_step: vec4<f32>,
-    // sample count, mode (0 MIP, 1 mean, 2 MinIP)
+    // sample count, then unused
     slab: vec4<u32>,
 }
 
@@ -48,31 +54,38 @@ fn modality_value(stored: f32) -> f32 {
     return stored * params.modality.x + params.modality.y;
 }
 
-// PS3.3 C.11.2.1.2: grey level in [0, 1] for modality value x.
-fn voi(x: f32) -> f32 {
+// PS3.3 C.11.2.1.2: grey level in [0, 1] for modality value x, by the
+// three VOI LUT functions.
+fn voi_linear(x: f32) -> f32 {
     let c = params.modality.z;
-    let function = params.options.x;
-    if function == 0u {
-        let w = max(params.modality.w, 1.0);
-        if x <= c - 0.5 - (w - 1.0) / 2.0 {
-            return 0.0;
-        }
-        if x > c - 0.5 + (w - 1.0) / 2.0 {
-            return 1.0;
-        }
-        return clamp((x - (c - 0.5)) / (w - 1.0) + 0.5, 0.0, 1.0);
+    let w = max(params.modality.w, 1.0);
+    if x <= c - 0.5 - (w - 1.0) / 2.0 {
+        return 0.0;
     }
-    // Smallest normal f32: keeps the division finite for a zero width.
-    let w = max(params.modality.w, 1.17549435e-38);
-    if function == 1u {
-        if x <= c - w / 2.0 {
-            return 0.0;
-        }
-        if x > c + w / 2.0 {
-            return 1.0;
-        }
-        return clamp((x - c) / w + 0.5, 0.0, 1.0);
+    if x > c - 0.5 + (w - 1.0) / 2.0 {
+        return 1.0;
     }
+    return clamp((x - (c - 0.5)) / (w - 1.0) + 0.5, 0.0, 1.0);
+}
+
+// Smallest normal f32: keeps the division finite for a zero width.
+const MIN_WIDTH: f32 = 1.17549435e-38;
+
+fn voi_linear_exact(x: f32) -> f32 {
+    let c = params.modality.z;
+    let w = max(params.modality.w, MIN_WIDTH);
+    if x <= c - w / 2.0 {
+        return 0.0;
+    }
+    if x > c + w / 2.0 {
+        return 1.0;
+    }
+    return clamp((x - c) / w + 0.5, 0.0, 1.0);
+}
+
+fn voi_sigmoid(x: f32) -> f32 {
+    let c = params.modality.z;
+    let w = max(params.modality.w, MIN_WIDTH);
     return 1.0 / (1.0 + exp(-4.0 * (x - c) / w));
 }
 
@@ -85,17 +98,12 @@ fn srgb_to_linear(c: vec3<f32>) -> vec3<f32> {
 // Grey or colour in [0, 1] to what the target stores. The value is first
 // rounded to the byte it must become, so every backend's float-to-unorm
 // conversion lands on the same byte; an sRGB target gets the linear value
-// its encoding maps back to that byte.
+// its encoding maps back to that byte (`output_encoding`).
 fn encode(rgb: vec3<f32>) -> vec4<f32> {
-    var c = clamp(rgb, vec3<f32>(0.0), vec3<f32>(1.0));
-    if params.options.y == 1u {
-        c = vec3<f32>(1.0) - c;
-    }
-    let q = round(c * 255.0) / 255.0;
-    if params.options.w == 1u {
-        return vec4<f32>(srgb_to_linear(q), 1.0);
-    }
-    return vec4<f32>(q, 1.0);
+    let c = clamp(rgb, vec3<f32>(0.0), vec3<f32>(1.0));
+    let shown = select(c, vec3<f32>(1.0) - c, params.options.x == 1u);
+    let q = round(shown * 255.0) / 255.0;
+    return vec4<f32>(output_encoding(q), 1.0);
 }
 
 const BLACK: vec4<f32> = vec4<f32>(0.0, 0.0, 0.0, 1.0);

@@ -1,24 +1,30 @@
-// 2D images. Prepended: `image` (the texture), `load_texel(p)` returning
-// the stored value in .x (or RGB in .xyz) and `IS_RGB`.
+// 2D images. Prepended: `image` (the texture), the `Texel` type (f32 for
+// a stored grey value, vec4 for RGBA), `load_texel(p)`, `shade(value)`
+// giving the output colour, and `sample_image`, which is one of the three
+// samplers below.
 
-// Modality value (or RGB) of the pixel nearest to `p` inside the image:
+// Stored value (or RGB) of the pixel nearest to `p` inside the image:
 // points past the edge take the edge pixel, as interpolation needs.
-fn texel(p: vec2<i32>) -> vec4<f32> {
-    let last = vec2<i32>(textureDimensions(image)) - vec2<i32>(1);
-    let t = load_texel(clamp(p, vec2<i32>(0), last));
-    if IS_RGB {
-        return t;
-    }
-    return vec4<f32>(modality_value(t.x), 0.0, 0.0, 0.0);
+fn texel(p: vec2<i32>, last: vec2<i32>) -> Texel {
+    return load_texel(clamp(p, vec2<i32>(0), last));
 }
 
-fn sample_bilinear(point: vec2<f32>) -> vec4<f32> {
+fn last_texel() -> vec2<i32> {
+    return vec2<i32>(textureDimensions(image)) - vec2<i32>(1);
+}
+
+fn sample_nearest(point: vec2<f32>) -> Texel {
+    return texel(vec2<i32>(floor(point)), last_texel());
+}
+
+fn sample_bilinear(point: vec2<f32>) -> Texel {
+    let last = last_texel();
     let u = point - vec2<f32>(0.5);
     let base = floor(u);
     let t = u - base;
     let p = vec2<i32>(base);
-    let top = mix(texel(p), texel(p + vec2<i32>(1, 0)), t.x);
-    let bottom = mix(texel(p + vec2<i32>(0, 1)), texel(p + vec2<i32>(1, 1)), t.x);
+    let top = mix(texel(p, last), texel(p + vec2<i32>(1, 0), last), t.x);
+    let bottom = mix(texel(p + vec2<i32>(0, 1), last), texel(p + vec2<i32>(1, 1), last), t.x);
     return mix(top, bottom, t.y);
 }
 
@@ -34,19 +40,20 @@ fn catmull_rom(t: f32) -> vec4<f32> {
     );
 }
 
-fn sample_bicubic(point: vec2<f32>) -> vec4<f32> {
+fn sample_bicubic(point: vec2<f32>) -> Texel {
+    let last = last_texel();
     let u = point - vec2<f32>(0.5);
     let base = floor(u);
     let t = u - base;
     let p = vec2<i32>(base) - vec2<i32>(1);
     let wx = catmull_rom(t.x);
     let wy = catmull_rom(t.y);
-    var sum = vec4<f32>(0.0);
+    var sum = Texel(0.0);
     for (var j = 0; j < 4; j++) {
-        let row = texel(p + vec2<i32>(0, j)) * wx.x
-            + texel(p + vec2<i32>(1, j)) * wx.y
-            + texel(p + vec2<i32>(2, j)) * wx.z
-            + texel(p + vec2<i32>(3, j)) * wx.w;
+        let row = texel(p + vec2<i32>(0, j), last) * wx.x
+            + texel(p + vec2<i32>(1, j), last) * wx.y
+            + texel(p + vec2<i32>(2, j), last) * wx.z
+            + texel(p + vec2<i32>(3, j), last) * wx.w;
         sum += row * wy[j];
     }
     return sum;
@@ -59,20 +66,7 @@ fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
     if any(point < vec2<f32>(0.0)) || any(point >= size) {
         return BLACK;
     }
-    var value: vec4<f32>;
-    switch params.options.z {
-        case 1u: {
-            value = sample_bilinear(point);
-        }
-        case 2u: {
-            value = sample_bicubic(point);
-        }
-        default: {
-            value = texel(vec2<i32>(floor(point)));
-        }
-    }
-    if IS_RGB {
-        return encode(value.rgb);
-    }
-    return encode(vec3<f32>(voi(value.x)));
+    // For grey images the rescale (affine) applies once, to the
+    // interpolated stored value: the weights sum to one.
+    return shade(sample_image(point));
 }
