@@ -77,4 +77,12 @@ export PACS_VIEWER_DIR="$PWD/target/viewer"
 export PACS_REQUIRE_BROWSER=1
 
 log "running the test suite"
-cargo test --workspace --no-fail-fast -- --test-threads="${PACS_TEST_THREADS:-2}"
+status=0
+cargo test --workspace --no-fail-fast -- --test-threads="${PACS_TEST_THREADS:-2}" || status=$?
+
+# The renderer's own shaders on real WebGPU and WebGL2 canvases (compiled
+# to wasm32 and run in headless Chromium; the pacs tests above drive the
+# whole viewer).
+log "running the renderer's browser tests"
+viewer-render/browser-test.sh || status=$?
+exit "$status"
