@@ -121,6 +121,8 @@ fn result(row: &SearchRow, q: &Query, base: &str) -> Map<String, Value> {
     let study_url = format!("{base}/studies/{}", row.study_uid);
     put(&mut map, "00080056", "CS", vec![json!("ONLINE")]);
     match q.level {
+        // QIDO-RS has no patient resource; C-FIND answers these itself.
+        Level::Patient => {}
         Level::Study => {
             let modalities = row.modalities_in_study.iter().map(|m| json!(m)).collect();
             put(&mut map, "00080061", "CS", modalities);
@@ -231,6 +233,7 @@ fn belongs_to_level(key: &str, level: Level) -> bool {
             | "00200052"
     );
     match level {
+        Level::Patient => group == "0010",
         Level::Study => study_level,
         Level::Series => study_level || series_level,
         Level::Instance => true,

@@ -1,11 +1,14 @@
-//! QIDO-RS queries (PS3.18 §8.3.4, PS3.4 C.2.2.2): what can be matched,
-//! and how a query string is turned into a typed [`Query`].
+//! Queries (QIDO-RS, PS3.18 §8.3.4, and C-FIND, PS3.4 C.2.2.2): what can
+//! be matched, and how a query string is turned into a typed [`Query`].
 
 use crate::uid::Uid;
 
-/// The level a query returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The level a query returns. QIDO-RS searches studies, series and
+/// instances; DIMSE C-FIND (Patient Root) also patients. Ordered from the
+/// top of the hierarchy down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
+    Patient,
     Study,
     Series,
     Instance,
@@ -137,6 +140,10 @@ impl Attribute {
             Attribute::SopInstanceUid | Attribute::SopClassUid | Attribute::InstanceNumber => {
                 Level::Instance
             }
+            Attribute::PatientName
+            | Attribute::PatientId
+            | Attribute::PatientBirthDate
+            | Attribute::PatientSex => Level::Patient,
             _ => Level::Study,
         }
     }
@@ -292,7 +299,9 @@ pub fn parse_tag(field: &str) -> Option<(u16, u16)> {
 
 use dicom_core::dictionary::DataDictionary;
 
-fn parse_value(attribute: Attribute, raw: &str) -> Result<MatchValue, String> {
+/// Reads a matching value for `attribute` (the syntax QIDO-RS and C-FIND
+/// share: wildcards, ranges, UID lists).
+pub fn parse_value(attribute: Attribute, raw: &str) -> Result<MatchValue, String> {
     match attribute.match_kind() {
         MatchKind::Uid => {
             let list: Vec<String> = raw

@@ -116,10 +116,13 @@ pub enum InsertOutcome {
     },
 }
 
-/// One result of a search, at the query's level.
+/// One result of a search, at the query's level. At patient level the
+/// study UID is empty and the study counts are the patient's totals.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SearchRow {
     pub values: Vec<(Attribute, String)>,
+    /// Patient level: the number of the patient's studies.
+    pub patient_related_studies: i64,
     pub study_uid: String,
     pub series_uid: Option<String>,
     pub sop_instance_uid: Option<String>,

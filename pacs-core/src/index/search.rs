@@ -46,9 +46,10 @@ fn match_column(a: Attribute) -> &'static str {
 
 fn level_rank(l: Level) -> u8 {
     match l {
-        Level::Study => 0,
-        Level::Series => 1,
-        Level::Instance => 2,
+        Level::Patient => 0,
+        Level::Study => 1,
+        Level::Series => 2,
+        Level::Instance => 3,
     }
 }
 
@@ -211,10 +212,13 @@ const INSTANCE_FIELDS: [Attribute; 3] = [
 
 /// Runs a search.
 pub fn run(c: &Connection, q: &Query) -> Result<Vec<SearchRow>, IndexError> {
+    if q.level == Level::Patient {
+        return patients(c, q);
+    }
     let mut fields: Vec<Attribute> = STUDY_FIELDS.to_vec();
     let mut extra = vec!["st.modalities", "st.num_series", "st.num_instances"];
     let (from, order) = match q.level {
-        Level::Study => (
+        Level::Patient | Level::Study => (
             "studies st",
             "ORDER BY st.study_date DESC, st.study_time DESC, st.pk DESC",
         ),
@@ -245,7 +249,7 @@ pub fn run(c: &Connection, q: &Query) -> Result<Vec<SearchRow>, IndexError> {
     let want_sample = q.include_all || !q.include.is_empty();
     let sample = if want_sample {
         match q.level {
-            Level::Study => {
+            Level::Patient | Level::Study => {
                 "(SELECT i2.metadata FROM series s2 JOIN instances i2 ON i2.series_pk = s2.pk WHERE s2.study_pk = st.pk LIMIT 1)"
             }
             Level::Series => {
@@ -262,20 +266,14 @@ pub fn run(c: &Connection, q: &Query) -> Result<Vec<SearchRow>, IndexError> {
         .chain(extra.iter().copied())
         .chain(std::iter::once(sample))
         .collect();
-    let (conds, mut params) = conditions(q);
-    let where_sql = if conds.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conds.join(" AND "))
-    };
-    params.push(rusqlite::types::Value::Integer(q.limit as i64));
-    params.push(rusqlite::types::Value::Integer(q.offset as i64));
-    let n = params.len();
-    let sql = format!(
-        "SELECT {} FROM {from} {where_sql} {order} LIMIT ?{} OFFSET ?{}",
-        select.join(", "),
-        n - 1,
-        n
+    let (conds, params) = conditions(q);
+    let (sql, params) = paged(
+        format!("SELECT {} FROM {from}", select.join(", ")),
+        &conds,
+        "",
+        order,
+        params,
+        q,
     );
     let mut stmt = c.prepare_cached(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
@@ -307,7 +305,7 @@ pub fn run(c: &Connection, q: &Query) -> Result<Vec<SearchRow>, IndexError> {
         row.study_related_series = r.get(k + 1)?;
         row.study_related_instances = r.get(k + 2)?;
         k += 3;
-        if q.level != Level::Study {
+        if q.level > Level::Study {
             row.series_related_instances = r.get(k)?;
             k += 1;
         }
@@ -319,6 +317,79 @@ pub fn run(c: &Connection, q: &Query) -> Result<Vec<SearchRow>, IndexError> {
             k += 4;
         }
         row.sample_metadata = r.get(k)?;
+        Ok(row)
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// `select` with the query's conditions, grouping, order and page.
+fn paged(
+    select: String,
+    conds: &[String],
+    group: &str,
+    order: &str,
+    mut params: Vec<rusqlite::types::Value>,
+    q: &Query,
+) -> (String, Vec<rusqlite::types::Value>) {
+    let where_sql = if conds.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conds.join(" AND "))
+    };
+    params.push(rusqlite::types::Value::Integer(q.limit as i64));
+    params.push(rusqlite::types::Value::Integer(q.offset as i64));
+    let n = params.len();
+    let sql = format!(
+        "{select} {where_sql} {group} {order} LIMIT ?{} OFFSET ?{}",
+        n - 1,
+        n
+    );
+    (sql, params)
+}
+
+/// Patients (C-FIND Patient Root): studies grouped by Patient ID, with
+/// the patient's study, series and instance counts; the most recently
+/// indexed study's name, birth date and sex stand for the patient.
+fn patients(c: &Connection, q: &Query) -> Result<Vec<SearchRow>, IndexError> {
+    let (conds, params) = conditions(q);
+    let sample = if q.include_all || !q.include.is_empty() {
+        "(SELECT i2.metadata FROM series s2 JOIN instances i2 ON i2.series_pk = s2.pk WHERE s2.study_pk = g.last_pk LIMIT 1)"
+    } else {
+        "NULL"
+    };
+    let (grouped, params) = paged(
+        "SELECT st.patient_id, MAX(st.pk) AS last_pk, COUNT(*) AS studies, \
+         SUM(st.num_series) AS series, SUM(st.num_instances) AS instances FROM studies st"
+            .to_owned(),
+        &conds,
+        "GROUP BY st.patient_id",
+        "ORDER BY last_pk DESC",
+        params,
+        q,
+    );
+    let sql = format!(
+        "SELECT g.patient_id, p.patient_name, p.patient_birth_date, p.patient_sex, \
+         g.studies, g.series, g.instances, {sample} \
+         FROM ({grouped}) g JOIN studies p ON p.pk = g.last_pk ORDER BY g.last_pk DESC"
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
+        let mut row = SearchRow::default();
+        let fields = [
+            Attribute::PatientId,
+            Attribute::PatientName,
+            Attribute::PatientBirthDate,
+            Attribute::PatientSex,
+        ];
+        for (i, a) in fields.into_iter().enumerate() {
+            if let Some(text) = r.get::<_, Option<String>>(i)? {
+                row.values.push((a, text));
+            }
+        }
+        row.patient_related_studies = r.get(4)?;
+        row.study_related_series = r.get(5)?;
+        row.study_related_instances = r.get(6)?;
+        row.sample_metadata = r.get(7)?;
         Ok(row)
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
