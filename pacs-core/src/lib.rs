@@ -5,6 +5,7 @@
 //! [`Ingest`] and [`Archive`], and the server binary wires them together.
 
 pub mod error;
+pub mod find;
 pub mod index;
 pub mod ingest;
 pub mod json;
