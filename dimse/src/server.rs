@@ -106,6 +106,34 @@ pub struct StoreResponse {
     pub error_comment: Option<String>,
 }
 
+/// One C-FIND request, its identifier complete.
+#[derive(Debug)]
+pub struct FindRequest {
+    pub message_id: u16,
+    /// The query/retrieve information model (Patient Root, Study Root...).
+    pub affected_sop_class_uid: String,
+    /// Transfer syntax of `identifier`, and of the identifiers answered.
+    pub transfer_syntax_uid: String,
+    /// The identifier exactly as received.
+    pub identifier: Bytes,
+}
+
+/// The end of a C-FIND other than success: its status and a comment for
+/// the peer's log.
+#[derive(Debug, Clone)]
+pub struct FindFailure {
+    pub status: Status,
+    pub error_comment: Option<String>,
+}
+
+/// The matches of a C-FIND as the handler produces them: each item is
+/// one identifier, encoded in the request's transfer syntax, sent to the
+/// peer as a pending response as soon as it arrives. An `Err` item ends
+/// the query with that failure; the channel closing ends it with success.
+/// When the peer cancels, the receiver is dropped, which tells the
+/// producer to stop.
+pub type FindMatches = tokio::sync::mpsc::Receiver<Result<Bytes, FindFailure>>;
+
 /// The services behind the acceptor.
 #[async_trait]
 pub trait ServiceHandler: Send + Sync + 'static {
@@ -115,6 +143,19 @@ pub trait ServiceHandler: Send + Sync + 'static {
 
     /// Handles one C-STORE.
     async fn store(&self, association: &AssociationInfo, request: StoreRequest) -> StoreResponse;
+
+    /// Starts one C-FIND. By default queries are not served.
+    async fn find(
+        &self,
+        association: &AssociationInfo,
+        request: FindRequest,
+    ) -> Result<FindMatches, FindFailure> {
+        let _ = (association, request);
+        Err(FindFailure {
+            status: Status::SOP_CLASS_NOT_SUPPORTED,
+            error_comment: Some("queries are not served here".into()),
+        })
+    }
 }
 
 /// Source of [`AssociationInfo::id`].

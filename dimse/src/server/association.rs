@@ -6,6 +6,8 @@
 //!   the protocol mid-message is aborted and its partial message dropped;
 //! - once the handler has been called for a C-STORE its response is sent,
 //!   even when shutdown is requested meanwhile;
+//! - a C-FIND's matches are sent as they are produced, while the peer may
+//!   cancel it (C-CANCEL-RQ); it ends with exactly one final response;
 //! - on shutdown an association with no message in progress is aborted at
 //!   once; one with a message in progress is aborted right after answering it.
 
@@ -23,7 +25,8 @@ use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::command::{Command, CommandField};
 use crate::message::{Assembler, Message, MessageError, encode_message, pdvs};
-use crate::server::{AssociationInfo, ServiceHandler, StoreRequest};
+use crate::server::negotiation::FIND_SOP_CLASSES;
+use crate::server::{AssociationInfo, FindMatches, FindRequest, ServiceHandler, StoreRequest};
 use crate::status::Status;
 use crate::wire::{self, RawPdu, WireError};
 
@@ -142,7 +145,7 @@ impl Session {
                             }
                             .into();
                         };
-                        match self.dispatch(message, context).await {
+                        match self.dispatch(message, context, assembler).await {
                             Ok(was_store) => *stored += u64::from(was_store),
                             Err(end) => return end,
                         }
@@ -198,6 +201,7 @@ impl Session {
         &mut self,
         message: Message,
         context: &Context,
+        assembler: &mut Assembler,
     ) -> Result<bool, AssociationEnd> {
         let Message {
             presentation_context_id: pc,
@@ -213,6 +217,10 @@ impl Session {
             CommandField::CStoreRq => {
                 self.store(pc, command, data_set, context).await?;
                 Ok(true)
+            }
+            CommandField::CFindRq => {
+                self.find(pc, command, data_set, context, assembler).await?;
+                Ok(false)
             }
             CommandField::CCancelRq => {
                 debug!("C-CANCEL with nothing to cancel");
@@ -295,6 +303,119 @@ impl Session {
         debug!(parent: &span, size, status = %response.status, "C-STORE handled");
         let comment = response.error_comment.as_deref().filter(|c| !c.is_empty());
         self.respond(pc, &command, response.status, comment).await
+    }
+
+    async fn find(
+        &mut self,
+        pc: u8,
+        command: Command,
+        data_set: Option<bytes::Bytes>,
+        context: &Context,
+        assembler: &mut Assembler,
+    ) -> Result<(), AssociationEnd> {
+        let span = info_span!("c_find", message_id = command.message_id);
+        let refusal = if !FIND_SOP_CLASSES.contains(&context.abstract_syntax.as_str()) {
+            Some((
+                Status::SOP_CLASS_NOT_SUPPORTED,
+                "C-FIND on a context that is not a query model",
+            ))
+        } else if data_set.is_none() {
+            Some((Status::CANNOT_UNDERSTAND, "C-FIND without an identifier"))
+        } else {
+            None
+        };
+        if let Some((status, comment)) = refusal {
+            warn!(parent: &span, %status, comment, "refusing C-FIND");
+            return self.respond(pc, &command, status, Some(comment)).await;
+        }
+        let request = FindRequest {
+            message_id: command.message_id.unwrap_or(0),
+            affected_sop_class_uid: context.abstract_syntax.clone(),
+            transfer_syntax_uid: context.transfer_syntax.clone(),
+            identifier: data_set.unwrap_or_default(),
+        };
+        let matches = self
+            .handler
+            .find(&self.info, request)
+            .instrument(span.clone())
+            .await;
+        let (status, comment, sent) = match matches {
+            Ok(matches) => self.send_matches(pc, &command, matches, assembler).await?,
+            Err(failure) => (failure.status, failure.error_comment, 0),
+        };
+        info!(parent: &span, %status, matches = sent, "C-FIND answered");
+        self.respond(pc, &command, status, comment.as_deref()).await
+    }
+
+    /// Sends each match as a pending response until the handler is done,
+    /// fails, or the peer cancels; returns the final status to send.
+    async fn send_matches(
+        &mut self,
+        pc: u8,
+        command: &Command,
+        mut matches: FindMatches,
+        assembler: &mut Assembler,
+    ) -> Result<(Status, Option<String>, u64), AssociationEnd> {
+        let mut sent = 0u64;
+        loop {
+            // The peer may send a C-CANCEL-RQ at any time, so what it sent
+            // is looked at before each match. Reading a PDU is cancel-safe:
+            // bytes read stay in the association's buffer.
+            let next = tokio::select! {
+                biased;
+                pdu = self.next_pdu(false) => Err(pdu),
+                item = matches.recv() => Ok(item),
+            };
+            match next {
+                Ok(None) => return Ok((Status::SUCCESS, None, sent)),
+                Ok(Some(Err(failure))) => return Ok((failure.status, failure.error_comment, sent)),
+                Ok(Some(Ok(identifier))) => {
+                    let Some(pending) = Command::response_to(command, Status::PENDING) else {
+                        return Ok((Status::SUCCESS, None, sent));
+                    };
+                    let peer_max = self.association.peer_max_pdu_length();
+                    for pdu in encode_message(pc, &pending, Some(&identifier), peer_max) {
+                        self.association
+                            .send(&pdu)
+                            .await
+                            .map_err(AssociationEnd::Send)?;
+                    }
+                    sent += 1;
+                }
+                Err(pdu) => match pdu? {
+                    RawPdu::PData(body) => {
+                        for fragment in pdvs(&body) {
+                            let Some(message) = assembler.push(fragment?)? else {
+                                continue;
+                            };
+                            let cancels_this = message.command.command_field
+                                == CommandField::CCancelRq
+                                && message.command.message_id_being_responded_to
+                                    == command.message_id;
+                            if cancels_this {
+                                debug!(sent, "C-FIND cancelled by the peer");
+                                return Ok((Status::CANCEL, None, sent));
+                            }
+                            // Without negotiated asynchronous operations a
+                            // peer waits for the answer before asking again.
+                            return Err(AssociationEnd::UnexpectedPdu(format!(
+                                "command {:#06x} while a C-FIND is answered",
+                                message.command.command_field.code()
+                            )));
+                        }
+                    }
+                    RawPdu::Other(Pdu::AbortRQ { .. }) => {
+                        return Err(AssociationEnd::AbortedByPeer);
+                    }
+                    RawPdu::Other(other) => {
+                        return Err(AssociationEnd::UnexpectedPdu(format!(
+                            "{} while a C-FIND is answered",
+                            other.short_description()
+                        )));
+                    }
+                },
+            }
+        }
     }
 
     async fn respond(

@@ -63,13 +63,21 @@ const MAX_ASSOCIATE_RQ_LENGTH: u32 = 256 * 1024;
 /// How long to wait between peeks while an A-ASSOCIATE-RQ is incomplete.
 const PEEK_RETRY: Duration = Duration::from_millis(2);
 
-/// Whether we accept a presentation context for `uid`: Verification, every
-/// standard storage SOP class, and any non-standard (private) UID, which
-/// modalities use for vendor storage classes. Standard UIDs we know to be
-/// something else (query/retrieve, worklist, storage commitment, print,
-/// transfer syntaxes...) are refused as "abstract syntax not supported".
+/// The query models whose C-FIND we serve.
+pub const FIND_SOP_CLASSES: [&str; 2] = [
+    uids::PATIENT_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_FIND,
+    uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_FIND,
+];
+
+/// Whether we accept a presentation context for `uid`: Verification, the
+/// Patient and Study Root C-FIND models, every standard storage SOP class,
+/// and any non-standard (private) UID, which modalities use for vendor
+/// storage classes. Standard UIDs we know to be something else (other
+/// query/retrieve services, worklist, storage commitment, print, transfer
+/// syntaxes...) are refused as "abstract syntax not supported".
 pub fn serves_abstract_syntax(uid: &str) -> bool {
-    if uid == uids::VERIFICATION || uid.starts_with(STORAGE_ROOT) {
+    if uid == uids::VERIFICATION || uid.starts_with(STORAGE_ROOT) || FIND_SOP_CLASSES.contains(&uid)
+    {
         return true;
     }
     if !uid.starts_with(STANDARD_ROOT) {
@@ -211,12 +219,17 @@ mod tests {
         assert!(serves_abstract_syntax(uids::HANGING_PROTOCOL_STORAGE));
         assert!(serves_abstract_syntax("1.2.840.10008.5.1.4.1.1.999.1"));
         assert!(serves_abstract_syntax("1.2.840.113619.4.26"));
+        assert!(serves_abstract_syntax(
+            uids::PATIENT_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_FIND
+        ));
+        assert!(serves_abstract_syntax(
+            uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_FIND
+        ));
     }
 
     #[test]
     fn other_standard_services_are_refused() {
         for uid in [
-            uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_FIND,
             uids::PATIENT_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_MOVE,
             uids::MODALITY_WORKLIST_INFORMATION_MODEL_FIND,
             uids::STORAGE_COMMITMENT_PUSH_MODEL,

@@ -134,7 +134,7 @@ async fn negotiation_refuses_non_storage_and_picks_the_first_accepted_syntax() {
         &[
             (
                 1,
-                uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_FIND,
+                uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_MOVE,
                 &[uids::IMPLICIT_VR_LITTLE_ENDIAN],
             ),
             (
@@ -260,12 +260,23 @@ async fn unserved_operations_get_failure_statuses() {
     let server = TestServer::start(config(), handler.clone()).await;
     let (mut peer, _) = RawPeer::associate(&server, SCU_AE).await;
 
+    let mut get = Command::new(CommandField::CGetRq);
+    get.affected_sop_class_uid = Some(uids::CT_IMAGE_STORAGE.into());
+    get.message_id = Some(2);
+    let response = exchange(&mut peer, 3, &get, Some(b"")).await;
+    assert_eq!(response.command_field, CommandField::CGetRsp);
+    assert_eq!(response.status, Some(dimse::Status::UNRECOGNIZED_OPERATION));
+
+    // A query on a storage context: not a query model.
     let mut find = Command::new(CommandField::CFindRq);
     find.affected_sop_class_uid = Some(uids::CT_IMAGE_STORAGE.into());
-    find.message_id = Some(2);
+    find.message_id = Some(3);
     let response = exchange(&mut peer, 3, &find, Some(b"")).await;
     assert_eq!(response.command_field, CommandField::CFindRsp);
-    assert_eq!(response.status, Some(dimse::Status::UNRECOGNIZED_OPERATION));
+    assert_eq!(
+        response.status,
+        Some(dimse::Status::SOP_CLASS_NOT_SUPPORTED)
+    );
 
     let response = exchange(&mut peer, 1, &store_rq("1.2.3.4"), Some(b"data")).await;
     assert_eq!(response.command_field, CommandField::CStoreRsp);
