@@ -1,19 +1,41 @@
 //! The archive behind the DIMSE acceptor: admission by configured sites,
-//! and C-STORE through the one ingest pipeline.
+//! C-STORE through the one ingest pipeline, and C-FIND from the index.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use dimse::{
-    AssociationInfo, AssociationRequest, ServiceHandler, Status, StoreRequest, StoreResponse,
+    AssociationInfo, AssociationRequest, FindFailure, FindMatches, FindRequest, ServiceHandler,
+    Status, StoreRequest, StoreResponse,
 };
-use pacs_core::{Incoming, Ingest, StoreKind};
+use pacs_core::find::{Find, Model, read_identifier, write_identifier};
+use pacs_core::{Incoming, Index, Ingest, StoreKind};
 
 use crate::config::Site;
 
+/// Matches fetched from the index per query while a C-FIND is answered.
+const FIND_PAGE: usize = 500;
+
+/// Matches produced ahead of the peer: bounds the memory of a query that
+/// matches the whole archive when the peer reads slowly.
+const FIND_AHEAD: usize = 64;
+
 pub struct ArchiveHandler {
     pub ingest: Arc<Ingest>,
+    pub index: Arc<dyn Index>,
+    /// Our AE title, returned as the Retrieve AE Title of every match.
+    pub ae_title: String,
     pub sites: Vec<Site>,
+}
+
+/// A C-FIND failure with its reason for the peer's log (64 characters at
+/// most, the length of an Error Comment).
+fn find_failure(status: Status, reason: &str) -> FindFailure {
+    FindFailure {
+        status,
+        error_comment: Some(reason.chars().take(64).collect()),
+    }
 }
 
 impl ArchiveHandler {
@@ -85,5 +107,64 @@ impl ServiceHandler for ArchiveHandler {
                 }
             }
         }
+    }
+
+    async fn find(
+        &self,
+        association: &AssociationInfo,
+        request: FindRequest,
+    ) -> Result<FindMatches, FindFailure> {
+        // Failure statuses of PS3.4 C.4.1.1.4: A900 for an identifier that
+        // does not fit the model, C000 for one that cannot be processed.
+        let model = Model::of_find_sop_class(&request.affected_sop_class_uid)
+            .ok_or_else(|| find_failure(Status::SOP_CLASS_NOT_SUPPORTED, "unknown query model"))?;
+        let identifier = read_identifier(&request.identifier, &request.transfer_syntax_uid)
+            .map_err(|e| find_failure(Status::CANNOT_UNDERSTAND, &e.to_string()))?;
+        let find = Find::from_identifier(model, &identifier).map_err(|e| {
+            tracing::info!(assoc_id = association.id, error = %e, "C-FIND refused");
+            find_failure(Status::DATA_SET_DOES_NOT_MATCH_SOP_CLASS, &e.to_string())
+        })?;
+        tracing::debug!(
+            assoc_id = association.id,
+            level = ?find.level,
+            keys = find.query.matches.len(),
+            "C-FIND"
+        );
+        let (sender, matches) = tokio::sync::mpsc::channel(FIND_AHEAD);
+        let index = self.index.clone();
+        let ae_title = self.ae_title.clone();
+        let ts = request.transfer_syntax_uid;
+        tokio::spawn(async move {
+            let mut query = find.query.clone();
+            query.limit = FIND_PAGE;
+            query.offset = 0;
+            loop {
+                let rows = match index.search(&query).await {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "C-FIND search failed");
+                        let failure = find_failure(Status::CANNOT_UNDERSTAND, "the index failed");
+                        let _ = sender.send(Err(failure)).await;
+                        return;
+                    }
+                };
+                let last_page = rows.len() < FIND_PAGE;
+                for row in &rows {
+                    let item = write_identifier(&find.response(row, &ae_title), &ts)
+                        .map(Bytes::from)
+                        .map_err(|e| find_failure(Status::CANNOT_UNDERSTAND, &e.to_string()));
+                    let failed = item.is_err();
+                    // A closed channel: the peer cancelled or went away.
+                    if sender.send(item).await.is_err() || failed {
+                        return;
+                    }
+                }
+                if last_page {
+                    return;
+                }
+                query.offset += FIND_PAGE;
+            }
+        });
+        Ok(matches)
     }
 }

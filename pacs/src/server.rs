@@ -93,6 +93,8 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
     dimse_config.max_associations = config.max_associations;
     let handler = Arc::new(ArchiveHandler {
         ingest: services.ingest.clone(),
+        index: services.index.clone(),
+        ae_title: config.ae_title.clone(),
         sites: config.sites.clone(),
     });
     let dimse_task =

@@ -14,10 +14,12 @@ use crate::common::Server;
 pub const VERIFICATION: &str = "1.2.840.10008.1.1";
 pub const CT_IMAGE_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.2";
 pub const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
+pub const STUDY_ROOT_FIND: &str = "1.2.840.10008.5.1.4.1.2.2.1";
 
 /// Presentation context ids we propose.
 pub const PC_VERIFICATION: u8 = 1;
 pub const PC_CT: u8 = 3;
+pub const PC_FIND: u8 = 5;
 
 /// PDU types.
 pub const ASSOCIATE_AC: u8 = 0x02;
@@ -170,8 +172,9 @@ fn ae_field(title: &str) -> [u8; 16] {
     field
 }
 
-/// An A-ASSOCIATE-RQ proposing Verification (context 1) and CT Image
-/// Storage in explicit VR little endian (context 3).
+/// An A-ASSOCIATE-RQ proposing Verification (context 1), CT Image
+/// Storage (context 3) and Study Root C-FIND (context 5), in explicit VR
+/// little endian.
 pub fn associate_rq(calling: &str, called: &str) -> Vec<u8> {
     let mut body = Vec::new();
     body.extend_from_slice(&1u16.to_be_bytes()); // protocol version
@@ -180,7 +183,11 @@ pub fn associate_rq(calling: &str, called: &str) -> Vec<u8> {
     body.extend_from_slice(&ae_field(calling));
     body.extend_from_slice(&[0; 32]);
     body.extend(item(0x10, b"1.2.840.10008.3.1.1.1"));
-    for (id, abstract_syntax) in [(PC_VERIFICATION, VERIFICATION), (PC_CT, CT_IMAGE_STORAGE)] {
+    for (id, abstract_syntax) in [
+        (PC_VERIFICATION, VERIFICATION),
+        (PC_CT, CT_IMAGE_STORAGE),
+        (PC_FIND, STUDY_ROOT_FIND),
+    ] {
         let mut pc = vec![id, 0, 0, 0];
         pc.extend(item(0x30, abstract_syntax.as_bytes()));
         pc.extend(item(0x40, EXPLICIT_VR_LE.as_bytes()));

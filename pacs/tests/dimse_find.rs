@@ -1,0 +1,394 @@
+//! C-FIND against the real `pacs serve`: dcmtk's `findscu` and pynetdicom
+//! query patients, studies, series and images of studies stored with
+//! `storescu`, and a hand-written peer cancels a query.
+
+mod common;
+#[path = "common/raw_peer.rs"]
+mod raw_peer;
+#[path = "common/scu.rs"]
+mod scu;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::{AE_TITLE, Server, ct_files};
+use dicom_dictionary_std::tags;
+use dicom_object::{OpenFileOptions, mem::InMemDicomObject};
+use dicom_samples::{CtSpec, Patient, SampleTransferSyntax};
+use dimse::command::{Command as DimseCommand, CommandField, DATA_SET_PRESENT};
+use raw_peer::{Answer, P_DATA_TF, PC_FIND, RawPeer, STUDY_ROOT_FIND, p_data};
+use scu::{TOOL_LIMIT, run, storescu};
+
+const FINDSCU: &str = "/usr/bin/findscu";
+
+/// An archive holding two patients: Ivanov (a 3-slice CT, names in
+/// ISO_IR 144) and Karimov (a 2-slice CT, ASCII).
+fn archive() -> (tempfile::TempDir, Server, CtSpec, CtSpec) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("data"));
+    let (ivanov, mut files) = ct_files(
+        &dir.path().join("ivanov"),
+        3,
+        11,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    let karimov = CtSpec::chest(Patient::karimov_ascii(), 12)
+        .with_slices(2)
+        .with_matrix(64, 64);
+    files.extend(
+        dicom_samples::write_ct_series(
+            &karimov,
+            &dir.path().join("karimov"),
+            SampleTransferSyntax::ExplicitVrLittleEndian,
+        )
+        .expect("Karimov's CT written"),
+    );
+    let done = storescu(&server, &[], &files);
+    assert!(done.success(), "storescu failed:\n{}", done.text);
+    (dir, server, ivanov, karimov)
+}
+
+/// Runs `findscu` (`-S` Study Root or `-P` Patient Root) with `keys`,
+/// extracting each response identifier into `out`; returns them in order.
+fn findscu(server: &Server, out: &Path, model: &str, keys: &[&str]) -> Vec<InMemDicomObject> {
+    std::fs::create_dir_all(out).expect("output dir");
+    let mut command = Command::new(FINDSCU);
+    command
+        .args([model, "-aet", "FINDSCU", "-aec", AE_TITLE, "-X", "-od"])
+        .arg(out)
+        .args(["-to", "30", "-ta", "30", "-td", "30"]);
+    for key in keys {
+        command.args(["-k", key]);
+    }
+    command.arg("127.0.0.1").arg(server.dicom_port());
+    let done = run(command, TOOL_LIMIT);
+    assert!(done.success(), "findscu failed:\n{}", done.text);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(out)
+        .expect("responses")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|f| {
+            OpenFileOptions::new()
+                .open_file(f)
+                .unwrap_or_else(|e| panic!("{f:?}: {e}"))
+                .into_inner()
+        })
+        .collect()
+}
+
+fn text(o: &InMemDicomObject, tag: dicom_core::Tag) -> String {
+    o.element(tag)
+        .unwrap_or_else(|_| panic!("{tag} missing"))
+        .to_str()
+        .map(|s| s.trim_end_matches(['\0', ' ']).to_owned())
+        .unwrap_or_default()
+}
+
+#[test]
+fn findscu_queries_every_level_of_both_models() {
+    let (dir, server, ivanov, karimov) = archive();
+
+    // Study Root, STUDY: a Cyrillic wildcard on the name; the archive
+    // holds the name as ISO_IR 144 and answers in UTF-8.
+    let studies = findscu(
+        &server,
+        &dir.path().join("studies"),
+        "-S",
+        &[
+            "SpecificCharacterSet=ISO_IR 192",
+            "QueryRetrieveLevel=STUDY",
+            "PatientName=Иван*",
+            "StudyInstanceUID",
+            "NumberOfStudyRelatedInstances",
+            "ModalitiesInStudy",
+            "PatientAge",
+            "InstitutionName",
+        ],
+    );
+    assert_eq!(studies.len(), 1, "only Ivanov's study matches");
+    let study = &studies[0];
+    assert_eq!(text(study, tags::QUERY_RETRIEVE_LEVEL), "STUDY");
+    assert_eq!(text(study, tags::SPECIFIC_CHARACTER_SET), "ISO_IR 192");
+    assert_eq!(text(study, tags::PATIENT_NAME), "Иванов^Иван^Петрович");
+    assert_eq!(
+        text(study, tags::STUDY_INSTANCE_UID),
+        ivanov.study.study_uid
+    );
+    assert_eq!(text(study, tags::NUMBER_OF_STUDY_RELATED_INSTANCES), "3");
+    assert_eq!(text(study, tags::MODALITIES_IN_STUDY), "CT");
+    assert!(
+        !text(study, tags::PATIENT_AGE).is_empty(),
+        "an attribute without an index column comes from the stored metadata"
+    );
+    assert_eq!(text(study, tags::RETRIEVE_AE_TITLE), AE_TITLE);
+    assert!(
+        study.element(tags::ACCESSION_NUMBER).is_err(),
+        "only the keys asked for come back"
+    );
+
+    // Universal matching: both studies.
+    let all = findscu(
+        &server,
+        &dir.path().join("all"),
+        "-S",
+        &["QueryRetrieveLevel=STUDY", "StudyInstanceUID", "PatientID"],
+    );
+    let mut uids: Vec<String> = all
+        .iter()
+        .map(|o| text(o, tags::STUDY_INSTANCE_UID))
+        .collect();
+    uids.sort();
+    let mut expected = vec![
+        ivanov.study.study_uid.clone(),
+        karimov.study.study_uid.clone(),
+    ];
+    expected.sort();
+    assert_eq!(uids, expected);
+
+    // SERIES of one study.
+    let series = findscu(
+        &server,
+        &dir.path().join("series"),
+        "-S",
+        &[
+            "QueryRetrieveLevel=SERIES",
+            &format!("StudyInstanceUID={}", karimov.study.study_uid),
+            "SeriesInstanceUID",
+            "Modality",
+            "NumberOfSeriesRelatedInstances",
+        ],
+    );
+    assert_eq!(series.len(), 1);
+    assert_eq!(
+        text(&series[0], tags::SERIES_INSTANCE_UID),
+        karimov.series_uid
+    );
+    assert_eq!(text(&series[0], tags::MODALITY), "CT");
+    assert_eq!(
+        text(&series[0], tags::NUMBER_OF_SERIES_RELATED_INSTANCES),
+        "2"
+    );
+
+    // IMAGE of one series, and a single instance by its number.
+    let images = findscu(
+        &server,
+        &dir.path().join("images"),
+        "-S",
+        &[
+            "QueryRetrieveLevel=IMAGE",
+            &format!("StudyInstanceUID={}", ivanov.study.study_uid),
+            &format!("SeriesInstanceUID={}", ivanov.series_uid),
+            "SOPInstanceUID",
+            "InstanceNumber",
+        ],
+    );
+    let mut sops: Vec<String> = images
+        .iter()
+        .map(|o| text(o, tags::SOP_INSTANCE_UID))
+        .collect();
+    sops.sort();
+    let mut expected: Vec<String> = (0..3).map(|i| ivanov.sop_instance_uid(i)).collect();
+    expected.sort();
+    assert_eq!(sops, expected);
+    let second = findscu(
+        &server,
+        &dir.path().join("second"),
+        "-S",
+        &[
+            "QueryRetrieveLevel=IMAGE",
+            &format!("StudyInstanceUID={}", ivanov.study.study_uid),
+            &format!("SeriesInstanceUID={}", ivanov.series_uid),
+            "SOPInstanceUID",
+            "InstanceNumber=2",
+        ],
+    );
+    assert_eq!(second.len(), 1);
+    assert_eq!(text(&second[0], tags::INSTANCE_NUMBER), "2");
+
+    // Patient Root, PATIENT: one answer per patient with its totals.
+    let patients = findscu(
+        &server,
+        &dir.path().join("patients"),
+        "-P",
+        &[
+            "QueryRetrieveLevel=PATIENT",
+            "PatientID",
+            "PatientName",
+            "NumberOfPatientRelatedStudies",
+            "NumberOfPatientRelatedInstances",
+        ],
+    );
+    assert_eq!(patients.len(), 2);
+    let karimov_row = patients
+        .iter()
+        .find(|o| text(o, tags::PATIENT_ID) == karimov.patient.id)
+        .expect("Karimov listed");
+    assert_eq!(
+        text(karimov_row, tags::NUMBER_OF_PATIENT_RELATED_STUDIES),
+        "1"
+    );
+    assert_eq!(
+        text(karimov_row, tags::NUMBER_OF_PATIENT_RELATED_INSTANCES),
+        "2"
+    );
+
+    // Dates match as ranges: none of the studies is from 1990.
+    let none = findscu(
+        &server,
+        &dir.path().join("none"),
+        "-S",
+        &["QueryRetrieveLevel=STUDY", "StudyDate=19900101-19901231"],
+    );
+    assert!(none.is_empty());
+    server.stop();
+}
+
+/// pynetdicom's C-FIND: every response with its status, then the final one.
+fn pynetdicom_find(
+    server: &Server,
+    model: &str,
+    level: &str,
+    keys: &[&str],
+) -> Vec<serde_json::Value> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/find.py");
+    let mut command = Command::new(common::python());
+    command
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .arg(script)
+        .args(["127.0.0.1", &server.dicom_port(), AE_TITLE, model, level])
+        .args(keys);
+    let done = run(command, TOOL_LIMIT);
+    assert!(
+        done.success(),
+        "pynetdicom's C-FIND failed (is PACS_TEST_PYTHON set to a Python with pynetdicom?):\n{}",
+        done.text
+    );
+    done.text
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+#[test]
+fn pynetdicom_queries_and_bad_identifiers_get_failure_statuses() {
+    let (_dir, server, ivanov, _karimov) = archive();
+    let responses = pynetdicom_find(
+        &server,
+        "study",
+        "SERIES",
+        &[
+            &format!("StudyInstanceUID={}", ivanov.study.study_uid),
+            "SeriesInstanceUID=",
+            "SeriesDescription=",
+            "PatientName=",
+        ],
+    );
+    let statuses: Vec<&str> = responses
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["0xFF00", "0x0000"], "{responses:?}");
+    let series = &responses[0]["identifier"];
+    assert_eq!(series["0020000E"]["Value"][0], ivanov.series_uid.as_str());
+    assert_eq!(
+        series["00100010"]["Value"][0]["Alphabetic"], "Иванов^Иван^Петрович",
+        "{series}"
+    );
+
+    // PATIENT level is not part of the Study Root model.
+    let refused = pynetdicom_find(&server, "study", "PATIENT", &["PatientID="]);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0]["status"], "0xA900");
+    // A date that is not a date.
+    let refused = pynetdicom_find(&server, "study", "STUDY", &["StudyDate=yesterday"]);
+    assert_eq!(refused[0]["status"], "0xA900");
+
+    // The association served them all and the archive is unchanged.
+    let again = pynetdicom_find(&server, "patient", "PATIENT", &["PatientID="]);
+    assert_eq!(
+        again.len(),
+        3,
+        "two patients and the final status: {again:?}"
+    );
+    server.stop();
+}
+
+/// A query cancelled before any match was sent: the C-CANCEL-RQ arrives
+/// in the same write as the C-FIND-RQ, so the server has it before it
+/// could send anything, and answers Cancel (FE00) with no pending
+/// response; the association goes on serving.
+#[test]
+fn a_cancelled_query_ends_with_the_cancel_status() {
+    let (_dir, server, _ivanov, _karimov) = archive();
+    let mut peer = RawPeer::associate(&server, "RAWFIND");
+
+    let mut find = DimseCommand::new(CommandField::CFindRq);
+    find.affected_sop_class_uid = Some(STUDY_ROOT_FIND.into());
+    find.message_id = Some(7);
+    find.priority = Some(0);
+    find.command_data_set_type = DATA_SET_PRESENT;
+    let mut identifier = InMemDicomObject::new_empty();
+    for (tag, vr, value) in [
+        (tags::QUERY_RETRIEVE_LEVEL, dicom_core::VR::CS, "IMAGE"),
+        (tags::SOP_INSTANCE_UID, dicom_core::VR::UI, ""),
+    ] {
+        identifier.put(dicom_core::DataElement::new(
+            tag,
+            vr,
+            dicom_core::PrimitiveValue::from(value),
+        ));
+    }
+    let identifier_bytes = pacs_core::find::write_identifier(&identifier, raw_peer::EXPLICIT_VR_LE)
+        .expect("identifier encoded");
+    let mut cancel = DimseCommand::new(CommandField::CCancelRq);
+    cancel.message_id_being_responded_to = Some(7);
+
+    let mut bytes = p_data(PC_FIND, true, true, &find.encode());
+    bytes.extend(p_data(PC_FIND, false, true, &identifier_bytes));
+    bytes.extend(p_data(PC_FIND, true, true, &cancel.encode()));
+    peer.send(&bytes);
+
+    let response = match peer.receive(Duration::from_secs(30)) {
+        Answer::Pdu(P_DATA_TF, body) => DimseCommand::decode(&body[6..]).expect("a command"),
+        other => panic!("no C-FIND response: {other:?}"),
+    };
+    assert_eq!(response.command_field, CommandField::CFindRsp);
+    assert_eq!(response.message_id_being_responded_to, Some(7));
+    assert_eq!(
+        response.status,
+        Some(dimse::Status::CANCEL),
+        "the first answer is the final Cancel, not a match"
+    );
+
+    // Still associated: the same query without a cancel gets all 5 images.
+    let mut again = find.clone();
+    again.message_id = Some(8);
+    let mut bytes = p_data(PC_FIND, true, true, &again.encode());
+    bytes.extend(p_data(PC_FIND, false, true, &identifier_bytes));
+    peer.send(&bytes);
+    let mut pending = 0;
+    loop {
+        // Each pending response is a command PDU then an identifier PDU.
+        let Answer::Pdu(P_DATA_TF, body) = peer.receive(Duration::from_secs(30)) else {
+            panic!("the association ended");
+        };
+        // PDV item: length (4), context (1), control header (1), data.
+        let command = body[5] & 1 == 1;
+        if !command {
+            continue;
+        }
+        let response = DimseCommand::decode(&body[6..]).expect("a command");
+        match response.status {
+            Some(dimse::Status::PENDING) => pending += 1,
+            Some(dimse::Status::SUCCESS) => break,
+            other => panic!("unexpected status {other:?}"),
+        }
+    }
+    assert_eq!(pending, 5);
+    server.stop();
+}
