@@ -10,7 +10,7 @@
 //! - [`command`]: command set encoding/decoding (always implicit VR little endian)
 //! - [`status`]: status codes and their classes
 //! - [`message`]: reassembly of command and data set fragments per presentation context
-//! - [`server`]: the association acceptor (C-ECHO, C-STORE, C-FIND; C-MOVE/C-GET later)
+//! - [`server`]: the association acceptor (C-ECHO, C-STORE, C-FIND, C-GET; C-MOVE later)
 //! - [`wire`]: PDU framing on the receive path, without copying data sets
 
 //!
@@ -50,7 +50,8 @@ pub mod status;
 pub mod wire;
 
 pub use server::{
-    AssociationInfo, AssociationRequest, DEFAULT_MAX_PDU_LENGTH, DimseServer, FindFailure,
-    FindMatches, FindRequest, ServerConfig, ServiceHandler, StoreRequest, StoreResponse,
+    AssociationInfo, AssociationRequest, DEFAULT_MAX_PDU_LENGTH, DimseServer, FindMatches,
+    FindRequest, Outgoing, QueryFailure, Retrieval, RetrieveRequest, ServerConfig, ServiceHandler,
+    StoreRequest, StoreResponse,
 };
 pub use status::{Status, StatusClass};

@@ -118,10 +118,10 @@ pub struct FindRequest {
     pub identifier: Bytes,
 }
 
-/// The end of a C-FIND other than success: its status and a comment for
-/// the peer's log.
+/// The end of a C-FIND or C-GET other than success: its status and a
+/// comment for the peer's log.
 #[derive(Debug, Clone)]
-pub struct FindFailure {
+pub struct QueryFailure {
     pub status: Status,
     pub error_comment: Option<String>,
 }
@@ -132,7 +132,39 @@ pub struct FindFailure {
 /// the query with that failure; the channel closing ends it with success.
 /// When the peer cancels, the receiver is dropped, which tells the
 /// producer to stop.
-pub type FindMatches = tokio::sync::mpsc::Receiver<Result<Bytes, FindFailure>>;
+pub type FindMatches = tokio::sync::mpsc::Receiver<Result<Bytes, QueryFailure>>;
+
+/// One C-GET request, its identifier complete.
+#[derive(Debug)]
+pub struct RetrieveRequest {
+    pub message_id: u16,
+    /// The query/retrieve information model (Patient Root, Study Root...).
+    pub affected_sop_class_uid: String,
+    /// Transfer syntax of `identifier`.
+    pub transfer_syntax_uid: String,
+    /// The identifier exactly as received: the unique keys of what to send.
+    pub identifier: Bytes,
+}
+
+/// One instance a retrieval sends with a C-STORE sub-operation.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub sop_class_uid: String,
+    pub sop_instance_uid: String,
+    /// Transfer syntax of `dataset`.
+    pub transfer_syntax_uid: String,
+    /// The data set (no file meta group).
+    pub dataset: Bytes,
+}
+
+/// What a C-GET sends: how many instances (for the sub-operation counts),
+/// then each one as it is read. An `Err` item is an instance that could
+/// not be read, by SOP Instance UID: a failed sub-operation. The receiver
+/// is dropped when the peer cancels.
+pub struct Retrieval {
+    pub total: usize,
+    pub instances: tokio::sync::mpsc::Receiver<Result<Outgoing, String>>,
+}
 
 /// The services behind the acceptor.
 #[async_trait]
@@ -149,12 +181,34 @@ pub trait ServiceHandler: Send + Sync + 'static {
         &self,
         association: &AssociationInfo,
         request: FindRequest,
-    ) -> Result<FindMatches, FindFailure> {
+    ) -> Result<FindMatches, QueryFailure> {
         let _ = (association, request);
-        Err(FindFailure {
+        Err(QueryFailure {
             status: Status::SOP_CLASS_NOT_SUPPORTED,
             error_comment: Some("queries are not served here".into()),
         })
+    }
+
+    /// Starts one C-GET. By default retrievals are not served.
+    async fn get(
+        &self,
+        association: &AssociationInfo,
+        request: RetrieveRequest,
+    ) -> Result<Retrieval, QueryFailure> {
+        let _ = (association, request);
+        Err(QueryFailure {
+            status: Status::SOP_CLASS_NOT_SUPPORTED,
+            error_comment: Some("retrievals are not served here".into()),
+        })
+    }
+
+    /// `outgoing`'s data set in transfer syntax `to`, for a peer that did
+    /// not accept the stored one. By default nothing is converted.
+    async fn transcode(&self, outgoing: &Outgoing, to: &str) -> Result<Bytes, String> {
+        Err(format!(
+            "{} is stored in {}, which the peer did not accept, and cannot be converted to {to}",
+            outgoing.sop_instance_uid, outgoing.transfer_syntax_uid
+        ))
     }
 }
 
@@ -289,6 +343,7 @@ impl Connection {
 
         let mut options = ServerAssociationOptions::new()
             .ae_access_control(admission)
+            .with_negotiation(negotiation::Roles)
             .ae_title(config.ae_title.clone())
             .max_pdu_length(config.max_pdu_length)
             .strict(true)

@@ -41,8 +41,14 @@ impl Status {
     pub const UNRECOGNIZED_OPERATION: Status = Status(0x0211);
     /// Refused: out of resources (disk full, back-end unavailable).
     pub const REFUSED_OUT_OF_RESOURCES: Status = Status(0xA700);
+    /// Retrieve refused: none of the sub-operations could be performed
+    /// (PS3.4 C.4.3.1.4).
+    pub const UNABLE_TO_PERFORM_SUB_OPERATIONS: Status = Status(0xA702);
     /// Error: the data set does not match the SOP class.
     pub const DATA_SET_DOES_NOT_MATCH_SOP_CLASS: Status = Status(0xA900);
+    /// Retrieve warning: sub-operations complete, one or more failed or
+    /// had warnings (PS3.4 C.4.3.1.4).
+    pub const SUB_OPERATIONS_COMPLETE_WITH_FAILURES: Status = Status(0xB000);
     /// Error: cannot understand (the data set could not be parsed).
     pub const CANNOT_UNDERSTAND: Status = Status(0xC000);
 

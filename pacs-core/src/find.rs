@@ -31,15 +31,40 @@ pub enum Model {
 }
 
 impl Model {
-    /// The model of a C-FIND SOP class UID.
-    pub fn of_find_sop_class(uid: &str) -> Option<Model> {
+    /// The model of a C-FIND or C-GET SOP class UID.
+    pub fn of_sop_class(uid: &str) -> Option<Model> {
         use dicom_dictionary_std::uids;
         match uid {
-            uids::PATIENT_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_FIND => Some(Model::PatientRoot),
-            uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_FIND => Some(Model::StudyRoot),
+            uids::PATIENT_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_FIND
+            | uids::PATIENT_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_GET => Some(Model::PatientRoot),
+            uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_FIND
+            | uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_GET => Some(Model::StudyRoot),
             _ => None,
         }
     }
+}
+
+/// The index query listing every instance a C-GET identifier names. The
+/// identifier must hold the unique key of its level (Patient ID, Study,
+/// Series or SOP Instance UID, a list allowed), so that an incomplete
+/// request never sends the whole archive.
+pub fn retrieve_query(model: Model, identifier: &InMemDicomObject) -> Result<Query, FindError> {
+    let find = Find::from_identifier(model, identifier)?;
+    let unique = match find.level {
+        Level::Patient => Attribute::PatientId,
+        Level::Study => Attribute::StudyInstanceUid,
+        Level::Series => Attribute::SeriesInstanceUid,
+        Level::Instance => Attribute::SopInstanceUid,
+    };
+    if !find.query.matches.iter().any(|m| m.attribute == unique) {
+        return Err(FindError::MissingUniqueKey(unique.keyword_and_tag().0));
+    }
+    let mut query = find.query;
+    query.level = Level::Instance;
+    query.include.clear();
+    query.offset = 0;
+    query.limit = i64::MAX as usize;
+    Ok(query)
 }
 
 /// Why an identifier cannot be answered; the message is for the peer's
@@ -58,6 +83,8 @@ pub enum FindError {
     Unreadable(String),
     #[error("transfer syntax {0} is not known")]
     UnknownTransferSyntax(String),
+    #[error("a retrieve at this level needs {0}")]
+    MissingUniqueKey(&'static str),
 }
 
 /// A C-FIND request ready to run: the index query (its page fields left
@@ -370,6 +397,30 @@ mod tests {
             Find::from_identifier(Model::StudyRoot, &bad),
             Err(FindError::BadKey { .. })
         ));
+    }
+
+    #[test]
+    fn a_retrieve_names_what_it_retrieves() {
+        let study = identifier(
+            "STUDY",
+            &[(tags::STUDY_INSTANCE_UID, VR::UI, "1.2.3\\1.2.4")],
+        );
+        let query = retrieve_query(Model::StudyRoot, &study).unwrap();
+        assert_eq!(query.level, Level::Instance);
+        assert_eq!(
+            query.matches,
+            vec![Match {
+                attribute: Attribute::StudyInstanceUid,
+                value: MatchValue::UidList(vec!["1.2.3".into(), "1.2.4".into()])
+            }]
+        );
+        let everything = identifier("STUDY", &[(tags::PATIENT_NAME, VR::PN, "*")]);
+        assert_eq!(
+            retrieve_query(Model::StudyRoot, &everything).unwrap_err(),
+            FindError::MissingUniqueKey("StudyInstanceUID")
+        );
+        let patient = identifier("PATIENT", &[(tags::PATIENT_ID, VR::LO, "UZ-1")]);
+        assert!(retrieve_query(Model::PatientRoot, &patient).is_ok());
     }
 
     #[test]

@@ -38,6 +38,44 @@ pub fn to_explicit_le(bytes: &[u8]) -> Result<Bytes, ArchiveError> {
     Ok(Bytes::from(out))
 }
 
+/// A data set (no file meta group) re-encoded from transfer syntax `from`
+/// to `to`, pixel data decoded or encoded as needed: what a C-GET sends a
+/// peer that did not accept the stored syntax.
+pub fn dataset_to(
+    dataset: &[u8],
+    sop_class_uid: &str,
+    sop_instance_uid: &str,
+    from: &str,
+    to: &str,
+) -> Result<Bytes, ArchiveError> {
+    let syntax = |uid: &str| {
+        TransferSyntaxRegistry.get(uid).ok_or_else(|| {
+            ArchiveError::Unprocessable(format!("transfer syntax {uid} is not known"))
+        })
+    };
+    let (from_ts, to_ts) = (syntax(from)?, syntax(to)?);
+    let object =
+        dicom_object::InMemDicomObject::read_dataset_with_ts(dataset, from_ts).map_err(|e| {
+            ArchiveError::Unprocessable(format!("cannot read the stored instance: {e}"))
+        })?;
+    let meta = dicom_object::FileMetaTableBuilder::new()
+        .media_storage_sop_class_uid(sop_class_uid)
+        .media_storage_sop_instance_uid(sop_instance_uid)
+        .transfer_syntax(from);
+    let mut file = object
+        .with_meta(meta)
+        .map_err(|e| ArchiveError::Unprocessable(format!("cannot convert the instance: {e}")))?;
+    file.transcode(to_ts).map_err(|e| {
+        ArchiveError::NotAcceptable(format!(
+            "cannot convert the instance from {from} to {to}: {e}"
+        ))
+    })?;
+    let mut out = Vec::with_capacity(dataset.len());
+    file.write_dataset_with_ts(&mut out, to_ts)
+        .map_err(|e| ArchiveError::Unprocessable(format!("cannot encode the instance: {e}")))?;
+    Ok(Bytes::from(out))
+}
+
 /// One native frame (1-based) of an instance whose data set is not
 /// walkable as stored, in little endian.
 pub fn native_frame(bytes: &[u8], number: u32) -> Result<FrameData, ArchiveError> {

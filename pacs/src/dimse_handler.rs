@@ -1,16 +1,18 @@
 //! The archive behind the DIMSE acceptor: admission by configured sites,
-//! C-STORE through the one ingest pipeline, and C-FIND from the index.
+//! C-STORE through the one ingest pipeline, C-FIND from the index, and
+//! C-GET from the index and the object store.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use dimse::{
-    AssociationInfo, AssociationRequest, FindFailure, FindMatches, FindRequest, ServiceHandler,
-    Status, StoreRequest, StoreResponse,
+    AssociationInfo, AssociationRequest, FindMatches, FindRequest, Outgoing, QueryFailure,
+    Retrieval, RetrieveRequest, ServiceHandler, Status, StoreRequest, StoreResponse,
 };
-use pacs_core::find::{Find, Model, read_identifier, write_identifier};
-use pacs_core::{Incoming, Index, Ingest, StoreKind};
+use pacs_core::find::{Find, Model, read_identifier, retrieve_query, write_identifier};
+use pacs_core::index::StoredInstance;
+use pacs_core::{Archive, Incoming, Index, Ingest, StoreKind};
 
 use crate::config::Site;
 
@@ -21,9 +23,14 @@ const FIND_PAGE: usize = 500;
 /// matches the whole archive when the peer reads slowly.
 const FIND_AHEAD: usize = 64;
 
+/// Instances read ahead of the peer during a C-GET: each is held whole in
+/// memory until sent.
+const GET_AHEAD: usize = 2;
+
 pub struct ArchiveHandler {
     pub ingest: Arc<Ingest>,
     pub index: Arc<dyn Index>,
+    pub archive: Arc<Archive>,
     /// Our AE title, returned as the Retrieve AE Title of every match.
     pub ae_title: String,
     pub sites: Vec<Site>,
@@ -31,8 +38,8 @@ pub struct ArchiveHandler {
 
 /// A C-FIND failure with its reason for the peer's log (64 characters at
 /// most, the length of an Error Comment).
-fn find_failure(status: Status, reason: &str) -> FindFailure {
-    FindFailure {
+fn find_failure(status: Status, reason: &str) -> QueryFailure {
+    QueryFailure {
         status,
         error_comment: Some(reason.chars().take(64).collect()),
     }
@@ -113,10 +120,10 @@ impl ServiceHandler for ArchiveHandler {
         &self,
         association: &AssociationInfo,
         request: FindRequest,
-    ) -> Result<FindMatches, FindFailure> {
+    ) -> Result<FindMatches, QueryFailure> {
         // Failure statuses of PS3.4 C.4.1.1.4: A900 for an identifier that
         // does not fit the model, C000 for one that cannot be processed.
-        let model = Model::of_find_sop_class(&request.affected_sop_class_uid)
+        let model = Model::of_sop_class(&request.affected_sop_class_uid)
             .ok_or_else(|| find_failure(Status::SOP_CLASS_NOT_SUPPORTED, "unknown query model"))?;
         let identifier = read_identifier(&request.identifier, &request.transfer_syntax_uid)
             .map_err(|e| find_failure(Status::CANNOT_UNDERSTAND, &e.to_string()))?;
@@ -167,4 +174,80 @@ impl ServiceHandler for ArchiveHandler {
         });
         Ok(matches)
     }
+
+    async fn get(
+        &self,
+        association: &AssociationInfo,
+        request: RetrieveRequest,
+    ) -> Result<Retrieval, QueryFailure> {
+        let model = Model::of_sop_class(&request.affected_sop_class_uid).ok_or_else(|| {
+            find_failure(Status::SOP_CLASS_NOT_SUPPORTED, "unknown retrieve model")
+        })?;
+        let identifier = read_identifier(&request.identifier, &request.transfer_syntax_uid)
+            .map_err(|e| find_failure(Status::CANNOT_UNDERSTAND, &e.to_string()))?;
+        let query = retrieve_query(model, &identifier).map_err(|e| {
+            tracing::info!(assoc_id = association.id, error = %e, "C-GET refused");
+            find_failure(Status::DATA_SET_DOES_NOT_MATCH_SOP_CLASS, &e.to_string())
+        })?;
+        let rows = self.index.search(&query).await.map_err(|e| {
+            tracing::warn!(error = %e, "C-GET search failed");
+            find_failure(Status::CANNOT_UNDERSTAND, "the index failed")
+        })?;
+        let total = rows.len();
+        tracing::info!(assoc_id = association.id, instances = total, "C-GET");
+        let (sender, instances) = tokio::sync::mpsc::channel(GET_AHEAD);
+        let index = self.index.clone();
+        let archive = self.archive.clone();
+        tokio::spawn(async move {
+            for row in rows {
+                let Some(sop) = row.sop_instance_uid else {
+                    continue;
+                };
+                let item = match index.find_instance(&sop).await {
+                    Ok(Some(instance)) => outgoing(&archive, &instance).await,
+                    Ok(None) => Err(format!("{sop} is no longer stored")),
+                    Err(e) => Err(e.to_string()),
+                };
+                let item = item.map_err(|reason| {
+                    tracing::warn!(sop_instance_uid = %sop, reason, "C-GET sub-operation failed");
+                    sop
+                });
+                // A closed channel: the peer cancelled or went away.
+                if sender.send(item).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Retrieval { total, instances })
+    }
+
+    async fn transcode(&self, outgoing: &Outgoing, to: &str) -> Result<Bytes, String> {
+        let outgoing = outgoing.clone();
+        let to = to.to_owned();
+        tokio::task::spawn_blocking(move || {
+            pacs_core::transcode::dataset_to(
+                &outgoing.dataset,
+                &outgoing.sop_class_uid,
+                &outgoing.sop_instance_uid,
+                &outgoing.transfer_syntax_uid,
+                &to,
+            )
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+    }
+}
+
+/// A stored instance as a C-STORE sub-operation sends it: its data set as
+/// stored, without the file meta group.
+async fn outgoing(archive: &Archive, instance: &StoredInstance) -> Result<Outgoing, String> {
+    let object = archive.object(instance).await.map_err(|e| e.to_string())?;
+    let header = pacs_core::layout::read_part10_header(&object).map_err(|e| e.to_string())?;
+    Ok(Outgoing {
+        sop_class_uid: instance.sop_class_uid.clone(),
+        sop_instance_uid: instance.sop_instance_uid.clone(),
+        transfer_syntax_uid: instance.transfer_syntax_uid.clone(),
+        dataset: object.slice(header.dataset_offset..),
+    })
 }

@@ -94,6 +94,7 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
     let handler = Arc::new(ArchiveHandler {
         ingest: services.ingest.clone(),
         index: services.index.clone(),
+        archive: services.archive.clone(),
         ae_title: config.ae_title.clone(),
         sites: config.sites.clone(),
     });

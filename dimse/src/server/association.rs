@@ -8,6 +8,9 @@
 //!   even when shutdown is requested meanwhile;
 //! - a C-FIND's matches are sent as they are produced, while the peer may
 //!   cancel it (C-CANCEL-RQ); it ends with exactly one final response;
+//! - a C-GET sends its instances as C-STORE sub-operations on this
+//!   association, one at a time, each answered before the next, with a
+//!   pending response after each and one final response with the counts;
 //! - on shutdown an association with no message in progress is aborted at
 //!   once; one with a message in progress is aborted right after answering it.
 
@@ -25,8 +28,11 @@ use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::command::{Command, CommandField};
 use crate::message::{Assembler, Message, MessageError, encode_message, pdvs};
-use crate::server::negotiation::FIND_SOP_CLASSES;
-use crate::server::{AssociationInfo, FindMatches, FindRequest, ServiceHandler, StoreRequest};
+use crate::server::negotiation::{FIND_SOP_CLASSES, GET_SOP_CLASSES};
+use crate::server::{
+    AssociationInfo, FindMatches, FindRequest, Outgoing, Retrieval, RetrieveRequest,
+    ServiceHandler, StoreRequest,
+};
 use crate::status::Status;
 use crate::wire::{self, RawPdu, WireError};
 
@@ -57,6 +63,7 @@ pub enum AssociationEnd {
 }
 
 /// The negotiated presentation context a message arrived on.
+#[derive(Clone)]
 struct Context {
     abstract_syntax: String,
     transfer_syntax: String,
@@ -145,7 +152,7 @@ impl Session {
                             }
                             .into();
                         };
-                        match self.dispatch(message, context, assembler).await {
+                        match self.dispatch(message, context, contexts, assembler).await {
                             Ok(was_store) => *stored += u64::from(was_store),
                             Err(end) => return end,
                         }
@@ -201,6 +208,7 @@ impl Session {
         &mut self,
         message: Message,
         context: &Context,
+        contexts: &HashMap<u8, Context>,
         assembler: &mut Assembler,
     ) -> Result<bool, AssociationEnd> {
         let Message {
@@ -220,6 +228,11 @@ impl Session {
             }
             CommandField::CFindRq => {
                 self.find(pc, command, data_set, context, assembler).await?;
+                Ok(false)
+            }
+            CommandField::CGetRq => {
+                self.get(pc, command, data_set, context, contexts, assembler)
+                    .await?;
                 Ok(false)
             }
             CommandField::CCancelRq => {
@@ -418,6 +431,265 @@ impl Session {
         }
     }
 
+    async fn get(
+        &mut self,
+        pc: u8,
+        command: Command,
+        data_set: Option<bytes::Bytes>,
+        context: &Context,
+        contexts: &HashMap<u8, Context>,
+        assembler: &mut Assembler,
+    ) -> Result<(), AssociationEnd> {
+        let span = info_span!("c_get", message_id = command.message_id);
+        let refusal = if !GET_SOP_CLASSES.contains(&context.abstract_syntax.as_str()) {
+            Some((
+                Status::SOP_CLASS_NOT_SUPPORTED,
+                "C-GET on a context that is not a retrieve model",
+            ))
+        } else if data_set.is_none() {
+            Some((Status::CANNOT_UNDERSTAND, "C-GET without an identifier"))
+        } else {
+            None
+        };
+        if let Some((status, comment)) = refusal {
+            warn!(parent: &span, %status, comment, "refusing C-GET");
+            return self.respond(pc, &command, status, Some(comment)).await;
+        }
+        let request = RetrieveRequest {
+            message_id: command.message_id.unwrap_or(0),
+            affected_sop_class_uid: context.abstract_syntax.clone(),
+            transfer_syntax_uid: context.transfer_syntax.clone(),
+            identifier: data_set.unwrap_or_default(),
+        };
+        let retrieval = self
+            .handler
+            .get(&self.info, request)
+            .instrument(span.clone())
+            .await;
+        let retrieval = match retrieval {
+            Ok(retrieval) => retrieval,
+            Err(failure) => {
+                info!(parent: &span, status = %failure.status, "C-GET refused");
+                return self
+                    .respond(
+                        pc,
+                        &command,
+                        failure.status,
+                        failure.error_comment.as_deref(),
+                    )
+                    .await;
+            }
+        };
+        let mut counts = SubOperations::new(retrieval.total);
+        let cancelled = self
+            .send_instances(pc, &command, retrieval, contexts, assembler, &mut counts)
+            .instrument(span.clone())
+            .await?;
+        let status = counts.final_status(cancelled);
+        info!(
+            parent: &span,
+            %status,
+            completed = counts.completed,
+            failed = counts.failed.len(),
+            warning = counts.warning,
+            "C-GET answered"
+        );
+        let Some(mut response) = Command::response_to(&command, status) else {
+            return Ok(());
+        };
+        counts.write_to(&mut response, cancelled);
+        // The instances not sent, as the Failed SOP Instance UID List.
+        let identifier = (!counts.failed.is_empty())
+            .then(|| failed_uid_list(&counts.failed, &context.transfer_syntax));
+        self.send_command(pc, &response, identifier.as_deref())
+            .await
+    }
+
+    /// Sends each instance of `retrieval` as a C-STORE sub-operation and a
+    /// pending C-GET response after it; returns whether the peer cancelled.
+    async fn send_instances(
+        &mut self,
+        pc: u8,
+        command: &Command,
+        mut retrieval: Retrieval,
+        contexts: &HashMap<u8, Context>,
+        assembler: &mut Assembler,
+        counts: &mut SubOperations,
+    ) -> Result<bool, AssociationEnd> {
+        let mut message_id: u16 = 0;
+        let mut cancelled = false;
+        while !cancelled {
+            let next = tokio::select! {
+                biased;
+                pdu = self.next_pdu(false) => Err(pdu),
+                item = retrieval.instances.recv() => Ok(item),
+            };
+            let outgoing = match next {
+                Err(pdu) => {
+                    cancelled = self.cancel_among(pdu?, command, assembler, None).await?.0;
+                    continue;
+                }
+                Ok(None) => break,
+                Ok(Some(Err(sop_instance_uid))) => {
+                    counts.failed.push(sop_instance_uid);
+                    continue;
+                }
+                Ok(Some(Ok(outgoing))) => outgoing,
+            };
+            message_id = message_id.wrapping_add(1);
+            match self
+                .store_sub_operation(&outgoing, contexts, message_id)
+                .await?
+            {
+                None => counts.failed.push(outgoing.sop_instance_uid.clone()),
+                Some(()) => {
+                    // Wait for the peer's C-STORE-RSP (or its cancel).
+                    loop {
+                        let pdu = self.next_pdu(false).await?;
+                        let (cancel, status) = self
+                            .cancel_among(pdu, command, assembler, Some(message_id))
+                            .await?;
+                        cancelled |= cancel;
+                        match status {
+                            None => continue,
+                            Some(status) if status.is_success() => counts.completed += 1,
+                            Some(status) if status.class() == crate::StatusClass::Warning => {
+                                counts.warning += 1
+                            }
+                            Some(_) => counts.failed.push(outgoing.sop_instance_uid.clone()),
+                        }
+                        break;
+                    }
+                }
+            }
+            if !cancelled && counts.remaining() > 0 {
+                let Some(mut pending) = Command::response_to(command, Status::PENDING) else {
+                    continue;
+                };
+                counts.write_to(&mut pending, false);
+                self.send_command(pc, &pending, None).await?;
+            }
+        }
+        Ok(cancelled)
+    }
+
+    /// Sends `outgoing` as a C-STORE-RQ on a context the peer accepted for
+    /// its SOP class with us as SCU, in its stored transfer syntax if the
+    /// peer accepted that, else converted. `None` when no context fits or
+    /// the conversion fails: a failed sub-operation.
+    async fn store_sub_operation(
+        &mut self,
+        outgoing: &Outgoing,
+        contexts: &HashMap<u8, Context>,
+        message_id: u16,
+    ) -> Result<Option<()>, AssociationEnd> {
+        let mut candidates: Vec<(&u8, &Context)> = contexts
+            .iter()
+            .filter(|(_, c)| c.abstract_syntax == outgoing.sop_class_uid)
+            .collect();
+        candidates.sort_by_key(|(id, c)| (c.transfer_syntax != outgoing.transfer_syntax_uid, **id));
+        let Some(&(&pc, context)) = candidates.first() else {
+            warn!(
+                sop_class = outgoing.sop_class_uid,
+                sop_instance_uid = outgoing.sop_instance_uid,
+                "the peer accepted no context for this SOP class; sub-operation failed"
+            );
+            return Ok(None);
+        };
+        let converted;
+        let dataset = if context.transfer_syntax == outgoing.transfer_syntax_uid {
+            &outgoing.dataset
+        } else {
+            match self
+                .handler
+                .transcode(outgoing, &context.transfer_syntax)
+                .await
+            {
+                Ok(bytes) => {
+                    converted = bytes;
+                    &converted
+                }
+                Err(reason) => {
+                    warn!(reason, "sub-operation failed");
+                    return Ok(None);
+                }
+            }
+        };
+        let mut store = Command::new(CommandField::CStoreRq);
+        store.affected_sop_class_uid = Some(outgoing.sop_class_uid.clone());
+        store.affected_sop_instance_uid = Some(outgoing.sop_instance_uid.clone());
+        store.message_id = Some(message_id);
+        store.priority = Some(0);
+        self.send_command(pc, &store, Some(dataset)).await?;
+        Ok(Some(()))
+    }
+
+    /// Reads `pdu` while a C-GET runs: whether it holds a C-CANCEL-RQ for
+    /// `command`, and the status of a C-STORE-RSP to `store_message_id`.
+    async fn cancel_among(
+        &mut self,
+        pdu: RawPdu,
+        command: &Command,
+        assembler: &mut Assembler,
+        store_message_id: Option<u16>,
+    ) -> Result<(bool, Option<Status>), AssociationEnd> {
+        let body = match pdu {
+            RawPdu::PData(body) => body,
+            RawPdu::Other(Pdu::AbortRQ { .. }) => return Err(AssociationEnd::AbortedByPeer),
+            RawPdu::Other(other) => {
+                return Err(AssociationEnd::UnexpectedPdu(format!(
+                    "{} while a C-GET is answered",
+                    other.short_description()
+                )));
+            }
+        };
+        let mut cancelled = false;
+        let mut status = None;
+        for fragment in pdvs(&body) {
+            let Some(message) = assembler.push(fragment?)? else {
+                continue;
+            };
+            let c = &message.command;
+            match c.command_field {
+                CommandField::CCancelRq
+                    if c.message_id_being_responded_to == command.message_id =>
+                {
+                    debug!("C-GET cancelled by the peer");
+                    cancelled = true;
+                }
+                CommandField::CStoreRsp
+                    if store_message_id.is_some()
+                        && c.message_id_being_responded_to == store_message_id =>
+                {
+                    status = Some(c.status.unwrap_or(Status::CANNOT_UNDERSTAND));
+                }
+                field => {
+                    return Err(AssociationEnd::UnexpectedPdu(format!(
+                        "command {:#06x} while a C-GET is answered",
+                        field.code()
+                    )));
+                }
+            }
+        }
+        Ok((cancelled, status))
+    }
+
+    async fn send_command(
+        &mut self,
+        pc: u8,
+        command: &Command,
+        data_set: Option<&[u8]>,
+    ) -> Result<(), AssociationEnd> {
+        let peer_max = self.association.peer_max_pdu_length();
+        for pdu in encode_message(pc, command, data_set, peer_max) {
+            self.association
+                .send(&pdu)
+                .await
+                .map_err(AssociationEnd::Send)?;
+        }
+        Ok(())
+    }
+
     async fn respond(
         &mut self,
         pc: u8,
@@ -443,6 +715,79 @@ impl Session {
     }
 }
 
+/// The sub-operation counts of a retrieval (PS3.4 C.4.2.1.4, C.4.3.1.4).
+struct SubOperations {
+    total: usize,
+    completed: usize,
+    warning: usize,
+    /// SOP Instance UIDs that could not be sent.
+    failed: Vec<String>,
+}
+
+impl SubOperations {
+    fn new(total: usize) -> SubOperations {
+        SubOperations {
+            total,
+            completed: 0,
+            warning: 0,
+            failed: Vec::new(),
+        }
+    }
+
+    fn remaining(&self) -> usize {
+        self.total
+            .saturating_sub(self.completed + self.warning + self.failed.len())
+    }
+
+    fn final_status(&self, cancelled: bool) -> Status {
+        if cancelled {
+            Status::CANCEL
+        } else if self.failed.is_empty() && self.warning == 0 {
+            Status::SUCCESS
+        } else if self.completed == 0 && self.warning == 0 {
+            Status::UNABLE_TO_PERFORM_SUB_OPERATIONS
+        } else {
+            Status::SUB_OPERATIONS_COMPLETE_WITH_FAILURES
+        }
+    }
+
+    /// Counts go into responses as US: a retrieval of more than 65 535
+    /// instances reports 65 535.
+    fn write_to(&self, response: &mut Command, with_remaining: bool) {
+        let us = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
+        let pending = response.status == Some(Status::PENDING);
+        if pending || with_remaining {
+            response.remaining_sub_operations = Some(us(self.remaining()));
+        }
+        response.completed_sub_operations = Some(us(self.completed));
+        response.failed_sub_operations = Some(us(self.failed.len()));
+        response.warning_sub_operations = Some(us(self.warning));
+    }
+}
+
+/// An identifier holding only the Failed SOP Instance UID List (0008,0058)
+/// in `transfer_syntax` (implicit or explicit VR little endian: the
+/// syntaxes of a retrieve context).
+fn failed_uid_list(uids: &[String], transfer_syntax: &str) -> Vec<u8> {
+    let mut value = uids.join("\\").into_bytes();
+    if value.len() % 2 == 1 {
+        value.push(0);
+    }
+    let mut out = Vec::with_capacity(value.len() + 12);
+    out.extend_from_slice(&0x0008u16.to_le_bytes());
+    out.extend_from_slice(&0x0058u16.to_le_bytes());
+    if transfer_syntax == uids::IMPLICIT_VR_LITTLE_ENDIAN {
+        out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+    } else {
+        // UI has a 16-bit length: a list too long for it is cut short.
+        value.truncate(usize::from(u16::MAX) - 1);
+        out.extend_from_slice(b"UI");
+        out.extend_from_slice(&(value.len() as u16).to_le_bytes());
+    }
+    out.extend_from_slice(&value);
+    out
+}
+
 fn trim_uid(uid: &str) -> String {
     uid.trim_end_matches(['\0', ' ']).to_string()
 }
@@ -462,4 +807,53 @@ fn quick_ack(socket: &tokio::net::TcpStream) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = socket;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn final_status_follows_the_sub_operations() {
+        let mut counts = SubOperations::new(3);
+        assert_eq!(counts.remaining(), 3);
+        counts.completed = 3;
+        assert_eq!(counts.final_status(false), Status::SUCCESS);
+        assert_eq!(counts.final_status(true), Status::CANCEL);
+        counts.completed = 2;
+        counts.failed.push("1.2.3".into());
+        assert_eq!(
+            counts.final_status(false),
+            Status::SUB_OPERATIONS_COMPLETE_WITH_FAILURES
+        );
+        let all_failed = SubOperations {
+            failed: vec!["1".into(), "2".into()],
+            ..SubOperations::new(2)
+        };
+        assert_eq!(
+            all_failed.final_status(false),
+            Status::UNABLE_TO_PERFORM_SUB_OPERATIONS
+        );
+        let mut response = Command::new(CommandField::CGetRsp);
+        response.status = Some(Status::PENDING);
+        counts.completed = 1;
+        counts.write_to(&mut response, false);
+        assert_eq!(response.remaining_sub_operations, Some(1));
+        assert_eq!(response.completed_sub_operations, Some(1));
+        assert_eq!(response.failed_sub_operations, Some(1));
+    }
+
+    #[test]
+    fn failed_uid_lists_are_encoded_in_either_little_endian_syntax() {
+        let uids = ["1.2.3".to_owned(), "1.2.45".to_owned()];
+        let implicit = failed_uid_list(&uids, uids::IMPLICIT_VR_LITTLE_ENDIAN);
+        assert_eq!(&implicit[..4], &[0x08, 0x00, 0x58, 0x00]);
+        assert_eq!(u32::from_le_bytes(implicit[4..8].try_into().unwrap()), 12);
+        assert_eq!(&implicit[8..], b"1.2.3\\1.2.45");
+        let explicit = failed_uid_list(&uids, uids::EXPLICIT_VR_LITTLE_ENDIAN);
+        assert_eq!(&explicit[4..6], b"UI");
+        assert_eq!(u16::from_le_bytes([explicit[6], explicit[7]]), 12);
+        let odd = failed_uid_list(&["1.2".to_owned()], uids::EXPLICIT_VR_LITTLE_ENDIAN);
+        assert_eq!(&odd[8..], b"1.2\0", "UIDs are padded with NUL");
+    }
 }

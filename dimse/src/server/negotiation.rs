@@ -15,11 +15,11 @@ use dicom_core::dictionary::UidDictionary;
 use dicom_dictionary_std::StandardSopClassDictionary;
 use dicom_dictionary_std::uids;
 use dicom_ul::Pdu;
-use dicom_ul::association::server::AccessControl;
+use dicom_ul::association::server::{AccessControl, Negotiation};
 use dicom_ul::pdu::{
     AbortRQServiceProviderReason, AbortRQSource, AssociationRJ, AssociationRJResult,
     AssociationRJServiceProviderPresentationReason, AssociationRJServiceUserReason,
-    AssociationRJSource, AssociationRQ, UserIdentity,
+    AssociationRJSource, AssociationRQ, RequestorRoles, UserIdentity,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -69,18 +69,40 @@ pub const FIND_SOP_CLASSES: [&str; 2] = [
     uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_FIND,
 ];
 
+/// The query models whose C-GET we serve.
+pub const GET_SOP_CLASSES: [&str; 2] = [
+    uids::PATIENT_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_GET,
+    uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_GET,
+];
+
+/// Role selection (PS3.7 D.3.3.4): a peer may take the SCP role for a
+/// storage SOP class, which is how a C-GET's instances reach it on the
+/// same association. Every other proposal keeps the default roles.
+pub struct Roles;
+
+impl Negotiation for Roles {
+    fn negotiate_roles(&self, sop_class_uid: &str, scu: bool, scp: bool) -> Option<RequestorRoles> {
+        let uid = sop_class_uid.trim_end_matches(['\0', ' ']);
+        (scp && is_storage(uid)).then_some(RequestorRoles { scu, scp })
+    }
+}
+
 /// Whether we accept a presentation context for `uid`: Verification, the
-/// Patient and Study Root C-FIND models, every standard storage SOP class,
+/// Patient and Study Root C-FIND and C-GET models, every standard storage SOP class,
 /// and any non-standard (private) UID, which modalities use for vendor
 /// storage classes. Standard UIDs we know to be something else (other
 /// query/retrieve services, worklist, storage commitment, print, transfer
 /// syntaxes...) are refused as "abstract syntax not supported".
 pub fn serves_abstract_syntax(uid: &str) -> bool {
-    if uid == uids::VERIFICATION || uid.starts_with(STORAGE_ROOT) || FIND_SOP_CLASSES.contains(&uid)
-    {
-        return true;
-    }
-    if !uid.starts_with(STANDARD_ROOT) {
+    uid == uids::VERIFICATION
+        || FIND_SOP_CLASSES.contains(&uid)
+        || GET_SOP_CLASSES.contains(&uid)
+        || is_storage(uid)
+}
+
+/// A storage SOP class: standard, or private (any non-standard UID).
+pub fn is_storage(uid: &str) -> bool {
+    if uid.starts_with(STORAGE_ROOT) || !uid.starts_with(STANDARD_ROOT) {
         return true;
     }
     match StandardSopClassDictionary.by_uid(uid) {
@@ -225,6 +247,37 @@ mod tests {
         assert!(serves_abstract_syntax(
             uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_FIND
         ));
+        assert!(serves_abstract_syntax(
+            uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_GET
+        ));
+    }
+
+    #[test]
+    fn peers_may_receive_storage_on_their_own_association() {
+        let granted = Roles.negotiate_roles(uids::CT_IMAGE_STORAGE, true, true);
+        assert_eq!(
+            granted,
+            Some(RequestorRoles {
+                scu: true,
+                scp: true
+            })
+        );
+        // Padded as on the wire.
+        let padded = format!("{}\0", uids::DIGITAL_X_RAY_IMAGE_STORAGE_FOR_PRESENTATION);
+        assert!(Roles.negotiate_roles(&padded, false, true).is_some());
+        // Not a storage class, or no SCP role asked for: default roles.
+        assert_eq!(
+            Roles.negotiate_roles(
+                uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_FIND,
+                true,
+                true
+            ),
+            None
+        );
+        assert_eq!(
+            Roles.negotiate_roles(uids::CT_IMAGE_STORAGE, true, false),
+            None
+        );
     }
 
     #[test]

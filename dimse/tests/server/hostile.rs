@@ -260,19 +260,28 @@ async fn unserved_operations_get_failure_statuses() {
     let server = TestServer::start(config(), handler.clone()).await;
     let (mut peer, _) = RawPeer::associate(&server, SCU_AE).await;
 
-    let mut get = Command::new(CommandField::CGetRq);
-    get.affected_sop_class_uid = Some(uids::CT_IMAGE_STORAGE.into());
-    get.message_id = Some(2);
-    let response = exchange(&mut peer, 3, &get, Some(b"")).await;
-    assert_eq!(response.command_field, CommandField::CGetRsp);
+    let mut r#move = Command::new(CommandField::CMoveRq);
+    r#move.affected_sop_class_uid = Some(uids::CT_IMAGE_STORAGE.into());
+    r#move.message_id = Some(2);
+    let response = exchange(&mut peer, 3, &r#move, Some(b"")).await;
+    assert_eq!(response.command_field, CommandField::CMoveRsp);
     assert_eq!(response.status, Some(dimse::Status::UNRECOGNIZED_OPERATION));
 
-    // A query on a storage context: not a query model.
+    // A query or retrieve on a storage context: not a query model.
     let mut find = Command::new(CommandField::CFindRq);
     find.affected_sop_class_uid = Some(uids::CT_IMAGE_STORAGE.into());
     find.message_id = Some(3);
     let response = exchange(&mut peer, 3, &find, Some(b"")).await;
     assert_eq!(response.command_field, CommandField::CFindRsp);
+    assert_eq!(
+        response.status,
+        Some(dimse::Status::SOP_CLASS_NOT_SUPPORTED)
+    );
+    let mut get = Command::new(CommandField::CGetRq);
+    get.affected_sop_class_uid = Some(uids::CT_IMAGE_STORAGE.into());
+    get.message_id = Some(4);
+    let response = exchange(&mut peer, 3, &get, Some(b"")).await;
+    assert_eq!(response.command_field, CommandField::CGetRsp);
     assert_eq!(
         response.status,
         Some(dimse::Status::SOP_CLASS_NOT_SUPPORTED)

@@ -1,6 +1,7 @@
-//! C-FIND against the real `pacs serve`: dcmtk's `findscu` and pynetdicom
-//! query patients, studies, series and images of studies stored with
-//! `storescu`, and a hand-written peer cancels a query.
+//! Query/retrieve against the real `pacs serve`: dcmtk's `findscu` and
+//! pynetdicom query patients, studies, series and images of studies stored
+//! with `storescu`, a hand-written peer cancels a query, and dcmtk's
+//! `getscu` and pynetdicom retrieve studies with C-GET.
 
 mod common;
 #[path = "common/raw_peer.rs"]
@@ -18,9 +19,10 @@ use dicom_object::{OpenFileOptions, mem::InMemDicomObject};
 use dicom_samples::{CtSpec, Patient, SampleTransferSyntax};
 use dimse::command::{Command as DimseCommand, CommandField, DATA_SET_PRESENT};
 use raw_peer::{Answer, P_DATA_TF, PC_FIND, RawPeer, STUDY_ROOT_FIND, p_data};
-use scu::{TOOL_LIMIT, run, storescu};
+use scu::{TOOL_LIMIT, data_set_of_file, run, storescu};
 
 const FINDSCU: &str = "/usr/bin/findscu";
+const GETSCU: &str = "/usr/bin/getscu";
 
 /// An archive holding two patients: Ivanov (a 3-slice CT, names in
 /// ISO_IR 144) and Karimov (a 2-slice CT, ASCII).
@@ -390,5 +392,176 @@ fn a_cancelled_query_ends_with_the_cancel_status() {
         }
     }
     assert_eq!(pending, 5);
+    server.stop();
+}
+
+/// Every file under `dir`, by SOP Instance UID.
+fn files_by_sop(dir: &Path) -> std::collections::HashMap<String, Vec<u8>> {
+    let mut out = std::collections::HashMap::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).expect("readable dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let object = OpenFileOptions::new()
+                .open_file(&path)
+                .unwrap_or_else(|e| panic!("{path:?}: {e}"));
+            let sop = text(&object, tags::SOP_INSTANCE_UID);
+            out.insert(sop, std::fs::read(&path).expect("readable file"));
+        }
+    }
+    out
+}
+
+#[test]
+fn getscu_retrieves_a_study_bit_exact() {
+    let (dir, server, ivanov, _karimov) = archive();
+    let out = dir.path().join("retrieved");
+    std::fs::create_dir_all(&out).expect("output dir");
+    let mut command = Command::new(GETSCU);
+    command
+        .args(["-S", "-aet", "GETSCU", "-aec", AE_TITLE, "-od"])
+        .arg(&out)
+        .args(["-to", "30", "-ta", "30", "-td", "30"])
+        .args(["-k", "QueryRetrieveLevel=STUDY"])
+        .args([
+            "-k",
+            &format!("StudyInstanceUID={}", ivanov.study.study_uid),
+        ])
+        .arg("127.0.0.1")
+        .arg(server.dicom_port());
+    let done = run(command, TOOL_LIMIT);
+    assert!(done.success(), "getscu failed:\n{}", done.text);
+
+    let retrieved = files_by_sop(&out);
+    let originals = files_by_sop(&dir.path().join("ivanov"));
+    assert_eq!(
+        retrieved.len(),
+        3,
+        "the study's three instances:\n{}",
+        done.text
+    );
+    for (sop, bytes) in &retrieved {
+        let original = originals
+            .get(sop)
+            .unwrap_or_else(|| panic!("{sop} was not sent"));
+        assert!(
+            data_set_of_file(bytes) == data_set_of_file(original),
+            "{sop}: the retrieved data set differs from the one stored"
+        );
+    }
+    server.stop();
+}
+
+/// pynetdicom's C-GET: what arrived, then the responses.
+fn pynetdicom_get(
+    server: &Server,
+    level: &str,
+    transfer_syntax: &str,
+    keys: &[&str],
+) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/get.py");
+    let mut command = Command::new(common::python());
+    command
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .arg(script)
+        .args([
+            "127.0.0.1",
+            &server.dicom_port(),
+            AE_TITLE,
+            "study",
+            level,
+            transfer_syntax,
+        ])
+        .args(keys);
+    let done = run(command, TOOL_LIMIT);
+    assert!(done.success(), "pynetdicom's C-GET failed:\n{}", done.text);
+    let lines: Vec<serde_json::Value> = done
+        .text
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    lines.into_iter().partition(|l| l.get("stored").is_some())
+}
+
+#[test]
+fn pynetdicom_retrieves_in_the_syntax_it_accepts() {
+    let (dir, server, ivanov, karimov) = archive();
+    let originals = files_by_sop(&dir.path().join("karimov"));
+
+    // Stored in explicit VR little endian, asked for in implicit only: the
+    // archive converts, the pixels stay the same.
+    let (stored, responses) = pynetdicom_get(
+        &server,
+        "SERIES",
+        "implicit",
+        &[
+            &format!("StudyInstanceUID={}", karimov.study.study_uid),
+            &format!("SeriesInstanceUID={}", karimov.series_uid),
+        ],
+    );
+    assert_eq!(stored.len(), 2, "{stored:?} {responses:?}");
+    for s in &stored {
+        assert_eq!(s["transfer_syntax"], "1.2.840.10008.1.2");
+        let sop = s["stored"].as_str().expect("uid");
+        let original = OpenFileOptions::new()
+            .from_reader(&originals[sop][..])
+            .expect("original readable");
+        let pixels = original
+            .element(tags::PIXEL_DATA)
+            .expect("pixel data")
+            .to_bytes()
+            .expect("pixel bytes");
+        assert_eq!(s["pixel_sha256"], common::sha256(&pixels), "{sop}");
+    }
+    let last = responses.last().expect("a final response");
+    assert_eq!(last["status"], "0x0000", "{responses:?}");
+    assert_eq!(last["completed"], 2);
+    assert_eq!(last["failed"], 0);
+    let pending: Vec<_> = responses
+        .iter()
+        .filter(|r| r["status"] == "0xFF00")
+        .collect();
+    assert_eq!(
+        pending.len(),
+        1,
+        "a pending response between the two: {responses:?}"
+    );
+    assert_eq!(pending[0]["remaining"], 1);
+
+    // No unique key: refused rather than sending the whole archive.
+    let (stored, responses) = pynetdicom_get(&server, "STUDY", "explicit", &["PatientName=*"]);
+    assert!(stored.is_empty());
+    assert_eq!(responses.last().expect("a response")["status"], "0xA900");
+
+    // A study that is not here: nothing to send, success with no counts.
+    let (stored, responses) = pynetdicom_get(
+        &server,
+        "STUDY",
+        "explicit",
+        &["StudyInstanceUID=1.2.826.0.1.3680043.10.1453.404"],
+    );
+    assert!(stored.is_empty());
+    let last = responses.last().expect("a response");
+    assert_eq!(last["status"], "0x0000");
+    assert_eq!(last["completed"], 0);
+
+    // The other patient's study, in the stored syntax.
+    let (stored, _) = pynetdicom_get(
+        &server,
+        "STUDY",
+        "explicit",
+        &[&format!("StudyInstanceUID={}", ivanov.study.study_uid)],
+    );
+    assert_eq!(stored.len(), 3);
+    assert!(
+        stored
+            .iter()
+            .all(|s| s["patient_name"] == "Иванов^Иван^Петрович")
+    );
     server.stop();
 }

@@ -1,0 +1,99 @@
+"""Runs one C-GET with pynetdicom and prints what happened, one JSON
+object per line: {"stored": SOP Instance UID, "transfer_syntax": ...,
+"pixel_sha256": ...} for each instance received, then {"status": ...,
+"completed": n, "failed": n, "warning": n, "failed_uids": [...]} for each
+C-GET response.
+
+usage: get.py HOST PORT CALLED_AET MODEL LEVEL TS [KEYWORD=VALUE...]
+
+MODEL is `patient` or `study`; TS is `implicit` or `explicit`: the only
+transfer syntax proposed for receiving CT images. Exits 0 when the
+association could be established.
+"""
+
+import hashlib
+import json
+import sys
+
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pynetdicom import AE, build_role, evt
+from pynetdicom.sop_class import (
+    CTImageStorage,
+    PatientRootQueryRetrieveInformationModelGet,
+    StudyRootQueryRetrieveInformationModelGet,
+)
+
+
+def on_store(event):
+    ds = event.dataset
+    ds.file_meta = event.file_meta
+    print(
+        json.dumps(
+            {
+                "stored": str(ds.SOPInstanceUID),
+                "transfer_syntax": str(event.context.transfer_syntax),
+                "pixel_sha256": hashlib.sha256(ds.PixelData).hexdigest(),
+                "patient_name": str(ds.PatientName),
+            }
+        ),
+        flush=True,
+    )
+    return 0x0000
+
+
+def main() -> int:
+    host, port, called, model, level, ts, *keys = sys.argv[1:]
+    model = {
+        "patient": PatientRootQueryRetrieveInformationModelGet,
+        "study": StudyRootQueryRetrieveInformationModelGet,
+    }[model]
+    ts = {"implicit": ImplicitVRLittleEndian, "explicit": ExplicitVRLittleEndian}[ts]
+    ae = AE(ae_title="PYGET")
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
+    ae.add_requested_context(model)
+    ae.add_requested_context(CTImageStorage, [ts])
+    query = Dataset()
+    query.QueryRetrieveLevel = level
+    for key in keys:
+        keyword, _, value = key.partition("=")
+        setattr(query, keyword, value)
+    assoc = ae.associate(
+        host,
+        int(port),
+        ae_title=called,
+        ext_neg=[build_role(CTImageStorage, scp_role=True)],
+        evt_handlers=[(evt.EVT_C_STORE, on_store)],
+    )
+    if not assoc.is_established:
+        print("association failed", file=sys.stderr)
+        return 1
+    for status, identifier in assoc.send_c_get(query, model):
+        if not status:
+            print(json.dumps({"status": None}), flush=True)
+            continue
+        failed_uids = []
+        if identifier is not None and "FailedSOPInstanceUIDList" in identifier:
+            value = identifier.FailedSOPInstanceUIDList
+            values = value if isinstance(value, MultiValue) else [value]
+            failed_uids = [str(u) for u in values]
+        print(
+            json.dumps(
+                {
+                    "status": f"0x{status.Status:04X}",
+                    "remaining": status.get("NumberOfRemainingSuboperations"),
+                    "completed": status.get("NumberOfCompletedSuboperations"),
+                    "failed": status.get("NumberOfFailedSuboperations"),
+                    "warning": status.get("NumberOfWarningSuboperations"),
+                    "failed_uids": failed_uids,
+                }
+            ),
+            flush=True,
+        )
+    assoc.release()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
