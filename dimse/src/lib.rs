@@ -10,7 +10,8 @@
 //! - [`command`]: command set encoding/decoding (always implicit VR little endian)
 //! - [`status`]: status codes and their classes
 //! - [`message`]: reassembly of command and data set fragments per presentation context
-//! - [`server`]: the association acceptor (C-ECHO, C-STORE, C-FIND, C-GET; C-MOVE later)
+//! - [`server`]: the association acceptor (C-ECHO, C-STORE, C-FIND, C-GET, C-MOVE)
+//! - [`client`]: the storage SCU that sends a C-MOVE's instances to their destination
 //! - [`wire`]: PDU framing on the receive path, without copying data sets
 
 //!
@@ -43,6 +44,7 @@
 //! # }
 //! ```
 
+pub mod client;
 pub mod command;
 pub mod message;
 pub mod server;
@@ -51,7 +53,7 @@ pub mod wire;
 
 pub use server::{
     AssociationInfo, AssociationRequest, DEFAULT_MAX_PDU_LENGTH, DimseServer, FindMatches,
-    FindRequest, Outgoing, QueryFailure, Retrieval, RetrieveRequest, ServerConfig, ServiceHandler,
-    StoreRequest, StoreResponse,
+    FindRequest, MoveRequest, MoveTarget, Outgoing, QueryFailure, Retrieval, RetrieveRequest,
+    ServerConfig, ServiceHandler, StoreRequest, StoreResponse,
 };
 pub use status::{Status, StatusClass};

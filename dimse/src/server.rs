@@ -166,6 +166,22 @@ pub struct Retrieval {
     pub instances: tokio::sync::mpsc::Receiver<Result<Outgoing, String>>,
 }
 
+/// One C-MOVE request: a retrieval and where to send it.
+#[derive(Debug)]
+pub struct MoveRequest {
+    pub retrieve: RetrieveRequest,
+    /// The Move Destination AE title, trimmed.
+    pub destination_ae_title: String,
+}
+
+/// Where a C-MOVE's instances go and what to propose to that node: for
+/// each SOP class, the transfer syntaxes in order of preference.
+pub struct MoveTarget {
+    pub retrieval: Retrieval,
+    pub node: crate::client::StoreScuOptions,
+    pub proposals: Vec<(String, Vec<String>)>,
+}
+
 /// The services behind the acceptor.
 #[async_trait]
 pub trait ServiceHandler: Send + Sync + 'static {
@@ -195,6 +211,20 @@ pub trait ServiceHandler: Send + Sync + 'static {
         association: &AssociationInfo,
         request: RetrieveRequest,
     ) -> Result<Retrieval, QueryFailure> {
+        let _ = (association, request);
+        Err(QueryFailure {
+            status: Status::SOP_CLASS_NOT_SUPPORTED,
+            error_comment: Some("retrievals are not served here".into()),
+        })
+    }
+
+    /// Starts one C-MOVE: the instances and the node they go to. By
+    /// default retrievals are not served.
+    async fn move_instances(
+        &self,
+        association: &AssociationInfo,
+        request: MoveRequest,
+    ) -> Result<MoveTarget, QueryFailure> {
         let _ = (association, request);
         Err(QueryFailure {
             status: Status::SOP_CLASS_NOT_SUPPORTED,

@@ -44,6 +44,8 @@ impl Status {
     /// Retrieve refused: none of the sub-operations could be performed
     /// (PS3.4 C.4.3.1.4).
     pub const UNABLE_TO_PERFORM_SUB_OPERATIONS: Status = Status(0xA702);
+    /// C-MOVE refused: the Move Destination is not a known node.
+    pub const MOVE_DESTINATION_UNKNOWN: Status = Status(0xA801);
     /// Error: the data set does not match the SOP class.
     pub const DATA_SET_DOES_NOT_MATCH_SOP_CLASS: Status = Status(0xA900);
     /// Retrieve warning: sub-operations complete, one or more failed or

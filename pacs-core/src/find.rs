@@ -31,20 +31,23 @@ pub enum Model {
 }
 
 impl Model {
-    /// The model of a C-FIND or C-GET SOP class UID.
+    /// The model of a C-FIND, C-GET or C-MOVE SOP class UID.
     pub fn of_sop_class(uid: &str) -> Option<Model> {
         use dicom_dictionary_std::uids;
         match uid {
             uids::PATIENT_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_FIND
-            | uids::PATIENT_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_GET => Some(Model::PatientRoot),
+            | uids::PATIENT_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_GET
+            | uids::PATIENT_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_MOVE => Some(Model::PatientRoot),
             uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_FIND
-            | uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_GET => Some(Model::StudyRoot),
+            | uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_GET
+            | uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_MOVE => Some(Model::StudyRoot),
             _ => None,
         }
     }
 }
 
-/// The index query listing every instance a C-GET identifier names. The
+/// The index query listing every instance a C-GET or C-MOVE identifier
+/// names. The
 /// identifier must hold the unique key of its level (Patient ID, Study,
 /// Series or SOP Instance UID, a list allowed), so that an incomplete
 /// request never sends the whole archive.

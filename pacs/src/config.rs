@@ -27,6 +27,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub sites: Vec<Site>,
     #[serde(default)]
+    pub dicom_nodes: Vec<DicomNode>,
+    #[serde(default)]
     pub viewer: RawViewer,
 }
 
@@ -100,6 +102,17 @@ pub struct Site {
     pub addresses: Vec<std::net::IpAddr>,
 }
 
+/// Another DICOM node (a workstation, another archive): where C-MOVE may
+/// send instances, by its AE title. Only configured nodes receive any.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DicomNode {
+    pub ae_title: String,
+    /// Host name or IP address.
+    pub host: String,
+    pub port: u16,
+}
+
 /// Where instances are kept.
 pub enum StorageConfig {
     Fs { root: PathBuf },
@@ -131,6 +144,7 @@ pub struct Config {
     pub duplicate_policy: DuplicatePolicy,
     pub max_instance_size: u64,
     pub sites: Vec<Site>,
+    pub dicom_nodes: Vec<DicomNode>,
     /// Where the web viewer's files are; `None` looks beside the executable.
     pub viewer_dir: Option<PathBuf>,
 }
@@ -222,6 +236,14 @@ impl Config {
                 bail!("site {:?} has an invalid AE title {bad:?}", site.name);
             }
         }
+        for node in &raw.dicom_nodes {
+            if !valid_ae_title(&node.ae_title) {
+                bail!("DICOM node {:?}: the AE title is invalid", node.ae_title);
+            }
+            if node.host.trim().is_empty() || node.port == 0 {
+                bail!("DICOM node {:?} needs a host and a port", node.ae_title);
+            }
+        }
         let backend = env("PACS_STORAGE")
             .or(raw.storage.backend)
             .unwrap_or_else(|| "fs".into());
@@ -255,6 +277,7 @@ impl Config {
             duplicate_policy: raw.ingest.duplicate_policy.unwrap_or_default(),
             max_instance_size: raw.ingest.max_instance_size.unwrap_or(2 << 30),
             sites: raw.sites,
+            dicom_nodes: raw.dicom_nodes,
             viewer_dir: flags
                 .viewer_dir
                 .or_else(|| env("PACS_VIEWER_DIR").map(PathBuf::from))
@@ -355,6 +378,11 @@ mod tests {
             data_dir = "/var/lib/pacs"
             [server]
             ae_title = "READING"
+            [[dicom_nodes]]
+            ae_title = "WS1"
+            host = "10.0.0.7"
+            port = 104
+
             [[sites]]
             name = "district-1"
             ae_titles = ["CT_D1", "DX_D1"]
@@ -365,6 +393,7 @@ mod tests {
         let c = Config::from_raw(raw, Overrides::default()).unwrap();
         assert_eq!(c.ae_title, "READING");
         assert_eq!(c.sites[0].ae_titles.len(), 2);
+        assert_eq!(c.dicom_nodes[0].port, 104);
         let bad: Result<RawConfig, _> = toml::from_str("[server]\nsecret = 1");
         assert!(bad.is_err(), "unknown keys are refused");
     }

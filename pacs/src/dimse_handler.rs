@@ -1,20 +1,23 @@
 //! The archive behind the DIMSE acceptor: admission by configured sites,
 //! C-STORE through the one ingest pipeline, C-FIND from the index, and
-//! C-GET from the index and the object store.
+//! C-GET and C-MOVE (to configured nodes) from the index and the object
+//! store.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use dimse::client::StoreScuOptions;
 use dimse::{
-    AssociationInfo, AssociationRequest, FindMatches, FindRequest, Outgoing, QueryFailure,
-    Retrieval, RetrieveRequest, ServiceHandler, Status, StoreRequest, StoreResponse,
+    AssociationInfo, AssociationRequest, FindMatches, FindRequest, MoveRequest, MoveTarget,
+    Outgoing, QueryFailure, Retrieval, RetrieveRequest, ServiceHandler, Status, StoreRequest,
+    StoreResponse,
 };
 use pacs_core::find::{Find, Model, read_identifier, retrieve_query, write_identifier};
 use pacs_core::index::StoredInstance;
 use pacs_core::{Archive, Incoming, Index, Ingest, StoreKind};
 
-use crate::config::Site;
+use crate::config::{DicomNode, Site};
 
 /// Matches fetched from the index per query while a C-FIND is answered.
 const FIND_PAGE: usize = 500;
@@ -31,9 +34,15 @@ pub struct ArchiveHandler {
     pub ingest: Arc<Ingest>,
     pub index: Arc<dyn Index>,
     pub archive: Arc<Archive>,
-    /// Our AE title, returned as the Retrieve AE Title of every match.
+    /// Our AE title, returned as the Retrieve AE Title of every match and
+    /// calling AE title towards C-MOVE destinations.
     pub ae_title: String,
     pub sites: Vec<Site>,
+    /// Where C-MOVE may send instances.
+    pub dicom_nodes: Vec<DicomNode>,
+    pub max_pdu_length: u32,
+    /// Bound on each exchange with a C-MOVE destination.
+    pub node_timeout: std::time::Duration,
 }
 
 /// A C-FIND failure with its reason for the peer's log (64 characters at
@@ -69,6 +78,101 @@ impl ArchiveHandler {
             "calling AE title {calling:?} is not configured for any site"
         ))
     }
+}
+
+impl ArchiveHandler {
+    /// The instances a C-GET or C-MOVE identifier names, read two ahead of
+    /// the sender; and for each SOP class among them the transfer syntaxes
+    /// to propose to a destination (as stored first, then the two
+    /// uncompressed ones any node accepts).
+    async fn retrieval(
+        &self,
+        association: &AssociationInfo,
+        request: &RetrieveRequest,
+    ) -> Result<(Retrieval, Vec<(String, Vec<String>)>), QueryFailure> {
+        let model = Model::of_sop_class(&request.affected_sop_class_uid).ok_or_else(|| {
+            find_failure(Status::SOP_CLASS_NOT_SUPPORTED, "unknown retrieve model")
+        })?;
+        let identifier = read_identifier(&request.identifier, &request.transfer_syntax_uid)
+            .map_err(|e| find_failure(Status::CANNOT_UNDERSTAND, &e.to_string()))?;
+        let query = retrieve_query(model, &identifier).map_err(|e| {
+            tracing::info!(assoc_id = association.id, error = %e, "retrieval refused");
+            find_failure(Status::DATA_SET_DOES_NOT_MATCH_SOP_CLASS, &e.to_string())
+        })?;
+        let rows = self.index.search(&query).await.map_err(|e| {
+            tracing::warn!(error = %e, "retrieval search failed");
+            find_failure(Status::CANNOT_UNDERSTAND, "the index failed")
+        })?;
+        let total = rows.len();
+        let proposals = proposals(&rows);
+        tracing::info!(assoc_id = association.id, instances = total, "retrieval");
+        let (sender, instances) = tokio::sync::mpsc::channel(GET_AHEAD);
+        let index = self.index.clone();
+        let archive = self.archive.clone();
+        tokio::spawn(async move {
+            for row in rows {
+                let Some(sop) = row.sop_instance_uid else {
+                    continue;
+                };
+                let item = match index.find_instance(&sop).await {
+                    Ok(Some(instance)) => outgoing(&archive, &instance).await,
+                    Ok(None) => Err(format!("{sop} is no longer stored")),
+                    Err(e) => Err(e.to_string()),
+                };
+                let item = item.map_err(|reason| {
+                    tracing::warn!(sop_instance_uid = %sop, reason, "retrieval sub-operation failed");
+                    sop
+                });
+                // A closed channel: the peer cancelled or went away.
+                if sender.send(item).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok((Retrieval { total, instances }, proposals))
+    }
+}
+
+/// Per SOP class among `rows`, the transfer syntaxes to propose: each
+/// stored one, then explicit and implicit VR little endian.
+fn proposals(rows: &[pacs_core::index::SearchRow]) -> Vec<(String, Vec<String>)> {
+    use dicom_dictionary_std::uids;
+    use pacs_core::query::Attribute;
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for row in rows {
+        let Some(class) = row
+            .values
+            .iter()
+            .find(|(a, _)| *a == Attribute::SopClassUid)
+            .map(|(_, v)| v.clone())
+        else {
+            continue;
+        };
+        let index = match out.iter().position(|(c, _)| *c == class) {
+            Some(i) => i,
+            None => {
+                out.push((class, Vec::new()));
+                out.len() - 1
+            }
+        };
+        let syntaxes = &mut out[index].1;
+        if let Some(ts) = &row.transfer_syntax_uid
+            && !syntaxes.contains(ts)
+        {
+            syntaxes.push(ts.clone());
+        }
+    }
+    for (_, syntaxes) in &mut out {
+        for ts in [
+            uids::EXPLICIT_VR_LITTLE_ENDIAN,
+            uids::IMPLICIT_VR_LITTLE_ENDIAN,
+        ] {
+            if !syntaxes.iter().any(|s| s == ts) {
+                syntaxes.push(ts.to_owned());
+            }
+        }
+    }
+    out
 }
 
 #[async_trait]
@@ -180,45 +284,42 @@ impl ServiceHandler for ArchiveHandler {
         association: &AssociationInfo,
         request: RetrieveRequest,
     ) -> Result<Retrieval, QueryFailure> {
-        let model = Model::of_sop_class(&request.affected_sop_class_uid).ok_or_else(|| {
-            find_failure(Status::SOP_CLASS_NOT_SUPPORTED, "unknown retrieve model")
-        })?;
-        let identifier = read_identifier(&request.identifier, &request.transfer_syntax_uid)
-            .map_err(|e| find_failure(Status::CANNOT_UNDERSTAND, &e.to_string()))?;
-        let query = retrieve_query(model, &identifier).map_err(|e| {
-            tracing::info!(assoc_id = association.id, error = %e, "C-GET refused");
-            find_failure(Status::DATA_SET_DOES_NOT_MATCH_SOP_CLASS, &e.to_string())
-        })?;
-        let rows = self.index.search(&query).await.map_err(|e| {
-            tracing::warn!(error = %e, "C-GET search failed");
-            find_failure(Status::CANNOT_UNDERSTAND, "the index failed")
-        })?;
-        let total = rows.len();
-        tracing::info!(assoc_id = association.id, instances = total, "C-GET");
-        let (sender, instances) = tokio::sync::mpsc::channel(GET_AHEAD);
-        let index = self.index.clone();
-        let archive = self.archive.clone();
-        tokio::spawn(async move {
-            for row in rows {
-                let Some(sop) = row.sop_instance_uid else {
-                    continue;
-                };
-                let item = match index.find_instance(&sop).await {
-                    Ok(Some(instance)) => outgoing(&archive, &instance).await,
-                    Ok(None) => Err(format!("{sop} is no longer stored")),
-                    Err(e) => Err(e.to_string()),
-                };
-                let item = item.map_err(|reason| {
-                    tracing::warn!(sop_instance_uid = %sop, reason, "C-GET sub-operation failed");
-                    sop
-                });
-                // A closed channel: the peer cancelled or went away.
-                if sender.send(item).await.is_err() {
-                    return;
-                }
-            }
-        });
-        Ok(Retrieval { total, instances })
+        Ok(self.retrieval(association, &request).await?.0)
+    }
+
+    async fn move_instances(
+        &self,
+        association: &AssociationInfo,
+        request: MoveRequest,
+    ) -> Result<MoveTarget, QueryFailure> {
+        let destination = &request.destination_ae_title;
+        let Some(node) = self
+            .dicom_nodes
+            .iter()
+            .find(|n| n.ae_title.trim() == destination)
+        else {
+            tracing::info!(
+                assoc_id = association.id,
+                destination,
+                "C-MOVE to an AE title that is not a configured node"
+            );
+            return Err(find_failure(
+                Status::MOVE_DESTINATION_UNKNOWN,
+                &format!("{destination} is not a configured DICOM node"),
+            ));
+        };
+        let (retrieval, proposals) = self.retrieval(association, &request.retrieve).await?;
+        Ok(MoveTarget {
+            retrieval,
+            node: StoreScuOptions {
+                address: format!("{}:{}", node.host.trim(), node.port),
+                calling_ae_title: self.ae_title.clone(),
+                called_ae_title: node.ae_title.trim().to_owned(),
+                max_pdu_length: self.max_pdu_length,
+                timeout: self.node_timeout,
+            },
+            proposals,
+        })
     }
 
     async fn transcode(&self, outgoing: &Outgoing, to: &str) -> Result<Bytes, String> {

@@ -97,6 +97,9 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
         archive: services.archive.clone(),
         ae_title: config.ae_title.clone(),
         sites: config.sites.clone(),
+        dicom_nodes: config.dicom_nodes.clone(),
+        max_pdu_length: config.max_pdu_length,
+        node_timeout: config.idle_timeout,
     });
     let dimse_task =
         tokio::spawn(DimseServer::new(dimse_config, handler).serve(dicom, shutdown.clone()));

@@ -23,12 +23,21 @@ use scu::{TOOL_LIMIT, data_set_of_file, run, storescu};
 
 const FINDSCU: &str = "/usr/bin/findscu";
 const GETSCU: &str = "/usr/bin/getscu";
+const MOVESCU: &str = "/usr/bin/movescu";
+const STORESCP: &str = "/usr/bin/storescp";
 
 /// An archive holding two patients: Ivanov (a 3-slice CT, names in
 /// ISO_IR 144) and Karimov (a 2-slice CT, ASCII).
 fn archive() -> (tempfile::TempDir, Server, CtSpec, CtSpec) {
+    archive_with(None)
+}
+
+/// [`archive`] with a configuration file.
+fn archive_with(config: Option<&str>) -> (tempfile::TempDir, Server, CtSpec, CtSpec) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = Server::start(&dir.path().join("data"));
+    let data = dir.path().join("data");
+    let config = config.map(|text| scu::write_config(&data, text));
+    let server = Server::start_with(&data, config.as_deref(), &[]);
     let (ivanov, mut files) = ct_files(
         &dir.path().join("ivanov"),
         3,
@@ -563,5 +572,123 @@ fn pynetdicom_retrieves_in_the_syntax_it_accepts() {
             .iter()
             .all(|s| s["patient_name"] == "Иванов^Иван^Петрович")
     );
+    server.stop();
+}
+
+/// dcmtk's `storescp` on a free loopback port, writing into `dir`; killed
+/// when dropped.
+struct StoreScp {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl StoreScp {
+    fn start(dir: &Path, ae_title: &str) -> StoreScp {
+        std::fs::create_dir_all(dir).expect("storescp dir");
+        let port = test_support::free_port().expect("a free port");
+        let child = Command::new(STORESCP)
+            .args(["-aet", ae_title, "-od"])
+            .arg(dir)
+            .arg(port.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("storescp starts (is dcmtk installed?)");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "storescp did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        StoreScp { child, port }
+    }
+}
+
+impl Drop for StoreScp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `movescu` asking for `study` to be sent to `destination`; what it
+/// printed.
+fn movescu(server: &Server, destination: &str, study: &str) -> scu::Finished {
+    let mut command = Command::new(MOVESCU);
+    command
+        .args([
+            "-S",
+            "-v",
+            "-aet",
+            "MOVESCU",
+            "-aec",
+            AE_TITLE,
+            "-aem",
+            destination,
+        ])
+        .args(["-to", "30", "-ta", "30", "-td", "60"])
+        .args(["-k", "QueryRetrieveLevel=STUDY"])
+        .args(["-k", &format!("StudyInstanceUID={study}")])
+        .arg("127.0.0.1")
+        .arg(server.dicom_port());
+    run(command, TOOL_LIMIT)
+}
+
+#[test]
+fn movescu_sends_a_study_to_a_configured_node_bit_exact() {
+    let scp_dir = tempfile::tempdir().expect("temp dir");
+    let workstation = StoreScp::start(scp_dir.path(), "WORKSTATION");
+    let down_port = test_support::free_port().expect("a free port");
+    let config = format!(
+        "[[dicom_nodes]]\nae_title = \"WORKSTATION\"\nhost = \"127.0.0.1\"\nport = {}\n\n\
+         [[dicom_nodes]]\nae_title = \"SWITCHED_OFF\"\nhost = \"127.0.0.1\"\nport = {down_port}\n",
+        workstation.port
+    );
+    let (dir, server, ivanov, _karimov) = archive_with(Some(&config));
+
+    let done = movescu(&server, "WORKSTATION", &ivanov.study.study_uid);
+    assert!(done.success(), "movescu failed:\n{}", done.text);
+    let received = files_by_sop(scp_dir.path());
+    let originals = files_by_sop(&dir.path().join("ivanov"));
+    assert_eq!(
+        received.len(),
+        3,
+        "the study's three instances:\n{}",
+        done.text
+    );
+    for (sop, bytes) in &received {
+        let original = originals
+            .get(sop)
+            .unwrap_or_else(|| panic!("{sop} was not sent"));
+        assert!(
+            data_set_of_file(bytes) == data_set_of_file(original),
+            "{sop}: the data set the node received differs from the one stored"
+        );
+    }
+
+    // Only configured nodes receive anything.
+    let unknown = movescu(&server, "STRANGER", &ivanov.study.study_uid);
+    assert!(
+        unknown.text.contains("MoveDestinationUnknown"),
+        "an unknown destination is refused with A801:\n{}",
+        unknown.text
+    );
+    // A configured node that is switched off: refused with A702 (unable
+    // to perform sub-operations) at once, and the archive goes on serving.
+    let down = movescu(&server, "SWITCHED_OFF", &ivanov.study.study_uid);
+    assert!(
+        down.text.contains("OutOfResourcesSubOperations"),
+        "an unreachable destination fails the move:\n{}",
+        down.text
+    );
+    assert_eq!(
+        files_by_sop(scp_dir.path()).len(),
+        3,
+        "nothing more was received"
+    );
+    let again = movescu(&server, "WORKSTATION", &ivanov.study.study_uid);
+    assert!(again.success(), "movescu failed:\n{}", again.text);
     server.stop();
 }

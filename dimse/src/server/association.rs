@@ -26,12 +26,13 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span, warn};
 
+use crate::client::StoreScu;
 use crate::command::{Command, CommandField};
 use crate::message::{Assembler, Message, MessageError, encode_message, pdvs};
-use crate::server::negotiation::{FIND_SOP_CLASSES, GET_SOP_CLASSES};
+use crate::server::negotiation::{FIND_SOP_CLASSES, GET_SOP_CLASSES, MOVE_SOP_CLASSES};
 use crate::server::{
-    AssociationInfo, FindMatches, FindRequest, Outgoing, Retrieval, RetrieveRequest,
-    ServiceHandler, StoreRequest,
+    AssociationInfo, FindMatches, FindRequest, MoveRequest, MoveTarget, Outgoing, Retrieval,
+    RetrieveRequest, ServiceHandler, StoreRequest,
 };
 use crate::status::Status;
 use crate::wire::{self, RawPdu, WireError};
@@ -232,6 +233,11 @@ impl Session {
             }
             CommandField::CGetRq => {
                 self.get(pc, command, data_set, context, contexts, assembler)
+                    .await?;
+                Ok(false)
+            }
+            CommandField::CMoveRq => {
+                self.move_instances(pc, command, data_set, context, assembler)
                     .await?;
                 Ok(false)
             }
@@ -482,37 +488,183 @@ impl Session {
         };
         let mut counts = SubOperations::new(retrieval.total);
         let cancelled = self
-            .send_instances(pc, &command, retrieval, contexts, assembler, &mut counts)
+            .send_instances(
+                pc,
+                &command,
+                retrieval,
+                &mut Destination::Peer(contexts),
+                assembler,
+                &mut counts,
+            )
             .instrument(span.clone())
             .await?;
+        self.finish_retrieval(pc, &command, &counts, cancelled, context, &span)
+            .await
+    }
+
+    async fn move_instances(
+        &mut self,
+        pc: u8,
+        command: Command,
+        data_set: Option<bytes::Bytes>,
+        context: &Context,
+        assembler: &mut Assembler,
+    ) -> Result<(), AssociationEnd> {
+        let destination = command.move_destination.clone().unwrap_or_default();
+        let span = info_span!(
+            "c_move",
+            message_id = command.message_id,
+            destination = destination.trim()
+        );
+        let refusal = if !MOVE_SOP_CLASSES.contains(&context.abstract_syntax.as_str()) {
+            Some((
+                Status::SOP_CLASS_NOT_SUPPORTED,
+                "C-MOVE on a context that is not a retrieve model",
+            ))
+        } else if data_set.is_none() {
+            Some((Status::CANNOT_UNDERSTAND, "C-MOVE without an identifier"))
+        } else if destination.trim().is_empty() {
+            Some((
+                Status::MOVE_DESTINATION_UNKNOWN,
+                "C-MOVE without a destination",
+            ))
+        } else {
+            None
+        };
+        if let Some((status, comment)) = refusal {
+            warn!(parent: &span, %status, comment, "refusing C-MOVE");
+            return self.respond(pc, &command, status, Some(comment)).await;
+        }
+        let request = MoveRequest {
+            retrieve: RetrieveRequest {
+                message_id: command.message_id.unwrap_or(0),
+                affected_sop_class_uid: context.abstract_syntax.clone(),
+                transfer_syntax_uid: context.transfer_syntax.clone(),
+                identifier: data_set.unwrap_or_default(),
+            },
+            destination_ae_title: destination.trim().to_owned(),
+        };
+        let target = self
+            .handler
+            .move_instances(&self.info, request)
+            .instrument(span.clone())
+            .await;
+        let MoveTarget {
+            retrieval,
+            node,
+            proposals,
+        } = match target {
+            Ok(target) => target,
+            Err(failure) => {
+                info!(parent: &span, status = %failure.status, "C-MOVE refused");
+                return self
+                    .respond(
+                        pc,
+                        &command,
+                        failure.status,
+                        failure.error_comment.as_deref(),
+                    )
+                    .await;
+            }
+        };
+        let mut counts = SubOperations::new(retrieval.total);
+        if retrieval.total == 0 {
+            return self
+                .finish_retrieval(pc, &command, &counts, false, context, &span)
+                .await;
+        }
+        let called = node.called_ae_title.clone();
+        let scu = match StoreScu::connect(node, &proposals)
+            .instrument(span.clone())
+            .await
+        {
+            Ok(scu) => scu,
+            Err(error) => {
+                warn!(parent: &span, %error, "cannot reach the C-MOVE destination");
+                let Some(mut response) =
+                    Command::response_to(&command, Status::UNABLE_TO_PERFORM_SUB_OPERATIONS)
+                else {
+                    return Ok(());
+                };
+                response.error_comment = Some(
+                    format!("cannot reach {called}")
+                        .chars()
+                        .take(MAX_ERROR_COMMENT)
+                        .collect(),
+                );
+                response.completed_sub_operations = Some(0);
+                response.warning_sub_operations = Some(0);
+                response.failed_sub_operations =
+                    Some(u16::try_from(retrieval.total).unwrap_or(u16::MAX));
+                return self.send_command(pc, &response, None).await;
+            }
+        };
+        let mut destination = Destination::Node(Box::new(Node {
+            scu: Some(scu),
+            originator: (
+                self.info.calling_ae_title.trim().to_owned(),
+                command.message_id.unwrap_or(0),
+            ),
+        }));
+        let cancelled = self
+            .send_instances(
+                pc,
+                &command,
+                retrieval,
+                &mut destination,
+                assembler,
+                &mut counts,
+            )
+            .instrument(span.clone())
+            .await?;
+        if let Destination::Node(node) = destination
+            && let Some(scu) = node.scu
+        {
+            scu.release().await;
+        }
+        self.finish_retrieval(pc, &command, &counts, cancelled, context, &span)
+            .await
+    }
+
+    /// The final response of a C-GET or C-MOVE: its status and counts, and
+    /// the instances not sent as the Failed SOP Instance UID List.
+    async fn finish_retrieval(
+        &mut self,
+        pc: u8,
+        command: &Command,
+        counts: &SubOperations,
+        cancelled: bool,
+        context: &Context,
+        span: &tracing::Span,
+    ) -> Result<(), AssociationEnd> {
         let status = counts.final_status(cancelled);
         info!(
-            parent: &span,
+            parent: span,
             %status,
             completed = counts.completed,
             failed = counts.failed.len(),
             warning = counts.warning,
-            "C-GET answered"
+            "retrieval answered"
         );
-        let Some(mut response) = Command::response_to(&command, status) else {
+        let Some(mut response) = Command::response_to(command, status) else {
             return Ok(());
         };
         counts.write_to(&mut response, cancelled);
-        // The instances not sent, as the Failed SOP Instance UID List.
         let identifier = (!counts.failed.is_empty())
             .then(|| failed_uid_list(&counts.failed, &context.transfer_syntax));
         self.send_command(pc, &response, identifier.as_deref())
             .await
     }
 
-    /// Sends each instance of `retrieval` as a C-STORE sub-operation and a
-    /// pending C-GET response after it; returns whether the peer cancelled.
+    /// Sends each instance of `retrieval` to `destination` as a C-STORE
+    /// sub-operation, and a pending response to `command` after it;
+    /// returns whether the peer cancelled.
     async fn send_instances(
         &mut self,
         pc: u8,
         command: &Command,
         mut retrieval: Retrieval,
-        contexts: &HashMap<u8, Context>,
+        destination: &mut Destination<'_>,
         assembler: &mut Assembler,
         counts: &mut SubOperations,
     ) -> Result<bool, AssociationEnd> {
@@ -537,30 +689,26 @@ impl Session {
                 Ok(Some(Ok(outgoing))) => outgoing,
             };
             message_id = message_id.wrapping_add(1);
-            match self
-                .store_sub_operation(&outgoing, contexts, message_id)
-                .await?
-            {
-                None => counts.failed.push(outgoing.sop_instance_uid.clone()),
-                Some(()) => {
-                    // Wait for the peer's C-STORE-RSP (or its cancel).
-                    loop {
-                        let pdu = self.next_pdu(false).await?;
-                        let (cancel, status) = self
-                            .cancel_among(pdu, command, assembler, Some(message_id))
-                            .await?;
-                        cancelled |= cancel;
-                        match status {
-                            None => continue,
-                            Some(status) if status.is_success() => counts.completed += 1,
-                            Some(status) if status.class() == crate::StatusClass::Warning => {
-                                counts.warning += 1
-                            }
-                            Some(_) => counts.failed.push(outgoing.sop_instance_uid.clone()),
-                        }
-                        break;
-                    }
+            let status = match destination {
+                Destination::Peer(contexts) => {
+                    self.store_on_this_association(
+                        &outgoing,
+                        contexts,
+                        message_id,
+                        command,
+                        assembler,
+                        &mut cancelled,
+                    )
+                    .await?
                 }
+                Destination::Node(node) => node.store(&*self.handler, &outgoing).await,
+            };
+            match status {
+                Some(status) if status.is_success() => counts.completed += 1,
+                Some(status) if status.class() == crate::StatusClass::Warning => {
+                    counts.warning += 1
+                }
+                _ => counts.failed.push(outgoing.sop_instance_uid.clone()),
             }
             if !cancelled && counts.remaining() > 0 {
                 let Some(mut pending) = Command::response_to(command, Status::PENDING) else {
@@ -573,16 +721,20 @@ impl Session {
         Ok(cancelled)
     }
 
-    /// Sends `outgoing` as a C-STORE-RQ on a context the peer accepted for
-    /// its SOP class with us as SCU, in its stored transfer syntax if the
-    /// peer accepted that, else converted. `None` when no context fits or
-    /// the conversion fails: a failed sub-operation.
-    async fn store_sub_operation(
+    /// Sends `outgoing` to the peer as a C-STORE-RQ on a context it
+    /// accepted for its SOP class, in its stored transfer syntax if the
+    /// peer accepted that, else converted, and returns the peer's status.
+    /// `None` when no context fits or the conversion fails: a failed
+    /// sub-operation. A C-CANCEL-RQ arriving meanwhile sets `cancelled`.
+    async fn store_on_this_association(
         &mut self,
         outgoing: &Outgoing,
         contexts: &HashMap<u8, Context>,
         message_id: u16,
-    ) -> Result<Option<()>, AssociationEnd> {
+        command: &Command,
+        assembler: &mut Assembler,
+        cancelled: &mut bool,
+    ) -> Result<Option<Status>, AssociationEnd> {
         let mut candidates: Vec<(&u8, &Context)> = contexts
             .iter()
             .filter(|(_, c)| c.abstract_syntax == outgoing.sop_class_uid)
@@ -621,7 +773,17 @@ impl Session {
         store.message_id = Some(message_id);
         store.priority = Some(0);
         self.send_command(pc, &store, Some(dataset)).await?;
-        Ok(Some(()))
+        // Wait for the peer's C-STORE-RSP (or its cancel).
+        loop {
+            let pdu = self.next_pdu(false).await?;
+            let (cancel, status) = self
+                .cancel_among(pdu, command, assembler, Some(message_id))
+                .await?;
+            *cancelled |= cancel;
+            if status.is_some() {
+                return Ok(status);
+            }
+        }
     }
 
     /// Reads `pdu` while a C-GET runs: whether it holds a C-CANCEL-RQ for
@@ -712,6 +874,75 @@ impl Session {
                 .map_err(AssociationEnd::Send)?;
         }
         Ok(())
+    }
+}
+
+/// Where a retrieval's C-STORE sub-operations go.
+enum Destination<'a> {
+    /// The requesting peer, on its own association (C-GET).
+    Peer(&'a HashMap<u8, Context>),
+    /// Another node, on an association we opened (C-MOVE). Boxed: one
+    /// per C-MOVE, and much larger than a reference.
+    Node(Box<Node>),
+}
+
+/// A C-MOVE destination while instances are sent to it.
+struct Node {
+    /// `None` once the association with it has failed: the remaining
+    /// sub-operations fail without another attempt.
+    scu: Option<StoreScu>,
+    /// The AE title and message ID of the C-MOVE, for each C-STORE-RQ.
+    originator: (String, u16),
+}
+
+impl Node {
+    /// Sends `outgoing` (converted if the node did not accept its stored
+    /// syntax) and returns the node's status; `None` when it could not be
+    /// sent.
+    async fn store(&mut self, handler: &dyn ServiceHandler, outgoing: &Outgoing) -> Option<Status> {
+        let scu = self.scu.as_mut()?;
+        let Some((pc, ts)) =
+            scu.context_for(&outgoing.sop_class_uid, &outgoing.transfer_syntax_uid)
+        else {
+            warn!(
+                sop_class = outgoing.sop_class_uid,
+                "the destination accepted no context for this SOP class; sub-operation failed"
+            );
+            return None;
+        };
+        let converted;
+        let dataset = if ts == outgoing.transfer_syntax_uid {
+            &outgoing.dataset
+        } else {
+            match handler.transcode(outgoing, &ts).await {
+                Ok(bytes) => {
+                    converted = bytes;
+                    &converted
+                }
+                Err(reason) => {
+                    warn!(reason, "sub-operation failed");
+                    return None;
+                }
+            }
+        };
+        let (ae_title, message_id) = (&self.originator.0, self.originator.1);
+        match scu
+            .store(
+                pc,
+                &outgoing.sop_class_uid,
+                &outgoing.sop_instance_uid,
+                dataset,
+                Some((ae_title, message_id)),
+            )
+            .await
+        {
+            Ok(status) => Some(status),
+            Err(error) => {
+                warn!(%error, "sending to the C-MOVE destination failed; the rest fail too");
+                self.scu = None;
+                None
+            }
+        }
     }
 }
 

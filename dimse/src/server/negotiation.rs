@@ -75,6 +75,12 @@ pub const GET_SOP_CLASSES: [&str; 2] = [
     uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_GET,
 ];
 
+/// The query models whose C-MOVE we serve.
+pub const MOVE_SOP_CLASSES: [&str; 2] = [
+    uids::PATIENT_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_MOVE,
+    uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_MOVE,
+];
+
 /// Role selection (PS3.7 D.3.3.4): a peer may take the SCP role for a
 /// storage SOP class, which is how a C-GET's instances reach it on the
 /// same association. Every other proposal keeps the default roles.
@@ -88,7 +94,7 @@ impl Negotiation for Roles {
 }
 
 /// Whether we accept a presentation context for `uid`: Verification, the
-/// Patient and Study Root C-FIND and C-GET models, every standard storage SOP class,
+/// Patient and Study Root C-FIND, C-GET and C-MOVE models, every standard storage SOP class,
 /// and any non-standard (private) UID, which modalities use for vendor
 /// storage classes. Standard UIDs we know to be something else (other
 /// query/retrieve services, worklist, storage commitment, print, transfer
@@ -97,6 +103,7 @@ pub fn serves_abstract_syntax(uid: &str) -> bool {
     uid == uids::VERIFICATION
         || FIND_SOP_CLASSES.contains(&uid)
         || GET_SOP_CLASSES.contains(&uid)
+        || MOVE_SOP_CLASSES.contains(&uid)
         || is_storage(uid)
 }
 
@@ -283,7 +290,7 @@ mod tests {
     #[test]
     fn other_standard_services_are_refused() {
         for uid in [
-            uids::PATIENT_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_MOVE,
+            uids::COMPOSITE_INSTANCE_ROOT_RETRIEVE_MOVE,
             uids::MODALITY_WORKLIST_INFORMATION_MODEL_FIND,
             uids::STORAGE_COMMITMENT_PUSH_MODEL,
             uids::MODALITY_PERFORMED_PROCEDURE_STEP,

@@ -134,7 +134,7 @@ async fn negotiation_refuses_non_storage_and_picks_the_first_accepted_syntax() {
         &[
             (
                 1,
-                uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_MOVE,
+                uids::MODALITY_WORKLIST_INFORMATION_MODEL_FIND,
                 &[uids::IMPLICIT_VR_LITTLE_ENDIAN],
             ),
             (
@@ -260,11 +260,12 @@ async fn unserved_operations_get_failure_statuses() {
     let server = TestServer::start(config(), handler.clone()).await;
     let (mut peer, _) = RawPeer::associate(&server, SCU_AE).await;
 
-    let mut r#move = Command::new(CommandField::CMoveRq);
-    r#move.affected_sop_class_uid = Some(uids::CT_IMAGE_STORAGE.into());
-    r#move.message_id = Some(2);
-    let response = exchange(&mut peer, 3, &r#move, Some(b"")).await;
-    assert_eq!(response.command_field, CommandField::CMoveRsp);
+    // N-ACTION-RQ: a normalized service we do not serve.
+    let mut action = Command::new(CommandField::Other(0x0130));
+    action.requested_sop_class_uid = Some(uids::CT_IMAGE_STORAGE.into());
+    action.message_id = Some(2);
+    let response = exchange(&mut peer, 3, &action, Some(b"")).await;
+    assert_eq!(response.command_field, CommandField::Other(0x8130));
     assert_eq!(response.status, Some(dimse::Status::UNRECOGNIZED_OPERATION));
 
     // A query or retrieve on a storage context: not a query model.
