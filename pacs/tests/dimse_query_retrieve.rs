@@ -472,10 +472,23 @@ fn pynetdicom_get(
     transfer_syntax: &str,
     keys: &[&str],
 ) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    pynetdicom_get_with(server, level, transfer_syntax, keys, false)
+}
+
+/// [`pynetdicom_get`], cancelling while the first instance arrives when
+/// `cancel` is set.
+fn pynetdicom_get_with(
+    server: &Server,
+    level: &str,
+    transfer_syntax: &str,
+    keys: &[&str],
+    cancel: bool,
+) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/get.py");
     let mut command = Command::new(common::python());
     command
         .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("CANCEL_AFTER_FIRST", if cancel { "1" } else { "0" })
         .arg(script)
         .args([
             "127.0.0.1",
@@ -558,6 +571,21 @@ fn pynetdicom_retrieves_in_the_syntax_it_accepts() {
     let last = responses.last().expect("a response");
     assert_eq!(last["status"], "0x0000");
     assert_eq!(last["completed"], 0);
+
+    // Cancelled while the first of three instances arrives: that one is
+    // completed, the other two are not sent.
+    let (stored, responses) = pynetdicom_get_with(
+        &server,
+        "STUDY",
+        "explicit",
+        &[&format!("StudyInstanceUID={}", ivanov.study.study_uid)],
+        true,
+    );
+    assert_eq!(stored.len(), 1, "{stored:?} {responses:?}");
+    let last = responses.last().expect("a final response");
+    assert_eq!(last["status"], "0xFE00", "{responses:?}");
+    assert_eq!(last["completed"], 1);
+    assert_eq!(last["remaining"], 2);
 
     // The other patient's study, in the stored syntax.
     let (stored, _) = pynetdicom_get(
@@ -646,7 +674,7 @@ fn movescu_sends_a_study_to_a_configured_node_bit_exact() {
          [[dicom_nodes]]\nae_title = \"SWITCHED_OFF\"\nhost = \"127.0.0.1\"\nport = {down_port}\n",
         workstation.port
     );
-    let (dir, server, ivanov, _karimov) = archive_with(Some(&config));
+    let (dir, server, ivanov, karimov) = archive_with(Some(&config));
 
     let done = movescu(&server, "WORKSTATION", &ivanov.study.study_uid);
     assert!(done.success(), "movescu failed:\n{}", done.text);
@@ -688,7 +716,40 @@ fn movescu_sends_a_study_to_a_configured_node_bit_exact() {
         3,
         "nothing more was received"
     );
-    let again = movescu(&server, "WORKSTATION", &ivanov.study.study_uid);
-    assert!(again.success(), "movescu failed:\n{}", again.text);
+    // pynetdicom moves the other patient's series there too, with a
+    // pending response after each of its two instances but the last.
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/move.py");
+    let mut command = Command::new(common::python());
+    command
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .arg(script)
+        .args([
+            "127.0.0.1",
+            &server.dicom_port(),
+            AE_TITLE,
+            "WORKSTATION",
+            "SERIES",
+        ])
+        .arg(format!("StudyInstanceUID={}", karimov.study.study_uid))
+        .arg(format!("SeriesInstanceUID={}", karimov.series_uid));
+    let done = run(command, TOOL_LIMIT);
+    assert!(done.success(), "pynetdicom's C-MOVE failed:\n{}", done.text);
+    let responses: Vec<serde_json::Value> = done
+        .text
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let statuses: Vec<&str> = responses
+        .iter()
+        .map(|r| r["status"].as_str().unwrap_or("none"))
+        .collect();
+    assert_eq!(statuses, ["0xFF00", "0x0000"], "{responses:?}");
+    assert_eq!(responses[1]["completed"], 2);
+    assert_eq!(
+        files_by_sop(scp_dir.path()).len(),
+        5,
+        "Ivanov's 3 and Karimov's 2"
+    );
     server.stop();
 }

@@ -7,12 +7,15 @@ C-GET response.
 usage: get.py HOST PORT CALLED_AET MODEL LEVEL TS [KEYWORD=VALUE...]
 
 MODEL is `patient` or `study`; TS is `implicit` or `explicit`: the only
-transfer syntax proposed for receiving CT images. Exits 0 when the
-association could be established.
+transfer syntax proposed for receiving CT images. With the environment
+variable CANCEL_AFTER_FIRST=1 a C-CANCEL-RQ is sent while the first
+instance is being received. Exits 0 when the association could be
+established.
 """
 
 import hashlib
 import json
+import os
 import sys
 
 from pydicom.dataset import Dataset
@@ -26,7 +29,18 @@ from pynetdicom.sop_class import (
 )
 
 
+CANCELLED = []
+MODEL = []
+
+
 def on_store(event):
+    if os.environ.get("CANCEL_AFTER_FIRST") == "1" and not CANCELLED:
+        # The C-GET is message 1 on the association's retrieve context.
+        get_context = next(
+            cx for cx in event.assoc.accepted_contexts if cx.abstract_syntax == MODEL[0]
+        )
+        event.assoc.send_c_cancel(1, get_context.context_id)
+        CANCELLED.append(True)
     ds = event.dataset
     ds.file_meta = event.file_meta
     print(
@@ -49,6 +63,7 @@ def main() -> int:
         "patient": PatientRootQueryRetrieveInformationModelGet,
         "study": StudyRootQueryRetrieveInformationModelGet,
     }[model]
+    MODEL.append(model)
     ts = {"implicit": ImplicitVRLittleEndian, "explicit": ExplicitVRLittleEndian}[ts]
     ae = AE(ae_title="PYGET")
     ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30

@@ -1,0 +1,53 @@
+"""Runs one C-MOVE with pynetdicom and prints each response, one JSON
+object per line: {"status": ..., "remaining": n, "completed": n,
+"failed": n, "warning": n}.
+
+usage: move.py HOST PORT CALLED_AET DESTINATION LEVEL [KEYWORD=VALUE...]
+
+Exits 0 when the association could be established.
+"""
+
+import json
+import sys
+
+from pydicom.dataset import Dataset
+from pynetdicom import AE
+from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelMove
+
+
+def main() -> int:
+    host, port, called, destination, level, *keys = sys.argv[1:]
+    ae = AE(ae_title="PYMOVE")
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelMove)
+    query = Dataset()
+    query.QueryRetrieveLevel = level
+    for key in keys:
+        keyword, _, value = key.partition("=")
+        setattr(query, keyword, value)
+    assoc = ae.associate(host, int(port), ae_title=called)
+    if not assoc.is_established:
+        print("association failed", file=sys.stderr)
+        return 1
+    for status, _ in assoc.send_c_move(query, destination, StudyRootQueryRetrieveInformationModelMove):
+        if not status:
+            print(json.dumps({"status": None}), flush=True)
+            continue
+        print(
+            json.dumps(
+                {
+                    "status": f"0x{status.Status:04X}",
+                    "remaining": status.get("NumberOfRemainingSuboperations"),
+                    "completed": status.get("NumberOfCompletedSuboperations"),
+                    "failed": status.get("NumberOfFailedSuboperations"),
+                    "warning": status.get("NumberOfWarningSuboperations"),
+                }
+            ),
+            flush=True,
+        )
+    assoc.release()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
