@@ -38,6 +38,7 @@ pub struct Measured {
     pub retrieve: Fig<Latencies>,
     pub load: Fig<Load>,
     pub searches: Fig<Vec<Latencies>>,
+    pub finds: Fig<Vec<Latencies>>,
 }
 
 impl Measured {
@@ -50,6 +51,7 @@ impl Measured {
             retrieve: Err(why.to_owned()),
             load: Err(why.to_owned()),
             searches: Err(why.to_owned()),
+            finds: Err(why.to_owned()),
         }
     }
 }
@@ -226,6 +228,7 @@ async fn load_and_search(
                 estimate / 60.0
             );
             m.searches = Err(format!("skipped: load at {:.0}/s too slow", probe.per_s()));
+            m.finds = m.searches.clone();
             server.stop(Duration::from_secs(60))?;
             return Ok(());
         }
@@ -253,6 +256,7 @@ async fn load_and_search(
             );
             m.load = Ok(load);
             m.searches = Err(format!("skipped: load at {:.0}/s too slow", load.per_s()));
+            m.finds = m.searches.clone();
             server.stop(Duration::from_secs(60))?;
             return Ok(());
         }
@@ -297,6 +301,23 @@ async fn load_and_search(
             Ok(all)
         }
         Err(e) => failed("QIDO-RS searches", system, e),
+    };
+    m.finds = match crate::cfind::searches(
+        server.dicom_port,
+        dimse::CALLING_AET,
+        &server.called_aet,
+        s.studies,
+        SEARCH_ROUNDS,
+    )
+    .await
+    {
+        Ok(all) => {
+            for (kind, l) in crate::cfind::KINDS.iter().zip(&all) {
+                print_latencies(system, &format!("C-FIND {kind}"), l);
+            }
+            Ok(all)
+        }
+        Err(e) => failed("C-FIND searches", system, e),
     };
     server.stop(Duration::from_secs(60))?;
     Ok(())

@@ -142,6 +142,24 @@ pub fn rows(o: &Outcome, s: &Settings) -> Vec<Row> {
             pick(&r.searches),
         ));
     }
+    for (k, kind) in crate::cfind::KINDS.iter().enumerate() {
+        let pick = |fig: &Fig<Vec<Latencies>>| match fig {
+            Ok(all) => all.get(k).map_or(Value::Absent("missing".into()), |l| {
+                Value::Measured(l.median())
+            }),
+            Err(why) => Value::Absent(why.clone()),
+        };
+        rows.push(row(
+            format!(
+                "C-FIND study {kind} ({}), median",
+                crate::bench::group_thousands(s.studies)
+            ),
+            Unit::Milliseconds,
+            pick(&p.finds),
+            Some(SEARCH),
+            pick(&r.finds),
+        ));
+    }
     rows.push(row(
         "peak RSS, C-STORE 1 association",
         Unit::Mebibytes,

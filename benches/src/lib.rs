@@ -5,6 +5,7 @@
 //! and [`figures`] for the targets.
 
 pub mod bench;
+pub mod cfind;
 pub mod data;
 pub mod dimse;
 pub mod disk;

@@ -19,8 +19,14 @@ use pacs_core::{Archive, Incoming, Index, Ingest, StoreKind};
 
 use crate::config::{DicomNode, Site};
 
-/// Matches fetched from the index per query while a C-FIND is answered.
-const FIND_PAGE: usize = 500;
+/// Matches fetched from the index by the first query of a C-FIND: the
+/// first responses go out at once.
+const FIND_FIRST_PAGE: usize = 500;
+
+/// Largest page of later queries: each page re-runs the search with an
+/// offset, so pages grow (by four each time) to keep a query that matches
+/// the whole archive from costing quadratic time.
+const FIND_MAX_PAGE: usize = 20_000;
 
 /// Matches produced ahead of the peer: bounds the memory of a query that
 /// matches the whole archive when the peer reads slowly.
@@ -247,7 +253,7 @@ impl ServiceHandler for ArchiveHandler {
         let ts = request.transfer_syntax_uid;
         tokio::spawn(async move {
             let mut query = find.query.clone();
-            query.limit = FIND_PAGE;
+            query.limit = FIND_FIRST_PAGE;
             query.offset = 0;
             loop {
                 let rows = match index.search(&query).await {
@@ -259,7 +265,7 @@ impl ServiceHandler for ArchiveHandler {
                         return;
                     }
                 };
-                let last_page = rows.len() < FIND_PAGE;
+                let last_page = rows.len() < query.limit;
                 for row in &rows {
                     let item = write_identifier(&find.response(row, &ae_title), &ts)
                         .map(Bytes::from)
@@ -273,7 +279,8 @@ impl ServiceHandler for ArchiveHandler {
                 if last_page {
                     return;
                 }
-                query.offset += FIND_PAGE;
+                query.offset += query.limit;
+                query.limit = (query.limit * 4).min(FIND_MAX_PAGE);
             }
         });
         Ok(matches)
