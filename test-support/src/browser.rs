@@ -70,7 +70,9 @@ pub fn viewer_dir_or_skip(test: &str) -> Option<PathBuf> {
     None
 }
 
-/// chromedriver on a free loopback port, killed when dropped.
+/// chromedriver on a free loopback port, in a process group of its own
+/// with the Chromium it starts: dropping it kills the whole group, so a
+/// test that panics before closing its session leaves no browser behind.
 pub struct Driver {
     child: Child,
     pub url: String,
@@ -78,9 +80,11 @@ pub struct Driver {
 
 impl Driver {
     pub fn start() -> Driver {
+        use std::os::unix::process::CommandExt;
         let port = crate::free_port().expect("a free port");
         let child = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -97,6 +101,13 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // The group's id is chromedriver's pid; Chromium and its helpers
+        // inherited the group.
+        let _ = Command::new("/bin/kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
