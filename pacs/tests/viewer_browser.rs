@@ -246,6 +246,17 @@ fn run_viewer_checks(backend: Backend) {
             patient.contains("Петров"),
             "Cyrillic name shown: {patient:?}"
         );
+        // At 1100 px (a small laptop) the toolbar keeps to one row.
+        let one_row = browser::eval(
+            &client,
+            "const bar = document.querySelector('.toolbar').getBoundingClientRect();
+             const tallest = Math.max(...[...document.querySelectorAll('.toolbar > *')]
+                 .map(e => e.getBoundingClientRect().height));
+             return bar.height < 2 * tallest;",
+            vec![],
+        )
+        .await;
+        assert_eq!(one_row, true, "the toolbar wraps at 1100 px");
 
         // The first slice in stack order, in the file's window.
         let first = state["slice"].as_u64().expect("slice index") as u32;

@@ -73,8 +73,18 @@ pub fn build(app: &HtmlElement) -> PageDom {
     app.set_class_name("page-viewer");
     let bar = el("header", "toolbar");
 
-    let back = text_el("a", "back-link", &format!("← {}", tr("viewer.back")));
-    let _ = back.set_attribute("href", "/");
+    // On narrow screens only the arrow shows (the label stays the link's
+    // accessible name), so the toolbar keeps to one line.
+    let back = el("a", "back-link");
+    let label = tr("viewer.back");
+    set_attrs(
+        &back,
+        &[("href", "/"), ("title", &label), ("aria-label", &label)],
+    );
+    let arrow = text_el("span", "", "← ");
+    let _ = arrow.set_attribute("aria-hidden", "true");
+    append(&back, &arrow);
+    append(&back, &text_el("span", "label", &label));
     append(&bar, &back);
 
     let group = el("div", "group tools");
