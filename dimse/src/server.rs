@@ -8,6 +8,7 @@
 
 mod association;
 pub mod negotiation;
+mod query_retrieve;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

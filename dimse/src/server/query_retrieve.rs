@@ -1,0 +1,720 @@
+//! Query/retrieve on an established association: C-FIND (matches sent
+//! as pending responses, cancellable), C-GET (C-STORE sub-operations on
+//! the same association) and C-MOVE (sub-operations on an association we
+//! open to the destination), each ending with exactly one final response.
+
+use std::collections::HashMap;
+
+use dicom_dictionary_std::uids;
+use dicom_ul::Pdu;
+use tracing::{Instrument, debug, info, info_span, warn};
+
+use super::association::{AssociationEnd, Context, MAX_ERROR_COMMENT, Session};
+use crate::client::StoreScu;
+use crate::command::{Command, CommandField};
+use crate::message::{Assembler, pdvs};
+use crate::server::negotiation::{FIND_SOP_CLASSES, GET_SOP_CLASSES, MOVE_SOP_CLASSES};
+use crate::server::{
+    FindMatches, FindRequest, MoveRequest, MoveTarget, Outgoing, Retrieval, RetrieveRequest,
+    ServiceHandler,
+};
+use crate::status::Status;
+use crate::wire::RawPdu;
+
+impl Session {
+    pub(super) async fn find(
+        &mut self,
+        pc: u8,
+        command: Command,
+        data_set: Option<bytes::Bytes>,
+        context: &Context,
+        assembler: &mut Assembler,
+    ) -> Result<(), AssociationEnd> {
+        let span = info_span!("c_find", message_id = command.message_id);
+        let refusal = refusal("C-FIND", context, &FIND_SOP_CLASSES, data_set.is_some());
+        if let Some((status, comment)) = refusal {
+            warn!(parent: &span, %status, comment, "refusing C-FIND");
+            return self.respond(pc, &command, status, Some(&comment)).await;
+        }
+        let request = FindRequest {
+            message_id: command.message_id.unwrap_or(0),
+            affected_sop_class_uid: context.abstract_syntax.clone(),
+            transfer_syntax_uid: context.transfer_syntax.clone(),
+            identifier: data_set.unwrap_or_default(),
+        };
+        let matches = self
+            .handler
+            .find(&self.info, request)
+            .instrument(span.clone())
+            .await;
+        let (status, comment, sent) = match matches {
+            Ok(matches) => self.send_matches(pc, &command, matches, assembler).await?,
+            Err(failure) => (failure.status, failure.error_comment, 0),
+        };
+        info!(parent: &span, %status, matches = sent, "C-FIND answered");
+        self.respond(pc, &command, status, comment.as_deref()).await
+    }
+
+    /// Sends each match as a pending response until the handler is done,
+    /// fails, or the peer cancels; returns the final status to send.
+    async fn send_matches(
+        &mut self,
+        pc: u8,
+        command: &Command,
+        mut matches: FindMatches,
+        assembler: &mut Assembler,
+    ) -> Result<(Status, Option<String>, u64), AssociationEnd> {
+        let mut sent = 0u64;
+        loop {
+            // The peer may send a C-CANCEL-RQ at any time, so what it sent
+            // is looked at before each match. Reading a PDU is cancel-safe:
+            // bytes read stay in the association's buffer.
+            let next = tokio::select! {
+                biased;
+                pdu = self.next_pdu(false) => Err(pdu),
+                item = matches.recv() => Ok(item),
+            };
+            match next {
+                Ok(None) => return Ok((Status::SUCCESS, None, sent)),
+                Ok(Some(Err(failure))) => return Ok((failure.status, failure.error_comment, sent)),
+                Ok(Some(Ok(identifier))) => {
+                    let Some(pending) = Command::response_to(command, Status::PENDING) else {
+                        return Ok((Status::SUCCESS, None, sent));
+                    };
+                    self.send_command(pc, &pending, Some(&identifier)).await?;
+                    sent += 1;
+                }
+                Err(pdu) => match pdu? {
+                    RawPdu::PData(body) => {
+                        for fragment in pdvs(&body) {
+                            let Some(message) = assembler.push(fragment?)? else {
+                                continue;
+                            };
+                            let cancels_this = message.command.command_field
+                                == CommandField::CCancelRq
+                                && message.command.message_id_being_responded_to
+                                    == command.message_id;
+                            if cancels_this {
+                                debug!(sent, "C-FIND cancelled by the peer");
+                                return Ok((Status::CANCEL, None, sent));
+                            }
+                            // Without negotiated asynchronous operations a
+                            // peer waits for the answer before asking again.
+                            return Err(AssociationEnd::UnexpectedPdu(format!(
+                                "command {:#06x} while a C-FIND is answered",
+                                message.command.command_field.code()
+                            )));
+                        }
+                    }
+                    RawPdu::Other(Pdu::AbortRQ { .. }) => {
+                        return Err(AssociationEnd::AbortedByPeer);
+                    }
+                    RawPdu::Other(other) => {
+                        return Err(AssociationEnd::UnexpectedPdu(format!(
+                            "{} while a C-FIND is answered",
+                            other.short_description()
+                        )));
+                    }
+                },
+            }
+        }
+    }
+
+    pub(super) async fn get(
+        &mut self,
+        pc: u8,
+        command: Command,
+        data_set: Option<bytes::Bytes>,
+        context: &Context,
+        contexts: &HashMap<u8, Context>,
+        assembler: &mut Assembler,
+    ) -> Result<(), AssociationEnd> {
+        let span = info_span!("c_get", message_id = command.message_id);
+        let refusal = refusal("C-GET", context, &GET_SOP_CLASSES, data_set.is_some());
+        if let Some((status, comment)) = refusal {
+            warn!(parent: &span, %status, comment, "refusing C-GET");
+            return self.respond(pc, &command, status, Some(&comment)).await;
+        }
+        let request = RetrieveRequest {
+            message_id: command.message_id.unwrap_or(0),
+            affected_sop_class_uid: context.abstract_syntax.clone(),
+            transfer_syntax_uid: context.transfer_syntax.clone(),
+            identifier: data_set.unwrap_or_default(),
+        };
+        let retrieval = self
+            .handler
+            .get(&self.info, request)
+            .instrument(span.clone())
+            .await;
+        let retrieval = match retrieval {
+            Ok(retrieval) => retrieval,
+            Err(failure) => {
+                info!(parent: &span, status = %failure.status, "C-GET refused");
+                return self
+                    .respond(
+                        pc,
+                        &command,
+                        failure.status,
+                        failure.error_comment.as_deref(),
+                    )
+                    .await;
+            }
+        };
+        let mut counts = SubOperations::new(retrieval.total);
+        let cancelled = self
+            .send_instances(
+                pc,
+                &command,
+                retrieval,
+                &mut Destination::Peer(contexts),
+                assembler,
+                &mut counts,
+            )
+            .instrument(span.clone())
+            .await?;
+        self.finish_retrieval(pc, &command, &counts, cancelled, context, &span)
+            .await
+    }
+
+    pub(super) async fn move_instances(
+        &mut self,
+        pc: u8,
+        command: Command,
+        data_set: Option<bytes::Bytes>,
+        context: &Context,
+        assembler: &mut Assembler,
+    ) -> Result<(), AssociationEnd> {
+        let destination = command.move_destination.clone().unwrap_or_default();
+        let span = info_span!(
+            "c_move",
+            message_id = command.message_id,
+            destination = destination.trim()
+        );
+        let refusal =
+            refusal("C-MOVE", context, &MOVE_SOP_CLASSES, data_set.is_some()).or_else(|| {
+                destination.trim().is_empty().then(|| {
+                    (
+                        Status::MOVE_DESTINATION_UNKNOWN,
+                        "C-MOVE without a destination".to_owned(),
+                    )
+                })
+            });
+        if let Some((status, comment)) = refusal {
+            warn!(parent: &span, %status, comment, "refusing C-MOVE");
+            return self.respond(pc, &command, status, Some(&comment)).await;
+        }
+        let request = MoveRequest {
+            retrieve: RetrieveRequest {
+                message_id: command.message_id.unwrap_or(0),
+                affected_sop_class_uid: context.abstract_syntax.clone(),
+                transfer_syntax_uid: context.transfer_syntax.clone(),
+                identifier: data_set.unwrap_or_default(),
+            },
+            destination_ae_title: destination.trim().to_owned(),
+        };
+        let target = self
+            .handler
+            .move_instances(&self.info, request)
+            .instrument(span.clone())
+            .await;
+        let MoveTarget {
+            retrieval,
+            node,
+            proposals,
+        } = match target {
+            Ok(target) => target,
+            Err(failure) => {
+                info!(parent: &span, status = %failure.status, "C-MOVE refused");
+                return self
+                    .respond(
+                        pc,
+                        &command,
+                        failure.status,
+                        failure.error_comment.as_deref(),
+                    )
+                    .await;
+            }
+        };
+        let mut counts = SubOperations::new(retrieval.total);
+        if retrieval.total == 0 {
+            return self
+                .finish_retrieval(pc, &command, &counts, false, context, &span)
+                .await;
+        }
+        let called = node.called_ae_title.clone();
+        let scu = match StoreScu::connect(node, &proposals)
+            .instrument(span.clone())
+            .await
+        {
+            Ok(scu) => scu,
+            Err(error) => {
+                warn!(parent: &span, %error, "cannot reach the C-MOVE destination");
+                let Some(mut response) =
+                    Command::response_to(&command, Status::UNABLE_TO_PERFORM_SUB_OPERATIONS)
+                else {
+                    return Ok(());
+                };
+                response.error_comment = Some(
+                    format!("cannot reach {called}")
+                        .chars()
+                        .take(MAX_ERROR_COMMENT)
+                        .collect(),
+                );
+                response.completed_sub_operations = Some(0);
+                response.warning_sub_operations = Some(0);
+                response.failed_sub_operations =
+                    Some(u16::try_from(retrieval.total).unwrap_or(u16::MAX));
+                return self.send_command(pc, &response, None).await;
+            }
+        };
+        let mut destination = Destination::Node(Box::new(Node {
+            scu: Some(scu),
+            originator: (
+                self.info.calling_ae_title.trim().to_owned(),
+                command.message_id.unwrap_or(0),
+            ),
+        }));
+        let cancelled = self
+            .send_instances(
+                pc,
+                &command,
+                retrieval,
+                &mut destination,
+                assembler,
+                &mut counts,
+            )
+            .instrument(span.clone())
+            .await?;
+        if let Destination::Node(node) = destination
+            && let Some(scu) = node.scu
+        {
+            scu.release().await;
+        }
+        self.finish_retrieval(pc, &command, &counts, cancelled, context, &span)
+            .await
+    }
+
+    /// The final response of a C-GET or C-MOVE: its status and counts, and
+    /// the instances not sent as the Failed SOP Instance UID List.
+    async fn finish_retrieval(
+        &mut self,
+        pc: u8,
+        command: &Command,
+        counts: &SubOperations,
+        cancelled: bool,
+        context: &Context,
+        span: &tracing::Span,
+    ) -> Result<(), AssociationEnd> {
+        let status = counts.final_status(cancelled);
+        info!(
+            parent: span,
+            %status,
+            completed = counts.completed,
+            failed = counts.failed.len(),
+            warning = counts.warning,
+            "retrieval answered"
+        );
+        let Some(mut response) = Command::response_to(command, status) else {
+            return Ok(());
+        };
+        counts.write_to(&mut response, cancelled);
+        let identifier = (!counts.failed.is_empty())
+            .then(|| failed_uid_list(&counts.failed, &context.transfer_syntax));
+        self.send_command(pc, &response, identifier.as_deref())
+            .await
+    }
+
+    /// Sends each instance of `retrieval` to `destination` as a C-STORE
+    /// sub-operation, and a pending response to `command` after it;
+    /// returns whether the peer cancelled.
+    async fn send_instances(
+        &mut self,
+        pc: u8,
+        command: &Command,
+        mut retrieval: Retrieval,
+        destination: &mut Destination<'_>,
+        assembler: &mut Assembler,
+        counts: &mut SubOperations,
+    ) -> Result<bool, AssociationEnd> {
+        let mut message_id: u16 = 0;
+        let mut cancelled = false;
+        while !cancelled {
+            let next = tokio::select! {
+                biased;
+                pdu = self.next_pdu(false) => Err(pdu),
+                item = retrieval.instances.recv() => Ok(item),
+            };
+            let outgoing = match next {
+                Err(pdu) => {
+                    cancelled = self.cancel_among(pdu?, command, assembler, None).await?.0;
+                    continue;
+                }
+                Ok(None) => break,
+                Ok(Some(Err(sop_instance_uid))) => {
+                    counts.failed.push(sop_instance_uid);
+                    continue;
+                }
+                Ok(Some(Ok(outgoing))) => outgoing,
+            };
+            message_id = message_id.wrapping_add(1);
+            let status = match destination {
+                Destination::Peer(contexts) => {
+                    self.store_on_this_association(
+                        &outgoing,
+                        contexts,
+                        message_id,
+                        command,
+                        assembler,
+                        &mut cancelled,
+                    )
+                    .await?
+                }
+                Destination::Node(node) => node.store(&*self.handler, &outgoing).await,
+            };
+            match status {
+                Some(status) if status.is_success() => counts.completed += 1,
+                Some(status) if status.class() == crate::StatusClass::Warning => {
+                    counts.warning += 1
+                }
+                _ => counts.failed.push(outgoing.sop_instance_uid.clone()),
+            }
+            if !cancelled && counts.remaining() > 0 {
+                let Some(mut pending) = Command::response_to(command, Status::PENDING) else {
+                    continue;
+                };
+                counts.write_to(&mut pending, false);
+                self.send_command(pc, &pending, None).await?;
+            }
+        }
+        Ok(cancelled)
+    }
+
+    /// Sends `outgoing` to the peer as a C-STORE-RQ on a context it
+    /// accepted for its SOP class, in its stored transfer syntax if the
+    /// peer accepted that, else converted, and returns the peer's status.
+    /// `None` when no context fits or the conversion fails: a failed
+    /// sub-operation. A C-CANCEL-RQ arriving meanwhile sets `cancelled`.
+    async fn store_on_this_association(
+        &mut self,
+        outgoing: &Outgoing,
+        contexts: &HashMap<u8, Context>,
+        message_id: u16,
+        command: &Command,
+        assembler: &mut Assembler,
+        cancelled: &mut bool,
+    ) -> Result<Option<Status>, AssociationEnd> {
+        let mut candidates: Vec<(&u8, &Context)> = contexts
+            .iter()
+            .filter(|(_, c)| c.abstract_syntax == outgoing.sop_class_uid)
+            .collect();
+        candidates.sort_by_key(|(id, c)| (c.transfer_syntax != outgoing.transfer_syntax_uid, **id));
+        let Some(&(&pc, context)) = candidates.first() else {
+            warn!(
+                sop_class = outgoing.sop_class_uid,
+                sop_instance_uid = outgoing.sop_instance_uid,
+                "the peer accepted no context for this SOP class; sub-operation failed"
+            );
+            return Ok(None);
+        };
+        let converted;
+        let dataset = if context.transfer_syntax == outgoing.transfer_syntax_uid {
+            &outgoing.dataset
+        } else {
+            match self
+                .handler
+                .transcode(outgoing, &context.transfer_syntax)
+                .await
+            {
+                Ok(bytes) => {
+                    converted = bytes;
+                    &converted
+                }
+                Err(reason) => {
+                    warn!(reason, "sub-operation failed");
+                    return Ok(None);
+                }
+            }
+        };
+        let mut store = Command::new(CommandField::CStoreRq);
+        store.affected_sop_class_uid = Some(outgoing.sop_class_uid.clone());
+        store.affected_sop_instance_uid = Some(outgoing.sop_instance_uid.clone());
+        store.message_id = Some(message_id);
+        store.priority = Some(0);
+        self.send_command(pc, &store, Some(dataset)).await?;
+        // Wait for the peer's C-STORE-RSP (or its cancel).
+        loop {
+            let pdu = self.next_pdu(false).await?;
+            let (cancel, status) = self
+                .cancel_among(pdu, command, assembler, Some(message_id))
+                .await?;
+            *cancelled |= cancel;
+            if status.is_some() {
+                return Ok(status);
+            }
+        }
+    }
+
+    /// Reads `pdu` while a C-GET runs: whether it holds a C-CANCEL-RQ for
+    /// `command`, and the status of a C-STORE-RSP to `store_message_id`.
+    async fn cancel_among(
+        &mut self,
+        pdu: RawPdu,
+        command: &Command,
+        assembler: &mut Assembler,
+        store_message_id: Option<u16>,
+    ) -> Result<(bool, Option<Status>), AssociationEnd> {
+        let body = match pdu {
+            RawPdu::PData(body) => body,
+            RawPdu::Other(Pdu::AbortRQ { .. }) => return Err(AssociationEnd::AbortedByPeer),
+            RawPdu::Other(other) => {
+                return Err(AssociationEnd::UnexpectedPdu(format!(
+                    "{} while a C-GET is answered",
+                    other.short_description()
+                )));
+            }
+        };
+        let mut cancelled = false;
+        let mut status = None;
+        for fragment in pdvs(&body) {
+            let Some(message) = assembler.push(fragment?)? else {
+                continue;
+            };
+            let c = &message.command;
+            match c.command_field {
+                CommandField::CCancelRq
+                    if c.message_id_being_responded_to == command.message_id =>
+                {
+                    debug!("C-GET cancelled by the peer");
+                    cancelled = true;
+                }
+                CommandField::CStoreRsp
+                    if store_message_id.is_some()
+                        && c.message_id_being_responded_to == store_message_id =>
+                {
+                    status = Some(c.status.unwrap_or(Status::CANNOT_UNDERSTAND));
+                }
+                field => {
+                    return Err(AssociationEnd::UnexpectedPdu(format!(
+                        "command {:#06x} while a C-GET is answered",
+                        field.code()
+                    )));
+                }
+            }
+        }
+        Ok((cancelled, status))
+    }
+}
+
+/// Why a query or retrieve request cannot be served: its context is not
+/// one of the service's `models`, or it carries no identifier.
+fn refusal(
+    service: &str,
+    context: &Context,
+    models: &[&str],
+    has_identifier: bool,
+) -> Option<(Status, String)> {
+    if !models.contains(&context.abstract_syntax.as_str()) {
+        Some((
+            Status::SOP_CLASS_NOT_SUPPORTED,
+            format!("{service} on a context that is not one of its models"),
+        ))
+    } else if !has_identifier {
+        Some((
+            Status::CANNOT_UNDERSTAND,
+            format!("{service} without an identifier"),
+        ))
+    } else {
+        None
+    }
+}
+
+/// Where a retrieval's C-STORE sub-operations go.
+enum Destination<'a> {
+    /// The requesting peer, on its own association (C-GET).
+    Peer(&'a HashMap<u8, Context>),
+    /// Another node, on an association we opened (C-MOVE). Boxed: one
+    /// per C-MOVE, and much larger than a reference.
+    Node(Box<Node>),
+}
+
+/// A C-MOVE destination while instances are sent to it.
+struct Node {
+    /// `None` once the association with it has failed: the remaining
+    /// sub-operations fail without another attempt.
+    scu: Option<StoreScu>,
+    /// The AE title and message ID of the C-MOVE, for each C-STORE-RQ.
+    originator: (String, u16),
+}
+
+impl Node {
+    /// Sends `outgoing` (converted if the node did not accept its stored
+    /// syntax) and returns the node's status; `None` when it could not be
+    /// sent.
+    async fn store(&mut self, handler: &dyn ServiceHandler, outgoing: &Outgoing) -> Option<Status> {
+        let scu = self.scu.as_mut()?;
+        let Some((pc, ts)) =
+            scu.context_for(&outgoing.sop_class_uid, &outgoing.transfer_syntax_uid)
+        else {
+            warn!(
+                sop_class = outgoing.sop_class_uid,
+                "the destination accepted no context for this SOP class; sub-operation failed"
+            );
+            return None;
+        };
+        let converted;
+        let dataset = if ts == outgoing.transfer_syntax_uid {
+            &outgoing.dataset
+        } else {
+            match handler.transcode(outgoing, &ts).await {
+                Ok(bytes) => {
+                    converted = bytes;
+                    &converted
+                }
+                Err(reason) => {
+                    warn!(reason, "sub-operation failed");
+                    return None;
+                }
+            }
+        };
+        let (ae_title, message_id) = (&self.originator.0, self.originator.1);
+        match scu
+            .store(
+                pc,
+                &outgoing.sop_class_uid,
+                &outgoing.sop_instance_uid,
+                dataset,
+                Some((ae_title, message_id)),
+            )
+            .await
+        {
+            Ok(status) => Some(status),
+            Err(error) => {
+                warn!(%error, "sending to the C-MOVE destination failed; the rest fail too");
+                self.scu = None;
+                None
+            }
+        }
+    }
+}
+
+/// The sub-operation counts of a retrieval (PS3.4 C.4.2.1.4, C.4.3.1.4).
+struct SubOperations {
+    total: usize,
+    completed: usize,
+    warning: usize,
+    /// SOP Instance UIDs that could not be sent.
+    failed: Vec<String>,
+}
+
+impl SubOperations {
+    fn new(total: usize) -> SubOperations {
+        SubOperations {
+            total,
+            completed: 0,
+            warning: 0,
+            failed: Vec::new(),
+        }
+    }
+
+    fn remaining(&self) -> usize {
+        self.total
+            .saturating_sub(self.completed + self.warning + self.failed.len())
+    }
+
+    fn final_status(&self, cancelled: bool) -> Status {
+        if cancelled {
+            Status::CANCEL
+        } else if self.failed.is_empty() && self.warning == 0 {
+            Status::SUCCESS
+        } else if self.completed == 0 && self.warning == 0 {
+            Status::UNABLE_TO_PERFORM_SUB_OPERATIONS
+        } else {
+            Status::SUB_OPERATIONS_COMPLETE_WITH_FAILURES
+        }
+    }
+
+    /// Counts go into responses as US: a retrieval of more than 65 535
+    /// instances reports 65 535.
+    fn write_to(&self, response: &mut Command, with_remaining: bool) {
+        let us = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
+        let pending = response.status == Some(Status::PENDING);
+        if pending || with_remaining {
+            response.remaining_sub_operations = Some(us(self.remaining()));
+        }
+        response.completed_sub_operations = Some(us(self.completed));
+        response.failed_sub_operations = Some(us(self.failed.len()));
+        response.warning_sub_operations = Some(us(self.warning));
+    }
+}
+
+/// An identifier holding only the Failed SOP Instance UID List (0008,0058)
+/// in `transfer_syntax` (implicit or explicit VR little endian: the
+/// syntaxes of a retrieve context).
+fn failed_uid_list(uids: &[String], transfer_syntax: &str) -> Vec<u8> {
+    let mut value = uids.join("\\").into_bytes();
+    if value.len() % 2 == 1 {
+        value.push(0);
+    }
+    let mut out = Vec::with_capacity(value.len() + 12);
+    out.extend_from_slice(&0x0008u16.to_le_bytes());
+    out.extend_from_slice(&0x0058u16.to_le_bytes());
+    if transfer_syntax == uids::IMPLICIT_VR_LITTLE_ENDIAN {
+        out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+    } else {
+        // UI has a 16-bit length: a list too long for it is cut short.
+        value.truncate(usize::from(u16::MAX) - 1);
+        out.extend_from_slice(b"UI");
+        out.extend_from_slice(&(value.len() as u16).to_le_bytes());
+    }
+    out.extend_from_slice(&value);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn final_status_follows_the_sub_operations() {
+        let mut counts = SubOperations::new(3);
+        assert_eq!(counts.remaining(), 3);
+        counts.completed = 3;
+        assert_eq!(counts.final_status(false), Status::SUCCESS);
+        assert_eq!(counts.final_status(true), Status::CANCEL);
+        counts.completed = 2;
+        counts.failed.push("1.2.3".into());
+        assert_eq!(
+            counts.final_status(false),
+            Status::SUB_OPERATIONS_COMPLETE_WITH_FAILURES
+        );
+        let all_failed = SubOperations {
+            failed: vec!["1".into(), "2".into()],
+            ..SubOperations::new(2)
+        };
+        assert_eq!(
+            all_failed.final_status(false),
+            Status::UNABLE_TO_PERFORM_SUB_OPERATIONS
+        );
+        let mut response = Command::new(CommandField::CGetRsp);
+        response.status = Some(Status::PENDING);
+        counts.completed = 1;
+        counts.write_to(&mut response, false);
+        assert_eq!(response.remaining_sub_operations, Some(1));
+        assert_eq!(response.completed_sub_operations, Some(1));
+        assert_eq!(response.failed_sub_operations, Some(1));
+    }
+
+    #[test]
+    fn failed_uid_lists_are_encoded_in_either_little_endian_syntax() {
+        let uids = ["1.2.3".to_owned(), "1.2.45".to_owned()];
+        let implicit = failed_uid_list(&uids, uids::IMPLICIT_VR_LITTLE_ENDIAN);
+        assert_eq!(&implicit[..4], &[0x08, 0x00, 0x58, 0x00]);
+        assert_eq!(u32::from_le_bytes(implicit[4..8].try_into().unwrap()), 12);
+        assert_eq!(&implicit[8..], b"1.2.3\\1.2.45");
+        let explicit = failed_uid_list(&uids, uids::EXPLICIT_VR_LITTLE_ENDIAN);
+        assert_eq!(&explicit[4..6], b"UI");
+        assert_eq!(u16::from_le_bytes([explicit[6], explicit[7]]), 12);
+        let odd = failed_uid_list(&["1.2".to_owned()], uids::EXPLICIT_VR_LITTLE_ENDIAN);
+        assert_eq!(&odd[8..], b"1.2\0", "UIDs are padded with NUL");
+    }
+}
