@@ -258,24 +258,29 @@ fn findscu_queries_every_level_of_both_models() {
     server.stop();
 }
 
-/// pynetdicom's C-FIND: every response with its status, then the final one.
-fn pynetdicom_find(
+/// Runs `tests/python/{script}` against the server's DIMSE port (the
+/// host, port and our AE title come first, then `args`) and returns the
+/// JSON objects it printed, one per line.
+fn pynetdicom(
     server: &Server,
-    model: &str,
-    level: &str,
-    keys: &[&str],
+    script: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
 ) -> Vec<serde_json::Value> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/find.py");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/python")
+        .join(script);
     let mut command = Command::new(common::python());
     command
         .env("PYTHONDONTWRITEBYTECODE", "1")
-        .arg(script)
-        .args(["127.0.0.1", &server.dicom_port(), AE_TITLE, model, level])
-        .args(keys);
+        .envs(env.iter().copied())
+        .arg(path)
+        .args(["127.0.0.1", &server.dicom_port(), AE_TITLE])
+        .args(args);
     let done = run(command, TOOL_LIMIT);
     assert!(
         done.success(),
-        "pynetdicom's C-FIND failed (is PACS_TEST_PYTHON set to a Python with pynetdicom?):\n{}",
+        "{script} failed (is PACS_TEST_PYTHON set to a Python with pynetdicom?):\n{}",
         done.text
     );
     done.text
@@ -283,6 +288,20 @@ fn pynetdicom_find(
         .filter(|l| l.starts_with('{'))
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect()
+}
+
+/// pynetdicom's C-FIND: every response with its status, then the final one.
+fn pynetdicom_find(
+    server: &Server,
+    model: &str,
+    level: &str,
+    keys: &[&str],
+) -> Vec<serde_json::Value> {
+    let args: Vec<&str> = [model, level]
+        .into_iter()
+        .chain(keys.iter().copied())
+        .collect();
+    pynetdicom(server, "find.py", &args, &[])
 }
 
 #[test]
@@ -484,29 +503,12 @@ fn pynetdicom_get_with(
     keys: &[&str],
     cancel: bool,
 ) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/get.py");
-    let mut command = Command::new(common::python());
-    command
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("CANCEL_AFTER_FIRST", if cancel { "1" } else { "0" })
-        .arg(script)
-        .args([
-            "127.0.0.1",
-            &server.dicom_port(),
-            AE_TITLE,
-            "study",
-            level,
-            transfer_syntax,
-        ])
-        .args(keys);
-    let done = run(command, TOOL_LIMIT);
-    assert!(done.success(), "pynetdicom's C-GET failed:\n{}", done.text);
-    let lines: Vec<serde_json::Value> = done
-        .text
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+    let args: Vec<&str> = ["study", level, transfer_syntax]
+        .into_iter()
+        .chain(keys.iter().copied())
         .collect();
+    let env = [("CANCEL_AFTER_FIRST", if cancel { "1" } else { "0" })];
+    let lines = pynetdicom(server, "get.py", &args, &env);
     lines.into_iter().partition(|l| l.get("stored").is_some())
 }
 
@@ -718,28 +720,14 @@ fn movescu_sends_a_study_to_a_configured_node_bit_exact() {
     );
     // pynetdicom moves the other patient's series there too, with a
     // pending response after each of its two instances but the last.
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/move.py");
-    let mut command = Command::new(common::python());
-    command
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .arg(script)
-        .args([
-            "127.0.0.1",
-            &server.dicom_port(),
-            AE_TITLE,
-            "WORKSTATION",
-            "SERIES",
-        ])
-        .arg(format!("StudyInstanceUID={}", karimov.study.study_uid))
-        .arg(format!("SeriesInstanceUID={}", karimov.series_uid));
-    let done = run(command, TOOL_LIMIT);
-    assert!(done.success(), "pynetdicom's C-MOVE failed:\n{}", done.text);
-    let responses: Vec<serde_json::Value> = done
-        .text
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect();
+    let study = format!("StudyInstanceUID={}", karimov.study.study_uid);
+    let series = format!("SeriesInstanceUID={}", karimov.series_uid);
+    let responses = pynetdicom(
+        &server,
+        "move.py",
+        &["WORKSTATION", "SERIES", &study, &series],
+        &[],
+    );
     let statuses: Vec<&str> = responses
         .iter()
         .map(|r| r["status"].as_str().unwrap_or("none"))
