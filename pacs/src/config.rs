@@ -180,18 +180,7 @@ impl Config {
     /// Loads `file` (if any), applies environment overrides (`PACS_*`), then
     /// `flags`, and validates.
     pub fn load(file: Option<&Path>, flags: Overrides) -> Result<Config> {
-        let raw: RawConfig = match file {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| {
-                    format!("cannot read the configuration file {}", path.display())
-                })?;
-                toml::from_str(&text).with_context(|| {
-                    format!("the configuration file {} is invalid", path.display())
-                })?
-            }
-            None => RawConfig::default(),
-        };
-        Config::from_raw(raw, flags)
+        Config::from_raw(read_file(file)?, flags)
     }
 
     pub fn from_raw(raw: RawConfig, flags: Overrides) -> Result<Config> {
@@ -218,16 +207,7 @@ impl Config {
             .or(parse_addr("PACS_DICOM_ADDR")?)
             .or(raw.server.dicom_addr)
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 11112)));
-        let ae_title = flags
-            .ae_title
-            .or_else(|| env("PACS_AE_TITLE"))
-            .or(raw.server.ae_title)
-            .unwrap_or_else(|| "PACS".into());
-        if !valid_ae_title(&ae_title) {
-            bail!(
-                "AE title {ae_title:?} is invalid: 1 to 16 printable ASCII characters, no backslash"
-            );
-        }
+        let ae_title = our_ae_title(flags.ae_title, raw.server.ae_title)?;
         for site in &raw.sites {
             if site.ae_titles.is_empty() {
                 bail!("site {:?} lists no AE titles", site.name);
@@ -236,14 +216,7 @@ impl Config {
                 bail!("site {:?} has an invalid AE title {bad:?}", site.name);
             }
         }
-        for node in &raw.dicom_nodes {
-            if !valid_ae_title(&node.ae_title) {
-                bail!("DICOM node {:?}: the AE title is invalid", node.ae_title);
-            }
-            if node.host.trim().is_empty() || node.port == 0 {
-                bail!("DICOM node {:?} needs a host and a port", node.ae_title);
-            }
-        }
+        validate_nodes(&raw.dicom_nodes)?;
         let backend = env("PACS_STORAGE")
             .or(raw.storage.backend)
             .unwrap_or_else(|| "fs".into());
@@ -282,6 +255,70 @@ impl Config {
                 .viewer_dir
                 .or_else(|| env("PACS_VIEWER_DIR").map(PathBuf::from))
                 .or(raw.viewer.dir),
+        })
+    }
+}
+
+/// The configuration file's contents; all defaults without a file.
+fn read_file(file: Option<&Path>) -> Result<RawConfig> {
+    let Some(path) = file else {
+        return Ok(RawConfig::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+    toml::from_str(&text)
+        .with_context(|| format!("the configuration file {} is invalid", path.display()))
+}
+
+/// Our AE title: flag, then `PACS_AE_TITLE`, then the file, then `PACS`.
+fn our_ae_title(flag: Option<String>, file: Option<String>) -> Result<String> {
+    let ae_title = flag
+        .or_else(|| env("PACS_AE_TITLE"))
+        .or(file)
+        .unwrap_or_else(|| "PACS".into());
+    if !valid_ae_title(&ae_title) {
+        bail!("AE title {ae_title:?} is invalid: 1 to 16 printable ASCII characters, no backslash");
+    }
+    Ok(ae_title)
+}
+
+fn validate_nodes(nodes: &[DicomNode]) -> Result<()> {
+    for node in nodes {
+        if !valid_ae_title(&node.ae_title) {
+            bail!("DICOM node {:?}: the AE title is invalid", node.ae_title);
+        }
+        if node.host.trim().is_empty() || node.port == 0 {
+            bail!("DICOM node {:?} needs a host and a port", node.ae_title);
+        }
+    }
+    Ok(())
+}
+
+/// What `pacs send` needs: no data directory, only who we are and where
+/// the configured nodes are.
+#[derive(Debug)]
+pub struct SendConfig {
+    pub ae_title: String,
+    pub dicom_nodes: Vec<DicomNode>,
+    pub max_pdu_length: u32,
+    /// Bound on associating and on each store.
+    pub timeout: Duration,
+}
+
+impl SendConfig {
+    pub fn load(file: Option<&Path>, ae_title: Option<String>) -> Result<SendConfig> {
+        let raw = read_file(file)?;
+        validate_nodes(&raw.dicom_nodes)?;
+        Ok(SendConfig {
+            ae_title: our_ae_title(ae_title, raw.server.ae_title)?
+                .trim()
+                .to_owned(),
+            dicom_nodes: raw.dicom_nodes,
+            max_pdu_length: raw
+                .dimse
+                .max_pdu_length
+                .unwrap_or(dimse::server::DEFAULT_MAX_PDU_LENGTH),
+            timeout: Duration::from_secs(raw.dimse.idle_timeout_secs.unwrap_or(120).max(1)),
         })
     }
 }

@@ -5,6 +5,7 @@ mod dimse_handler;
 mod http;
 mod import;
 mod samples;
+mod send;
 mod server;
 mod viewer;
 
@@ -70,6 +71,25 @@ enum Command {
         /// Files or folders.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Send DICOM files and folders (recursively) to another DICOM node
+    /// over C-STORE.
+    Send {
+        /// A configured node's AE title ([[dicom_nodes]]), or AET@HOST:PORT.
+        #[arg(long)]
+        to: String,
+        /// Files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Our (calling) AE title (default: the configured one, else PACS).
+        #[arg(long)]
+        aet: Option<String>,
+        /// TOML configuration file (for the DICOM nodes and our AE title).
+        #[arg(long, env = "PACS_CONFIG")]
+        config: Option<PathBuf>,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -160,6 +180,44 @@ async fn run(command: Command) -> Result<ExitCode> {
                 println!("rejected {}: {reason}", file.display());
             }
             Ok(if summary.rejected.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
+        }
+        Command::Send {
+            to,
+            paths,
+            aet,
+            config,
+            quiet,
+        } => {
+            let config = config::SendConfig::load(config.as_deref(), aet)?;
+            let destination = send::Destination::parse(&to, &config.dicom_nodes)?;
+            let files = import::collect_files(&paths)?;
+            let summary = send::send(
+                files,
+                &destination,
+                &config.ae_title,
+                config.max_pdu_length,
+                config.timeout,
+                !quiet,
+            )
+            .await?;
+            println!(
+                "sent {} to {} / with warnings {} / failed {}",
+                summary.sent,
+                destination.ae_title,
+                summary.warnings.len(),
+                summary.failed.len()
+            );
+            for (file, reason) in &summary.warnings {
+                println!("warning {}: {reason}", file.display());
+            }
+            for (file, reason) in &summary.failed {
+                println!("failed {}: {reason}", file.display());
+            }
+            Ok(if summary.failed.is_empty() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(2)

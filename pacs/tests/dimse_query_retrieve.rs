@@ -19,12 +19,11 @@ use dicom_object::{OpenFileOptions, mem::InMemDicomObject};
 use dicom_samples::{CtSpec, Patient, SampleTransferSyntax};
 use dimse::command::{Command as DimseCommand, CommandField, DATA_SET_PRESENT};
 use raw_peer::{Answer, P_DATA_TF, PC_FIND, RawPeer, STUDY_ROOT_FIND, p_data};
-use scu::{TOOL_LIMIT, data_set_of_file, run, storescu};
+use scu::{StoreScp, TOOL_LIMIT, data_set_of_file, run, storescu};
 
 const FINDSCU: &str = "/usr/bin/findscu";
 const GETSCU: &str = "/usr/bin/getscu";
 const MOVESCU: &str = "/usr/bin/movescu";
-const STORESCP: &str = "/usr/bin/storescp";
 
 /// An archive holding two patients: Ivanov (a 3-slice CT, names in
 /// ISO_IR 144) and Karimov (a 2-slice CT, ASCII).
@@ -603,44 +602,6 @@ fn pynetdicom_retrieves_in_the_syntax_it_accepts() {
             .all(|s| s["patient_name"] == "Иванов^Иван^Петрович")
     );
     server.stop();
-}
-
-/// dcmtk's `storescp` on a free loopback port, writing into `dir`; killed
-/// when dropped.
-struct StoreScp {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl StoreScp {
-    fn start(dir: &Path, ae_title: &str) -> StoreScp {
-        std::fs::create_dir_all(dir).expect("storescp dir");
-        let port = test_support::free_port().expect("a free port");
-        let child = Command::new(STORESCP)
-            .args(["-aet", ae_title, "-od"])
-            .arg(dir)
-            .arg(port.to_string())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("storescp starts (is dcmtk installed?)");
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "storescp did not listen"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        StoreScp { child, port }
-    }
-}
-
-impl Drop for StoreScp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// `movescu` asking for `study` to be sent to `destination`; what it

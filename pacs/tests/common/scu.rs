@@ -15,6 +15,7 @@ use crate::common::{AE_TITLE, Server};
 pub const STORESCU: &str = "/usr/bin/storescu";
 pub const ECHOSCU: &str = "/usr/bin/echoscu";
 pub const DCMODIFY: &str = "/usr/bin/dcmodify";
+pub const STORESCP: &str = "/usr/bin/storescp";
 
 /// Time any single tool run may take before the test fails.
 pub const TOOL_LIMIT: Duration = Duration::from_secs(120);
@@ -362,4 +363,42 @@ pub fn peak_rss_kib(pid: u32) -> u64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("VmHWM in /proc/PID/status")
+}
+
+/// dcmtk's `storescp` on a free loopback port, writing into `dir`; killed
+/// when dropped.
+pub struct StoreScp {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl StoreScp {
+    pub fn start(dir: &Path, ae_title: &str) -> StoreScp {
+        std::fs::create_dir_all(dir).expect("storescp dir");
+        let port = test_support::free_port().expect("a free port");
+        let child = Command::new(STORESCP)
+            .args(["-aet", ae_title, "-od"])
+            .arg(dir)
+            .arg(port.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("storescp starts (is dcmtk installed?)");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "storescp did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        StoreScp { child, port }
+    }
+}
+
+impl Drop for StoreScp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
