@@ -21,6 +21,41 @@ use crate::status::Status;
 /// Most bytes of a C-STORE response command we accept.
 const MAX_RESPONSE_SIZE: usize = 64 * 1024;
 
+/// The presentation contexts to propose for instances given as (SOP
+/// class, transfer syntax) pairs: per SOP class, each syntax its instances
+/// are in, then explicit and implicit VR little endian, which every node
+/// accepts, so that an instance can still be converted and sent.
+pub fn proposals<'a>(
+    instances: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Vec<(String, Vec<String>)> {
+    use dicom_dictionary_std::uids;
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for (class, ts) in instances {
+        let index = match out.iter().position(|(c, _)| c == class) {
+            Some(i) => i,
+            None => {
+                out.push((class.to_owned(), Vec::new()));
+                out.len() - 1
+            }
+        };
+        let syntaxes = &mut out[index].1;
+        if !syntaxes.iter().any(|s| s == ts) {
+            syntaxes.push(ts.to_owned());
+        }
+    }
+    for (_, syntaxes) in &mut out {
+        for ts in [
+            uids::EXPLICIT_VR_LITTLE_ENDIAN,
+            uids::IMPLICIT_VR_LITTLE_ENDIAN,
+        ] {
+            if !syntaxes.iter().any(|s| s == ts) {
+                syntaxes.push(ts.to_owned());
+            }
+        }
+    }
+    out
+}
+
 /// How to reach and address the other node.
 #[derive(Debug, Clone)]
 pub struct StoreScuOptions {
@@ -221,5 +256,33 @@ impl StoreScu {
         {
             tracing::debug!("release not answered in time");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proposals_add_the_uncompressed_syntaxes_once_per_class() {
+        let ct = "1.2.840.10008.5.1.4.1.1.2";
+        let dx = "1.2.840.10008.5.1.4.1.1.1.1";
+        let jls = "1.2.840.10008.1.2.4.80";
+        let explicit = "1.2.840.10008.1.2.1";
+        let implicit = "1.2.840.10008.1.2";
+        let got = proposals([(ct, jls), (ct, explicit), (dx, implicit), (ct, jls)]);
+        assert_eq!(
+            got,
+            vec![
+                (
+                    ct.to_owned(),
+                    vec![jls.to_owned(), explicit.to_owned(), implicit.to_owned()]
+                ),
+                (
+                    dx.to_owned(),
+                    vec![implicit.to_owned(), explicit.to_owned()]
+                ),
+            ]
+        );
     }
 }

@@ -110,7 +110,17 @@ impl ArchiveHandler {
             find_failure(Status::CANNOT_UNDERSTAND, "the index failed")
         })?;
         let total = rows.len();
-        let proposals = proposals(&rows);
+        let proposals = dimse::client::proposals(rows.iter().filter_map(|row| {
+            let class = row
+                .values
+                .iter()
+                .find(|(a, _)| *a == pacs_core::query::Attribute::SopClassUid)?;
+            let ts = row.transfer_syntax_uid.as_deref();
+            Some((
+                class.1.as_str(),
+                ts.unwrap_or(dicom_dictionary_std::uids::EXPLICIT_VR_LITTLE_ENDIAN),
+            ))
+        }));
         tracing::info!(assoc_id = association.id, instances = total, "retrieval");
         let (sender, instances) = tokio::sync::mpsc::channel(GET_AHEAD);
         let index = self.index.clone();
@@ -137,48 +147,6 @@ impl ArchiveHandler {
         });
         Ok((Retrieval { total, instances }, proposals))
     }
-}
-
-/// Per SOP class among `rows`, the transfer syntaxes to propose: each
-/// stored one, then explicit and implicit VR little endian.
-fn proposals(rows: &[pacs_core::index::SearchRow]) -> Vec<(String, Vec<String>)> {
-    use dicom_dictionary_std::uids;
-    use pacs_core::query::Attribute;
-    let mut out: Vec<(String, Vec<String>)> = Vec::new();
-    for row in rows {
-        let Some(class) = row
-            .values
-            .iter()
-            .find(|(a, _)| *a == Attribute::SopClassUid)
-            .map(|(_, v)| v.clone())
-        else {
-            continue;
-        };
-        let index = match out.iter().position(|(c, _)| *c == class) {
-            Some(i) => i,
-            None => {
-                out.push((class, Vec::new()));
-                out.len() - 1
-            }
-        };
-        let syntaxes = &mut out[index].1;
-        if let Some(ts) = &row.transfer_syntax_uid
-            && !syntaxes.contains(ts)
-        {
-            syntaxes.push(ts.clone());
-        }
-    }
-    for (_, syntaxes) in &mut out {
-        for ts in [
-            uids::EXPLICIT_VR_LITTLE_ENDIAN,
-            uids::IMPLICIT_VR_LITTLE_ENDIAN,
-        ] {
-            if !syntaxes.iter().any(|s| s == ts) {
-                syntaxes.push(ts.to_owned());
-            }
-        }
-    }
-    out
 }
 
 #[async_trait]

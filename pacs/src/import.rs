@@ -43,18 +43,22 @@ fn walk(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
+/// A progress bar on stderr for `len` files, hidden unless `show`.
+pub fn progress_bar(len: usize, show: bool) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} eta {eta} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
 /// Imports `files`, showing progress on stderr when `progress` is set.
 pub async fn import(ingest: &Ingest, files: Vec<PathBuf>, progress: bool) -> Summary {
-    let bar = if progress {
-        let bar = ProgressBar::new(files.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} eta {eta} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = progress_bar(files.len(), progress);
     let mut summary = Summary::default();
     for file in files {
         let outcome = match tokio::fs::read(&file).await {

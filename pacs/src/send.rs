@@ -8,10 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use dicom_dictionary_std::uids;
 use dimse::client::{StoreScu, StoreScuOptions};
 use dimse::{Status, StatusClass};
-use indicatif::{ProgressBar, ProgressStyle};
 use pacs_core::layout::{Part10Header, read_part10_header};
 
 use crate::config::DicomNode;
@@ -89,37 +87,6 @@ fn header_of(path: &Path) -> Result<Part10Header, String> {
     Ok(header)
 }
 
-/// Per SOP class among `files`, the transfer syntaxes to propose: each
-/// one the files are in, then explicit and implicit VR little endian.
-fn proposals(files: &[Outgoing]) -> Vec<(String, Vec<String>)> {
-    let mut out: Vec<(String, Vec<String>)> = Vec::new();
-    for f in files {
-        let class = &f.header.media_storage_sop_class_uid;
-        let index = match out.iter().position(|(c, _)| c == class) {
-            Some(i) => i,
-            None => {
-                out.push((class.clone(), Vec::new()));
-                out.len() - 1
-            }
-        };
-        let syntaxes = &mut out[index].1;
-        if !syntaxes.contains(&f.header.transfer_syntax_uid) {
-            syntaxes.push(f.header.transfer_syntax_uid.clone());
-        }
-    }
-    for (_, syntaxes) in &mut out {
-        for ts in [
-            uids::EXPLICIT_VR_LITTLE_ENDIAN,
-            uids::IMPLICIT_VR_LITTLE_ENDIAN,
-        ] {
-            if !syntaxes.iter().any(|s| s == ts) {
-                syntaxes.push(ts.to_owned());
-            }
-        }
-    }
-    out
-}
-
 /// Sends `files` to `destination` as `calling_ae_title`.
 pub async fn send(
     files: Vec<PathBuf>,
@@ -147,17 +114,14 @@ pub async fn send(
         max_pdu_length,
         timeout,
     };
-    let mut scu = StoreScu::connect(options, &proposals(&outgoing)).await?;
-    let bar = if progress {
-        let bar = ProgressBar::new(outgoing.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} eta {eta} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let proposals = dimse::client::proposals(outgoing.iter().map(|f| {
+        (
+            f.header.media_storage_sop_class_uid.as_str(),
+            f.header.transfer_syntax_uid.as_str(),
+        )
+    }));
+    let mut scu = StoreScu::connect(options, &proposals).await?;
+    let bar = crate::import::progress_bar(outgoing.len(), progress);
     let mut broken: Option<String> = None;
     for file in outgoing {
         bar.inc(1);
