@@ -53,7 +53,7 @@ pub mod wire;
 
 pub use server::{
     AssociationInfo, AssociationRequest, DEFAULT_MAX_PDU_LENGTH, DimseServer, FindMatches,
-    FindRequest, MoveRequest, MoveTarget, Outgoing, QueryFailure, Retrieval, RetrieveRequest,
-    ServerConfig, ServiceHandler, StoreRequest, StoreResponse,
+    MoveRequest, MoveTarget, Outgoing, QueryFailure, QueryRequest, Retrieval, ServerConfig,
+    ServiceHandler, StoreRequest, StoreResponse,
 };
 pub use status::{Status, StatusClass};

@@ -107,15 +107,16 @@ pub struct StoreResponse {
     pub error_comment: Option<String>,
 }
 
-/// One C-FIND request, its identifier complete.
+/// One C-FIND, C-GET or C-MOVE request, its identifier complete.
 #[derive(Debug)]
-pub struct FindRequest {
+pub struct QueryRequest {
     pub message_id: u16,
     /// The query/retrieve information model (Patient Root, Study Root...).
     pub affected_sop_class_uid: String,
-    /// Transfer syntax of `identifier`, and of the identifiers answered.
+    /// Transfer syntax of `identifier`, and of a C-FIND's answers.
     pub transfer_syntax_uid: String,
-    /// The identifier exactly as received.
+    /// The identifier exactly as received: what to match, or the unique
+    /// keys of what to send.
     pub identifier: Bytes,
 }
 
@@ -134,18 +135,6 @@ pub struct QueryFailure {
 /// When the peer cancels, the receiver is dropped, which tells the
 /// producer to stop.
 pub type FindMatches = tokio::sync::mpsc::Receiver<Result<Bytes, QueryFailure>>;
-
-/// One C-GET request, its identifier complete.
-#[derive(Debug)]
-pub struct RetrieveRequest {
-    pub message_id: u16,
-    /// The query/retrieve information model (Patient Root, Study Root...).
-    pub affected_sop_class_uid: String,
-    /// Transfer syntax of `identifier`.
-    pub transfer_syntax_uid: String,
-    /// The identifier exactly as received: the unique keys of what to send.
-    pub identifier: Bytes,
-}
 
 /// One instance a retrieval sends with a C-STORE sub-operation.
 #[derive(Debug, Clone)]
@@ -170,7 +159,7 @@ pub struct Retrieval {
 /// One C-MOVE request: a retrieval and where to send it.
 #[derive(Debug)]
 pub struct MoveRequest {
-    pub retrieve: RetrieveRequest,
+    pub retrieve: QueryRequest,
     /// The Move Destination AE title, trimmed.
     pub destination_ae_title: String,
 }
@@ -197,7 +186,7 @@ pub trait ServiceHandler: Send + Sync + 'static {
     async fn find(
         &self,
         association: &AssociationInfo,
-        request: FindRequest,
+        request: QueryRequest,
     ) -> Result<FindMatches, QueryFailure> {
         let _ = (association, request);
         Err(QueryFailure {
@@ -210,7 +199,7 @@ pub trait ServiceHandler: Send + Sync + 'static {
     async fn get(
         &self,
         association: &AssociationInfo,
-        request: RetrieveRequest,
+        request: QueryRequest,
     ) -> Result<Retrieval, QueryFailure> {
         let _ = (association, request);
         Err(QueryFailure {

@@ -9,9 +9,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use dimse::client::StoreScuOptions;
 use dimse::{
-    AssociationInfo, AssociationRequest, FindMatches, FindRequest, MoveRequest, MoveTarget,
-    Outgoing, QueryFailure, Retrieval, RetrieveRequest, ServiceHandler, Status, StoreRequest,
-    StoreResponse,
+    AssociationInfo, AssociationRequest, FindMatches, MoveRequest, MoveTarget, Outgoing,
+    QueryFailure, QueryRequest, Retrieval, ServiceHandler, Status, StoreRequest, StoreResponse,
 };
 use pacs_core::find::{Find, Model, read_identifier, retrieve_query, write_identifier};
 use pacs_core::index::StoredInstance;
@@ -94,7 +93,7 @@ impl ArchiveHandler {
     async fn retrieval(
         &self,
         association: &AssociationInfo,
-        request: &RetrieveRequest,
+        request: &QueryRequest,
     ) -> Result<(Retrieval, Vec<(String, Vec<String>)>), QueryFailure> {
         let model = Model::of_sop_class(&request.affected_sop_class_uid).ok_or_else(|| {
             find_failure(Status::SOP_CLASS_NOT_SUPPORTED, "unknown retrieve model")
@@ -197,7 +196,7 @@ impl ServiceHandler for ArchiveHandler {
     async fn find(
         &self,
         association: &AssociationInfo,
-        request: FindRequest,
+        request: QueryRequest,
     ) -> Result<FindMatches, QueryFailure> {
         // Failure statuses of PS3.4 C.4.1.1.4: A900 for an identifier that
         // does not fit the model, C000 for one that cannot be processed.
@@ -257,7 +256,7 @@ impl ServiceHandler for ArchiveHandler {
     async fn get(
         &self,
         association: &AssociationInfo,
-        request: RetrieveRequest,
+        request: QueryRequest,
     ) -> Result<Retrieval, QueryFailure> {
         Ok(self.retrieval(association, &request).await?.0)
     }

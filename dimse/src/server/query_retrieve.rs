@@ -15,8 +15,7 @@ use crate::command::{Command, CommandField};
 use crate::message::{Assembler, pdvs};
 use crate::server::negotiation::{FIND_SOP_CLASSES, GET_SOP_CLASSES, MOVE_SOP_CLASSES};
 use crate::server::{
-    FindMatches, FindRequest, MoveRequest, MoveTarget, Outgoing, Retrieval, RetrieveRequest,
-    ServiceHandler,
+    FindMatches, MoveRequest, MoveTarget, Outgoing, QueryRequest, Retrieval, ServiceHandler,
 };
 use crate::status::Status;
 use crate::wire::RawPdu;
@@ -31,16 +30,11 @@ impl Session {
         assembler: &mut Assembler,
     ) -> Result<(), AssociationEnd> {
         let span = info_span!("c_find", message_id = command.message_id);
-        let refusal = refusal("C-FIND", context, &FIND_SOP_CLASSES, data_set.is_some());
-        if let Some((status, comment)) = refusal {
-            warn!(parent: &span, %status, comment, "refusing C-FIND");
-            return self.respond(pc, &command, status, Some(&comment)).await;
-        }
-        let request = FindRequest {
-            message_id: command.message_id.unwrap_or(0),
-            affected_sop_class_uid: context.abstract_syntax.clone(),
-            transfer_syntax_uid: context.transfer_syntax.clone(),
-            identifier: data_set.unwrap_or_default(),
+        let Some(request) = self
+            .admit(pc, &command, data_set, context, &FIND_SOP_CLASSES, &span)
+            .await?
+        else {
+            return Ok(());
         };
         let matches = self
             .handler
@@ -130,16 +124,11 @@ impl Session {
         assembler: &mut Assembler,
     ) -> Result<(), AssociationEnd> {
         let span = info_span!("c_get", message_id = command.message_id);
-        let refusal = refusal("C-GET", context, &GET_SOP_CLASSES, data_set.is_some());
-        if let Some((status, comment)) = refusal {
-            warn!(parent: &span, %status, comment, "refusing C-GET");
-            return self.respond(pc, &command, status, Some(&comment)).await;
-        }
-        let request = RetrieveRequest {
-            message_id: command.message_id.unwrap_or(0),
-            affected_sop_class_uid: context.abstract_syntax.clone(),
-            transfer_syntax_uid: context.transfer_syntax.clone(),
-            identifier: data_set.unwrap_or_default(),
+        let Some(request) = self
+            .admit(pc, &command, data_set, context, &GET_SOP_CLASSES, &span)
+            .await?
+        else {
+            return Ok(());
         };
         let retrieval = self
             .handler
@@ -190,26 +179,20 @@ impl Session {
             message_id = command.message_id,
             destination = destination.trim()
         );
-        let refusal =
-            refusal("C-MOVE", context, &MOVE_SOP_CLASSES, data_set.is_some()).or_else(|| {
-                destination.trim().is_empty().then(|| {
-                    (
-                        Status::MOVE_DESTINATION_UNKNOWN,
-                        "C-MOVE without a destination".to_owned(),
-                    )
-                })
-            });
-        if let Some((status, comment)) = refusal {
-            warn!(parent: &span, %status, comment, "refusing C-MOVE");
-            return self.respond(pc, &command, status, Some(&comment)).await;
+        let Some(retrieve) = self
+            .admit(pc, &command, data_set, context, &MOVE_SOP_CLASSES, &span)
+            .await?
+        else {
+            return Ok(());
+        };
+        if destination.trim().is_empty() {
+            let comment = "C-MOVE without a destination";
+            warn!(parent: &span, comment, "refusing C-MOVE");
+            let status = Status::MOVE_DESTINATION_UNKNOWN;
+            return self.respond(pc, &command, status, Some(comment)).await;
         }
         let request = MoveRequest {
-            retrieve: RetrieveRequest {
-                message_id: command.message_id.unwrap_or(0),
-                affected_sop_class_uid: context.abstract_syntax.clone(),
-                transfer_syntax_uid: context.transfer_syntax.clone(),
-                identifier: data_set.unwrap_or_default(),
-            },
+            retrieve,
             destination_ae_title: destination.trim().to_owned(),
         };
         let target = self
@@ -292,6 +275,50 @@ impl Session {
         }
         self.finish_retrieval(pc, &command, &counts, cancelled, context, &span)
             .await
+    }
+
+    /// The request a query or retrieve `command` on `context` makes, or
+    /// `None` after refusing it (one final response): when the context is
+    /// not one of the service's `models` (SOP class not supported), or
+    /// there is no identifier (cannot understand).
+    async fn admit(
+        &mut self,
+        pc: u8,
+        command: &Command,
+        data_set: Option<bytes::Bytes>,
+        context: &Context,
+        models: &[&str],
+        span: &tracing::Span,
+    ) -> Result<Option<QueryRequest>, AssociationEnd> {
+        let service = match command.command_field {
+            CommandField::CFindRq => "C-FIND",
+            CommandField::CGetRq => "C-GET",
+            _ => "C-MOVE",
+        };
+        let refusal = if !models.contains(&context.abstract_syntax.as_str()) {
+            Some((
+                Status::SOP_CLASS_NOT_SUPPORTED,
+                format!("{service} on a context that is not one of its models"),
+            ))
+        } else if data_set.is_none() {
+            Some((
+                Status::CANNOT_UNDERSTAND,
+                format!("{service} without an identifier"),
+            ))
+        } else {
+            None
+        };
+        if let Some((status, comment)) = refusal {
+            warn!(parent: span, %status, comment, "refusing {service}");
+            self.respond(pc, command, status, Some(&comment)).await?;
+            return Ok(None);
+        }
+        Ok(Some(QueryRequest {
+            message_id: command.message_id.unwrap_or(0),
+            affected_sop_class_uid: context.abstract_syntax.clone(),
+            transfer_syntax_uid: context.transfer_syntax.clone(),
+            identifier: data_set.unwrap_or_default(),
+        }))
     }
 
     /// The final response of a C-GET or C-MOVE: its status and counts, and
@@ -502,29 +529,6 @@ impl Session {
             }
         }
         Ok((cancelled, status))
-    }
-}
-
-/// Why a query or retrieve request cannot be served: its context is not
-/// one of the service's `models`, or it carries no identifier.
-fn refusal(
-    service: &str,
-    context: &Context,
-    models: &[&str],
-    has_identifier: bool,
-) -> Option<(Status, String)> {
-    if !models.contains(&context.abstract_syntax.as_str()) {
-        Some((
-            Status::SOP_CLASS_NOT_SUPPORTED,
-            format!("{service} on a context that is not one of its models"),
-        ))
-    } else if !has_identifier {
-        Some((
-            Status::CANNOT_UNDERSTAND,
-            format!("{service} without an identifier"),
-        ))
-    } else {
-        None
     }
 }
 
