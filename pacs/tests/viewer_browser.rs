@@ -186,11 +186,8 @@ async fn assert_quadrants(
     }
 }
 
-fn run_viewer_checks(backend: Backend) {
-    let test = format!("viewer_in_chromium_{}", backend.param());
-    let Some(viewer) = browser::viewer_dir_or_skip(&test) else {
-        return;
-    };
+/// A server serving the viewer from `viewer`, holding the test study.
+fn server_with_study(viewer: &std::path::Path) -> (tempfile::TempDir, Server) {
     let tmp = tempfile::tempdir().expect("temp dir");
     let server = Server::start_with(
         &tmp.path().join("data"),
@@ -200,6 +197,15 @@ fn run_viewer_checks(backend: Backend) {
     let files: Vec<Vec<u8>> = (0..SLICES).map(slice).collect();
     let refs: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
     web::stow_ok(&server, &refs);
+    (tmp, server)
+}
+
+fn run_viewer_checks(backend: Backend) {
+    let test = format!("viewer_in_chromium_{}", backend.param());
+    let Some(viewer) = browser::viewer_dir_or_skip(&test) else {
+        return;
+    };
+    let (_tmp, server) = server_with_study(&viewer);
     let palette_files = [palette::instance(0), palette::instance(1)];
     web::stow_ok(&server, &[&palette_files[0], &palette_files[1]]);
 
@@ -487,15 +493,7 @@ fn viewer_without_webgpu_falls_back_to_webgl2() {
     else {
         return;
     };
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let server = Server::start_with(
-        &tmp.path().join("data"),
-        None,
-        &["--viewer-dir", viewer.to_str().expect("utf-8 path")],
-    );
-    let files: Vec<Vec<u8>> = (0..SLICES).map(slice).collect();
-    let refs: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
-    web::stow_ok(&server, &refs);
+    let (_tmp, server) = server_with_study(&viewer);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
