@@ -12,8 +12,7 @@ Exits 0 when the association could be established.
 import json
 import sys
 
-from pydicom.dataset import Dataset
-from pynetdicom import AE
+from _dimse import application_entity, identifier
 from pynetdicom.sop_class import (
     PatientRootQueryRetrieveInformationModelFind,
     StudyRootQueryRetrieveInformationModelFind,
@@ -26,25 +25,19 @@ def main() -> int:
         "patient": PatientRootQueryRetrieveInformationModelFind,
         "study": StudyRootQueryRetrieveInformationModelFind,
     }[model]
-    ae = AE(ae_title="PYFIND")
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
+    ae = application_entity("PYFIND")
     ae.add_requested_context(model)
-    query = Dataset()
-    query.SpecificCharacterSet = "ISO_IR 192"
-    query.QueryRetrieveLevel = level
-    for key in keys:
-        keyword, _, value = key.partition("=")
-        setattr(query, keyword, value)
+    query = identifier(level, keys, charset="ISO_IR 192")
     assoc = ae.associate(host, int(port), ae_title=called)
     if not assoc.is_established:
         print("association failed", file=sys.stderr)
         return 1
-    for status, identifier in assoc.send_c_find(query, model):
+    for status, answer in assoc.send_c_find(query, model):
         print(
             json.dumps(
                 {
                     "status": f"0x{status.Status:04X}" if status else None,
-                    "identifier": identifier.to_json_dict() if identifier else None,
+                    "identifier": answer.to_json_dict() if answer else None,
                 }
             ),
             flush=True,

@@ -18,10 +18,10 @@ import json
 import os
 import sys
 
-from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
-from pynetdicom import AE, build_role, evt
+from pynetdicom import build_role, evt
+from _dimse import application_entity, identifier, sub_operations
 from pynetdicom.sop_class import (
     CTImageStorage,
     PatientRootQueryRetrieveInformationModelGet,
@@ -65,15 +65,10 @@ def main() -> int:
     }[model]
     MODEL.append(model)
     ts = {"implicit": ImplicitVRLittleEndian, "explicit": ExplicitVRLittleEndian}[ts]
-    ae = AE(ae_title="PYGET")
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
+    ae = application_entity("PYGET")
     ae.add_requested_context(model)
     ae.add_requested_context(CTImageStorage, [ts])
-    query = Dataset()
-    query.QueryRetrieveLevel = level
-    for key in keys:
-        keyword, _, value = key.partition("=")
-        setattr(query, keyword, value)
+    query = identifier(level, keys)
     assoc = ae.associate(
         host,
         int(port),
@@ -84,28 +79,16 @@ def main() -> int:
     if not assoc.is_established:
         print("association failed", file=sys.stderr)
         return 1
-    for status, identifier in assoc.send_c_get(query, model):
+    for status, answer in assoc.send_c_get(query, model):
         if not status:
             print(json.dumps({"status": None}), flush=True)
             continue
         failed_uids = []
-        if identifier is not None and "FailedSOPInstanceUIDList" in identifier:
-            value = identifier.FailedSOPInstanceUIDList
+        if answer is not None and "FailedSOPInstanceUIDList" in answer:
+            value = answer.FailedSOPInstanceUIDList
             values = value if isinstance(value, MultiValue) else [value]
             failed_uids = [str(u) for u in values]
-        print(
-            json.dumps(
-                {
-                    "status": f"0x{status.Status:04X}",
-                    "remaining": status.get("NumberOfRemainingSuboperations"),
-                    "completed": status.get("NumberOfCompletedSuboperations"),
-                    "failed": status.get("NumberOfFailedSuboperations"),
-                    "warning": status.get("NumberOfWarningSuboperations"),
-                    "failed_uids": failed_uids,
-                }
-            ),
-            flush=True,
-        )
+        print(json.dumps({**sub_operations(status), "failed_uids": failed_uids}), flush=True)
     assoc.release()
     return 0
 

@@ -10,21 +10,15 @@ Exits 0 when the association could be established.
 import json
 import sys
 
-from pydicom.dataset import Dataset
-from pynetdicom import AE
+from _dimse import application_entity, identifier, sub_operations
 from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelMove
 
 
 def main() -> int:
     host, port, called, destination, level, *keys = sys.argv[1:]
-    ae = AE(ae_title="PYMOVE")
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
+    ae = application_entity("PYMOVE")
     ae.add_requested_context(StudyRootQueryRetrieveInformationModelMove)
-    query = Dataset()
-    query.QueryRetrieveLevel = level
-    for key in keys:
-        keyword, _, value = key.partition("=")
-        setattr(query, keyword, value)
+    query = identifier(level, keys)
     assoc = ae.associate(host, int(port), ae_title=called)
     if not assoc.is_established:
         print("association failed", file=sys.stderr)
@@ -33,18 +27,7 @@ def main() -> int:
         if not status:
             print(json.dumps({"status": None}), flush=True)
             continue
-        print(
-            json.dumps(
-                {
-                    "status": f"0x{status.Status:04X}",
-                    "remaining": status.get("NumberOfRemainingSuboperations"),
-                    "completed": status.get("NumberOfCompletedSuboperations"),
-                    "failed": status.get("NumberOfFailedSuboperations"),
-                    "warning": status.get("NumberOfWarningSuboperations"),
-                }
-            ),
-            flush=True,
-        )
+        print(json.dumps(sub_operations(status)), flush=True)
     assoc.release()
     return 0
 
