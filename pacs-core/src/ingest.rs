@@ -27,6 +27,7 @@ use storage::{Body, ObjectKey, ObjectStore};
 use tokio::sync::Notify;
 
 use crate::error::IngestError;
+use crate::forward::{Arrival, Router};
 use crate::index::{DuplicatePolicy, Index, InsertOutcome, NewInstance, SeriesFields, StudyFields};
 use crate::json;
 use crate::layout::{self, PixelLayout};
@@ -93,6 +94,7 @@ pub struct Ingest {
     store: Arc<dyn ObjectStore>,
     index: Arc<dyn Index>,
     config: IngestConfig,
+    router: Option<Arc<dyn Router>>,
     accepting: AtomicBool,
     in_flight: AtomicUsize,
     drained: Notify,
@@ -144,10 +146,18 @@ impl Ingest {
             store,
             index,
             config,
+            router: None,
             accepting: AtomicBool::new(true),
             in_flight: AtomicUsize::new(0),
             drained: Notify::new(),
         }
+    }
+
+    /// Forwards newly stored instances where `router` says: the orders are
+    /// queued in the transaction that indexes the instance.
+    pub fn with_router(mut self, router: Arc<dyn Router>) -> Ingest {
+        self.router = Some(router);
+        self
     }
 
     /// Stops accepting new instances and waits until every store already
@@ -179,6 +189,12 @@ impl Ingest {
         if !self.accepting.load(Ordering::SeqCst) {
             return Err(IngestError::ShuttingDown);
         }
+        let calling_ae_title = match &incoming {
+            Incoming::Dataset {
+                calling_ae_title, ..
+            } => calling_ae_title.clone(),
+            Incoming::Part10(_) => None,
+        };
         let framed = frame(incoming, self.config.max_instance_size)?;
         // Checks that cost nothing come before any writing: a request that
         // names no valid instance is refused without touching the disk.
@@ -261,12 +277,29 @@ impl Ingest {
             return Err(e.into());
         }
 
-        let record = new_instance(&prepared, &sha256, key.as_str(), source);
-        match self
+        let mut record = new_instance(&prepared, &sha256, key.as_str(), source);
+        if let Some(router) = &self.router {
+            record.forward = router.route(&Arrival {
+                calling_ae_title: calling_ae_title.as_deref().map(str::trim),
+                modality: record.series.modality.as_deref(),
+                study_description: record.study.study_description.as_deref(),
+            });
+        }
+        let forwarded = !record.forward.is_empty();
+        let outcome = self
             .index
             .insert(record, self.config.duplicate_policy)
-            .await
+            .await;
+        if forwarded
+            && matches!(
+                outcome,
+                Ok(InsertOutcome::Inserted | InsertOutcome::Replaced { .. })
+            )
+            && let Some(router) = &self.router
         {
+            router.queued();
+        }
+        match outcome {
             Ok(InsertOutcome::Inserted) => Ok(reply(StoreKind::New)),
             Ok(InsertOutcome::Duplicate) => {
                 // A concurrent store of the same data set won the race; if it
@@ -497,6 +530,7 @@ fn new_instance(prepared: &Prepared, sha256: &str, key: &str, source: &str) -> N
         image: image_attributes(&p.header, &p.transfer_syntax_uid),
         metadata: prepared.metadata.clone(),
         source: source.to_owned(),
+        forward: Vec::new(),
     }
 }
 

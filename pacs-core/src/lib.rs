@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod find;
+pub mod forward;
 pub mod index;
 pub mod ingest;
 pub mod json;

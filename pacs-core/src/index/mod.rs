@@ -5,6 +5,7 @@
 //! is the embedded backend. A second backend (PostgreSQL) implements the
 //! same trait; nothing above this module names a database.
 
+mod outbox;
 mod schema;
 mod search;
 mod sqlite;
@@ -68,6 +69,8 @@ pub struct NewInstance {
     pub metadata: Vec<u8>,
     /// Who sent it: `dimse:<AET>@<addr>`, `stow:<addr>`, `import:<path>`.
     pub source: String,
+    /// Where the study goes next: queued in the same transaction.
+    pub forward: Vec<crate::forward::ForwardOrder>,
 }
 
 /// A stored instance as the index knows it.

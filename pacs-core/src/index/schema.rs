@@ -4,7 +4,7 @@ use rusqlite::Connection;
 
 use crate::error::IndexError;
 
-const VERSION: i64 = 1;
+const VERSION: i64 = 2;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE studies (
@@ -69,6 +69,48 @@ CREATE TABLE instances (
 CREATE INDEX instances_by_series ON instances (series_pk, instance_number);
 "#;
 
+/// The forwarding outbox: one job per study and destination, the
+/// instances each destination has acknowledged, and each job's history.
+/// Times are milliseconds since the Unix epoch, given by the caller.
+const SCHEMA_V2: &str = r#"
+CREATE TABLE forward_jobs (
+    pk INTEGER PRIMARY KEY,
+    study_uid TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    settle_until INTEGER NOT NULL,
+    retry_at INTEGER NOT NULL DEFAULT 0,
+    lease_owner TEXT,
+    lease_until INTEGER,
+    last_error TEXT,
+    bytes_sent INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    delivered_at INTEGER,
+    UNIQUE (study_uid, destination)
+);
+CREATE INDEX forward_jobs_due ON forward_jobs (state, priority, settle_until);
+CREATE INDEX forward_jobs_by_destination ON forward_jobs (destination, state);
+
+CREATE TABLE forward_sent (
+    job_pk INTEGER NOT NULL REFERENCES forward_jobs (pk) ON DELETE CASCADE,
+    sop_uid TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    PRIMARY KEY (job_pk, sop_uid, sha256)
+) WITHOUT ROWID;
+
+CREATE TABLE forward_events (
+    pk INTEGER PRIMARY KEY,
+    job_pk INTEGER NOT NULL REFERENCES forward_jobs (pk) ON DELETE CASCADE,
+    at INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    detail TEXT
+);
+CREATE INDEX forward_events_by_job ON forward_events (job_pk, at);
+"#;
+
 /// Creates or upgrades the schema.
 pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -80,7 +122,13 @@ pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
     if version < 1 {
         let tx = conn.transaction()?;
         tx.execute_batch(SCHEMA_V1)?;
-        tx.pragma_update(None, "user_version", VERSION)?;
+        tx.pragma_update(None, "user_version", 1)?;
+        tx.commit()?;
+    }
+    if version < 2 {
+        let tx = conn.transaction()?;
+        tx.execute_batch(SCHEMA_V2)?;
+        tx.pragma_update(None, "user_version", 2)?;
         tx.commit()?;
     }
     Ok(())

@@ -26,10 +26,46 @@ use crate::uid::Uid;
 const MAX_GROUP: usize = 256;
 const READERS: usize = 4;
 
-struct Job {
-    instance: NewInstance,
-    policy: DuplicatePolicy,
-    reply: oneshot::Sender<Result<InsertOutcome, IndexError>>,
+/// A write for the writer thread: an instance to index, or any other
+/// change (the outbox's), each in its own savepoint of a group commit.
+enum Job {
+    Insert {
+        instance: Box<NewInstance>,
+        policy: DuplicatePolicy,
+        reply: oneshot::Sender<Result<InsertOutcome, IndexError>>,
+    },
+    Change(Box<dyn Change>),
+}
+
+/// A change run by the writer thread; it sends its own result.
+trait Change: Send {
+    fn apply(&mut self, tx: &Transaction<'_>) -> Result<(), IndexError>;
+    fn reply(self: Box<Self>, result: Result<(), IndexError>);
+}
+
+/// A closure as a [`Change`]: its value is kept until the commit decides
+/// whether it stands.
+struct Closure<T, F> {
+    f: Option<F>,
+    value: Option<T>,
+    reply: oneshot::Sender<Result<T, IndexError>>,
+}
+
+impl<T, F> Change for Closure<T, F>
+where
+    T: Send,
+    F: FnOnce(&Transaction<'_>) -> Result<T, IndexError> + Send,
+{
+    fn apply(&mut self, tx: &Transaction<'_>) -> Result<(), IndexError> {
+        let f = self.f.take().ok_or(IndexError::Closed)?;
+        self.value = Some(f(tx)?);
+        Ok(())
+    }
+
+    fn reply(self: Box<Self>, result: Result<(), IndexError>) {
+        let Closure { value, reply, .. } = *self;
+        let _ = reply.send(result.and_then(|()| value.ok_or(IndexError::Closed)));
+    }
 }
 
 /// The SQLite index. Cheap to clone.
@@ -109,7 +145,40 @@ impl SqliteIndex {
         &self.path
     }
 
-    async fn read<T: Send + 'static>(
+    /// Runs `f` in the writer's next group commit; its result stands once
+    /// that commit has.
+    pub(super) async fn write<T, F>(&self, f: F) -> Result<T, IndexError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, IndexError> + Send + 'static,
+    {
+        let (reply, rx) = oneshot::channel();
+        self.submit(Job::Change(Box::new(Closure {
+            f: Some(f),
+            value: None,
+            reply,
+        })))
+        .await?;
+        rx.await.map_err(|_| IndexError::Closed)?
+    }
+
+    async fn submit(&self, job: Job) -> Result<(), IndexError> {
+        let writer = self.writer.clone();
+        // The channel is bounded: when it is full, wait for room off the
+        // async threads.
+        match writer.try_send(job) {
+            Ok(()) => Ok(()),
+            Err(mpsc::TrySendError::Full(job)) => {
+                tokio::task::spawn_blocking(move || writer.send(job).map_err(|_| ()))
+                    .await
+                    .map_err(|_| IndexError::Closed)?
+                    .map_err(|_| IndexError::Closed)
+            }
+            Err(mpsc::TrySendError::Disconnected(_)) => Err(IndexError::Closed),
+        }
+    }
+
+    pub(super) async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, IndexError> + Send + 'static,
     ) -> Result<T, IndexError> {
@@ -129,15 +198,20 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let results = commit_group(&mut conn, &jobs);
+        let results = commit_group(&mut conn, &mut jobs);
         for (job, result) in jobs.into_iter().zip(results) {
-            let _ = job.reply.send(result);
+            match (job, result) {
+                (Job::Insert { reply, .. }, r) => {
+                    let _ = reply.send(r);
+                }
+                (Job::Change(change), r) => change.reply(r.map(|_| ())),
+            }
         }
     }
 }
 
-/// Commits a group of inserts; returns one result per job.
-fn commit_group(conn: &mut Connection, jobs: &[Job]) -> Vec<Result<InsertOutcome, IndexError>> {
+/// Commits a group of writes; returns one result per job.
+fn commit_group(conn: &mut Connection, jobs: &mut [Job]) -> Vec<Result<InsertOutcome, IndexError>> {
     let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => {
@@ -146,11 +220,18 @@ fn commit_group(conn: &mut Connection, jobs: &[Job]) -> Vec<Result<InsertOutcome
         }
     };
     let mut results = Vec::with_capacity(jobs.len());
-    for (i, job) in jobs.iter().enumerate() {
+    for (i, job) in jobs.iter_mut().enumerate() {
         let name = format!("job{i}");
         let outcome = (|| -> Result<InsertOutcome, IndexError> {
             tx.execute_batch(&format!("SAVEPOINT {name}"))?;
-            match insert_one(&tx, &job.instance, job.policy) {
+            let done = match job {
+                Job::Insert {
+                    instance, policy, ..
+                } => insert_one(&tx, instance, *policy),
+                // A change's own value travels with it; the outcome is unused.
+                Job::Change(change) => change.apply(&tx).map(|()| InsertOutcome::Duplicate),
+            };
+            match done {
                 Ok(o) => {
                     tx.execute_batch(&format!("RELEASE {name}"))?;
                     Ok(o)
@@ -333,6 +414,7 @@ fn insert_one(
             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE pk = ?1",
         [study_pk],
     )?;
+    super::outbox::enqueue(tx, &s.study_uid, &n.forward, crate::forward::now_millis())?;
     Ok(match replaced {
         Some(old_object_key) => InsertOutcome::Replaced { old_object_key },
         None => InsertOutcome::Inserted,
@@ -413,9 +495,9 @@ fn scope(study: &Uid, series: Option<&Uid>, sop: Option<&Uid>) -> (String, Vec<S
     (sql, params)
 }
 
-const SCOPE_JOIN: &str = "instances i JOIN series se ON se.pk = i.series_pk
+pub(super) const SCOPE_JOIN: &str = "instances i JOIN series se ON se.pk = i.series_pk
     JOIN studies st ON st.pk = se.study_pk";
-const SCOPE_ORDER: &str = "ORDER BY se.series_number IS NULL, se.series_number, se.pk, i.instance_number IS NULL, i.instance_number, i.pk";
+pub(super) const SCOPE_ORDER: &str = "ORDER BY se.series_number IS NULL, se.series_number, se.pk, i.instance_number IS NULL, i.instance_number, i.pk";
 
 #[async_trait]
 impl Index for SqliteIndex {
@@ -436,24 +518,12 @@ impl Index for SqliteIndex {
         policy: DuplicatePolicy,
     ) -> Result<InsertOutcome, IndexError> {
         let (reply, rx) = oneshot::channel();
-        let writer = self.writer.clone();
-        let job = Job {
-            instance,
+        self.submit(Job::Insert {
+            instance: Box::new(instance),
             policy,
             reply,
-        };
-        // The channel is bounded: when it is full, wait for room off the
-        // async threads.
-        match writer.try_send(job) {
-            Ok(()) => {}
-            Err(mpsc::TrySendError::Full(job)) => {
-                tokio::task::spawn_blocking(move || writer.send(job).map_err(|_| ()))
-                    .await
-                    .map_err(|_| IndexError::Closed)?
-                    .map_err(|_| IndexError::Closed)?
-            }
-            Err(mpsc::TrySendError::Disconnected(_)) => return Err(IndexError::Closed),
-        }
+        })
+        .await?;
         rx.await.map_err(|_| IndexError::Closed)?
     }
 
