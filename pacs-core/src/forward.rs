@@ -285,6 +285,9 @@ pub trait Outbox: Send + Sync + 'static {
 
     async fn job(&self, job: i64) -> Result<Option<(JobView, Vec<JobEvent>)>, IndexError>;
 
+    /// Jobs per destination and state.
+    async fn counts(&self) -> Result<Vec<(String, JobState, i64)>, IndexError>;
+
     /// Soonest time a queued job becomes due, if any: when to look again.
     async fn next_due(&self) -> Result<Option<Millis>, IndexError>;
 }

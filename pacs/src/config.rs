@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use pacs_core::DuplicatePolicy;
+use pacs_core::forward::Priority;
+
+use crate::forward::config::{ForwardConfig, RawForward};
 use serde::Deserialize;
 
 /// The file as written by an operator.
@@ -30,6 +33,8 @@ pub struct RawConfig {
     pub dicom_nodes: Vec<DicomNode>,
     #[serde(default)]
     pub viewer: RawViewer,
+    #[serde(default)]
+    pub forward: RawForward,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -100,6 +105,8 @@ pub struct Site {
     pub ae_titles: Vec<String>,
     #[serde(default)]
     pub addresses: Vec<std::net::IpAddr>,
+    /// The reading priority of the site's studies (default: routine).
+    pub priority: Option<Priority>,
 }
 
 /// Another DICOM node (a workstation, another archive): where C-MOVE may
@@ -147,6 +154,7 @@ pub struct Config {
     pub dicom_nodes: Vec<DicomNode>,
     /// Where the web viewer's files are; `None` looks beside the executable.
     pub viewer_dir: Option<PathBuf>,
+    pub forward: ForwardConfig,
 }
 
 /// Values given on the command line; they win over file and environment.
@@ -234,7 +242,9 @@ impl Config {
         if !(4096..=(64 << 20)).contains(&max_pdu_length) {
             bail!("dimse.max_pdu_length must be between 4096 and 67108864 bytes");
         }
+        let forward = ForwardConfig::from_raw(raw.forward, &raw.dicom_nodes, &raw.sites)?;
         Ok(Config {
+            forward,
             data_dir,
             http_addr,
             dicom_addr,

@@ -2,6 +2,7 @@
 
 mod config;
 mod dimse_handler;
+mod forward;
 mod http;
 mod import;
 mod samples;

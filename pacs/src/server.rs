@@ -8,19 +8,26 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use dicomweb::{WebConfig, WebState};
 use dimse::{DimseServer, ServerConfig};
+use pacs_core::forward::Outbox;
 use pacs_core::{Archive, Index, Ingest, IngestConfig, SqliteIndex};
 use storage::{FsStore, ObjectStore, S3Store};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use warp::Filter;
 
 use crate::config::{Config, StorageConfig};
 use crate::dimse_handler::ArchiveHandler;
+use crate::forward::session::Peers;
+use crate::forward::{Forwarder, Rules};
 
 /// The archive's shared services.
 pub struct Services {
     pub ingest: Arc<Ingest>,
     pub archive: Arc<Archive>,
     pub index: Arc<dyn Index>,
+    pub outbox: Arc<dyn Outbox>,
+    /// Rung when forwarding jobs are queued.
+    pub forward_wake: Arc<Notify>,
 }
 
 /// Opens storage and the index.
@@ -46,24 +53,34 @@ pub async fn open(config: &Config) -> Result<Services> {
             Arc::new(s3)
         }
     };
-    let index: Arc<dyn Index> = Arc::new(
+    let sqlite = Arc::new(
         SqliteIndex::open(config.data_dir.join("index.sqlite"))
             .context("cannot open the index database")?,
     );
+    let index: Arc<dyn Index> = sqlite.clone();
+    let outbox: Arc<dyn Outbox> = sqlite;
+    let forward_wake = Arc::new(Notify::new());
     tracing::info!(storage = %store.describe(), data_dir = %config.data_dir.display(), "archive opened");
-    let ingest = Arc::new(Ingest::new(
+    let ingest = Ingest::new(
         store.clone(),
         index.clone(),
         IngestConfig {
             duplicate_policy: config.duplicate_policy,
             max_instance_size: config.max_instance_size,
         },
-    ));
+    )
+    .with_router(Arc::new(Rules {
+        config: config.forward.clone(),
+        sites: config.sites.clone(),
+        wake: forward_wake.clone(),
+    }));
     let archive = Arc::new(Archive::new(store, index.clone()));
     Ok(Services {
-        ingest,
+        ingest: Arc::new(ingest),
         archive,
         index,
+        outbox,
+        forward_wake,
     })
 }
 
@@ -104,6 +121,24 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
     let dimse_task =
         tokio::spawn(DimseServer::new(dimse_config, handler).serve(dicom, shutdown.clone()));
 
+    let forwarder = Arc::new(Forwarder::new(
+        &config.forward,
+        services.outbox.clone(),
+        services.archive.clone(),
+        Peers {
+            calling_ae_title: config.ae_title.clone(),
+            max_pdu_length: config.max_pdu_length,
+            timeout: config.idle_timeout,
+            http: reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(30))
+                .read_timeout(config.idle_timeout)
+                .build()
+                .context("cannot set up the HTTP client for forwarding")?,
+        },
+        services.forward_wake.clone(),
+    ));
+    let forward_task = tokio::spawn(forwarder.run(shutdown.clone()));
+
     let web = Arc::new(WebState {
         ingest: services.ingest.clone(),
         archive: services.archive.clone(),
@@ -124,6 +159,12 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
     }
     let routes = health(ready.clone(), services.index.clone())
         .or(dicomweb::routes(web))
+        .unify()
+        .or(crate::forward::api::routes(
+            services.outbox.clone(),
+            Arc::new(config.forward.clone()),
+            services.forward_wake.clone(),
+        ))
         .unify()
         .or(crate::viewer::routes(viewer_dir))
         .unify()
@@ -151,6 +192,7 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
     if tokio::time::timeout(grace, async {
         let _ = dimse_task.await;
         let _ = http_task.await;
+        let _ = forward_task.await;
         services.ingest.shutdown().await;
     })
     .await
@@ -210,7 +252,7 @@ async fn unmatched(
     } else {
         (
             warp::http::StatusCode::NOT_FOUND,
-            "not found: the viewer is at /, DICOMweb under /dicom-web, health under /healthz",
+            "not found: the viewer is at /, DICOMweb under /dicom-web, forwarding under /api/forwarding, health under /healthz",
         )
     };
     Ok(warp::reply::with_status(format!("{message}\n"), status).into_response())

@@ -494,6 +494,27 @@ impl Outbox for SqliteIndex {
         .await
     }
 
+    async fn counts(&self) -> Result<Vec<(String, JobState, i64)>, IndexError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT destination, state, count(*) FROM forward_jobs
+                 GROUP BY destination, state ORDER BY destination, state",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
+            })?;
+            let mut counts = Vec::new();
+            for row in rows {
+                let (destination, state, n) = row?;
+                if let Some(state) = JobState::parse(&state) {
+                    counts.push((destination, state, n));
+                }
+            }
+            Ok(counts)
+        })
+        .await
+    }
+
     async fn next_due(&self) -> Result<Option<Millis>, IndexError> {
         self.read(|c| {
             Ok(c.query_row(

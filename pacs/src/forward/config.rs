@@ -1,0 +1,619 @@
+//! Forwarding configuration: destinations (a DICOM node, a DICOMweb
+//! endpoint), their limits and schedules, and the rules that send
+//! arriving studies to them.
+//!
+//! ```toml
+//! [[forward.destinations]]
+//! name = "centre"
+//! dicomweb_url = "https://centre.example.org/dicom-web"
+//! token_file = "/etc/pacs/centre.token"
+//! concurrency = 2
+//! bandwidth = [
+//!     { during = "08:00-18:00", max_rate = "2 Mbit/s" },  # leave the day's link to others
+//!     { max_rate = "20 Mbit/s" },
+//! ]
+//!
+//! [[forward.rules]]
+//! to = ["centre"]
+//! modalities = ["CT", "DX", "CR"]
+//! ```
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use pacs_core::forward::{Arrival, Backoff, ForwardOrder, Priority, wildcard_match};
+use serde::Deserialize;
+
+use crate::config::{DicomNode, Site, valid_ae_title};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawForward {
+    /// This node's name in job leases; default: the host name. Nodes that
+    /// share one database need distinct names.
+    pub node_name: Option<String>,
+    #[serde(default)]
+    pub destinations: Vec<RawDestination>,
+    #[serde(default)]
+    pub rules: Vec<RawRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDestination {
+    pub name: String,
+    /// The AE title of a `[[dicom_nodes]]` entry: send over C-STORE.
+    pub dicom_node: Option<String>,
+    /// A DICOMweb base URL (the part before `/studies`): send over STOW-RS.
+    pub dicomweb_url: Option<String>,
+    /// A file holding the bearer token for the DICOMweb endpoint. The
+    /// environment variable `PACS_FORWARD_TOKEN_<NAME>` (the name in upper
+    /// case, other characters as `_`) wins over it.
+    pub token_file: Option<PathBuf>,
+    /// Jobs of this destination sent at once, across every node.
+    pub concurrency: Option<usize>,
+    pub max_attempts: Option<u32>,
+    pub retry_initial_secs: Option<f64>,
+    pub retry_max_secs: Option<f64>,
+    /// Rate caps; the first whose `during` covers the local time applies.
+    #[serde(default)]
+    pub bandwidth: Vec<RawBandwidth>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBandwidth {
+    /// `HH:MM-HH:MM` in local time; may wrap past midnight. Absent: always.
+    pub during: Option<String>,
+    /// `2 Mbit/s`, `500 kbit/s`, `1 MB/s`, or `0` to send nothing then.
+    pub max_rate: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    pub name: Option<String>,
+    /// Destination names.
+    pub to: Vec<String>,
+    /// Match: any of these calling AE titles (DIMSE arrivals only).
+    #[serde(default)]
+    pub calling_ae_titles: Vec<String>,
+    /// Match: any of these sites (by their AE titles).
+    #[serde(default)]
+    pub sites: Vec<String>,
+    /// Match: any of these modalities.
+    #[serde(default)]
+    pub modalities: Vec<String>,
+    /// Match: any of these priorities (the sending site's).
+    #[serde(default)]
+    pub priorities: Vec<Priority>,
+    /// Match: Study Description against a pattern with `*` and `?`,
+    /// ignoring case.
+    pub study_description: Option<String>,
+    /// The priority the jobs get; default: the sending site's.
+    pub priority: Option<Priority>,
+    /// `when-stable` (default): once no instance has arrived for
+    /// `stable_secs`; `each-instance`: as instances arrive.
+    pub send: Option<SendWhen>,
+    pub stable_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SendWhen {
+    WhenStable,
+    EachInstance,
+}
+
+/// A bearer token; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(pub String);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(..)")
+    }
+}
+
+/// How a destination is reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Dicom(DicomNode),
+    DicomWeb { url: String, token: Option<Token> },
+}
+
+/// A rate cap and when it applies.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bandwidth {
+    /// Minutes after local midnight, start inclusive, end exclusive.
+    pub during: Option<(u16, u16)>,
+    /// Bytes per second; zero sends nothing.
+    pub bytes_per_sec: u64,
+}
+
+/// A validated destination.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Destination {
+    pub name: String,
+    pub target: Target,
+    pub concurrency: usize,
+    pub backoff: Backoff,
+    pub bandwidth: Vec<Bandwidth>,
+}
+
+impl Destination {
+    /// The cap at `minute` (after local midnight): `None` is unlimited.
+    pub fn rate_at(&self, minute: u16) -> Option<u64> {
+        self.bandwidth
+            .iter()
+            .find(|b| match b.during {
+                None => true,
+                Some((start, end)) if start <= end => (start..end).contains(&minute),
+                Some((start, end)) => minute >= start || minute < end,
+            })
+            .map(|b| b.bytes_per_sec)
+    }
+}
+
+/// A validated rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub name: String,
+    pub to: Vec<String>,
+    pub calling_ae_titles: Vec<String>,
+    pub sites: Vec<String>,
+    pub modalities: Vec<String>,
+    pub priorities: Vec<Priority>,
+    pub study_description: Option<String>,
+    pub priority: Option<Priority>,
+    pub settle: Duration,
+}
+
+/// Forwarding, validated.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ForwardConfig {
+    pub node_name: String,
+    pub destinations: Vec<Destination>,
+    pub rules: Vec<Rule>,
+}
+
+impl ForwardConfig {
+    pub fn from_raw(raw: RawForward, nodes: &[DicomNode], sites: &[Site]) -> Result<ForwardConfig> {
+        let mut destinations: Vec<Destination> = Vec::new();
+        for d in raw.destinations {
+            if d.name.trim().is_empty() {
+                bail!("a forwarding destination has no name");
+            }
+            if destinations.iter().any(|o| o.name == d.name) {
+                bail!("forwarding destination {:?} is configured twice", d.name);
+            }
+            destinations.push(destination(d, nodes)?);
+        }
+        let mut rules = Vec::new();
+        for (i, r) in raw.rules.into_iter().enumerate() {
+            let name = r.name.clone().unwrap_or_else(|| format!("rule {}", i + 1));
+            if r.to.is_empty() {
+                bail!("forwarding {name} sends nowhere: give `to`");
+            }
+            if let Some(unknown) =
+                r.to.iter()
+                    .find(|t| !destinations.iter().any(|d| &&d.name == t))
+            {
+                bail!(
+                    "forwarding {name} names {unknown:?}, which is not a [[forward.destinations]] entry"
+                );
+            }
+            if let Some(bad) = r.calling_ae_titles.iter().find(|a| !valid_ae_title(a)) {
+                bail!("forwarding {name}: {bad:?} is not a valid AE title");
+            }
+            if let Some(unknown) = r
+                .sites
+                .iter()
+                .find(|s| !sites.iter().any(|o| &&o.name == s))
+            {
+                bail!("forwarding {name} names site {unknown:?}, which is not a [[sites]] entry");
+            }
+            let settle = match r.send.unwrap_or(SendWhen::WhenStable) {
+                SendWhen::EachInstance => {
+                    if r.stable_secs.is_some() {
+                        bail!(
+                            "forwarding {name}: stable_secs applies only to send = \"when-stable\""
+                        );
+                    }
+                    Duration::ZERO
+                }
+                SendWhen::WhenStable => Duration::from_secs(r.stable_secs.unwrap_or(30)),
+            };
+            rules.push(Rule {
+                name,
+                to: r.to,
+                calling_ae_titles: r
+                    .calling_ae_titles
+                    .iter()
+                    .map(|a| a.trim().to_owned())
+                    .collect(),
+                sites: r.sites,
+                modalities: r
+                    .modalities
+                    .iter()
+                    .map(|m| m.trim().to_uppercase())
+                    .collect(),
+                priorities: r.priorities,
+                study_description: r.study_description,
+                priority: r.priority,
+                settle,
+            });
+        }
+        let node_name = raw
+            .node_name
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "pacs".into());
+        Ok(ForwardConfig {
+            node_name,
+            destinations,
+            rules,
+        })
+    }
+
+    /// Where an arrival goes: one order per destination, the most urgent
+    /// priority and the shortest wait of the rules that send it there.
+    pub fn route(&self, arrival: &Arrival<'_>, sites: &[Site]) -> Vec<ForwardOrder> {
+        let site = arrival.calling_ae_title.and_then(|aet| {
+            sites
+                .iter()
+                .find(|s| s.ae_titles.iter().any(|a| a.trim() == aet))
+        });
+        let site_priority = site.and_then(|s| s.priority).unwrap_or_default();
+        let mut orders: Vec<ForwardOrder> = Vec::new();
+        for rule in &self.rules {
+            if !rule.matches(arrival, site.map(|s| s.name.as_str()), site_priority) {
+                continue;
+            }
+            let priority = rule.priority.unwrap_or(site_priority);
+            for to in &rule.to {
+                match orders.iter_mut().find(|o| &o.destination == to) {
+                    Some(o) => {
+                        o.priority = o.priority.min(priority);
+                        o.settle = o.settle.min(rule.settle);
+                    }
+                    None => orders.push(ForwardOrder {
+                        destination: to.clone(),
+                        priority,
+                        settle: rule.settle,
+                    }),
+                }
+            }
+        }
+        orders
+    }
+}
+
+impl Rule {
+    fn matches(&self, a: &Arrival<'_>, site: Option<&str>, priority: Priority) -> bool {
+        let any = |list: &[String], value: Option<&str>| {
+            list.is_empty() || value.is_some_and(|v| list.iter().any(|x| x == v))
+        };
+        any(&self.calling_ae_titles, a.calling_ae_title)
+            && any(&self.sites, site)
+            && any(
+                &self.modalities,
+                a.modality.map(|m| m.trim().to_uppercase()).as_deref(),
+            )
+            && (self.priorities.is_empty() || self.priorities.contains(&priority))
+            && self.study_description.as_deref().is_none_or(|p| {
+                a.study_description
+                    .is_some_and(|d| wildcard_match(p, d.trim()))
+            })
+    }
+}
+
+fn destination(d: RawDestination, nodes: &[DicomNode]) -> Result<Destination> {
+    let name = d.name.clone();
+    let target = match (&d.dicom_node, &d.dicomweb_url) {
+        (Some(aet), None) => {
+            let node = nodes
+                .iter()
+                .find(|n| n.ae_title.trim() == aet.trim())
+                .with_context(|| {
+                    format!(
+                        "forwarding destination {name:?}: {aet:?} is not a [[dicom_nodes]] entry"
+                    )
+                })?;
+            if d.token_file.is_some() {
+                bail!("forwarding destination {name:?}: a token is for DICOMweb destinations");
+            }
+            Target::Dicom(node.clone())
+        }
+        (None, Some(url)) => {
+            let url = url.trim().trim_end_matches('/').to_owned();
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                bail!(
+                    "forwarding destination {name:?}: dicomweb_url must start with http:// or https://"
+                );
+            }
+            Target::DicomWeb {
+                url,
+                token: token(&name, d.token_file.as_deref())?,
+            }
+        }
+        _ => bail!(
+            "forwarding destination {name:?} needs exactly one of dicom_node and dicomweb_url"
+        ),
+    };
+    let defaults = Backoff::default();
+    let secs = |v: Option<f64>, default: Duration, what: &str| -> Result<Duration> {
+        match v {
+            None => Ok(default),
+            Some(s) if s.is_finite() && s > 0.0 && s < 1e7 => Ok(Duration::from_secs_f64(s)),
+            Some(s) => bail!("forwarding destination {name:?}: {what} = {s} is out of range"),
+        }
+    };
+    let backoff = Backoff {
+        initial: secs(d.retry_initial_secs, defaults.initial, "retry_initial_secs")?,
+        max: secs(d.retry_max_secs, defaults.max, "retry_max_secs")?,
+        max_attempts: d.max_attempts.unwrap_or(defaults.max_attempts).max(1),
+    };
+    let bandwidth = d
+        .bandwidth
+        .iter()
+        .map(|b| {
+            Ok(Bandwidth {
+                during: b.during.as_deref().map(window).transpose()?,
+                bytes_per_sec: rate(&b.max_rate)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()
+        .with_context(|| format!("forwarding destination {name:?}: bandwidth"))?;
+    Ok(Destination {
+        name,
+        target,
+        concurrency: d.concurrency.unwrap_or(1).clamp(1, 64),
+        backoff,
+        bandwidth,
+    })
+}
+
+fn token(name: &str, file: Option<&std::path::Path>) -> Result<Option<Token>> {
+    let var: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if let Ok(t) = std::env::var(format!("PACS_FORWARD_TOKEN_{var}"))
+        && !t.trim().is_empty()
+    {
+        return Ok(Some(Token(t.trim().to_owned())));
+    }
+    match file {
+        None => Ok(None),
+        Some(path) => {
+            let t = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the token file {}", path.display()))?;
+            Ok(Some(Token(t.trim().to_owned())))
+        }
+    }
+}
+
+/// `HH:MM-HH:MM` as minutes after midnight.
+fn window(text: &str) -> Result<(u16, u16)> {
+    let minute = |t: &str| -> Option<u16> {
+        let (h, m) = t.trim().split_once(':')?;
+        let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+        (h <= 24 && m < 60 && h * 60 + m <= 24 * 60).then_some(h * 60 + m)
+    };
+    let parsed = text
+        .split_once('-')
+        .and_then(|(a, b)| Some((minute(a)?, minute(b)?)));
+    match parsed {
+        Some((a, b)) if a != b => Ok((a, b.min(24 * 60))),
+        _ => bail!("{text:?} is not a time window like \"22:00-06:00\""),
+    }
+}
+
+/// `2 Mbit/s`, `500 kbit/s`, `1.5 MB/s`, `0` as bytes per second.
+fn rate(text: &str) -> Result<u64> {
+    let t = text.trim();
+    if t == "0" {
+        return Ok(0);
+    }
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let number: f64 = number
+        .parse()
+        .ok()
+        .filter(|n: &f64| n.is_finite() && *n >= 0.0)
+        .with_context(|| format!("{text:?} is not a rate like \"2 Mbit/s\""))?;
+    let per_sec = match unit.trim() {
+        "bit/s" => number / 8.0,
+        "kbit/s" => number * 1e3 / 8.0,
+        "Mbit/s" => number * 1e6 / 8.0,
+        "Gbit/s" => number * 1e9 / 8.0,
+        "B/s" => number,
+        "kB/s" => number * 1e3,
+        "MB/s" => number * 1e6,
+        "GB/s" => number * 1e9,
+        other => bail!(
+            "{other:?} in {text:?} is not a unit: use bit/s, kbit/s, Mbit/s, Gbit/s, B/s, kB/s, MB/s or GB/s"
+        ),
+    };
+    Ok(per_sec.round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nodes() -> Vec<DicomNode> {
+        vec![DicomNode {
+            ae_title: "CENTRE".into(),
+            host: "10.0.0.1".into(),
+            port: 104,
+        }]
+    }
+
+    fn sites() -> Vec<Site> {
+        vec![
+            Site {
+                name: "district-1".into(),
+                ae_titles: vec!["CT_D1".into()],
+                addresses: Vec::new(),
+                priority: None,
+            },
+            Site {
+                name: "emergency".into(),
+                ae_titles: vec!["ER_CT".into()],
+                addresses: Vec::new(),
+                priority: Some(Priority::Stat),
+            },
+        ]
+    }
+
+    fn parse(text: &str) -> Result<ForwardConfig> {
+        #[derive(Deserialize)]
+        struct File {
+            forward: RawForward,
+        }
+        let file: File = toml::from_str(text)?;
+        ForwardConfig::from_raw(file.forward, &nodes(), &sites())
+    }
+
+    #[test]
+    fn rates_and_windows_parse() {
+        assert_eq!(rate("2 Mbit/s").unwrap(), 250_000);
+        assert_eq!(rate("500kbit/s").unwrap(), 62_500);
+        assert_eq!(rate("1.5 MB/s").unwrap(), 1_500_000);
+        assert_eq!(rate("0").unwrap(), 0);
+        assert!(rate("fast").is_err());
+        assert!(rate("2 Mbps").is_err());
+        assert_eq!(window("22:00-06:00").unwrap(), (1320, 360));
+        assert_eq!(window("08:30-18:00").unwrap(), (510, 1080));
+        assert!(window("8-18").is_err());
+        assert!(window("10:00-10:00").is_err());
+        assert!(window("25:00-01:00").is_err());
+    }
+
+    #[test]
+    fn the_first_bandwidth_entry_covering_the_time_applies() {
+        let c = parse(
+            r#"
+            [[forward.destinations]]
+            name = "centre"
+            dicom_node = "CENTRE"
+            bandwidth = [
+                { during = "08:00-18:00", max_rate = "0" },
+                { during = "22:00-06:00", max_rate = "8 Mbit/s" },
+                { max_rate = "2 Mbit/s" },
+            ]
+            "#,
+        )
+        .unwrap();
+        let d = &c.destinations[0];
+        assert_eq!(d.rate_at(9 * 60), Some(0));
+        assert_eq!(d.rate_at(23 * 60), Some(1_000_000));
+        assert_eq!(d.rate_at(5 * 60 + 59), Some(1_000_000));
+        assert_eq!(d.rate_at(19 * 60), Some(250_000));
+        let unlimited =
+            parse("[[forward.destinations]]\nname = \"c\"\ndicom_node = \"CENTRE\"\n").unwrap();
+        assert_eq!(unlimited.destinations[0].rate_at(0), None);
+        assert_eq!(unlimited.destinations[0].concurrency, 1);
+    }
+
+    #[test]
+    fn rules_route_by_ae_title_site_modality_priority_and_description() {
+        let c = parse(
+            r#"
+            [[forward.destinations]]
+            name = "centre"
+            dicomweb_url = "https://centre.example.org/dicom-web/"
+            [[forward.destinations]]
+            name = "archive"
+            dicom_node = "CENTRE"
+
+            [[forward.rules]]
+            to = ["centre"]
+            modalities = ["ct"]
+            sites = ["district-1", "emergency"]
+
+            [[forward.rules]]
+            to = ["centre", "archive"]
+            study_description = "*head*"
+            send = "each-instance"
+
+            [[forward.rules]]
+            to = ["archive"]
+            priorities = ["stat"]
+            priority = "urgent"
+            stable_secs = 5
+            "#,
+        )
+        .unwrap();
+        let Target::DicomWeb { url, token } = &c.destinations[0].target else {
+            panic!("a DICOMweb destination");
+        };
+        assert_eq!(url, "https://centre.example.org/dicom-web");
+        assert_eq!(token, &None);
+
+        let ct = |aet, description| Arrival {
+            calling_ae_title: aet,
+            modality: Some("CT"),
+            study_description: description,
+        };
+        // A known site's CT: the first rule only, at the site's priority.
+        let orders = c.route(&ct(Some("CT_D1"), Some("CT CHEST")), &sites());
+        assert_eq!(
+            orders,
+            vec![ForwardOrder {
+                destination: "centre".into(),
+                priority: Priority::Routine,
+                settle: Duration::from_secs(30),
+            }]
+        );
+        // An unknown caller matches no site rule.
+        assert!(c.route(&ct(Some("OTHER"), None), &sites()).is_empty());
+        // A head study from the emergency site: all three rules; the
+        // shortest wait and the most urgent priority win per destination.
+        let orders = c.route(&ct(Some("ER_CT"), Some("CT Head w/o")), &sites());
+        assert_eq!(orders.len(), 2);
+        assert_eq!(orders[0].destination, "centre");
+        assert_eq!(orders[0].priority, Priority::Stat);
+        assert_eq!(orders[0].settle, Duration::ZERO);
+        assert_eq!(orders[1].destination, "archive");
+        assert_eq!(orders[1].priority, Priority::Stat);
+        assert_eq!(orders[1].settle, Duration::ZERO);
+    }
+
+    #[test]
+    fn mistakes_are_refused_with_their_place() {
+        let err = |text: &str| parse(text).unwrap_err().to_string();
+        assert!(err("[[forward.destinations]]\nname = \"x\"\n").contains("exactly one"));
+        assert!(
+            err("[[forward.destinations]]\nname = \"x\"\ndicom_node = \"NOPE\"\n")
+                .contains("not a [[dicom_nodes]] entry")
+        );
+        assert!(
+            err("[[forward.destinations]]\nname = \"x\"\ndicomweb_url = \"ftp://h\"\n")
+                .contains("http")
+        );
+        assert!(err("[[forward.rules]]\nto = [\"nowhere\"]\n").contains("\"nowhere\""));
+        assert!(
+            err("[[forward.destinations]]\nname = \"x\"\ndicom_node = \"CENTRE\"\n[[forward.rules]]\nto = [\"x\"]\nsites = [\"mars\"]\n")
+                .contains("site \"mars\"")
+        );
+    }
+
+    #[test]
+    fn tokens_never_print() {
+        assert_eq!(format!("{:?}", Token("secret".into())), "Token(..)");
+    }
+}

@@ -1,0 +1,465 @@
+//! Store and forward: the sender that drains the outbox.
+//!
+//! The forwarder claims due jobs through the database (so several nodes
+//! sharing one database never send the same job), sends each job's
+//! unsent instances through a [`session::Session`], records every
+//! delivered instance as it goes (so a restart resumes where it stopped),
+//! and ends the attempt: delivered, retried later with back-off, or moved
+//! to the dead-letter list. A STAT study makes a routine job sending to
+//! the same destination give way after its current instance.
+
+pub mod api;
+pub mod config;
+pub mod session;
+pub mod throttle;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use pacs_core::Archive;
+use pacs_core::forward::{
+    Arrival, Claim, Delivered, ForwardOrder, Lease, Opening, Outbox, Outcome, Router, millis,
+    now_millis,
+};
+use pacs_core::index::StoredInstance;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use self::config::{Destination, ForwardConfig};
+use self::session::{LinkError, Outgoing, Peers};
+use self::throttle::{Permit, Throttle};
+use crate::config::Site;
+
+/// How long a claim holds without news from its sender.
+const LEASE: Duration = Duration::from_secs(30);
+/// The longest the dispatcher sleeps without looking at the outbox.
+const IDLE_POLL: Duration = Duration::from_secs(5);
+
+/// The configured rules as the ingest pipeline's router; wakes the
+/// forwarder when something was queued.
+pub struct Rules {
+    pub config: ForwardConfig,
+    pub sites: Vec<Site>,
+    pub wake: Arc<Notify>,
+}
+
+impl Router for Rules {
+    fn route(&self, arrival: &Arrival<'_>) -> Vec<ForwardOrder> {
+        self.config.route(arrival, &self.sites)
+    }
+
+    fn queued(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// A destination with its node-local state.
+struct Lane {
+    config: Destination,
+    throttle: Throttle,
+}
+
+pub struct Forwarder {
+    outbox: Arc<dyn Outbox>,
+    archive: Arc<Archive>,
+    lanes: HashMap<String, Arc<Lane>>,
+    node_name: String,
+    /// This run's name in leases: the node name and a run number, so a
+    /// restarted node can tell its earlier run's leases.
+    owner: String,
+    peers: Peers,
+    wake: Arc<Notify>,
+}
+
+impl Forwarder {
+    pub fn new(
+        config: &ForwardConfig,
+        outbox: Arc<dyn Outbox>,
+        archive: Arc<Archive>,
+        peers: Peers,
+        wake: Arc<Notify>,
+    ) -> Forwarder {
+        let lanes = config
+            .destinations
+            .iter()
+            .map(|d| {
+                (
+                    d.name.clone(),
+                    Arc::new(Lane {
+                        config: d.clone(),
+                        throttle: Throttle::default(),
+                    }),
+                )
+            })
+            .collect();
+        Forwarder {
+            outbox,
+            archive,
+            lanes,
+            owner: format!(
+                "{}/{}-{}",
+                config.node_name,
+                std::process::id(),
+                now_millis()
+            ),
+            node_name: config.node_name.clone(),
+            peers,
+            wake,
+        }
+    }
+
+    /// Sends until `shutdown`; then gives back the jobs it holds.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        if self.lanes.is_empty() {
+            return;
+        }
+        // Leases of this node's earlier run (a crash, kill -9): its jobs go
+        // back to the queue now rather than when the leases run out.
+        match self
+            .outbox
+            .release_owned(&format!("{}/", self.node_name), now_millis())
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "forwarding resumes jobs of the previous run"),
+            Err(e) => tracing::warn!(error = %e, "cannot release the previous run's jobs"),
+        }
+        let capacity: usize = self.lanes.values().map(|l| l.config.concurrency).sum();
+        let mut running = tokio::task::JoinSet::new();
+        let stop = shutdown.child_token();
+        loop {
+            while running.len() < capacity {
+                match self.claim().await {
+                    Ok(Some(claim)) => {
+                        let this = self.clone();
+                        let stop = stop.clone();
+                        running.spawn(async move { this.attempt(claim, stop).await });
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "forwarding cannot claim jobs");
+                        break;
+                    }
+                }
+            }
+            let pause = self.pause().await;
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = self.wake.notified() => {}
+                Some(_) = running.join_next(), if !running.is_empty() => {}
+                _ = tokio::time::sleep(pause) => {}
+            }
+        }
+        // Jobs stop after their current instance and give their claims back.
+        stop.cancel();
+        while running.join_next().await.is_some() {}
+    }
+
+    /// Destinations that may send now, and how many jobs each may have.
+    fn openings(&self) -> Vec<Opening> {
+        let minute = local_minute();
+        self.lanes
+            .values()
+            .filter(|l| l.config.rate_at(minute) != Some(0))
+            .map(|l| Opening {
+                destination: l.config.name.clone(),
+                concurrency: l.config.concurrency,
+            })
+            .collect()
+    }
+
+    async fn claim(&self) -> Result<Option<Claim>, pacs_core::IndexError> {
+        let openings = self.openings();
+        if openings.is_empty() {
+            return Ok(None);
+        }
+        self.outbox
+            .claim(&self.owner, &openings, now_millis(), LEASE)
+            .await
+    }
+
+    /// How long to sleep before looking at the outbox again.
+    async fn pause(&self) -> Duration {
+        let due = match self.outbox.next_due().await {
+            Ok(Some(due)) => Duration::from_millis((due - now_millis()).max(0) as u64),
+            _ => IDLE_POLL,
+        };
+        due.clamp(Duration::from_millis(50), IDLE_POLL)
+    }
+
+    /// One attempt at a claimed job, ended in the outbox.
+    async fn attempt(&self, claim: Claim, stop: CancellationToken) {
+        let Some(lane) = self.lanes.get(&claim.destination).cloned() else {
+            // A destination removed from the configuration: leave the job
+            // for a node that still has it, or for an operator.
+            let _ = self
+                .outbox
+                .finish(claim.job, &self.owner, Outcome::Released, now_millis())
+                .await;
+            return;
+        };
+        let started = Instant::now();
+        // A heartbeat keeps the lease while an instance or a batch takes
+        // long on a slow link, and passes on a request to give way.
+        let halt = stop.child_token();
+        let lost = Arc::new(AtomicBool::new(false));
+        let heartbeat = tokio::spawn(heartbeat(
+            self.outbox.clone(),
+            claim.clone(),
+            self.owner.clone(),
+            halt.clone(),
+            lost.clone(),
+        ));
+        let report = self.send(&claim, &lane, &halt, &lost).await;
+        halt.cancel();
+        let _ = heartbeat.await;
+        let outcome = match report.stop {
+            Stop::Done if report.refused.is_empty() => Outcome::Done,
+            Stop::Lost => return,
+            Stop::Released => Outcome::Released,
+            Stop::Done | Stop::Failed(_) => {
+                let error = match (&report.stop, report.refused.first()) {
+                    (Stop::Failed(e), _) => e.clone(),
+                    (_, Some((uid, why))) => {
+                        format!("{} instance(s) refused; {uid}: {why}", report.refused.len())
+                    }
+                    _ => "failed".into(),
+                };
+                // Progress means the link works: start counting afresh.
+                let attempts = if report.delivered > 0 {
+                    1
+                } else {
+                    claim.attempts + 1
+                };
+                let retry_at = lane
+                    .config
+                    .backoff
+                    .after(attempts as u32, rand::random::<f64>())
+                    .map(|wait| now_millis() + millis(wait));
+                Outcome::Failed {
+                    error,
+                    attempts,
+                    retry_at,
+                }
+            }
+        };
+        tracing::info!(
+            job = claim.job,
+            destination = %claim.destination,
+            study = %claim.study_uid,
+            delivered = report.delivered,
+            bytes = report.bytes,
+            secs = started.elapsed().as_secs_f64(),
+            outcome = ?outcome,
+            "forwarding attempt ended"
+        );
+        if let Err(e) = self
+            .outbox
+            .finish(claim.job, &self.owner, outcome, now_millis())
+            .await
+        {
+            // The lease runs out and the job goes back to the queue.
+            tracing::warn!(job = claim.job, error = %e, "cannot record a forwarding attempt");
+        }
+    }
+
+    async fn send(
+        &self,
+        claim: &Claim,
+        lane: &Lane,
+        halt: &CancellationToken,
+        lost: &AtomicBool,
+    ) -> Report {
+        let mut report = Report::default();
+        let unsent = match self.outbox.unsent(claim.job).await {
+            Ok(u) => u,
+            Err(e) => return report.stopped(Stop::Failed(format!("the index failed: {e}"))),
+        };
+        if unsent.is_empty() {
+            return report;
+        }
+        let mut session = match session::open(&lane.config.target, &self.peers, &unsent).await {
+            Ok(s) => s,
+            Err(LinkError(e)) => return report.stopped(Stop::Failed(e)),
+        };
+        let mut queue = unsent.into_iter().peekable();
+        while queue.peek().is_some() {
+            if halt.is_cancelled() {
+                report.stop = if lost.load(Ordering::Acquire) {
+                    Stop::Lost
+                } else {
+                    Stop::Released
+                };
+                break;
+            }
+            let batch = match self.next_batch(&mut queue, session.batch_bytes()).await {
+                Ok(b) => b,
+                Err(e) => {
+                    report.stop = Stop::Failed(e);
+                    break;
+                }
+            };
+            let bytes: u64 = batch.iter().map(|o| o.object.len() as u64).sum();
+            if !self.wait_for_bandwidth(lane, bytes, halt).await {
+                // Paused by the schedule or halted: the loop's top says which.
+                if !halt.is_cancelled() {
+                    report.stop = Stop::Released;
+                    break;
+                }
+                continue;
+            }
+            let results = match session.send(&batch).await {
+                Ok(r) => r,
+                Err(LinkError(e)) => {
+                    report.stop = Stop::Failed(e);
+                    break;
+                }
+            };
+            let mut delivered = Vec::new();
+            for (out, result) in batch.iter().zip(results) {
+                match result {
+                    Ok(bytes) => {
+                        report.delivered += 1;
+                        report.bytes += bytes;
+                        delivered.push(Delivered {
+                            sop_instance_uid: out.instance.sop_instance_uid.clone(),
+                            sha256: out.instance.sha256.clone(),
+                            bytes,
+                        });
+                    }
+                    Err(why) => report
+                        .refused
+                        .push((out.instance.sop_instance_uid.clone(), why)),
+                }
+            }
+            match self
+                .outbox
+                .progress(claim, &self.owner, delivered, now_millis(), LEASE)
+                .await
+            {
+                Ok(Lease::Held) => {}
+                Ok(Lease::Yield) => {
+                    report.stop = Stop::Released;
+                    break;
+                }
+                Ok(Lease::Lost) => {
+                    report.stop = Stop::Lost;
+                    break;
+                }
+                Err(e) => {
+                    report.stop = Stop::Failed(format!("the index failed: {e}"));
+                    break;
+                }
+            }
+        }
+        session.close().await;
+        report
+    }
+
+    /// Reads instances from the queue until the batch is worth a request.
+    async fn next_batch(
+        &self,
+        queue: &mut std::iter::Peekable<std::vec::IntoIter<StoredInstance>>,
+        batch_bytes: u64,
+    ) -> Result<Vec<Outgoing>, String> {
+        let mut batch = Vec::new();
+        let mut bytes = 0u64;
+        while bytes < batch_bytes
+            && let Some(instance) = queue.next_if(|i| bytes == 0 || bytes + i.size <= batch_bytes)
+        {
+            let object = self.archive.object(&instance).await.map_err(|e| {
+                format!(
+                    "cannot read stored instance {}: {e}",
+                    instance.sop_instance_uid
+                )
+            })?;
+            bytes += object.len() as u64;
+            batch.push(Outgoing { instance, object });
+        }
+        Ok(batch)
+    }
+
+    /// Waits until the destination's cap lets `bytes` go; false when the
+    /// cap is zero now or the forwarder is stopping.
+    async fn wait_for_bandwidth(&self, lane: &Lane, bytes: u64, stop: &CancellationToken) -> bool {
+        let rate = lane.config.rate_at(local_minute());
+        match lane.throttle.take(bytes, rate, Instant::now()) {
+            Permit::Paused => false,
+            Permit::After(wait) if wait.is_zero() => true,
+            Permit::After(wait) => {
+                tokio::select! {
+                    _ = stop.cancelled() => false,
+                    _ = tokio::time::sleep(wait) => true,
+                }
+            }
+        }
+    }
+}
+
+/// Renews the lease every third of its length until `halt`; halts the
+/// attempt when the job must give way or is no longer ours.
+async fn heartbeat(
+    outbox: Arc<dyn Outbox>,
+    claim: Claim,
+    owner: String,
+    halt: CancellationToken,
+    lost: Arc<AtomicBool>,
+) {
+    loop {
+        tokio::select! {
+            _ = halt.cancelled() => return,
+            _ = tokio::time::sleep(LEASE / 3) => {}
+        }
+        match outbox
+            .progress(&claim, &owner, Vec::new(), now_millis(), LEASE)
+            .await
+        {
+            Ok(Lease::Held) => {}
+            Ok(Lease::Yield) => {
+                halt.cancel();
+                return;
+            }
+            Ok(Lease::Lost) => {
+                lost.store(true, Ordering::Release);
+                halt.cancel();
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(job = claim.job, error = %e, "cannot renew a forwarding lease")
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+enum Stop {
+    #[default]
+    Done,
+    Released,
+    Lost,
+    Failed(String),
+}
+
+#[derive(Debug, Default)]
+struct Report {
+    stop: Stop,
+    delivered: u64,
+    bytes: u64,
+    refused: Vec<(String, String)>,
+}
+
+impl Report {
+    fn stopped(mut self, stop: Stop) -> Report {
+        self.stop = stop;
+        self
+    }
+}
+
+/// Minutes after local midnight, for bandwidth schedules.
+fn local_minute() -> u16 {
+    use chrono::Timelike;
+    let now = chrono::Local::now();
+    (now.hour() * 60 + now.minute()) as u16
+}

@@ -1,0 +1,291 @@
+//! Sending stored instances to one destination: over C-STORE to a DICOM
+//! node, or over STOW-RS to a DICOMweb endpoint. A session is opened per
+//! job attempt and sends batches; it tells an instance the destination
+//! refused (the others may still go) from a link that failed (nothing more
+//! can go now).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use dimse::StatusClass;
+use dimse::client::{StoreScu, StoreScuOptions};
+use pacs_core::index::StoredInstance;
+use serde_json::Value;
+
+use super::config::{Target, Token};
+
+/// An instance to send: its index row and its stored Part 10 object.
+pub struct Outgoing {
+    pub instance: StoredInstance,
+    pub object: Bytes,
+}
+
+/// How one instance of a batch went.
+pub type InstanceResult = Result<u64, String>;
+
+/// The link failed: nothing more goes in this session.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LinkError(pub String);
+
+#[async_trait]
+pub trait Session: Send {
+    /// Bytes worth batching into one request (1 sends one by one).
+    fn batch_bytes(&self) -> u64;
+
+    /// Sends a batch; one result per instance, in order: the bytes it
+    /// took, or why the destination refused it.
+    async fn send(&mut self, batch: &[Outgoing]) -> Result<Vec<InstanceResult>, LinkError>;
+
+    async fn close(self: Box<Self>);
+}
+
+/// What sessions need besides the destination.
+#[derive(Clone)]
+pub struct Peers {
+    pub calling_ae_title: String,
+    pub max_pdu_length: u32,
+    pub timeout: Duration,
+    pub http: reqwest::Client,
+}
+
+/// Opens a session to `target` fit for `instances`.
+pub async fn open(
+    target: &Target,
+    peers: &Peers,
+    instances: &[StoredInstance],
+) -> Result<Box<dyn Session>, LinkError> {
+    match target {
+        Target::Dicom(node) => {
+            let options = StoreScuOptions {
+                address: format!("{}:{}", node.host.trim(), node.port),
+                calling_ae_title: peers.calling_ae_title.clone(),
+                called_ae_title: node.ae_title.trim().to_owned(),
+                max_pdu_length: peers.max_pdu_length,
+                timeout: peers.timeout,
+            };
+            let proposals = dimse::client::proposals(
+                instances
+                    .iter()
+                    .map(|i| (i.sop_class_uid.as_str(), i.transfer_syntax_uid.as_str())),
+            );
+            let scu = StoreScu::connect(options, &proposals)
+                .await
+                .map_err(|e| LinkError(e.to_string()))?;
+            Ok(Box::new(DicomSession { scu }))
+        }
+        Target::DicomWeb { url, token } => Ok(Box::new(StowSession {
+            http: peers.http.clone(),
+            url: format!("{url}/studies"),
+            token: token.clone(),
+        })),
+    }
+}
+
+struct DicomSession {
+    scu: StoreScu,
+}
+
+#[async_trait]
+impl Session for DicomSession {
+    fn batch_bytes(&self) -> u64 {
+        1
+    }
+
+    async fn send(&mut self, batch: &[Outgoing]) -> Result<Vec<InstanceResult>, LinkError> {
+        let mut results = Vec::with_capacity(batch.len());
+        for out in batch {
+            results.push(self.send_one(out).await?);
+        }
+        Ok(results)
+    }
+
+    async fn close(self: Box<Self>) {
+        self.scu.release().await;
+    }
+}
+
+impl DicomSession {
+    async fn send_one(&mut self, out: &Outgoing) -> Result<InstanceResult, LinkError> {
+        let i = &out.instance;
+        let Some((pc, ts)) = self
+            .scu
+            .context_for(&i.sop_class_uid, &i.transfer_syntax_uid)
+        else {
+            return Ok(Err(format!(
+                "the node accepted no presentation context for SOP class {}",
+                i.sop_class_uid
+            )));
+        };
+        let header = match pacs_core::layout::read_part10_header(&out.object) {
+            Ok(h) => h,
+            Err(e) => return Ok(Err(format!("the stored object is unreadable: {e}"))),
+        };
+        let stored = out.object.slice(header.dataset_offset..);
+        let dataset = if ts == i.transfer_syntax_uid {
+            stored
+        } else {
+            let (class, sop, from, to) = (
+                i.sop_class_uid.clone(),
+                i.sop_instance_uid.clone(),
+                i.transfer_syntax_uid.clone(),
+                ts.clone(),
+            );
+            let converted = tokio::task::spawn_blocking(move || {
+                pacs_core::transcode::dataset_to(&stored, &class, &sop, &from, &to)
+            })
+            .await
+            .map_err(|e| LinkError(format!("conversion failed: {e}")))?;
+            match converted {
+                Ok(d) => Bytes::from(d),
+                Err(e) => return Ok(Err(format!("cannot convert it to {ts}: {e}"))),
+            }
+        };
+        let status = self
+            .scu
+            .store(pc, &i.sop_class_uid, &i.sop_instance_uid, &dataset, None)
+            .await
+            .map_err(|e| LinkError(e.to_string()))?;
+        Ok(match status.class() {
+            StatusClass::Success | StatusClass::Warning => Ok(dataset.len() as u64),
+            _ => Err(format!("the node refused it with status {status}")),
+        })
+    }
+}
+
+struct StowSession {
+    http: reqwest::Client,
+    url: String,
+    token: Option<Token>,
+}
+
+/// Instances per STOW-RS request: few round trips on a slow link, little
+/// to resend when a request fails midway.
+const STOW_BATCH_BYTES: u64 = 8 << 20;
+
+#[async_trait]
+impl Session for StowSession {
+    fn batch_bytes(&self) -> u64 {
+        STOW_BATCH_BYTES
+    }
+
+    async fn send(&mut self, batch: &[Outgoing]) -> Result<Vec<InstanceResult>, LinkError> {
+        let writer = dicomweb::multipart::MultipartWriter::new("application/dicom");
+        let parts: Vec<Result<_, std::io::Error>> = batch
+            .iter()
+            .map(|o| {
+                Ok(dicomweb::multipart::OutgoingPart::new(
+                    "application/dicom",
+                    o.object.clone(),
+                ))
+            })
+            .collect();
+        let body = writer.body(futures::stream::iter(parts));
+        let mut request = self
+            .http
+            .post(&self.url)
+            .header("Content-Type", writer.content_type())
+            .header("Accept", "application/dicom+json")
+            .body(reqwest::Body::wrap_stream(body));
+        if let Some(Token(token)) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.map_err(|e| {
+            LinkError(format!(
+                "STOW-RS to {} failed: {}",
+                self.url,
+                error_chain(&e)
+            ))
+        })?;
+        let status = response.status();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| LinkError(format!("STOW-RS response from {} failed: {e}", self.url)))?;
+        // 200: all stored; 202: some failed; 409: all failed; each failure
+        // is listed in the Failed SOP Sequence.
+        if !matches!(status.as_u16(), 200 | 202 | 409) {
+            let snippet: String = text.chars().take(200).collect();
+            return Err(LinkError(format!(
+                "STOW-RS to {} answered {status}: {}",
+                self.url,
+                snippet.trim()
+            )));
+        }
+        let failed = failed_instances(&text);
+        Ok(batch
+            .iter()
+            .map(|o| {
+                let uid = &o.instance.sop_instance_uid;
+                match failed.iter().find(|(u, _)| u == uid) {
+                    Some((_, reason)) => Err(format!("the endpoint refused it (reason {reason})")),
+                    None if status.as_u16() == 409 => {
+                        Err("the endpoint refused the whole request (409)".into())
+                    }
+                    None => Ok(o.object.len() as u64),
+                }
+            })
+            .collect())
+    }
+
+    async fn close(self: Box<Self>) {}
+}
+
+/// SOP Instance UIDs and failure reasons from a STOW-RS response body.
+fn failed_instances(body: &str) -> Vec<(String, String)> {
+    let Ok(json) = serde_json::from_str::<Value>(body) else {
+        return Vec::new();
+    };
+    let items = json
+        .get("00081198")
+        .and_then(|a| a.get("Value"))
+        .and_then(Value::as_array);
+    items
+        .into_iter()
+        .flatten()
+        .filter_map(|item| {
+            let first = |tag: &str| item.get(tag)?.get("Value")?.get(0).cloned();
+            let uid = first("00081155")?.as_str()?.to_owned();
+            let reason = first("00081197")
+                .and_then(|r| r.as_u64())
+                .map_or_else(|| "unknown".into(), |r| format!("{r:04X}H"));
+            Some((uid, reason))
+        })
+        .collect()
+}
+
+/// An error with its causes: reqwest's own message rarely says why.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_read_from_a_stow_response() {
+        let body = r#"{
+            "00081198": {"vr": "SQ", "Value": [
+                {"00081150": {"vr": "UI", "Value": ["1.2.840.10008.5.1.4.1.1.2"]},
+                 "00081155": {"vr": "UI", "Value": ["1.2.3.4"]},
+                 "00081197": {"vr": "US", "Value": [272]}}
+            ]},
+            "00081199": {"vr": "SQ", "Value": []}
+        }"#;
+        assert_eq!(
+            failed_instances(body),
+            vec![("1.2.3.4".to_owned(), "0110H".to_owned())]
+        );
+        assert!(failed_instances("{}").is_empty());
+        assert!(failed_instances("<NativeDicomModel/>").is_empty());
+    }
+}
