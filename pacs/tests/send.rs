@@ -7,14 +7,12 @@ mod common;
 mod scu;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::ct_files;
-use dicom_dictionary_std::tags;
-use dicom_object::OpenFileOptions;
 use dicom_samples::SampleTransferSyntax;
-use scu::{Finished, StoreScp, TOOL_LIMIT, data_set_of_file, run};
+use scu::{Finished, StoreScp, TOOL_LIMIT, data_set_of_file, dicom_files_below, run};
 
 fn pacs_send(args: &[&str], paths: &[&Path]) -> Finished {
     let mut command = Command::new(env!("CARGO_BIN_EXE_pacs"));
@@ -24,29 +22,7 @@ fn pacs_send(args: &[&str], paths: &[&Path]) -> Finished {
 
 /// Every file under `dir`, by SOP Instance UID.
 fn by_sop(dir: &Path) -> HashMap<String, Vec<u8>> {
-    let mut out = HashMap::new();
-    let mut pending = vec![dir.to_owned()];
-    while let Some(d) = pending.pop() {
-        for entry in std::fs::read_dir(&d).expect("readable dir") {
-            let path: PathBuf = entry.expect("entry").path();
-            if path.is_dir() {
-                pending.push(path);
-                continue;
-            }
-            let Ok(object) = OpenFileOptions::new().open_file(&path) else {
-                continue;
-            };
-            let sop = object
-                .element(tags::SOP_INSTANCE_UID)
-                .expect("SOP Instance UID")
-                .to_str()
-                .expect("text")
-                .trim_end_matches(['\0', ' '])
-                .to_owned();
-            out.insert(sop, std::fs::read(&path).expect("readable"));
-        }
-    }
-    out
+    dicom_files_below(dir).into_iter().collect()
 }
 
 #[test]

@@ -138,7 +138,7 @@ impl DicomSession {
             .await
             .map_err(|e| LinkError(format!("conversion failed: {e}")))?;
             match converted {
-                Ok(d) => Bytes::from(d),
+                Ok(d) => d,
                 Err(e) => return Ok(Err(format!("cannot convert it to {ts}: {e}"))),
             }
         };

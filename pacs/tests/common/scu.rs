@@ -319,6 +319,26 @@ pub fn meta_of_file(bytes: &[u8]) -> &[u8] {
     &bytes[..bytes.len() - data_set]
 }
 
+/// Every DICOM file below `dir` as (SOP Instance UID, bytes); files that
+/// are not DICOM are skipped.
+pub fn dicom_files_below(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    use dicom_dictionary_std::tags;
+    files_below(dir)
+        .into_iter()
+        .filter_map(|path| {
+            let object = dicom_object::OpenFileOptions::new().open_file(&path).ok()?;
+            let sop = object
+                .element(tags::SOP_INSTANCE_UID)
+                .ok()?
+                .to_str()
+                .ok()?
+                .trim_end_matches(['\0', ' '])
+                .to_owned();
+            Some((sop, std::fs::read(&path).expect("readable")))
+        })
+        .collect()
+}
+
 /// Polls `check` until it returns `Some`, failing the test after `limit`.
 pub fn wait_for<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + limit;
@@ -374,10 +394,18 @@ pub struct StoreScp {
 
 impl StoreScp {
     pub fn start(dir: &Path, ae_title: &str) -> StoreScp {
-        std::fs::create_dir_all(dir).expect("storescp dir");
         let port = test_support::free_port().expect("a free port");
+        StoreScp::start_on(dir, ae_title, port, &[])
+    }
+
+    /// On a chosen port, with extra options (`+uf`: every received data
+    /// set in a file of its own, so a duplicate shows).
+    pub fn start_on(dir: &Path, ae_title: &str, port: u16, extra: &[&str]) -> StoreScp {
+        std::fs::create_dir_all(dir).expect("storescp dir");
         let child = Command::new(STORESCP)
-            .args(["-aet", ae_title, "-od"])
+            .args(["-aet", ae_title])
+            .args(extra)
+            .arg("-od")
             .arg(dir)
             .arg(port.to_string())
             .stdout(std::process::Stdio::null())
