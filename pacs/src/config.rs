@@ -310,6 +310,8 @@ fn validate_nodes(nodes: &[DicomNode]) -> Result<()> {
 pub struct SendConfig {
     pub ae_title: String,
     pub dicom_nodes: Vec<DicomNode>,
+    /// Forwarding destinations, which may be named as where to send.
+    pub forward: ForwardConfig,
     pub max_pdu_length: u32,
     /// Bound on associating and on each store.
     pub timeout: Duration,
@@ -319,7 +321,9 @@ impl SendConfig {
     pub fn load(file: Option<&Path>, ae_title: Option<String>) -> Result<SendConfig> {
         let raw = read_file(file)?;
         validate_nodes(&raw.dicom_nodes)?;
+        let forward = ForwardConfig::from_raw(raw.forward, &raw.dicom_nodes, &raw.sites)?;
         Ok(SendConfig {
+            forward,
             ae_title: our_ae_title(ae_title, raw.server.ae_title)?
                 .trim()
                 .to_owned(),

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use config::{Config, Overrides};
@@ -79,9 +79,15 @@ enum Command {
     /// Send DICOM files and folders (recursively) to another DICOM node
     /// over C-STORE.
     Send {
-        /// A configured node's AE title ([[dicom_nodes]]), or AET@HOST:PORT.
+        /// Where: a DICOMweb base URL (http(s)://…/dicom-web), a configured
+        /// forwarding destination's name, a configured node's AE title
+        /// ([[dicom_nodes]]), or AET@HOST:PORT.
         #[arg(long)]
         to: String,
+        /// A file holding the bearer token for a DICOMweb destination
+        /// (or set PACS_SEND_TOKEN).
+        #[arg(long)]
+        token_file: Option<PathBuf>,
         /// Files or folders.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
@@ -188,27 +194,41 @@ async fn run(command: Command) -> Result<ExitCode> {
         }
         Command::Send {
             to,
+            token_file,
             paths,
             aet,
             config,
             quiet,
         } => {
             let config = config::SendConfig::load(config.as_deref(), aet)?;
-            let destination = send::Destination::parse(&to, &config.dicom_nodes)?;
+            let token = match (std::env::var("PACS_SEND_TOKEN"), token_file) {
+                (Ok(t), _) if !t.trim().is_empty() => Some(t.trim().to_owned()),
+                (_, Some(path)) => Some(
+                    std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read the token file {}", path.display()))?
+                        .trim()
+                        .to_owned(),
+                ),
+                _ => None,
+            };
+            let destination =
+                send::Destination::parse(&to, &config, token.map(forward::config::Token))?;
             let files = import::collect_files(&paths)?;
-            let summary = send::send(
-                files,
-                &destination,
-                &config.ae_title,
-                config.max_pdu_length,
-                config.timeout,
-                !quiet,
-            )
-            .await?;
+            let peers = forward::session::Peers {
+                calling_ae_title: config.ae_title.clone(),
+                max_pdu_length: config.max_pdu_length,
+                timeout: config.timeout,
+                http: reqwest::Client::builder()
+                    .connect_timeout(config.timeout)
+                    .read_timeout(config.timeout)
+                    .build()
+                    .context("cannot set up an HTTP client")?,
+            };
+            let summary = send::send(files, &destination, &peers, !quiet).await?;
             println!(
                 "sent {} to {} / with warnings {} / failed {}",
                 summary.sent,
-                destination.ae_title,
+                destination.name,
                 summary.warnings.len(),
                 summary.failed.len()
             );

@@ -1,58 +1,86 @@
-//! `pacs send`: files and folders to another DICOM node over C-STORE, one
-//! association, with a progress bar and a summary. Each data set goes as
-//! it is in its file when the node accepts that transfer syntax, else
-//! converted to one it accepted.
+//! `pacs send`: files and folders to another DICOM node over C-STORE (one
+//! association) or to a DICOMweb endpoint over STOW-RS (batched
+//! requests), with a progress bar and a summary. Over C-STORE each data set
+//! goes as it is in its file when the node accepts that transfer syntax,
+//! else converted to one it accepted.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use dimse::client::{StoreScu, StoreScuOptions};
-use dimse::{Status, StatusClass};
+use bytes::Bytes;
 use pacs_core::layout::{Part10Header, read_part10_header};
 
-use crate::config::DicomNode;
+use crate::config::{DicomNode, SendConfig};
+use crate::forward::config::{Target, Token};
+use crate::forward::session::{self, LinkError, Outgoing, Peers};
 
 /// The most of a file read to find its file meta group; real groups are a
 /// few hundred bytes.
 const HEADER_PREFIX: u64 = 64 * 1024;
 
-/// Where to send: a configured node by AE title, or `AET@HOST:PORT`.
+/// Where to send, and what to call it in the summary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Destination {
-    pub ae_title: String,
-    /// `HOST:PORT`.
-    pub address: String,
+    pub name: String,
+    pub target: Target,
 }
 
 impl Destination {
-    pub fn parse(text: &str, nodes: &[DicomNode]) -> Result<Destination> {
+    /// `http(s)://…` (a DICOMweb base URL; the bearer token, if any, from
+    /// `token`), a configured forwarding destination's name, a configured
+    /// DICOM node's AE title, or `AET@HOST:PORT`.
+    pub fn parse(text: &str, config: &SendConfig, token: Option<Token>) -> Result<Destination> {
+        if text.starts_with("http://") || text.starts_with("https://") {
+            return Ok(Destination {
+                name: text.to_owned(),
+                target: Target::DicomWeb {
+                    url: text.trim_end_matches('/').to_owned(),
+                    token,
+                },
+            });
+        }
+        if let Some(d) = config.forward.destinations.iter().find(|d| d.name == text) {
+            let mut target = d.target.clone();
+            if let (Target::DicomWeb { token: t, .. }, Some(given)) = (&mut target, token) {
+                *t = Some(given);
+            }
+            return Ok(Destination {
+                name: text.to_owned(),
+                target,
+            });
+        }
         if let Some((ae_title, address)) = text.split_once('@') {
             if !crate::config::valid_ae_title(ae_title) {
                 bail!("{ae_title:?} is not a valid AE title");
             }
-            if !address.rsplit_once(':').is_some_and(|(host, port)| {
-                !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
-            }) {
+            let Some((host, port)) = address.rsplit_once(':').and_then(|(host, port)| {
+                let port = port.parse::<u16>().ok().filter(|p| *p > 0)?;
+                (!host.is_empty()).then_some((host, port))
+            }) else {
                 bail!("{address:?} is not HOST:PORT");
-            }
+            };
             return Ok(Destination {
-                ae_title: ae_title.to_owned(),
-                address: address.to_owned(),
+                name: ae_title.to_owned(),
+                target: Target::Dicom(DicomNode {
+                    ae_title: ae_title.to_owned(),
+                    host: host.to_owned(),
+                    port,
+                }),
             });
         }
-        let node = nodes
+        let node = config
+            .dicom_nodes
             .iter()
             .find(|n| n.ae_title.trim() == text)
             .with_context(|| {
                 format!(
-                    "{text} is not a configured DICOM node ([[dicom_nodes]] in the configuration); give AET@HOST:PORT to send elsewhere"
+                    "{text} is not a configured DICOM node ([[dicom_nodes]]) or forwarding destination; give AET@HOST:PORT or a DICOMweb URL to send elsewhere"
                 )
             })?;
         Ok(Destination {
-            ae_title: node.ae_title.trim().to_owned(),
-            address: format!("{}:{}", node.host.trim(), node.port),
+            name: node.ae_title.trim().to_owned(),
+            target: Target::Dicom(node.clone()),
         })
     }
 }
@@ -67,7 +95,7 @@ pub struct Summary {
 }
 
 /// A file to send, as its file meta group describes it.
-struct Outgoing {
+struct File {
     path: PathBuf,
     header: Part10Header,
 }
@@ -87,148 +115,150 @@ fn header_of(path: &Path) -> Result<Part10Header, String> {
     Ok(header)
 }
 
-/// Sends `files` to `destination` as `calling_ae_title`.
+/// Sends `files` to `destination`.
 pub async fn send(
     files: Vec<PathBuf>,
     destination: &Destination,
-    calling_ae_title: &str,
-    max_pdu_length: u32,
-    timeout: Duration,
+    peers: &Peers,
     progress: bool,
 ) -> Result<Summary> {
     let mut summary = Summary::default();
     let mut outgoing = Vec::with_capacity(files.len());
     for path in files {
         match header_of(&path) {
-            Ok(header) => outgoing.push(Outgoing { path, header }),
+            Ok(header) => outgoing.push(File { path, header }),
             Err(reason) => summary.failed.push((path, reason)),
         }
     }
     if outgoing.is_empty() {
         return Ok(summary);
     }
-    let options = StoreScuOptions {
-        address: destination.address.clone(),
-        calling_ae_title: calling_ae_title.to_owned(),
-        called_ae_title: destination.ae_title.clone(),
-        max_pdu_length,
-        timeout,
-    };
-    let proposals = dimse::client::proposals(outgoing.iter().map(|f| {
-        (
-            f.header.media_storage_sop_class_uid.as_str(),
-            f.header.transfer_syntax_uid.as_str(),
-        )
-    }));
-    let mut scu = StoreScu::connect(options, &proposals).await?;
+    let kinds: Vec<(&str, &str)> = outgoing
+        .iter()
+        .map(|f| {
+            (
+                f.header.media_storage_sop_class_uid.as_str(),
+                f.header.transfer_syntax_uid.as_str(),
+            )
+        })
+        .collect();
+    let mut session = session::open(&destination.target, peers, &kinds)
+        .await
+        .map_err(|LinkError(e)| anyhow::anyhow!(e))?;
+    let batch_bytes = session.batch_bytes();
     let bar = crate::import::progress_bar(outgoing.len(), progress);
     let mut broken: Option<String> = None;
-    for file in outgoing {
-        bar.inc(1);
-        if let Some(reason) = &broken {
-            summary.failed.push((file.path, reason.clone()));
+    let mut queue = outgoing.into_iter().peekable();
+    while queue.peek().is_some() {
+        let mut batch: Vec<(PathBuf, Outgoing)> = Vec::new();
+        let mut bytes = 0u64;
+        while bytes < batch_bytes
+            && let Some(file) = queue.next()
+        {
+            bar.inc(1);
+            if let Some(reason) = &broken {
+                summary.failed.push((file.path, reason.clone()));
+                continue;
+            }
+            match tokio::fs::read(&file.path).await {
+                Ok(object) => {
+                    bytes += object.len() as u64;
+                    let h = file.header;
+                    batch.push((
+                        file.path,
+                        Outgoing {
+                            sop_class_uid: h.media_storage_sop_class_uid,
+                            sop_instance_uid: h.media_storage_sop_instance_uid,
+                            transfer_syntax_uid: h.transfer_syntax_uid,
+                            object: Bytes::from(object),
+                        },
+                    ));
+                }
+                Err(e) => summary
+                    .failed
+                    .push((file.path, format!("cannot read it: {e}"))),
+            }
+        }
+        if batch.is_empty() {
             continue;
         }
-        match send_one(&mut scu, &file).await {
-            Ok(status) if status.is_success() => summary.sent += 1,
-            Ok(status) if status.class() == StatusClass::Warning => {
-                summary.sent += 1;
-                summary
-                    .warnings
-                    .push((file.path, format!("accepted with warning {status}")));
+        let (paths, batch): (Vec<PathBuf>, Vec<Outgoing>) = batch.into_iter().unzip();
+        match session.send(&batch).await {
+            Ok(results) => {
+                for (path, result) in paths.into_iter().zip(results) {
+                    match result {
+                        Ok(sent) => {
+                            summary.sent += 1;
+                            if let Some(w) = sent.warning {
+                                summary.warnings.push((path, w));
+                            }
+                        }
+                        Err(why) => summary.failed.push((path, why)),
+                    }
+                }
             }
-            Ok(status) => summary
-                .failed
-                .push((file.path, format!("refused with status {status}"))),
-            Err(SendError::File(reason)) => summary.failed.push((file.path, reason)),
-            Err(SendError::Association(reason)) => {
-                // Nothing more can go over this association.
+            Err(LinkError(reason)) => {
+                // Nothing more can go now.
+                for path in paths {
+                    summary.failed.push((path, reason.clone()));
+                }
                 broken = Some(format!("not sent: {reason}"));
-                summary.failed.push((file.path, reason));
             }
         }
     }
     bar.finish_and_clear();
     if broken.is_none() {
-        scu.release().await;
+        session.close().await;
     }
     Ok(summary)
-}
-
-enum SendError {
-    /// This file could not be sent; the next may be.
-    File(String),
-    /// The association failed.
-    Association(String),
-}
-
-async fn send_one(scu: &mut StoreScu, file: &Outgoing) -> Result<Status, SendError> {
-    let header = &file.header;
-    let class = &header.media_storage_sop_class_uid;
-    let stored_ts = &header.transfer_syntax_uid;
-    let (pc, ts) = scu.context_for(class, stored_ts).ok_or_else(|| {
-        SendError::File(format!(
-            "the node accepted no context for SOP class {class}"
-        ))
-    })?;
-    let bytes = tokio::fs::read(&file.path)
-        .await
-        .map_err(|e| SendError::File(format!("cannot read it: {e}")))?;
-    let dataset = bytes
-        .get(header.dataset_offset..)
-        .ok_or_else(|| SendError::File("truncated after its file meta group".into()))?;
-    let converted;
-    let dataset = if &ts == stored_ts {
-        dataset
-    } else {
-        converted = pacs_core::transcode::dataset_to(
-            dataset,
-            class,
-            &header.media_storage_sop_instance_uid,
-            stored_ts,
-            &ts,
-        )
-        .map_err(|e| SendError::File(e.to_string()))?;
-        &converted[..]
-    };
-    scu.store(
-        pc,
-        class,
-        &header.media_storage_sop_instance_uid,
-        dataset,
-        None,
-    )
-    .await
-    .map_err(|e| SendError::Association(e.to_string()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn node(ae_title: &str, host: &str, port: u16) -> DicomNode {
+        DicomNode {
+            ae_title: ae_title.into(),
+            host: host.into(),
+            port,
+        }
+    }
+
     #[test]
-    fn destinations_are_configured_nodes_or_literal() {
-        let nodes = vec![DicomNode {
-            ae_title: "WS1".into(),
-            host: "10.0.0.7".into(),
-            port: 104,
-        }];
+    fn destinations_are_configured_nodes_urls_or_literal() {
+        let config = SendConfig {
+            ae_title: "PACS".into(),
+            dicom_nodes: vec![node("WS1", "10.0.0.7", 104)],
+            forward: Default::default(),
+            max_pdu_length: 16384,
+            timeout: std::time::Duration::from_secs(10),
+        };
+        let parse = |text: &str| Destination::parse(text, &config, None);
         assert_eq!(
-            Destination::parse("WS1", &nodes).unwrap(),
-            Destination {
-                ae_title: "WS1".into(),
-                address: "10.0.0.7:104".into()
+            parse("WS1").unwrap().target,
+            Target::Dicom(node("WS1", "10.0.0.7", 104))
+        );
+        assert_eq!(
+            parse("ORTHANC@127.0.0.1:4242").unwrap().target,
+            Target::Dicom(node("ORTHANC", "127.0.0.1", 4242))
+        );
+        let web = Destination::parse(
+            "https://centre.example.org/dicom-web/",
+            &config,
+            Some(Token("t".into())),
+        )
+        .unwrap();
+        assert_eq!(
+            web.target,
+            Target::DicomWeb {
+                url: "https://centre.example.org/dicom-web".into(),
+                token: Some(Token("t".into()))
             }
         );
-        assert_eq!(
-            Destination::parse("ORTHANC@127.0.0.1:4242", &[])
-                .unwrap()
-                .address,
-            "127.0.0.1:4242"
-        );
-        assert!(Destination::parse("WS2", &nodes).is_err());
-        assert!(Destination::parse("WS@host", &[]).is_err());
-        assert!(Destination::parse("WS@host:0", &[]).is_err());
-        assert!(Destination::parse("A_TITLE_FAR_TOO_LONG@h:1", &[]).is_err());
+        assert!(parse("WS2").is_err());
+        assert!(parse("WS@host").is_err());
+        assert!(parse("WS@host:0").is_err());
+        assert!(parse("A_TITLE_FAR_TOO_LONG@h:1").is_err());
     }
 }

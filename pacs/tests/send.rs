@@ -100,3 +100,47 @@ fn a_folder_reaches_a_dicom_node_byte_for_byte() {
         done.text
     );
 }
+
+#[test]
+fn a_folder_reaches_a_dicomweb_endpoint_in_batches() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let centre = common::Server::start(&dir.path().join("centre"));
+    let (_spec, _files) = ct_files(
+        &dir.path().join("outgoing"),
+        6,
+        22,
+        SampleTransferSyntax::DeflatedExplicitVrLittleEndian,
+    );
+    let done = pacs_send(&["--to", &centre.base()], &[&dir.path().join("outgoing")]);
+    assert!(done.status.success(), "{}", done.text);
+    assert!(
+        done.text.contains(&format!(
+            "sent 6 to {} / with warnings 0 / failed 0",
+            centre.base()
+        )),
+        "{}",
+        done.text
+    );
+    // What arrived is each file as it was, compressed transfer syntax kept.
+    let originals = by_sop(&dir.path().join("outgoing"));
+    let stored = by_sop(&dir.path().join("centre"));
+    assert_eq!(stored.len(), 6);
+    for (sop, bytes) in &originals {
+        assert_eq!(
+            data_set_of_file(&stored[sop]),
+            data_set_of_file(bytes),
+            "{sop}"
+        );
+    }
+
+    // A refused request is the whole batch's failure, said plainly.
+    let closed = test_support::free_port().expect("a free port");
+    let done = pacs_send(
+        &["--to", &format!("http://127.0.0.1:{closed}/dicom-web")],
+        &[&dir.path().join("outgoing")],
+    );
+    assert_eq!(done.status.code(), Some(2), "{}", done.text);
+    assert!(done.text.contains("failed 6"), "{}", done.text);
+    assert!(done.text.contains("STOW-RS to"), "{}", done.text);
+    centre.stop();
+}

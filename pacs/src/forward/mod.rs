@@ -280,7 +280,11 @@ impl Forwarder {
         if unsent.is_empty() {
             return report;
         }
-        let mut session = match session::open(&lane.config.target, &self.peers, &unsent).await {
+        let kinds: Vec<(&str, &str)> = unsent
+            .iter()
+            .map(|i| (i.sop_class_uid.as_str(), i.transfer_syntax_uid.as_str()))
+            .collect();
+        let mut session = match session::open(&lane.config.target, &self.peers, &kinds).await {
             Ok(s) => s,
             Err(LinkError(e)) => return report.stopped(Stop::Failed(e)),
         };
@@ -301,7 +305,7 @@ impl Forwarder {
                     break;
                 }
             };
-            let bytes: u64 = batch.iter().map(|o| o.object.len() as u64).sum();
+            let bytes: u64 = batch.iter().map(|(_, o)| o.object.len() as u64).sum();
             if !self.wait_for_bandwidth(lane, bytes, halt).await {
                 // Paused by the schedule or halted: the loop's top says which.
                 if !halt.is_cancelled() {
@@ -310,6 +314,8 @@ impl Forwarder {
                 }
                 continue;
             }
+            let (instances, batch): (Vec<StoredInstance>, Vec<Outgoing>) =
+                batch.into_iter().unzip();
             let results = match session.send(&batch).await {
                 Ok(r) => r,
                 Err(LinkError(e)) => {
@@ -318,20 +324,18 @@ impl Forwarder {
                 }
             };
             let mut delivered = Vec::new();
-            for (out, result) in batch.iter().zip(results) {
+            for (instance, result) in instances.into_iter().zip(results) {
                 match result {
-                    Ok(bytes) => {
+                    Ok(sent) => {
                         report.delivered += 1;
-                        report.bytes += bytes;
+                        report.bytes += sent.bytes;
                         delivered.push(Delivered {
-                            sop_instance_uid: out.instance.sop_instance_uid.clone(),
-                            sha256: out.instance.sha256.clone(),
-                            bytes,
+                            sop_instance_uid: instance.sop_instance_uid,
+                            sha256: instance.sha256,
+                            bytes: sent.bytes,
                         });
                     }
-                    Err(why) => report
-                        .refused
-                        .push((out.instance.sop_instance_uid.clone(), why)),
+                    Err(why) => report.refused.push((instance.sop_instance_uid, why)),
                 }
             }
             match self
@@ -363,7 +367,7 @@ impl Forwarder {
         &self,
         queue: &mut std::iter::Peekable<std::vec::IntoIter<StoredInstance>>,
         batch_bytes: u64,
-    ) -> Result<Vec<Outgoing>, String> {
+    ) -> Result<Vec<(StoredInstance, Outgoing)>, String> {
         let mut batch = Vec::new();
         let mut bytes = 0u64;
         while bytes < batch_bytes
@@ -376,7 +380,8 @@ impl Forwarder {
                 )
             })?;
             bytes += object.len() as u64;
-            batch.push(Outgoing { instance, object });
+            let outgoing = Outgoing::stored(&instance, object);
+            batch.push((instance, outgoing));
         }
         Ok(batch)
     }

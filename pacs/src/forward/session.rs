@@ -15,14 +15,38 @@ use serde_json::Value;
 
 use super::config::{Target, Token};
 
-/// An instance to send: its index row and its stored Part 10 object.
+/// An instance to send: a Part 10 object and what its file meta group
+/// says of it.
 pub struct Outgoing {
-    pub instance: StoredInstance,
+    pub sop_class_uid: String,
+    pub sop_instance_uid: String,
+    pub transfer_syntax_uid: String,
     pub object: Bytes,
 }
 
-/// How one instance of a batch went.
-pub type InstanceResult = Result<u64, String>;
+impl Outgoing {
+    pub fn stored(instance: &StoredInstance, object: Bytes) -> Outgoing {
+        Outgoing {
+            sop_class_uid: instance.sop_class_uid.clone(),
+            sop_instance_uid: instance.sop_instance_uid.clone(),
+            transfer_syntax_uid: instance.transfer_syntax_uid.clone(),
+            object,
+        }
+    }
+}
+
+/// An instance the destination took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    /// Bytes it took.
+    pub bytes: u64,
+    /// A warning the destination gave with it.
+    pub warning: Option<String>,
+}
+
+/// How one instance of a batch went: taken, or why the destination
+/// refused it.
+pub type InstanceResult = Result<Sent, String>;
 
 /// The link failed: nothing more goes in this session.
 #[derive(Debug, thiserror::Error)]
@@ -50,11 +74,12 @@ pub struct Peers {
     pub http: reqwest::Client,
 }
 
-/// Opens a session to `target` fit for `instances`.
+/// Opens a session to `target` fit for instances of these SOP classes
+/// and transfer syntaxes.
 pub async fn open(
     target: &Target,
     peers: &Peers,
-    instances: &[StoredInstance],
+    kinds: &[(&str, &str)],
 ) -> Result<Box<dyn Session>, LinkError> {
     match target {
         Target::Dicom(node) => {
@@ -65,11 +90,7 @@ pub async fn open(
                 max_pdu_length: peers.max_pdu_length,
                 timeout: peers.timeout,
             };
-            let proposals = dimse::client::proposals(
-                instances
-                    .iter()
-                    .map(|i| (i.sop_class_uid.as_str(), i.transfer_syntax_uid.as_str())),
-            );
+            let proposals = dimse::client::proposals(kinds.iter().copied());
             let scu = StoreScu::connect(options, &proposals)
                 .await
                 .map_err(|e| LinkError(e.to_string()))?;
@@ -108,7 +129,7 @@ impl Session for DicomSession {
 
 impl DicomSession {
     async fn send_one(&mut self, out: &Outgoing) -> Result<InstanceResult, LinkError> {
-        let i = &out.instance;
+        let i = out;
         let Some((pc, ts)) = self
             .scu
             .context_for(&i.sop_class_uid, &i.transfer_syntax_uid)
@@ -147,8 +168,16 @@ impl DicomSession {
             .store(pc, &i.sop_class_uid, &i.sop_instance_uid, &dataset, None)
             .await
             .map_err(|e| LinkError(e.to_string()))?;
+        let bytes = dataset.len() as u64;
         Ok(match status.class() {
-            StatusClass::Success | StatusClass::Warning => Ok(dataset.len() as u64),
+            StatusClass::Success => Ok(Sent {
+                bytes,
+                warning: None,
+            }),
+            StatusClass::Warning => Ok(Sent {
+                bytes,
+                warning: Some(format!("accepted with warning {status}")),
+            }),
             _ => Err(format!("the node refused it with status {status}")),
         })
     }
@@ -217,13 +246,16 @@ impl Session for StowSession {
         Ok(batch
             .iter()
             .map(|o| {
-                let uid = &o.instance.sop_instance_uid;
+                let uid = &o.sop_instance_uid;
                 match failed.iter().find(|(u, _)| u == uid) {
                     Some((_, reason)) => Err(format!("the endpoint refused it (reason {reason})")),
                     None if status.as_u16() == 409 => {
                         Err("the endpoint refused the whole request (409)".into())
                     }
-                    None => Ok(o.object.len() as u64),
+                    None => Ok(Sent {
+                        bytes: o.object.len() as u64,
+                        warning: None,
+                    }),
                 }
             })
             .collect())
