@@ -1,5 +1,5 @@
-//! Serving the browser viewer: its page at `/` (the study list) and
-//! `/viewer` (a study), and its files (wasm, JavaScript, styles) at
+//! Serving the browser viewer: its page at `/` (the study list),
+//! `/viewer` (a study) and `/forwarding` (the forwarding jobs), and its files (wasm, JavaScript, styles) at
 //! `/viewer-assets/<name>`, from the directory `scripts/build-viewer.sh`
 //! fills.
 //!
@@ -39,13 +39,15 @@ pub fn locate(configured: Option<&Path>) -> Option<PathBuf> {
         .find(|dir| dir.join(INDEX).is_file())
 }
 
-/// `GET /`, `GET /viewer` and `GET /viewer-assets/<name>`.
+/// `GET /`, `GET /viewer`, `GET /forwarding` and `GET /viewer-assets/<name>`.
 pub fn routes(dir: Option<PathBuf>) -> BoxedFilter<(WarpResponse,)> {
     let page_dir = dir.clone();
     let pages = warp::get()
         .and(
             warp::path::end()
                 .or(warp::path("viewer").and(warp::path::end()))
+                .unify()
+                .or(warp::path("forwarding").and(warp::path::end()))
                 .unify(),
         )
         .and(warp::header::optional::<String>("accept-encoding"))

@@ -287,16 +287,10 @@ impl Attributes {
                 .find(|s| !s.trim().is_empty())?
                 .to_owned(),
             // Some servers send the PS3.5 string form: groups separated by '='.
-            Value::String(s) => s.split('=').next().unwrap_or_default().to_owned(),
+            Value::String(s) => s.clone(),
             _ => return None,
         };
-        let name = raw
-            .split('^')
-            .map(str::trim)
-            .filter(|part| !part.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ");
-        (!name.is_empty()).then_some(name)
+        readable_person_name(&raw)
     }
 
     /// The bytes of a binary attribute sent inline (`InlineBinary`);
@@ -398,6 +392,22 @@ fn json_kind(value: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
+}
+
+/// A person name in its PS3.5 string form (`Family^Given^Middle`, groups
+/// separated by `=`) as a reader would write it: the first group's
+/// components joined by single spaces, empty ones dropped.
+pub fn readable_person_name(raw: &str) -> Option<String> {
+    let name = raw
+        .split('=')
+        .next()
+        .unwrap_or_default()
+        .split('^')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!name.is_empty()).then_some(name)
 }
 
 #[cfg(test)]

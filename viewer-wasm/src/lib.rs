@@ -10,7 +10,8 @@
 //!   ([`series`]), stored pixels ([`pixels`]), layouts and the drawn part
 //!   of a viewport ([`layout`]), reformats for the renderer ([`mpr`]), the
 //!   mouse tools ([`tools`]), measurements ([`annotations`]) and overlay
-//!   numbers ([`format`](mod@format));
+//!   numbers ([`format`](mod@format)), the forwarding page's jobs
+//!   ([`forwarding`]);
 //! - the browser side (`web`, wasm32 only): the DOM, `fetch`, the decoding
 //!   workers and the viewer, drawing with `viewer-render`.
 //!
@@ -39,6 +40,7 @@
 
 pub mod annotations;
 pub mod format;
+pub mod forwarding;
 pub mod frames;
 pub mod layout;
 pub mod mpr;

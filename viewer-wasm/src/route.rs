@@ -47,6 +47,8 @@ pub enum Page {
     Viewer(ViewerRequest),
     /// `/viewer` without a study.
     ViewerWithoutStudy,
+    /// `/forwarding`: forwarding jobs, filtered by `?state=`.
+    Forwarding { state: Option<String> },
     /// Any other path.
     Unknown,
 }
@@ -63,6 +65,11 @@ pub fn route(pathname: &str, search: &str) -> Page {
                 backend: BackendChoice::from_param(query_value(&pairs, "backend")),
             }),
             None => Page::ViewerWithoutStudy,
+        },
+        "/forwarding" => Page::Forwarding {
+            state: query_value(&pairs, "state")
+                .filter(|s| crate::forwarding::STATES.contains(s))
+                .map(str::to_owned),
         },
         _ => Page::Unknown,
     }
@@ -117,6 +124,16 @@ mod tests {
         assert_eq!(route("/viewer", ""), Page::ViewerWithoutStudy);
         assert_eq!(route("/viewer", "?study="), Page::ViewerWithoutStudy);
         assert_eq!(route("/elsewhere", ""), Page::Unknown);
+        assert_eq!(
+            route("/forwarding", "?state=failed"),
+            Page::Forwarding {
+                state: Some("failed".into())
+            }
+        );
+        assert_eq!(
+            route("/forwarding/", "?state=bogus"),
+            Page::Forwarding { state: None }
+        );
     }
 
     #[test]

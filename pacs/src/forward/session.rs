@@ -287,16 +287,20 @@ fn failed_instances(body: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// An error with its causes: reqwest's own message rarely says why.
+/// Why a request failed: reqwest's own message only repeats the URL, so
+/// its causes, or the message when it has none.
 fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
+    let mut causes = Vec::new();
     let mut source = e.source();
     while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
+        causes.push(s.to_string());
         source = s.source();
     }
-    text
+    if causes.is_empty() {
+        e.to_string()
+    } else {
+        causes.join(": ")
+    }
 }
 
 #[cfg(test)]

@@ -74,6 +74,10 @@ pub fn show(app: &HtmlElement, search: StudySearch) {
 
     let header = el("header", "topbar");
     append(&header, &text_el("h1", "brand", &tr("list.title")));
+    let forwarding = text_el("a", "back-link", &tr("forward.title"));
+    let _ = forwarding.set_attribute("href", "/forwarding");
+    let _ = forwarding.set_attribute("data-link", "forwarding");
+    append(&header, &forwarding);
     append(&header, &el("div", "spacer"));
     append(&header, &language_select());
     append(app, &header);

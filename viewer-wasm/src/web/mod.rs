@@ -3,6 +3,7 @@
 
 mod decode;
 mod dom;
+mod forwarding;
 mod list;
 mod net;
 mod text;
@@ -34,7 +35,9 @@ pub fn start(module: JsValue) {
         Page::StudyList(search) => list::show(&app, search),
         Page::Viewer(request) => viewer::show(&app, request, module),
         Page::ViewerWithoutStudy => show_message(&app, &text::tr("error.no_study")),
-        // The server only sends this page for `/` and `/viewer`; anything
+        Page::Forwarding { state } => forwarding::show(&app, state),
+        // The server only sends this page for `/`, `/viewer` and
+        // `/forwarding`; anything
         // else (a saved `/index.html`) gets the list.
         Page::Unknown => list::show(&app, Default::default()),
     }

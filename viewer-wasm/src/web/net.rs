@@ -132,6 +132,40 @@ pub async fn get_attributes_from(
     Attributes::list_from_slice(&bytes).map_err(|e| NetError::Body(e.to_string()))
 }
 
+/// GETs a JSON body (the archive's own API) as `T`.
+pub async fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<T, NetError> {
+    let response = send(url, "application/json").await?;
+    let text = JsFuture::from(
+        response
+            .text()
+            .map_err(|_| NetError::Body("no body".into()))?,
+    )
+    .await
+    .map_err(|_| NetError::Body("the connection broke while reading".into()))?
+    .as_string()
+    .unwrap_or_default();
+    serde_json::from_str(&text).map_err(|e| NetError::Body(e.to_string()))
+}
+
+/// POSTs to `url` with no body (an action of the archive's own API).
+pub async fn post(url: &str) -> Result<(), NetError> {
+    let init = RequestInit::new();
+    init.set_method("POST");
+    let request = Request::new_with_str_and_init(url, &init).map_err(|_| NetError::Unreachable)?;
+    let _ = request.headers().set("Accept", "application/json");
+    let response = JsFuture::from(window().fetch_with_request(&request))
+        .await
+        .map_err(|_| NetError::Unreachable)?;
+    let response: Response = response.unchecked_into();
+    if !response.ok() {
+        return Err(NetError::Status {
+            status: response.status(),
+            url: url.to_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// GETs a binary body (frames) with the given Accept header.
 pub async fn get_bytes(url: &str, accept: &str) -> Result<Fetched, NetError> {
     let response = send(url, accept).await?;
