@@ -1,6 +1,6 @@
 //! CT Image Storage series: one single-frame instance per axial slice.
 
-use dicom_core::VR;
+use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::{tags, uids};
 use dicom_object::{FileDicomObject, InMemDicomObject};
 use rand::SeedableRng;
@@ -68,6 +68,10 @@ pub struct CtSpec {
     pub pixel_encoding: CtPixelEncoding,
     /// Standard deviation of the Gaussian noise in HU.
     pub noise_sigma_hu: f64,
+    /// Pixels outside the circular reconstruction field of view hold the
+    /// Pixel Padding Value (the lowest storable value), as scanners write
+    /// them; when false, the phantom fills the whole square.
+    pub fov_circle: bool,
     /// Tube voltage (KVP).
     pub kvp: f64,
     /// Scanner description.
@@ -119,6 +123,7 @@ impl CtSpec {
             bits_stored: 12,
             pixel_encoding: CtPixelEncoding::UnsignedOffset,
             noise_sigma_hu: 10.0,
+            fov_circle: true,
             kvp: 120.0,
             equipment: Equipment::district_ct(),
             seed,
@@ -248,12 +253,37 @@ impl Default for CtSpec {
     }
 }
 
-/// Noise-free phantom value in HU at pixel `(row, col)` of slice `index`.
+/// Noise-free phantom value in HU at pixel `(row, col)` of slice `index`;
+/// outside the reconstruction circle, the padding value's HU.
 pub fn ct_phantom_hu(spec: &CtSpec, index: u32, row: u16, col: u16) -> f32 {
+    if outside_fov(spec, row, col) {
+        return (f64::from(padding_word(spec).1) + spec.rescale_intercept()) as f32;
+    }
     let model = SliceModel::new(spec.region, spec.relative_position(index));
     let [x0, y0, _] = spec.image_position(index);
     let ps = spec.pixel_spacing_mm;
     model.hu(x0 + f64::from(col) * ps, y0 + f64::from(row) * ps)
+}
+
+/// Whether pixel `(row, col)` lies outside the reconstruction circle.
+fn outside_fov(spec: &CtSpec, row: u16, col: u16) -> bool {
+    if !spec.fov_circle {
+        return false;
+    }
+    let radius = f64::from(spec.rows.min(spec.cols)) / 2.0;
+    let dy = f64::from(row) + 0.5 - f64::from(spec.rows) / 2.0;
+    let dx = f64::from(col) + 0.5 - f64::from(spec.cols) / 2.0;
+    dx * dx + dy * dy > radius * radius
+}
+
+/// The Pixel Padding Value: the stored word and its value (the lowest
+/// storable value for the encoding).
+fn padding_word(spec: &CtSpec) -> (u16, i32) {
+    match (spec.pixel_encoding, spec.bits_stored) {
+        (CtPixelEncoding::UnsignedOffset, _) => (0, 0),
+        (CtPixelEncoding::SignedHu, 12) => ((-2048i16) as u16, -2048),
+        (CtPixelEncoding::SignedHu, _) => ((-32768i16) as u16, -32768),
+    }
 }
 
 /// The stored pixel words of slice `index` (0-based), row by row, exactly as
@@ -274,12 +304,19 @@ pub fn ct_slice_pixels(spec: &CtSpec, index: u32) -> Vec<u16> {
         (CtPixelEncoding::SignedHu, _) => (-32768.0, 32767.0, 0.0),
     };
     let signed = spec.pixel_encoding == CtPixelEncoding::SignedHu;
+    let padding = padding_word(spec).0;
     let mut out = Vec::with_capacity(rows * cols);
     for r in 0..rows {
         let y = y0 + r as f64 * ps;
         for c in 0..cols {
             let x = x0 + c as f64 * ps;
+            // Drawn for every pixel, so the noise inside the circle does
+            // not depend on it.
             let n: f32 = StandardNormal.sample(&mut rng);
+            if outside_fov(spec, r as u16, c as u16) {
+                out.push(padding);
+                continue;
+            }
             let v = (model.hu(x, y) + sigma * n + offset).round().clamp(lo, hi);
             out.push(if signed { (v as i16) as u16 } else { v as u16 });
         }
@@ -365,6 +402,23 @@ fn build_slice(
     obj.us(tags::HIGH_BIT, spec.bits_stored - 1);
     let signed = spec.pixel_encoding == CtPixelEncoding::SignedHu;
     obj.us(tags::PIXEL_REPRESENTATION, u16::from(signed));
+    if spec.fov_circle {
+        let (word, value) = padding_word(spec);
+        let padding = if signed {
+            DataElement::new(
+                tags::PIXEL_PADDING_VALUE,
+                VR::SS,
+                PrimitiveValue::from(value as i16),
+            )
+        } else {
+            DataElement::new(
+                tags::PIXEL_PADDING_VALUE,
+                VR::US,
+                PrimitiveValue::from(word),
+            )
+        };
+        obj.put(padding);
+    }
     // CT Image
     obj.ds(tags::RESCALE_INTERCEPT, &[spec.rescale_intercept()]);
     obj.ds(tags::RESCALE_SLOPE, &[1.0]);
