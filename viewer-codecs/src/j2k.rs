@@ -76,7 +76,7 @@ pub(crate) fn decode(layout: &Layout<'_>, data: &[u8]) -> Result<Pixels, DecodeE
             .map(|b| u16::from_le_bytes([b[0], b[1]]))
             .collect()
     };
-    let words = stored_words(words, &header);
+    let words = stored_words(words, &header, layout.bits_stored);
     if layout.is_colour() {
         let bytes = words.into_iter().map(|w| w as u8).collect();
         // YBR_RCT and YBR_ICT were inverted by the decoder's component
@@ -89,15 +89,39 @@ pub(crate) fn decode(layout: &Layout<'_>, data: &[u8]) -> Result<Pixels, DecodeE
 
 /// The decoder's sample words as the stored bit patterns (two's complement
 /// for signed data), which [`Layout::monochrome`] masks and sign-extends.
-fn stored_words(mut words: Vec<u16>, header: &MainHeader) -> Vec<u16> {
+///
+/// Lossy reconstruction over- and undershoots at hard edges (a padding
+/// value next to air), and the decoder hands back the raw result: an
+/// undershoot comes back as a wrapped word. Values are clamped to the
+/// range `bits_stored` allows, as the reference decoders do; lossless data
+/// is always inside it. (Encoders may code 12-bit data at 16 bits of
+/// precision, so the stored range is the one that matters.)
+fn stored_words(mut words: Vec<u16>, header: &MainHeader, bits_stored: u16) -> Vec<u16> {
+    let bits = bits_stored.clamp(1, 16);
     if header.signed && !header.high_throughput {
-        let offset = 1u16 << (header.precision - 1);
-        words.iter_mut().for_each(|w| *w = w.wrapping_sub(offset));
+        // Part 1 returns the level-shifted value: value + 2^(precision-1).
+        // Below 16 bits of precision an undershoot wraps past zero.
+        let offset = 1i32 << (header.precision - 1);
+        let wide = header.precision >= 16;
+        let (lo, hi) = (-(1i32 << (bits - 1)), (1i32 << (bits - 1)) - 1);
+        words.iter_mut().for_each(|w| {
+            let shifted = if wide {
+                i32::from(*w)
+            } else {
+                i32::from(*w as i16)
+            };
+            *w = (shifted - offset).clamp(lo, hi) as i16 as u16;
+        });
     } else if header.signed && header.precision <= 8 {
         // One byte of two's complement: widen with its sign.
         words
             .iter_mut()
             .for_each(|w| *w = (*w as u8 as i8) as i16 as u16);
+    } else if !header.signed && bits < 16 {
+        let max = (1u16 << bits) - 1;
+        words.iter_mut().for_each(|w| {
+            *w = if *w >= 0x8000 { 0 } else { (*w).min(max) };
+        });
     }
     words
 }
@@ -289,10 +313,17 @@ mod tests {
             high_throughput: false,
             component_transform: false,
         };
-        // Part 1 returns value + 2048: 0 is -2048, 2047 is -1, 4095 is 2047.
+        // Part 1 returns value + 2048: 0 is -2048, 2047 is -1, 4095 is 2047;
+        // an undershoot (a wrapped word) and an overshoot are clamped.
         assert_eq!(
-            stored_words(vec![0, 2047, 4095], &signed_part1),
-            [(-2048i16) as u16, (-1i16) as u16, 2047]
+            stored_words(vec![0, 2047, 4095, 0xFFF0, 4200], &signed_part1, 12),
+            [
+                (-2048i16) as u16,
+                (-1i16) as u16,
+                2047,
+                (-2048i16) as u16,
+                2047
+            ]
         );
         let signed_ht8 = MainHeader {
             precision: 8,
@@ -301,8 +332,31 @@ mod tests {
         };
         // HTJ2K returns one byte of two's complement for 8-bit samples.
         assert_eq!(
-            stored_words(vec![0xFF, 0x80, 0x7F], &signed_ht8),
+            stored_words(vec![0xFF, 0x80, 0x7F], &signed_ht8, 8),
             [(-1i16) as u16, (-128i16) as u16, 127]
+        );
+    }
+
+    #[test]
+    fn unsigned_lossy_overshoots_are_clamped_to_the_stored_range() {
+        let unsigned_16 = MainHeader {
+            columns: 4,
+            rows: 1,
+            components: 1,
+            precision: 16,
+            signed: false,
+            high_throughput: false,
+            component_transform: false,
+        };
+        // 12 bits stored, coded at 16: -1 came back as 0xFFFF.
+        assert_eq!(
+            stored_words(vec![0xFFFF, 4096, 4095, 7], &unsigned_16, 12),
+            [0, 4095, 4095, 7]
+        );
+        assert_eq!(
+            stored_words(vec![0xFFFF, 7], &unsigned_16, 16),
+            [0xFFFF, 7],
+            "all 16 bits are values"
         );
     }
 
