@@ -17,6 +17,7 @@ pub mod render;
 pub mod retrieve;
 pub mod transcode;
 pub mod uid;
+pub mod wire;
 
 pub use error::{ArchiveError, IndexError, IngestError};
 pub use index::{DuplicatePolicy, Index, SqliteIndex};
