@@ -257,6 +257,10 @@ pub trait Outbox: Send + Sync + 'static {
         lease: Duration,
     ) -> Result<Lease, IndexError>;
 
+    /// Marks instances of a job as not delivered (the destination turned
+    /// out to lack them), so they are sent again.
+    async fn unsend(&self, job: i64, sop_instance_uids: Vec<String>) -> Result<(), IndexError>;
+
     /// Ends an attempt. A job done while new instances arrived goes back
     /// to the queue.
     async fn finish(
@@ -303,11 +307,12 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        // Twenty attempts ride out about fourteen hours of outage.
+        // A hundred attempts ride out about fifteen hours of outage, and
+        // the link is tried at least every ten minutes meanwhile.
         Backoff {
             initial: Duration::from_secs(10),
-            max: Duration::from_secs(3600),
-            max_attempts: 20,
+            max: Duration::from_secs(600),
+            max_attempts: 100,
         }
     }
 }

@@ -5,6 +5,7 @@ mod dimse_handler;
 mod forward;
 mod http;
 mod import;
+mod peer;
 mod samples;
 mod send;
 mod server;

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use pacs_core::layout::{Part10Header, read_part10_header};
+use sha2::Digest;
 
 use crate::config::{DicomNode, SendConfig};
 use crate::forward::config::{Target, Token};
@@ -164,6 +165,10 @@ pub async fn send(
                 Ok(object) => {
                     bytes += object.len() as u64;
                     let h = file.header;
+                    let sha256 = object
+                        .get(h.dataset_offset..)
+                        .map(|d| hex::encode(sha2::Sha256::digest(d)))
+                        .unwrap_or_default();
                     batch.push((
                         file.path,
                         Outgoing {
@@ -171,6 +176,8 @@ pub async fn send(
                             sop_instance_uid: h.media_storage_sop_instance_uid,
                             transfer_syntax_uid: h.transfer_syntax_uid,
                             object: Bytes::from(object),
+                            sha256,
+                            pixels: None,
                         },
                     ));
                 }

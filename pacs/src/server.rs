@@ -139,6 +139,15 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
     ));
     let forward_task = tokio::spawn(forwarder.run(shutdown.clone()));
 
+    let peer = Arc::new(crate::peer::PeerState::new(
+        services.ingest.clone(),
+        services.index.clone(),
+        config.data_dir.join("peer-uploads"),
+        config.max_instance_size,
+    ));
+    peer.prepare()
+        .context("cannot prepare the directory for peer uploads")?;
+
     let web = Arc::new(WebState {
         ingest: services.ingest.clone(),
         archive: services.archive.clone(),
@@ -159,6 +168,8 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
     }
     let routes = health(ready.clone(), services.index.clone())
         .or(dicomweb::routes(web))
+        .unify()
+        .or(crate::peer::routes(peer.clone()))
         .unify()
         .or(crate::forward::api::routes(
             services.outbox.clone(),

@@ -4,9 +4,12 @@
 //! - [`garage`]: a throwaway single-node Garage server, the S3-compatible
 //!   service the S3 tests run against.
 //! - [`browser`]: headless Chromium over chromedriver, for the viewer.
+//! - [`link`]: a poor network link (bandwidth, delay, loss, outages)
+//!   between two processes on loopback.
 
 pub mod browser;
 pub mod garage;
+pub mod link;
 
 use std::net::{Ipv4Addr, TcpListener};
 

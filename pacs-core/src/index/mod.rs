@@ -185,4 +185,18 @@ pub trait Index: Send + Sync + 'static {
     async fn search(&self, query: &Query) -> Result<Vec<SearchRow>, IndexError>;
 
     async fn totals(&self) -> Result<Totals, IndexError>;
+
+    /// Records that `declared_by` (a sending archive) declared the study
+    /// whole with `instances` instances, all of which are stored here.
+    async fn mark_complete(
+        &self,
+        study_uid: &str,
+        instances: i64,
+        declared_by: &str,
+        at: i64,
+    ) -> Result<(), IndexError>;
+
+    /// The study's completion record, if it is whole: its instance count
+    /// and when it was declared (milliseconds since the Unix epoch).
+    async fn completion(&self, study_uid: &str) -> Result<Option<(i64, i64)>, IndexError>;
 }

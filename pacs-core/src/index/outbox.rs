@@ -301,6 +301,17 @@ impl Outbox for SqliteIndex {
         .await
     }
 
+    async fn unsend(&self, job: i64, sop_instance_uids: Vec<String>) -> Result<(), IndexError> {
+        self.write(move |tx| {
+            for sop in &sop_instance_uids {
+                tx.prepare_cached("DELETE FROM forward_sent WHERE job_pk = ?1 AND sop_uid = ?2")?
+                    .execute(params![job, sop])?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn finish(
         &self,
         job: i64,
@@ -322,6 +333,14 @@ impl Outbox for SqliteIndex {
                     )?
                     .execute(params![job, now])?;
                     event(tx, job, now, "delivered", None)?;
+                    // The destination answers again: its jobs waiting out a
+                    // back-off go now, so a link that comes back drains.
+                    tx.prepare_cached(
+                        "UPDATE forward_jobs SET retry_at = 0
+                         WHERE destination = (SELECT destination FROM forward_jobs WHERE pk = ?1)
+                           AND state = 'queued' AND retry_at > ?2",
+                    )?
+                    .execute(params![job, now])?;
                 }
                 Outcome::Done | Outcome::Released => {
                     tx.prepare_cached(

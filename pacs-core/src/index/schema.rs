@@ -4,7 +4,7 @@ use rusqlite::Connection;
 
 use crate::error::IndexError;
 
-const VERSION: i64 = 2;
+const VERSION: i64 = 3;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE studies (
@@ -111,6 +111,17 @@ CREATE TABLE forward_events (
 CREATE INDEX forward_events_by_job ON forward_events (job_pk, at);
 "#;
 
+/// Studies another archive has declared whole (peer transfer's completion
+/// commit); a later instance of the study removes the record.
+const SCHEMA_V3: &str = r#"
+CREATE TABLE study_completions (
+    study_uid TEXT PRIMARY KEY,
+    instances INTEGER NOT NULL,
+    completed_at INTEGER NOT NULL,
+    declared_by TEXT NOT NULL
+);
+"#;
+
 /// Creates or upgrades the schema.
 pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -129,6 +140,12 @@ pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
         let tx = conn.transaction()?;
         tx.execute_batch(SCHEMA_V2)?;
         tx.pragma_update(None, "user_version", 2)?;
+        tx.commit()?;
+    }
+    if version < 3 {
+        let tx = conn.transaction()?;
+        tx.execute_batch(SCHEMA_V3)?;
+        tx.pragma_update(None, "user_version", 3)?;
         tx.commit()?;
     }
     Ok(())

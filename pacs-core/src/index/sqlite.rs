@@ -415,6 +415,9 @@ fn insert_one(
         [study_pk],
     )?;
     super::outbox::enqueue(tx, &s.study_uid, &n.forward, crate::forward::now_millis())?;
+    // A study that grows is no longer the whole its sender declared.
+    tx.prepare_cached("DELETE FROM study_completions WHERE study_uid = ?1")?
+        .execute([&s.study_uid])?;
     Ok(match replaced {
         Some(old_object_key) => InsertOutcome::Replaced { old_object_key },
         None => InsertOutcome::Inserted,
@@ -563,6 +566,40 @@ impl Index for SqliteIndex {
     async fn search(&self, query: &Query) -> Result<Vec<SearchRow>, IndexError> {
         let query = query.clone();
         self.read(move |c| search::run(c, &query)).await
+    }
+
+    async fn mark_complete(
+        &self,
+        study_uid: &str,
+        instances: i64,
+        declared_by: &str,
+        at: i64,
+    ) -> Result<(), IndexError> {
+        let (study, by) = (study_uid.to_owned(), declared_by.to_owned());
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO study_completions (study_uid, instances, completed_at, declared_by)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (study_uid) DO UPDATE SET instances = excluded.instances,
+                    completed_at = excluded.completed_at, declared_by = excluded.declared_by",
+                params![study, instances, at, by],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn completion(&self, study_uid: &str) -> Result<Option<(i64, i64)>, IndexError> {
+        let study = study_uid.to_owned();
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT instances, completed_at FROM study_completions WHERE study_uid = ?1",
+                [study],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+        })
+        .await
     }
 
     async fn totals(&self) -> Result<Totals, IndexError> {

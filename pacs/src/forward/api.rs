@@ -144,6 +144,7 @@ async fn destinations(outbox: &dyn Outbox, config: &ForwardConfig) -> Response {
                     format!("{}@{}:{}", n.ae_title.trim(), n.host.trim(), n.port),
                 ),
                 Target::DicomWeb { url, .. } => ("dicomweb", url.clone()),
+                Target::Peer { url, .. } => ("peer", url.clone()),
             };
             let jobs: serde_json::Map<String, Value> = counts
                 .iter()

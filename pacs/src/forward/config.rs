@@ -47,7 +47,10 @@ pub struct RawDestination {
     pub dicom_node: Option<String>,
     /// A DICOMweb base URL (the part before `/studies`): send over STOW-RS.
     pub dicomweb_url: Option<String>,
-    /// A file holding the bearer token for the DICOMweb endpoint. The
+    /// Another `pacs` (its base URL, e.g. `https://centre.example.org`):
+    /// send packed, resumable uploads built for poor links.
+    pub peer_url: Option<String>,
+    /// A file holding the bearer token for the DICOMweb endpoint or peer. The
     /// environment variable `PACS_FORWARD_TOKEN_<NAME>` (the name in upper
     /// case, other characters as `_`) wins over it.
     pub token_file: Option<PathBuf>,
@@ -120,7 +123,16 @@ impl std::fmt::Debug for Token {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     Dicom(DicomNode),
-    DicomWeb { url: String, token: Option<Token> },
+    DicomWeb {
+        url: String,
+        token: Option<Token>,
+    },
+    /// Another `pacs` at its base URL: packed, resumable uploads and a
+    /// completion commit.
+    Peer {
+        url: String,
+        token: Option<Token>,
+    },
 }
 
 /// A rate cap and when it applies.
@@ -313,8 +325,15 @@ impl Rule {
 
 fn destination(d: RawDestination, nodes: &[DicomNode]) -> Result<Destination> {
     let name = d.name.clone();
-    let target = match (&d.dicom_node, &d.dicomweb_url) {
-        (Some(aet), None) => {
+    let http_url = |url: &str| -> Result<String> {
+        let url = url.trim().trim_end_matches('/').to_owned();
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            bail!("forwarding destination {name:?}: the URL must start with http:// or https://");
+        }
+        Ok(url)
+    };
+    let target = match (&d.dicom_node, &d.dicomweb_url, &d.peer_url) {
+        (Some(aet), None, None) => {
             let node = nodes
                 .iter()
                 .find(|n| n.ae_title.trim() == aet.trim())
@@ -324,24 +343,22 @@ fn destination(d: RawDestination, nodes: &[DicomNode]) -> Result<Destination> {
                     )
                 })?;
             if d.token_file.is_some() {
-                bail!("forwarding destination {name:?}: a token is for DICOMweb destinations");
+                bail!(
+                    "forwarding destination {name:?}: a token is for DICOMweb and peer destinations"
+                );
             }
             Target::Dicom(node.clone())
         }
-        (None, Some(url)) => {
-            let url = url.trim().trim_end_matches('/').to_owned();
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                bail!(
-                    "forwarding destination {name:?}: dicomweb_url must start with http:// or https://"
-                );
-            }
-            Target::DicomWeb {
-                url,
-                token: token(&name, d.token_file.as_deref())?,
-            }
-        }
+        (None, Some(url), None) => Target::DicomWeb {
+            url: http_url(url)?,
+            token: token(&name, d.token_file.as_deref())?,
+        },
+        (None, None, Some(url)) => Target::Peer {
+            url: http_url(url)?,
+            token: token(&name, d.token_file.as_deref())?,
+        },
         _ => bail!(
-            "forwarding destination {name:?} needs exactly one of dicom_node and dicomweb_url"
+            "forwarding destination {name:?} needs exactly one of dicom_node, dicomweb_url and peer_url"
         ),
     };
     let defaults = Backoff::default();

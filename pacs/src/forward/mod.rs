@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod config;
+mod peer;
 pub mod session;
 pub mod throttle;
 
@@ -277,7 +278,10 @@ impl Forwarder {
             Ok(u) => u,
             Err(e) => return report.stopped(Stop::Failed(format!("the index failed: {e}"))),
         };
-        if unsent.is_empty() {
+        // A peer is told the study is whole even when nothing is left to
+        // send: the last attempt may have ended before it heard.
+        let commits = matches!(lane.config.target, config::Target::Peer { .. });
+        if unsent.is_empty() && !commits {
             return report;
         }
         let kinds: Vec<(&str, &str)> = unsent
@@ -305,14 +309,10 @@ impl Forwarder {
                     break;
                 }
             };
-            let bytes: u64 = batch.iter().map(|(_, o)| o.object.len() as u64).sum();
-            if !self.wait_for_bandwidth(lane, bytes, halt).await {
-                // Paused by the schedule or halted: the loop's top says which.
-                if !halt.is_cancelled() {
-                    report.stop = Stop::Released;
-                    break;
-                }
-                continue;
+            if lane.config.rate_at(local_minute()) == Some(0) {
+                // The schedule closed the link: give the job back.
+                report.stop = Stop::Released;
+                break;
             }
             let (instances, batch): (Vec<StoredInstance>, Vec<Outgoing>) =
                 batch.into_iter().unzip();
@@ -324,9 +324,11 @@ impl Forwarder {
                 }
             };
             let mut delivered = Vec::new();
+            let mut wire = 0u64;
             for (instance, result) in instances.into_iter().zip(results) {
                 match result {
                     Ok(sent) => {
+                        wire += sent.bytes;
                         report.delivered += 1;
                         report.bytes += sent.bytes;
                         delivered.push(Delivered {
@@ -357,9 +359,47 @@ impl Forwarder {
                     break;
                 }
             }
+            // The cap is kept on what went on the wire, after the fact.
+            self.pace(lane, wire, halt).await;
+        }
+        if matches!(report.stop, Stop::Done) && report.refused.is_empty() {
+            self.commit(claim, &mut *session, &mut report).await;
         }
         session.close().await;
         report
+    }
+
+    /// Declares the study whole where the destination takes it; instances
+    /// it turns out to lack are marked unsent so the next attempt sends
+    /// them.
+    async fn commit(&self, claim: &Claim, session: &mut dyn session::Session, report: &mut Report) {
+        let Ok(study) = pacs_core::Uid::parse(&claim.study_uid) else {
+            return;
+        };
+        let instances = match self.archive.index().instances(&study, None, None).await {
+            Ok(i) => i,
+            Err(e) => {
+                report.stop = Stop::Failed(format!("the index failed: {e}"));
+                return;
+            }
+        };
+        let listing: Vec<(String, String)> = instances
+            .into_iter()
+            .map(|i| (i.sop_instance_uid, i.sha256))
+            .collect();
+        match session.complete(&claim.study_uid, &listing).await {
+            Ok(()) => {}
+            Err(session::CompleteError::Missing(missing)) => {
+                let n = missing.len();
+                if let Err(e) = self.outbox.unsend(claim.job, missing).await {
+                    tracing::warn!(job = claim.job, error = %e, "cannot mark instances unsent");
+                }
+                report.stop = Stop::Failed(format!(
+                    "the destination lacks {n} instance(s) of the study; they go again"
+                ));
+            }
+            Err(session::CompleteError::Link(LinkError(e))) => report.stop = Stop::Failed(e),
+        }
     }
 
     /// Reads instances from the queue until the batch is worth a request.
@@ -386,18 +426,15 @@ impl Forwarder {
         Ok(batch)
     }
 
-    /// Waits until the destination's cap lets `bytes` go; false when the
-    /// cap is zero now or the forwarder is stopping.
-    async fn wait_for_bandwidth(&self, lane: &Lane, bytes: u64, stop: &CancellationToken) -> bool {
+    /// Waits as long as the destination's cap asks after `bytes` went out.
+    async fn pace(&self, lane: &Lane, bytes: u64, halt: &CancellationToken) {
         let rate = lane.config.rate_at(local_minute());
-        match lane.throttle.take(bytes, rate, Instant::now()) {
-            Permit::Paused => false,
-            Permit::After(wait) if wait.is_zero() => true,
-            Permit::After(wait) => {
-                tokio::select! {
-                    _ = stop.cancelled() => false,
-                    _ = tokio::time::sleep(wait) => true,
-                }
+        if let Permit::After(wait) = lane.throttle.take(bytes, rate, Instant::now())
+            && !wait.is_zero()
+        {
+            tokio::select! {
+                _ = halt.cancelled() => {}
+                _ = tokio::time::sleep(wait) => {}
             }
         }
     }

@@ -11,6 +11,8 @@ use bytes::Bytes;
 use dimse::StatusClass;
 use dimse::client::{StoreScu, StoreScuOptions};
 use pacs_core::index::StoredInstance;
+use pacs_core::layout::PixelLayout;
+use pacs_core::render::ImageHeader;
 use serde_json::Value;
 
 use super::config::{Target, Token};
@@ -22,6 +24,11 @@ pub struct Outgoing {
     pub sop_instance_uid: String,
     pub transfer_syntax_uid: String,
     pub object: Bytes,
+    /// SHA-256 of the data set (the object without its file meta group),
+    /// hex: the instance's identity between archives.
+    pub sha256: String,
+    /// Where the pixels are, for packing them losslessly.
+    pub pixels: Option<(PixelLayout, ImageHeader)>,
 }
 
 impl Outgoing {
@@ -31,6 +38,11 @@ impl Outgoing {
             sop_instance_uid: instance.sop_instance_uid.clone(),
             transfer_syntax_uid: instance.transfer_syntax_uid.clone(),
             object,
+            sha256: instance.sha256.clone(),
+            pixels: instance
+                .image
+                .clone()
+                .map(|image| (instance.pixel.clone(), image)),
         }
     }
 }
@@ -62,7 +74,27 @@ pub trait Session: Send {
     /// took, or why the destination refused it.
     async fn send(&mut self, batch: &[Outgoing]) -> Result<Vec<InstanceResult>, LinkError>;
 
+    /// Declares the study whole, where the destination takes such a
+    /// declaration: every instance (SOP Instance UID, data set SHA-256).
+    async fn complete(
+        &mut self,
+        _study_uid: &str,
+        _instances: &[(String, String)],
+    ) -> Result<(), CompleteError> {
+        Ok(())
+    }
+
     async fn close(self: Box<Self>);
+}
+
+/// Why a completion declaration failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CompleteError {
+    /// The destination lacks these instances (SOP Instance UIDs).
+    #[error("the destination lacks {} instance(s) of the study", .0.len())]
+    Missing(Vec<String>),
+    #[error("{0}")]
+    Link(#[from] LinkError),
 }
 
 /// What sessions need besides the destination.
@@ -101,6 +133,11 @@ pub async fn open(
             url: format!("{url}/studies"),
             token: token.clone(),
         })),
+        Target::Peer { url, token } => Ok(Box::new(super::peer::PeerSession::new(
+            peers.http.clone(),
+            url,
+            token.clone(),
+        ))),
     }
 }
 
@@ -289,7 +326,7 @@ fn failed_instances(body: &str) -> Vec<(String, String)> {
 
 /// Why a request failed: reqwest's own message only repeats the URL, so
 /// its causes, or the message when it has none.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut causes = Vec::new();
     let mut source = e.source();
     while let Some(s) = source {

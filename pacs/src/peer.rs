@@ -1,0 +1,494 @@
+//! Receiving from another `pacs` over a poor link (`/api/peer`).
+//!
+//! The sender packs each instance losslessly (`pacs_core::wire`) and
+//! uploads the package; an upload that breaks off is kept, and the sender
+//! resumes it at the offset this side reports, so nothing that arrived is
+//! sent again. A finished package is unpacked, checked against its
+//! declared SHA-256 and stored through the ingest pipeline like any other
+//! instance. When the sender has sent a study, it declares it whole with
+//! every instance's data set hash; the study is marked complete only if
+//! every one is stored here with that hash.
+//!
+//! - `POST /api/peer/status` `{"instances": [{"sop_instance_uid", "sha256"}]}`:
+//!   for each, whether it is stored, and how much of its upload is here;
+//! - `PUT /api/peer/uploads/{sha256}?sop=&offset=&size=`: package bytes
+//!   from `offset` of a `size`-byte package; 409 with the right offset
+//!   when it is not where the upload stands;
+//! - `POST /api/peer/studies/{uid}/complete` `{"instances": [...]}`: the
+//!   completion commit; 409 with what is missing;
+//! - `GET /api/peer/studies/{uid}`: whether the study is complete.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use bytes::{Buf, Bytes};
+use futures::{Stream, StreamExt};
+use pacs_core::forward::now_millis;
+use pacs_core::{Incoming, Index, Ingest, IngestError, StoreKind, Uid};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::io::AsyncWriteExt;
+use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::{Reply, Response};
+
+/// Most instances one status or completion request may name.
+const MAX_LISTED: usize = 100_000;
+/// Unfinished uploads older than this are removed at start.
+const STALE_UPLOAD: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How often an upload's file is synced while bytes stream in, so that
+/// what the sender is told survives a crash here.
+const SYNC_EVERY: u64 = 1 << 20;
+
+pub struct PeerState {
+    pub ingest: Arc<Ingest>,
+    pub index: Arc<dyn Index>,
+    /// Where unfinished uploads are kept.
+    pub uploads: PathBuf,
+    /// Largest package accepted.
+    pub max_package: u64,
+    /// Largest unpacked instance.
+    pub max_instance: u64,
+    /// One writer per upload at a time.
+    busy: Mutex<HashMap<String, ()>>,
+}
+
+impl PeerState {
+    pub fn new(
+        ingest: Arc<Ingest>,
+        index: Arc<dyn Index>,
+        uploads: PathBuf,
+        max_instance: u64,
+    ) -> PeerState {
+        PeerState {
+            ingest,
+            index,
+            uploads,
+            max_package: max_instance + (1 << 20),
+            max_instance,
+            busy: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Creates the upload directory and removes uploads abandoned long ago.
+    pub fn prepare(&self) -> std::io::Result<()> {
+        std::fs::create_dir_all(&self.uploads)?;
+        let now = SystemTime::now();
+        for entry in std::fs::read_dir(&self.uploads)?.flatten() {
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| now.duration_since(t).ok())
+                .is_some_and(|age| age > STALE_UPLOAD);
+            if old {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        Ok(())
+    }
+
+    fn part(&self, sha: &str) -> PathBuf {
+        self.uploads.join(format!("{sha}.part"))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Listed {
+    sop_instance_uid: String,
+    sha256: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Listing {
+    instances: Vec<Listed>,
+}
+
+#[derive(Debug, Deserialize)]
+struct UploadQuery {
+    sop: String,
+    offset: u64,
+    size: u64,
+}
+
+/// A SHA-256 in lower-case hex: the only names upload files get.
+fn valid_sha(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+pub fn routes(state: Arc<PeerState>) -> BoxedFilter<(Response,)> {
+    let base = warp::path("api").and(warp::path("peer"));
+    let with_state = warp::any().map(move || state.clone());
+
+    let status = base
+        .and(warp::path("status"))
+        .and(warp::path::end())
+        .and(warp::post())
+        .and(warp::body::content_length_limit(64 << 20))
+        .and(warp::body::json::<Listing>())
+        .and(with_state.clone())
+        .then(
+            |listing: Listing, state: Arc<PeerState>| async move { status(&state, listing).await },
+        );
+
+    let upload = base
+        .and(warp::path("uploads"))
+        .and(warp::path::param::<String>())
+        .and(warp::path::end())
+        .and(warp::put())
+        .and(warp::query::<UploadQuery>())
+        .and(warp::addr::remote())
+        .and(warp::body::stream())
+        .and(with_state.clone())
+        .then(
+            |sha: String,
+             query: UploadQuery,
+             remote: Option<SocketAddr>,
+             body,
+             state: Arc<PeerState>| async move {
+                upload(&state, sha, query, remote, body).await
+            },
+        );
+
+    let complete =
+        base.and(warp::path("studies"))
+            .and(warp::path::param::<String>())
+            .and(warp::path("complete"))
+            .and(warp::path::end())
+            .and(warp::post())
+            .and(warp::addr::remote())
+            .and(warp::body::content_length_limit(64 << 20))
+            .and(warp::body::json::<Listing>())
+            .and(with_state.clone())
+            .then(
+                |study: String,
+                 remote: Option<SocketAddr>,
+                 listing: Listing,
+                 state: Arc<PeerState>| async move {
+                    complete(&state, &study, remote, listing).await
+                },
+            );
+
+    let study = base
+        .and(warp::path("studies"))
+        .and(warp::path::param::<String>())
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(with_state)
+        .then(|study: String, state: Arc<PeerState>| async move {
+            match state.index.completion(&study).await {
+                Ok(Some((instances, at))) => warp::reply::json(
+                    &json!({ "complete": true, "instances": instances, "completed_at": at }),
+                )
+                .into_response(),
+                Ok(None) => warp::reply::json(&json!({ "complete": false })).into_response(),
+                Err(e) => problem(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+            }
+        });
+
+    status
+        .or(upload)
+        .unify()
+        .or(complete)
+        .unify()
+        .or(study)
+        .unify()
+        .boxed()
+}
+
+fn problem(status: StatusCode, message: &str) -> Response {
+    warp::reply::with_status(warp::reply::json(&json!({ "error": message })), status)
+        .into_response()
+}
+
+async fn status(state: &PeerState, listing: Listing) -> Response {
+    if listing.instances.len() > MAX_LISTED {
+        return problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too many instances in one request",
+        );
+    }
+    let mut out = Vec::with_capacity(listing.instances.len());
+    for l in &listing.instances {
+        if !valid_sha(&l.sha256) {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "sha256 must be 64 lower-case hex digits",
+            );
+        }
+        let stored = match state.index.find_instance(&l.sop_instance_uid).await {
+            Ok(found) => found.is_some_and(|i| i.sha256 == l.sha256),
+            Err(e) => return problem(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        };
+        let offset = if stored {
+            0
+        } else {
+            tokio::fs::metadata(state.part(&l.sha256))
+                .await
+                .map(|m| m.len())
+                .unwrap_or(0)
+        };
+        out.push(json!({
+            "sop_instance_uid": l.sop_instance_uid,
+            "stored": stored,
+            "offset": offset,
+        }));
+    }
+    warp::reply::json(&json!({ "instances": out })).into_response()
+}
+
+/// Releases an upload's claim when the request ends, however it ends.
+struct Busy<'a> {
+    state: &'a PeerState,
+    sha: String,
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut busy) = self.state.busy.lock() {
+            busy.remove(&self.sha);
+        }
+    }
+}
+
+async fn upload<S, B>(
+    state: &PeerState,
+    sha: String,
+    query: UploadQuery,
+    remote: Option<SocketAddr>,
+    body: S,
+) -> Response
+where
+    S: Stream<Item = Result<B, warp::Error>> + Unpin,
+    B: Buf,
+{
+    if !valid_sha(&sha) {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "the upload must be named by a data set SHA-256",
+        );
+    }
+    if Uid::parse(&query.sop).is_err() {
+        return problem(StatusCode::BAD_REQUEST, "sop must be a valid UID");
+    }
+    if query.size == 0 || query.size > state.max_package || query.offset > query.size {
+        return problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("a package may be 1 to {} bytes", state.max_package),
+        );
+    }
+    let _busy = {
+        let Ok(mut busy) = state.busy.lock() else {
+            return problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "upload registry poisoned",
+            );
+        };
+        if busy.insert(sha.clone(), ()).is_some() {
+            return problem(
+                StatusCode::CONFLICT,
+                "this upload is being written by another request",
+            );
+        }
+        Busy {
+            state,
+            sha: sha.clone(),
+        }
+    };
+    let path = state.part(&sha);
+    let have = tokio::fs::metadata(&path)
+        .await
+        .map(|m| m.len())
+        .unwrap_or(0);
+    if have != query.offset {
+        return warp::reply::with_status(
+            warp::reply::json(&json!({ "error": "the upload is elsewhere", "offset": have })),
+            StatusCode::CONFLICT,
+        )
+        .into_response();
+    }
+    let written = match append(&path, body, query.size - have).await {
+        Ok(n) => have + n,
+        Err(e) => {
+            tracing::info!(sha, error = %e, "peer upload broke off; kept for resuming");
+            return problem(
+                StatusCode::BAD_REQUEST,
+                &format!("the upload broke off: {e}"),
+            );
+        }
+    };
+    if written < query.size {
+        return warp::reply::with_status(
+            warp::reply::json(&json!({ "stored": false, "offset": written })),
+            StatusCode::ACCEPTED,
+        )
+        .into_response();
+    }
+    let source = format!(
+        "peer:{}",
+        remote.map_or_else(|| "unknown".into(), |a| a.to_string())
+    );
+    let result = finish(state, &path, &sha, &query.sop, &source).await;
+    // Finished either way: a package that did not check out is sent
+    // again from the start.
+    let _ = tokio::fs::remove_file(&path).await;
+    match result {
+        Ok(kind) => warp::reply::with_status(
+            warp::reply::json(&json!({
+                "stored": true,
+                "duplicate": kind == StoreKind::Duplicate,
+            })),
+            StatusCode::CREATED,
+        )
+        .into_response(),
+        Err((status, message)) => {
+            tracing::warn!(sha, sop = %query.sop, %message, "peer upload refused");
+            problem(status, &message)
+        }
+    }
+}
+
+/// Appends up to `limit` bytes of `body` to `path`, syncing as it goes;
+/// returns how many were written. More than `limit` is an error.
+async fn append<S, B>(path: &Path, mut body: S, limit: u64) -> std::io::Result<u64>
+where
+    S: Stream<Item = Result<B, warp::Error>> + Unpin,
+    B: Buf,
+{
+    let mut file = tokio::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .await?;
+    let mut written = 0u64;
+    let mut unsynced = 0u64;
+    let outcome = loop {
+        match body.next().await {
+            None => break Ok(()),
+            Some(Err(e)) => break Err(std::io::Error::other(e.to_string())),
+            Some(Ok(mut chunk)) => {
+                let n = chunk.remaining() as u64;
+                if written + n > limit {
+                    break Err(std::io::Error::other("more bytes than the package holds"));
+                }
+                while chunk.has_remaining() {
+                    let part = chunk.chunk();
+                    let len = part.len();
+                    file.write_all(part).await?;
+                    chunk.advance(len);
+                }
+                written += n;
+                unsynced += n;
+                if unsynced >= SYNC_EVERY {
+                    file.sync_data().await?;
+                    unsynced = 0;
+                }
+            }
+        }
+    };
+    // Whatever arrived is kept (and made durable) for the resumption.
+    file.flush().await?;
+    file.sync_data().await?;
+    outcome.map(|()| written)
+}
+
+/// Unpacks and stores a complete package.
+async fn finish(
+    state: &PeerState,
+    path: &Path,
+    sha: &str,
+    sop: &str,
+    source: &str,
+) -> Result<StoreKind, (StatusCode, String)> {
+    let package = tokio::fs::read(path)
+        .await
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let limit = state.max_instance;
+    let object = tokio::task::spawn_blocking(move || pacs_core::wire::unpack(&package, limit))
+        .await
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+    let stored = state
+        .ingest
+        .ingest(Incoming::Part10(Bytes::from(object)), source, None)
+        .await
+        .map_err(|e| {
+            let status = match &e {
+                IngestError::Conflict(_) => StatusCode::CONFLICT,
+                e if e.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            (status, e.to_string())
+        })?;
+    if stored.sop_instance_uid != sop {
+        return Err((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("the package holds {}, not {sop}", stored.sop_instance_uid),
+        ));
+    }
+    match state.index.find_instance(sop).await {
+        Ok(Some(i)) if i.sha256 == sha => Ok(stored.kind),
+        Ok(_) => Err((
+            StatusCode::CONFLICT,
+            format!("{sop} is stored here with other content"),
+        )),
+        Err(e) => Err((StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
+    }
+}
+
+async fn complete(
+    state: &PeerState,
+    study: &str,
+    remote: Option<SocketAddr>,
+    listing: Listing,
+) -> Response {
+    let Ok(uid) = Uid::parse(study) else {
+        return problem(StatusCode::BAD_REQUEST, "not a Study Instance UID");
+    };
+    if listing.instances.len() > MAX_LISTED {
+        return problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too many instances in one request",
+        );
+    }
+    let here = match state.index.instances(&uid, None, None).await {
+        Ok(i) => i,
+        Err(e) => return problem(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    };
+    let stored: HashMap<&str, &str> = here
+        .iter()
+        .map(|i| (i.sop_instance_uid.as_str(), i.sha256.as_str()))
+        .collect();
+    let missing: Vec<&str> = listing
+        .instances
+        .iter()
+        .filter(|l| stored.get(l.sop_instance_uid.as_str()) != Some(&l.sha256.as_str()))
+        .map(|l| l.sop_instance_uid.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return warp::reply::with_status(
+            warp::reply::json(&json!({ "complete": false, "missing": missing })),
+            StatusCode::CONFLICT,
+        )
+        .into_response();
+    }
+    let by = remote.map_or_else(|| "unknown".into(), |a| a.to_string());
+    let count = listing.instances.len() as i64;
+    match state
+        .index
+        .mark_complete(study, count, &by, now_millis())
+        .await
+    {
+        Ok(()) => {
+            tracing::info!(study, instances = count, from = %by, "study complete");
+            warp::reply::json(&json!({ "complete": true, "instances": count })).into_response()
+        }
+        Err(e) => problem(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    }
+}
