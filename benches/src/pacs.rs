@@ -38,6 +38,16 @@ pub fn build_release(workspace: &Path) -> Result<PathBuf> {
 /// Starts `pacs serve` on free loopback ports with a fresh `data_dir`, and
 /// waits for its ready line and its health check.
 pub async fn start(bin: &Path, data_dir: &Path, log: PathBuf) -> Result<Server> {
+    start_with_config(bin, data_dir, log, None).await
+}
+
+/// [`start`] with a configuration file.
+pub async fn start_with_config(
+    bin: &Path,
+    data_dir: &Path,
+    log: PathBuf,
+    config: Option<&Path>,
+) -> Result<Server> {
     std::fs::create_dir_all(data_dir)?;
     let log_file =
         std::fs::File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
@@ -47,6 +57,11 @@ pub async fn start(bin: &Path, data_dir: &Path, log: PathBuf) -> Result<Server> 
         .arg(data_dir)
         .args(["--http-addr", "127.0.0.1:0", "--dicom-addr", "127.0.0.1:0"])
         .args(["--aet", AET])
+        .args(
+            config
+                .map(|c| vec![std::ffi::OsStr::new("--config"), c.as_os_str()])
+                .unwrap_or_default(),
+        )
         .env_remove("PACS_CONFIG")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
