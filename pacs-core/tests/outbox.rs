@@ -95,6 +95,11 @@ fn centre(concurrency: usize) -> Vec<Opening> {
     }]
 }
 
+/// A claim by `owner` at `at` on a one-slot `centre`, if any job is due.
+async fn claim_at(f: &Fixture, owner: &str, at: i64) -> Option<pacs_core::forward::Claim> {
+    f.outbox.claim(owner, &centre(1), at, LEASE).await.unwrap()
+}
+
 async fn deliver_all(f: &Fixture, claim: &pacs_core::forward::Claim, owner: &str) {
     let unsent = f.outbox.unsent(claim.job).await.unwrap();
     let delivered = unsent
@@ -156,12 +161,7 @@ async fn delivery_is_recorded_and_new_instances_reopen_the_job() {
     let spec = spec(2, "CT CHEST");
     store(&f, &spec, 0).await;
     store(&f, &spec, 1).await;
-    let claim = f
-        .outbox
-        .claim("a:1", &centre(1), now_millis(), LEASE)
-        .await
-        .unwrap()
-        .unwrap();
+    let claim = claim_at(&f, "a:1", now_millis()).await.unwrap();
     deliver_all(&f, &claim, "a:1").await;
     let (view, events) = f.outbox.job(claim.job).await.unwrap().unwrap();
     assert_eq!(view.state, JobState::Delivered);
@@ -174,11 +174,8 @@ async fn delivery_is_recorded_and_new_instances_reopen_the_job() {
 
     // A late slice: the job reopens and only that slice is unsent.
     store(&f, &spec, 2).await;
-    let claim = f
-        .outbox
-        .claim("a:1", &centre(1), now_millis(), LEASE)
+    let claim = claim_at(&f, "a:1", now_millis())
         .await
-        .unwrap()
         .expect("the job reopened");
     let unsent = f.outbox.unsent(claim.job).await.unwrap();
     assert_eq!(unsent.len(), 1);
@@ -200,35 +197,17 @@ async fn a_study_waits_until_it_has_settled() {
     let f = fixture(Duration::from_secs(60));
     store(&f, &spec(3, "CT CHEST"), 0).await;
     let now = now_millis();
-    assert!(
-        f.outbox
-            .claim("a:1", &centre(1), now, LEASE)
-            .await
-            .unwrap()
-            .is_none(),
-        "not settled yet"
-    );
+    assert!(claim_at(&f, "a:1", now).await.is_none(), "not settled yet");
     let due = f.outbox.next_due().await.unwrap().unwrap();
     assert!(due >= now + 59_000, "due {due}, now {now}");
-    assert!(
-        f.outbox
-            .claim("a:1", &centre(1), due, LEASE)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(claim_at(&f, "a:1", due).await.is_some());
 }
 
 #[tokio::test]
 async fn stat_goes_first_and_a_routine_job_gives_way() {
     let f = fixture(Duration::ZERO);
     let routine = store(&f, &spec(4, "CT CHEST"), 0).await;
-    let claim = f
-        .outbox
-        .claim("a:1", &centre(1), now_millis(), LEASE)
-        .await
-        .unwrap()
-        .unwrap();
+    let claim = claim_at(&f, "a:1", now_millis()).await.unwrap();
     assert_eq!(claim.study_uid, routine);
     assert_eq!(
         f.outbox
@@ -239,13 +218,7 @@ async fn stat_goes_first_and_a_routine_job_gives_way() {
     );
     // No second slot while the routine job is out.
     let stat = store(&f, &spec(5, "CT HEAD STAT"), 0).await;
-    assert!(
-        f.outbox
-            .claim("a:2", &centre(1), now_millis(), LEASE)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(claim_at(&f, "a:2", now_millis()).await.is_none());
     // The routine sender is told to give way, and the STAT study is next.
     assert_eq!(
         f.outbox
@@ -258,12 +231,7 @@ async fn stat_goes_first_and_a_routine_job_gives_way() {
         .finish(claim.job, "a:1", Outcome::Released, now_millis())
         .await
         .unwrap();
-    let next = f
-        .outbox
-        .claim("a:2", &centre(1), now_millis(), LEASE)
-        .await
-        .unwrap()
-        .unwrap();
+    let next = claim_at(&f, "a:2", now_millis()).await.unwrap();
     assert_eq!(next.study_uid, stat);
     assert_eq!(next.priority, Priority::Stat);
 }
@@ -279,18 +247,9 @@ async fn an_expired_lease_passes_the_job_on_and_the_old_holder_is_told() {
         .await
         .unwrap()
         .unwrap();
-    assert!(
-        f.outbox
-            .claim("b:1", &centre(1), now + 4_000, LEASE)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    let second = f
-        .outbox
-        .claim("b:1", &centre(1), now + 6_000, LEASE)
+    assert!(claim_at(&f, "b:1", now + 4_000).await.is_none());
+    let second = claim_at(&f, "b:1", now + 6_000)
         .await
-        .unwrap()
         .expect("the lease ran out");
     assert_eq!(second.job, first.job);
     assert_eq!(
@@ -322,12 +281,7 @@ async fn failures_back_off_then_dead_letter_and_an_operator_retries() {
     let f = fixture(Duration::ZERO);
     store(&f, &spec(7, "CT CHEST"), 0).await;
     let now = now_millis();
-    let claim = f
-        .outbox
-        .claim("a:1", &centre(1), now, LEASE)
-        .await
-        .unwrap()
-        .unwrap();
+    let claim = claim_at(&f, "a:1", now).await.unwrap();
     f.outbox
         .finish(
             claim.job,
@@ -347,19 +301,10 @@ async fn failures_back_off_then_dead_letter_and_an_operator_retries() {
     assert_eq!(view.not_before, Some(now + 10_000));
     assert_eq!(view.last_error.as_deref(), Some("connection refused"));
     assert!(
-        f.outbox
-            .claim("a:1", &centre(1), now + 9_000, LEASE)
-            .await
-            .unwrap()
-            .is_none(),
+        claim_at(&f, "a:1", now + 9_000).await.is_none(),
         "backing off"
     );
-    let claim = f
-        .outbox
-        .claim("a:1", &centre(1), now + 10_000, LEASE)
-        .await
-        .unwrap()
-        .unwrap();
+    let claim = claim_at(&f, "a:1", now + 10_000).await.unwrap();
     assert_eq!(claim.attempts, 1);
     f.outbox
         .finish(
@@ -388,21 +333,12 @@ async fn failures_back_off_then_dead_letter_and_an_operator_retries() {
         Some("association rejected")
     );
     assert!(
-        f.outbox
-            .claim("a:1", &centre(1), now + 1_000_000, LEASE)
-            .await
-            .unwrap()
-            .is_none(),
+        claim_at(&f, "a:1", now + 1_000_000).await.is_none(),
         "dead letters are not sent"
     );
 
     assert!(f.outbox.retry(claim.job, now + 20_000).await.unwrap());
-    let claim = f
-        .outbox
-        .claim("a:1", &centre(1), now + 20_000, LEASE)
-        .await
-        .unwrap()
-        .expect("retried");
+    let claim = claim_at(&f, "a:1", now + 20_000).await.expect("retried");
     assert_eq!(claim.attempts, 0);
     assert!(f.outbox.cancel(claim.job, now + 21_000).await.unwrap());
     assert_eq!(
