@@ -5,7 +5,11 @@
 //! made smaller. For native greyscale pixel data the pixels are cut out and
 //! coded frame by frame with lossless JPEG-LS (CharLS), and the rest of the
 //! object (header, trailing elements) with zstd; anything else is zstd as
-//! a whole, or sent as it is when nothing helps. Each package carries the
+//! a whole, or sent as it is when nothing helps. `transfer-bench` measured
+//! the candidates on CT and radiographs: JPEG-LS came out smallest on
+//! every one (CT 3.38× against 3.16× for JPEG 2000, 2.83× for HTJ2K,
+//! 2.49× for zstd) and is among the fastest, so the wavelet codecs are not
+//! tried per image. Each package carries the
 //! object's length and SHA-256, and unpacking checks both, so what is
 //! stored at the far end is exactly what was stored here.
 //!

@@ -18,7 +18,7 @@
 //!   completion commit; 409 with what is missing;
 //! - `GET /api/peer/studies/{uid}`: whether the study is complete.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -54,7 +54,7 @@ pub struct PeerState {
     /// Largest unpacked instance.
     pub max_instance: u64,
     /// One writer per upload at a time.
-    busy: Mutex<HashMap<String, ()>>,
+    busy: Mutex<HashSet<String>>,
 }
 
 impl PeerState {
@@ -70,7 +70,7 @@ impl PeerState {
             uploads,
             max_package: max_instance + (1 << 20),
             max_instance,
-            busy: Mutex::new(HashMap::new()),
+            busy: Mutex::new(HashSet::new()),
         }
     }
 
@@ -290,7 +290,7 @@ where
                 "upload registry poisoned",
             );
         };
-        if busy.insert(sha.clone(), ()).is_some() {
+        if !busy.insert(sha.clone()) {
             return problem(
                 StatusCode::CONFLICT,
                 "this upload is being written by another request",
