@@ -18,19 +18,35 @@ fn open(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, ArchiveError> 
         .map_err(|e| ArchiveError::Unprocessable(format!("cannot read the stored instance: {e}")))
 }
 
+/// Transfer syntaxes an archive may be told to store instances in on
+/// arrival: lossless ones only, so nothing of the image is lost.
+pub const LOSSLESS_STORAGE: [&str; 3] = [
+    uids::EXPLICIT_VR_LITTLE_ENDIAN,
+    uids::JPEGLS_LOSSLESS,
+    uids::RLE_LOSSLESS,
+];
+
 /// The instance re-encoded in explicit VR little endian; encapsulated
 /// pixel data is decoded.
 pub fn to_explicit_le(bytes: &[u8]) -> Result<Bytes, ArchiveError> {
+    object_to(bytes, uids::EXPLICIT_VR_LITTLE_ENDIAN).map_err(|e| match e {
+        ArchiveError::NotAcceptable(why) => ArchiveError::NotAcceptable(format!(
+            "{why}; ask for transfer-syntax=* to get it as stored"
+        )),
+        other => other,
+    })
+}
+
+/// A whole Part 10 object re-encoded in transfer syntax `to`, pixel data
+/// decoded and encoded as needed; its file meta group says the new
+/// syntax.
+pub fn object_to(bytes: &[u8], to: &str) -> Result<Bytes, ArchiveError> {
     let mut obj = open(bytes)?;
     let ts = TransferSyntaxRegistry
-        .get(uids::EXPLICIT_VR_LITTLE_ENDIAN)
-        .ok_or_else(|| {
-            ArchiveError::Unprocessable("explicit VR little endian is not registered".into())
-        })?;
+        .get(to)
+        .ok_or_else(|| ArchiveError::Unprocessable(format!("transfer syntax {to} is not known")))?;
     obj.transcode(ts).map_err(|e| {
-        ArchiveError::NotAcceptable(format!(
-            "the instance cannot be converted to explicit VR little endian ({e}); ask for transfer-syntax=* to get it as stored"
-        ))
+        ArchiveError::NotAcceptable(format!("the instance cannot be converted to {to} ({e})"))
     })?;
     let mut out = Vec::with_capacity(bytes.len() * 2);
     obj.write_all(&mut out)

@@ -11,9 +11,11 @@
 //!
 //! - `POST /api/peer/status` `{"instances": [{"sop_instance_uid", "sha256"}]}`:
 //!   for each, whether it is stored, and how much of its upload is here;
-//! - `PUT /api/peer/uploads/{sha256}?sop=&offset=&size=`: package bytes
-//!   from `offset` of a `size`-byte package; 409 with the right offset
-//!   when it is not where the upload stands;
+//! - `PUT /api/peer/uploads/{sha256}?sop=&offset=&size=[&store_as=]`:
+//!   package bytes from `offset` of a `size`-byte package; 409 with the
+//!   right offset when it is not where the upload stands. With `store_as`
+//!   (a lossless transfer syntax) the instance is stored converted, and
+//!   remembered under the hash it was sent with;
 //! - `POST /api/peer/studies/{uid}/complete` `{"instances": [...]}`: the
 //!   completion commit; 409 with what is missing;
 //! - `GET /api/peer/studies/{uid}`: whether the study is complete.
@@ -113,6 +115,8 @@ struct UploadQuery {
     sop: String,
     offset: u64,
     size: u64,
+    /// Store the instance converted to this (lossless) transfer syntax.
+    store_as: Option<String>,
 }
 
 /// A SHA-256 in lower-case hex: the only names upload files get.
@@ -222,8 +226,8 @@ async fn status(state: &PeerState, listing: Listing) -> Response {
                 "sha256 must be 64 lower-case hex digits",
             );
         }
-        let stored = match state.index.find_instance(&l.sop_instance_uid).await {
-            Ok(found) => found.is_some_and(|i| i.sha256 == l.sha256),
+        let stored = match state.index.holds(&l.sop_instance_uid, &l.sha256).await {
+            Ok(held) => held,
             Err(e) => return problem(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
         };
         let offset = if stored {
@@ -276,6 +280,17 @@ where
     }
     if Uid::parse(&query.sop).is_err() {
         return problem(StatusCode::BAD_REQUEST, "sop must be a valid UID");
+    }
+    if let Some(ts) = &query.store_as
+        && !pacs_core::transcode::LOSSLESS_STORAGE.contains(&ts.as_str())
+    {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "store_as must be a lossless transfer syntax: {}",
+                pacs_core::transcode::LOSSLESS_STORAGE.join(", ")
+            ),
+        );
     }
     if query.size == 0 || query.size > state.max_package || query.offset > query.size {
         return problem(
@@ -334,7 +349,15 @@ where
         "peer:{}",
         remote.map_or_else(|| "unknown".into(), |a| a.to_string())
     );
-    let result = finish(state, &path, &sha, &query.sop, &source).await;
+    let result = finish(
+        state,
+        &path,
+        &sha,
+        &query.sop,
+        query.store_as.as_deref(),
+        &source,
+    )
+    .await;
     // Finished either way: a package that did not check out is sent
     // again from the start.
     let _ = tokio::fs::remove_file(&path).await;
@@ -398,22 +421,36 @@ where
     outcome.map(|()| written)
 }
 
-/// Unpacks and stores a complete package.
+/// Unpacks and stores a complete package, converted to `store_as` when
+/// given.
 async fn finish(
     state: &PeerState,
     path: &Path,
     sha: &str,
     sop: &str,
+    store_as: Option<&str>,
     source: &str,
 ) -> Result<StoreKind, (StatusCode, String)> {
     let package = tokio::fs::read(path)
         .await
         .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     let limit = state.max_instance;
-    let object = tokio::task::spawn_blocking(move || pacs_core::wire::unpack(&package, limit))
-        .await
-        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .map_err(|e| (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+    let to = store_as.map(str::to_owned);
+    let (object, converted) = tokio::task::spawn_blocking(move || {
+        let object = pacs_core::wire::unpack(&package, limit)
+            .map_err(|e| (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+        let stored_ts = pacs_core::layout::read_part10_header(&object)
+            .map(|h| h.transfer_syntax_uid)
+            .map_err(|e| (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+        match to {
+            Some(to) if to != stored_ts => pacs_core::transcode::object_to(&object, &to)
+                .map(|o| (o.to_vec(), true))
+                .map_err(|e| (StatusCode::UNPROCESSABLE_ENTITY, e.to_string())),
+            _ => Ok((object, false)),
+        }
+    })
+    .await
+    .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
     let stored = state
         .ingest
         .ingest(Incoming::Part10(Bytes::from(object)), source, None)
@@ -432,9 +469,12 @@ async fn finish(
             format!("the package holds {}, not {sop}", stored.sop_instance_uid),
         ));
     }
-    match state.index.find_instance(sop).await {
-        Ok(Some(i)) if i.sha256 == sha => Ok(stored.kind),
-        Ok(_) => Err((
+    if converted && let Err(e) = state.index.record_sent_as(sop, sha).await {
+        return Err((StatusCode::SERVICE_UNAVAILABLE, e.to_string()));
+    }
+    match state.index.holds(sop, sha).await {
+        Ok(true) => Ok(stored.kind),
+        Ok(false) => Err((
             StatusCode::CONFLICT,
             format!("{sop} is stored here with other content"),
         )),
@@ -465,12 +505,19 @@ async fn complete(
         .iter()
         .map(|i| (i.sop_instance_uid.as_str(), i.sha256.as_str()))
         .collect();
-    let missing: Vec<&str> = listing
-        .instances
-        .iter()
-        .filter(|l| stored.get(l.sop_instance_uid.as_str()) != Some(&l.sha256.as_str()))
-        .map(|l| l.sop_instance_uid.as_str())
-        .collect();
+    let mut missing: Vec<&str> = Vec::new();
+    for l in &listing.instances {
+        let sop = l.sop_instance_uid.as_str();
+        if stored.get(sop) == Some(&l.sha256.as_str()) {
+            continue;
+        }
+        // Stored converted: held under the hash it was sent with.
+        match state.index.holds(sop, &l.sha256).await {
+            Ok(true) => {}
+            Ok(false) => missing.push(sop),
+            Err(e) => return problem(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        }
+    }
     if !missing.is_empty() {
         return warp::reply::with_status(
             warp::reply::json(&json!({ "complete": false, "missing": missing })),

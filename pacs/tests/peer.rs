@@ -8,6 +8,8 @@
 mod common;
 #[path = "common/scu.rs"]
 mod scu;
+#[path = "common/dicomweb_support.rs"]
+mod web;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -35,21 +37,27 @@ fn ct(dir: &Path, slices: u32, seed: u64) -> (CtSpec, Vec<PathBuf>) {
 }
 
 fn edge_config(path: &Path, link: &Link) -> PathBuf {
+    edge_config_to(path, link.port, "")
+}
+
+/// An edge forwarding everything to the centre at `port`, with `extra`
+/// lines for the destination.
+fn edge_config_to(path: &Path, port: u16, extra: &str) -> PathBuf {
     std::fs::write(
         path,
         format!(
             r#"
             [[forward.destinations]]
             name = "centre"
-            peer_url = "http://127.0.0.1:{}"
+            peer_url = "http://127.0.0.1:{port}"
             retry_initial_secs = 1
             retry_max_secs = 4
+            {extra}
 
             [[forward.rules]]
             to = ["centre"]
             stable_secs = 1
-            "#,
-            link.port
+            "#
         ),
     )
     .expect("config written");
@@ -227,5 +235,58 @@ fn a_sender_killed_mid_upload_resumes_where_it_stopped() {
         wire <= packages + packages / 10 + 40 * 1024,
         "wire {wire} B for {packages} B of packages: the restart sent again what had arrived"
     );
+    centre.stop();
+}
+
+#[test]
+fn a_centre_told_to_store_jpeg_ls_keeps_every_pixel_and_the_completion_holds() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let centre = Server::start(&dir.path().join("centre"));
+    let config = edge_config_to(
+        &dir.path().join("edge.toml"),
+        centre.http.port(),
+        r#"store_as = "1.2.840.10008.1.2.4.80""#,
+    );
+    let edge = Server::start_with(&dir.path().join("edge"), Some(&config), &[]);
+    let outgoing = dir.path().join("outgoing");
+    let (spec, files) = ct(&outgoing, 5, 63);
+    store(&edge, &files);
+    wait_for(Duration::from_secs(120), "the study delivered", || {
+        job(&edge).filter(|j| j["state"] == "delivered")
+    });
+    let study = &spec.study.study_uid;
+    let completion = get_json(&centre.url(&format!("/api/peer/studies/{study}")));
+    assert_eq!(completion["complete"], true, "{completion}");
+
+    // Stored as JPEG-LS lossless; converted back, every pixel is the same.
+    let stored = dicom_files_below(&centre.data_dir.join("objects"));
+    assert_eq!(stored.len(), 5);
+    for (sop, bytes) in &stored {
+        assert_eq!(
+            web::Dicom::read(bytes).transfer_syntax,
+            "1.2.840.10008.1.2.4.80",
+            "{sop}"
+        );
+    }
+    for file in &files {
+        let original = web::Dicom::read(&std::fs::read(file).expect("readable"));
+        let sop = original.text(0x0008, 0x0018).expect("SOP Instance UID");
+        let series = original.text(0x0020, 0x000E).expect("Series Instance UID");
+        let reply = web::get(
+            &format!(
+                "{}/studies/{study}/series/{series}/instances/{sop}",
+                centre.base()
+            ),
+            Some("multipart/related; type=\"application/dicom\""),
+        );
+        let parts = reply.parts();
+        assert_eq!(parts.len(), 1);
+        assert_eq!(
+            web::Dicom::read(&parts[0].body).native_pixels(),
+            original.native_pixels(),
+            "{sop}"
+        );
+    }
+    edge.stop();
     centre.stop();
 }

@@ -196,6 +196,14 @@ pub trait Index: Send + Sync + 'static {
         at: i64,
     ) -> Result<(), IndexError>;
 
+    /// Records that the stored instance `sop_uid` arrived from a peer as a
+    /// data set with hash `sent_sha256` (it was stored converted).
+    async fn record_sent_as(&self, sop_uid: &str, sent_sha256: &str) -> Result<(), IndexError>;
+
+    /// Whether the instance is stored here as the data set with hash
+    /// `sha256`, as stored or as a peer sent it.
+    async fn holds(&self, sop_uid: &str, sha256: &str) -> Result<bool, IndexError>;
+
     /// The study's completion record, if it is whole: its instance count
     /// and when it was declared (milliseconds since the Unix epoch).
     async fn completion(&self, study_uid: &str) -> Result<Option<(i64, i64)>, IndexError>;

@@ -4,7 +4,7 @@ use rusqlite::Connection;
 
 use crate::error::IndexError;
 
-const VERSION: i64 = 3;
+const VERSION: i64 = 4;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE studies (
@@ -122,6 +122,16 @@ CREATE TABLE study_completions (
 );
 "#;
 
+/// Instances a peer sent with other content than is stored (the receiver
+/// was told to store them in another transfer syntax): the data set hash
+/// as sent, so the sender's status and completion checks still match.
+const SCHEMA_V4: &str = r#"
+CREATE TABLE peer_received (
+    sop_uid TEXT PRIMARY KEY,
+    sent_sha256 TEXT NOT NULL
+);
+"#;
+
 /// Creates or upgrades the schema.
 pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -146,6 +156,12 @@ pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
         let tx = conn.transaction()?;
         tx.execute_batch(SCHEMA_V3)?;
         tx.pragma_update(None, "user_version", 3)?;
+        tx.commit()?;
+    }
+    if version < 4 {
+        let tx = conn.transaction()?;
+        tx.execute_batch(SCHEMA_V4)?;
+        tx.pragma_update(None, "user_version", 4)?;
         tx.commit()?;
     }
     Ok(())

@@ -589,6 +589,33 @@ impl Index for SqliteIndex {
         .await
     }
 
+    async fn record_sent_as(&self, sop_uid: &str, sent_sha256: &str) -> Result<(), IndexError> {
+        let (sop, sha) = (sop_uid.to_owned(), sent_sha256.to_owned());
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO peer_received (sop_uid, sent_sha256) VALUES (?1, ?2)
+                 ON CONFLICT (sop_uid) DO UPDATE SET sent_sha256 = excluded.sent_sha256",
+                params![sop, sha],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn holds(&self, sop_uid: &str, sha256: &str) -> Result<bool, IndexError> {
+        let (sop, sha) = (sop_uid.to_owned(), sha256.to_owned());
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM instances i WHERE i.sop_uid = ?1 AND (i.sha256 = ?2
+                    OR EXISTS (SELECT 1 FROM peer_received p
+                               WHERE p.sop_uid = ?1 AND p.sent_sha256 = ?2)))",
+                params![sop, sha],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
     async fn completion(&self, study_uid: &str) -> Result<Option<(i64, i64)>, IndexError> {
         let study = study_uid.to_owned();
         self.read(move |c| {

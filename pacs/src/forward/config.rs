@@ -50,6 +50,10 @@ pub struct RawDestination {
     /// Another `pacs` (its base URL, e.g. `https://centre.example.org`):
     /// send packed, resumable uploads built for poor links.
     pub peer_url: Option<String>,
+    /// For a peer: store the instances there in this lossless transfer
+    /// syntax (explicit VR little endian, JPEG-LS lossless or RLE) rather
+    /// than as they were sent.
+    pub store_as: Option<String>,
     /// A file holding the bearer token for the DICOMweb endpoint or peer. The
     /// environment variable `PACS_FORWARD_TOKEN_<NAME>` (the name in upper
     /// case, other characters as `_`) wins over it.
@@ -128,10 +132,12 @@ pub enum Target {
         token: Option<Token>,
     },
     /// Another `pacs` at its base URL: packed, resumable uploads and a
-    /// completion commit.
+    /// completion commit; `store_as` asks it to store instances converted
+    /// to that lossless transfer syntax.
     Peer {
         url: String,
         token: Option<Token>,
+        store_as: Option<String>,
     },
 }
 
@@ -332,6 +338,9 @@ fn destination(d: RawDestination, nodes: &[DicomNode]) -> Result<Destination> {
         }
         Ok(url)
     };
+    if d.store_as.is_some() && d.peer_url.is_none() {
+        bail!("forwarding destination {name:?}: store_as is for peer destinations");
+    }
     let target = match (&d.dicom_node, &d.dicomweb_url, &d.peer_url) {
         (Some(aet), None, None) => {
             let node = nodes
@@ -356,6 +365,15 @@ fn destination(d: RawDestination, nodes: &[DicomNode]) -> Result<Destination> {
         (None, None, Some(url)) => Target::Peer {
             url: http_url(url)?,
             token: token(&name, d.token_file.as_deref())?,
+            store_as: match &d.store_as {
+                Some(ts) if !pacs_core::transcode::LOSSLESS_STORAGE.contains(&ts.as_str()) => {
+                    bail!(
+                        "forwarding destination {name:?}: store_as must be one of {}",
+                        pacs_core::transcode::LOSSLESS_STORAGE.join(", ")
+                    )
+                }
+                other => other.clone(),
+            },
         },
         _ => bail!(
             "forwarding destination {name:?} needs exactly one of dicom_node, dicomweb_url and peer_url"
@@ -623,6 +641,15 @@ mod tests {
                 .contains("http")
         );
         assert!(err("[[forward.rules]]\nto = [\"nowhere\"]\n").contains("\"nowhere\""));
+        assert!(
+            err("[[forward.destinations]]\nname = \"x\"\npeer_url = \"http://h\"\nstore_as = \"1.2.840.10008.1.2.4.50\"\n")
+                .contains("store_as must be one of"),
+            "lossy syntaxes are refused"
+        );
+        assert!(
+            err("[[forward.destinations]]\nname = \"x\"\ndicom_node = \"CENTRE\"\nstore_as = \"1.2.840.10008.1.2.4.80\"\n")
+                .contains("for peer destinations")
+        );
         assert!(
             err("[[forward.destinations]]\nname = \"x\"\ndicom_node = \"CENTRE\"\n[[forward.rules]]\nto = [\"x\"]\nsites = [\"mars\"]\n")
                 .contains("site \"mars\"")

@@ -33,14 +33,21 @@ pub struct PeerSession {
     http: reqwest::Client,
     base: String,
     token: Option<Token>,
+    store_as: Option<String>,
 }
 
 impl PeerSession {
-    pub fn new(http: reqwest::Client, url: &str, token: Option<Token>) -> PeerSession {
+    pub fn new(
+        http: reqwest::Client,
+        url: &str,
+        token: Option<Token>,
+        store_as: Option<String>,
+    ) -> PeerSession {
         PeerSession {
             http,
             base: format!("{}/api/peer", url.trim_end_matches('/')),
             token,
+            store_as,
         }
     }
 
@@ -123,10 +130,13 @@ impl PeerSession {
             if offset > size {
                 offset = 0;
             }
-            let path = format!(
+            let mut path = format!(
                 "/uploads/{}?sop={}&offset={offset}&size={size}",
                 out.sha256, out.sop_instance_uid
             );
+            if let Some(ts) = &self.store_as {
+                path.push_str(&format!("&store_as={ts}"));
+            }
             let body = package.slice(offset as usize..);
             sent += body.len() as u64;
             let response = self.put_watched(&path, body).await?;

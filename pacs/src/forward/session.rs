@@ -133,10 +133,15 @@ pub async fn open(
             url: format!("{url}/studies"),
             token: token.clone(),
         })),
-        Target::Peer { url, token } => Ok(Box::new(super::peer::PeerSession::new(
+        Target::Peer {
+            url,
+            token,
+            store_as,
+        } => Ok(Box::new(super::peer::PeerSession::new(
             peers.http.clone(),
             url,
             token.clone(),
+            store_as.clone(),
         ))),
     }
 }
