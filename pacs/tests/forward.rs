@@ -376,3 +376,105 @@ fn a_stat_study_overtakes_a_routine_one_on_a_busy_link() {
     assert_eq!(dicom_files_below(&received).len(), 32);
     edge.stop();
 }
+
+/// A DICOMweb endpoint that only records what it is sent: the request
+/// line and headers of each STOW-RS request, answered 200.
+fn recording_endpoint() -> (u16, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut head = String::new();
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                head.push_str(&line);
+            }
+            if head
+                .to_ascii_lowercase()
+                .contains("transfer-encoding: chunked")
+            {
+                // Read chunks until the last one.
+                loop {
+                    let mut size = String::new();
+                    if reader.read_line(&mut size).unwrap_or(0) == 0 {
+                        break;
+                    }
+                    let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+                    let mut chunk = vec![0u8; n + 2];
+                    let _ = reader.read_exact(&mut chunk);
+                    if n == 0 {
+                        break;
+                    }
+                }
+            } else {
+                let mut body = vec![0u8; length];
+                let _ = reader.read_exact(&mut body);
+            }
+            let _ = tx.send(head);
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/dicom+json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+            );
+        }
+    });
+    (port, rx)
+}
+
+#[test]
+fn a_dicomweb_destination_gets_the_bearer_token_and_never_sees_it_logged() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (port, requests) = recording_endpoint();
+    let (_spec, files) = ct_files(
+        &dir.path().join("outgoing"),
+        1,
+        36,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    let token = dir.path().join("centre.token");
+    std::fs::write(&token, "s3cret-token-value\n").expect("token written");
+    let config = dir.path().join("edge.toml");
+    write_config(
+        &config,
+        &format!(
+            r#"
+            [[forward.destinations]]
+            name = "centre"
+            dicomweb_url = "http://127.0.0.1:{port}/dicom-web"
+            token_file = "{}"
+
+            [[forward.rules]]
+            to = ["centre"]
+            send = "each-instance"
+            "#,
+            token.display()
+        ),
+    );
+    let edge = Server::start_with(&dir.path().join("edge"), Some(&config), &[]);
+    send(&edge, "CT_D1", &files);
+    let head = requests
+        .recv_timeout(Duration::from_secs(60))
+        .expect("a STOW-RS request");
+    assert!(head.starts_with("POST /dicom-web/studies "), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("authorization: bearer s3cret-token-value"),
+        "{head}"
+    );
+    delivered(&edge, "centre", LIMIT);
+    let log = edge.log_text();
+    edge.stop();
+    assert!(
+        !log.contains("s3cret-token-value"),
+        "the token is never logged"
+    );
+}
