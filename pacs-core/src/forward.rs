@@ -375,9 +375,10 @@ mod tests {
         assert_eq!(b.after(4, 0.0), Some(Duration::from_secs(30)));
         assert_eq!(b.after(5, 0.5), None);
         assert_eq!(
-            Backoff::default().after(19, 1.0),
-            Some(Duration::from_secs(3600))
+            Backoff::default().after(99, 1.0),
+            Some(Duration::from_secs(600))
         );
+        assert_eq!(Backoff::default().after(100, 1.0), None);
     }
 
     #[test]
