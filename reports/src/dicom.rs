@@ -286,15 +286,17 @@ fn needs_utf8(obj: &InMemDicomObject) -> bool {
         .any(|e| e.vr() != VR::OB && e.to_str().is_ok_and(|s| !s.is_ascii()))
 }
 
-/// At most `max` characters of `s`, trimmed: the limit of a VR (SH 16, LO
-/// 64) counts characters.
+/// `s` trimmed and cut to at most `max` bytes at a character boundary.
+/// PS3.5 counts a VR's limit (SH 16, LO 64) in characters, but validators
+/// and many readers count bytes, and UTF-8 Cyrillic takes two per
+/// character; fitting in bytes satisfies both.
 fn truncate(s: &str, max: usize) -> String {
-    s.trim()
-        .chars()
-        .take(max)
-        .collect::<String>()
-        .trim_end()
-        .to_string()
+    let s = s.trim();
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].trim_end().to_string()
 }
 
 /// A UID as PS3.5 9.1 allows: at most 64 characters, dot-separated numeric
@@ -327,8 +329,9 @@ mod tests {
     }
 
     #[test]
-    fn truncation_counts_characters() {
-        assert_eq!(truncate("  Иванов Иван  ", 6), "Иванов");
+    fn truncation_counts_bytes_and_keeps_characters_whole() {
+        assert_eq!(truncate("  Иванов Иван  ", 12), "Иванов");
+        assert_eq!(truncate("Иванов", 5), "Ив");
         assert_eq!(truncate("A123", 16), "A123");
         assert_eq!(truncate("abc def", 4), "abc");
     }
