@@ -245,3 +245,118 @@ impl ReportDocument {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(version: u32, kind: VersionKind) -> SignedVersion {
+        let report = kind != VersionKind::Addendum;
+        SignedVersion {
+            version,
+            kind,
+            sections: report.then(Sections::default),
+            reason: None,
+            text: (!report).then(|| "More.".to_string()),
+            signed_by: "Dr A".into(),
+            signed_at: i64::from(version) * 1000,
+        }
+    }
+
+    fn doc(versions: Vec<SignedVersion>) -> ReportDocument {
+        ReportDocument {
+            patient_name: "Ivanov^Ivan".into(),
+            patient_id: "P1".into(),
+            patient_birth_date: None,
+            patient_sex: None,
+            study_uid: "1.2.3".into(),
+            accession_number: None,
+            study_date: None,
+            study_time: None,
+            study_description: None,
+            modalities: vec![],
+            referring_physician: None,
+            site: None,
+            institution_name: None,
+            language: Lang::Ru,
+            utc_offset_minutes: 0,
+            versions,
+            key_images: vec![],
+            critical: None,
+        }
+    }
+
+    #[test]
+    fn status_from_versions() {
+        use VersionKind::*;
+        let d = doc(vec![version(1, Final)]);
+        assert!(d.validate().is_ok());
+        assert_eq!(d.status(), ReportStatus::Final);
+        let d = doc(vec![
+            version(1, Final),
+            version(2, Addendum),
+            version(3, Addendum),
+        ]);
+        assert!(d.validate().is_ok());
+        assert_eq!(d.status(), ReportStatus::Amended);
+        assert_eq!(d.addenda().count(), 2);
+        assert_eq!(d.last_signed().map(|v| v.version), Some(3));
+        assert_eq!(d.report_version().map(|v| v.version), Some(1));
+        let d = doc(vec![version(1, Preliminary)]);
+        assert_eq!(d.status(), ReportStatus::Preliminary);
+        let d = doc(vec![version(1, Preliminary), version(2, Final)]);
+        assert!(d.validate().is_ok());
+        assert_eq!(d.report_version().map(|v| v.version), Some(2));
+        assert_eq!(d.status(), ReportStatus::Final);
+    }
+
+    #[test]
+    fn invalid_version_histories() {
+        use VersionKind::*;
+        let err = |versions| doc(versions).validate().err().map(|e| e.to_string());
+        assert!(matches!(
+            doc(vec![]).validate(),
+            Err(ReportError::NotSigned)
+        ));
+        assert!(err(vec![version(2, Final)]).is_some_and(|e| e.contains("expected 1, found 2")));
+        assert!(matches!(
+            doc(vec![version(1, Addendum)]).validate(),
+            Err(ReportError::AddendumBeforeFinal { version: 1 })
+        ));
+        assert!(matches!(
+            doc(vec![version(1, Preliminary), version(2, Addendum)]).validate(),
+            Err(ReportError::AddendumBeforeFinal { version: 2 })
+        ));
+        assert!(matches!(
+            doc(vec![version(1, Final), version(2, Final)]).validate(),
+            Err(ReportError::ReportAfterFinal { version: 2 })
+        ));
+        let mut no_sections = version(1, Final);
+        no_sections.sections = None;
+        assert!(matches!(
+            doc(vec![no_sections]).validate(),
+            Err(ReportError::MissingSections { version: 1 })
+        ));
+        let mut blank = version(2, Addendum);
+        blank.text = Some("  \n".into());
+        assert!(matches!(
+            doc(vec![version(1, Final), blank]).validate(),
+            Err(ReportError::EmptyAddendum { version: 2 })
+        ));
+    }
+
+    #[test]
+    fn json_shape() {
+        let d = doc(vec![version(1, VersionKind::Final)]);
+        let mut value = serde_json::to_value(&d).expect("serialize");
+        assert_eq!(value["language"], "ru");
+        assert_eq!(value["versions"][0]["kind"], "final");
+        assert_eq!(value["versions"][0]["signed_at"], 1000);
+        // The offset may be left out and defaults to UTC.
+        value
+            .as_object_mut()
+            .map(|o| o.remove("utc_offset_minutes"));
+        let back: ReportDocument = serde_json::from_value(value).expect("deserialize");
+        assert_eq!(back, d);
+    }
+}
