@@ -21,6 +21,18 @@ pub enum Lang {
 impl Lang {
     pub const ALL: [Lang; 3] = [Lang::En, Lang::Ru, Lang::Uz];
 
+    /// The language for a BCP 47 tag or an Accept-Language entry (`ru`,
+    /// `ru-RU`, `uz-Latn`, `EN`), matched on its primary subtag. Anything
+    /// else gets English, the language every reader of this product shares.
+    pub fn from_tag(tag: &str) -> Lang {
+        let primary = tag.trim().split(['-', '_']).next().unwrap_or("");
+        match primary.to_ascii_lowercase().as_str() {
+            "ru" => Lang::Ru,
+            "uz" => Lang::Uz,
+            _ => Lang::En,
+        }
+    }
+
     /// BCP 47 tag, as FHIR's `language` and the narrative's `lang` want it.
     pub fn bcp47(self) -> &'static str {
         match self {
@@ -343,6 +355,20 @@ mod tests {
             doc(vec![version(1, Final), blank]).validate(),
             Err(ReportError::EmptyAddendum { version: 2 })
         ));
+    }
+
+    #[test]
+    fn languages_from_tags() {
+        assert_eq!(Lang::from_tag("ru"), Lang::Ru);
+        assert_eq!(Lang::from_tag("ru-RU"), Lang::Ru);
+        assert_eq!(Lang::from_tag(" UZ-Latn "), Lang::Uz);
+        assert_eq!(Lang::from_tag("uz_UZ"), Lang::Uz);
+        assert_eq!(Lang::from_tag("en-GB"), Lang::En);
+        assert_eq!(Lang::from_tag("de"), Lang::En);
+        assert_eq!(Lang::from_tag(""), Lang::En);
+        for lang in Lang::ALL {
+            assert_eq!(Lang::from_tag(lang.bcp47()), lang);
+        }
     }
 
     #[test]
