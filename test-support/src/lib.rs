@@ -6,10 +6,12 @@
 //! - [`browser`]: headless Chromium over chromedriver, for the viewer.
 //! - [`link`]: a poor network link (bandwidth, delay, loss, outages)
 //!   between two processes on loopback.
+//! - [`oidc`]: a small OpenID Connect provider on loopback, for sign-in.
 
 pub mod browser;
 pub mod garage;
 pub mod link;
+pub mod oidc;
 
 use std::net::{Ipv4Addr, TcpListener};
 
