@@ -1,16 +1,24 @@
 //! Every string the viewer shows, in English, Russian and Uzbek (Latin
 //! script).
 //!
-//! One table ([`TABLE`]) holds each key with its three texts, so a missing
-//! translation is a failing test rather than a blank label. Texts may hold
+//! Tables of rows hold each key with its three texts, so a missing
+//! translation is a failing test rather than a blank label: [`TABLE`] for
+//! the study list and the viewer, [`WORKFLOW`] for the reading workflow
+//! (sign-in, worklist, reports, referrals, audit). A key is in one table
+//! only. Texts may hold
 //! named placeholders, `{n}`, filled by [`t_with`]; every language of a key
 //! has the same placeholders. Uzbek is written in the official Latin
 //! alphabet: oʻ and gʻ with U+02BB (ʻ), the tutuq belgisi with U+02BC (ʼ),
 //! never an ASCII apostrophe.
 
 mod table;
+mod workflow;
 
 pub use table::TABLE;
+pub use workflow::WORKFLOW;
+
+/// Every table, searched in order.
+pub static TABLES: &[&[Entry]] = &[TABLE, WORKFLOW];
 
 /// The interface languages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -71,11 +79,16 @@ fn text_of(entry: &Entry, lang: Lang) -> &'static str {
 /// the key itself if the table does not have it (visible, so a missing
 /// key is noticed rather than shown as nothing).
 pub fn t(lang: Lang, key: &str) -> &str {
-    lookup(TABLE, lang, key)
+    lookup(TABLES, lang, key)
 }
 
-fn lookup<'k>(table: &'static [Entry], lang: Lang, key: &'k str) -> &'k str {
-    match table.iter().find(|e| e.0 == key) {
+/// Every row of every table.
+pub fn entries() -> impl Iterator<Item = &'static Entry> {
+    TABLES.iter().flat_map(|table| table.iter())
+}
+
+fn lookup<'k>(tables: &[&'static [Entry]], lang: Lang, key: &'k str) -> &'k str {
+    match tables.iter().flat_map(|t| t.iter()).find(|e| e.0 == key) {
         Some(entry) => {
             let text = text_of(entry, lang);
             if text.is_empty() { entry.1 } else { text }

@@ -7,7 +7,7 @@ use crate::voi::ct_presets;
 #[test]
 fn every_key_is_unique_and_has_all_three_languages() {
     let mut seen = HashSet::new();
-    for entry in TABLE {
+    for entry in entries() {
         assert!(seen.insert(entry.0), "duplicate key {}", entry.0);
         for lang in Lang::ALL {
             let text = text_of(entry, lang);
@@ -19,7 +19,7 @@ fn every_key_is_unique_and_has_all_three_languages() {
 
 #[test]
 fn placeholders_match_across_languages() {
-    for entry in TABLE {
+    for entry in entries() {
         let mut english = placeholders(entry.1);
         english.sort_unstable();
         for lang in [Lang::Ru, Lang::Uz] {
@@ -32,7 +32,7 @@ fn placeholders_match_across_languages() {
 
 #[test]
 fn uzbek_uses_the_proper_modifier_letters() {
-    for entry in TABLE {
+    for entry in entries() {
         let uz = entry.3;
         // ASCII apostrophes, backticks and quotation marks are the common
         // stand-ins for ʻ and ʼ; none may appear.
@@ -96,7 +96,7 @@ fn keys_named_elsewhere_in_the_crate_exist() {
     keys.extend([Unit::Mm, Unit::Mm2, Unit::Px, Unit::Px2].map(Unit::label_key));
     for key in keys {
         assert!(
-            TABLE.iter().any(|e| e.0 == key),
+            entries().any(|e| e.0 == key),
             "{key} is used but not in the table"
         );
     }
@@ -112,9 +112,11 @@ fn lookup_falls_back_to_english_then_to_the_key() {
     assert_eq!(t(Lang::Uz, "no.such.key"), "no.such.key");
     // An entry with an empty translation reads as English.
     static PARTIAL: &[Entry] = &[("k", "English", "", "Oʻzbekcha")];
-    assert_eq!(lookup(PARTIAL, Lang::Ru, "k"), "English");
-    assert_eq!(lookup(PARTIAL, Lang::Uz, "k"), "Oʻzbekcha");
-    assert_eq!(lookup(PARTIAL, Lang::Uz, "other"), "other");
+    assert_eq!(lookup(&[PARTIAL], Lang::Ru, "k"), "English");
+    assert_eq!(lookup(&[PARTIAL], Lang::Uz, "k"), "Oʻzbekcha");
+    assert_eq!(lookup(&[PARTIAL], Lang::Uz, "other"), "other");
+    // Later tables are searched too.
+    assert_eq!(lookup(&[TABLE, PARTIAL], Lang::Uz, "k"), "Oʻzbekcha");
 }
 
 #[test]
