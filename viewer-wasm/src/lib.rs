@@ -11,7 +11,11 @@
 //!   of a viewport ([`layout`]), reformats for the renderer ([`mpr`]), the
 //!   mouse tools ([`tools`]), measurements ([`annotations`]) and overlay
 //!   numbers ([`format`](mod@format)), the forwarding page's jobs
-//!   ([`forwarding`]);
+//!   ([`forwarding`]); the reading workflow: who is signed in
+//!   ([`session`]), API errors in words ([`api_error`]), times
+//!   ([`time`](mod@time)), the worklist ([`worklist`]), reports and
+//!   templates ([`report`]), when drafts are saved ([`autosave`]) and the
+//!   audit trail ([`audit`]);
 //! - the browser side (`web`, wasm32 only): the DOM, `fetch`, the decoding
 //!   workers and the viewer, drawing with `viewer-render`.
 //!
@@ -39,6 +43,9 @@
 //!   CSS pixels from the canvas's top left.
 
 pub mod annotations;
+pub mod api_error;
+pub mod audit;
+pub mod autosave;
 pub mod format;
 pub mod forwarding;
 pub mod frames;
@@ -46,12 +53,16 @@ pub mod layout;
 pub mod mpr;
 pub mod multipart;
 pub mod pixels;
+pub mod report;
 pub mod route;
 pub mod search;
 pub mod series;
+pub mod session;
 pub mod studies;
+pub mod time;
 pub mod tools;
 pub mod url;
+pub mod worklist;
 
 #[cfg(target_arch = "wasm32")]
 mod web;

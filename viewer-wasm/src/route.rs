@@ -1,8 +1,12 @@
-//! Which page to show: the server answers `/` and `/viewer` with the same
+//! Which page to show: the server answers `/`, `/viewer`, `/worklist`,
+//! `/referrals`, `/audit`, `/forwarding` and `/login` with the same
 //! `index.html`, and the application decides from the address.
 
+use crate::audit::AuditFilter;
 use crate::search::StudySearch;
+use crate::session::safe_next;
 use crate::url::{encode_component, parse_query, query_value};
+use crate::worklist::WorklistFilter;
 
 /// The graphics API the viewer asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,6 +40,9 @@ pub struct ViewerRequest {
     pub series: Option<String>,
     /// The graphics API to use.
     pub backend: BackendChoice,
+    /// Only look (`readonly=1`): the report panel offers no editing, and
+    /// the study is not taken for reading.
+    pub read_only: bool,
 }
 
 /// The page the address asks for.
@@ -49,6 +56,15 @@ pub enum Page {
     ViewerWithoutStudy,
     /// `/forwarding`: forwarding jobs, filtered by `?state=`.
     Forwarding { state: Option<String> },
+    /// `/login`: sign-in, then `next` (one of this application's pages).
+    Login { next: Option<String> },
+    /// `/worklist`: the studies to read, filtered as the address says.
+    Worklist(WorklistFilter),
+    /// `/referrals`: a referring doctor's studies; with `?study=`, that
+    /// study's report.
+    Referrals { study: Option<String> },
+    /// `/audit`: the audit trail, filtered as the address says.
+    Audit(AuditFilter),
     /// Any other path.
     Unknown,
 }
@@ -63,6 +79,7 @@ pub fn route(pathname: &str, search: &str) -> Page {
                 study: study.trim().to_owned(),
                 series: query_value(&pairs, "series").map(str::to_owned),
                 backend: BackendChoice::from_param(query_value(&pairs, "backend")),
+                read_only: matches!(query_value(&pairs, "readonly"), Some("1" | "true")),
             }),
             None => Page::ViewerWithoutStudy,
         },
@@ -71,6 +88,14 @@ pub fn route(pathname: &str, search: &str) -> Page {
                 .filter(|s| crate::forwarding::STATES.contains(s))
                 .map(str::to_owned),
         },
+        "/login" => Page::Login {
+            next: query_value(&pairs, "next").and_then(safe_next),
+        },
+        "/worklist" => Page::Worklist(WorklistFilter::from_pairs(&pairs)),
+        "/referrals" => Page::Referrals {
+            study: query_value(&pairs, "study").map(|s| s.trim().to_owned()),
+        },
+        "/audit" => Page::Audit(AuditFilter::from_pairs(&pairs)),
         _ => Page::Unknown,
     }
 }
@@ -83,6 +108,16 @@ pub fn lang_param(search: &str) -> Option<String> {
 /// The link from the study list to a study.
 pub fn viewer_link(study_uid: &str) -> String {
     format!("/viewer?study={}", encode_component(study_uid))
+}
+
+/// The link to a study's images without taking it for reading.
+pub fn read_only_link(study_uid: &str) -> String {
+    format!("{}&readonly=1", viewer_link(study_uid))
+}
+
+/// The link to one study's report on the referrals page.
+pub fn referral_link(study_uid: &str) -> String {
+    format!("/referrals?study={}", encode_component(study_uid))
 }
 
 #[cfg(test)]
@@ -110,6 +145,7 @@ mod tests {
                 study: "1.2.3".into(),
                 series: None,
                 backend: BackendChoice::WebGl2,
+                read_only: false,
             })
         );
         let page = route("/viewer/", "?series=4.5&study=1.2.3&backend=webgpu");
@@ -119,6 +155,7 @@ mod tests {
                 study: "1.2.3".into(),
                 series: Some("4.5".into()),
                 backend: BackendChoice::WebGpu,
+                read_only: false,
             })
         );
         assert_eq!(route("/viewer", ""), Page::ViewerWithoutStudy);
@@ -133,6 +170,69 @@ mod tests {
         assert_eq!(
             route("/forwarding/", "?state=bogus"),
             Page::Forwarding { state: None }
+        );
+    }
+
+    #[test]
+    fn workflow_pages_are_routed() {
+        assert_eq!(route("/login", ""), Page::Login { next: None });
+        assert_eq!(
+            route("/login", "?next=%2Fviewer%3Fstudy%3D1.2"),
+            Page::Login {
+                next: Some("/viewer?study=1.2".into())
+            }
+        );
+        assert_eq!(
+            route("/login/", "?next=https%3A%2F%2Fevil.example"),
+            Page::Login { next: None }
+        );
+        match route("/worklist", "?status=all&mine=1") {
+            Page::Worklist(filter) => {
+                assert_eq!(filter.status, "all");
+                assert!(filter.mine);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            route("/worklist/", ""),
+            Page::Worklist(WorklistFilter::default())
+        );
+        assert_eq!(route("/referrals", ""), Page::Referrals { study: None });
+        assert_eq!(
+            route("/referrals", "?study=1.2.3"),
+            Page::Referrals {
+                study: Some("1.2.3".into())
+            }
+        );
+        match route("/audit", "?user=karimov&from=2026-11-01") {
+            Page::Audit(filter) => {
+                assert_eq!(filter.user, "karimov");
+                assert_eq!(filter.from, "2026-11-01");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn read_only_and_referral_links_round_trip() {
+        let link = read_only_link("2.25.7");
+        let (path, search) = link.split_once('?').unwrap();
+        assert_eq!(
+            route(path, search),
+            Page::Viewer(ViewerRequest {
+                study: "2.25.7".into(),
+                series: None,
+                backend: BackendChoice::Auto,
+                read_only: true,
+            })
+        );
+        let link = referral_link("2.25.7");
+        let (path, search) = link.split_once('?').unwrap();
+        assert_eq!(
+            route(path, search),
+            Page::Referrals {
+                study: Some("2.25.7".into())
+            }
         );
     }
 
@@ -155,6 +255,7 @@ mod tests {
                 study: "2.25.1234".into(),
                 series: None,
                 backend: BackendChoice::Auto,
+                read_only: false,
             })
         );
         assert_eq!(lang_param("?lang=ru&study=1"), Some("ru".into()));

@@ -166,3 +166,11 @@ pub fn store(key: &str, value: &str) {
 pub fn log(message: &str) {
     web_sys::console::log_1(&JsValue::from_str(message));
 }
+
+/// Resolves after `ms` milliseconds.
+pub async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}

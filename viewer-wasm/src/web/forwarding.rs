@@ -11,10 +11,12 @@ use web_sys::{HtmlElement, HtmlSelectElement};
 
 use super::dom::{self, append, el, text_el};
 use super::net::{self, NetError};
-use super::text::{lang, language_select, tr, tr_with};
+use super::text::{lang, tr, tr_with};
+use super::topbar::{self, Bar};
 use crate::forwarding::{
     Destination, Job, JobHistory, STATES, event_key, format_bytes, priority_key, state_key,
 };
+use crate::session::{Me, NavPage};
 
 const API: &str = "/api/forwarding";
 /// How often the page asks again.
@@ -35,18 +37,19 @@ struct Page {
 }
 
 /// Builds the page into `app` and starts refreshing it.
-pub fn show(app: &HtmlElement, state: Option<String>) {
+pub fn show(app: &HtmlElement, me: &Me, state: Option<String>) {
     dom::document().set_title(&tr("forward.title"));
     app.set_class_name("page-forwarding");
 
-    let header = el("header", "topbar");
-    append(&header, &text_el("h1", "brand", &tr("forward.title")));
-    let back = text_el("a", "back-link", &tr("viewer.back"));
-    let _ = back.set_attribute("href", "/");
-    append(&header, &back);
-    append(&header, &el("div", "spacer"));
-    append(&header, &language_select());
-    append(app, &header);
+    topbar::build(
+        app,
+        me,
+        Bar {
+            title: Some(&tr("forward.title")),
+            current: Some(NavPage::Forwarding),
+            language: true,
+        },
+    );
 
     let error = el("div", "error-banner");
     error.set_id("viewer-error");
@@ -181,6 +184,7 @@ fn refresh(page: &Rc<RefCell<Page>>, repeat: bool) {
 fn message(e: &NetError) -> String {
     match e {
         NetError::Unreachable => tr("error.server_unreachable"),
+        NetError::Status { status: 403, .. } => tr("error.forbidden"),
         NetError::Status { status, .. } => {
             tr_with("error.server", &[("status", &status.to_string())])
         }

@@ -11,9 +11,11 @@ use web_sys::{HtmlElement, HtmlInputElement, HtmlSelectElement};
 
 use super::dom::{self, append, el, text_el};
 use super::net::{self, DICOMWEB, NetError};
-use super::text::{language_select, tr, tr_with};
+use super::text::{tr, tr_with};
+use super::topbar::{self, Bar};
 use crate::route::viewer_link;
 use crate::search::{PAGE_SIZE, StudySearch};
+use crate::session::{Me, NavPage};
 use crate::studies::{StudyRow, rows_newest_first};
 
 /// Modalities offered in the search form's list.
@@ -68,19 +70,19 @@ struct ListPage {
 }
 
 /// Builds the study list into `app` and runs the search in the address.
-pub fn show(app: &HtmlElement, search: StudySearch) {
+pub fn show(app: &HtmlElement, me: &Me, search: StudySearch) {
     dom::document().set_title(&tr("list.title"));
     app.set_class_name("page-list");
 
-    let header = el("header", "topbar");
-    append(&header, &text_el("h1", "brand", &tr("list.title")));
-    let forwarding = text_el("a", "back-link", &tr("forward.title"));
-    let _ = forwarding.set_attribute("href", "/forwarding");
-    let _ = forwarding.set_attribute("data-link", "forwarding");
-    append(&header, &forwarding);
-    append(&header, &el("div", "spacer"));
-    append(&header, &language_select());
-    append(app, &header);
+    topbar::build(
+        app,
+        me,
+        Bar {
+            title: Some(&tr("list.title")),
+            current: Some(NavPage::Studies),
+            language: true,
+        },
+    );
 
     let form_el = el("form", "search");
     let _ = form_el.set_attribute("role", "search");
@@ -258,6 +260,7 @@ fn navigate(page: &Rc<RefCell<ListPage>>, search: StudySearch, push: bool) {
                 p.status.set_text_content(None);
                 let message = match error {
                     NetError::Unreachable => tr("error.server_unreachable"),
+                    NetError::Status { status: 403, .. } => tr("error.forbidden"),
                     NetError::Status { status, .. } => {
                         tr_with("error.server", &[("status", &status.to_string())])
                     }

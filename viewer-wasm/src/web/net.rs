@@ -1,5 +1,6 @@
 //! `fetch` against the archive's DICOMweb API (same origin), with errors
-//! that say what the user can do about them.
+//! that say what the user can do about them. A 401 means the session
+//! ended: the reader is sent to sign in, and brought back afterwards.
 
 use js_sys::ArrayBuffer;
 use wasm_bindgen::JsCast;
@@ -35,7 +36,7 @@ pub struct Fetched {
 
 /// A request `index.html` started for `url` while the application was
 /// still downloading (`window.pacsPrefetch`), taken so it is used once.
-fn take_prefetched(url: &str) -> Option<js_sys::Promise> {
+pub fn take_prefetched(url: &str) -> Option<js_sys::Promise> {
     let map = js_sys::Reflect::get(&window(), &"pacsPrefetch".into()).ok()?;
     if !map.is_object() {
         return None;
@@ -93,12 +94,20 @@ async fn send_with(
         .map_err(|_| NetError::Unreachable)?;
     let response: Response = response.unchecked_into();
     if !response.ok() {
-        return Err(NetError::Status {
-            status: response.status(),
-            url: url.to_owned(),
-        });
+        return Err(failed(&response, url));
     }
     Ok(response)
+}
+
+/// The error for a failed answer; a 401 also starts the way to sign-in.
+fn failed(response: &Response, url: &str) -> NetError {
+    if response.status() == 401 {
+        super::session::to_sign_in();
+    }
+    NetError::Status {
+        status: response.status(),
+        url: url.to_owned(),
+    }
 }
 
 /// GETs a DICOM JSON array (a QIDO-RS or metadata response), read
@@ -158,10 +167,7 @@ pub async fn post(url: &str) -> Result<(), NetError> {
         .map_err(|_| NetError::Unreachable)?;
     let response: Response = response.unchecked_into();
     if !response.ok() {
-        return Err(NetError::Status {
-            status: response.status(),
-            url: url.to_owned(),
-        });
+        return Err(failed(&response, url));
     }
     Ok(())
 }

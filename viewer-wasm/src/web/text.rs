@@ -94,3 +94,51 @@ pub fn language_select() -> web_sys::HtmlSelectElement {
     });
     select
 }
+
+/// Now, in milliseconds since the epoch (the browser's clock).
+pub fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+/// Minutes the browser's zone is east of UTC (Tashkent: 300).
+pub fn zone_offset_minutes() -> i64 {
+    -(js_sys::Date::new_0().get_timezone_offset() as i64)
+}
+
+/// A time as a local date and time in the page's language
+/// ("22.11.2026, 19:04").
+pub fn local_date_time(ms: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    let options = js_sys::Object::new();
+    for (key, value) in [
+        ("year", "numeric"),
+        ("month", "2-digit"),
+        ("day", "2-digit"),
+        ("hour", "2-digit"),
+        ("minute", "2-digit"),
+    ] {
+        let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
+    }
+    date.to_locale_string(lang().tag(), &options)
+        .as_string()
+        .unwrap_or_default()
+}
+
+/// A time of today as the clock shows it ("19:04").
+pub fn clock(ms: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+}
+
+/// An API time (RFC 3339) as a local date and time; empty when missing
+/// or unreadable.
+pub fn api_time(text: Option<&str>) -> String {
+    text.and_then(crate::time::parse_rfc3339)
+        .map(local_date_time)
+        .unwrap_or_default()
+}
+
+/// A failed API call in the page's language.
+pub fn api_words(error: &crate::api_error::ApiError) -> String {
+    error.words(lang())
+}

@@ -108,7 +108,8 @@ pub fn wire(shared: &Shared) {
     });
 }
 
-/// Whether the key goes to a text field rather than to the viewer.
+/// Whether the key goes to a text field, or to the report panel or a
+/// dialog (its template list, its buttons), rather than to the viewer.
 fn typing(event: &KeyboardEvent) -> bool {
     event
         .target()
@@ -117,6 +118,7 @@ fn typing(event: &KeyboardEvent) -> bool {
             let tag = t.tag_name().to_ascii_lowercase();
             (tag == "input" && t.get_attribute("type").as_deref() != Some("range"))
                 || tag == "textarea"
+                || t.closest("#report-panel, .dialog").ok().flatten().is_some()
         })
 }
 

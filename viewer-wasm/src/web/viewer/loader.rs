@@ -42,6 +42,7 @@ pub fn net_message(error: &NetError) -> String {
     match error {
         NetError::Unreachable => tr("error.server_unreachable"),
         NetError::Status { status: 404, .. } => tr("error.study_not_found"),
+        NetError::Status { status: 403, .. } => tr("error.forbidden"),
         NetError::Status { status, .. } => {
             tr_with("error.server", &[("status", &status.to_string())])
         }

@@ -1,5 +1,7 @@
 //! The viewer page (`/viewer?study=...`): series strip, viewports drawn by
-//! the wgpu renderer, tools, overlays and measurements.
+//! the wgpu renderer, tools, overlays and measurements, and the report
+//! panel beside them (`web::report`; `keyimages` tells it which image is
+//! on screen).
 //!
 //! Start-up runs three things at once so the first image comes as early as
 //! the network allows: the GPU is opened, the study's series are listed,
@@ -10,6 +12,7 @@ mod actions;
 mod controls;
 mod draw;
 mod hooks;
+mod keyimages;
 mod layouts;
 mod loader;
 mod mpr;
@@ -34,10 +37,13 @@ use self::draw::{relayout, request_redraw, show_fatal};
 use self::state::{Pane, Shared, Viewer};
 use crate::layout::Layout;
 use crate::route::{BackendChoice, ViewerRequest};
+use crate::session::Me;
 use crate::tools::{Editor, Tool};
 use crate::web::decode::DecodePool;
 use crate::web::dom;
+use crate::web::report;
 use crate::web::text::tr;
+use crate::web::topbar::{self, Bar};
 
 /// Decoding workers: one per spare core, at least one, at most four.
 fn worker_count() -> usize {
@@ -45,10 +51,20 @@ fn worker_count() -> usize {
     cores.saturating_sub(1).clamp(1, 4)
 }
 
-/// Builds the viewer into `app` and opens the requested study.
-pub fn show(app: &HtmlElement, request: ViewerRequest, module: JsValue) {
+/// Builds the viewer into `app` and opens the requested study, with the
+/// report panel beside the images.
+pub fn show(app: &HtmlElement, me: &Me, request: ViewerRequest, module: JsValue) {
     dom::set_root_data("state", "loading");
     dom::document().set_title(&tr("app.title"));
+    topbar::build(
+        app,
+        me,
+        Bar {
+            title: None,
+            current: None,
+            language: false,
+        },
+    );
     let page = page::build(app);
     let first = page::pane(&page.area, 0);
     let preference = match request.backend {
@@ -90,6 +106,14 @@ pub fn show(app: &HtmlElement, request: ViewerRequest, module: JsValue) {
         next_series_key: 0,
         slab_mm: 0.0,
     }));
+    let main = shared.borrow().dom.main.clone();
+    report::attach(
+        &main,
+        me,
+        &request.study,
+        request.read_only,
+        keyimages::link(&shared),
+    );
     pointer::wire(&shared);
     controls::wire(&shared);
     hooks::install(&shared);

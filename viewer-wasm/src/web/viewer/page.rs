@@ -1,6 +1,8 @@
 //! The viewer page's elements: toolbar, series strip, the image area with
 //! its one GPU canvas, one overlay element per viewport, and the help
-//! panel. Only construction lives here; behaviour is wired in `input`.
+//! panel (the report panel joins the row beside the images, built by
+//! `web::report`). Only construction lives here; behaviour is wired in
+//! `controls` and `pointer`.
 
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlCanvasElement, HtmlElement, HtmlInputElement, HtmlSelectElement};
@@ -47,6 +49,8 @@ pub struct PaneDom {
 /// Everything the viewer updates after construction.
 pub struct PageDom {
     pub toolbar: Toolbar,
+    /// The row under the toolbar: series strip, images, report panel.
+    pub main: HtmlElement,
     pub strip: HtmlElement,
     pub area: HtmlElement,
     pub canvas: HtmlCanvasElement,
@@ -248,6 +252,7 @@ pub fn build(app: &HtmlElement) -> PageDom {
             slab,
             help,
         },
+        main,
         strip,
         area,
         canvas,

@@ -1,0 +1,288 @@
+//! Keeping the draft safe: typing is saved about a second after it stops
+//! (see [`crate::autosave`]), retried with growing pauses when the network
+//! fails, sent with `keepalive` when the tab is hidden or left, and kept
+//! in `localStorage` until the server confirms it, so a crash or a lost
+//! session loses nothing. Also the lock's heartbeat while the study is
+//! held, and giving the lock back on leaving.
+
+use super::super::api;
+use super::super::dom;
+use super::super::text::{clock, lang, now_ms, tr};
+use super::{Shared, intent, say, show_report};
+use crate::api_error::ApiError;
+use crate::autosave::SaveState;
+use crate::report::{DraftBody, Report, Sections};
+
+/// How often the autosave looks whether a save is due.
+const TICK_MS: i32 = 250;
+/// How often the lock is renewed while the study is held (it lasts 5 min).
+const HEARTBEAT_MS: i32 = 60_000;
+
+/// The browser's copy of unsaved text.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct LocalCopy {
+    template: Option<String>,
+    sections: Sections,
+}
+
+fn local_key(study: &str) -> String {
+    format!("pacs.report-draft.{study}")
+}
+
+fn keep_local(p: &super::Panel) {
+    let copy = LocalCopy {
+        template: p.template.clone(),
+        sections: p.typed(),
+    };
+    if let Ok(text) = serde_json::to_string(&copy) {
+        dom::store(&local_key(&p.study), &text);
+    }
+}
+
+fn forget_local(study: &str) {
+    if let Ok(Some(storage)) = dom::window().local_storage() {
+        let _ = storage.remove_item(&local_key(study));
+    }
+}
+
+/// Listens to typing and to the page being hidden or left, and starts
+/// the autosave and heartbeat timers.
+pub fn wire(panel: &Shared) {
+    let areas: Vec<_> = panel
+        .borrow()
+        .dom
+        .areas
+        .iter()
+        .map(|(_, a)| a.clone())
+        .collect();
+    for area in areas {
+        let p = panel.clone();
+        dom::on::<web_sys::Event, _>(&area, "input", move |_| edited(&p));
+    }
+    let p = panel.clone();
+    dom::on::<web_sys::Event, _>(&dom::document(), "visibilitychange", move |_| {
+        if dom::document().hidden() {
+            send_on_leave(&p, false);
+        }
+    });
+    let p = panel.clone();
+    dom::on::<web_sys::Event, _>(&dom::window(), "pagehide", move |_| send_on_leave(&p, true));
+    tick(panel.clone());
+    let p = panel.clone();
+    dom::set_timeout(HEARTBEAT_MS, move || heartbeat(p));
+}
+
+/// Text was typed (or put in by a template).
+pub fn edited(panel: &Shared) {
+    let mut p = panel.borrow_mut();
+    if !p.editable() {
+        return;
+    }
+    p.save.edited(now_ms() as f64);
+    keep_local(&p);
+    render_state(&p);
+}
+
+fn tick(panel: Shared) {
+    let due = {
+        let p = panel.borrow();
+        p.editable() && p.save.should_save(now_ms() as f64)
+    };
+    if due {
+        let p = panel.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = save_now(&p).await;
+        });
+    }
+    dom::set_timeout(TICK_MS, move || tick(panel));
+}
+
+/// Sends the draft now; the answer updates the autosave state.
+pub async fn save_now(panel: &Shared) -> Result<(), ApiError> {
+    let (url, body) = {
+        let mut p = panel.borrow_mut();
+        if !p.editable() {
+            return Ok(());
+        }
+        p.save.started();
+        render_state(&p);
+        (format!("{}/report/draft", p.api()), draft_body(&p))
+    };
+    let result = api::call::<Report, _>("PUT", &url, Some(&body)).await;
+    let now = now_ms() as f64;
+    match result {
+        Ok(report) => {
+            {
+                let mut p = panel.borrow_mut();
+                p.save.succeeded();
+                if !p.save.has_unsaved() {
+                    forget_local(&p.study);
+                }
+            }
+            show_report(panel, report, false);
+            Ok(())
+        }
+        Err(e) => {
+            match &e {
+                ApiError::Conflict { .. } => {
+                    {
+                        let mut p = panel.borrow_mut();
+                        p.save.stop();
+                        p.lock_lost = true;
+                    }
+                    say(panel, &tr("report.lock_lost"));
+                    super::render(panel);
+                }
+                e if e.is_transient() || matches!(e, ApiError::SignedOut) => {
+                    panel.borrow_mut().save.failed(now);
+                }
+                other => {
+                    panel.borrow_mut().save.stop();
+                    say(panel, &other.words(lang()));
+                }
+            }
+            render_state(&panel.borrow());
+            Err(e)
+        }
+    }
+}
+
+fn draft_body(p: &super::Panel) -> DraftBody {
+    DraftBody {
+        template: p.template.clone(),
+        language: lang().tag().to_owned(),
+        sections: p.typed(),
+    }
+}
+
+/// Waits for a save on its way, then saves what is still unsaved: what
+/// signing and the preliminary report need first.
+pub async fn flush(panel: &Shared) -> Result<(), ApiError> {
+    for _ in 0..200 {
+        if panel.borrow().save.state() != SaveState::Saving {
+            break;
+        }
+        dom::sleep(50).await;
+    }
+    if panel.borrow().save.has_unsaved() {
+        save_now(panel).await
+    } else {
+        Ok(())
+    }
+}
+
+/// On hiding or leaving the page: the unsaved draft goes out with
+/// `keepalive`; on leaving, the lock is given back too (unless a draft is
+/// on its way, which needs the lock: the lock then lapses by itself).
+fn send_on_leave(panel: &Shared, leaving: bool) {
+    let p = panel.borrow();
+    if !p.editable() {
+        return;
+    }
+    let pending = p.save.has_unsaved() || p.save.state() == SaveState::Saving;
+    if pending {
+        let url = format!("{}/report/draft", p.api());
+        api::send_keepalive("PUT", &url, Some(&draft_body(&p)));
+    }
+    if leaving {
+        if !pending {
+            let url = format!("{}/release", p.worklist_api());
+            api::send_keepalive::<()>("POST", &url, None);
+        }
+        // A reload, or a step back to the study, takes it again.
+        intent::mark(&p.study);
+    }
+}
+
+/// Renews the lock every minute while the study is held.
+fn heartbeat(panel: Shared) {
+    let holding = panel.borrow().editable();
+    let p = panel.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        if holding {
+            let url = format!("{}/renew", p.borrow().worklist_api());
+            // A failed heartbeat is tried again at the next: the lock
+            // lasts five of them. Only a refusal means it is gone.
+            if let Err(ApiError::Conflict { .. }) = api::post(&url).await {
+                {
+                    let mut panel = p.borrow_mut();
+                    panel.save.stop();
+                    panel.lock_lost = true;
+                }
+                say(&p, &tr("report.lock_lost"));
+                super::reload(&p).await;
+            }
+        }
+        dom::set_timeout(HEARTBEAT_MS, move || heartbeat(p));
+    });
+}
+
+/// Puts the browser's copy of unsaved text back, when the draft is
+/// editable and the copy differs from what the server has.
+pub fn restore_local(panel: &Shared) {
+    let (study, final_, editable, typed) = {
+        let p = panel.borrow();
+        (
+            p.study.clone(),
+            p.report.as_ref().is_some_and(|r| r.is_final()),
+            p.editable(),
+            p.typed(),
+        )
+    };
+    let Some(text) = dom::stored(&local_key(&study)) else {
+        return;
+    };
+    let Ok(copy) = serde_json::from_str::<LocalCopy>(&text) else {
+        forget_local(&study);
+        return;
+    };
+    if final_ || copy.sections == typed {
+        forget_local(&study);
+        return;
+    }
+    if !editable {
+        return;
+    }
+    {
+        let mut p = panel.borrow_mut();
+        p.fill(&copy.sections);
+        if copy.template.is_some() {
+            p.template = copy.template;
+        }
+    }
+    edited(panel);
+    say(panel, &tr("report.restored"));
+}
+
+/// Writes the save state line.
+pub fn render_state(p: &super::Panel) {
+    let state = p.save.state();
+    let text = match state {
+        SaveState::Saved => {
+            let at = p
+                .report
+                .as_ref()
+                .and_then(|r| r.draft.as_ref())
+                .and_then(|d| d.updated_at.as_deref())
+                .and_then(crate::time::parse_rfc3339);
+            match at {
+                Some(at) if p.editable() => {
+                    super::super::text::tr_with("report.saved_at", &[("time", &clock(at))])
+                }
+                _ => String::new(),
+            }
+        }
+        SaveState::Dirty => tr("report.unsaved"),
+        SaveState::Saving if p.save.is_retrying() => tr("report.retrying"),
+        SaveState::Saving => tr("report.saving"),
+        SaveState::Failed if p.save.is_stopped() => tr("report.not_saved_stopped"),
+        SaveState::Failed => tr("report.not_saved"),
+    };
+    let el = &p.dom.save_state;
+    if el.get_attribute("data-state").as_deref() != Some(state.name()) {
+        let _ = el.set_attribute("data-state", state.name());
+    }
+    if el.text_content().unwrap_or_default() != text {
+        el.set_text_content(Some(&text));
+    }
+}
