@@ -182,6 +182,19 @@ impl Ingest {
         source: &str,
         expected_study: Option<&Uid>,
     ) -> Result<Stored, IngestError> {
+        self.ingest_from(incoming, source, None, expected_study)
+            .await
+    }
+
+    /// [`Ingest::ingest`] for an instance a known site sent: its study
+    /// becomes that site's, and its reading task takes the site's priority.
+    pub async fn ingest_from(
+        &self,
+        incoming: Incoming,
+        source: &str,
+        site: Option<&str>,
+        expected_study: Option<&Uid>,
+    ) -> Result<Stored, IngestError> {
         // SeqCst on both sides: `shutdown` must never see no store in
         // flight while a store sees the archive still accepting.
         self.in_flight.fetch_add(1, Ordering::SeqCst);
@@ -278,6 +291,7 @@ impl Ingest {
         }
 
         let mut record = new_instance(&prepared, &sha256, key.as_str(), source);
+        record.site = site.map(str::to_owned);
         if let Some(router) = &self.router {
             record.forward = router.route(&Arrival {
                 calling_ae_title: calling_ae_title.as_deref().map(str::trim),
@@ -530,6 +544,7 @@ fn new_instance(prepared: &Prepared, sha256: &str, key: &str, source: &str) -> N
         image: image_attributes(&p.header, &p.transfer_syntax_uid),
         metadata: prepared.metadata.clone(),
         source: source.to_owned(),
+        site: None,
         forward: Vec::new(),
     }
 }

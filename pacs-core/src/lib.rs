@@ -18,6 +18,7 @@ pub mod retrieve;
 pub mod transcode;
 pub mod uid;
 pub mod wire;
+pub mod workflow;
 
 pub use error::{ArchiveError, IndexError, IngestError};
 pub use index::{DuplicatePolicy, Index, SqliteIndex};

@@ -194,6 +194,8 @@ pub struct Query {
     pub offset: usize,
     /// `fuzzymatching=true`: person names match on any name component prefix.
     pub fuzzy: bool,
+    /// The studies the caller may see; nothing outside is matched.
+    pub scope: crate::workflow::StudyScope,
 }
 
 /// Default and maximum number of results per query.
@@ -221,6 +223,7 @@ impl Query {
             limit: DEFAULT_LIMIT,
             offset: 0,
             fuzzy: false,
+            scope: Default::default(),
         }
     }
 

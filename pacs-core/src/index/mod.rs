@@ -6,9 +6,11 @@
 //! same trait; nothing above this module names a database.
 
 mod outbox;
+mod reading;
 mod schema;
 mod search;
 mod sqlite;
+mod workflow;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -69,6 +71,9 @@ pub struct NewInstance {
     pub metadata: Vec<u8>,
     /// Who sent it: `dimse:<AET>@<addr>`, `stow:<addr>`, `import:<path>`.
     pub source: String,
+    /// The site that sent it, when known: the study becomes visible to
+    /// that site and its reading task takes the site's priority.
+    pub site: Option<String>,
     /// Where the study goes next: queued in the same transaction.
     pub forward: Vec<crate::forward::ForwardOrder>,
 }

@@ -4,7 +4,7 @@ use rusqlite::Connection;
 
 use crate::error::IndexError;
 
-const VERSION: i64 = 4;
+const VERSION: i64 = 5;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE studies (
@@ -132,6 +132,155 @@ CREATE TABLE peer_received (
 );
 "#;
 
+/// The reading workflow: sites and who sent which study, accounts,
+/// sessions and machine tokens (by the SHA-256 of their secret), one
+/// reading task per study with its lease lock, drafts, signed report
+/// versions (immutable), key images, critical findings, shares, the audit
+/// trail (append-only) and OIDC sign-ins under way. Times are
+/// milliseconds since the Unix epoch.
+const SCHEMA_V5: &str = r#"
+CREATE TABLE sites (
+    name TEXT PRIMARY KEY,
+    ae_titles TEXT NOT NULL,
+    addresses TEXT NOT NULL DEFAULT '',
+    priority INTEGER NOT NULL DEFAULT 2
+);
+
+CREATE TABLE study_sites (
+    study_uid TEXT NOT NULL,
+    site TEXT NOT NULL,
+    PRIMARY KEY (study_uid, site)
+) WITHOUT ROWID;
+CREATE INDEX study_sites_by_site ON study_sites (site, study_uid);
+
+CREATE TABLE accounts (
+    username TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    site TEXT,
+    reading_sites TEXT NOT NULL DEFAULT '',
+    physician_name TEXT,
+    physician_key TEXT,
+    password_hash TEXT,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    locked_until INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX accounts_by_physician ON accounts (physician_key);
+
+CREATE TABLE sessions (
+    id INTEGER PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    username TEXT,
+    site TEXT,
+    study_uid TEXT,
+    label TEXT,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    last_used_at INTEGER,
+    revoked_at INTEGER
+);
+
+CREATE TABLE reading_tasks (
+    study_uid TEXT PRIMARY KEY,
+    site TEXT,
+    priority INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'scheduled',
+    received_at INTEGER NOT NULL,
+    assigned_to TEXT,
+    lock_holder TEXT,
+    lock_until INTEGER,
+    new_images INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX reading_tasks_in_order ON reading_tasks (status, priority, received_at);
+
+CREATE TABLE report_drafts (
+    study_uid TEXT PRIMARY KEY,
+    author TEXT NOT NULL,
+    template TEXT,
+    language TEXT NOT NULL,
+    sections TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE report_versions (
+    study_uid TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    language TEXT,
+    sections TEXT,
+    reason TEXT,
+    body TEXT,
+    signed_by TEXT NOT NULL,
+    signed_at INTEGER NOT NULL,
+    PRIMARY KEY (study_uid, version)
+);
+CREATE TRIGGER report_versions_are_immutable BEFORE UPDATE ON report_versions
+BEGIN SELECT RAISE(ABORT, 'a signed report cannot be changed; add an addendum'); END;
+CREATE TRIGGER report_versions_are_kept BEFORE DELETE ON report_versions
+BEGIN SELECT RAISE(ABORT, 'a signed report cannot be deleted'); END;
+
+CREATE TABLE key_images (
+    study_uid TEXT NOT NULL,
+    series_uid TEXT NOT NULL,
+    sop_uid TEXT NOT NULL,
+    frame INTEGER NOT NULL,
+    added_by TEXT NOT NULL,
+    added_at INTEGER NOT NULL,
+    PRIMARY KEY (study_uid, sop_uid, frame)
+);
+
+CREATE TABLE critical_findings (
+    study_uid TEXT PRIMARY KEY,
+    note TEXT NOT NULL,
+    flagged_by TEXT NOT NULL,
+    flagged_at INTEGER NOT NULL,
+    acknowledged_by TEXT,
+    acknowledged_at INTEGER
+);
+
+CREATE TABLE study_shares (
+    study_uid TEXT NOT NULL,
+    username TEXT NOT NULL,
+    shared_by TEXT NOT NULL,
+    shared_at INTEGER NOT NULL,
+    PRIMARY KEY (study_uid, username)
+) WITHOUT ROWID;
+CREATE INDEX study_shares_by_user ON study_shares (username);
+
+CREATE TABLE audit_events (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    username TEXT,
+    role TEXT,
+    action TEXT NOT NULL,
+    study_uid TEXT,
+    detail TEXT,
+    address TEXT,
+    outcome TEXT NOT NULL
+);
+CREATE INDEX audit_by_time ON audit_events (at);
+CREATE INDEX audit_by_study ON audit_events (study_uid, at);
+CREATE TRIGGER audit_is_append_only BEFORE UPDATE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TRIGGER audit_is_kept BEFORE DELETE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+
+CREATE TABLE pending_logins (
+    state TEXT PRIMARY KEY,
+    data TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+
+INSERT INTO reading_tasks (study_uid, priority, status, received_at, updated_at)
+SELECT study_uid, 2, 'scheduled',
+       CAST((julianday(created_at) - 2440587.5) * 86400000 AS INTEGER),
+       CAST((julianday(created_at) - 2440587.5) * 86400000 AS INTEGER)
+FROM studies;
+"#;
+
 /// Creates or upgrades the schema.
 pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -162,6 +311,12 @@ pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
         let tx = conn.transaction()?;
         tx.execute_batch(SCHEMA_V4)?;
         tx.pragma_update(None, "user_version", 4)?;
+        tx.commit()?;
+    }
+    if version < 5 {
+        let tx = conn.transaction()?;
+        tx.execute_batch(SCHEMA_V5)?;
+        tx.pragma_update(None, "user_version", 5)?;
         tx.commit()?;
     }
     Ok(())

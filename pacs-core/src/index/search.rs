@@ -79,6 +79,9 @@ fn conditions(q: &Query) -> (Vec<String>, Vec<rusqlite::types::Value>) {
         params.push(v);
         format!("?{}", params.len())
     };
+    if let Some(cond) = super::reading::scope_condition(&q.scope, &mut params) {
+        sql.push(cond);
+    }
     if let Some(study) = &q.study {
         let ph = p(&mut params, V::Text(study.as_str().to_owned()));
         sql.push(format!("st.study_uid = {ph}"));

@@ -414,7 +414,9 @@ fn insert_one(
             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE pk = ?1",
         [study_pk],
     )?;
-    super::outbox::enqueue(tx, &s.study_uid, &n.forward, crate::forward::now_millis())?;
+    let now = crate::forward::now_millis();
+    super::outbox::enqueue(tx, &s.study_uid, &n.forward, now)?;
+    super::reading::on_instance(tx, &s.study_uid, n.site.as_deref(), &n.source, now)?;
     // A study that grows is no longer the whole its sender declared.
     tx.prepare_cached("DELETE FROM study_completions WHERE study_uid = ?1")?
         .execute([&s.study_uid])?;

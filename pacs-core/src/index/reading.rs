@@ -1,0 +1,552 @@
+//! Reading tasks and reports in SQLite: the worklist query, lease locks
+//! taken through the one writer (so two radiologists can never both win
+//! a claim), drafts, signed versions and what travels with them.
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
+
+use crate::error::IndexError;
+use crate::forward::{Millis, Priority};
+use crate::workflow::{
+    Critical, Draft, KeyImageRef, LockError, ReadingLock, ReadingStatus, ReportRecord, Sections,
+    SignedVersion, StudyScope, Task, TaskFilter, VersionBody,
+};
+
+/// The SQL condition limiting studies (aliased `st`) to `scope`, with its
+/// parameters appended to `params`; `None` for every study.
+pub(super) fn scope_condition(scope: &StudyScope, params: &mut Vec<Value>) -> Option<String> {
+    let mut ph = |v: &str| {
+        params.push(Value::Text(v.to_owned()));
+        format!("?{}", params.len())
+    };
+    match scope {
+        StudyScope::All => None,
+        StudyScope::Sites(sites) if sites.is_empty() => Some("0".into()),
+        StudyScope::Sites(sites) => {
+            let list: Vec<String> = sites.iter().map(|s| ph(s)).collect();
+            Some(format!(
+                "EXISTS (SELECT 1 FROM study_sites ss WHERE ss.study_uid = st.study_uid AND ss.site IN ({}))",
+                list.join(", ")
+            ))
+        }
+        StudyScope::Referrer {
+            username,
+            physician_key,
+        } => {
+            let user = ph(username);
+            let shared = format!(
+                "EXISTS (SELECT 1 FROM study_shares sh WHERE sh.study_uid = st.study_uid AND sh.username = {user})"
+            );
+            Some(match physician_key {
+                Some(key) => format!("(st.referring_physician_key = {} OR {shared})", ph(key)),
+                None => shared,
+            })
+        }
+        StudyScope::Study(uid) => Some(format!("st.study_uid = {}", ph(uid))),
+    }
+}
+
+/// Records a newly indexed instance against its study's reading task,
+/// inside the insert transaction: the first instance makes the task (at
+/// the sending site's priority); a later one on a reported study flags it.
+pub(super) fn on_instance(
+    tx: &Transaction<'_>,
+    study_uid: &str,
+    site: Option<&str>,
+    source: &str,
+    now: Millis,
+) -> Result<(), IndexError> {
+    if let Some(site) = site {
+        tx.prepare_cached("INSERT OR IGNORE INTO study_sites (study_uid, site) VALUES (?1, ?2)")?
+            .execute(params![study_uid, site])?;
+    }
+    // The archive's own report objects do not make the study new again.
+    if source.starts_with("report:") {
+        return Ok(());
+    }
+    let priority: i64 = match site {
+        Some(site) => tx
+            .prepare_cached("SELECT priority FROM sites WHERE name = ?1")?
+            .query_row([site], |r| r.get(0))
+            .optional()?
+            .unwrap_or(Priority::Routine.rank()),
+        None => Priority::Routine.rank(),
+    };
+    tx.prepare_cached(
+        "INSERT INTO reading_tasks (study_uid, site, priority, status, received_at, updated_at)
+         VALUES (?1, ?2, ?3, 'scheduled', ?4, ?4)
+         ON CONFLICT (study_uid) DO UPDATE SET
+            new_images = CASE WHEN status IN ('preliminary', 'final', 'amended') THEN 1 ELSE new_images END,
+            site = coalesce(site, excluded.site),
+            updated_at = excluded.updated_at",
+    )?
+    .execute(params![study_uid, site, priority, now])?;
+    Ok(())
+}
+
+const TASK_COLUMNS: &str = "st.study_uid, st.patient_name, st.patient_id, st.accession_number,
+    st.study_date, st.study_time, st.study_description, st.referring_physician_name,
+    st.modalities, st.num_instances, t.site, t.priority, t.status, t.received_at, t.assigned_to,
+    t.lock_holder, t.lock_until, coalesce(a.display_name, t.lock_holder), t.new_images,
+    EXISTS (SELECT 1 FROM critical_findings c WHERE c.study_uid = st.study_uid AND c.acknowledged_at IS NULL)";
+
+const TASK_FROM: &str = "reading_tasks t JOIN studies st ON st.study_uid = t.study_uid
+    LEFT JOIN accounts a ON a.username = t.lock_holder";
+
+fn task_row(r: &rusqlite::Row<'_>, now: Millis) -> rusqlite::Result<Task> {
+    let modalities: String = r.get(8)?;
+    let lock_holder: Option<String> = r.get(15)?;
+    let lock_until: Option<Millis> = r.get(16)?;
+    let lock = match (lock_holder, lock_until) {
+        (Some(holder), Some(until)) if until > now => Some(ReadingLock {
+            holder,
+            holder_name: r.get(17)?,
+            until,
+        }),
+        _ => None,
+    };
+    let status: String = r.get(12)?;
+    Ok(Task {
+        study_uid: r.get(0)?,
+        patient_name: r.get(1)?,
+        patient_id: r.get(2)?,
+        accession_number: r.get(3)?,
+        study_date: r.get(4)?,
+        study_time: r.get(5)?,
+        study_description: r.get(6)?,
+        referring_physician_name: r.get(7)?,
+        modalities: modalities
+            .split('\\')
+            .filter(|m| !m.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        num_instances: r.get(9)?,
+        site: r.get(10)?,
+        priority: Priority::from_rank(r.get(11)?),
+        status: ReadingStatus::parse(&status).unwrap_or(ReadingStatus::Scheduled),
+        received_at: r.get(13)?,
+        assigned_to: r.get(14)?,
+        lock,
+        new_images: r.get::<_, i64>(18)? != 0,
+        critical_open: r.get(19)?,
+    })
+}
+
+pub(super) fn tasks(
+    c: &Connection,
+    scope: &StudyScope,
+    f: &TaskFilter,
+    now: Millis,
+) -> Result<(u64, Vec<Task>), IndexError> {
+    let mut params: Vec<Value> = Vec::new();
+    let mut conds: Vec<String> = Vec::new();
+    if let Some(cond) = scope_condition(scope, &mut params) {
+        conds.push(cond);
+    }
+    let ph = |params: &mut Vec<Value>, v: Value| {
+        params.push(v);
+        format!("?{}", params.len())
+    };
+    match &f.statuses {
+        None => conds.push("t.status NOT IN ('final', 'amended')".into()),
+        Some(list) if list.is_empty() => {}
+        Some(list) => {
+            let phs: Vec<String> = list
+                .iter()
+                .map(|s| ph(&mut params, Value::Text(s.as_str().into())))
+                .collect();
+            conds.push(format!("t.status IN ({})", phs.join(", ")));
+        }
+    }
+    if let Some(site) = &f.site {
+        let p = ph(&mut params, Value::Text(site.clone()));
+        conds.push(format!(
+            "EXISTS (SELECT 1 FROM study_sites ss WHERE ss.study_uid = st.study_uid AND ss.site = {p})"
+        ));
+    }
+    if let Some(modality) = &f.modality {
+        let p = ph(&mut params, Value::Text(modality.clone()));
+        conds.push(format!(
+            "EXISTS (SELECT 1 FROM series ms WHERE ms.study_pk = st.pk AND ms.modality = {p})"
+        ));
+    }
+    if let Some(user) = &f.mine {
+        let p = ph(&mut params, Value::Text(user.clone()));
+        let n = ph(&mut params, Value::Integer(now));
+        conds.push(format!(
+            "(t.assigned_to = {p} OR (t.lock_holder = {p} AND t.lock_until > {n}))"
+        ));
+    }
+    let where_sql = if conds.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conds.join(" AND "))
+    };
+    let total: i64 = c.query_row(
+        &format!("SELECT count(*) FROM {TASK_FROM} {where_sql}"),
+        params_from_iter(params.iter()),
+        |r| r.get(0),
+    )?;
+    let order = if f.newest_first {
+        "ORDER BY t.received_at DESC, st.pk DESC"
+    } else {
+        "ORDER BY t.priority, t.received_at, st.pk"
+    };
+    let limit = ph(&mut params, Value::Integer(f.limit.max(1) as i64));
+    let offset = ph(&mut params, Value::Integer(f.offset as i64));
+    let mut stmt = c.prepare(&format!(
+        "SELECT {TASK_COLUMNS} FROM {TASK_FROM} {where_sql} {order} LIMIT {limit} OFFSET {offset}"
+    ))?;
+    let rows = stmt
+        .query_map(params_from_iter(params.iter()), |r| task_row(r, now))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((total as u64, rows))
+}
+
+pub(super) fn task(
+    c: &Connection,
+    study_uid: &str,
+    now: Millis,
+) -> Result<Option<Task>, IndexError> {
+    Ok(c.prepare_cached(&format!(
+        "SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE t.study_uid = ?1"
+    ))?
+    .query_row([study_uid], |r| task_row(r, now))
+    .optional()?)
+}
+
+/// The task's lock holder and status, for the checks writes make.
+fn lock_state(
+    tx: &Transaction<'_>,
+    study_uid: &str,
+    now: Millis,
+) -> Result<Option<(Option<String>, ReadingStatus)>, IndexError> {
+    let row: Option<(Option<String>, Option<Millis>, String)> = tx
+        .prepare_cached(
+            "SELECT lock_holder, lock_until, status FROM reading_tasks WHERE study_uid = ?1",
+        )?
+        .query_row([study_uid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    Ok(row.map(|(holder, until, status)| {
+        let live = holder.filter(|_| until.is_some_and(|u| u > now));
+        (
+            live,
+            ReadingStatus::parse(&status).unwrap_or(ReadingStatus::Scheduled),
+        )
+    }))
+}
+
+pub(super) fn claim(
+    tx: &Transaction<'_>,
+    study_uid: &str,
+    user: &str,
+    now: Millis,
+    until: Millis,
+) -> Result<Result<(), LockError>, IndexError> {
+    let Some((holder, _)) = lock_state(tx, study_uid, now)? else {
+        return Ok(Err(LockError::NoStudy));
+    };
+    if let Some(holder) = holder.filter(|h| h != user) {
+        let holder_name: String = tx
+            .prepare_cached("SELECT display_name FROM accounts WHERE username = ?1")?
+            .query_row([&holder], |r| r.get(0))
+            .optional()?
+            .unwrap_or_else(|| holder.clone());
+        return Ok(Err(LockError::HeldBy {
+            holder,
+            holder_name,
+        }));
+    }
+    tx.prepare_cached(
+        "UPDATE reading_tasks SET lock_holder = ?2, lock_until = ?3, updated_at = ?4,
+            status = CASE status WHEN 'scheduled' THEN 'in_progress' ELSE status END
+         WHERE study_uid = ?1",
+    )?
+    .execute(params![study_uid, user, until, now])?;
+    Ok(Ok(()))
+}
+
+pub(super) fn release(
+    tx: &Transaction<'_>,
+    study_uid: &str,
+    user: Option<&str>,
+    now: Millis,
+) -> Result<(), IndexError> {
+    tx.prepare_cached(
+        "UPDATE reading_tasks SET lock_holder = NULL, lock_until = NULL, updated_at = ?3,
+            status = CASE WHEN status = 'in_progress'
+                AND NOT EXISTS (SELECT 1 FROM report_drafts d WHERE d.study_uid = ?1)
+                THEN 'scheduled' ELSE status END
+         WHERE study_uid = ?1 AND (?2 IS NULL OR lock_holder = ?2)",
+    )?
+    .execute(params![study_uid, user, now])?;
+    Ok(())
+}
+
+/// Refuses unless `user` holds the live lock and the report is unsigned.
+fn require_lock(
+    tx: &Transaction<'_>,
+    study_uid: &str,
+    user: &str,
+    now: Millis,
+) -> Result<Result<(), LockError>, IndexError> {
+    match lock_state(tx, study_uid, now)? {
+        None => Ok(Err(LockError::NoStudy)),
+        Some((_, status)) if status.is_signed() => Ok(Err(LockError::Signed)),
+        Some((Some(holder), _)) if holder == user => Ok(Ok(())),
+        Some(_) => Ok(Err(LockError::NotHeld)),
+    }
+}
+
+fn encode_sections(s: &Sections) -> Result<String, IndexError> {
+    serde_json::to_string(s)
+        .map_err(|e| IndexError::Database(format!("cannot encode report sections: {e}")))
+}
+
+fn decode_sections(s: &str) -> Sections {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+pub(super) fn save_draft(
+    tx: &Transaction<'_>,
+    study_uid: &str,
+    d: &Draft,
+    now: Millis,
+) -> Result<Result<(), LockError>, IndexError> {
+    if let Err(e) = require_lock(tx, study_uid, &d.author, now)? {
+        return Ok(Err(e));
+    }
+    tx.prepare_cached(
+        "INSERT INTO report_drafts (study_uid, author, template, language, sections, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (study_uid) DO UPDATE SET author = excluded.author,
+            template = excluded.template, language = excluded.language,
+            sections = excluded.sections, updated_at = excluded.updated_at",
+    )?
+    .execute(params![
+        study_uid,
+        d.author,
+        d.template,
+        d.language,
+        encode_sections(&d.sections)?,
+        now
+    ])?;
+    Ok(Ok(()))
+}
+
+pub(super) fn mark_preliminary(
+    tx: &Transaction<'_>,
+    study_uid: &str,
+    user: &str,
+    now: Millis,
+) -> Result<Result<(), LockError>, IndexError> {
+    if let Err(e) = require_lock(tx, study_uid, user, now)? {
+        return Ok(Err(e));
+    }
+    tx.prepare_cached(
+        "UPDATE reading_tasks SET status = 'preliminary', updated_at = ?2 WHERE study_uid = ?1",
+    )?
+    .execute(params![study_uid, now])?;
+    Ok(Ok(()))
+}
+
+fn next_version(tx: &Transaction<'_>, study_uid: &str) -> Result<u32, IndexError> {
+    let last: Option<i64> = tx
+        .prepare_cached("SELECT max(version) FROM report_versions WHERE study_uid = ?1")?
+        .query_row([study_uid], |r| r.get(0))?;
+    Ok(last.unwrap_or(0) as u32 + 1)
+}
+
+pub(super) fn sign(
+    tx: &Transaction<'_>,
+    study_uid: &str,
+    user: &str,
+    now: Millis,
+) -> Result<Result<u32, LockError>, IndexError> {
+    if let Err(e) = require_lock(tx, study_uid, user, now)? {
+        return Ok(Err(e));
+    }
+    let draft: Option<(String, String)> = tx
+        .prepare_cached("SELECT language, sections FROM report_drafts WHERE study_uid = ?1")?
+        .query_row([study_uid], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((language, sections)) = draft else {
+        return Ok(Err(LockError::NoDraft));
+    };
+    let version = next_version(tx, study_uid)?;
+    tx.prepare_cached(
+        "INSERT INTO report_versions (study_uid, version, kind, language, sections, signed_by, signed_at)
+         VALUES (?1, ?2, 'final', ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![study_uid, version, language, sections, user, now])?;
+    tx.prepare_cached("DELETE FROM report_drafts WHERE study_uid = ?1")?
+        .execute([study_uid])?;
+    tx.prepare_cached(
+        "UPDATE reading_tasks SET status = 'final', lock_holder = NULL, lock_until = NULL,
+            new_images = 0, updated_at = ?2 WHERE study_uid = ?1",
+    )?
+    .execute(params![study_uid, now])?;
+    Ok(Ok(version))
+}
+
+pub(super) fn add_addendum(
+    tx: &Transaction<'_>,
+    study_uid: &str,
+    user: &str,
+    reason: &str,
+    text: &str,
+    now: Millis,
+) -> Result<Result<u32, LockError>, IndexError> {
+    match lock_state(tx, study_uid, now)? {
+        None => return Ok(Err(LockError::NoStudy)),
+        Some((_, status)) if !status.is_signed() => return Ok(Err(LockError::NotSigned)),
+        Some(_) => {}
+    }
+    let version = next_version(tx, study_uid)?;
+    tx.prepare_cached(
+        "INSERT INTO report_versions (study_uid, version, kind, reason, body, signed_by, signed_at)
+         VALUES (?1, ?2, 'addendum', ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![study_uid, version, reason, text, user, now])?;
+    tx.prepare_cached(
+        "UPDATE reading_tasks SET status = 'amended', new_images = 0, updated_at = ?2
+         WHERE study_uid = ?1",
+    )?
+    .execute(params![study_uid, now])?;
+    Ok(Ok(version))
+}
+
+pub(super) fn versions(c: &Connection, study_uid: &str) -> Result<Vec<SignedVersion>, IndexError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT v.version, v.kind, v.language, v.sections, v.reason, v.body, v.signed_by,
+            coalesce(a.display_name, v.signed_by), v.signed_at
+         FROM report_versions v LEFT JOIN accounts a ON a.username = v.signed_by
+         WHERE v.study_uid = ?1 ORDER BY v.version",
+    )?;
+    let rows = stmt
+        .query_map([study_uid], |r| {
+            let kind: String = r.get(1)?;
+            let body = if kind == "final" {
+                VersionBody::Final {
+                    language: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                    sections: decode_sections(&r.get::<_, Option<String>>(3)?.unwrap_or_default()),
+                }
+            } else {
+                VersionBody::Addendum {
+                    reason: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                    text: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+                }
+            };
+            Ok(SignedVersion {
+                version: r.get::<_, i64>(0)? as u32,
+                body,
+                signed_by: r.get(6)?,
+                signed_by_name: r.get(7)?,
+                signed_at: r.get(8)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+pub(super) fn report(
+    c: &Connection,
+    study_uid: &str,
+    now: Millis,
+) -> Result<Option<ReportRecord>, IndexError> {
+    let Some(task) = task(c, study_uid, now)? else {
+        return Ok(None);
+    };
+    let draft = c
+        .prepare_cached(
+            "SELECT template, language, sections, author, updated_at FROM report_drafts WHERE study_uid = ?1",
+        )?
+        .query_row([study_uid], |r| {
+            Ok(Draft {
+                template: r.get(0)?,
+                language: r.get(1)?,
+                sections: decode_sections(&r.get::<_, String>(2)?),
+                author: r.get(3)?,
+                updated_at: r.get(4)?,
+            })
+        })
+        .optional()?;
+    let key_images = c
+        .prepare_cached(
+            "SELECT series_uid, sop_uid, frame FROM key_images WHERE study_uid = ?1 ORDER BY added_at, sop_uid, frame",
+        )?
+        .query_map([study_uid], |r| {
+            Ok(KeyImageRef {
+                series_uid: r.get(0)?,
+                sop_uid: r.get(1)?,
+                frame: r.get::<_, i64>(2)? as u32,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let critical = critical(c, study_uid)?;
+    Ok(Some(ReportRecord {
+        versions: versions(c, study_uid)?,
+        task,
+        draft,
+        key_images,
+        critical,
+    }))
+}
+
+pub(super) fn critical(c: &Connection, study_uid: &str) -> Result<Option<Critical>, IndexError> {
+    Ok(c.prepare_cached(
+        "SELECT note, flagged_by, flagged_at, acknowledged_by, acknowledged_at
+             FROM critical_findings WHERE study_uid = ?1",
+    )?
+    .query_row([study_uid], |r| {
+        Ok(Critical {
+            note: r.get(0)?,
+            flagged_by: r.get(1)?,
+            flagged_at: r.get(2)?,
+            acknowledged_by: r.get(3)?,
+            acknowledged_at: r.get(4)?,
+        })
+    })
+    .optional()?)
+}
+
+pub(super) fn open_criticals(
+    c: &Connection,
+    scope: &StudyScope,
+    now: Millis,
+) -> Result<Vec<(Task, Critical)>, IndexError> {
+    let mut params = Vec::new();
+    let cond = scope_condition(scope, &mut params)
+        .map(|c| format!("AND {c}"))
+        .unwrap_or_default();
+    let uids: Vec<String> = c
+        .prepare(&format!(
+            "SELECT cf.study_uid FROM critical_findings cf JOIN studies st ON st.study_uid = cf.study_uid
+             WHERE cf.acknowledged_at IS NULL {cond} ORDER BY cf.flagged_at"
+        ))?
+        .query_map(params_from_iter(params.iter()), |r| r.get(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = Vec::new();
+    for uid in uids {
+        if let (Some(t), Some(cr)) = (task(c, &uid, now)?, critical(c, &uid)?) {
+            out.push((t, cr));
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn study_visible(
+    c: &Connection,
+    scope: &StudyScope,
+    study_uid: &str,
+) -> Result<bool, IndexError> {
+    let mut params = vec![Value::Text(study_uid.to_owned())];
+    let cond = scope_condition(scope, &mut params)
+        .map(|c| format!("AND {c}"))
+        .unwrap_or_default();
+    Ok(c.query_row(
+        &format!("SELECT EXISTS (SELECT 1 FROM studies st WHERE st.study_uid = ?1 {cond})"),
+        params_from_iter(params.iter()),
+        |r| r.get(0),
+    )?)
+}

@@ -1,0 +1,727 @@
+//! [`Workflow`] on SQLite: accounts, sites, sessions, the audit trail and
+//! the reading tasks and reports of `reading.rs`. Writes go through the
+//! index's one writer thread, reads through its reader pool.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::types::Value;
+use rusqlite::{OptionalExtension, params, params_from_iter};
+
+use super::reading;
+use super::sqlite::SqliteIndex;
+use crate::error::IndexError;
+use crate::forward::{Millis, Priority, millis};
+use crate::workflow::{
+    Account, AuditEvent, AuditFilter, Critical, Draft, KeyImageRef, LockError, ReportRecord, Role,
+    Session, SessionKind, SignedVersion, SiteRecord, StudyScope, Task, TaskFilter, TokenInfo,
+    Workflow, physician_key,
+};
+
+const ACCOUNT_COLUMNS: &str = "username, display_name, role, site, reading_sites, physician_name,
+    password_hash, disabled, failed_logins, locked_until";
+
+fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
+    let role: String = r.get(2)?;
+    let reading: String = r.get(4)?;
+    Ok(Account {
+        username: r.get(0)?,
+        display_name: r.get(1)?,
+        role: Role::parse(&role).unwrap_or(Role::Referrer),
+        site: r.get(3)?,
+        reading_sites: split_list(&reading),
+        physician_name: r.get(5)?,
+        password_hash: r.get(6)?,
+        disabled: r.get::<_, i64>(7)? != 0,
+        failed_logins: r.get::<_, i64>(8)? as u32,
+        locked_until: r.get(9)?,
+    })
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEvent> {
+    Ok(AuditEvent {
+        id: r.get(0)?,
+        at: r.get(1)?,
+        user: r.get(2)?,
+        role: r.get(3)?,
+        action: r.get(4)?,
+        study_uid: r.get(5)?,
+        detail: r.get(6)?,
+        address: r.get(7)?,
+        outcome: r.get(8)?,
+    })
+}
+
+impl SqliteIndex {
+    async fn task_after(&self, study_uid: &str, now: Millis) -> Result<Option<Task>, IndexError> {
+        let uid = study_uid.to_owned();
+        self.read(move |c| reading::task(c, &uid, now)).await
+    }
+
+    async fn version(&self, study_uid: &str, version: u32) -> Result<SignedVersion, IndexError> {
+        let uid = study_uid.to_owned();
+        let all = self.read(move |c| reading::versions(c, &uid)).await?;
+        all.into_iter()
+            .find(|v| v.version == version)
+            .ok_or_else(|| IndexError::Database("a signed version vanished".into()))
+    }
+}
+
+#[async_trait]
+impl Workflow for SqliteIndex {
+    async fn add_account(&self, a: Account) -> Result<(), IndexError> {
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO accounts (username, display_name, role, site, reading_sites,
+                    physician_name, physician_key, password_hash, disabled)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (username) DO UPDATE SET display_name = excluded.display_name,
+                    role = excluded.role, site = excluded.site,
+                    reading_sites = excluded.reading_sites,
+                    physician_name = excluded.physician_name,
+                    physician_key = excluded.physician_key,
+                    password_hash = coalesce(excluded.password_hash, password_hash),
+                    disabled = excluded.disabled",
+                params![
+                    a.username,
+                    a.display_name,
+                    a.role.as_str(),
+                    a.site,
+                    a.reading_sites.join(","),
+                    a.physician_name,
+                    a.physician_name.as_deref().map(physician_key),
+                    a.password_hash,
+                    a.disabled as i64,
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn account(&self, username: &str) -> Result<Option<Account>, IndexError> {
+        let username = username.to_owned();
+        self.read(move |c| {
+            Ok(c.prepare_cached(&format!(
+                "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE username = ?1"
+            ))?
+            .query_row([username], account_row)
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn accounts(&self) -> Result<Vec<Account>, IndexError> {
+        self.read(|c| {
+            Ok(c.prepare(&format!(
+                "SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY username"
+            ))?
+            .query_map([], account_row)?
+            .collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn account_count(&self) -> Result<u64, IndexError> {
+        self.read(|c| {
+            Ok(c.query_row("SELECT count(*) FROM accounts", [], |r| r.get::<_, i64>(0))? as u64)
+        })
+        .await
+    }
+
+    async fn set_password(&self, username: &str, hash: &str) -> Result<bool, IndexError> {
+        let (username, hash) = (username.to_owned(), hash.to_owned());
+        self.write(move |tx| {
+            Ok(tx.execute(
+                "UPDATE accounts SET password_hash = ?2, failed_logins = 0, locked_until = 0
+                 WHERE username = ?1",
+                params![username, hash],
+            )? > 0)
+        })
+        .await
+    }
+
+    async fn login_failed(
+        &self,
+        username: &str,
+        now: Millis,
+        max_failures: u32,
+        lock_for: Duration,
+    ) -> Result<Option<Millis>, IndexError> {
+        let username = username.to_owned();
+        let lock_until = now.saturating_add(millis(lock_for));
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE accounts SET failed_logins = failed_logins + 1,
+                    locked_until = CASE WHEN failed_logins + 1 >= ?2 THEN ?3 ELSE locked_until END
+                 WHERE username = ?1",
+                params![username, max_failures, lock_until],
+            )?;
+            let until: Option<Millis> = tx
+                .query_row(
+                    "SELECT locked_until FROM accounts WHERE username = ?1",
+                    [&username],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(until.filter(|u| *u > now))
+        })
+        .await
+    }
+
+    async fn login_succeeded(&self, username: &str) -> Result<(), IndexError> {
+        let username = username.to_owned();
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE accounts SET failed_logins = 0, locked_until = 0 WHERE username = ?1",
+                [username],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn put_site(&self, site: SiteRecord) -> Result<(), IndexError> {
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO sites (name, ae_titles, addresses, priority) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (name) DO UPDATE SET ae_titles = excluded.ae_titles,
+                    addresses = excluded.addresses, priority = excluded.priority",
+                params![
+                    site.name,
+                    site.ae_titles.join(","),
+                    site.addresses.join(","),
+                    site.priority.rank()
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn sites(&self) -> Result<Vec<SiteRecord>, IndexError> {
+        self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT name, ae_titles, addresses, priority FROM sites ORDER BY name",
+            )?
+            .query_map([], |r| {
+                Ok(SiteRecord {
+                    name: r.get(0)?,
+                    ae_titles: split_list(&r.get::<_, String>(1)?),
+                    addresses: split_list(&r.get::<_, String>(2)?),
+                    priority: Priority::from_rank(r.get(3)?),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn add_session(
+        &self,
+        token_hash: &str,
+        kind: SessionKind,
+        now: Millis,
+        expires_at: Option<Millis>,
+    ) -> Result<i64, IndexError> {
+        let token_hash = token_hash.to_owned();
+        self.write(move |tx| {
+            let (k, username, site, study, label) = match kind {
+                SessionKind::User { username } => ("user", Some(username), None, None, None),
+                SessionKind::Machine { site, label } => {
+                    ("machine", None, Some(site), None, Some(label))
+                }
+                SessionKind::Share {
+                    study_uid,
+                    created_by,
+                } => ("share", Some(created_by), None, Some(study_uid), None),
+            };
+            tx.execute(
+                "INSERT INTO sessions (token_hash, kind, username, site, study_uid, label,
+                    created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![token_hash, k, username, site, study, label, now, expires_at],
+            )?;
+            Ok(tx.last_insert_rowid())
+        })
+        .await
+    }
+
+    async fn session(&self, token_hash: &str, now: Millis) -> Result<Option<Session>, IndexError> {
+        let token_hash = token_hash.to_owned();
+        let found = self
+            .read(move |c| {
+                Ok(c.prepare_cached(
+                    "SELECT s.id, s.kind, s.username, s.site, s.study_uid, s.label, s.expires_at
+                     FROM sessions s LEFT JOIN accounts a ON a.username = s.username
+                     WHERE s.token_hash = ?1 AND s.revoked_at IS NULL
+                       AND (s.expires_at IS NULL OR s.expires_at > ?2)
+                       AND (s.kind = 'machine' OR (a.username IS NOT NULL AND a.disabled = 0))",
+                )?
+                .query_row(params![token_hash, now], |r| {
+                    let kind: String = r.get(1)?;
+                    let username: Option<String> = r.get(2)?;
+                    let kind = match kind.as_str() {
+                        "machine" => SessionKind::Machine {
+                            site: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                            label: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+                        },
+                        "share" => SessionKind::Share {
+                            study_uid: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                            created_by: username.unwrap_or_default(),
+                        },
+                        _ => SessionKind::User {
+                            username: username.unwrap_or_default(),
+                        },
+                    };
+                    Ok(Session {
+                        id: r.get(0)?,
+                        kind,
+                        expires_at: r.get(6)?,
+                    })
+                })
+                .optional()?)
+            })
+            .await?;
+        // Machine tokens say when they were last used; a person's session
+        // does not need a write on every request.
+        if let Some(Session {
+            id,
+            kind: SessionKind::Machine { .. },
+            ..
+        }) = &found
+        {
+            let id = *id;
+            self.write(move |tx| {
+                tx.execute(
+                    "UPDATE sessions SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2 - 60000)",
+                    params![id, now],
+                )?;
+                Ok(())
+            })
+            .await?;
+        }
+        Ok(found)
+    }
+
+    async fn revoke_session(&self, token_hash: &str, now: Millis) -> Result<bool, IndexError> {
+        let token_hash = token_hash.to_owned();
+        self.write(move |tx| {
+            Ok(tx.execute(
+                "UPDATE sessions SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
+                params![token_hash, now],
+            )? > 0)
+        })
+        .await
+    }
+
+    async fn revoke_token(&self, id: i64, now: Millis) -> Result<bool, IndexError> {
+        self.write(move |tx| {
+            Ok(tx.execute(
+                "UPDATE sessions SET revoked_at = ?2 WHERE id = ?1 AND kind = 'machine' AND revoked_at IS NULL",
+                params![id, now],
+            )? > 0)
+        })
+        .await
+    }
+
+    async fn machine_tokens(&self) -> Result<Vec<TokenInfo>, IndexError> {
+        self.read(|c| {
+            Ok(c.prepare(
+                "SELECT id, site, label, created_at, last_used_at, revoked_at FROM sessions
+                 WHERE kind = 'machine' ORDER BY id",
+            )?
+            .query_map([], |r| {
+                Ok(TokenInfo {
+                    id: r.get(0)?,
+                    site: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                    label: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                    created_at: r.get(3)?,
+                    last_used_at: r.get(4)?,
+                    revoked_at: r.get(5)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn study_visible(&self, scope: &StudyScope, study_uid: &str) -> Result<bool, IndexError> {
+        let (scope, uid) = (scope.clone(), study_uid.to_owned());
+        self.read(move |c| reading::study_visible(c, &scope, &uid))
+            .await
+    }
+
+    async fn share(
+        &self,
+        study_uid: &str,
+        username: &str,
+        by: &str,
+        now: Millis,
+    ) -> Result<(), IndexError> {
+        let (uid, user, by) = (study_uid.to_owned(), username.to_owned(), by.to_owned());
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO study_shares (study_uid, username, shared_by, shared_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![uid, user, by, now],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn tasks(
+        &self,
+        scope: &StudyScope,
+        filter: &TaskFilter,
+        now: Millis,
+    ) -> Result<(u64, Vec<Task>), IndexError> {
+        let (scope, filter) = (scope.clone(), filter.clone());
+        self.read(move |c| reading::tasks(c, &scope, &filter, now))
+            .await
+    }
+
+    async fn task(&self, study_uid: &str, now: Millis) -> Result<Option<Task>, IndexError> {
+        self.task_after(study_uid, now).await
+    }
+
+    async fn claim(
+        &self,
+        study_uid: &str,
+        user: &str,
+        now: Millis,
+        lease: Duration,
+    ) -> Result<Result<Task, LockError>, IndexError> {
+        let (uid, user) = (study_uid.to_owned(), user.to_owned());
+        let until = now.saturating_add(millis(lease));
+        let claimed = self
+            .write(move |tx| reading::claim(tx, &uid, &user, now, until))
+            .await?;
+        if let Err(e) = claimed {
+            return Ok(Err(e));
+        }
+        Ok(self
+            .task_after(study_uid, now)
+            .await?
+            .ok_or(LockError::NoStudy))
+    }
+
+    async fn release(
+        &self,
+        study_uid: &str,
+        user: &str,
+        now: Millis,
+    ) -> Result<Option<Task>, IndexError> {
+        let (uid, user) = (study_uid.to_owned(), user.to_owned());
+        self.write(move |tx| reading::release(tx, &uid, Some(&user), now))
+            .await?;
+        self.task_after(study_uid, now).await
+    }
+
+    async fn break_lock(&self, study_uid: &str, now: Millis) -> Result<Option<Task>, IndexError> {
+        let uid = study_uid.to_owned();
+        self.write(move |tx| reading::release(tx, &uid, None, now))
+            .await?;
+        self.task_after(study_uid, now).await
+    }
+
+    async fn assign(
+        &self,
+        study_uid: &str,
+        user: Option<&str>,
+        now: Millis,
+    ) -> Result<Option<Task>, IndexError> {
+        let (uid, user) = (study_uid.to_owned(), user.map(str::to_owned));
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE reading_tasks SET assigned_to = ?2, updated_at = ?3 WHERE study_uid = ?1",
+                params![uid, user, now],
+            )?;
+            Ok(())
+        })
+        .await?;
+        self.task_after(study_uid, now).await
+    }
+
+    async fn set_priority(
+        &self,
+        study_uid: &str,
+        priority: Priority,
+        now: Millis,
+    ) -> Result<Option<Task>, IndexError> {
+        let uid = study_uid.to_owned();
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE reading_tasks SET priority = ?2, updated_at = ?3 WHERE study_uid = ?1",
+                params![uid, priority.rank(), now],
+            )?;
+            Ok(())
+        })
+        .await?;
+        self.task_after(study_uid, now).await
+    }
+
+    async fn report(
+        &self,
+        study_uid: &str,
+        now: Millis,
+    ) -> Result<Option<ReportRecord>, IndexError> {
+        let uid = study_uid.to_owned();
+        self.read(move |c| reading::report(c, &uid, now)).await
+    }
+
+    async fn save_draft(
+        &self,
+        study_uid: &str,
+        draft: Draft,
+        now: Millis,
+    ) -> Result<Result<(), LockError>, IndexError> {
+        let uid = study_uid.to_owned();
+        self.write(move |tx| reading::save_draft(tx, &uid, &draft, now))
+            .await
+    }
+
+    async fn mark_preliminary(
+        &self,
+        study_uid: &str,
+        user: &str,
+        now: Millis,
+    ) -> Result<Result<(), LockError>, IndexError> {
+        let (uid, user) = (study_uid.to_owned(), user.to_owned());
+        self.write(move |tx| reading::mark_preliminary(tx, &uid, &user, now))
+            .await
+    }
+
+    async fn sign(
+        &self,
+        study_uid: &str,
+        user: &str,
+        now: Millis,
+    ) -> Result<Result<SignedVersion, LockError>, IndexError> {
+        let (uid, user) = (study_uid.to_owned(), user.to_owned());
+        match self
+            .write(move |tx| reading::sign(tx, &uid, &user, now))
+            .await?
+        {
+            Ok(version) => Ok(Ok(self.version(study_uid, version).await?)),
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    async fn add_addendum(
+        &self,
+        study_uid: &str,
+        user: &str,
+        reason: &str,
+        text: &str,
+        now: Millis,
+    ) -> Result<Result<SignedVersion, LockError>, IndexError> {
+        let (uid, user, reason, text) = (
+            study_uid.to_owned(),
+            user.to_owned(),
+            reason.to_owned(),
+            text.to_owned(),
+        );
+        match self
+            .write(move |tx| reading::add_addendum(tx, &uid, &user, &reason, &text, now))
+            .await?
+        {
+            Ok(version) => Ok(Ok(self.version(study_uid, version).await?)),
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    async fn set_key_image(
+        &self,
+        study_uid: &str,
+        image: &KeyImageRef,
+        user: &str,
+        present: bool,
+        now: Millis,
+    ) -> Result<(), IndexError> {
+        let (uid, image, user) = (study_uid.to_owned(), image.clone(), user.to_owned());
+        self.write(move |tx| {
+            if present {
+                tx.execute(
+                    "INSERT OR IGNORE INTO key_images (study_uid, series_uid, sop_uid, frame, added_by, added_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![uid, image.series_uid, image.sop_uid, image.frame, user, now],
+                )?;
+            } else {
+                tx.execute(
+                    "DELETE FROM key_images WHERE study_uid = ?1 AND sop_uid = ?2 AND frame = ?3",
+                    params![uid, image.sop_uid, image.frame],
+                )?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn flag_critical(
+        &self,
+        study_uid: &str,
+        user: &str,
+        note: &str,
+        now: Millis,
+    ) -> Result<(), IndexError> {
+        let (uid, user, note) = (study_uid.to_owned(), user.to_owned(), note.to_owned());
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO critical_findings (study_uid, note, flagged_by, flagged_at)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (study_uid) DO UPDATE SET note = excluded.note,
+                    flagged_by = excluded.flagged_by, flagged_at = excluded.flagged_at,
+                    acknowledged_by = NULL, acknowledged_at = NULL",
+                params![uid, note, user, now],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn acknowledge_critical(
+        &self,
+        study_uid: &str,
+        user: &str,
+        now: Millis,
+    ) -> Result<bool, IndexError> {
+        let (uid, user) = (study_uid.to_owned(), user.to_owned());
+        self.write(move |tx| {
+            Ok(tx.execute(
+                "UPDATE critical_findings SET acknowledged_by = ?2, acknowledged_at = ?3
+                 WHERE study_uid = ?1 AND acknowledged_at IS NULL",
+                params![uid, user, now],
+            )? > 0)
+        })
+        .await
+    }
+
+    async fn open_criticals(
+        &self,
+        scope: &StudyScope,
+        now: Millis,
+    ) -> Result<Vec<(Task, Critical)>, IndexError> {
+        let scope = scope.clone();
+        self.read(move |c| reading::open_criticals(c, &scope, now))
+            .await
+    }
+
+    async fn audit(&self, e: AuditEvent) -> Result<(), IndexError> {
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "INSERT INTO audit_events (at, username, role, action, study_uid, detail, address, outcome)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                e.at,
+                e.user,
+                e.role,
+                e.action,
+                e.study_uid,
+                e.detail,
+                e.address,
+                e.outcome
+            ])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn audit_events(&self, f: &AuditFilter) -> Result<(u64, Vec<AuditEvent>), IndexError> {
+        let f = f.clone();
+        self.read(move |c| {
+            let mut params: Vec<Value> = Vec::new();
+            let mut conds: Vec<String> = Vec::new();
+            let mut add = |cond: &str, v: Value| {
+                params.push(v);
+                conds.push(cond.replace('?', &format!("?{}", params.len())));
+            };
+            if let Some(u) = &f.user {
+                add("username = ?", Value::Text(u.clone()));
+            }
+            if let Some(a) = &f.action {
+                add("action = ?", Value::Text(a.clone()));
+            }
+            if let Some(s) = &f.study_uid {
+                add("study_uid = ?", Value::Text(s.clone()));
+            }
+            if let Some(t) = f.from {
+                add("at >= ?", Value::Integer(t));
+            }
+            if let Some(t) = f.to {
+                add("at < ?", Value::Integer(t));
+            }
+            let where_sql = if conds.is_empty() {
+                String::new()
+            } else {
+                format!("WHERE {}", conds.join(" AND "))
+            };
+            let total: i64 = c.query_row(
+                &format!("SELECT count(*) FROM audit_events {where_sql}"),
+                params_from_iter(params.iter()),
+                |r| r.get(0),
+            )?;
+            params.push(Value::Integer(f.limit.max(1) as i64));
+            params.push(Value::Integer(f.offset as i64));
+            let n = params.len();
+            let events = c
+                .prepare(&format!(
+                    "SELECT id, at, username, role, action, study_uid, detail, address, outcome
+                     FROM audit_events {where_sql} ORDER BY id DESC LIMIT ?{} OFFSET ?{n}",
+                    n - 1
+                ))?
+                .query_map(params_from_iter(params.iter()), audit_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((total as u64, events))
+        })
+        .await
+    }
+
+    async fn put_pending_login(
+        &self,
+        state: &str,
+        data: &str,
+        now: Millis,
+    ) -> Result<(), IndexError> {
+        let (state, data) = (state.to_owned(), data.to_owned());
+        self.write(move |tx| {
+            // Sign-ins abandoned for an hour are forgotten.
+            tx.execute(
+                "DELETE FROM pending_logins WHERE created_at < ?1",
+                [now - 3_600_000],
+            )?;
+            tx.execute(
+                "INSERT INTO pending_logins (state, data, created_at) VALUES (?1, ?2, ?3)",
+                params![state, data, now],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn take_pending_login(&self, state: &str) -> Result<Option<String>, IndexError> {
+        let state = state.to_owned();
+        self.write(move |tx| {
+            let data: Option<String> = tx
+                .query_row(
+                    "SELECT data FROM pending_logins WHERE state = ?1",
+                    [&state],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            tx.execute("DELETE FROM pending_logins WHERE state = ?1", [&state])?;
+            Ok(data)
+        })
+        .await
+    }
+}

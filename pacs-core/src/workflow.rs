@@ -1,0 +1,544 @@
+//! The reading workflow's domain: accounts and their roles, who may see
+//! which studies, reading tasks with their lease locks, reports from
+//! draft to signed versions and addenda, and the audit trail.
+//!
+//! Everything here lives in the index database, never in process memory,
+//! so that several archive nodes sharing one database agree on locks,
+//! sessions and drafts. [`Workflow`] is the interface; the SQLite backend
+//! is in `index::workflow`.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::error::IndexError;
+use crate::forward::{Millis, Priority};
+
+/// What an account may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A hospital or its gateway: uploads, sees its own studies and their reports.
+    Site,
+    /// Reads and reports.
+    Radiologist,
+    /// A referring doctor: sees their patients' studies and the ones shared with them.
+    Referrer,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Site => "site",
+            Role::Radiologist => "radiologist",
+            Role::Referrer => "referrer",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "site" => Some(Role::Site),
+            "radiologist" => Some(Role::Radiologist),
+            "referrer" => Some(Role::Referrer),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// Which studies a caller may see. Applied inside the index's queries, so
+/// a study outside it is never listed, counted or returned.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum StudyScope {
+    #[default]
+    All,
+    /// Studies sent by one of these sites.
+    Sites(Vec<String>),
+    /// A referring doctor's: studies naming them as Referring Physician
+    /// (compared on the upper-case name) and those shared with the account.
+    Referrer {
+        username: String,
+        physician_key: Option<String>,
+    },
+    /// One study (a time-limited read-only link).
+    Study(String),
+}
+
+/// A local account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    /// The site a site account belongs to.
+    pub site: Option<String>,
+    /// For radiologists: the sites whose studies they read (empty: all).
+    pub reading_sites: Vec<String>,
+    /// For referrers: their name as modalities write Referring Physician's
+    /// Name (`Family^Given`).
+    pub physician_name: Option<String>,
+    /// argon2id PHC string; `None` for accounts that sign in through OIDC only.
+    pub password_hash: Option<String>,
+    pub disabled: bool,
+    pub failed_logins: u32,
+    pub locked_until: Millis,
+}
+
+impl Account {
+    /// The studies this account may see.
+    pub fn scope(&self) -> StudyScope {
+        match self.role {
+            Role::Admin => StudyScope::All,
+            Role::Radiologist if self.reading_sites.is_empty() => StudyScope::All,
+            Role::Radiologist => StudyScope::Sites(self.reading_sites.clone()),
+            Role::Site => StudyScope::Sites(self.site.iter().cloned().collect()),
+            Role::Referrer => StudyScope::Referrer {
+                username: self.username.clone(),
+                physician_key: self.physician_name.as_deref().map(physician_key),
+            },
+        }
+    }
+}
+
+/// The key person names are matched on.
+pub fn physician_key(name: &str) -> String {
+    name.trim().to_uppercase()
+}
+
+/// A sending site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteRecord {
+    pub name: String,
+    pub ae_titles: Vec<String>,
+    pub addresses: Vec<String>,
+    pub priority: Priority,
+}
+
+/// What a bearer token stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionKind {
+    /// A signed-in person.
+    User { username: String },
+    /// A hospital gateway's long-lived machine token.
+    Machine { site: String, label: String },
+    /// A read-only link to one study.
+    Share {
+        study_uid: String,
+        created_by: String,
+    },
+}
+
+/// A live session or token, found by the hash of its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: i64,
+    pub kind: SessionKind,
+    pub expires_at: Option<Millis>,
+}
+
+/// A machine token as listed to administrators (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub site: String,
+    pub label: String,
+    pub created_at: Millis,
+    pub last_used_at: Option<Millis>,
+    pub revoked_at: Option<Millis>,
+}
+
+/// Where a study stands in reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadingStatus {
+    Scheduled,
+    InProgress,
+    Preliminary,
+    Final,
+    Amended,
+}
+
+impl ReadingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadingStatus::Scheduled => "scheduled",
+            ReadingStatus::InProgress => "in_progress",
+            ReadingStatus::Preliminary => "preliminary",
+            ReadingStatus::Final => "final",
+            ReadingStatus::Amended => "amended",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ReadingStatus> {
+        Some(match s {
+            "scheduled" => ReadingStatus::Scheduled,
+            "in_progress" => ReadingStatus::InProgress,
+            "preliminary" => ReadingStatus::Preliminary,
+            "final" => ReadingStatus::Final,
+            "amended" => ReadingStatus::Amended,
+            _ => return None,
+        })
+    }
+
+    /// Signed: the report can no longer be edited, only amended.
+    pub fn is_signed(self) -> bool {
+        matches!(self, ReadingStatus::Final | ReadingStatus::Amended)
+    }
+}
+
+/// How long a study of each priority may wait for its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Turnaround {
+    pub stat: Duration,
+    pub urgent: Duration,
+    pub routine: Duration,
+}
+
+impl Default for Turnaround {
+    fn default() -> Self {
+        Turnaround {
+            stat: Duration::from_secs(60 * 60),
+            urgent: Duration::from_secs(4 * 60 * 60),
+            routine: Duration::from_secs(24 * 60 * 60),
+        }
+    }
+}
+
+impl Turnaround {
+    pub fn of(&self, priority: Priority) -> Duration {
+        match priority {
+            Priority::Stat => self.stat,
+            Priority::Urgent => self.urgent,
+            Priority::Routine => self.routine,
+        }
+    }
+}
+
+/// Who holds a study's reading lock, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadingLock {
+    pub holder: String,
+    pub holder_name: String,
+    pub until: Millis,
+}
+
+/// A reading task with the study it is about, as the worklist shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    pub study_uid: String,
+    pub patient_name: Option<String>,
+    pub patient_id: Option<String>,
+    pub accession_number: Option<String>,
+    pub study_date: Option<String>,
+    pub study_time: Option<String>,
+    pub study_description: Option<String>,
+    pub referring_physician_name: Option<String>,
+    pub modalities: Vec<String>,
+    pub num_instances: i64,
+    pub site: Option<String>,
+    pub priority: Priority,
+    pub status: ReadingStatus,
+    pub received_at: Millis,
+    pub assigned_to: Option<String>,
+    /// The lock, if one is held and not expired.
+    pub lock: Option<ReadingLock>,
+    /// Images arrived after the study was reported.
+    pub new_images: bool,
+    /// A critical finding is flagged and not yet acknowledged.
+    pub critical_open: bool,
+}
+
+/// Which tasks to list.
+#[derive(Debug, Clone, Default)]
+pub struct TaskFilter {
+    /// `None`: every status but the signed ones.
+    pub statuses: Option<Vec<ReadingStatus>>,
+    pub site: Option<String>,
+    pub modality: Option<String>,
+    /// Assigned to or locked by this user.
+    pub mine: Option<String>,
+    pub limit: usize,
+    pub offset: usize,
+    /// Newest first instead of by priority and waiting time.
+    pub newest_first: bool,
+}
+
+/// Why a lock operation was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LockError {
+    #[error("the study is being read by {holder_name}")]
+    HeldBy { holder: String, holder_name: String },
+    #[error("you do not hold the reading lock on this study; open it from the worklist first")]
+    NotHeld,
+    #[error("the report is signed; add an addendum instead")]
+    Signed,
+    #[error("the report is not signed yet; change the draft instead")]
+    NotSigned,
+    #[error("there is no draft to sign; write the report first")]
+    NoDraft,
+    #[error("no such study")]
+    NoStudy,
+}
+
+/// The five parts of a report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Sections {
+    pub clinical_information: String,
+    pub technique: String,
+    pub comparison: String,
+    pub findings: String,
+    pub impression: String,
+}
+
+/// The report being written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draft {
+    pub template: Option<String>,
+    pub language: String,
+    pub sections: Sections,
+    pub author: String,
+    pub updated_at: Millis,
+}
+
+/// Signed: the final report (version 1) or an addendum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionBody {
+    Final {
+        language: String,
+        sections: Sections,
+    },
+    Addendum {
+        reason: String,
+        text: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedVersion {
+    pub version: u32,
+    pub body: VersionBody,
+    pub signed_by: String,
+    pub signed_by_name: String,
+    pub signed_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyImageRef {
+    pub series_uid: String,
+    pub sop_uid: String,
+    pub frame: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Critical {
+    pub note: String,
+    pub flagged_by: String,
+    pub flagged_at: Millis,
+    pub acknowledged_by: Option<String>,
+    pub acknowledged_at: Option<Millis>,
+}
+
+/// Everything recorded about a study's report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportRecord {
+    pub task: Task,
+    pub draft: Option<Draft>,
+    pub versions: Vec<SignedVersion>,
+    pub key_images: Vec<KeyImageRef>,
+    pub critical: Option<Critical>,
+}
+
+/// One line of the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub at: Millis,
+    pub user: Option<String>,
+    pub role: Option<String>,
+    pub action: String,
+    pub study_uid: Option<String>,
+    pub detail: Option<String>,
+    pub address: Option<String>,
+    pub outcome: String,
+}
+
+/// Which audit events to list.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub user: Option<String>,
+    pub action: Option<String>,
+    pub study_uid: Option<String>,
+    pub from: Option<Millis>,
+    pub to: Option<Millis>,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+/// The reading workflow's store.
+#[async_trait]
+pub trait Workflow: Send + Sync {
+    // accounts
+    async fn add_account(&self, account: Account) -> Result<(), IndexError>;
+    async fn account(&self, username: &str) -> Result<Option<Account>, IndexError>;
+    async fn accounts(&self) -> Result<Vec<Account>, IndexError>;
+    async fn account_count(&self) -> Result<u64, IndexError>;
+    async fn set_password(&self, username: &str, hash: &str) -> Result<bool, IndexError>;
+    /// Counts a failed sign-in; locks the account for `lock_for` once
+    /// `max_failures` follow one another. Returns the lock's end, if locked.
+    async fn login_failed(
+        &self,
+        username: &str,
+        now: Millis,
+        max_failures: u32,
+        lock_for: Duration,
+    ) -> Result<Option<Millis>, IndexError>;
+    async fn login_succeeded(&self, username: &str) -> Result<(), IndexError>;
+
+    // sites
+    async fn put_site(&self, site: SiteRecord) -> Result<(), IndexError>;
+    async fn sites(&self) -> Result<Vec<SiteRecord>, IndexError>;
+
+    // sessions and tokens, by the SHA-256 of their secret
+    async fn add_session(
+        &self,
+        token_hash: &str,
+        kind: SessionKind,
+        now: Millis,
+        expires_at: Option<Millis>,
+    ) -> Result<i64, IndexError>;
+    /// The live session for a token: not expired, not revoked, account enabled.
+    async fn session(&self, token_hash: &str, now: Millis) -> Result<Option<Session>, IndexError>;
+    async fn revoke_session(&self, token_hash: &str, now: Millis) -> Result<bool, IndexError>;
+    async fn revoke_token(&self, id: i64, now: Millis) -> Result<bool, IndexError>;
+    async fn machine_tokens(&self) -> Result<Vec<TokenInfo>, IndexError>;
+
+    // studies
+    /// Whether `scope` includes the study (and it exists).
+    async fn study_visible(&self, scope: &StudyScope, study_uid: &str) -> Result<bool, IndexError>;
+    async fn share(
+        &self,
+        study_uid: &str,
+        username: &str,
+        by: &str,
+        now: Millis,
+    ) -> Result<(), IndexError>;
+
+    // worklist
+    async fn tasks(
+        &self,
+        scope: &StudyScope,
+        filter: &TaskFilter,
+        now: Millis,
+    ) -> Result<(u64, Vec<Task>), IndexError>;
+    async fn task(&self, study_uid: &str, now: Millis) -> Result<Option<Task>, IndexError>;
+    /// Takes or renews the reading lock for `user` until `now + lease`.
+    async fn claim(
+        &self,
+        study_uid: &str,
+        user: &str,
+        now: Millis,
+        lease: Duration,
+    ) -> Result<Result<Task, LockError>, IndexError>;
+    async fn release(
+        &self,
+        study_uid: &str,
+        user: &str,
+        now: Millis,
+    ) -> Result<Option<Task>, IndexError>;
+    async fn break_lock(&self, study_uid: &str, now: Millis) -> Result<Option<Task>, IndexError>;
+    async fn assign(
+        &self,
+        study_uid: &str,
+        user: Option<&str>,
+        now: Millis,
+    ) -> Result<Option<Task>, IndexError>;
+    async fn set_priority(
+        &self,
+        study_uid: &str,
+        priority: Priority,
+        now: Millis,
+    ) -> Result<Option<Task>, IndexError>;
+
+    // reports
+    async fn report(
+        &self,
+        study_uid: &str,
+        now: Millis,
+    ) -> Result<Option<ReportRecord>, IndexError>;
+    /// Saves the draft; the author must hold the lock.
+    async fn save_draft(
+        &self,
+        study_uid: &str,
+        draft: Draft,
+        now: Millis,
+    ) -> Result<Result<(), LockError>, IndexError>;
+    async fn mark_preliminary(
+        &self,
+        study_uid: &str,
+        user: &str,
+        now: Millis,
+    ) -> Result<Result<(), LockError>, IndexError>;
+    /// Signs the draft as the final report (the signer must hold the lock);
+    /// the lock is released.
+    async fn sign(
+        &self,
+        study_uid: &str,
+        user: &str,
+        now: Millis,
+    ) -> Result<Result<SignedVersion, LockError>, IndexError>;
+    async fn add_addendum(
+        &self,
+        study_uid: &str,
+        user: &str,
+        reason: &str,
+        text: &str,
+        now: Millis,
+    ) -> Result<Result<SignedVersion, LockError>, IndexError>;
+    async fn set_key_image(
+        &self,
+        study_uid: &str,
+        image: &KeyImageRef,
+        user: &str,
+        present: bool,
+        now: Millis,
+    ) -> Result<(), IndexError>;
+    async fn flag_critical(
+        &self,
+        study_uid: &str,
+        user: &str,
+        note: &str,
+        now: Millis,
+    ) -> Result<(), IndexError>;
+    async fn acknowledge_critical(
+        &self,
+        study_uid: &str,
+        user: &str,
+        now: Millis,
+    ) -> Result<bool, IndexError>;
+    /// Open critical findings within `scope`: (task, critical).
+    async fn open_criticals(
+        &self,
+        scope: &StudyScope,
+        now: Millis,
+    ) -> Result<Vec<(Task, Critical)>, IndexError>;
+
+    // audit
+    async fn audit(&self, event: AuditEvent) -> Result<(), IndexError>;
+    async fn audit_events(
+        &self,
+        filter: &AuditFilter,
+    ) -> Result<(u64, Vec<AuditEvent>), IndexError>;
+
+    // OIDC sign-ins between the redirect and the callback
+    async fn put_pending_login(
+        &self,
+        state: &str,
+        data: &str,
+        now: Millis,
+    ) -> Result<(), IndexError>;
+    async fn take_pending_login(&self, state: &str) -> Result<Option<String>, IndexError>;
+}
