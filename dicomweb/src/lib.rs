@@ -9,6 +9,7 @@
 
 pub mod accept;
 pub mod error;
+pub mod gate;
 pub mod multipart;
 mod qido;
 mod request;
@@ -53,4 +54,6 @@ pub struct WebState {
     pub ingest: Arc<Ingest>,
     pub archive: Arc<Archive>,
     pub config: WebConfig,
+    /// Who may do what; [`gate::Open`] lets everyone in.
+    pub gate: Arc<dyn gate::Gate>,
 }

@@ -33,6 +33,7 @@ pub async fn search(
         Query::from_pairs(level, pairs).map_err(|e| WebError::bad_request(e.to_string()))?;
     query.study = study;
     query.series = series;
+    query.scope = req.grant.scope.clone();
     let rows = state.archive.index().search(&query).await?;
     let results: Vec<Value> = rows
         .iter()

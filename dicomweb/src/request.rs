@@ -15,6 +15,8 @@ pub struct Request {
     pub base: String,
     /// The peer, for logs and the index's source column.
     pub peer: String,
+    /// What the gate allowed.
+    pub grant: crate::gate::Grant,
 }
 
 impl Request {

@@ -41,10 +41,20 @@ pub fn routes(state: Arc<WebState>) -> BoxedFilter<(Response,)> {
              headers: HeaderMap,
              addr: Option<SocketAddr>,
              state: Arc<WebState>| async move {
-                let req = request(&state, &query, &headers, addr);
+                let mut req = request(&state, &query, &headers, addr);
                 let segments: Vec<&str> =
                     tail.as_str().split('/').filter(|s| !s.is_empty()).collect();
-                let mut response = respond(get(&state, &req, &segments).await);
+                let admitted = match read_access(&segments) {
+                    Ok(access) => state.gate.admit(&headers, addr, access.as_access()).await,
+                    Err(e) => Err(e),
+                };
+                let mut response = match admitted {
+                    Ok(grant) => {
+                        req.grant = grant;
+                        respond(get(&state, &req, &segments).await)
+                    }
+                    Err(e) => e.into_response(),
+                };
                 if method == Method::HEAD {
                     *response.body_mut() = Bytes::new().into();
                 }
@@ -71,8 +81,26 @@ where
     S: futures::Stream<Item = Result<B, warp::Error>> + Send + 'static,
     B: Buf + Send,
 {
-    let req = request(&state, &query, &headers, addr);
+    let mut req = request(&state, &query, &headers, addr);
     let segments: Vec<&str> = tail.as_str().split('/').filter(|s| !s.is_empty()).collect();
+    let study = match segments.as_slice() {
+        ["studies", study] => uid(study).ok(),
+        _ => None,
+    };
+    match state
+        .gate
+        .admit(
+            &headers,
+            addr,
+            crate::gate::Access::Store {
+                study: study.as_ref(),
+            },
+        )
+        .await
+    {
+        Ok(grant) => req.grant = grant,
+        Err(e) => return e.into_response(),
+    }
     let body = Box::pin(
         body.map_ok(|mut b| b.copy_to_bytes(b.remaining()))
             .map_err(std::io::Error::other),
@@ -133,6 +161,43 @@ fn request(
         peer: addr
             .map(|a| a.to_string())
             .unwrap_or_else(|| "unknown".into()),
+        grant: Default::default(),
+    }
+}
+
+/// A read's access, owned: the study UID parsed from the path.
+enum ReadAccess {
+    Search,
+    Read(Uid, crate::gate::ReadKind),
+}
+
+impl ReadAccess {
+    fn as_access(&self) -> crate::gate::Access<'_> {
+        match self {
+            ReadAccess::Search => crate::gate::Access::Search,
+            ReadAccess::Read(study, kind) => crate::gate::Access::Read { study, kind: *kind },
+        }
+    }
+}
+
+/// What a GET under `/dicom-web` reads, decided from its path before any
+/// resource runs.
+fn read_access(segments: &[&str]) -> Result<ReadAccess, WebError> {
+    use crate::gate::ReadKind;
+    match segments {
+        ["studies", s, rest @ ..] => {
+            let study = uid(s)?;
+            let kind = match rest {
+                [] => ReadKind::Retrieve,
+                ["series", _] | ["series", _, "instances", _] => ReadKind::Retrieve,
+                ["metadata"] | ["series"] | ["instances"] => ReadKind::Metadata,
+                ["series", _, "metadata" | "instances"] => ReadKind::Metadata,
+                ["series", _, "instances", _, "metadata"] => ReadKind::Metadata,
+                _ => ReadKind::Pixels,
+            };
+            Ok(ReadAccess::Read(study, kind))
+        }
+        _ => Ok(ReadAccess::Search),
     }
 }
 

@@ -96,6 +96,7 @@ pub async fn store(
                 }
                 let ingest = state.ingest.clone();
                 let source = source.clone();
+                let site = req.grant.site.clone();
                 let study = study.clone();
                 // a task of its own, so that it progresses while the next
                 // part is read
@@ -103,7 +104,12 @@ pub async fn store(
                     let body = part.body;
                     let ids = read_part10_header(&body).ok();
                     match ingest
-                        .ingest(Incoming::Part10(body), &source, study.as_ref())
+                        .ingest_from(
+                            Incoming::Part10(body),
+                            &source,
+                            site.as_deref(),
+                            study.as_ref(),
+                        )
                         .await
                     {
                         Ok(stored) => PartOutcome::Stored(stored),

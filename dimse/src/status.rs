@@ -37,6 +37,8 @@ impl Status {
     pub const DUPLICATE_SOP_INSTANCE: Status = Status(0x0111);
     /// The SOP class is not supported on this presentation context.
     pub const SOP_CLASS_NOT_SUPPORTED: Status = Status(0x0122);
+    /// Refused: the caller is not authorized for this operation (PS3.7 C.4).
+    pub const REFUSED_NOT_AUTHORIZED: Status = Status(0x0124);
     /// The command field is not one we serve.
     pub const UNRECOGNIZED_OPERATION: Status = Status(0x0211);
     /// Refused: out of resources (disk full, back-end unavailable).

@@ -1,0 +1,74 @@
+//! Who may use DICOMweb: every request passes the [`Gate`] before any
+//! resource runs. The archive decides (sign-in, roles, sites); this crate
+//! only asks, and applies the answer: a search sees only the studies of
+//! the grant's scope, a store is recorded against the grant's site.
+
+use std::net::SocketAddr;
+
+use async_trait::async_trait;
+use pacs_core::Uid;
+use pacs_core::workflow::StudyScope;
+use warp::http::HeaderMap;
+
+use crate::error::WebError;
+
+/// What a request is about to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access<'a> {
+    /// QIDO-RS across studies (`/studies`, `/series`, `/instances`).
+    Search,
+    /// Anything under `/studies/{study}`: searches within it, metadata,
+    /// retrieval, frames, renderings.
+    Read { study: &'a Uid, kind: ReadKind },
+    /// STOW-RS.
+    Store { study: Option<&'a Uid> },
+}
+
+/// The kind of read, for the audit trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadKind {
+    /// Study, series or instance metadata, and searches within a study:
+    /// what opening a study in a viewer asks for first.
+    Metadata,
+    /// Whole instances (`application/dicom`): the data leaves the archive.
+    Retrieve,
+    /// Frames, renderings, thumbnails, bulk data.
+    Pixels,
+}
+
+/// What the gate allows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grant {
+    /// The studies searches may match.
+    pub scope: StudyScope,
+    /// The site stored instances are recorded against.
+    pub site: Option<String>,
+}
+
+/// Decides each request.
+#[async_trait]
+pub trait Gate: Send + Sync {
+    /// A grant, or the refusal to answer with (401 or 403).
+    async fn admit(
+        &self,
+        headers: &HeaderMap,
+        peer: Option<SocketAddr>,
+        access: Access<'_>,
+    ) -> Result<Grant, WebError>;
+}
+
+/// Lets everyone do everything: for archives without accounts and for
+/// tests of the protocol alone.
+pub struct Open;
+
+#[async_trait]
+impl Gate for Open {
+    async fn admit(
+        &self,
+        _headers: &HeaderMap,
+        _peer: Option<SocketAddr>,
+        _access: Access<'_>,
+    ) -> Result<Grant, WebError> {
+        Ok(Grant::default())
+    }
+}
