@@ -35,6 +35,39 @@ pub struct RawConfig {
     pub viewer: RawViewer,
     #[serde(default)]
     pub forward: RawForward,
+    #[serde(default)]
+    pub auth: RawAuth,
+    #[serde(default)]
+    pub reading: RawReading,
+}
+
+/// `[auth]`: sessions, lock-out, and an optional identity provider.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuth {
+    /// How long a sign-in lasts (default 12 h).
+    pub session_hours: Option<u64>,
+    /// Failed sign-ins in a row before the account is locked (default 5).
+    pub max_failures: Option<u32>,
+    /// How long a locked account stays locked (default 15 min).
+    pub lockout_minutes: Option<u64>,
+    pub oidc: Option<crate::auth::oidc::RawOidc>,
+}
+
+/// `[reading]`: turnaround times and what reports say of the archive.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReading {
+    pub stat_hours: Option<f64>,
+    pub urgent_hours: Option<f64>,
+    pub routine_hours: Option<f64>,
+    /// How long a reading lock lasts without a heartbeat (default 5 min).
+    pub lock_minutes: Option<u64>,
+    /// The reading centre's name, printed on reports.
+    pub institution: Option<String>,
+    /// De-identified copies: `shift` dates per patient (default), `keep`
+    /// them, or `remove` them.
+    pub deidentify_dates: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -155,6 +188,12 @@ pub struct Config {
     /// Where the web viewer's files are; `None` looks beside the executable.
     pub viewer_dir: Option<PathBuf>,
     pub forward: ForwardConfig,
+    pub auth: crate::auth::AuthSettings,
+    pub oidc: Option<oidc::OidcConfig>,
+    pub oidc_label: String,
+    pub turnaround: pacs_core::workflow::Turnaround,
+    pub institution: Option<String>,
+    pub deidentify_dates: pacs_core::deid::DateHandling,
 }
 
 /// Values given on the command line; they win over file and environment.
@@ -243,13 +282,68 @@ impl Config {
             bail!("dimse.max_pdu_length must be between 4096 and 67108864 bytes");
         }
         let forward = ForwardConfig::from_raw(raw.forward, &raw.dicom_nodes, &raw.sites)?;
+        let public_url = env("PACS_PUBLIC_URL").or(raw.server.public_url);
+        let defaults = crate::auth::AuthSettings::default();
+        let auth = crate::auth::AuthSettings {
+            session_lifetime: raw
+                .auth
+                .session_hours
+                .map_or(defaults.session_lifetime, |h| {
+                    Duration::from_secs(h.max(1) * 3600)
+                }),
+            max_failures: raw
+                .auth
+                .max_failures
+                .unwrap_or(defaults.max_failures)
+                .max(1),
+            lockout: raw
+                .auth
+                .lockout_minutes
+                .map_or(defaults.lockout, |m| Duration::from_secs(m * 60)),
+            secure_cookie: public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://")),
+            lock_lease: raw
+                .reading
+                .lock_minutes
+                .map_or(defaults.lock_lease, |m| Duration::from_secs(m.max(1) * 60)),
+        };
+        let (oidc, oidc_label) = match raw.auth.oidc {
+            None => (None, String::new()),
+            Some(o) => oidc_config(o, public_url.as_deref())?,
+        };
+        let hours = |h: Option<f64>, default: Duration| -> Result<Duration> {
+            match h {
+                None => Ok(default),
+                Some(h) if h > 0.0 && h.is_finite() => Ok(Duration::from_secs_f64(h * 3600.0)),
+                Some(h) => bail!("reading turnaround {h} h must be a positive number of hours"),
+            }
+        };
+        let default_turnaround = pacs_core::workflow::Turnaround::default();
+        let turnaround = pacs_core::workflow::Turnaround {
+            stat: hours(raw.reading.stat_hours, default_turnaround.stat)?,
+            urgent: hours(raw.reading.urgent_hours, default_turnaround.urgent)?,
+            routine: hours(raw.reading.routine_hours, default_turnaround.routine)?,
+        };
+        let deidentify_dates = match raw.reading.deidentify_dates.as_deref() {
+            None | Some("shift") => pacs_core::deid::DateHandling::Shift,
+            Some("keep") => pacs_core::deid::DateHandling::Keep,
+            Some("remove") => pacs_core::deid::DateHandling::Remove,
+            Some(other) => bail!("reading.deidentify_dates {other:?}: use shift, keep or remove"),
+        };
         Ok(Config {
+            auth,
+            oidc,
+            oidc_label,
+            turnaround,
+            institution: raw.reading.institution,
+            deidentify_dates,
             forward,
             data_dir,
             http_addr,
             dicom_addr,
             ae_title: ae_title.trim().to_owned(),
-            public_url: env("PACS_PUBLIC_URL").or(raw.server.public_url),
+            public_url,
             http_header_timeout: Duration::from_secs(
                 raw.server.http_header_timeout_secs.unwrap_or(30).max(1),
             ),
@@ -267,6 +361,38 @@ impl Config {
                 .or(raw.viewer.dir),
         })
     }
+}
+
+/// The identity provider's settings; the client secret from its file or
+/// `PACS_OIDC_CLIENT_SECRET`.
+fn oidc_config(
+    o: crate::auth::oidc::RawOidc,
+    public_url: Option<&str>,
+) -> Result<(Option<oidc::OidcConfig>, String)> {
+    let secret = match (&o.client_secret_file, env("PACS_OIDC_CLIENT_SECRET")) {
+        (Some(path), _) => read_secret(path)?,
+        (None, Some(s)) => s,
+        (None, None) => bail!(
+            "auth.oidc needs the client secret: client_secret_file or PACS_OIDC_CLIENT_SECRET"
+        ),
+    };
+    let redirect = match (o.redirect_url, public_url) {
+        (Some(r), _) => r,
+        (None, Some(u)) => format!("{}/api/auth/oidc/callback", u.trim_end_matches('/')),
+        (None, None) => bail!("auth.oidc needs redirect_url (or server.public_url)"),
+    };
+    let mut config = oidc::OidcConfig::new(o.issuer, o.client_id, secret, redirect);
+    if let Some(c) = o.username_claim {
+        config.username_claim = c;
+    }
+    if let Some(c) = o.roles_claim {
+        config.roles_claim = c;
+    }
+    config.site_claim = o.site_claim;
+    let label = o
+        .label
+        .unwrap_or_else(|| "Sign in with the hospital account".into());
+    Ok((Some(config), label))
 }
 
 /// The configuration file's contents; all defaults without a file.

@@ -16,7 +16,11 @@ use pacs_core::find::{Find, Model, read_identifier, retrieve_query, write_identi
 use pacs_core::index::StoredInstance;
 use pacs_core::{Archive, Incoming, Index, Ingest, StoreKind};
 
-use crate::config::{DicomNode, Site};
+use pacs_core::workflow::{Role, StudyScope};
+
+use crate::auth::{AuditOnce, Principal, Via};
+use crate::config::DicomNode;
+use crate::sites::Sites;
 
 /// Matches fetched from the index by the first query of a C-FIND: the
 /// first responses go out at once.
@@ -42,7 +46,9 @@ pub struct ArchiveHandler {
     /// Our AE title, returned as the Retrieve AE Title of every match and
     /// calling AE title towards C-MOVE destinations.
     pub ae_title: String,
-    pub sites: Vec<Site>,
+    pub sites: Arc<Sites>,
+    /// The audit trail.
+    pub audit: Arc<AuditOnce>,
     /// Where C-MOVE may send instances.
     pub dicom_nodes: Vec<DicomNode>,
     pub max_pdu_length: u32,
@@ -60,28 +66,12 @@ fn find_failure(status: Status, reason: &str) -> QueryFailure {
 }
 
 impl ArchiveHandler {
-    /// The site a caller belongs to; `Ok(None)` when no sites are
-    /// configured (everyone is welcome), `Err` when it matches none.
-    fn site_of(&self, request: &AssociationRequest) -> Result<Option<&Site>, String> {
-        if self.sites.is_empty() {
-            return Ok(None);
-        }
-        let calling = request.calling_ae_title.trim();
-        let ip = request.peer_addr.ip();
-        for site in &self.sites {
-            if site.ae_titles.iter().any(|a| a.trim() == calling) {
-                if site.addresses.is_empty() || site.addresses.contains(&ip) {
-                    return Ok(Some(site));
-                }
-                return Err(format!(
-                    "calling AE title {calling} belongs to site {} but {ip} is not one of its addresses",
-                    site.name
-                ));
-            }
-        }
-        Err(format!(
-            "calling AE title {calling:?} is not configured for any site"
-        ))
+    /// The studies a caller may query and retrieve; `Err` for a caller
+    /// that is no longer any site's.
+    fn scope(&self, association: &AssociationInfo) -> Result<StudyScope, QueryFailure> {
+        self.sites
+            .scope_of(&association.calling_ae_title, association.peer_addr.ip())
+            .map_err(|e| find_failure(Status::REFUSED_NOT_AUTHORIZED, &e))
     }
 }
 
@@ -100,10 +90,11 @@ impl ArchiveHandler {
         })?;
         let identifier = read_identifier(&request.identifier, &request.transfer_syntax_uid)
             .map_err(|e| find_failure(Status::CANNOT_UNDERSTAND, &e.to_string()))?;
-        let query = retrieve_query(model, &identifier).map_err(|e| {
+        let mut query = retrieve_query(model, &identifier).map_err(|e| {
             tracing::info!(assoc_id = association.id, error = %e, "retrieval refused");
             find_failure(Status::DATA_SET_DOES_NOT_MATCH_SOP_CLASS, &e.to_string())
         })?;
+        query.scope = self.scope(association)?;
         let rows = self.index.search(&query).await.map_err(|e| {
             tracing::warn!(error = %e, "retrieval search failed");
             find_failure(Status::CANNOT_UNDERSTAND, "the index failed")
@@ -151,7 +142,9 @@ impl ArchiveHandler {
 #[async_trait]
 impl ServiceHandler for ArchiveHandler {
     fn admit(&self, request: &AssociationRequest) -> Result<(), String> {
-        self.site_of(request).map(|_| ())
+        self.sites
+            .of_caller(&request.calling_ae_title, request.peer_addr.ip())
+            .map(|_| ())
     }
 
     async fn store(&self, association: &AssociationInfo, request: StoreRequest) -> StoreResponse {
@@ -167,8 +160,26 @@ impl ServiceHandler for ArchiveHandler {
             sop_instance_uid: request.affected_sop_instance_uid.clone(),
             calling_ae_title: Some(association.calling_ae_title.clone()),
         };
-        match self.ingest.ingest(incoming, &source, None).await {
+        let site = self
+            .sites
+            .of_caller(&association.calling_ae_title, association.peer_addr.ip())
+            .ok()
+            .flatten()
+            .map(|s| s.name);
+        match self
+            .ingest
+            .ingest_from(incoming, &source, site.as_deref(), None)
+            .await
+        {
             Ok(stored) => {
+                self.audit
+                    .record(
+                        &dimse_caller(association, site),
+                        "store",
+                        &stored.study_instance_uid,
+                        "C-STORE",
+                    )
+                    .await;
                 if stored.kind == StoreKind::Duplicate {
                     tracing::debug!(sop = %stored.sop_instance_uid, "identical instance already stored");
                 }
@@ -208,6 +219,7 @@ impl ServiceHandler for ArchiveHandler {
             tracing::info!(assoc_id = association.id, error = %e, "C-FIND refused");
             find_failure(Status::DATA_SET_DOES_NOT_MATCH_SOP_CLASS, &e.to_string())
         })?;
+        let scope = self.scope(association)?;
         tracing::debug!(
             assoc_id = association.id,
             level = ?find.level,
@@ -220,6 +232,7 @@ impl ServiceHandler for ArchiveHandler {
         let ts = request.transfer_syntax_uid;
         tokio::spawn(async move {
             let mut query = find.query.clone();
+            query.scope = scope;
             query.limit = FIND_FIRST_PAGE;
             query.offset = 0;
             loop {
@@ -325,4 +338,17 @@ async fn outgoing(archive: &Archive, instance: &StoredInstance) -> Result<Outgoi
         transfer_syntax_uid: instance.transfer_syntax_uid.clone(),
         dataset: object.slice(header.dataset_offset..),
     })
+}
+
+/// A DICOM caller as the audit trail names it.
+fn dimse_caller(association: &AssociationInfo, site: Option<String>) -> Principal {
+    Principal {
+        username: None,
+        display_name: format!("AE {}", association.calling_ae_title.trim()),
+        role: Role::Site,
+        scope: StudyScope::Sites(site.iter().cloned().collect()),
+        site,
+        via: Via::Dimse,
+        address: Some(association.peer_addr.ip()),
+    }
 }

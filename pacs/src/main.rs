@@ -1,5 +1,9 @@
 //! `pacs`: the archive server and its command line.
 
+mod access;
+mod admin_cli;
+mod api;
+mod auth;
 mod config;
 mod dimse_handler;
 mod forward;
@@ -9,6 +13,7 @@ mod peer;
 mod samples;
 mod send;
 mod server;
+mod sites;
 mod viewer;
 
 use std::net::SocketAddr;
@@ -37,10 +42,10 @@ struct Cli {
 #[derive(Args, Clone)]
 struct Common {
     /// Where the index (and, by default, the objects) live.
-    #[arg(long, env = "PACS_DATA_DIR")]
+    #[arg(long, env = "PACS_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
     /// TOML configuration file (storage, sites, limits).
-    #[arg(long, env = "PACS_CONFIG")]
+    #[arg(long, env = "PACS_CONFIG", global = true)]
     config: Option<PathBuf>,
 }
 
@@ -102,6 +107,38 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Accounts: add (password on standard input), passwd, disable, list.
+    User {
+        #[command(flatten)]
+        common: Common,
+        #[command(subcommand)]
+        command: admin_cli::UserCommand,
+    },
+    /// Sending sites: add, list.
+    Site {
+        #[command(flatten)]
+        common: Common,
+        #[command(subcommand)]
+        command: admin_cli::SiteCommand,
+    },
+    /// Machine tokens for site gateways: create, list, revoke.
+    Token {
+        #[command(flatten)]
+        common: Common,
+        #[command(subcommand)]
+        command: admin_cli::TokenCommand,
+    },
+}
+
+/// The configuration for the commands that only need the data directory.
+fn data_config(common: Common) -> Result<Config> {
+    Config::load(
+        common.config.as_deref(),
+        Overrides {
+            data_dir: common.data_dir,
+            ..Overrides::default()
+        },
+    )
 }
 
 fn init_tracing(json: bool) {
@@ -141,6 +178,11 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> Result<ExitCode> {
     match command {
+        Command::User { common, command } => admin_cli::user(&data_config(common)?, command).await,
+        Command::Site { common, command } => admin_cli::site(&data_config(common)?, command).await,
+        Command::Token { common, command } => {
+            admin_cli::token(&data_config(common)?, command).await
+        }
         Command::Serve {
             common,
             http_addr,

@@ -5,20 +5,26 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use dicomweb::{WebConfig, WebState};
 use dimse::{DimseServer, ServerConfig};
 use pacs_core::forward::Outbox;
+use pacs_core::workflow::{SiteRecord, Workflow};
 use pacs_core::{Archive, Index, Ingest, IngestConfig, SqliteIndex};
 use storage::{FsStore, ObjectStore, S3Store};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use warp::Filter;
 
+use crate::access::Action;
+use crate::api::gate::WebGate;
+use crate::api::{ApiState, guard};
+use crate::auth::{AuditOnce, Auth};
 use crate::config::{Config, StorageConfig};
 use crate::dimse_handler::ArchiveHandler;
 use crate::forward::session::Peers;
 use crate::forward::{Forwarder, Rules};
+use crate::sites::Sites;
 
 /// The archive's shared services.
 pub struct Services {
@@ -28,6 +34,8 @@ pub struct Services {
     pub outbox: Arc<dyn Outbox>,
     /// Rung when forwarding jobs are queued.
     pub forward_wake: Arc<Notify>,
+    /// Accounts, sites, worklist, reports, audit.
+    pub workflow: Arc<dyn Workflow>,
 }
 
 /// Opens storage and the index.
@@ -58,7 +66,21 @@ pub async fn open(config: &Config) -> Result<Services> {
             .context("cannot open the index database")?,
     );
     let index: Arc<dyn Index> = sqlite.clone();
-    let outbox: Arc<dyn Outbox> = sqlite;
+    let outbox: Arc<dyn Outbox> = sqlite.clone();
+    let workflow: Arc<dyn Workflow> = sqlite;
+    // Sites of the configuration file are written to the database, where
+    // `pacs site add` keeps the others.
+    for site in &config.sites {
+        workflow
+            .put_site(SiteRecord {
+                name: site.name.clone(),
+                ae_titles: site.ae_titles.iter().map(|a| a.trim().to_owned()).collect(),
+                addresses: site.addresses.iter().map(|a| a.to_string()).collect(),
+                priority: site.priority.unwrap_or_default(),
+            })
+            .await
+            .with_context(|| format!("cannot record site {}", site.name))?;
+    }
     let forward_wake = Arc::new(Notify::new());
     tracing::info!(storage = %store.describe(), data_dir = %config.data_dir.display(), "archive opened");
     let ingest = Ingest::new(
@@ -81,6 +103,7 @@ pub async fn open(config: &Config) -> Result<Services> {
         index,
         outbox,
         forward_wake,
+        workflow,
     })
 }
 
@@ -104,6 +127,49 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
     let ready = Arc::new(AtomicBool::new(false));
     let shutdown = CancellationToken::new();
 
+    let auth = Arc::new(Auth::new(services.workflow.clone(), config.auth.clone()));
+    if auth.open().await? {
+        if !config.http_addr.ip().is_loopback() {
+            bail!(
+                "no accounts exist, so the archive would be open to anyone on {}: create an administrator first (pacs user add NAME --role admin)",
+                config.http_addr
+            );
+        }
+        tracing::warn!(
+            "no accounts exist: everyone reaching this loopback address is an administrator; create accounts with `pacs user add`"
+        );
+    }
+    let sites = Sites::load(services.workflow.clone())
+        .await
+        .context("cannot read the sites")?;
+    let sites_task = tokio::spawn(sites.clone().refresh(shutdown.clone()));
+    let audit_once = Arc::new(AuditOnce::new(services.workflow.clone()));
+    let oidc = match &config.oidc {
+        None => None,
+        Some(c) => {
+            let http = reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .context("cannot set up the HTTP client for the identity provider")?;
+            let provider = oidc::Provider::discover(c.clone(), http)
+                .await
+                .with_context(|| format!("cannot reach the identity provider {}", c.issuer))?;
+            Some(Arc::new(crate::auth::routes::OidcSignIn {
+                provider,
+                label: config.oidc_label.clone(),
+            }))
+        }
+    };
+    let api = Arc::new(ApiState {
+        auth: auth.clone(),
+        store: services.workflow.clone(),
+        archive: services.archive.clone(),
+        ingest: services.ingest.clone(),
+        turnaround: config.turnaround,
+        institution: config.institution.clone(),
+        deid: Some(deid_config(&config)?),
+    });
+
     let mut dimse_config = ServerConfig::new(config.ae_title.clone());
     dimse_config.max_pdu_length = config.max_pdu_length;
     dimse_config.idle_timeout = config.idle_timeout;
@@ -113,7 +179,8 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
         index: services.index.clone(),
         archive: services.archive.clone(),
         ae_title: config.ae_title.clone(),
-        sites: config.sites.clone(),
+        sites: sites.clone(),
+        audit: audit_once.clone(),
         dicom_nodes: config.dicom_nodes.clone(),
         max_pdu_length: config.max_pdu_length,
         node_timeout: config.idle_timeout,
@@ -158,6 +225,10 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
                 .map(|u| format!("{}/dicom-web", u.trim_end_matches('/'))),
             max_instance_size: config.max_instance_size,
         },
+        gate: Arc::new(WebGate {
+            auth: auth.clone(),
+            once: audit_once.clone(),
+        }),
     });
     let viewer_dir = crate::viewer::locate(config.viewer_dir.as_deref());
     match &viewer_dir {
@@ -169,13 +240,28 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
     let routes = health(ready.clone(), services.index.clone())
         .or(dicomweb::routes(web))
         .unify()
-        .or(crate::peer::routes(peer.clone()))
+        .or(crate::auth::routes::routes(auth.clone(), oidc))
         .unify()
-        .or(crate::forward::api::routes(
-            services.outbox.clone(),
-            Arc::new(config.forward.clone()),
-            services.forward_wake.clone(),
-        ))
+        .or(crate::api::worklist::routes(api.clone()))
+        .unify()
+        .or(crate::api::admin::routes(api.clone()))
+        .unify()
+        .or(crate::api::outputs::routes(api.clone()))
+        .unify()
+        .or(crate::api::reports::routes(api.clone()))
+        .unify()
+        .or(guard(auth.clone(), "api/peer", Action::PeerReceive)
+            .and(crate::peer::routes(peer.clone())))
+        .unify()
+        .or(
+            guard(auth.clone(), "api/forwarding", Action::Forwarding).and(
+                crate::forward::api::routes(
+                    services.outbox.clone(),
+                    Arc::new(config.forward.clone()),
+                    services.forward_wake.clone(),
+                ),
+            ),
+        )
         .unify()
         .or(crate::viewer::routes(viewer_dir))
         .unify()
@@ -204,6 +290,7 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
         let _ = dimse_task.await;
         let _ = http_task.await;
         let _ = forward_task.await;
+        let _ = sites_task.await;
         services.ingest.shutdown().await;
     })
     .await
@@ -213,6 +300,32 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The de-identification secret: kept in the data directory, made on
+/// first use, never logged. Changing it changes every pseudonym.
+fn deid_config(config: &Config) -> Result<pacs_core::deid::DeidConfig> {
+    let path = config.data_dir.join("deidentify.key");
+    let secret = match std::fs::read(&path) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let secret = crate::auth::new_secret().into_bytes();
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            use std::io::Write;
+            let mut file = options
+                .open(&path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            file.write_all(&secret)?;
+            file.sync_all()?;
+            secret
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    pacs_core::deid::DeidConfig::new(secret, config.deidentify_dates)
+        .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// `GET /healthz`: 200 once the archive is ready, 503 while starting or
@@ -255,6 +368,9 @@ async fn unmatched(
     rejection: warp::Rejection,
 ) -> Result<warp::reply::Response, std::convert::Infallible> {
     use warp::Reply;
+    if let Some(refused) = rejection.find::<crate::api::Refused>() {
+        return Ok(crate::api::refusal_response(refused));
+    }
     let (status, message) = if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
         (
             warp::http::StatusCode::METHOD_NOT_ALLOWED,

@@ -1,7 +1,8 @@
 //! Serving the browser viewer: its page at `/` (the study list),
-//! `/viewer` (a study) and `/forwarding` (the forwarding jobs), and its files (wasm, JavaScript, styles) at
-//! `/viewer-assets/<name>`, from the directory `scripts/build-viewer.sh`
-//! fills.
+//! `/viewer` (a study), `/worklist`, `/referrals`, `/audit`, `/login`
+//! (the reading workflow) and `/forwarding` (the forwarding jobs), and its
+//! files (wasm, JavaScript, styles) at `/viewer-assets/<name>`, from the
+//! directory `scripts/build-viewer.sh` fills.
 //!
 //! Links from the district hospitals are slow, so a file with a
 //! precompressed `<name>.gz` beside it is sent gzip-encoded to clients
@@ -39,7 +40,9 @@ pub fn locate(configured: Option<&Path>) -> Option<PathBuf> {
         .find(|dir| dir.join(INDEX).is_file())
 }
 
-/// `GET /`, `GET /viewer`, `GET /forwarding` and `GET /viewer-assets/<name>`.
+/// `GET /`, `GET /viewer`, `GET /forwarding`, `GET /worklist`,
+/// `GET /referrals`, `GET /audit`, `GET /login` and
+/// `GET /viewer-assets/<name>`.
 pub fn routes(dir: Option<PathBuf>) -> BoxedFilter<(WarpResponse,)> {
     let page_dir = dir.clone();
     let pages = warp::get()
@@ -48,6 +51,14 @@ pub fn routes(dir: Option<PathBuf>) -> BoxedFilter<(WarpResponse,)> {
                 .or(warp::path("viewer").and(warp::path::end()))
                 .unify()
                 .or(warp::path("forwarding").and(warp::path::end()))
+                .unify()
+                .or(warp::path("worklist").and(warp::path::end()))
+                .unify()
+                .or(warp::path("referrals").and(warp::path::end()))
+                .unify()
+                .or(warp::path("audit").and(warp::path::end()))
+                .unify()
+                .or(warp::path("login").and(warp::path::end()))
                 .unify(),
         )
         .and(warp::header::optional::<String>("accept-encoding"))

@@ -1,0 +1,314 @@
+//! Administration and sharing: the audit trail (`/api/audit`, CSV export),
+//! accounts (`/api/users`), machine tokens (`/api/tokens`), and sharing a
+//! study with an account, by a time-limited link, or as a de-identified
+//! copy (`/api/studies/{study}/share|share-link|deidentify`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use pacs_core::forward::{millis, now_millis};
+use pacs_core::workflow::{AuditEvent, AuditFilter, Role, SessionKind};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::http::{HeaderValue, header};
+use warp::reply::{Reply, Response};
+
+use super::{ApiError, ApiState, caller, parse_time, principal, reply, time, with_state};
+use crate::access::Action;
+use crate::auth::{AuthError, Principal, new_secret, secret_hash};
+
+fn audit_filter(q: &HashMap<String, String>, max: usize) -> Result<AuditFilter, ApiError> {
+    let text = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
+    let when = |k: &str| -> Result<Option<i64>, ApiError> {
+        match text(k) {
+            None => Ok(None),
+            Some(v) => parse_time(&v).map(Some).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "{k} must be a date (YYYY-MM-DD) or an RFC 3339 time"
+                ))
+            }),
+        }
+    };
+    let number = |k: &str, default: usize| -> Result<usize, ApiError> {
+        text(k).map_or(Ok(default), |v| {
+            v.parse()
+                .map_err(|_| ApiError::BadRequest(format!("{k} must be a whole number")))
+        })
+    };
+    // `to` as a date means the whole of that day.
+    let to = match (text("to"), when("to")?) {
+        (Some(v), Some(t)) if v.len() == 10 => Some(t + 86_400_000),
+        (_, t) => t,
+    };
+    Ok(AuditFilter {
+        user: text("user"),
+        action: text("action"),
+        study_uid: text("study"),
+        from: when("from")?,
+        to,
+        limit: number("limit", 100)?.clamp(1, max),
+        offset: number("offset", 0)?,
+    })
+}
+
+fn event_json(e: &AuditEvent) -> Value {
+    json!({
+        "id": e.id,
+        "at": time(e.at),
+        "user": e.user,
+        "role": e.role,
+        "action": e.action,
+        "study_uid": e.study_uid,
+        "detail": e.detail,
+        "address": e.address,
+        "outcome": e.outcome,
+    })
+}
+
+async fn audit_list(
+    state: Arc<ApiState>,
+    who: Result<Principal, AuthError>,
+    q: HashMap<String, String>,
+) -> Result<Value, ApiError> {
+    caller(who, Action::Audit)?;
+    let (total, events) = state.store.audit_events(&audit_filter(&q, 1000)?).await?;
+    Ok(json!({ "total": total, "events": events.iter().map(event_json).collect::<Vec<_>>() }))
+}
+
+/// One CSV field, quoted when it must be (RFC 4180), and defused against
+/// spreadsheet formula injection.
+fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+async fn audit_export(
+    state: Arc<ApiState>,
+    who: Result<Principal, AuthError>,
+    q: HashMap<String, String>,
+) -> Result<Response, ApiError> {
+    let who = caller(who, Action::Audit)?;
+    let mut filter = audit_filter(&q, 1_000_000)?;
+    if !q.contains_key("limit") {
+        filter.limit = 1_000_000;
+    }
+    let (_, events) = state.store.audit_events(&filter).await?;
+    let mut csv = String::from("id,at,user,role,action,study_uid,detail,address,outcome\r\n");
+    for e in &events {
+        let fields = [
+            e.id.to_string(),
+            time(e.at),
+            e.user.clone().unwrap_or_default(),
+            e.role.clone().unwrap_or_default(),
+            e.action.clone(),
+            e.study_uid.clone().unwrap_or_default(),
+            e.detail.clone().unwrap_or_default(),
+            e.address.clone().unwrap_or_default(),
+            e.outcome.clone(),
+        ];
+        csv.push_str(
+            &fields
+                .iter()
+                .map(|f| csv_field(f))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        csv.push_str("\r\n");
+    }
+    state
+        .auth
+        .audit(
+            Some(&who),
+            "export",
+            None,
+            Some(format!("audit trail, {} events", events.len())),
+            "ok",
+        )
+        .await;
+    let mut response = Response::new(csv.into());
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"audit.csv\""),
+    );
+    Ok(response)
+}
+
+async fn users(state: Arc<ApiState>, who: Result<Principal, AuthError>) -> Result<Value, ApiError> {
+    caller(who, Action::Administer)?;
+    let accounts = state.store.accounts().await?;
+    Ok(json!(
+        accounts
+            .iter()
+            .map(|a| json!({
+                "username": a.username,
+                "display_name": a.display_name,
+                "role": a.role.as_str(),
+                "site": a.site,
+                "reading_sites": a.reading_sites,
+                "physician_name": a.physician_name,
+                "disabled": a.disabled,
+                "locked": a.locked_until > now_millis(),
+            }))
+            .collect::<Vec<_>>()
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ShareBody {
+    username: Option<String>,
+    hours: Option<u64>,
+}
+
+async fn share(
+    state: Arc<ApiState>,
+    who: Result<Principal, AuthError>,
+    study: String,
+    what: String,
+    body: ShareBody,
+) -> Result<Response, ApiError> {
+    let who = state.caller_on(who, Action::Share, &study).await?;
+    let now = now_millis();
+    match what.as_str() {
+        "share" => {
+            let to = body.username.unwrap_or_default();
+            let account = state.store.account(&to).await?;
+            if account.map(|a| a.role) != Some(Role::Referrer) {
+                return Err(ApiError::BadRequest(format!(
+                    "{to:?} is not a referring doctor's account"
+                )));
+            }
+            state.store.share(&study, &to, &who.actor(), now).await?;
+            state
+                .auth
+                .audit(
+                    Some(&who),
+                    "share",
+                    Some(&study),
+                    Some(format!("with {to}")),
+                    "ok",
+                )
+                .await;
+            Ok(warp::reply::json(&json!({ "shared_with": to })).into_response())
+        }
+        "share-link" => {
+            let hours = body.hours.unwrap_or(72).clamp(1, 24 * 30);
+            let secret = new_secret();
+            let expires_at = now + millis(std::time::Duration::from_secs(hours * 3600));
+            state
+                .store
+                .add_session(
+                    &secret_hash(&secret),
+                    SessionKind::Share {
+                        study_uid: study.clone(),
+                        created_by: who.actor(),
+                    },
+                    now,
+                    Some(expires_at),
+                )
+                .await?;
+            state
+                .auth
+                .audit(
+                    Some(&who),
+                    "share",
+                    Some(&study),
+                    Some(format!("read-only link for {hours} h")),
+                    "ok",
+                )
+                .await;
+            Ok(warp::reply::json(&json!({
+                "url": format!("/share/{secret}"),
+                "expires_at": time(expires_at),
+            }))
+            .into_response())
+        }
+        "deidentify" => super::deidentify::copy(&state, &who, &study).await,
+        _ => Err(ApiError::NotFound(format!("no study action {what:?}"))),
+    }
+}
+
+pub fn routes(state: Arc<ApiState>) -> BoxedFilter<(Response,)> {
+    let who = principal(state.auth.clone());
+    let query = warp::query::<HashMap<String, String>>();
+    let audit = warp::path!("api" / "audit")
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .and(who.clone())
+        .and(query)
+        .then(|s, w, q| async move { reply(audit_list(s, w, q).await) });
+    let export = warp::path!("api" / "audit" / "export")
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .and(who.clone())
+        .and(query)
+        .then(|s, w, q| async move {
+            audit_export(s, w, q)
+                .await
+                .unwrap_or_else(ApiError::into_response)
+        });
+    let users = warp::path!("api" / "users")
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .and(who.clone())
+        .then(|s, w| async move { reply(users(s, w).await) });
+    let body = warp::body::content_length_limit(16 << 10)
+        .and(warp::body::bytes())
+        .map(|b: bytes::Bytes| serde_json::from_slice::<ShareBody>(&b).unwrap_or_default());
+    // The action is checked before the body is read: a body read here
+    // could not be read again by the report routes behind these.
+    let share = warp::path!("api" / "studies" / String / String)
+        .and(warp::post())
+        .and_then(|study: String, what: String| async move {
+            if matches!(what.as_str(), "share" | "share-link" | "deidentify") {
+                Ok((study, what))
+            } else {
+                Err(warp::reject::not_found())
+            }
+        })
+        .untuple_one()
+        .and(with_state(state))
+        .and(who)
+        .and(body)
+        .then(|study: String, what: String, s, w, b| async move {
+            share(s, w, study, what, b)
+                .await
+                .unwrap_or_else(ApiError::into_response)
+        });
+    audit
+        .or(export)
+        .unify()
+        .or(users)
+        .unify()
+        .or(share)
+        .unify()
+        .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=cmd()"), "'=cmd()");
+    }
+}

@@ -1,0 +1,102 @@
+//! DICOMweb's gate: the caller from the request's token or cookie, the
+//! role and study checks of [`crate::access`], and the audit trail's
+//! record of who opened, retrieved or stored which study.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use dicomweb::error::WebError;
+use dicomweb::gate::{Access, Gate, Grant, ReadKind};
+use warp::http::{HeaderMap, StatusCode};
+
+use crate::access::{Action, allow, allow_study};
+use crate::auth::{AuditOnce, Auth, AuthError};
+
+pub struct WebGate {
+    pub auth: Arc<Auth>,
+    pub once: Arc<AuditOnce>,
+}
+
+fn refused(e: impl std::fmt::Display, status: StatusCode) -> WebError {
+    WebError::new(status, e.to_string())
+}
+
+#[async_trait]
+impl Gate for WebGate {
+    async fn admit(
+        &self,
+        headers: &HeaderMap,
+        peer: Option<SocketAddr>,
+        access: Access<'_>,
+    ) -> Result<Grant, WebError> {
+        let who = self
+            .auth
+            .principal(headers, peer)
+            .await
+            .map_err(|e| match e {
+                AuthError::Unavailable(_) => refused(e, StatusCode::SERVICE_UNAVAILABLE),
+                _ => refused(e, StatusCode::UNAUTHORIZED),
+            })?;
+        let store = self.auth.store.as_ref();
+        match access {
+            Access::Search => {
+                allow(&who, Action::Search).map_err(|d| refused(d, StatusCode::FORBIDDEN))?;
+            }
+            Access::Read { study, kind } => {
+                let verdict = allow_study(store, &who, Action::ReadStudy, study.as_str())
+                    .await
+                    .map_err(|e| refused(e, StatusCode::SERVICE_UNAVAILABLE))?;
+                if let Err(denied) = verdict {
+                    self.auth
+                        .audit(
+                            Some(&who),
+                            "study_view",
+                            Some(study.as_str()),
+                            Some(denied.0.clone()),
+                            "denied",
+                        )
+                        .await;
+                    return Err(refused(denied, StatusCode::FORBIDDEN));
+                }
+                let action = match kind {
+                    ReadKind::Metadata => Some("study_view"),
+                    ReadKind::Retrieve => Some("retrieve"),
+                    ReadKind::Pixels => None,
+                };
+                if let Some(action) = action {
+                    self.once
+                        .record(&who, action, study.as_str(), "DICOMweb")
+                        .await;
+                }
+            }
+            Access::Store { study } => {
+                if let Err(denied) = allow(&who, Action::Store) {
+                    self.auth
+                        .audit(
+                            Some(&who),
+                            "store",
+                            study.map(|s| s.as_str()),
+                            Some(denied.0.clone()),
+                            "denied",
+                        )
+                        .await;
+                    return Err(refused(denied, StatusCode::FORBIDDEN));
+                }
+                self.auth
+                    .audit(
+                        Some(&who),
+                        "store",
+                        study.map(|s| s.as_str()),
+                        Some("STOW-RS".into()),
+                        "ok",
+                    )
+                    .await;
+            }
+        }
+        Ok(Grant {
+            scope: who.scope.clone(),
+            site: who.site.clone(),
+        })
+    }
+}

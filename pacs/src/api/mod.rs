@@ -1,0 +1,231 @@
+//! The reading workflow's HTTP API under `/api`: the worklist, reports,
+//! referrals, notifications, the audit trail and administration. Every
+//! route takes its caller from [`principal`] and asks [`crate::access`].
+//! [`ApiError`] is the one mapping from what went wrong to HTTP.
+
+pub mod admin;
+pub mod deidentify;
+pub mod gate;
+pub mod outputs;
+pub mod reports;
+pub mod worklist;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use dicomweb::PeerAddr;
+use pacs_core::IndexError;
+use pacs_core::forward::Millis;
+use pacs_core::workflow::LockError;
+use serde::Serialize;
+use warp::Filter;
+use warp::http::{HeaderMap, StatusCode};
+use warp::reply::{Reply, Response};
+
+use crate::access::{Action, Denied};
+use crate::auth::{Auth, AuthError, Principal};
+
+/// Why an API request failed, said in words.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        holder: Option<String>,
+    },
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<IndexError> for ApiError {
+    fn from(e: IndexError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<LockError> for ApiError {
+    fn from(e: LockError) -> Self {
+        match &e {
+            LockError::NoStudy => ApiError::NotFound(e.to_string()),
+            LockError::HeldBy { holder, .. } => ApiError::Conflict {
+                message: e.to_string(),
+                holder: Some(holder.clone()),
+            },
+            _ => ApiError::Conflict {
+                message: e.to_string(),
+                holder: None,
+            },
+        }
+    }
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Auth(AuthError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Auth(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Denied(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn into_response(self) -> Response {
+        let status = self.status();
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(error = %self, "API request failed");
+        }
+        let mut body = serde_json::json!({ "error": self.to_string() });
+        if let ApiError::Conflict {
+            holder: Some(h), ..
+        } = &self
+        {
+            body["holder"] = serde_json::Value::String(h.clone());
+        }
+        let mut response =
+            warp::reply::with_status(warp::reply::json(&body), status).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                warp::http::header::WWW_AUTHENTICATE,
+                warp::http::HeaderValue::from_static("Bearer realm=\"pacs\""),
+            );
+        }
+        response
+    }
+}
+
+/// A JSON answer, or the error's.
+pub fn reply<T: Serialize>(result: Result<T, ApiError>) -> Response {
+    match result {
+        Ok(value) => warp::reply::json(&value).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The request's caller (or why there is none), with the client address.
+pub fn principal(
+    auth: Arc<Auth>,
+) -> impl Filter<Extract = (Result<Principal, AuthError>,), Error = std::convert::Infallible> + Clone
+{
+    warp::header::headers_cloned()
+        .and(warp::ext::optional::<PeerAddr>().map(|p: Option<PeerAddr>| p.map(|p| p.0)))
+        .then(move |headers: HeaderMap, peer: Option<SocketAddr>| {
+            let auth = auth.clone();
+            async move { auth.principal(&headers, peer).await }
+        })
+}
+
+/// The caller, if allowed to do `action`.
+pub fn caller(who: Result<Principal, AuthError>, action: Action) -> Result<Principal, ApiError> {
+    let who = who?;
+    crate::access::allow(&who, action)?;
+    Ok(who)
+}
+
+/// A refusal raised inside a filter chain, turned into its response by
+/// [`refusal_response`] in the server's rejection handler.
+#[derive(Debug)]
+pub struct Refused(pub StatusCode, pub String);
+
+impl warp::reject::Reject for Refused {}
+
+/// Passes only callers allowed to do `action`, for routes under `prefix`
+/// (e.g. `api/forwarding`) that were written before accounts existed.
+pub fn guard(
+    auth: Arc<Auth>,
+    prefix: &'static str,
+    action: Action,
+) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+    warp::path::peek()
+        .and(principal(auth))
+        .and_then(
+            move |path: warp::path::Peek, who: Result<Principal, AuthError>| async move {
+                if !path.as_str().starts_with(prefix) {
+                    return Err(warp::reject::not_found());
+                }
+                match caller(who, action) {
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(warp::reject::custom(Refused(e.status(), e.to_string()))),
+                }
+            },
+        )
+        .untuple_one()
+}
+
+/// The response for a [`Refused`] rejection.
+pub fn refusal_response(refused: &Refused) -> Response {
+    let mut response = warp::reply::with_status(
+        warp::reply::json(&serde_json::json!({ "error": refused.1 })),
+        refused.0,
+    )
+    .into_response();
+    if refused.0 == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            warp::http::header::WWW_AUTHENTICATE,
+            warp::http::HeaderValue::from_static("Bearer realm=\"pacs\""),
+        );
+    }
+    response
+}
+
+/// RFC 3339 UTC, to the second.
+pub fn time(ms: Millis) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// Parses an RFC 3339 time or a `YYYY-MM-DD` date (midnight UTC).
+pub fn parse_time(s: &str) -> Option<Millis> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.timestamp_millis());
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp_millis())
+}
+
+/// What the API's routes share.
+pub struct ApiState {
+    pub auth: Arc<Auth>,
+    pub store: Arc<dyn pacs_core::workflow::Workflow>,
+    pub archive: Arc<pacs_core::Archive>,
+    pub ingest: Arc<pacs_core::Ingest>,
+    pub turnaround: pacs_core::workflow::Turnaround,
+    /// The archive's name on reports (institution).
+    pub institution: Option<String>,
+    /// How second-opinion copies are de-identified.
+    pub deid: Option<pacs_core::deid::DeidConfig>,
+}
+
+impl ApiState {
+    /// The caller of a route, if allowed to do `action` on `study`.
+    pub async fn caller_on(
+        &self,
+        who: Result<Principal, AuthError>,
+        action: Action,
+        study: &str,
+    ) -> Result<Principal, ApiError> {
+        let who = who?;
+        crate::access::allow_study(self.store.as_ref(), &who, action, study).await??;
+        Ok(who)
+    }
+}
+
+/// The `ApiState` as a filter.
+pub fn with_state(
+    state: Arc<ApiState>,
+) -> impl Filter<Extract = (Arc<ApiState>,), Error = std::convert::Infallible> + Clone {
+    warp::any().map(move || state.clone())
+}

@@ -1,0 +1,357 @@
+//! Reports (`/api/studies/{study}/report...`): drafts saved as the
+//! radiologist types, sign-off into an immutable version, addenda, key
+//! images and critical findings; and the templates (`/api/templates`).
+
+use std::sync::Arc;
+
+use pacs_core::forward::now_millis;
+use pacs_core::workflow::{
+    Draft, KeyImageRef, ReadingStatus, ReportRecord, Role, Sections, VersionBody,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+
+use super::{ApiError, ApiState, principal, reply, time, with_state};
+use crate::access::{Action, allow};
+use crate::auth::{AuthError, Principal};
+
+/// A report as the API shows it to `who`.
+pub fn report_json(r: &ReportRecord, who: &Principal, now: i64) -> Value {
+    let holds_lock = r
+        .task
+        .lock
+        .as_ref()
+        .is_some_and(|l| Some(&l.holder) == who.username.as_ref() && l.until > now);
+    let reports = allow(who, Action::Report).is_ok();
+    let signed = r.task.status.is_signed();
+    json!({
+        "study_uid": r.task.study_uid,
+        "status": r.task.status.as_str(),
+        "draft": r.draft.as_ref().filter(|_| sees_draft(who.role, r.task.status)).map(|d| json!({
+            "template": d.template,
+            "language": d.language,
+            "sections": d.sections,
+            "updated_at": time(d.updated_at),
+            "author": d.author,
+        })),
+        "versions": r.versions.iter().map(|v| {
+            let (kind, sections, language, reason, text) = match &v.body {
+                VersionBody::Final { language, sections } => ("final", Some(sections), Some(language), None, None),
+                VersionBody::Addendum { reason, text } => ("addendum", None, None, Some(reason), Some(text)),
+            };
+            json!({
+                "version": v.version,
+                "kind": kind,
+                "language": language,
+                "sections": sections,
+                "reason": reason,
+                "text": text,
+                "signed_by": v.signed_by,
+                "signed_by_name": v.signed_by_name,
+                "signed_at": time(v.signed_at),
+            })
+        }).collect::<Vec<_>>(),
+        "key_images": r.key_images,
+        "critical": r.critical.as_ref().map(|c| json!({
+            "note": c.note,
+            "flagged_by": c.flagged_by,
+            "flagged_at": time(c.flagged_at),
+            "acknowledged_by": c.acknowledged_by,
+            "acknowledged_at": c.acknowledged_at.map(time),
+        })),
+        "new_images": r.task.new_images,
+        "can_edit": reports && holds_lock && !signed,
+        "can_sign": reports && holds_lock && !signed && r.draft.is_some(),
+        "can_amend": reports && signed,
+        "can_acknowledge": allow(who, Action::Acknowledge).is_ok()
+            && r.critical.as_ref().is_some_and(|c| c.acknowledged_at.is_none()),
+    })
+}
+
+pub async fn current(state: &ApiState, study: &str) -> Result<ReportRecord, ApiError> {
+    state
+        .store
+        .report(study, now_millis())
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such study".into()))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Body {
+    template: Option<String>,
+    language: Option<String>,
+    sections: Option<Sections>,
+    reason: Option<String>,
+    text: Option<String>,
+    note: Option<String>,
+    series_uid: Option<String>,
+    sop_uid: Option<String>,
+    frame: Option<u32>,
+}
+
+async fn get(
+    state: Arc<ApiState>,
+    who: Result<Principal, AuthError>,
+    study: String,
+) -> Result<Value, ApiError> {
+    let who = state.caller_on(who, Action::ReadReport, &study).await?;
+    let report = current(&state, &study).await?;
+    state
+        .auth
+        .audit(Some(&who), "report_view", Some(&study), None, "ok")
+        .await;
+    Ok(report_json(&report, &who, now_millis()))
+}
+
+/// `PUT .../report/draft` and `POST .../report/{preliminary|sign|addenda}`,
+/// `.../key-images`, `.../critical`, `.../critical/acknowledge`.
+async fn change(
+    state: Arc<ApiState>,
+    who: Result<Principal, AuthError>,
+    study: String,
+    what: String,
+    body: Body,
+) -> Result<Value, ApiError> {
+    let now = now_millis();
+    let action = if what == "critical/acknowledge" {
+        Action::Acknowledge
+    } else {
+        Action::Report
+    };
+    let who = state.caller_on(who, action, &study).await?;
+    let user = who.actor();
+    let store = &state.store;
+    let auth = &state.auth;
+    match what.as_str() {
+        "report/draft" => {
+            let sections = body
+                .sections
+                .ok_or_else(|| ApiError::BadRequest("the draft needs its sections".into()))?;
+            let draft = Draft {
+                template: body.template,
+                language: body.language.unwrap_or_else(|| "en".into()),
+                sections,
+                author: user.clone(),
+                updated_at: now,
+            };
+            store.save_draft(&study, draft, now).await??;
+            auth.audit(Some(&who), "report_draft", Some(&study), None, "ok")
+                .await;
+        }
+        "report/preliminary" => {
+            store.mark_preliminary(&study, &user, now).await??;
+            auth.audit(Some(&who), "report_preliminary", Some(&study), None, "ok")
+                .await;
+        }
+        "report/sign" => {
+            let version = store.sign(&study, &user, now).await??;
+            auth.audit(
+                Some(&who),
+                "report_sign",
+                Some(&study),
+                Some(format!("version {}", version.version)),
+                "ok",
+            )
+            .await;
+            super::outputs::store_in_study(&state, &study, &who).await;
+        }
+        "report/addenda" => {
+            let reason = body.reason.unwrap_or_default();
+            let text = body.text.unwrap_or_default();
+            if reason.trim().is_empty() || text.trim().is_empty() {
+                return Err(ApiError::BadRequest(
+                    "an addendum needs a reason and a text".into(),
+                ));
+            }
+            let version = store
+                .add_addendum(&study, &user, reason.trim(), text.trim(), now)
+                .await??;
+            auth.audit(
+                Some(&who),
+                "report_addendum",
+                Some(&study),
+                Some(format!("version {}: {}", version.version, reason.trim())),
+                "ok",
+            )
+            .await;
+            super::outputs::store_in_study(&state, &study, &who).await;
+        }
+        "key-images" => {
+            let (Some(series_uid), Some(sop_uid)) = (body.series_uid, body.sop_uid) else {
+                return Err(ApiError::BadRequest(
+                    "a key image needs series_uid and sop_uid".into(),
+                ));
+            };
+            for uid in [&series_uid, &sop_uid] {
+                pacs_core::Uid::parse(uid)
+                    .map_err(|e| ApiError::BadRequest(format!("invalid UID: {e}")))?;
+            }
+            let image = KeyImageRef {
+                series_uid,
+                sop_uid,
+                frame: body.frame.unwrap_or(1).max(1),
+            };
+            let report = current(&state, &study).await?;
+            if report.task.status.is_signed() {
+                return Err(ApiError::Conflict {
+                    message: "the report is signed; its key images are part of it".into(),
+                    holder: None,
+                });
+            }
+            store
+                .set_key_image(&study, &image, &user, true, now)
+                .await?;
+            auth.audit(
+                Some(&who),
+                "key_image",
+                Some(&study),
+                Some(format!("{} frame {}", image.sop_uid, image.frame)),
+                "ok",
+            )
+            .await;
+        }
+        "critical" => {
+            let note = body.note.unwrap_or_default();
+            if note.trim().is_empty() {
+                return Err(ApiError::BadRequest(
+                    "say what the critical finding is".into(),
+                ));
+            }
+            store.flag_critical(&study, &user, note.trim(), now).await?;
+            auth.audit(
+                Some(&who),
+                "critical_flag",
+                Some(&study),
+                Some(note.trim().to_owned()),
+                "ok",
+            )
+            .await;
+        }
+        "critical/acknowledge" => {
+            if !store.acknowledge_critical(&study, &user, now).await? {
+                return Err(ApiError::Conflict {
+                    message: "there is no open critical finding on this study".into(),
+                    holder: None,
+                });
+            }
+            auth.audit(Some(&who), "critical_acknowledge", Some(&study), None, "ok")
+                .await;
+        }
+        _ => return Err(ApiError::NotFound(format!("no report action {what:?}"))),
+    }
+    let report = current(&state, &study).await?;
+    Ok(report_json(&report, &who, now))
+}
+
+async fn remove_key_image(
+    state: Arc<ApiState>,
+    who: Result<Principal, AuthError>,
+    study: String,
+    sop_uid: String,
+    frame: u32,
+) -> Result<Value, ApiError> {
+    let now = now_millis();
+    let who = state.caller_on(who, Action::Report, &study).await?;
+    let report = current(&state, &study).await?;
+    if report.task.status.is_signed() {
+        return Err(ApiError::Conflict {
+            message: "the report is signed; its key images are part of it".into(),
+            holder: None,
+        });
+    }
+    let image = KeyImageRef {
+        series_uid: String::new(),
+        sop_uid,
+        frame,
+    };
+    state
+        .store
+        .set_key_image(&study, &image, &who.actor(), false, now)
+        .await?;
+    let report = current(&state, &study).await?;
+    Ok(report_json(&report, &who, now))
+}
+
+async fn templates(
+    who: Result<Principal, AuthError>,
+    lang: Option<String>,
+) -> Result<Value, ApiError> {
+    who?;
+    let lang = reports::Lang::from_tag(lang.as_deref().unwrap_or("en"));
+    Ok(json!(
+        reports::templates(lang)
+            .into_iter()
+            .map(|t| json!({ "id": t.id, "name": t.name, "sections": t.sections }))
+            .collect::<Vec<_>>()
+    ))
+}
+
+pub fn routes(state: Arc<ApiState>) -> BoxedFilter<(Response,)> {
+    let who = principal(state.auth.clone());
+    let body = warp::body::content_length_limit(1 << 20)
+        .and(warp::body::bytes())
+        .and_then(|b: bytes::Bytes| async move {
+            if b.is_empty() {
+                return Ok(Body::default());
+            }
+            serde_json::from_slice::<Body>(&b).map_err(|e| {
+                warp::reject::custom(super::Refused(
+                    warp::http::StatusCode::BAD_REQUEST,
+                    format!("the request body is not valid JSON: {e}"),
+                ))
+            })
+        });
+    let get = warp::path!("api" / "studies" / String / "report")
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .and(who.clone())
+        .then(|study, s, w| async move { reply(get(s, w, study).await) });
+    let one = warp::path!("api" / "studies" / String / String)
+        .and(warp::post().or(warp::put()).unify())
+        .and(with_state(state.clone()))
+        .and(who.clone())
+        .and(body)
+        .then(|study, what, s, w, b| async move { reply(change(s, w, study, what, b).await) });
+    let two = warp::path!("api" / "studies" / String / String / String)
+        .and(warp::post().or(warp::put()).unify())
+        .and(with_state(state.clone()))
+        .and(who.clone())
+        .and(body)
+        .then(|study, a: String, b: String, s, w, body| async move {
+            reply(change(s, w, study, format!("{a}/{b}"), body).await)
+        });
+    let unmark = warp::path!("api" / "studies" / String / "key-images" / String / u32)
+        .and(warp::delete())
+        .and(with_state(state.clone()))
+        .and(who.clone())
+        .then(|study, sop, frame, s, w| async move {
+            reply(remove_key_image(s, w, study, sop, frame).await)
+        });
+    let templates = warp::path!("api" / "templates")
+        .and(warp::get())
+        .and(who)
+        .and(
+            warp::query::<std::collections::HashMap<String, String>>()
+                .map(|q: std::collections::HashMap<String, String>| q.get("lang").cloned()),
+        )
+        .then(|w, lang| async move { reply(templates(w, lang).await) });
+    get.or(one)
+        .unify()
+        .or(two)
+        .unify()
+        .or(unmark)
+        .unify()
+        .or(templates)
+        .unify()
+        .boxed()
+}
+
+/// Whether a role sees drafts: the reading side does; the requesting
+/// side sees a draft only once it is issued as preliminary.
+fn sees_draft(role: Role, status: ReadingStatus) -> bool {
+    matches!(role, Role::Radiologist | Role::Admin) || status == ReadingStatus::Preliminary
+}

@@ -1,0 +1,310 @@
+//! The worklist (`/api/worklist`), referring doctors' studies
+//! (`/api/referrals`) and open critical findings (`/api/notifications`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use pacs_core::forward::{Priority, millis, now_millis};
+use pacs_core::workflow::{ReadingStatus, Role, Task, TaskFilter};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+
+use super::{ApiError, ApiState, caller, principal, reply, time, with_state};
+use crate::access::Action;
+use crate::auth::{AuthError, Principal};
+
+const MAX_LIMIT: usize = 500;
+
+/// A task as the API shows it (see the README's API section).
+pub fn task_json(state: &ApiState, t: &Task, now: i64) -> Value {
+    let deadline = t
+        .received_at
+        .saturating_add(millis(state.turnaround.of(t.priority)));
+    json!({
+        "study_uid": t.study_uid,
+        "patient_name": t.patient_name,
+        "patient_id": t.patient_id,
+        "accession_number": t.accession_number,
+        "study_date": t.study_date,
+        "study_time": t.study_time,
+        "study_description": t.study_description,
+        "referring_physician_name": t.referring_physician_name,
+        "modalities": t.modalities,
+        "num_instances": t.num_instances,
+        "site": t.site,
+        "priority": priority_name(t.priority),
+        "status": t.status.as_str(),
+        "received_at": time(t.received_at),
+        "deadline": time(deadline),
+        "overdue": !t.status.is_signed() && now > deadline,
+        "assigned_to": t.assigned_to,
+        "lock": t.lock.as_ref().map(|l| json!({
+            "holder": l.holder,
+            "holder_name": l.holder_name,
+            "expires_at": time(l.until),
+        })),
+        "new_images": t.new_images,
+        "critical": t.critical_open.then(|| json!({ "open": true })),
+    })
+}
+
+pub fn priority_name(p: Priority) -> &'static str {
+    match p {
+        Priority::Stat => "stat",
+        Priority::Urgent => "urgent",
+        Priority::Routine => "routine",
+    }
+}
+
+fn parse_priority(s: &str) -> Option<Priority> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "stat" => Some(Priority::Stat),
+        "urgent" => Some(Priority::Urgent),
+        "routine" => Some(Priority::Routine),
+        _ => None,
+    }
+}
+
+fn page(query: &HashMap<String, String>) -> Result<(usize, usize), ApiError> {
+    let number = |key: &str, default: usize| -> Result<usize, ApiError> {
+        match query.get(key) {
+            None => Ok(default),
+            Some(v) => v
+                .parse()
+                .map_err(|_| ApiError::BadRequest(format!("{key} must be a whole number"))),
+        }
+    };
+    Ok((
+        number("limit", 50)?.clamp(1, MAX_LIMIT),
+        number("offset", 0)?,
+    ))
+}
+
+async fn list(
+    state: Arc<ApiState>,
+    who: Result<Principal, AuthError>,
+    query: HashMap<String, String>,
+) -> Result<Value, ApiError> {
+    let who = caller(who, Action::Worklist)?;
+    let (limit, offset) = page(&query)?;
+    let statuses = match query.get("status").map(String::as_str) {
+        None | Some("") | Some("active") => None,
+        Some("all") => Some(Vec::new()),
+        Some(s) => Some(
+            s.split(',')
+                .map(|one| {
+                    ReadingStatus::parse(one.trim()).ok_or_else(|| {
+                        ApiError::BadRequest(format!(
+                            "unknown status {one:?}: use scheduled, in_progress, preliminary, final, amended, active or all"
+                        ))
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+    };
+    let mine = matches!(query.get("mine").map(String::as_str), Some("true" | "1"));
+    let filter = TaskFilter {
+        statuses,
+        site: query.get("site").filter(|s| !s.is_empty()).cloned(),
+        modality: query.get("modality").filter(|s| !s.is_empty()).cloned(),
+        mine: mine.then(|| who.actor()),
+        limit,
+        offset,
+        newest_first: false,
+    };
+    let now = now_millis();
+    let (total, tasks) = state.store.tasks(&who.scope, &filter, now).await?;
+    Ok(json!({
+        "total": total,
+        "tasks": tasks.iter().map(|t| task_json(&state, t, now)).collect::<Vec<_>>(),
+    }))
+}
+
+async fn referrals(
+    state: Arc<ApiState>,
+    who: Result<Principal, AuthError>,
+    query: HashMap<String, String>,
+) -> Result<Value, ApiError> {
+    let who = caller(who, Action::Referrals)?;
+    let (limit, offset) = page(&query)?;
+    let filter = TaskFilter {
+        statuses: Some(Vec::new()),
+        limit,
+        offset,
+        newest_first: true,
+        ..Default::default()
+    };
+    let now = now_millis();
+    let (total, tasks) = state.store.tasks(&who.scope, &filter, now).await?;
+    Ok(json!({
+        "total": total,
+        "studies": tasks.iter().map(|t| task_json(&state, t, now)).collect::<Vec<_>>(),
+    }))
+}
+
+async fn notifications(
+    state: Arc<ApiState>,
+    who: Result<Principal, AuthError>,
+) -> Result<Value, ApiError> {
+    let who = who?;
+    if crate::access::allow(&who, Action::Acknowledge).is_err() {
+        return Ok(json!([]));
+    }
+    let open = state.store.open_criticals(&who.scope, now_millis()).await?;
+    Ok(Value::Array(
+        open.iter()
+            .map(|(t, c)| {
+                json!({
+                    "study_uid": t.study_uid,
+                    "patient_name": t.patient_name,
+                    "note": c.note,
+                    "flagged_at": time(c.flagged_at),
+                    "flagged_by": c.flagged_by,
+                })
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Body {
+    username: Option<String>,
+    reason: Option<String>,
+    priority: Option<String>,
+}
+
+/// `POST /api/worklist/{study}/{claim|renew|release|assign|break-lock}`
+/// and `PUT /api/worklist/{study}/priority`.
+async fn act(
+    state: Arc<ApiState>,
+    who: Result<Principal, AuthError>,
+    study: String,
+    what: String,
+    body: Body,
+) -> Result<Value, ApiError> {
+    let now = now_millis();
+    let action = match what.as_str() {
+        "claim" | "renew" | "release" => Action::Report,
+        "assign" | "break-lock" => Action::Supervise,
+        "priority" => Action::SetPriority,
+        _ => return Err(ApiError::NotFound(format!("no worklist action {what:?}"))),
+    };
+    let who = state.caller_on(who, action, &study).await?;
+    let store = &state.store;
+    let task = match what.as_str() {
+        "claim" | "renew" => {
+            let result = store
+                .claim(&study, &who.actor(), now, state.auth.settings.lock_lease)
+                .await?;
+            if what == "claim" {
+                let outcome = if result.is_ok() { "ok" } else { "refused" };
+                state
+                    .auth
+                    .audit(Some(&who), "lock_claim", Some(&study), None, outcome)
+                    .await;
+            }
+            Some(result?)
+        }
+        "release" => store.release(&study, &who.actor(), now).await?,
+        "assign" => {
+            let to = body.username.filter(|u| !u.trim().is_empty());
+            if let Some(to) = &to {
+                let account = store.account(to).await?;
+                if account.map(|a| a.role) != Some(Role::Radiologist) {
+                    return Err(ApiError::BadRequest(format!(
+                        "{to} is not a radiologist's account"
+                    )));
+                }
+            }
+            let task = store.assign(&study, to.as_deref(), now).await?;
+            state
+                .auth
+                .audit(Some(&who), "assign", Some(&study), to, "ok")
+                .await;
+            task
+        }
+        "break-lock" => {
+            let before = store.task(&study, now).await?;
+            let holder = before.and_then(|t| t.lock).map(|l| l.holder);
+            let reason = body.reason.unwrap_or_default();
+            let task = store.break_lock(&study, now).await?;
+            state
+                .auth
+                .audit(
+                    Some(&who),
+                    "lock_break",
+                    Some(&study),
+                    Some(format!(
+                        "lock of {} broken: {reason}",
+                        holder.as_deref().unwrap_or("nobody")
+                    )),
+                    "ok",
+                )
+                .await;
+            task
+        }
+        _ => {
+            let priority = body
+                .priority
+                .as_deref()
+                .and_then(parse_priority)
+                .ok_or_else(|| {
+                    ApiError::BadRequest("priority must be stat, urgent or routine".into())
+                })?;
+            let task = store.set_priority(&study, priority, now).await?;
+            state
+                .auth
+                .audit(
+                    Some(&who),
+                    "priority",
+                    Some(&study),
+                    Some(priority_name(priority).into()),
+                    "ok",
+                )
+                .await;
+            task
+        }
+    };
+    let task = task.ok_or_else(|| ApiError::NotFound("no such study".into()))?;
+    Ok(task_json(&state, &task, now))
+}
+
+pub fn routes(state: Arc<ApiState>) -> BoxedFilter<(Response,)> {
+    let who = principal(state.auth.clone());
+    let list = warp::path!("api" / "worklist")
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .and(who.clone())
+        .and(warp::query::<HashMap<String, String>>())
+        .then(|s, w, q| async move { reply(list(s, w, q).await) });
+    let referrals = warp::path!("api" / "referrals")
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .and(who.clone())
+        .and(warp::query::<HashMap<String, String>>())
+        .then(|s, w, q| async move { reply(referrals(s, w, q).await) });
+    let notifications = warp::path!("api" / "notifications")
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .and(who.clone())
+        .then(|s, w| async move { reply(notifications(s, w).await) });
+    let body = warp::body::content_length_limit(64 << 10)
+        .and(warp::body::bytes())
+        .map(|b: bytes::Bytes| serde_json::from_slice::<Body>(&b).unwrap_or_default());
+    let act = warp::path!("api" / "worklist" / String / String)
+        .and(warp::post().or(warp::put()).unify())
+        .and(with_state(state))
+        .and(who)
+        .and(body)
+        .then(|study, what, s, w, b| async move { reply(act(s, w, study, what, b).await) });
+    list.or(referrals)
+        .unify()
+        .or(notifications)
+        .unify()
+        .or(act)
+        .unify()
+        .boxed()
+}

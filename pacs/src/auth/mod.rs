@@ -1,0 +1,539 @@
+//! Who is asking: bearer tokens and the session cookie turned into a
+//! [`Principal`], password checks with lock-out, and token issue. What a
+//! principal may do is decided in [`crate::access`], nowhere else.
+//!
+//! Secrets are random 256-bit values given to the client once; the
+//! database keeps only their SHA-256, so a copy of it opens no session.
+
+pub mod oidc;
+pub mod routes;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use base64::Engine;
+use pacs_core::IndexError;
+use pacs_core::forward::{Millis, now_millis};
+use pacs_core::workflow::{Account, AuditEvent, Role, SessionKind, StudyScope, Workflow};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use warp::http::HeaderMap;
+
+/// The cookie the browser viewer's session travels in.
+pub const COOKIE: &str = "pacs_session";
+
+/// How someone got in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// A signed-in person's session.
+    Session,
+    /// A site gateway's machine token.
+    Machine,
+    /// A read-only link to one study.
+    Share,
+    /// The archive has no accounts: everyone is an administrator
+    /// (embedded single-user use on loopback).
+    Open,
+    /// A DICOM caller, by its AE title.
+    Dimse,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The account, for people; `None` for tokens, links and DICOM callers.
+    pub username: Option<String>,
+    pub display_name: String,
+    pub role: Role,
+    pub site: Option<String>,
+    /// The studies this caller may see.
+    pub scope: StudyScope,
+    pub via: Via,
+    pub address: Option<IpAddr>,
+}
+
+impl Principal {
+    /// The name the audit trail records.
+    pub fn audit_name(&self) -> String {
+        match (&self.username, &self.via) {
+            (Some(u), Via::Share) => format!("link from {u}"),
+            (Some(u), _) => u.clone(),
+            (None, Via::Open) => "(no accounts)".into(),
+            (None, _) => self.display_name.clone(),
+        }
+    }
+
+    /// The account name acting in the workflow (locks, drafts, signatures).
+    pub fn actor(&self) -> String {
+        self.username
+            .clone()
+            .unwrap_or_else(|| self.display_name.clone())
+    }
+
+    fn for_account(a: &Account, address: Option<IpAddr>) -> Principal {
+        Principal {
+            username: Some(a.username.clone()),
+            display_name: a.display_name.clone(),
+            role: a.role,
+            site: a.site.clone(),
+            scope: a.scope(),
+            via: Via::Session,
+            address,
+        }
+    }
+}
+
+/// Why a request has no principal.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("sign in first: this needs an `Authorization: Bearer` token or a session")]
+    Missing,
+    #[error("the session or token is not valid (expired, signed out or revoked); sign in again")]
+    Invalid,
+    #[error("the account database is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<IndexError> for AuthError {
+    fn from(e: IndexError) -> Self {
+        AuthError::Unavailable(e.to_string())
+    }
+}
+
+/// Sign-in settings.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// How long a person's session lasts.
+    pub session_lifetime: Duration,
+    /// Failed sign-ins in a row before the account is locked.
+    pub max_failures: u32,
+    pub lockout: Duration,
+    /// Set the cookie's `Secure` attribute (the public URL is https).
+    pub secure_cookie: bool,
+    /// How long a reading lock lasts without a heartbeat.
+    pub lock_lease: Duration,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            session_lifetime: Duration::from_secs(12 * 60 * 60),
+            max_failures: 5,
+            lockout: Duration::from_secs(15 * 60),
+            secure_cookie: false,
+            lock_lease: Duration::from_secs(5 * 60),
+        }
+    }
+}
+
+/// Authentication against the workflow store.
+pub struct Auth {
+    pub store: Arc<dyn Workflow>,
+    pub settings: AuthSettings,
+    /// A hash to verify against for unknown user names, so that a wrong
+    /// name costs as long as a wrong password.
+    decoy: String,
+}
+
+/// A fresh secret for a session or token: 32 random bytes, base64url.
+pub fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What the database keeps of a secret.
+pub fn secret_hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// An argon2id hash (PHC string) of a password, with a random salt.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| format!("cannot hash the password: {e}"))
+}
+
+fn password_matches(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// The outcome of a sign-in attempt.
+pub enum Login {
+    Ok {
+        token: String,
+        expires_at: Millis,
+        account: Account,
+    },
+    Wrong,
+    Locked {
+        until: Millis,
+    },
+}
+
+impl Auth {
+    pub fn new(store: Arc<dyn Workflow>, settings: AuthSettings) -> Auth {
+        let decoy = hash_password("not a password anyone has").unwrap_or_default();
+        Auth {
+            store,
+            settings,
+            decoy,
+        }
+    }
+
+    /// Whether any account exists; without one the archive is open.
+    pub async fn open(&self) -> Result<bool, AuthError> {
+        Ok(self.store.account_count().await? == 0)
+    }
+
+    /// Checks a user name and password; counts failures and locks the
+    /// account after too many.
+    pub async fn login(&self, username: &str, password: &str) -> Result<Login, AuthError> {
+        let now = now_millis();
+        let account = self.store.account(username).await?;
+        let Some(account) = account.filter(|a| !a.disabled) else {
+            let decoy = self.decoy.clone();
+            let password = password.to_owned();
+            let _ = tokio::task::spawn_blocking(move || password_matches(&decoy, &password)).await;
+            return Ok(Login::Wrong);
+        };
+        if account.locked_until > now {
+            return Ok(Login::Locked {
+                until: account.locked_until,
+            });
+        }
+        let hash = account.password_hash.clone().unwrap_or_default();
+        let given = password.to_owned();
+        let matches = tokio::task::spawn_blocking(move || password_matches(&hash, &given))
+            .await
+            .unwrap_or(false);
+        if !matches {
+            let locked = self
+                .store
+                .login_failed(
+                    username,
+                    now,
+                    self.settings.max_failures,
+                    self.settings.lockout,
+                )
+                .await?;
+            return Ok(match locked {
+                Some(until) => Login::Locked { until },
+                None => Login::Wrong,
+            });
+        }
+        self.store.login_succeeded(username).await?;
+        let (token, expires_at) = self.start_session(&account.username).await?;
+        Ok(Login::Ok {
+            token,
+            expires_at,
+            account,
+        })
+    }
+
+    /// Opens a session for an account that proved who it is.
+    pub async fn start_session(&self, username: &str) -> Result<(String, Millis), AuthError> {
+        let now = now_millis();
+        let token = new_secret();
+        let expires_at =
+            now.saturating_add(pacs_core::forward::millis(self.settings.session_lifetime));
+        self.store
+            .add_session(
+                &secret_hash(&token),
+                SessionKind::User {
+                    username: username.to_owned(),
+                },
+                now,
+                Some(expires_at),
+            )
+            .await?;
+        Ok((token, expires_at))
+    }
+
+    /// The principal a request's token or cookie stands for.
+    pub async fn principal(
+        &self,
+        headers: &HeaderMap,
+        peer: Option<SocketAddr>,
+    ) -> Result<Principal, AuthError> {
+        let address = peer.map(|p| p.ip());
+        let Some(secret) = presented_secret(headers) else {
+            if self.open().await? {
+                return Ok(open_principal(address));
+            }
+            return Err(AuthError::Missing);
+        };
+        self.principal_for_secret(&secret, address).await
+    }
+
+    pub async fn principal_for_secret(
+        &self,
+        secret: &str,
+        address: Option<IpAddr>,
+    ) -> Result<Principal, AuthError> {
+        let now = now_millis();
+        let session = self
+            .store
+            .session(&secret_hash(secret), now)
+            .await?
+            .ok_or(AuthError::Invalid)?;
+        match session.kind {
+            SessionKind::User { username } => {
+                let account = self
+                    .store
+                    .account(&username)
+                    .await?
+                    .filter(|a| !a.disabled)
+                    .ok_or(AuthError::Invalid)?;
+                Ok(Principal::for_account(&account, address))
+            }
+            SessionKind::Machine { site, label } => Ok(Principal {
+                username: None,
+                display_name: format!("token {label} ({site})"),
+                role: Role::Site,
+                scope: StudyScope::Sites(vec![site.clone()]),
+                site: Some(site),
+                via: Via::Machine,
+                address,
+            }),
+            SessionKind::Share {
+                study_uid,
+                created_by,
+            } => Ok(Principal {
+                username: Some(created_by),
+                display_name: "read-only link".into(),
+                role: Role::Referrer,
+                site: None,
+                scope: StudyScope::Study(study_uid),
+                via: Via::Share,
+                address,
+            }),
+        }
+    }
+
+    /// Ends the session a request carries.
+    pub async fn logout(&self, headers: &HeaderMap) -> Result<bool, AuthError> {
+        match presented_secret(headers) {
+            Some(secret) => Ok(self
+                .store
+                .revoke_session(&secret_hash(&secret), now_millis())
+                .await?),
+            None => Ok(false),
+        }
+    }
+
+    /// Appends to the audit trail; a failure to record is logged loudly
+    /// but does not undo what was done.
+    pub async fn audit(
+        &self,
+        who: Option<&Principal>,
+        action: &str,
+        study_uid: Option<&str>,
+        detail: Option<String>,
+        outcome: &str,
+    ) {
+        record(self.store.as_ref(), who, action, study_uid, detail, outcome).await;
+    }
+}
+
+/// Appends one event to the audit trail.
+pub async fn record(
+    store: &dyn Workflow,
+    who: Option<&Principal>,
+    action: &str,
+    study_uid: Option<&str>,
+    detail: Option<String>,
+    outcome: &str,
+) {
+    let event = AuditEvent {
+        id: 0,
+        at: now_millis(),
+        user: who.map(Principal::audit_name),
+        role: who.map(|p| p.role.as_str().to_owned()),
+        action: action.to_owned(),
+        study_uid: study_uid.map(str::to_owned),
+        detail,
+        address: who.and_then(|p| p.address).map(|a| a.to_string()),
+        outcome: outcome.to_owned(),
+    };
+    if let Err(error) = store.audit(event).await {
+        tracing::error!(%error, action, "cannot write to the audit trail");
+    }
+}
+
+/// Records a (caller, action, study) in the audit trail once per five
+/// minutes: opening or sending a study touches it many times, and one
+/// line says what happened.
+pub struct AuditOnce {
+    store: Arc<dyn Workflow>,
+    recent:
+        std::sync::Mutex<std::collections::HashMap<(String, String, String), std::time::Instant>>,
+}
+
+impl AuditOnce {
+    const REPEAT: Duration = Duration::from_secs(300);
+
+    pub fn new(store: Arc<dyn Workflow>) -> AuditOnce {
+        AuditOnce {
+            store,
+            recent: Default::default(),
+        }
+    }
+
+    fn first_recently(&self, who: &Principal, action: &str, study: &str) -> bool {
+        let Ok(mut recent) = self.recent.lock() else {
+            return true;
+        };
+        let now = std::time::Instant::now();
+        if recent.len() > 10_000 {
+            recent.retain(|_, at| now.duration_since(*at) < Self::REPEAT);
+        }
+        let key = (who.audit_name(), action.to_owned(), study.to_owned());
+        match recent.get(&key) {
+            Some(at) if now.duration_since(*at) < Self::REPEAT => false,
+            _ => {
+                recent.insert(key, now);
+                true
+            }
+        }
+    }
+
+    pub async fn record(&self, who: &Principal, action: &str, study: &str, detail: &str) {
+        if self.first_recently(who, action, study) {
+            record(
+                self.store.as_ref(),
+                Some(who),
+                action,
+                Some(study),
+                Some(detail.to_owned()),
+                "ok",
+            )
+            .await;
+        }
+    }
+}
+
+/// The administrator everyone is on an archive without accounts.
+pub fn open_principal(address: Option<IpAddr>) -> Principal {
+    Principal {
+        username: None,
+        display_name: "administrator".into(),
+        role: Role::Admin,
+        site: None,
+        scope: StudyScope::All,
+        via: Via::Open,
+        address,
+    }
+}
+
+/// The secret a request presents: the bearer token, else the cookie.
+pub fn presented_secret(headers: &HeaderMap) -> Option<String> {
+    if let Some(value) = headers
+        .get(warp::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let (scheme, token) = value.trim().split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim().to_owned())
+            .filter(|t| !t.is_empty());
+    }
+    headers
+        .get_all(warp::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The `Set-Cookie` value carrying a session.
+pub fn session_cookie(token: &str, max_age: Duration, secure: bool) -> String {
+    format!(
+        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        max_age.as_secs(),
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub fn cleared_cookie(secure: bool) -> String {
+    format!(
+        "{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn bearer_token_wins_over_cookie() {
+        let h = headers(&[
+            ("authorization", "Bearer abc"),
+            ("cookie", "pacs_session=def"),
+        ]);
+        assert_eq!(presented_secret(&h).as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn session_cookie_is_found_among_others() {
+        let h = headers(&[("cookie", "lang=ru; pacs_session=xyz; other=1")]);
+        assert_eq!(presented_secret(&h).as_deref(), Some("xyz"));
+    }
+
+    #[test]
+    fn other_schemes_and_empty_values_present_nothing() {
+        assert_eq!(
+            presented_secret(&headers(&[("authorization", "Basic Zm9v")])),
+            None
+        );
+        assert_eq!(
+            presented_secret(&headers(&[("cookie", "pacs_session=")])),
+            None
+        );
+        assert_eq!(presented_secret(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn password_hash_is_argon2id_and_verifies() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(password_matches(&h, "correct horse"));
+        assert!(!password_matches(&h, "wrong horse"));
+        assert!(!password_matches("garbage", "correct horse"));
+    }
+
+    #[test]
+    fn secrets_are_random_and_hashed() {
+        let (a, b) = (new_secret(), new_secret());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert_eq!(secret_hash(&a).len(), 64);
+        assert_ne!(secret_hash(&a), a);
+    }
+}

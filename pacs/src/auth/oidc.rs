@@ -1,0 +1,93 @@
+//! Sign-in through the hospital's identity provider (OpenID Connect,
+//! authorization code with PKCE). The provider vouches for who the user
+//! is and which role (and site) they have; the archive keeps an account
+//! of the same name, created or updated at each sign-in, and opens a
+//! session for it like a password sign-in would.
+
+use pacs_core::workflow::{Account, Role};
+
+/// `[auth.oidc]` in the configuration file.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOidc {
+    pub issuer: String,
+    pub client_id: String,
+    /// A file holding the client secret (or `PACS_OIDC_CLIENT_SECRET`).
+    pub client_secret_file: Option<std::path::PathBuf>,
+    /// Where the provider returns the browser; default
+    /// `<public_url>/api/auth/oidc/callback`.
+    pub redirect_url: Option<String>,
+    /// The text of the sign-in button, e.g. "Sign in with Hospital ID".
+    pub label: Option<String>,
+    pub username_claim: Option<String>,
+    /// Default `roles`; values `site`, `radiologist`, `referrer`, `admin`
+    /// (optionally prefixed `pacs-`).
+    pub roles_claim: Option<String>,
+    pub site_claim: Option<String>,
+}
+
+/// The archive's role among the provider's role names: the most
+/// privileged one it knows, so a user with several gets what they need.
+pub fn role_from(roles: &[String]) -> Option<Role> {
+    let known: Vec<Role> = roles
+        .iter()
+        .filter_map(|r| Role::parse(r.trim().trim_start_matches("pacs-")))
+        .collect();
+    [Role::Admin, Role::Radiologist, Role::Site, Role::Referrer]
+        .into_iter()
+        .find(|r| known.contains(r))
+}
+
+/// The account for an identity, or why there is none.
+pub fn account_for(
+    identity: &oidc::Identity,
+    existing: Option<Account>,
+) -> Result<Account, String> {
+    let role = role_from(&identity.roles).ok_or_else(|| {
+        format!(
+            "the identity provider gives {} no role for this archive (site, radiologist, referrer or admin)",
+            identity.username
+        )
+    })?;
+    if role == Role::Site && identity.site.is_none() {
+        return Err("a site account needs a site from the identity provider".into());
+    }
+    let mut account = existing.unwrap_or(Account {
+        username: identity.username.clone(),
+        display_name: String::new(),
+        role,
+        site: None,
+        reading_sites: Vec::new(),
+        physician_name: None,
+        password_hash: None,
+        disabled: false,
+        failed_logins: 0,
+        locked_until: 0,
+    });
+    if account.disabled {
+        return Err(format!("the account {} is disabled here", account.username));
+    }
+    account.role = role;
+    account.site = identity.site.clone().or(account.site);
+    account.display_name = identity
+        .name
+        .clone()
+        .unwrap_or_else(|| identity.username.clone());
+    Ok(account)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_most_privileged_known_role_wins() {
+        let roles = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            role_from(&roles(&["offline_access", "pacs-radiologist"])),
+            Some(Role::Radiologist)
+        );
+        assert_eq!(role_from(&roles(&["referrer", "admin"])), Some(Role::Admin));
+        assert_eq!(role_from(&roles(&["uma_authorization"])), None);
+    }
+}

@@ -1,0 +1,392 @@
+//! Sign-in and sign-out: `POST /api/auth/login`, `POST /api/auth/logout`,
+//! `GET /api/auth/me`, `GET /api/auth/config`, the identity provider's
+//! round trip (`/api/auth/oidc/login` and `/callback`), and `/share/{secret}`
+//! which opens a read-only link in the viewer.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use dicomweb::PeerAddr;
+use pacs_core::forward::now_millis;
+use serde::Deserialize;
+use serde_json::json;
+use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::http::{HeaderMap, HeaderValue, StatusCode, header};
+use warp::reply::{Reply, Response};
+
+use super::{Auth, AuthError, Login, Principal, Via, cleared_cookie, record, session_cookie};
+use crate::api::{ApiError, principal};
+
+/// The identity provider, when one is configured.
+pub struct OidcSignIn {
+    pub provider: oidc::Provider,
+    pub label: String,
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+fn user_json(p: &Principal) -> serde_json::Value {
+    json!({
+        "username": p.username,
+        "display_name": p.display_name,
+        "role": p.role.as_str(),
+        "site": p.site,
+        "open": p.via == Via::Open,
+        "read_only_link": p.via == Via::Share,
+    })
+}
+
+fn with_cookie(mut response: Response, cookie: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+fn address(peer: Option<SocketAddr>) -> Option<std::net::IpAddr> {
+    peer.map(|p| p.ip())
+}
+
+async fn login(auth: Arc<Auth>, peer: Option<SocketAddr>, body: bytes::Bytes) -> Response {
+    let Ok(c) = serde_json::from_slice::<Credentials>(&body) else {
+        return ApiError::BadRequest("send JSON {\"username\": ..., \"password\": ...}".into())
+            .into_response();
+    };
+    let attempt = Principal {
+        username: Some(c.username.clone()),
+        display_name: c.username.clone(),
+        role: pacs_core::workflow::Role::Referrer,
+        site: None,
+        scope: Default::default(),
+        via: Via::Session,
+        address: address(peer),
+    };
+    let store = auth.store.clone();
+    match auth.login(&c.username, &c.password).await {
+        Ok(Login::Ok {
+            token,
+            expires_at,
+            account,
+        }) => {
+            let who = Principal {
+                role: account.role,
+                site: account.site.clone(),
+                display_name: account.display_name.clone(),
+                ..attempt
+            };
+            record(store.as_ref(), Some(&who), "login", None, None, "ok").await;
+            let body = json!({
+                "token": token,
+                "expires_at": crate::api::time(expires_at),
+                "user": user_json(&who),
+            });
+            let cookie = session_cookie(
+                &token,
+                auth.settings.session_lifetime,
+                auth.settings.secure_cookie,
+            );
+            with_cookie(warp::reply::json(&body).into_response(), &cookie)
+        }
+        Ok(Login::Wrong) => {
+            record(
+                store.as_ref(),
+                Some(&attempt),
+                "login_failed",
+                None,
+                None,
+                "failed",
+            )
+            .await;
+            let body = json!({ "error": "wrong user name or password" });
+            warp::reply::with_status(warp::reply::json(&body), StatusCode::UNAUTHORIZED)
+                .into_response()
+        }
+        Ok(Login::Locked { until }) => {
+            record(
+                store.as_ref(),
+                Some(&attempt),
+                "login_failed",
+                None,
+                Some("account locked after repeated failures".into()),
+                "failed",
+            )
+            .await;
+            let wait = ((until - now_millis()) / 1000).max(1);
+            let body = json!({
+                "error": format!("too many failed sign-ins; try again in {wait} s"),
+            });
+            let mut response =
+                warp::reply::with_status(warp::reply::json(&body), StatusCode::TOO_MANY_REQUESTS)
+                    .into_response();
+            if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            response
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+async fn logout(
+    auth: Arc<Auth>,
+    headers: HeaderMap,
+    who: Result<Principal, AuthError>,
+) -> Response {
+    if let Ok(who) = &who {
+        record(auth.store.as_ref(), Some(who), "logout", None, None, "ok").await;
+    }
+    let _ = auth.logout(&headers).await;
+    let response = warp::reply::with_status(warp::reply(), StatusCode::NO_CONTENT).into_response();
+    with_cookie(response, &cleared_cookie(auth.settings.secure_cookie))
+}
+
+fn redirect(to: &str) -> Response {
+    let mut response = Response::new(Default::default());
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    if let Ok(v) = HeaderValue::from_str(to) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    response
+}
+
+fn page_error(status: StatusCode, message: &str) -> Response {
+    warp::reply::with_status(format!("{message}\n"), status).into_response()
+}
+
+/// `GET /share/{secret}`: a valid link sets its session cookie and opens
+/// its study in the viewer.
+async fn share_link(auth: Arc<Auth>, secret: String, peer: Option<SocketAddr>) -> Response {
+    match auth.principal_for_secret(&secret, address(peer)).await {
+        Ok(who) if who.via == Via::Share => {
+            let pacs_core::workflow::StudyScope::Study(study) = &who.scope else {
+                return page_error(StatusCode::NOT_FOUND, "this link does not open a study");
+            };
+            record(
+                auth.store.as_ref(),
+                Some(&who),
+                "study_view",
+                Some(study),
+                Some("opened a shared link".into()),
+                "ok",
+            )
+            .await;
+            let cookie = session_cookie(
+                &secret,
+                std::time::Duration::from_secs(24 * 3600),
+                auth.settings.secure_cookie,
+            );
+            with_cookie(redirect(&format!("/viewer?study={study}")), &cookie)
+        }
+        _ => page_error(
+            StatusCode::NOT_FOUND,
+            "this link has expired or was withdrawn; ask the radiologist who shared it for a new one",
+        ),
+    }
+}
+
+async fn oidc_login(auth: Arc<Auth>, oidc: Option<Arc<OidcSignIn>>) -> Response {
+    let Some(oidc) = oidc else {
+        return page_error(StatusCode::NOT_FOUND, "no identity provider is configured");
+    };
+    let (url, pending) = oidc.provider.begin();
+    let data = match serde_json::to_string(&pending) {
+        Ok(d) => d,
+        Err(e) => return page_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    if let Err(e) = auth
+        .store
+        .put_pending_login(&pending.state, &data, now_millis())
+        .await
+    {
+        return page_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string());
+    }
+    redirect(&url)
+}
+
+#[derive(Deserialize)]
+struct Callback {
+    state: Option<String>,
+    code: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+async fn oidc_callback(
+    auth: Arc<Auth>,
+    oidc: Option<Arc<OidcSignIn>>,
+    query: Callback,
+    peer: Option<SocketAddr>,
+) -> Response {
+    let Some(oidc) = oidc else {
+        return page_error(StatusCode::NOT_FOUND, "no identity provider is configured");
+    };
+    if let Some(error) = query.error {
+        let detail = query.error_description.unwrap_or_default();
+        return page_error(
+            StatusCode::UNAUTHORIZED,
+            &format!("the identity provider refused the sign-in: {error} {detail}"),
+        );
+    }
+    let (Some(state), Some(code)) = (query.state, query.code) else {
+        return page_error(
+            StatusCode::BAD_REQUEST,
+            "the callback lacks state or code; sign in again",
+        );
+    };
+    let pending = match auth.store.take_pending_login(&state).await {
+        Ok(Some(data)) => serde_json::from_str::<oidc::PendingLogin>(&data).ok(),
+        Ok(None) => None,
+        Err(e) => return page_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    };
+    let Some(pending) = pending else {
+        return page_error(
+            StatusCode::BAD_REQUEST,
+            "this sign-in is unknown or was already used; start again from the sign-in page",
+        );
+    };
+    let failed = |who: String, why: String| {
+        let auth = auth.clone();
+        async move {
+            let p = Principal {
+                username: Some(who),
+                display_name: String::new(),
+                role: pacs_core::workflow::Role::Referrer,
+                site: None,
+                scope: Default::default(),
+                via: Via::Session,
+                address: address(peer),
+            };
+            record(
+                auth.store.as_ref(),
+                Some(&p),
+                "login_failed",
+                None,
+                Some(why.clone()),
+                "failed",
+            )
+            .await;
+            page_error(StatusCode::UNAUTHORIZED, &format!("sign-in failed: {why}"))
+        }
+    };
+    let identity = match oidc.provider.finish(&pending, &state, &code).await {
+        Ok(i) => i,
+        Err(e) => return failed("(identity provider)".into(), e.to_string()).await,
+    };
+    let existing = match auth.store.account(&identity.username).await {
+        Ok(a) => a,
+        Err(e) => return page_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    };
+    let account = match super::oidc::account_for(&identity, existing) {
+        Ok(a) => a,
+        Err(why) => return failed(identity.username.clone(), why).await,
+    };
+    if let Err(e) = auth.store.add_account(account.clone()).await {
+        return page_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string());
+    }
+    let (token, _) = match auth.start_session(&account.username).await {
+        Ok(t) => t,
+        Err(e) => return page_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    };
+    let who = Principal {
+        username: Some(account.username.clone()),
+        display_name: account.display_name.clone(),
+        role: account.role,
+        site: account.site.clone(),
+        scope: account.scope(),
+        via: Via::Session,
+        address: address(peer),
+    };
+    record(
+        auth.store.as_ref(),
+        Some(&who),
+        "login",
+        None,
+        Some(format!("through {}", identity.issuer)),
+        "ok",
+    )
+    .await;
+    let cookie = session_cookie(
+        &token,
+        auth.settings.session_lifetime,
+        auth.settings.secure_cookie,
+    );
+    with_cookie(redirect("/"), &cookie)
+}
+
+pub fn routes(auth: Arc<Auth>, oidc: Option<Arc<OidcSignIn>>) -> BoxedFilter<(Response,)> {
+    let with_auth = {
+        let auth = auth.clone();
+        warp::any().map(move || auth.clone())
+    };
+    let with_oidc = {
+        let oidc = oidc.clone();
+        warp::any().map(move || oidc.clone())
+    };
+    let peer = warp::ext::optional::<PeerAddr>().map(|p: Option<PeerAddr>| p.map(|p| p.0));
+    let login = warp::path!("api" / "auth" / "login")
+        .and(warp::post())
+        .and(with_auth.clone())
+        .and(peer)
+        .and(warp::body::content_length_limit(16 << 10))
+        .and(warp::body::bytes())
+        .then(login);
+    let logout = warp::path!("api" / "auth" / "logout")
+        .and(warp::post())
+        .and(with_auth.clone())
+        .and(warp::header::headers_cloned())
+        .and(principal(auth.clone()))
+        .then(logout);
+    let me = warp::path!("api" / "auth" / "me")
+        .and(warp::get())
+        .and(principal(auth.clone()))
+        .map(|who: Result<Principal, AuthError>| match who {
+            Ok(p) => warp::reply::json(&user_json(&p)).into_response(),
+            Err(e) => ApiError::from(e).into_response(),
+        });
+    let config = warp::path!("api" / "auth" / "config")
+        .and(warp::get())
+        .and(with_oidc.clone())
+        .map(|oidc: Option<Arc<OidcSignIn>>| {
+            warp::reply::json(&json!({
+                "oidc": oidc.is_some(),
+                "oidc_label": oidc.map(|o| o.label.clone()),
+            }))
+            .into_response()
+        });
+    let oidc_login = warp::path!("api" / "auth" / "oidc" / "login")
+        .and(warp::get())
+        .and(with_auth.clone())
+        .and(with_oidc.clone())
+        .then(oidc_login);
+    let oidc_callback = warp::path!("api" / "auth" / "oidc" / "callback")
+        .and(warp::get())
+        .and(with_auth.clone())
+        .and(with_oidc)
+        .and(warp::query::<Callback>())
+        .and(peer)
+        .then(oidc_callback);
+    let share = warp::path!("share" / String)
+        .and(warp::get())
+        .and(with_auth)
+        .and(peer)
+        .then(|secret, auth, peer| share_link(auth, secret, peer));
+    login
+        .or(logout)
+        .unify()
+        .or(me)
+        .unify()
+        .or(config)
+        .unify()
+        .or(oidc_login)
+        .unify()
+        .or(oidc_callback)
+        .unify()
+        .or(share)
+        .unify()
+        .boxed()
+}

@@ -1,0 +1,91 @@
+//! The sending sites, as the DIMSE acceptor sees them: kept in the
+//! database (`pacs site add`, and the configuration file's `[[sites]]`
+//! written there at start), read into memory and refreshed every few
+//! seconds, so that a site added on one node is admitted by all.
+
+use std::net::IpAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use pacs_core::workflow::{SiteRecord, StudyScope, Workflow};
+use tokio_util::sync::CancellationToken;
+
+/// How often the list is read again.
+const REFRESH: Duration = Duration::from_secs(5);
+
+pub struct Sites {
+    store: Arc<dyn Workflow>,
+    known: RwLock<Vec<SiteRecord>>,
+}
+
+impl Sites {
+    pub async fn load(store: Arc<dyn Workflow>) -> Result<Arc<Sites>, pacs_core::IndexError> {
+        let known = store.sites().await?;
+        Ok(Arc::new(Sites {
+            store,
+            known: RwLock::new(known),
+        }))
+    }
+
+    /// Reads the list again until `shutdown`.
+    pub async fn refresh(self: Arc<Self>, shutdown: CancellationToken) {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(REFRESH) => {}
+            }
+            match self.store.sites().await {
+                Ok(list) => {
+                    if let Ok(mut known) = self.known.write() {
+                        *known = list;
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "cannot read the sites"),
+            }
+        }
+    }
+
+    /// The site a DICOM caller belongs to: `Ok(None)` when no site is
+    /// configured at all (everyone is welcome), `Err` when it matches none.
+    pub fn of_caller(
+        &self,
+        calling_ae_title: &str,
+        ip: IpAddr,
+    ) -> Result<Option<SiteRecord>, String> {
+        let known = self
+            .known
+            .read()
+            .map_err(|_| "the site list is unavailable".to_owned())?;
+        if known.is_empty() {
+            return Ok(None);
+        }
+        let calling = calling_ae_title.trim();
+        for site in known.iter() {
+            if site.ae_titles.iter().any(|a| a.trim() == calling) {
+                let allowed = site.addresses.is_empty()
+                    || site
+                        .addresses
+                        .iter()
+                        .any(|a| a.parse::<IpAddr>().is_ok_and(|a| a == ip));
+                if allowed {
+                    return Ok(Some(site.clone()));
+                }
+                return Err(format!(
+                    "calling AE title {calling} belongs to site {} but {ip} is not one of its addresses",
+                    site.name
+                ));
+            }
+        }
+        Err(format!(
+            "calling AE title {calling:?} is not configured for any site"
+        ))
+    }
+
+    /// The studies a DICOM caller may query and retrieve.
+    pub fn scope_of(&self, calling_ae_title: &str, ip: IpAddr) -> Result<StudyScope, String> {
+        Ok(match self.of_caller(calling_ae_title, ip)? {
+            Some(site) => StudyScope::Sites(vec![site.name]),
+            None => StudyScope::All,
+        })
+    }
+}
