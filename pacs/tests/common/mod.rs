@@ -2,6 +2,8 @@
 //! for the real peers the tests talk to.
 #![allow(dead_code)]
 
+pub mod accounts;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -43,17 +45,12 @@ impl Server {
         let log = data_dir.with_extension("log");
         let log_file = std::fs::File::create(&log).expect("log file");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_pacs"));
-        cmd.arg("serve")
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args([
-                "--http-addr",
-                "127.0.0.1:0",
-                "--dicom-addr",
-                "127.0.0.1:0",
-                "--aet",
-                AE_TITLE,
-            ])
+        cmd.arg("serve").arg("--data-dir").arg(data_dir);
+        // Port 0 unless the test chose an address.
+        if !extra.contains(&"--http-addr") {
+            cmd.args(["--http-addr", "127.0.0.1:0"]);
+        }
+        cmd.args(["--dicom-addr", "127.0.0.1:0", "--aet", AE_TITLE])
             .args(extra)
             .env("RUST_LOG", "info,pacs=debug")
             .stdout(Stdio::piped())
