@@ -3,7 +3,8 @@
 # needs first: dcmtk and gdcm (reference DICOM peers and encoders), cmake
 # (codec builds), Orthanc (benchmark reference), the Python DICOMweb client
 # and pynetdicom, Garage (S3-compatible server, built once and cached),
-# OpenJPH (HTJ2K encoder for the codec tests), Chromium with chromedriver
+# OpenJPH (HTJ2K encoder for the codec tests), poppler (the report PDF is
+# rendered and read back), Chromium with chromedriver
 # and Mesa's software Vulkan (the viewer's browser and GPU tests), the
 # wasm32 target and wasm-bindgen.
 set -euo pipefail
@@ -13,7 +14,7 @@ log() { printf '\n== %s\n' "$*"; }
 
 need_apt=()
 for pkg in dcmtk dicom3tools libgdcm-tools cmake orthanc orthanc-dicomweb python3-venv pkg-config \
-           chromium chromium-driver mesa-vulkan-drivers openjph-tools; do
+           chromium chromium-driver mesa-vulkan-drivers openjph-tools poppler-utils; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -45,6 +46,7 @@ export GARAGE_BIN
 export PACS_REQUIRE_S3=1
 # Tests that need a tool (Vulkan adapter, encoder, browser) fail instead of skipping.
 export CI="${CI:-1}"
+export PACS_REQUIRE_TOOLS=1
 # A one-off build gains nothing from the incremental cache, which would
 # take several GB of disk.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
@@ -65,6 +67,11 @@ fi
 if cargo tree -p pacs-core -e normal --prefix none | grep -qE '^(warp|dicom-ul) '; then
   echo "invariant broken: pacs-core depends on warp or dicom-ul" >&2; exit 1
 fi
+for crate in reports oidc; do
+  if cargo tree -p "$crate" -e normal --prefix none | grep -qE '^(pacs-core|storage|dimse|dicomweb|pacs) '; then
+    echo "invariant broken: $crate depends on a workspace crate" >&2; exit 1
+  fi
+done
 for crate in viewer-core viewer-codecs; do
   if cargo tree -p "$crate" -e normal,build --prefix none | grep -qE '^(wgpu|web-sys|js-sys|cc|cmake|[a-z0-9_-]+-sys) '; then
     echo "invariant broken: $crate depends on a browser, GPU or C library" >&2; exit 1
