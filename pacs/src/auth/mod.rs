@@ -276,7 +276,12 @@ impl Auth {
             }
             return Err(AuthError::Missing);
         };
-        self.principal_for_secret(&secret, address).await
+        match self.principal_for_secret(&secret, address).await {
+            // Without accounts nothing is checked: a token another archive
+            // sends along (forwarding, peer transfer) is no reason to refuse.
+            Err(AuthError::Invalid) if self.open().await? => Ok(open_principal(address)),
+            other => other,
+        }
     }
 
     pub async fn principal_for_secret(
