@@ -57,6 +57,8 @@ pub struct PeerState {
     pub max_instance: u64,
     /// One writer per upload at a time.
     busy: Mutex<HashSet<String>>,
+    /// Who the sender is: its site's studies are recorded as the site's.
+    auth: Option<Arc<crate::auth::Auth>>,
 }
 
 impl PeerState {
@@ -73,7 +75,23 @@ impl PeerState {
             max_package: max_instance + (1 << 20),
             max_instance,
             busy: Mutex::new(HashSet::new()),
+            auth: None,
         }
+    }
+
+    /// Records instances against the sending site of the request's token.
+    pub fn with_auth(mut self, auth: Arc<crate::auth::Auth>) -> PeerState {
+        self.auth = Some(auth);
+        self
+    }
+
+    async fn site_of(
+        &self,
+        headers: &warp::http::HeaderMap,
+        remote: Option<SocketAddr>,
+    ) -> Option<String> {
+        let auth = self.auth.as_ref()?;
+        auth.principal(headers, remote).await.ok()?.site
     }
 
     /// Creates the upload directory and removes uploads abandoned long ago.
@@ -148,15 +166,18 @@ pub fn routes(state: Arc<PeerState>) -> BoxedFilter<(Response,)> {
         .and(warp::put())
         .and(warp::query::<UploadQuery>())
         .and(warp::addr::remote())
+        .and(warp::header::headers_cloned())
         .and(warp::body::stream())
         .and(with_state.clone())
         .then(
             |sha: String,
              query: UploadQuery,
              remote: Option<SocketAddr>,
+             headers: warp::http::HeaderMap,
              body,
              state: Arc<PeerState>| async move {
-                upload(&state, sha, query, remote, body).await
+                let site = state.site_of(&headers, remote).await;
+                upload(&state, sha, query, remote, site, body).await
             },
         );
 
@@ -266,6 +287,7 @@ async fn upload<S, B>(
     sha: String,
     query: UploadQuery,
     remote: Option<SocketAddr>,
+    site: Option<String>,
     body: S,
 ) -> Response
 where
@@ -356,6 +378,7 @@ where
         &query.sop,
         query.store_as.as_deref(),
         &source,
+        site.as_deref(),
     )
     .await;
     // Finished either way: a package that did not check out is sent
@@ -430,6 +453,7 @@ async fn finish(
     sop: &str,
     store_as: Option<&str>,
     source: &str,
+    site: Option<&str>,
 ) -> Result<StoreKind, (StatusCode, String)> {
     let package = tokio::fs::read(path)
         .await
@@ -453,7 +477,7 @@ async fn finish(
     .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
     let stored = state
         .ingest
-        .ingest(Incoming::Part10(Bytes::from(object)), source, None)
+        .ingest_from(Incoming::Part10(Bytes::from(object)), source, site, None)
         .await
         .map_err(|e| {
             let status = match &e {

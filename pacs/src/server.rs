@@ -206,12 +206,15 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
     ));
     let forward_task = tokio::spawn(forwarder.run(shutdown.clone()));
 
-    let peer = Arc::new(crate::peer::PeerState::new(
-        services.ingest.clone(),
-        services.index.clone(),
-        config.data_dir.join("peer-uploads"),
-        config.max_instance_size,
-    ));
+    let peer = Arc::new(
+        crate::peer::PeerState::new(
+            services.ingest.clone(),
+            services.index.clone(),
+            config.data_dir.join("peer-uploads"),
+            config.max_instance_size,
+        )
+        .with_auth(auth.clone()),
+    );
     peer.prepare()
         .context("cannot prepare the directory for peer uploads")?;
 
