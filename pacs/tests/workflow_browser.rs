@@ -1,0 +1,322 @@
+//! The whole reading workflow in real headless Chromium: a site uploads a
+//! study; a radiologist signs in, opens it from the worklist, writes the
+//! report in the panel beside the images (saved as typed), signs it; the
+//! referring doctor signs in and reads the final report. Then the audit
+//! trail is checked for each of those steps.
+//!
+//! Needs the built viewer, `chromium` and `chromedriver` (see
+//! `viewer_browser.rs`).
+
+mod common;
+#[path = "common/dicomweb_support.rs"]
+mod web;
+
+use std::time::Duration;
+
+use common::Server;
+use common::accounts::{PASSWORD, add_site, add_user, login};
+use dicom_samples::{CtSpec, Patient, SampleTransferSyntax};
+use serde_json::{Value, json};
+use test_support::browser::{self, Driver};
+
+const LIMIT: Duration = Duration::from_secs(90);
+
+const FINDINGS: &str = "Инфильтрат в нижней доле правого лёгкого.";
+const IMPRESSION: &str = "Правосторонняя нижнедолевая пневмония.";
+
+async fn sign_in(client: &fantoccini::Client, user: &str) {
+    browser::wait_until(
+        client,
+        "the sign-in form",
+        "return !!document.querySelector('#login-username');",
+        LIMIT,
+    )
+    .await;
+    browser::eval(
+        client,
+        "const [user, password] = arguments;
+         const set = (id, v) => {
+           const e = document.querySelector(id);
+           e.value = v;
+           e.dispatchEvent(new Event('input', { bubbles: true }));
+         };
+         set('#login-username', user);
+         set('#login-password', password);
+         document.querySelector('#login-submit').click();",
+        vec![json!(user), json!(PASSWORD)],
+    )
+    .await;
+}
+
+#[test]
+fn a_site_uploads_a_radiologist_reports_and_the_referrer_reads_it() {
+    let Some(viewer) = browser::viewer_dir_or_skip(
+        "a_site_uploads_a_radiologist_reports_and_the_referrer_reads_it",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    add_site(&data, "andijan", "ANDIJAN_CT", "urgent");
+    add_user(&data, "admin", "admin", &[]);
+    add_user(
+        &data,
+        "rahimova",
+        "radiologist",
+        &["--display-name", "Dr Rahimova"],
+    );
+    add_user(&data, "andijan-desk", "site", &["--site", "andijan"]);
+    add_user(
+        &data,
+        "yusupov",
+        "referrer",
+        &["--physician", "Yusupov^Akmal"],
+    );
+    let server = Server::start_with(
+        &data,
+        None,
+        &["--viewer-dir", viewer.to_str().expect("utf-8 path")],
+    );
+    let http = common::http();
+    let root = server.url("");
+
+    // The site uploads its study over STOW-RS with its own account.
+    let spec = CtSpec::chest(Patient::ivanov_iso_ir_144(), 77)
+        .with_slices(4)
+        .with_matrix(128, 128);
+    let study = spec.study.study_uid.clone();
+    let files = dicom_samples::write_ct_series(
+        &spec,
+        &dir.path().join("study"),
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    )
+    .expect("study written");
+    let bodies: Vec<Vec<u8>> = files
+        .iter()
+        .map(|f| std::fs::read(f).expect("readable"))
+        .collect();
+    let parts: Vec<(&str, &[u8])> = bodies
+        .iter()
+        .map(|b| ("application/dicom", b.as_slice()))
+        .collect();
+    let site_token = login(&http, &root, "andijan-desk");
+    let stored = http
+        .post(server.url("/dicom-web/studies"))
+        .bearer_auth(&site_token)
+        .header("content-type", web::stow_content_type())
+        .body(web::multipart_body(&parts, web::BOUNDARY))
+        .send()
+        .expect("STOW");
+    assert_eq!(stored.status(), 200);
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let driver = Driver::start();
+        let client = browser::open(&driver, 1400, 900).await;
+
+        // The radiologist signs in and finds the study on the worklist.
+        client
+            .goto(&server.url("/worklist?lang=ru"))
+            .await
+            .expect("the worklist opens");
+        sign_in(&client, "rahimova").await;
+        let row = format!("tr[data-study-uid='{study}']");
+        browser::wait_until(
+            &client,
+            "the study on the worklist",
+            &format!("return !!document.querySelector(\"{row}\");"),
+            LIMIT,
+        )
+        .await;
+        let listed = browser::eval(
+            &client,
+            &format!(
+                "const r = document.querySelector(\"{row}\");
+                 return {{ priority: r.dataset.priority, status: r.dataset.status, text: r.textContent }};"
+            ),
+            vec![],
+        )
+        .await;
+        assert_eq!(listed["priority"], "urgent", "{listed}");
+        assert_eq!(listed["status"], "scheduled", "{listed}");
+        assert!(
+            listed["text"].as_str().is_some_and(|t| t.contains("Иванов")),
+            "the patient's Cyrillic name: {listed}"
+        );
+
+        // Open: the study is claimed and opens with the report panel.
+        browser::eval(
+            &client,
+            &format!("document.querySelector(\"{row} [data-action=open]\").click();"),
+            vec![],
+        )
+        .await;
+        browser::wait_until(
+            &client,
+            "the report panel, editable",
+            "const f = document.querySelector('#report-section-findings');
+             return !!f && !f.readOnly && !f.disabled;",
+            LIMIT,
+        )
+        .await;
+        let url = client.current_url().await.expect("url");
+        assert!(url.as_str().contains(&study), "{url}");
+        let (_, task) = api(&server, "rahimova", "/api/worklist?status=all").await;
+        assert_eq!(task["tasks"][0]["lock"]["holder"], "rahimova", "{task}");
+
+        // Writing: saved on the server as typed.
+        browser::eval(
+            &client,
+            "const [findings, impression] = arguments;
+             const set = (id, v) => {
+               const e = document.querySelector(id);
+               e.value = v;
+               e.dispatchEvent(new Event('input', { bubbles: true }));
+             };
+             set('#report-section-findings', findings);
+             set('#report-section-impression', impression);",
+            vec![json!(FINDINGS), json!(IMPRESSION)],
+        )
+        .await;
+        browser::wait_until(
+            &client,
+            "the draft saved",
+            "return document.querySelector('#report-save-state')?.dataset.state === 'saved';",
+            LIMIT,
+        )
+        .await;
+        let (_, report) = api(&server, "rahimova", &format!("/api/studies/{study}/report")).await;
+        assert_eq!(report["draft"]["sections"]["findings"], FINDINGS, "{report}");
+
+        // Signing, confirmed.
+        browser::eval(&client, "document.querySelector('#report-sign').click();", vec![]).await;
+        browser::wait_until(
+            &client,
+            "the confirmation",
+            "return !!document.querySelector('#report-sign-confirm');",
+            LIMIT,
+        )
+        .await;
+        browser::eval(
+            &client,
+            "document.querySelector('#report-sign-confirm').click();",
+            vec![],
+        )
+        .await;
+        browser::wait_until(
+            &client,
+            "the signed report",
+            "return document.querySelector('#report-status')?.dataset.status === 'final';",
+            LIMIT,
+        )
+        .await;
+        let read_only = browser::eval(
+            &client,
+            "const f = document.querySelector('#report-section-findings');
+             return !f || f.readOnly || f.disabled;",
+            vec![],
+        )
+        .await;
+        assert_eq!(read_only, json!(true), "a signed report cannot be edited");
+
+        // Sign out; the referring doctor signs in and reads it.
+        browser::eval(&client, "document.querySelector('#sign-out').click();", vec![]).await;
+        client
+            .goto(&server.url("/referrals?lang=ru"))
+            .await
+            .expect("the referrals page opens");
+        sign_in(&client, "yusupov").await;
+        let referral = format!("[data-study-uid='{study}']");
+        browser::wait_until(
+            &client,
+            "the study on the referrals page",
+            &format!("return !!document.querySelector(\"{referral}\");"),
+            LIMIT,
+        )
+        .await;
+        browser::eval(
+            &client,
+            &format!("document.querySelector(\"{referral}\").click();"),
+            vec![],
+        )
+        .await;
+        browser::wait_until(
+            &client,
+            "the final report",
+            "return (document.querySelector('#referral-report')?.textContent || '').length > 0;",
+            LIMIT,
+        )
+        .await;
+        let shown = browser::eval(
+            &client,
+            "return {
+               report: document.querySelector('#referral-report').textContent,
+               pdf: document.querySelector('#referral-pdf')?.getAttribute('href'),
+               editors: document.querySelectorAll('#report-sign, #report-section-findings:not([readonly])').length,
+             };",
+            vec![],
+        )
+        .await;
+        let text = shown["report"].as_str().unwrap_or_default();
+        assert!(text.contains(FINDINGS) && text.contains(IMPRESSION), "{shown}");
+        assert!(text.contains("Dr Rahimova"), "the signer is shown: {shown}");
+        assert!(
+            shown["pdf"].as_str().is_some_and(|h| h.contains("report.pdf")),
+            "{shown}"
+        );
+        assert_eq!(shown["editors"], 0, "no editing for the referrer: {shown}");
+        let _ = client.close().await;
+    });
+
+    // Each step left its record.
+    let (_, audit) = runtime.block_on(api(&server, "admin", "/api/audit?limit=500"));
+    let events = audit["events"].as_array().expect("events");
+    for (user, action) in [
+        ("andijan-desk", "login"),
+        ("andijan-desk", "store"),
+        ("rahimova", "login"),
+        ("rahimova", "lock_claim"),
+        ("rahimova", "study_view"),
+        ("rahimova", "report_draft"),
+        ("rahimova", "report_sign"),
+        ("rahimova", "logout"),
+        ("yusupov", "login"),
+        ("yusupov", "report_view"),
+    ] {
+        assert!(
+            events
+                .iter()
+                .any(|e| e["user"] == user && e["action"] == action),
+            "no {action} by {user} in the audit trail"
+        );
+    }
+    server.stop();
+}
+
+/// A GET on the API as `user`, signed in for it: status and JSON. Async,
+/// for use beside the browser's session.
+async fn api(server: &Server, user: &str, path: &str) -> (u16, Value) {
+    let http = reqwest::Client::new();
+    let signed_in: Value = http
+        .post(server.url("/api/auth/login"))
+        .json(&json!({ "username": user, "password": PASSWORD }))
+        .send()
+        .await
+        .expect("sign-in")
+        .json()
+        .await
+        .expect("sign-in JSON");
+    let token = signed_in["token"].as_str().expect("token").to_owned();
+    let reply = http
+        .get(server.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("API request");
+    let status = reply.status().as_u16();
+    (status, reply.json().await.unwrap_or(Value::Null))
+}
