@@ -56,8 +56,15 @@ fn location(r: &Response) -> String {
 /// returns the archive's answer to the callback.
 fn sign_in(archive: &str, username: &str, password: &str) -> Response {
     let b = browser();
-    let start = b.get(format!("{archive}/api/auth/oidc/login")).send().unwrap();
-    assert_eq!(start.status(), 303, "the archive sends the browser to the provider");
+    let start = b
+        .get(format!("{archive}/api/auth/oidc/login"))
+        .send()
+        .unwrap();
+    assert_eq!(
+        start.status(),
+        303,
+        "the archive sends the browser to the provider"
+    );
     let page = b.get(location(&start)).send().unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().unwrap();
@@ -67,14 +74,22 @@ fn sign_in(archive: &str, username: &str, password: &str) -> Response {
     let mut fields: Vec<(String, String)> = html
         .split('<')
         .filter(|tag| tag.starts_with("input type=\"hidden\""))
-        .map(|tag| (attribute(tag, "name").unwrap(), attribute(tag, "value").unwrap()))
+        .map(|tag| {
+            (
+                attribute(tag, "name").unwrap(),
+                attribute(tag, "value").unwrap(),
+            )
+        })
         .collect();
     fields.push(("username".into(), username.into()));
     fields.push(("password".into(), password.into()));
     let back = b.post(action).form(&fields).send().unwrap();
     assert_eq!(back.status(), 302, "the provider returns the browser");
     let callback = location(&back);
-    assert!(callback.starts_with(&format!("{archive}/api/auth/oidc/callback")), "{callback}");
+    assert!(
+        callback.starts_with(&format!("{archive}/api/auth/oidc/callback")),
+        "{callback}"
+    );
     b.get(callback).send().unwrap()
 }
 
@@ -170,7 +185,9 @@ fn a_hospital_account_signs_in_through_the_identity_provider() {
 
     // A callback replayed (same state) is refused.
     let replay = browser()
-        .get(format!("{archive}/api/auth/oidc/callback?state=made-up&code=x"))
+        .get(format!(
+            "{archive}/api/auth/oidc/callback?state=made-up&code=x"
+        ))
         .send()
         .unwrap();
     assert_eq!(replay.status(), 400);
@@ -185,7 +202,12 @@ fn a_hospital_account_signs_in_through_the_identity_provider() {
         .json()
         .unwrap();
     let events = audit["events"].as_array().unwrap();
-    assert!(events.iter().any(|e| e["user"] == "dr.aliyev" && e["action"] == "login"
+    assert!(events.iter().any(|e| e["user"] == "dr.aliyev"
+        && e["action"] == "login"
         && e["detail"].as_str().unwrap_or("").contains(idp.issuer())));
-    assert!(events.iter().any(|e| e["user"] == "visitor" && e["action"] == "login_failed"));
+    assert!(
+        events
+            .iter()
+            .any(|e| e["user"] == "visitor" && e["action"] == "login_failed")
+    );
 }

@@ -986,31 +986,75 @@ fn a_study_is_shared_by_read_only_link_and_as_a_deidentified_copy() {
     let (a, f) = (w.andijan.clone(), w.fergana.clone());
     let rad = w.token("rad1");
     assert_eq!(
-        w.post(&format!("/api/studies/{a}/share-link"), &w.token("site_a"), json!({})).0,
+        w.post(
+            &format!("/api/studies/{a}/share-link"),
+            &w.token("site_a"),
+            json!({})
+        )
+        .0,
         403,
         "sites do not share"
     );
-    let (status, link) = w.post(&format!("/api/studies/{a}/share-link"), &rad, json!({"hours": 2}));
+    let (status, link) = w.post(
+        &format!("/api/studies/{a}/share-link"),
+        &rad,
+        json!({"hours": 2}),
+    );
     assert_eq!(status, 200, "{link}");
     let url = link["url"].as_str().unwrap();
     assert!(url.starts_with("/share/"), "{url}");
 
     // Opening the link sets a session limited to that study, read-only.
-    let browser = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let browser = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let opened = browser.get(w.server.url(url)).send().unwrap();
     assert_eq!(opened.status(), 303);
-    assert_eq!(opened.headers()["location"], format!("/viewer?study={a}").as_str());
-    let cookie = opened.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    assert_eq!(
+        opened.headers()["location"],
+        format!("/viewer?study={a}").as_str()
+    );
+    let cookie = opened.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     let with_link = |path: &str| {
-        browser.get(w.server.url(path)).header("cookie", &cookie).send().unwrap().status().as_u16()
+        browser
+            .get(w.server.url(path))
+            .header("cookie", &cookie)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
     };
     assert_eq!(with_link(&format!("/dicom-web/studies/{a}/metadata")), 200);
     assert_eq!(with_link(&format!("/dicom-web/studies/{f}/metadata")), 403);
     assert_eq!(with_link(&format!("/api/studies/{a}/report")), 200);
     assert_eq!(with_link("/api/worklist"), 403);
-    let listed: Value = browser.get(w.server.url("/dicom-web/studies")).header("cookie", &cookie).send().unwrap().json().unwrap();
-    assert_eq!(listed.as_array().unwrap().len(), 1, "a link sees its study only");
-    assert_eq!(browser.get(w.server.url("/share/not-a-link")).send().unwrap().status(), 404);
+    let listed: Value = browser
+        .get(w.server.url("/dicom-web/studies"))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        1,
+        "a link sees its study only"
+    );
+    assert_eq!(
+        browser
+            .get(w.server.url("/share/not-a-link"))
+            .send()
+            .unwrap()
+            .status(),
+        404
+    );
 
     // A de-identified copy: a new study, pseudonymous, same pixels.
     let (status, copy) = w.post(&format!("/api/studies/{a}/deidentify"), &rad, json!({}));
@@ -1018,15 +1062,42 @@ fn a_study_is_shared_by_read_only_link_and_as_a_deidentified_copy() {
     let new_uid = copy["study_uid"].as_str().unwrap().to_owned();
     assert_ne!(new_uid, a);
     assert_eq!(copy["instances"], 3);
-    let studies = w.get(&format!("/dicom-web/studies?StudyInstanceUID={new_uid}"), Some(&rad)).1;
+    let studies = w
+        .get(
+            &format!("/dicom-web/studies?StudyInstanceUID={new_uid}"),
+            Some(&rad),
+        )
+        .1;
     let study = &studies[0];
     let name = web::alphabetic(study).unwrap_or_default().to_owned();
-    assert!(name.starts_with("ANON"), "pseudonymous name: {name} in {study}");
-    assert_ne!(web::string_value(study, "00100020"), Some("IVANOV-1".into()));
-    let original = w.get(&format!("/dicom-web/studies?StudyInstanceUID={a}"), Some(&rad)).1;
-    assert_ne!(web::string_value(study, "00100020"), web::string_value(&original[0], "00100020"));
+    assert!(
+        name.starts_with("ANON"),
+        "pseudonymous name: {name} in {study}"
+    );
+    assert_ne!(
+        web::string_value(study, "00100020"),
+        Some("IVANOV-1".into())
+    );
+    let original = w
+        .get(
+            &format!("/dicom-web/studies?StudyInstanceUID={a}"),
+            Some(&rad),
+        )
+        .1;
+    assert_ne!(
+        web::string_value(study, "00100020"),
+        web::string_value(&original[0], "00100020")
+    );
     let audit = w.get("/api/audit?action=share", Some(&w.token("admin"))).1;
-    let details: Vec<&str> = audit["events"].as_array().unwrap().iter().filter_map(|e| e["detail"].as_str()).collect();
-    assert!(details.iter().any(|d| d.contains("read-only link")), "{details:?}");
+    let details: Vec<&str> = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["detail"].as_str())
+        .collect();
+    assert!(
+        details.iter().any(|d| d.contains("read-only link")),
+        "{details:?}"
+    );
     assert!(details.iter().any(|d| d.contains(&new_uid)), "{details:?}");
 }
