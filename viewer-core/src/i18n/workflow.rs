@@ -71,7 +71,6 @@ pub static WORKFLOW: &[Entry] = &[
     ("worklist.column.deadline", "Deadline", "Срок", "Muddat"),
     ("worklist.column.status", "Status", "Статус", "Holat"),
     ("worklist.column.reader", "Read by", "Описывает", "Tavsiflovchi"),
-    ("worklist.column.flags", "Flags", "Отметки", "Belgilar"),
     ("worklist.overdue", "Overdue", "Просрочено", "Muddati oʻtgan"),
     ("worklist.overdue_by", "overdue by {time}", "просрочено на {time}", "{time} kechikdi"),
     ("worklist.due_in", "due in {time}", "осталось {time}", "{time} qoldi"),
