@@ -53,11 +53,24 @@ pub fn to_sign_in() {
 }
 
 /// Signs out and shows the sign-in page.
+///
+/// The request is synchronous on purpose: the session must be gone
+/// before anything else happens in this tab. Sent asynchronously, a
+/// navigation made at once (a bookmark, the next user typing an address
+/// on a shared workstation) could cancel it, or overtake it and still be
+/// let in.
 pub fn sign_out() {
-    wasm_bindgen_futures::spawn_local(async {
-        let _ = api::call_quiet::<serde_json::Value, ()>("POST", "/api/auth/logout", None).await;
-        let _ = dom::window().location().assign("/login");
-    });
+    if let Ok(request) = web_sys::XmlHttpRequest::new()
+        && request
+            .open_with_async("POST", "/api/auth/logout", false)
+            .is_ok()
+    {
+        let _ = request.set_request_header("Accept", "application/json");
+        if request.send().is_err() {
+            dom::log("signing out: the archive could not be reached");
+        }
+    }
+    let _ = dom::window().location().assign("/login");
 }
 
 /// Remembers the page to go to after an identity provider's sign-in.

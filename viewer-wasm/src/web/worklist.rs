@@ -157,7 +157,6 @@ pub fn show(app: &HtmlElement, me: &Me, filter: WorklistFilter) {
     for key in [
         "worklist.column.priority",
         "column.patient_name",
-        "column.patient_id",
         "worklist.column.study",
         "column.modality",
         "worklist.column.site",
@@ -165,7 +164,6 @@ pub fn show(app: &HtmlElement, me: &Me, filter: WorklistFilter) {
         "worklist.column.deadline",
         "worklist.column.status",
         "worklist.column.reader",
-        "worklist.column.flags",
         "forward.column.actions",
     ] {
         append(&head_row, &text_el("th", "", &tr(key)));
@@ -364,18 +362,26 @@ fn row(page: &Shared, me: &Me, task: &Task, now: i64) -> HtmlElement {
         ),
     );
     append(&tr_el, &priority);
+    // The patient's name and ID together: the table stays within a
+    // laptop screen.
+    let patient = el("td", "patient");
     append(
-        &tr_el,
+        &patient,
         &text_el(
-            "td",
+            "div",
             "patient-name",
             &patient_name(task.patient_name.as_deref()),
         ),
     );
     append(
-        &tr_el,
-        &text_el("td", "patient-id", task.patient_id.as_deref().unwrap_or("")),
+        &patient,
+        &text_el(
+            "div",
+            "patient-id muted",
+            task.patient_id.as_deref().unwrap_or(""),
+        ),
     );
+    append(&tr_el, &patient);
     let study = el("td", "description");
     append(
         &study,
@@ -421,10 +427,23 @@ fn row(page: &Shared, me: &Me, task: &Task, now: i64) -> HtmlElement {
     }
     append(&deadline_cell, &text_el("div", "muted", &deadline.detail));
     append(&tr_el, &deadline_cell);
+    // The status with what needs the reader's eye.
+    let status = el("td", "status");
     append(
-        &tr_el,
-        &text_el("td", "status", &tr(&status_key(&task.status))),
+        &status,
+        &text_el("div", "status-name", &tr(&status_key(&task.status))),
     );
+    if task.new_images {
+        let badge = text_el("span", "badge new-images", &tr("worklist.new_images"));
+        let _ = badge.set_attribute("data-flag", "new-images");
+        append(&status, &badge);
+    }
+    if task.critical_open() {
+        let badge = text_el("span", "badge critical", &tr("worklist.critical"));
+        let _ = badge.set_attribute("data-flag", "critical");
+        append(&status, &badge);
+    }
+    append(&tr_el, &status);
     let reader = el("td", "reader");
     match &task.lock {
         Some(lock) => append(&reader, &text_el("div", "lock-holder", lock.shown_name())),
@@ -441,19 +460,6 @@ fn row(page: &Shared, me: &Me, task: &Task, now: i64) -> HtmlElement {
         );
     }
     append(&tr_el, &reader);
-    let flags = el("td", "flags");
-    if task.new_images {
-        let badge = text_el("span", "badge new-images", &tr("worklist.new_images"));
-        let _ = badge.set_attribute("data-flag", "new-images");
-        append(&flags, &badge);
-    }
-    if task.critical_open() {
-        let badge = text_el("span", "badge critical", &tr("worklist.critical"));
-        let _ = badge.set_attribute("data-flag", "critical");
-        append(&flags, &badge);
-    }
-    append(&tr_el, &flags);
-
     let actions = el("td", "actions");
     for action in task.actions(me) {
         append(&actions, &action_control(page, task, action));

@@ -105,21 +105,6 @@ pub fn build(parent: &HtmlElement, collapsed: bool) -> PanelDom {
         append(&body, &label);
         areas.push((key, area));
     }
-    let save_state = el("div", "report-save-state");
-    save_state.set_id("report-save-state");
-    let _ = save_state.set_attribute("data-state", "saved");
-    let _ = save_state.set_attribute("aria-live", "polite");
-    append(&body, &save_state);
-
-    let actions = el("div", "report-actions");
-    let preliminary = button("report-preliminary", "report.preliminary", "");
-    let sign = button("report-sign", "report.sign", "primary");
-    let addendum = button("report-addendum", "report.addendum", "");
-    let critical = button("report-critical", "report.critical", "danger");
-    for b in [&preliminary, &sign, &addendum, &critical] {
-        append(&actions, b);
-    }
-    append(&body, &actions);
     let critical_status = el("div", "report-critical-status");
     critical_status.set_id("report-critical-status");
     critical_status.set_hidden(true);
@@ -143,6 +128,25 @@ pub fn build(parent: &HtmlElement, collapsed: bool) -> PanelDom {
     pdf.set_hidden(true);
     append(&body, &pdf);
     append(&root, &body);
+
+    // Below the scrolling sections, always in view: whether the text is
+    // safe, and what to do with it.
+    let foot = el("div", "report-foot");
+    let save_state = el("div", "report-save-state");
+    save_state.set_id("report-save-state");
+    let _ = save_state.set_attribute("data-state", "saved");
+    let _ = save_state.set_attribute("aria-live", "polite");
+    append(&foot, &save_state);
+    let actions = el("div", "report-actions");
+    let preliminary = button("report-preliminary", "report.preliminary", "");
+    let sign = button("report-sign", "report.sign", "primary");
+    let addendum = button("report-addendum", "report.addendum", "");
+    let critical = button("report-critical", "report.critical", "danger");
+    for b in [&preliminary, &sign, &addendum, &critical] {
+        append(&actions, b);
+    }
+    append(&foot, &actions);
+    append(&root, &foot);
     append(parent, &root);
 
     PanelDom {
