@@ -100,6 +100,20 @@ impl ArchiveHandler {
             find_failure(Status::CANNOT_UNDERSTAND, "the index failed")
         })?;
         let total = rows.len();
+        let site = self
+            .sites
+            .of_caller(&association.calling_ae_title, association.peer_addr.ip())
+            .ok()
+            .flatten()
+            .map(|s| s.name);
+        let caller = dimse_caller(association, site);
+        let studies: std::collections::BTreeSet<&str> =
+            rows.iter().map(|r| r.study_uid.as_str()).collect();
+        for study in studies {
+            self.audit
+                .record(&caller, "retrieve", study, "C-GET or C-MOVE")
+                .await;
+        }
         let proposals = dimse::client::proposals(rows.iter().filter_map(|row| {
             let class = row
                 .values

@@ -482,6 +482,47 @@ fn every_role_against_every_route() {
         ],
     );
     assert!(!echo.status.success());
+    // C-GET retrieves the caller's own study, nothing of another site's,
+    // and the retrieval is audited.
+    let get = |study: &str, into: &Path| {
+        dcmtk(
+            "getscu",
+            &[
+                "-S",
+                "-aet",
+                "FERGANA_CT",
+                "-aec",
+                common::AE_TITLE,
+                "-k",
+                "QueryRetrieveLevel=STUDY",
+                "-k",
+                &format!("StudyInstanceUID={study}"),
+                "-od",
+                into.to_str().unwrap(),
+                "127.0.0.1",
+                &w.server.dicom_port(),
+            ],
+        )
+    };
+    let own = tempfile::tempdir().unwrap();
+    get(&f, own.path());
+    assert_eq!(std::fs::read_dir(own.path()).unwrap().count(), 3);
+    let other = tempfile::tempdir().unwrap();
+    get(&a, other.path());
+    assert_eq!(
+        std::fs::read_dir(other.path()).unwrap().count(),
+        0,
+        "another site's study"
+    );
+    let audit = w.get("/api/audit?action=retrieve", Some(&token("admin"))).1;
+    assert!(
+        audit["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["user"] == "AE FERGANA_CT" && e["study_uid"] == f.as_str()),
+        "{audit}"
+    );
 
     // Signing out ends the session.
     let t = token("site_a");
