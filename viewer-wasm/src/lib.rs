@@ -40,7 +40,11 @@
 //!   flips, invert, canvas and image size, frames drawn, wasm memory) and
 //!   `window.pacsViewer.imageToScreen(col, row)`: where the image point
 //!   `(col, row)` (pixel `(c, r)` covers `[c, c + 1) × [r, r + 1)`) is, in
-//!   CSS pixels from the canvas's top left.
+//!   CSS pixels from the canvas's top left;
+//! - the reading workflow's ids and `data-*` attributes, listed at the top
+//!   of each page's module: `web::login`, `web::topbar`, `web::worklist`,
+//!   `web::report` (the panel beside the images), `web::referrals`,
+//!   `web::audit` and `web::dialog`.
 
 pub mod annotations;
 pub mod api_error;
