@@ -27,6 +27,8 @@ pub enum IngestError {
         "a different instance with SOP Instance UID {0} is already stored; the first one is kept"
     )]
     Conflict(String),
+    #[error("study {0} is not one of the sending site's studies; a site adds only to its own")]
+    OtherSite(String),
     #[error("the archive is shutting down and accepts no new instances")]
     ShuttingDown,
     #[error("the instance is larger than the configured limit of {0} bytes")]
@@ -50,6 +52,8 @@ impl IngestError {
             | IngestError::WrongStudy { .. } => 0xA900,
             IngestError::UnsupportedTransferSyntax(_) => 0xC122,
             IngestError::Conflict(_) => 0x0111,
+            // Refused: Not Authorized.
+            IngestError::OtherSite(_) => 0x0124,
             IngestError::ShuttingDown | IngestError::TooLarge(_) => 0xA700,
             IngestError::Storage(storage::StorageError::OutOfSpace(_)) => 0xA700,
             IngestError::Index(IndexError::OutOfSpace(_)) => 0xA700,

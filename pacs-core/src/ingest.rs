@@ -327,6 +327,12 @@ impl Ingest {
                 self.discard(&key).await;
                 Err(IngestError::Conflict(p.sop_instance_uid.to_string()))
             }
+            Ok(InsertOutcome::OtherSite) => {
+                // The same bytes may be stored already, under this very key.
+                self.discard_unless_referenced(p.sop_instance_uid.as_str(), &key)
+                    .await;
+                Err(IngestError::OtherSite(p.study_instance_uid.to_string()))
+            }
             Ok(InsertOutcome::Replaced { old_object_key }) => {
                 if old_object_key != key.as_str()
                     && let Ok(old) = ObjectKey::new(&old_object_key)

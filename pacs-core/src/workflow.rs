@@ -82,6 +82,9 @@ pub struct Account {
     pub physician_name: Option<String>,
     /// argon2id PHC string; `None` for accounts that sign in through OIDC only.
     pub password_hash: Option<String>,
+    /// `issuer#subject` of the identity provider's user this account is,
+    /// for accounts made at an OIDC sign-in.
+    pub oidc_subject: Option<String>,
     pub disabled: bool,
     pub failed_logins: u32,
     pub locked_until: Millis,
@@ -387,15 +390,19 @@ pub trait Workflow: Send + Sync {
     async fn accounts(&self) -> Result<Vec<Account>, IndexError>;
     async fn account_count(&self) -> Result<u64, IndexError>;
     async fn set_password(&self, username: &str, hash: &str) -> Result<bool, IndexError>;
-    /// Counts a failed sign-in; locks the account for `lock_for` once
-    /// `max_failures` follow one another. Returns the lock's end, if locked.
-    async fn login_failed(
+    /// Counts a sign-in attempt before its password is checked, so that
+    /// attempts sent at once cannot outrun the lock: `Err(until)` when the
+    /// account is locked (the attempt is refused unchecked); `Ok(lock)`
+    /// otherwise, where `lock` is the lock this attempt set by reaching
+    /// `max_failures` (it applies if the password turns out wrong).
+    async fn login_attempt(
         &self,
         username: &str,
         now: Millis,
         max_failures: u32,
         lock_for: Duration,
-    ) -> Result<Option<Millis>, IndexError>;
+    ) -> Result<Result<Option<Millis>, Millis>, IndexError>;
+    /// A correct password: the count of failures starts again.
     async fn login_succeeded(&self, username: &str) -> Result<(), IndexError>;
 
     // sites
@@ -498,6 +505,8 @@ pub trait Workflow: Send + Sync {
         text: &str,
         now: Millis,
     ) -> Result<Result<SignedVersion, LockError>, IndexError>;
+    /// Marks or unmarks a key image; like the draft, only by the lock's
+    /// holder and only before signing.
     async fn set_key_image(
         &self,
         study_uid: &str,
@@ -505,7 +514,7 @@ pub trait Workflow: Send + Sync {
         user: &str,
         present: bool,
         now: Millis,
-    ) -> Result<(), IndexError>;
+    ) -> Result<Result<(), LockError>, IndexError>;
     async fn flag_critical(
         &self,
         study_uid: &str,

@@ -154,6 +154,7 @@ pub async fn user(config: &Config, command: UserCommand) -> Result<ExitCode> {
                 reading_sites: reads,
                 physician_name: physician,
                 password_hash: Some(hash),
+                oidc_subject: None,
                 disabled: false,
                 failed_logins: 0,
                 locked_until: 0,

@@ -268,7 +268,13 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
         .unify()
         .or(crate::viewer::routes(viewer_dir))
         .unify()
-        .with(warp::trace::request())
+        .with(warp::trace(|info| {
+            tracing::info_span!(
+                "request",
+                method = %info.method(),
+                path = %loggable_path(info.path()),
+            )
+        }))
         .map(warp::Reply::into_response)
         .recover(unmatched)
         .unify();
@@ -303,6 +309,16 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A request path as logs may show it: a shared link's secret is a
+/// credential and is left out.
+fn loggable_path(path: &str) -> &str {
+    if path.starts_with("/share/") {
+        "/share/…"
+    } else {
+        path
+    }
 }
 
 /// The de-identification secret: kept in the data directory, made on

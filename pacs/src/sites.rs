@@ -4,6 +4,7 @@
 //! seconds, so that a site added on one node is admitted by all.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -16,14 +17,18 @@ const REFRESH: Duration = Duration::from_secs(5);
 pub struct Sites {
     store: Arc<dyn Workflow>,
     known: RwLock<Vec<SiteRecord>>,
+    /// Whether any account exists: then DICOM callers must be a site's.
+    accounts: AtomicBool,
 }
 
 impl Sites {
     pub async fn load(store: Arc<dyn Workflow>) -> Result<Arc<Sites>, pacs_core::IndexError> {
         let known = store.sites().await?;
+        let accounts = AtomicBool::new(store.account_count().await? > 0);
         Ok(Arc::new(Sites {
             store,
             known: RwLock::new(known),
+            accounts,
         }))
     }
 
@@ -42,11 +47,15 @@ impl Sites {
                 }
                 Err(error) => tracing::warn!(%error, "cannot read the sites"),
             }
+            if let Ok(n) = self.store.account_count().await {
+                self.accounts.store(n > 0, Ordering::Relaxed);
+            }
         }
     }
 
-    /// The site a DICOM caller belongs to: `Ok(None)` when no site is
-    /// configured at all (everyone is welcome), `Err` when it matches none.
+    /// The site a DICOM caller belongs to: `Ok(None)` when neither sites
+    /// nor accounts exist (everyone is welcome, as on an archive without
+    /// accounts), `Err` when it matches none.
     pub fn of_caller(
         &self,
         calling_ae_title: &str,
@@ -57,6 +66,12 @@ impl Sites {
             .read()
             .map_err(|_| "the site list is unavailable".to_owned())?;
         if known.is_empty() {
+            if self.accounts.load(Ordering::Relaxed) {
+                return Err(
+                    "this archive has accounts but no sites: DICOM callers must belong to a site (pacs site add)"
+                        .into(),
+                );
+            }
             return Ok(None);
         }
         let calling = calling_ae_title.trim();

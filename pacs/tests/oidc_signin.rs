@@ -55,6 +55,17 @@ fn location(r: &Response) -> String {
 /// Starts at the archive's sign-in link, signs in at the provider, and
 /// returns the archive's answer to the callback.
 fn sign_in(archive: &str, username: &str, password: &str) -> Response {
+    let (callback, state_cookie) = to_callback(archive, username, password);
+    browser()
+        .get(callback)
+        .header("cookie", state_cookie)
+        .send()
+        .unwrap()
+}
+
+/// Up to the provider's redirect back: the callback URL, and the cookie
+/// the archive gave the browser when the sign-in started.
+fn to_callback(archive: &str, username: &str, password: &str) -> (String, String) {
     let b = browser();
     let start = b
         .get(format!("{archive}/api/auth/oidc/login"))
@@ -90,7 +101,18 @@ fn sign_in(archive: &str, username: &str, password: &str) -> Response {
         callback.starts_with(&format!("{archive}/api/auth/oidc/callback")),
         "{callback}"
     );
-    b.get(callback).send().unwrap()
+    let state_cookie = start.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        state_cookie.starts_with("pacs_oidc_state="),
+        "{state_cookie}"
+    );
+    (callback, state_cookie)
 }
 
 fn session_cookie(r: &Response) -> Option<String> {
@@ -113,6 +135,14 @@ fn a_hospital_account_signs_in_through_the_identity_provider() {
             email: Some("aliyev@hospital.example".into()),
             name: Some("Dr Aliyev".into()),
             roles: vec!["offline_access".into(), "pacs-radiologist".into()],
+            site: None,
+        },
+        TestUser {
+            username: "admin".into(),
+            password: "idp admin".into(),
+            email: None,
+            name: Some("Not the archive's admin".into()),
+            roles: vec!["admin".into()],
             site: None,
         },
         TestUser::new("visitor", "no role here"),
@@ -183,11 +213,28 @@ fn a_hospital_account_signs_in_through_the_identity_provider() {
     assert!(session_cookie(&refused).is_none());
     assert!(refused.text().unwrap().contains("no role"));
 
-    // A callback replayed (same state) is refused.
+    // A callback URL taken to another browser (login CSRF) is refused.
+    let (callback, _cookie) = to_callback(&archive, "dr.aliyev", "idp password");
+    let elsewhere = browser().get(callback).send().unwrap();
+    assert_eq!(elsewhere.status(), 400);
+    assert!(session_cookie(&elsewhere).is_none());
+
+    // A provider user whose name is a local account's does not take it over.
+    let taken = sign_in(&archive, "admin", "idp admin");
+    assert_eq!(taken.status(), 401);
+    assert!(
+        taken
+            .text()
+            .unwrap()
+            .contains("already belongs to another account")
+    );
+
+    // A callback with an unknown state is refused.
     let replay = browser()
         .get(format!(
             "{archive}/api/auth/oidc/callback?state=made-up&code=x"
         ))
+        .header("cookie", "pacs_oidc_state=made-up")
         .send()
         .unwrap();
     assert_eq!(replay.status(), 400);

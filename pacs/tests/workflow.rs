@@ -298,6 +298,24 @@ fn every_role_against_every_route() {
         assert_eq!(reply.status().as_u16(), expected, "{user} storing");
     }
 
+    // A site cannot add to another site's study (and so come to see it).
+    let intruder = w
+        .client
+        .post(w.server.url("/dicom-web/studies"))
+        .bearer_auth(token("site_f"))
+        .header("content-type", web::stow_content_type())
+        .body(web::multipart_body(
+            &[("application/dicom", &extra_slice(&w))],
+            web::BOUNDARY,
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(intruder.status(), 409, "refused");
+    let refused: Value = intruder.json().unwrap();
+    assert_eq!(web::failed_sops(&refused)[0].1, 0x0124, "{refused}");
+    assert_eq!(read("site_f", &a), 403, "still not theirs");
+    assert_eq!(w.studies_seen(&token("site_f")), vec![f.clone()]);
+
     // Worklist and report routes.
     let worklist = |u: &str| w.get("/api/worklist?status=all", Some(&token(u)));
     for (user, expected) in [
@@ -999,6 +1017,90 @@ fn repeated_wrong_passwords_lock_the_account() {
     // An operator's new password unlocks it.
     common::accounts::pacs_cli(&data, &["user", "passwd", "rad1"], &format!("{PASSWORD}\n"));
     assert_eq!(attempt(PASSWORD).status(), 200);
+
+    // Guesses sent all at once do not outrun the lock: at most five are
+    // checked, and the right password right after them is refused too.
+    let url = server.url("/api/auth/login");
+    let guesses: Vec<_> = (0..12)
+        .map(|i| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                http()
+                    .post(url)
+                    .json(&json!({"username": "rad1", "password": format!("guess {i}")}))
+                    .send()
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = guesses.into_iter().map(|g| g.join().unwrap()).collect();
+    assert!(
+        statuses.iter().filter(|s| **s == 401).count() <= 4,
+        "{statuses:?}"
+    );
+    assert_eq!(attempt(PASSWORD).status(), 429, "{statuses:?}");
+
+    // A new password signs out the sessions opened with the old one.
+    common::accounts::pacs_cli(&data, &["user", "passwd", "rad1"], &format!("{PASSWORD}\n"));
+    let token = common::accounts::login(&client, &server.url(""), "rad1");
+    let me = |t: &str| {
+        client
+            .get(server.url("/api/auth/me"))
+            .bearer_auth(t)
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(me(&token), 200);
+    common::accounts::pacs_cli(&data, &["user", "passwd", "rad1"], &format!("{PASSWORD}\n"));
+    assert_eq!(me(&token), 401);
+}
+
+#[test]
+fn with_accounts_dicom_callers_must_belong_to_a_site() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    add_user(&data, "admin", "admin", &[]);
+    let server = Server::start(&data);
+    let echo = dcmtk(
+        "echoscu",
+        &[
+            "-aet",
+            "ANY",
+            "-aec",
+            common::AE_TITLE,
+            "127.0.0.1",
+            &server.dicom_port(),
+        ],
+    );
+    assert!(!echo.status.success(), "no site, no DICOM");
+    common::accounts::pacs_cli(&data, &["site", "add", "north", "--aet", "NORTH_CT"], "");
+    // The site list is read again within seconds.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let echo = dcmtk(
+            "echoscu",
+            &[
+                "-aet",
+                "NORTH_CT",
+                "-aec",
+                common::AE_TITLE,
+                "127.0.0.1",
+                &server.dicom_port(),
+            ],
+        );
+        if echo.status.success() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new site is admitted"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
 
 #[test]

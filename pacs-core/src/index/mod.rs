@@ -117,6 +117,9 @@ pub enum InsertOutcome {
     Duplicate,
     /// Different bytes are indexed under this SOP Instance UID; they were kept.
     Conflict,
+    /// The instance's study exists and is not the sending site's: a site
+    /// adds only to its own studies.
+    OtherSite,
     /// Different bytes were indexed and have been replaced; their object
     /// key is returned so the caller can delete the object.
     Replaced {

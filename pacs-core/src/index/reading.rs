@@ -46,6 +46,38 @@ pub(super) fn scope_condition(scope: &StudyScope, params: &mut Vec<Value>) -> Op
     }
 }
 
+/// Whether `site` may add an instance to `study_uid`: a new study, or one
+/// the site already sent.
+pub(super) fn may_add_to(
+    tx: &Transaction<'_>,
+    study_uid: &str,
+    site: &str,
+) -> Result<bool, IndexError> {
+    let belongs: Option<bool> = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM study_sites ss WHERE ss.study_uid = ?1 AND ss.site = ?2)
+             FROM studies WHERE study_uid = ?1",
+        )?
+        .query_row(params![study_uid, site], |r| r.get(0))
+        .optional()?;
+    Ok(belongs.unwrap_or(true))
+}
+
+/// Whether the study holding series `series_pk` is `site`'s.
+pub(super) fn series_belongs_to(
+    tx: &Transaction<'_>,
+    series_pk: i64,
+    site: &str,
+) -> Result<bool, IndexError> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM series se JOIN studies st ON st.pk = se.study_pk
+                JOIN study_sites ss ON ss.study_uid = st.study_uid
+             WHERE se.pk = ?1 AND ss.site = ?2)",
+        )?
+        .query_row(params![series_pk, site], |r| r.get(0))?)
+}
+
 /// Records a newly indexed instance against its study's reading task,
 /// inside the insert transaction: the first instance makes the task (at
 /// the sending site's priority); a later one on a reported study flags it.
@@ -284,7 +316,7 @@ pub(super) fn release(
 }
 
 /// Refuses unless `user` holds the live lock and the report is unsigned.
-fn require_lock(
+pub(super) fn require_lock(
     tx: &Transaction<'_>,
     study_uid: &str,
     user: &str,
@@ -375,8 +407,10 @@ pub(super) fn sign(
     };
     let version = next_version(tx, study_uid)?;
     tx.prepare_cached(
-        "INSERT INTO report_versions (study_uid, version, kind, language, sections, signed_by, signed_at)
-         VALUES (?1, ?2, 'final', ?3, ?4, ?5, ?6)",
+        "INSERT INTO report_versions (study_uid, version, kind, language, sections, signed_by,
+            signed_by_name, signed_at)
+         VALUES (?1, ?2, 'final', ?3, ?4, ?5,
+            coalesce((SELECT display_name FROM accounts WHERE username = ?5), ?5), ?6)",
     )?
     .execute(params![study_uid, version, language, sections, user, now])?;
     tx.prepare_cached("DELETE FROM report_drafts WHERE study_uid = ?1")?
@@ -404,8 +438,10 @@ pub(super) fn add_addendum(
     }
     let version = next_version(tx, study_uid)?;
     tx.prepare_cached(
-        "INSERT INTO report_versions (study_uid, version, kind, reason, body, signed_by, signed_at)
-         VALUES (?1, ?2, 'addendum', ?3, ?4, ?5, ?6)",
+        "INSERT INTO report_versions (study_uid, version, kind, reason, body, signed_by,
+            signed_by_name, signed_at)
+         VALUES (?1, ?2, 'addendum', ?3, ?4, ?5,
+            coalesce((SELECT display_name FROM accounts WHERE username = ?5), ?5), ?6)",
     )?
     .execute(params![study_uid, version, reason, text, user, now])?;
     tx.prepare_cached(
@@ -418,10 +454,9 @@ pub(super) fn add_addendum(
 
 pub(super) fn versions(c: &Connection, study_uid: &str) -> Result<Vec<SignedVersion>, IndexError> {
     let mut stmt = c.prepare_cached(
-        "SELECT v.version, v.kind, v.language, v.sections, v.reason, v.body, v.signed_by,
-            coalesce(a.display_name, v.signed_by), v.signed_at
-         FROM report_versions v LEFT JOIN accounts a ON a.username = v.signed_by
-         WHERE v.study_uid = ?1 ORDER BY v.version",
+        "SELECT version, kind, language, sections, reason, body, signed_by, signed_by_name,
+            signed_at
+         FROM report_versions WHERE study_uid = ?1 ORDER BY version",
     )?;
     let rows = stmt
         .query_map([study_uid], |r| {

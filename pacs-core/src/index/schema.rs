@@ -162,6 +162,7 @@ CREATE TABLE accounts (
     physician_name TEXT,
     physician_key TEXT,
     password_hash TEXT,
+    oidc_subject TEXT UNIQUE,
     disabled INTEGER NOT NULL DEFAULT 0,
     failed_logins INTEGER NOT NULL DEFAULT 0,
     locked_until INTEGER NOT NULL DEFAULT 0
@@ -214,6 +215,7 @@ CREATE TABLE report_versions (
     reason TEXT,
     body TEXT,
     signed_by TEXT NOT NULL,
+    signed_by_name TEXT NOT NULL,
     signed_at INTEGER NOT NULL,
     PRIMARY KEY (study_uid, version)
 );

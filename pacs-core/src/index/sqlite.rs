@@ -272,6 +272,11 @@ fn insert_one(
     n: &NewInstance,
     policy: DuplicatePolicy,
 ) -> Result<InsertOutcome, IndexError> {
+    if let Some(site) = &n.site
+        && !super::reading::may_add_to(tx, &n.study.study_uid, site)?
+    {
+        return Ok(InsertOutcome::OtherSite);
+    }
     let existing: Option<(i64, String, String, i64)> = tx
         .query_row(
             "SELECT pk, sha256, object_key, series_pk FROM instances WHERE sop_uid = ?1",
@@ -286,6 +291,14 @@ fn insert_one(
         }
         match policy {
             DuplicatePolicy::KeepFirst => return Ok(InsertOutcome::Conflict),
+            // A site never replaces what is in another site's study.
+            DuplicatePolicy::Replace
+                if n.site.as_deref().is_some_and(|site| {
+                    !super::reading::series_belongs_to(tx, series_pk, site).unwrap_or(false)
+                }) =>
+            {
+                return Ok(InsertOutcome::Conflict);
+            }
             DuplicatePolicy::Replace => {
                 tx.execute("DELETE FROM instances WHERE pk = ?1", [pk])?;
                 decrement_counts(tx, series_pk)?;

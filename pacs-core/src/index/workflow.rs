@@ -19,7 +19,7 @@ use crate::workflow::{
 };
 
 const ACCOUNT_COLUMNS: &str = "username, display_name, role, site, reading_sites, physician_name,
-    password_hash, disabled, failed_logins, locked_until";
+    password_hash, disabled, failed_logins, locked_until, oidc_subject";
 
 fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
     let role: String = r.get(2)?;
@@ -35,6 +35,7 @@ fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
         disabled: r.get::<_, i64>(7)? != 0,
         failed_logins: r.get::<_, i64>(8)? as u32,
         locked_until: r.get(9)?,
+        oidc_subject: r.get(10)?,
     })
 }
 
@@ -81,15 +82,16 @@ impl Workflow for SqliteIndex {
         self.write(move |tx| {
             tx.execute(
                 "INSERT INTO accounts (username, display_name, role, site, reading_sites,
-                    physician_name, physician_key, password_hash, disabled)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                    physician_name, physician_key, password_hash, disabled, oidc_subject)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                  ON CONFLICT (username) DO UPDATE SET display_name = excluded.display_name,
                     role = excluded.role, site = excluded.site,
                     reading_sites = excluded.reading_sites,
                     physician_name = excluded.physician_name,
                     physician_key = excluded.physician_key,
                     password_hash = coalesce(excluded.password_hash, password_hash),
-                    disabled = excluded.disabled",
+                    disabled = excluded.disabled,
+                    oidc_subject = coalesce(excluded.oidc_subject, oidc_subject)",
                 params![
                     a.username,
                     a.display_name,
@@ -100,6 +102,7 @@ impl Workflow for SqliteIndex {
                     a.physician_name.as_deref().map(physician_key),
                     a.password_hash,
                     a.disabled as i64,
+                    a.oidc_subject,
                 ],
             )?;
             Ok(())
@@ -139,40 +142,55 @@ impl Workflow for SqliteIndex {
 
     async fn set_password(&self, username: &str, hash: &str) -> Result<bool, IndexError> {
         let (username, hash) = (username.to_owned(), hash.to_owned());
+        let now = crate::forward::now_millis();
         self.write(move |tx| {
-            Ok(tx.execute(
+            let changed = tx.execute(
                 "UPDATE accounts SET password_hash = ?2, failed_logins = 0, locked_until = 0
                  WHERE username = ?1",
                 params![username, hash],
-            )? > 0)
+            )? > 0;
+            // Whoever knew the old password is signed out.
+            tx.execute(
+                "UPDATE sessions SET revoked_at = ?2
+                 WHERE username = ?1 AND kind = 'user' AND revoked_at IS NULL",
+                params![username, now],
+            )?;
+            Ok(changed)
         })
         .await
     }
 
-    async fn login_failed(
+    async fn login_attempt(
         &self,
         username: &str,
         now: Millis,
         max_failures: u32,
         lock_for: Duration,
-    ) -> Result<Option<Millis>, IndexError> {
+    ) -> Result<Result<Option<Millis>, Millis>, IndexError> {
         let username = username.to_owned();
         let lock_until = now.saturating_add(millis(lock_for));
         self.write(move |tx| {
-            tx.execute(
-                "UPDATE accounts SET failed_logins = failed_logins + 1,
-                    locked_until = CASE WHEN failed_logins + 1 >= ?2 THEN ?3 ELSE locked_until END
-                 WHERE username = ?1",
-                params![username, max_failures, lock_until],
-            )?;
-            let until: Option<Millis> = tx
+            let row: Option<(i64, Millis)> = tx
                 .query_row(
-                    "SELECT locked_until FROM accounts WHERE username = ?1",
+                    "SELECT failed_logins, locked_until FROM accounts WHERE username = ?1",
                     [&username],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
-            Ok(until.filter(|u| *u > now))
+            let Some((failed, locked)) = row else {
+                return Ok(Ok(None));
+            };
+            if locked > now {
+                return Ok(Err(locked));
+            }
+            let failed = failed + 1;
+            let lock = (failed >= i64::from(max_failures)).then_some(lock_until);
+            tx.execute(
+                "UPDATE accounts SET failed_logins = ?2, locked_until = coalesce(?3, locked_until)
+                 WHERE username = ?1",
+                params![username, failed, lock],
+            )?;
+            Ok(Ok(lock))
         })
         .await
     }
@@ -316,7 +334,8 @@ impl Workflow for SqliteIndex {
         let token_hash = token_hash.to_owned();
         self.write(move |tx| {
             Ok(tx.execute(
-                "UPDATE sessions SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
+                "UPDATE sessions SET revoked_at = ?2
+                 WHERE token_hash = ?1 AND kind = 'user' AND revoked_at IS NULL",
                 params![token_hash, now],
             )? > 0)
         })
@@ -547,9 +566,12 @@ impl Workflow for SqliteIndex {
         user: &str,
         present: bool,
         now: Millis,
-    ) -> Result<(), IndexError> {
+    ) -> Result<Result<(), LockError>, IndexError> {
         let (uid, image, user) = (study_uid.to_owned(), image.clone(), user.to_owned());
         self.write(move |tx| {
+            if let Err(e) = reading::require_lock(tx, &uid, &user, now)? {
+                return Ok(Err(e));
+            }
             if present {
                 tx.execute(
                     "INSERT OR IGNORE INTO key_images (study_uid, series_uid, sop_uid, frame, added_by, added_at)
@@ -562,7 +584,7 @@ impl Workflow for SqliteIndex {
                     params![uid, image.sop_uid, image.frame],
                 )?;
             }
-            Ok(())
+            Ok(Ok(()))
         })
         .await
     }

@@ -195,16 +195,9 @@ async fn change(
                 sop_uid,
                 frame: body.frame.unwrap_or(1).max(1),
             };
-            let report = current(&state, &study).await?;
-            if report.task.status.is_signed() {
-                return Err(ApiError::Conflict {
-                    message: "the report is signed; its key images are part of it".into(),
-                    holder: None,
-                });
-            }
             store
                 .set_key_image(&study, &image, &user, true, now)
-                .await?;
+                .await??;
             auth.audit(
                 Some(&who),
                 "key_image",
@@ -256,13 +249,6 @@ async fn remove_key_image(
 ) -> Result<Value, ApiError> {
     let now = now_millis();
     let who = state.caller_on(who, Action::Report, &study).await?;
-    let report = current(&state, &study).await?;
-    if report.task.status.is_signed() {
-        return Err(ApiError::Conflict {
-            message: "the report is signed; its key images are part of it".into(),
-            holder: None,
-        });
-    }
     let image = KeyImageRef {
         series_uid: String::new(),
         sop_uid,
@@ -271,7 +257,17 @@ async fn remove_key_image(
     state
         .store
         .set_key_image(&study, &image, &who.actor(), false, now)
-        .await?;
+        .await??;
+    state
+        .auth
+        .audit(
+            Some(&who),
+            "key_image_removed",
+            Some(&study),
+            Some(format!("{} frame {}", image.sop_uid, image.frame)),
+            "ok",
+        )
+        .await;
     let report = current(&state, &study).await?;
     Ok(report_json(&report, &who, now))
 }

@@ -136,6 +136,8 @@ pub struct Auth {
     /// A hash to verify against for unknown user names, so that a wrong
     /// name costs as long as a wrong password.
     decoy: String,
+    /// Password checks running at once.
+    hashing: tokio::sync::Semaphore,
 }
 
 /// A fresh secret for a session or token: 32 random bytes, base64url.
@@ -176,7 +178,7 @@ pub enum Login {
     Ok {
         token: String,
         expires_at: Millis,
-        account: Account,
+        account: Box<Account>,
     },
     Wrong,
     Locked {
@@ -191,7 +193,20 @@ impl Auth {
             store,
             settings,
             decoy,
+            hashing: tokio::sync::Semaphore::new(4),
         }
+    }
+
+    /// Checks a password against its hash off the async threads, a few at
+    /// a time: each check takes tens of megabytes by design.
+    async fn verify(&self, hash: String, password: &str) -> bool {
+        let Ok(_permit) = self.hashing.acquire().await else {
+            return false;
+        };
+        let given = password.to_owned();
+        tokio::task::spawn_blocking(move || password_matches(&hash, &given))
+            .await
+            .unwrap_or(false)
     }
 
     /// Whether any account exists; without one the archive is open.
@@ -204,33 +219,28 @@ impl Auth {
     pub async fn login(&self, username: &str, password: &str) -> Result<Login, AuthError> {
         let now = now_millis();
         let account = self.store.account(username).await?;
-        let Some(account) = account.filter(|a| !a.disabled) else {
-            let decoy = self.decoy.clone();
-            let password = password.to_owned();
-            let _ = tokio::task::spawn_blocking(move || password_matches(&decoy, &password)).await;
+        // Unknown, disabled and identity-provider-only accounts cost the
+        // same check as a wrong password, and get the same answer.
+        let Some(account) = account.filter(|a| !a.disabled && a.password_hash.is_some()) else {
+            self.verify(self.decoy.clone(), password).await;
             return Ok(Login::Wrong);
         };
-        if account.locked_until > now {
-            return Ok(Login::Locked {
-                until: account.locked_until,
-            });
-        }
+        let lock = match self
+            .store
+            .login_attempt(
+                username,
+                now,
+                self.settings.max_failures,
+                self.settings.lockout,
+            )
+            .await?
+        {
+            Err(until) => return Ok(Login::Locked { until }),
+            Ok(lock) => lock,
+        };
         let hash = account.password_hash.clone().unwrap_or_default();
-        let given = password.to_owned();
-        let matches = tokio::task::spawn_blocking(move || password_matches(&hash, &given))
-            .await
-            .unwrap_or(false);
-        if !matches {
-            let locked = self
-                .store
-                .login_failed(
-                    username,
-                    now,
-                    self.settings.max_failures,
-                    self.settings.lockout,
-                )
-                .await?;
-            return Ok(match locked {
+        if !self.verify(hash, password).await {
+            return Ok(match lock {
                 Some(until) => Login::Locked { until },
                 None => Login::Wrong,
             });
@@ -240,7 +250,7 @@ impl Auth {
         Ok(Login::Ok {
             token,
             expires_at,
-            account,
+            account: Box::new(account),
         })
     }
 

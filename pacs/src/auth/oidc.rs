@@ -38,7 +38,10 @@ pub fn role_from(roles: &[String]) -> Option<Role> {
         .find(|r| known.contains(r))
 }
 
-/// The account for an identity, or why there is none.
+/// The account for an identity, or why there is none. An account is
+/// bound to the provider's (issuer, subject), never to a user name alone:
+/// a provider user whose name happens to match a local account, or an
+/// account bound to someone else, is refused.
 pub fn account_for(
     identity: &oidc::Identity,
     existing: Option<Account>,
@@ -52,18 +55,29 @@ pub fn account_for(
     if role == Role::Site && identity.site.is_none() {
         return Err("a site account needs a site from the identity provider".into());
     }
-    let mut account = existing.unwrap_or(Account {
-        username: identity.username.clone(),
-        display_name: String::new(),
-        role,
-        site: None,
-        reading_sites: Vec::new(),
-        physician_name: None,
-        password_hash: None,
-        disabled: false,
-        failed_logins: 0,
-        locked_until: 0,
-    });
+    let subject = format!("{}#{}", identity.issuer, identity.subject);
+    let mut account = match existing {
+        Some(a) if a.oidc_subject.as_deref() == Some(subject.as_str()) => a,
+        Some(a) => {
+            return Err(format!(
+                "the name {} already belongs to another account here; an administrator must rename one of them",
+                a.username
+            ));
+        }
+        None => Account {
+            username: identity.username.clone(),
+            display_name: String::new(),
+            role,
+            site: None,
+            reading_sites: Vec::new(),
+            physician_name: None,
+            password_hash: None,
+            oidc_subject: Some(subject),
+            disabled: false,
+            failed_logins: 0,
+            locked_until: 0,
+        },
+    };
     if account.disabled {
         return Err(format!("the account {} is disabled here", account.username));
     }

@@ -205,7 +205,33 @@ async fn oidc_login(auth: Arc<Auth>, oidc: Option<Arc<OidcSignIn>>) -> Response 
     {
         return page_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string());
     }
-    redirect(&url)
+    // The callback must come back to the browser that started: a callback
+    // URL sent to someone else must not sign them in as the sender. Lax,
+    // because the provider's redirect back is a cross-site navigation.
+    let cookie = format!(
+        "{STATE_COOKIE}={}; Path=/api/auth/oidc; HttpOnly; SameSite=Lax; Max-Age=600{}",
+        pending.state,
+        if auth.settings.secure_cookie {
+            "; Secure"
+        } else {
+            ""
+        }
+    );
+    with_cookie(redirect(&url), &cookie)
+}
+
+/// The cookie that ties a sign-in at the identity provider to the browser.
+const STATE_COOKIE: &str = "pacs_oidc_state";
+
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.trim().to_owned())
 }
 
 #[derive(Deserialize)]
@@ -221,6 +247,7 @@ async fn oidc_callback(
     oidc: Option<Arc<OidcSignIn>>,
     query: Callback,
     peer: Option<SocketAddr>,
+    headers: HeaderMap,
 ) -> Response {
     let Some(oidc) = oidc else {
         return page_error(StatusCode::NOT_FOUND, "no identity provider is configured");
@@ -238,6 +265,12 @@ async fn oidc_callback(
             "the callback lacks state or code; sign in again",
         );
     };
+    if cookie_value(&headers, STATE_COOKIE).as_deref() != Some(state.as_str()) {
+        return page_error(
+            StatusCode::BAD_REQUEST,
+            "this sign-in was not started in this browser; start again from the sign-in page",
+        );
+    }
     let pending = match auth.store.take_pending_login(&state).await {
         Ok(Some(data)) => serde_json::from_str::<oidc::PendingLogin>(&data).ok(),
         Ok(None) => None,
@@ -369,6 +402,7 @@ pub fn routes(auth: Arc<Auth>, oidc: Option<Arc<OidcSignIn>>) -> BoxedFilter<(Re
         .and(with_oidc)
         .and(warp::query::<Callback>())
         .and(peer)
+        .and(warp::header::headers_cloned())
         .then(oidc_callback);
     let share = warp::path!("share" / String)
         .and(warp::get())
