@@ -37,12 +37,33 @@ pub enum ReadKind {
 }
 
 /// What the gate allows.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct Grant {
     /// The studies searches may match.
     pub scope: StudyScope,
     /// The site stored instances are recorded against.
     pub site: Option<String>,
+    /// Whatever the gate wants back in [`Gate::stored`] (who the caller is).
+    pub caller: Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grant")
+            .field("scope", &self.scope)
+            .field("site", &self.site)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a STOW-RS request did, study by study.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreReport {
+    /// Studies that received instances (new or already stored), with how many.
+    pub stored: Vec<(String, usize)>,
+    /// Instances refused, with the reason of the first.
+    pub failed: usize,
+    pub first_failure: Option<String>,
 }
 
 /// Decides each request.
@@ -55,6 +76,9 @@ pub trait Gate: Send + Sync {
         peer: Option<SocketAddr>,
         access: Access<'_>,
     ) -> Result<Grant, WebError>;
+
+    /// Told what a store did, once it is done (for the audit trail).
+    async fn stored(&self, _grant: &Grant, _report: StoreReport) {}
 }
 
 /// Lets everyone do everything: for archives without accounts and for

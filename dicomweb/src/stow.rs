@@ -137,6 +137,7 @@ pub async fn store(
     while let Some(o) = pending.next().await {
         outcomes.push(o);
     }
+    state.gate.stored(&req.grant, store_report(&outcomes)).await;
     if let Some(e) = &read_error {
         tracing::warn!(peer = %req.peer, error = %e, stored = outcomes.len(), "STOW-RS body ended badly");
         if outcomes.is_empty() {
@@ -154,6 +155,29 @@ pub async fn store(
         read_error.as_ref(),
         &req.base,
     ))
+}
+
+fn store_report(outcomes: &[PartOutcome]) -> crate::gate::StoreReport {
+    let mut report = crate::gate::StoreReport::default();
+    for o in outcomes {
+        match o {
+            PartOutcome::Stored(s) => {
+                match report
+                    .stored
+                    .iter_mut()
+                    .find(|(study, _)| *study == s.study_instance_uid)
+                {
+                    Some((_, n)) => *n += 1,
+                    None => report.stored.push((s.study_instance_uid.clone(), 1)),
+                }
+            }
+            PartOutcome::Failed { message, .. } => {
+                report.failed += 1;
+                report.first_failure.get_or_insert_with(|| message.clone());
+            }
+        }
+    }
+    report
 }
 
 /// The refusal of a part that is not `application/dicom`, if it is not.

@@ -314,6 +314,21 @@ fn every_role_against_every_route() {
     let refused: Value = intruder.json().unwrap();
     assert_eq!(web::failed_sops(&refused)[0].1, 0x0124, "{refused}");
     assert_eq!(read("site_f", &a), 403, "still not theirs");
+    let refusals = w
+        .get("/api/audit?action=store&user=site_f", Some(&token("admin")))
+        .1;
+    assert!(
+        refusals["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["outcome"] == "failed"
+                && e["detail"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("not one of the sending site's studies")),
+        "{refusals}"
+    );
     assert_eq!(w.studies_seen(&token("site_f")), vec![f.clone()]);
 
     // Worklist and report routes.
@@ -1121,6 +1136,23 @@ fn without_accounts_the_archive_refuses_a_public_address() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("pacs user add"), "{err}");
+
+    // On loopback it answers requests addressed to localhost only, so a
+    // web page that rebinds its name to 127.0.0.1 gets nothing.
+    let server = Server::start(&dir.path().join("open"));
+    let client = http();
+    let ask = |host: &str| {
+        client
+            .get(server.url("/dicom-web/studies"))
+            .header("host", host)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(ask(&format!("127.0.0.1:{}", server.http.port())), 200);
+    assert_eq!(ask("localhost"), 200);
+    assert_eq!(ask("rebinding.example"), 403);
 }
 
 #[test]

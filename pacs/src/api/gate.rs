@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use dicomweb::error::WebError;
-use dicomweb::gate::{Access, Gate, Grant, ReadKind};
+use dicomweb::gate::{Access, Gate, Grant, ReadKind, StoreReport};
 use warp::http::{HeaderMap, StatusCode};
 
 use crate::access::{Action, allow, allow_study};
-use crate::auth::{AuditOnce, Auth, AuthError};
+use crate::auth::{AuditOnce, Auth, AuthError, Principal};
 
 pub struct WebGate {
     pub auth: Arc<Auth>,
@@ -36,6 +36,7 @@ impl Gate for WebGate {
             .await
             .map_err(|e| match e {
                 AuthError::Unavailable(_) => refused(e, StatusCode::SERVICE_UNAVAILABLE),
+                AuthError::NotLocal => refused(e, StatusCode::FORBIDDEN),
                 _ => refused(e, StatusCode::UNAUTHORIZED),
             })?;
         let store = self.auth.store.as_ref();
@@ -59,16 +60,15 @@ impl Gate for WebGate {
                         .await;
                     return Err(refused(denied, StatusCode::FORBIDDEN));
                 }
+                // Pixels without metadata are a view too: whoever reads a
+                // study's images is on the trail.
                 let action = match kind {
-                    ReadKind::Metadata => Some("study_view"),
-                    ReadKind::Retrieve => Some("retrieve"),
-                    ReadKind::Pixels => None,
+                    ReadKind::Metadata | ReadKind::Pixels => "study_view",
+                    ReadKind::Retrieve => "retrieve",
                 };
-                if let Some(action) = action {
-                    self.once
-                        .record(&who, action, study.as_str(), "DICOMweb")
-                        .await;
-                }
+                self.once
+                    .record(&who, action, study.as_str(), "DICOMweb")
+                    .await;
             }
             Access::Store { study } => {
                 if let Err(denied) = allow(&who, Action::Store) {
@@ -83,20 +83,42 @@ impl Gate for WebGate {
                         .await;
                     return Err(refused(denied, StatusCode::FORBIDDEN));
                 }
-                self.auth
-                    .audit(
-                        Some(&who),
-                        "store",
-                        study.map(|s| s.as_str()),
-                        Some("STOW-RS".into()),
-                        "ok",
-                    )
-                    .await;
             }
         }
         Ok(Grant {
             scope: who.scope.clone(),
             site: who.site.clone(),
+            caller: Some(Arc::new(who)),
         })
+    }
+
+    /// One line per study a STOW-RS request stored into, and one for what
+    /// it refused.
+    async fn stored(&self, grant: &Grant, report: StoreReport) {
+        let who = grant
+            .caller
+            .as_ref()
+            .and_then(|c| c.downcast_ref::<Principal>());
+        for (study, count) in &report.stored {
+            self.auth
+                .audit(
+                    who,
+                    "store",
+                    Some(study),
+                    Some(format!("STOW-RS, {count} instances")),
+                    "ok",
+                )
+                .await;
+        }
+        if report.failed > 0 {
+            let detail = format!(
+                "STOW-RS, {} instances refused: {}",
+                report.failed,
+                report.first_failure.unwrap_or_default()
+            );
+            self.auth
+                .audit(who, "store", None, Some(detail), "failed")
+                .await;
+        }
     }
 }

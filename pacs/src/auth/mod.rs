@@ -93,6 +93,10 @@ pub enum AuthError {
     Missing,
     #[error("the session or token is not valid (expired, signed out or revoked); sign in again")]
     Invalid,
+    #[error(
+        "this archive has no accounts, so it answers only requests addressed to localhost; create accounts (pacs user add) to serve others"
+    )]
+    NotLocal,
     #[error("the account database is unavailable: {0}")]
     Unavailable(String),
 }
@@ -282,14 +286,14 @@ impl Auth {
         let address = peer.map(|p| p.ip());
         let Some(secret) = presented_secret(headers) else {
             if self.open().await? {
-                return Ok(open_principal(address));
+                return open_principal_for(headers, address);
             }
             return Err(AuthError::Missing);
         };
         match self.principal_for_secret(&secret, address).await {
             // Without accounts nothing is checked: a token another archive
             // sends along (forwarding, peer transfer) is no reason to refuse.
-            Err(AuthError::Invalid) if self.open().await? => Ok(open_principal(address)),
+            Err(AuthError::Invalid) if self.open().await? => open_principal_for(headers, address),
             other => other,
         }
     }
@@ -441,6 +445,34 @@ impl AuditOnce {
     }
 }
 
+/// The open archive's administrator, for requests addressed to a loopback
+/// name only: a web page that rebinds its own name to 127.0.0.1 must not
+/// reach an archive without accounts from the user's browser.
+fn open_principal_for(
+    headers: &HeaderMap,
+    address: Option<IpAddr>,
+) -> Result<Principal, AuthError> {
+    let host = headers
+        .get(warp::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    if loopback_host(host) {
+        Ok(open_principal(address))
+    } else {
+        Err(AuthError::NotLocal)
+    }
+}
+
+/// Whether a Host header names this machine's loopback interface.
+fn loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// The administrator everyone is on an archive without accounts.
 pub fn open_principal(address: Option<IpAddr>) -> Principal {
     Principal {
@@ -532,6 +564,27 @@ mod tests {
             None
         );
         assert_eq!(presented_secret(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn only_loopback_names_reach_an_open_archive() {
+        for host in [
+            "127.0.0.1:8042",
+            "localhost",
+            "LOCALHOST:80",
+            "[::1]:8042",
+            "127.0.0.2",
+        ] {
+            assert!(loopback_host(host), "{host}");
+        }
+        for host in [
+            "evil.example:8042",
+            "10.0.0.5",
+            "[fe80::1]:80",
+            "localhost.evil.example",
+        ] {
+            assert!(!loopback_host(host), "{host}");
+        }
     }
 
     #[test]
