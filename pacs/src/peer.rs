@@ -85,6 +85,28 @@ impl PeerState {
         self
     }
 
+    /// Whether the sender may commit or ask about `study`: a site only
+    /// about its own studies (an archive without accounts: anyone).
+    async fn may_see(
+        &self,
+        headers: &warp::http::HeaderMap,
+        remote: Option<SocketAddr>,
+        study: &str,
+    ) -> bool {
+        let Some(auth) = &self.auth else {
+            return true;
+        };
+        let Ok(who) = auth.principal(headers, remote).await else {
+            return false;
+        };
+        who.scope == pacs_core::workflow::StudyScope::All
+            || auth
+                .store
+                .study_visible(&who.scope, study)
+                .await
+                .unwrap_or(false)
+    }
+
     async fn site_of(
         &self,
         headers: &warp::http::HeaderMap,
@@ -144,6 +166,16 @@ fn valid_sha(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+fn not_theirs() -> Response {
+    warp::reply::with_status(
+        warp::reply::json(
+            &json!({ "error": "this study is not one of the sending site's studies" }),
+        ),
+        StatusCode::FORBIDDEN,
+    )
+    .into_response()
+}
+
 pub fn routes(state: Arc<PeerState>) -> BoxedFilter<(Response,)> {
     let base = warp::path("api").and(warp::path("peer"));
     let with_state = warp::any().map(move || state.clone());
@@ -181,41 +213,56 @@ pub fn routes(state: Arc<PeerState>) -> BoxedFilter<(Response,)> {
             },
         );
 
-    let complete =
-        base.and(warp::path("studies"))
-            .and(warp::path::param::<String>())
-            .and(warp::path("complete"))
-            .and(warp::path::end())
-            .and(warp::post())
-            .and(warp::addr::remote())
-            .and(warp::body::content_length_limit(64 << 20))
-            .and(warp::body::json::<Listing>())
-            .and(with_state.clone())
-            .then(
-                |study: String,
-                 remote: Option<SocketAddr>,
-                 listing: Listing,
-                 state: Arc<PeerState>| async move {
-                    complete(&state, &study, remote, listing).await
-                },
-            );
+    let complete = base
+        .and(warp::path("studies"))
+        .and(warp::path::param::<String>())
+        .and(warp::path("complete"))
+        .and(warp::path::end())
+        .and(warp::post())
+        .and(warp::addr::remote())
+        .and(warp::header::headers_cloned())
+        .and(warp::body::content_length_limit(64 << 20))
+        .and(warp::body::json::<Listing>())
+        .and(with_state.clone())
+        .then(
+            |study: String,
+             remote: Option<SocketAddr>,
+             headers: warp::http::HeaderMap,
+             listing: Listing,
+             state: Arc<PeerState>| async move {
+                if !state.may_see(&headers, remote, &study).await {
+                    return not_theirs();
+                }
+                complete(&state, &study, remote, listing).await
+            },
+        );
 
     let study = base
         .and(warp::path("studies"))
         .and(warp::path::param::<String>())
         .and(warp::path::end())
         .and(warp::get())
+        .and(warp::addr::remote())
+        .and(warp::header::headers_cloned())
         .and(with_state)
-        .then(|study: String, state: Arc<PeerState>| async move {
-            match state.index.completion(&study).await {
-                Ok(Some((instances, at))) => warp::reply::json(
-                    &json!({ "complete": true, "instances": instances, "completed_at": at }),
-                )
-                .into_response(),
-                Ok(None) => warp::reply::json(&json!({ "complete": false })).into_response(),
-                Err(e) => problem(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
-            }
-        });
+        .then(
+            |study: String,
+             remote: Option<SocketAddr>,
+             headers: warp::http::HeaderMap,
+             state: Arc<PeerState>| async move {
+                if !state.may_see(&headers, remote, &study).await {
+                    return not_theirs();
+                }
+                match state.index.completion(&study).await {
+                    Ok(Some((instances, at))) => warp::reply::json(
+                        &json!({ "complete": true, "instances": instances, "completed_at": at }),
+                    )
+                    .into_response(),
+                    Ok(None) => warp::reply::json(&json!({ "complete": false })).into_response(),
+                    Err(e) => problem(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+                }
+            },
+        );
 
     status
         .or(upload)
