@@ -59,7 +59,7 @@ impl Principal {
     /// The name the audit trail records.
     pub fn audit_name(&self) -> String {
         match (&self.username, &self.via) {
-            (Some(u), Via::Share) => format!("link from {u}"),
+            (Some(u), Via::Share) => format!("{} from {u}", self.display_name),
             (Some(u), _) => u.clone(),
             (None, Via::Open) => "(no accounts)".into(),
             (None, _) => self.display_name.clone(),
@@ -333,7 +333,8 @@ impl Auth {
                 created_by,
             } => Ok(Principal {
                 username: Some(created_by),
-                display_name: "read-only link".into(),
+                // Each link apart on the audit trail.
+                display_name: format!("read-only link {}", session.id),
                 role: Role::Referrer,
                 site: None,
                 scope: StudyScope::Study(study_uid),
