@@ -252,6 +252,8 @@ pub struct Task {
     pub new_images: bool,
     /// A critical finding is flagged and not yet acknowledged.
     pub critical_open: bool,
+    pub patient_birth_date: Option<String>,
+    pub patient_sex: Option<String>,
 }
 
 /// Which tasks to list.

@@ -120,7 +120,8 @@ const TASK_COLUMNS: &str = "st.study_uid, st.patient_name, st.patient_id, st.acc
     st.study_date, st.study_time, st.study_description, st.referring_physician_name,
     st.modalities, st.num_instances, t.site, t.priority, t.status, t.received_at, t.assigned_to,
     t.lock_holder, t.lock_until, coalesce(a.display_name, t.lock_holder), t.new_images,
-    EXISTS (SELECT 1 FROM critical_findings c WHERE c.study_uid = st.study_uid AND c.acknowledged_at IS NULL)";
+    EXISTS (SELECT 1 FROM critical_findings c WHERE c.study_uid = st.study_uid AND c.acknowledged_at IS NULL),
+    st.patient_birth_date, st.patient_sex";
 
 const TASK_FROM: &str = "reading_tasks t JOIN studies st ON st.study_uid = t.study_uid
     LEFT JOIN accounts a ON a.username = t.lock_holder";
@@ -161,6 +162,8 @@ fn task_row(r: &rusqlite::Row<'_>, now: Millis) -> rusqlite::Result<Task> {
         lock,
         new_images: r.get::<_, i64>(18)? != 0,
         critical_open: r.get(19)?,
+        patient_birth_date: r.get(20)?,
+        patient_sex: r.get(21)?,
     })
 }
 

@@ -267,8 +267,7 @@ pub fn routes(state: Arc<ApiState>) -> BoxedFilter<(Response,)> {
         .and(with_state(state.clone()))
         .and(who.clone())
         .then(|s, w| async move { reply(users(s, w).await) });
-    let body = warp::body::content_length_limit(16 << 10)
-        .and(warp::body::bytes())
+    let body = super::small_body(16 << 10)
         .map(|b: bytes::Bytes| serde_json::from_slice::<ShareBody>(&b).unwrap_or_default());
     // The action is checked before the body is read: a body read here
     // could not be read again by the report routes behind these.

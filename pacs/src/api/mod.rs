@@ -224,6 +224,38 @@ impl ApiState {
     }
 }
 
+/// A request body of at most `limit` bytes, read whole. Unlike warp's
+/// `content_length_limit`, a POST without a body (so without
+/// Content-Length) is accepted as empty; a chunked body, whose size is
+/// unknown until it is read, is refused.
+pub fn small_body(
+    limit: u64,
+) -> impl Filter<Extract = (bytes::Bytes,), Error = warp::Rejection> + Clone {
+    warp::header::optional::<u64>("content-length")
+        .and(warp::header::optional::<String>("transfer-encoding"))
+        .and_then(
+            move |length: Option<u64>, encoding: Option<String>| async move {
+                match (length, encoding) {
+                    (Some(n), _) if n > limit => Err(refuse(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!("the request body is larger than {limit} bytes"),
+                    )),
+                    (None, Some(_)) => Err(refuse(
+                        StatusCode::LENGTH_REQUIRED,
+                        "send the request body with a Content-Length".into(),
+                    )),
+                    _ => Ok(()),
+                }
+            },
+        )
+        .untuple_one()
+        .and(warp::body::bytes())
+}
+
+fn refuse(status: StatusCode, message: String) -> warp::Rejection {
+    warp::reject::custom(Refused(status, message))
+}
+
 /// The `ApiState` as a filter.
 pub fn with_state(
     state: Arc<ApiState>,

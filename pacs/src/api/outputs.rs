@@ -123,8 +123,8 @@ async fn document(state: &ApiState, r: &ReportRecord) -> Result<reports::ReportD
     Ok(reports::ReportDocument {
         patient_name: t.patient_name.clone().unwrap_or_default(),
         patient_id: t.patient_id.clone().unwrap_or_default(),
-        patient_birth_date: None,
-        patient_sex: None,
+        patient_birth_date: t.patient_birth_date.clone(),
+        patient_sex: t.patient_sex.clone(),
         study_uid: t.study_uid.clone(),
         accession_number: t.accession_number.clone(),
         study_date: t.study_date.clone(),

@@ -24,7 +24,7 @@ pub fn report_json(r: &ReportRecord, who: &Principal, now: i64) -> Value {
         .task
         .lock
         .as_ref()
-        .is_some_and(|l| Some(&l.holder) == who.username.as_ref() && l.until > now);
+        .is_some_and(|l| l.holder == who.actor() && l.until > now);
     let reports = allow(who, Action::Report).is_ok();
     let signed = r.task.status.is_signed();
     json!({
@@ -288,19 +288,17 @@ async fn templates(
 
 pub fn routes(state: Arc<ApiState>) -> BoxedFilter<(Response,)> {
     let who = principal(state.auth.clone());
-    let body = warp::body::content_length_limit(1 << 20)
-        .and(warp::body::bytes())
-        .and_then(|b: bytes::Bytes| async move {
-            if b.is_empty() {
-                return Ok(Body::default());
-            }
-            serde_json::from_slice::<Body>(&b).map_err(|e| {
-                warp::reject::custom(super::Refused(
-                    warp::http::StatusCode::BAD_REQUEST,
-                    format!("the request body is not valid JSON: {e}"),
-                ))
-            })
-        });
+    let body = super::small_body(1 << 20).and_then(|b: bytes::Bytes| async move {
+        if b.is_empty() {
+            return Ok(Body::default());
+        }
+        serde_json::from_slice::<Body>(&b).map_err(|e| {
+            warp::reject::custom(super::Refused(
+                warp::http::StatusCode::BAD_REQUEST,
+                format!("the request body is not valid JSON: {e}"),
+            ))
+        })
+    });
     let get = warp::path!("api" / "studies" / String / "report")
         .and(warp::get())
         .and(with_state(state.clone()))
@@ -310,7 +308,7 @@ pub fn routes(state: Arc<ApiState>) -> BoxedFilter<(Response,)> {
         .and(warp::post().or(warp::put()).unify())
         .and(with_state(state.clone()))
         .and(who.clone())
-        .and(body)
+        .and(body.clone())
         .then(|study, what, s, w, b| async move { reply(change(s, w, study, what, b).await) });
     let two = warp::path!("api" / "studies" / String / String / String)
         .and(warp::post().or(warp::put()).unify())

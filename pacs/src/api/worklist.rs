@@ -291,8 +291,7 @@ pub fn routes(state: Arc<ApiState>) -> BoxedFilter<(Response,)> {
         .and(with_state(state.clone()))
         .and(who.clone())
         .then(|s, w| async move { reply(notifications(s, w).await) });
-    let body = warp::body::content_length_limit(64 << 10)
-        .and(warp::body::bytes())
+    let body = super::small_body(64 << 10)
         .map(|b: bytes::Bytes| serde_json::from_slice::<Body>(&b).unwrap_or_default());
     let act = warp::path!("api" / "worklist" / String / String)
         .and(warp::post().or(warp::put()).unify())

@@ -365,8 +365,7 @@ pub fn routes(auth: Arc<Auth>, oidc: Option<Arc<OidcSignIn>>) -> BoxedFilter<(Re
         .and(warp::post())
         .and(with_auth.clone())
         .and(peer)
-        .and(warp::body::content_length_limit(16 << 10))
-        .and(warp::body::bytes())
+        .and(crate::api::small_body(16 << 10))
         .then(login);
     let logout = warp::path!("api" / "auth" / "logout")
         .and(warp::post())
