@@ -81,21 +81,44 @@ pub struct Driver {
 impl Driver {
     pub fn start() -> Driver {
         use std::os::unix::process::CommandExt;
-        let port = crate::free_port().expect("a free port");
-        let child = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .process_group(0)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not listen");
-            std::thread::sleep(Duration::from_millis(50));
+        // Two tests starting at once can be handed the same free port; the
+        // chromedriver that loses the bind exits, and its test would talk
+        // to the other's, which dies with that other test. So a driver
+        // counts as started only once it listens and is still alive.
+        for _ in 0..5 {
+            let port = crate::free_port().expect("a free port");
+            let mut child = Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                .process_group(0)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("chromedriver starts");
+            let url = format!("http://127.0.0.1:{port}");
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let mut exited = false;
+            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+                if matches!(child.try_wait(), Ok(Some(_))) {
+                    exited = true;
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("chromedriver did not listen");
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if !exited {
+                std::thread::sleep(Duration::from_millis(200));
+                exited = matches!(child.try_wait(), Ok(Some(_)));
+            }
+            if !exited {
+                return Driver { child, url };
+            }
+            let _ = child.wait();
         }
-        Driver { child, url }
+        panic!("chromedriver did not stay up on any of five ports");
     }
 }
 
