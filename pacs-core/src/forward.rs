@@ -44,6 +44,25 @@ impl Priority {
             _ => Priority::Routine,
         }
     }
+
+    /// The name the configuration, the command line and the API use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Stat => "stat",
+            Priority::Urgent => "urgent",
+            Priority::Routine => "routine",
+        }
+    }
+
+    /// A name as [`Priority::as_str`] gives it, in any case.
+    pub fn parse(s: &str) -> Option<Priority> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "stat" => Some(Priority::Stat),
+            "urgent" => Some(Priority::Urgent),
+            "routine" => Some(Priority::Routine),
+            _ => None,
+        }
+    }
 }
 
 /// A newly stored instance, as the forwarding rules see it.

@@ -108,15 +108,6 @@ fn read_password() -> Result<String> {
     Ok(password)
 }
 
-fn parse_priority(s: &str) -> Result<Priority> {
-    Ok(match s.to_ascii_lowercase().as_str() {
-        "stat" => Priority::Stat,
-        "urgent" => Priority::Urgent,
-        "routine" => Priority::Routine,
-        other => bail!("priority {other:?}: use stat, urgent or routine"),
-    })
-}
-
 pub async fn user(config: &Config, command: UserCommand) -> Result<ExitCode> {
     let db = open(config).await?;
     match command {
@@ -217,7 +208,9 @@ pub async fn site(config: &Config, command: SiteCommand) -> Result<ExitCode> {
                 name: name.clone(),
                 ae_titles: ae_titles.iter().map(|a| a.trim().to_owned()).collect(),
                 addresses: addresses.iter().map(|a| a.to_string()).collect(),
-                priority: parse_priority(&priority)?,
+                priority: Priority::parse(&priority).with_context(|| {
+                    format!("priority {priority:?}: use stat, urgent or routine")
+                })?,
             })
             .await?;
             println!("site {name} saved ({})", ae_titles.join(", "));

@@ -35,7 +35,7 @@ pub fn task_json(state: &ApiState, t: &Task, now: i64) -> Value {
         "modalities": t.modalities,
         "num_instances": t.num_instances,
         "site": t.site,
-        "priority": priority_name(t.priority),
+        "priority": t.priority.as_str(),
         "status": t.status.as_str(),
         "received_at": time(t.received_at),
         "deadline": time(deadline),
@@ -49,23 +49,6 @@ pub fn task_json(state: &ApiState, t: &Task, now: i64) -> Value {
         "new_images": t.new_images,
         "critical": t.critical_open.then(|| json!({ "open": true })),
     })
-}
-
-pub fn priority_name(p: Priority) -> &'static str {
-    match p {
-        Priority::Stat => "stat",
-        Priority::Urgent => "urgent",
-        Priority::Routine => "routine",
-    }
-}
-
-fn parse_priority(s: &str) -> Option<Priority> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "stat" => Some(Priority::Stat),
-        "urgent" => Some(Priority::Urgent),
-        "routine" => Some(Priority::Routine),
-        _ => None,
-    }
 }
 
 fn page(query: &HashMap<String, String>) -> Result<(usize, usize), ApiError> {
@@ -250,7 +233,7 @@ async fn act(
             let priority = body
                 .priority
                 .as_deref()
-                .and_then(parse_priority)
+                .and_then(Priority::parse)
                 .ok_or_else(|| {
                     ApiError::BadRequest("priority must be stat, urgent or routine".into())
                 })?;
@@ -261,7 +244,7 @@ async fn act(
                     Some(&who),
                     "priority",
                     Some(&study),
-                    Some(priority_name(priority).into()),
+                    Some(priority.as_str().into()),
                     "ok",
                 )
                 .await;

@@ -499,15 +499,19 @@ pub fn presented_secret(headers: &HeaderMap) -> Option<String> {
             .then(|| token.trim().to_owned())
             .filter(|t| !t.is_empty());
     }
+    cookie(headers, COOKIE).filter(|v| !v.is_empty())
+}
+
+/// A cookie's value from a request's `Cookie` headers.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(warp::http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.trim().to_owned())
-        .filter(|v| !v.is_empty())
 }
 
 /// The `Set-Cookie` value carrying a session.

@@ -223,17 +223,6 @@ async fn oidc_login(auth: Arc<Auth>, oidc: Option<Arc<OidcSignIn>>) -> Response 
 /// The cookie that ties a sign-in at the identity provider to the browser.
 const STATE_COOKIE: &str = "pacs_oidc_state";
 
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.trim().to_owned())
-}
-
 #[derive(Deserialize)]
 struct Callback {
     state: Option<String>,
@@ -265,7 +254,7 @@ async fn oidc_callback(
             "the callback lacks state or code; sign in again",
         );
     };
-    if cookie_value(&headers, STATE_COOKIE).as_deref() != Some(state.as_str()) {
+    if super::cookie(&headers, STATE_COOKIE).as_deref() != Some(state.as_str()) {
         return page_error(
             StatusCode::BAD_REQUEST,
             "this sign-in was not started in this browser; start again from the sign-in page",
