@@ -108,8 +108,7 @@ impl Find {
     /// Reads an identifier under `model`.
     pub fn from_identifier(model: Model, identifier: &InMemDicomObject) -> Result<Find, FindError> {
         let level = identifier
-            .element(tags::QUERY_RETRIEVE_LEVEL)
-            .ok()
+            .get(tags::QUERY_RETRIEVE_LEVEL)
             .and_then(|e| e.to_str().ok())
             .map(|s| s.trim().to_ascii_uppercase())
             .ok_or(FindError::MissingLevel)?;
@@ -287,7 +286,7 @@ fn from_metadata(sample: &Map<String, Json>, tag: Tag) -> Option<DataElement<InM
     let mut single = Map::new();
     single.insert(key, value.clone());
     let object: InMemDicomObject = dicom_json::from_value(Json::Object(single)).ok()?;
-    object.element(tag).ok().cloned()
+    object.get(tag).cloned()
 }
 
 /// Reads an identifier received in transfer syntax `ts_uid`.

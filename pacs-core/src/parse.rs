@@ -185,21 +185,19 @@ fn required_uid(obj: &InMemDicomObject, tag: Tag, name: &'static str) -> Result<
 
 /// The value of a text element, trimmed; `None` when absent or empty.
 pub fn text_value(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
-    let e = obj.element(tag).ok()?;
-    let s = e.to_str().ok()?;
+    let s = obj.get(tag)?.to_str().ok()?;
     let s = s.trim_matches(|c: char| c == '\0' || c.is_whitespace());
     (!s.is_empty()).then(|| s.to_owned())
 }
 
 /// The first value of a numeric (or numeric string) element.
 pub fn int_value(obj: &InMemDicomObject, tag: Tag) -> Option<i64> {
-    obj.element(tag).ok()?.to_int::<i64>().ok()
+    obj.get(tag)?.to_int::<i64>().ok()
 }
 
 /// All values of a decimal element.
 pub fn float_values(obj: &InMemDicomObject, tag: Tag) -> Vec<f64> {
-    obj.element(tag)
-        .ok()
+    obj.get(tag)
         .and_then(|e| e.to_multi_float64().ok())
         .unwrap_or_default()
 }

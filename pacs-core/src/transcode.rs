@@ -104,8 +104,7 @@ pub fn native_frame(bytes: &[u8], number: u32) -> Result<FrameData, ArchiveError
         .to_bytes()
         .map_err(|e| ArchiveError::Unprocessable(format!("cannot read pixel data: {e}")))?;
     let frames = obj
-        .element(dicom_dictionary_std::tags::NUMBER_OF_FRAMES)
-        .ok()
+        .get(dicom_dictionary_std::tags::NUMBER_OF_FRAMES)
         .and_then(|e| e.to_int::<u32>().ok())
         .unwrap_or(1)
         .max(1);

@@ -22,15 +22,13 @@ fn tag(t: u32) -> Tag {
 pub fn from_header(h: &InMemDicomObject) -> Result<PaletteLut, PaletteError> {
     use viewer_core::tags;
     let signed = h
-        .element(tag(tags::PIXEL_REPRESENTATION))
-        .ok()
+        .get(tag(tags::PIXEL_REPRESENTATION))
         .and_then(|e| e.to_int::<i64>().ok())
         == Some(1);
     let mut descriptors = Vec::with_capacity(3);
     for (i, t) in tags::PALETTE_DESCRIPTORS.into_iter().enumerate() {
         let values: Vec<i64> = h
-            .element(tag(t))
-            .ok()
+            .get(tag(t))
             .and_then(|e| e.to_multi_int::<i64>().ok())
             .unwrap_or_default();
         descriptors.push(Descriptor::from_values(CHANNELS[i], &values, signed)?);
@@ -56,7 +54,7 @@ pub fn from_header(h: &InMemDicomObject) -> Result<PaletteLut, PaletteError> {
 /// An OW or OB value's bytes, 16-bit words little endian whatever the
 /// transfer syntax was.
 fn bytes_le(h: &InMemDicomObject, t: u32) -> Option<Vec<u8>> {
-    let element = h.element(tag(t)).ok()?;
+    let element = h.get(tag(t))?;
     let Value::Primitive(value) = element.value() else {
         return None;
     };
