@@ -101,6 +101,9 @@ impl ReaderPool {
     }
 }
 
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 256;
+
 fn open_connection(path: &Path, read_only: bool) -> Result<Connection, IndexError> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
@@ -117,6 +120,9 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, IndexErro
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "cache_size", -16000)?;
+    // Every statement of the insert path and of the reading workflow stays
+    // compiled: parsing SQL again for each instance costs more than running it.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
 
@@ -220,10 +226,10 @@ fn commit_group(conn: &mut Connection, jobs: &mut [Job]) -> Vec<Result<InsertOut
         }
     };
     let mut results = Vec::with_capacity(jobs.len());
-    for (i, job) in jobs.iter_mut().enumerate() {
-        let name = format!("job{i}");
+    for job in jobs.iter_mut() {
+        // Jobs run one after another, so one savepoint name serves them all.
         let outcome = (|| -> Result<InsertOutcome, IndexError> {
-            tx.execute_batch(&format!("SAVEPOINT {name}"))?;
+            tx.prepare_cached("SAVEPOINT job")?.execute([])?;
             let done = match job {
                 Job::Insert {
                     instance, policy, ..
@@ -233,11 +239,12 @@ fn commit_group(conn: &mut Connection, jobs: &mut [Job]) -> Vec<Result<InsertOut
             };
             match done {
                 Ok(o) => {
-                    tx.execute_batch(&format!("RELEASE {name}"))?;
+                    tx.prepare_cached("RELEASE job")?.execute([])?;
                     Ok(o)
                 }
                 Err(e) => {
-                    tx.execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}"))?;
+                    tx.prepare_cached("ROLLBACK TO job")?.execute([])?;
+                    tx.prepare_cached("RELEASE job")?.execute([])?;
                     Err(e)
                 }
             }
@@ -300,7 +307,8 @@ fn insert_one(
                 return Ok(InsertOutcome::Conflict);
             }
             DuplicatePolicy::Replace => {
-                tx.execute("DELETE FROM instances WHERE pk = ?1", [pk])?;
+                tx.prepare_cached("DELETE FROM instances WHERE pk = ?1")?
+                    .execute([pk])?;
                 decrement_counts(tx, series_pk)?;
                 replaced = Some(key);
             }
@@ -318,27 +326,27 @@ fn insert_one(
     {
         Some(pk) => pk,
         None => {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO studies (study_uid, patient_id, patient_name, patient_name_key,
                     patient_birth_date, patient_sex, study_date, study_time, accession_number,
                     study_id, study_description, referring_physician_name, referring_physician_key)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                params![
-                    s.study_uid,
-                    s.patient_id,
-                    s.patient_name,
-                    s.patient_name.as_deref().map(name_key),
-                    s.patient_birth_date,
-                    s.patient_sex,
-                    s.study_date,
-                    s.study_time,
-                    s.accession_number,
-                    s.study_id,
-                    s.study_description,
-                    s.referring_physician_name,
-                    s.referring_physician_name.as_deref().map(name_key),
-                ],
-            )?;
+            )?
+            .execute(params![
+                s.study_uid,
+                s.patient_id,
+                s.patient_name,
+                s.patient_name.as_deref().map(name_key),
+                s.patient_birth_date,
+                s.patient_sex,
+                s.study_date,
+                s.study_time,
+                s.accession_number,
+                s.study_id,
+                s.study_description,
+                s.referring_physician_name,
+                s.referring_physician_name.as_deref().map(name_key),
+            ])?;
             tx.last_insert_rowid()
         }
     };
@@ -360,25 +368,23 @@ fn insert_one(
             )));
         }
         None => {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO series (study_pk, series_uid, modality, series_number,
                     series_description, body_part_examined, pps_start_date)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    study_pk,
-                    se.series_uid,
-                    se.modality,
-                    se.series_number,
-                    se.series_description,
-                    se.body_part_examined,
-                    se.performed_procedure_step_start_date,
-                ],
-            )?;
+            )?
+            .execute(params![
+                study_pk,
+                se.series_uid,
+                se.modality,
+                se.series_number,
+                se.series_description,
+                se.body_part_examined,
+                se.performed_procedure_step_start_date,
+            ])?;
             let pk = tx.last_insert_rowid();
-            tx.execute(
-                "UPDATE studies SET num_series = num_series + 1 WHERE pk = ?1",
-                [study_pk],
-            )?;
+            tx.prepare_cached("UPDATE studies SET num_series = num_series + 1 WHERE pk = ?1")?
+                .execute([study_pk])?;
             if let Some(m) = &se.modality {
                 add_modality(tx, study_pk, m)?;
             }
@@ -395,38 +401,36 @@ fn insert_one(
             })?),
             None => None,
         };
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO instances (series_pk, sop_uid, sop_class_uid, instance_number,
             transfer_syntax_uid, number_of_frames, rows, columns, object_key, size, sha256,
             pixel, image, metadata, source)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        params![
-            series_pk,
-            n.sop_instance_uid,
-            n.sop_class_uid,
-            n.instance_number,
-            n.transfer_syntax_uid,
-            n.image.as_ref().map(|i| i.number_of_frames),
-            n.image.as_ref().map(|i| i.rows),
-            n.image.as_ref().map(|i| i.columns),
-            n.object_key,
-            n.size as i64,
-            n.sha256,
-            pixel,
-            image,
-            n.metadata,
-            n.source,
-        ],
-    )?;
-    tx.execute(
-        "UPDATE series SET num_instances = num_instances + 1 WHERE pk = ?1",
-        [series_pk],
-    )?;
-    tx.execute(
+    )?
+    .execute(params![
+        series_pk,
+        n.sop_instance_uid,
+        n.sop_class_uid,
+        n.instance_number,
+        n.transfer_syntax_uid,
+        n.image.as_ref().map(|i| i.number_of_frames),
+        n.image.as_ref().map(|i| i.rows),
+        n.image.as_ref().map(|i| i.columns),
+        n.object_key,
+        n.size as i64,
+        n.sha256,
+        pixel,
+        image,
+        n.metadata,
+        n.source,
+    ])?;
+    tx.prepare_cached("UPDATE series SET num_instances = num_instances + 1 WHERE pk = ?1")?
+        .execute([series_pk])?;
+    tx.prepare_cached(
         "UPDATE studies SET num_instances = num_instances + 1,
             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE pk = ?1",
-        [study_pk],
-    )?;
+    )?
+    .execute([study_pk])?;
     let now = crate::forward::now_millis();
     super::outbox::enqueue(tx, &s.study_uid, &n.forward, now)?;
     super::reading::on_instance(tx, &s.study_uid, n.site.as_deref(), &n.source, now)?;
@@ -440,33 +444,27 @@ fn insert_one(
 }
 
 fn decrement_counts(tx: &Transaction<'_>, series_pk: i64) -> Result<(), IndexError> {
-    tx.execute(
-        "UPDATE series SET num_instances = num_instances - 1 WHERE pk = ?1",
-        [series_pk],
-    )?;
-    tx.execute(
+    tx.prepare_cached("UPDATE series SET num_instances = num_instances - 1 WHERE pk = ?1")?
+        .execute([series_pk])?;
+    tx.prepare_cached(
         "UPDATE studies SET num_instances = num_instances - 1
          WHERE pk = (SELECT study_pk FROM series WHERE pk = ?1)",
-        [series_pk],
-    )?;
+    )?
+    .execute([series_pk])?;
     Ok(())
 }
 
 /// Keeps `studies.modalities` as a sorted, backslash-separated set.
 fn add_modality(tx: &Transaction<'_>, study_pk: i64, modality: &str) -> Result<(), IndexError> {
-    let current: String = tx.query_row(
-        "SELECT modalities FROM studies WHERE pk = ?1",
-        [study_pk],
-        |r| r.get(0),
-    )?;
+    let current: String = tx
+        .prepare_cached("SELECT modalities FROM studies WHERE pk = ?1")?
+        .query_row([study_pk], |r| r.get(0))?;
     let mut set: Vec<&str> = current.split('\\').filter(|m| !m.is_empty()).collect();
     if !set.contains(&modality) {
         set.push(modality);
         set.sort_unstable();
-        tx.execute(
-            "UPDATE studies SET modalities = ?1 WHERE pk = ?2",
-            params![set.join("\\"), study_pk],
-        )?;
+        tx.prepare_cached("UPDATE studies SET modalities = ?1 WHERE pk = ?2")?
+            .execute(params![set.join("\\"), study_pk])?;
     }
     Ok(())
 }
