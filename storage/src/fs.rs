@@ -14,12 +14,13 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
+use tokio::sync::mpsc;
 
 use crate::{Body, ByteStream, ObjectKey, ObjectMeta, ObjectStore, Staged, StorageError};
 
@@ -110,12 +111,18 @@ impl ObjectStore for FsStore {
         let inner = Arc::clone(&self.inner);
         blocking(move || {
             let file = inner.stage_blocking(&body)?;
+            let len = body.len();
             Ok(Staged {
                 body,
                 file: Some(file),
+                len,
             })
         })
         .await
+    }
+
+    fn stage_incrementally(&self) -> Option<StagingWriter> {
+        Some(StagingWriter::start(Arc::clone(&self.inner)))
     }
 
     async fn put_staged(&self, key: &ObjectKey, mut staged: Staged) -> Result<(), StorageError> {
@@ -128,7 +135,11 @@ impl ObjectStore for FsStore {
             Some(file) if file.path.parent() == Some(inner.tmp.as_path()) => {
                 blocking(move || inner.publish(file, &path)).await
             }
-            _ => blocking(move || inner.put_blocking(&path, &staged.body)).await,
+            file => {
+                staged.file = file;
+                let body = staged.into_body().await?;
+                blocking(move || inner.put_blocking(&path, &body)).await
+            }
         }
     }
 
@@ -276,6 +287,25 @@ pub(crate) struct StagedFile {
     published: bool,
 }
 
+impl StagedFile {
+    /// Removes the file now, on this thread.
+    fn remove(mut self) {
+        self.published = true;
+        let _ = fs::remove_file(&self.path);
+    }
+
+    /// The file's bytes.
+    pub(crate) async fn read(&self) -> Result<Body, StorageError> {
+        let path = self.path.clone();
+        blocking(move || {
+            fs::read(&path)
+                .map(Body::from)
+                .map_err(|e| io_error(&path, e))
+        })
+        .await
+    }
+}
+
 impl Drop for StagedFile {
     fn drop(&mut self) {
         if self.published {
@@ -307,25 +337,68 @@ impl Inner {
 
     /// Writes `body` to a fresh temp file and fsyncs it.
     fn stage_blocking(&self, body: &Body) -> Result<StagedFile, StorageError> {
+        let (mut file, staged) = self.create_temp()?;
+        let tmp = staged.path.as_path();
+        for segment in body.segments() {
+            file.write_all(segment).map_err(|e| io_error(tmp, e))?;
+        }
+        file.sync_all().map_err(|e| io_error(tmp, e))?;
+        Ok(staged)
+    }
+
+    /// A fresh, empty temp file, removed again when the returned
+    /// [`StagedFile`] is dropped unpublished.
+    fn create_temp(&self) -> Result<(File, StagedFile), StorageError> {
         let path = self.tmp.join(format!(
             "{}-{:016x}-{}.tmp",
             std::process::id(),
             process_nonce(),
             NEXT_TMP.fetch_add(1, Ordering::Relaxed)
         ));
-        let mut file = OpenOptions::new()
+        let file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&path)
             .map_err(|e| io_error(&path, e))?;
-        // Ours from here on: removed on any failure below.
-        let staged = StagedFile {
-            path,
-            published: false,
-        };
+        Ok((
+            file,
+            StagedFile {
+                path,
+                published: false,
+            },
+        ))
+    }
+
+    /// Writes the pieces that arrive on `pieces` to a fresh temp file,
+    /// asking the kernel to start writing each stretch back at once, and
+    /// fsyncs the file when the sender is done with it. The fsync at the
+    /// end then only waits for the last stretch.
+    fn stream_blocking(
+        &self,
+        mut pieces: mpsc::UnboundedReceiver<Bytes>,
+        abandoned: &AtomicBool,
+    ) -> Result<StagedFile, StorageError> {
+        let (mut file, staged) = self.create_temp()?;
         let tmp = staged.path.as_path();
-        for segment in body.segments() {
-            file.write_all(segment).map_err(|e| io_error(tmp, e))?;
+        let tmp_name = tmp.display().to_string();
+        let (mut written, mut flushed) = (0u64, 0u64);
+        while let Some(piece) = pieces.blocking_recv() {
+            file.write_all(&piece).map_err(|e| io_error(tmp, e))?;
+            written += piece.len() as u64;
+            if written - flushed >= WRITEBACK_STRETCH {
+                start_writeback(&file, flushed..written);
+                flushed = written;
+            }
+        }
+        if abandoned.load(Ordering::Acquire) {
+            // Nobody will name it: spare the disk the fsync, and remove it
+            // here rather than in yet another thread.
+            drop(file);
+            staged.remove();
+            return Err(StorageError::Io {
+                path: tmp_name,
+                source: io::Error::other("staging abandoned"),
+            });
         }
         file.sync_all().map_err(|e| io_error(tmp, e))?;
         Ok(staged)
@@ -355,6 +428,99 @@ impl Inner {
         sync_dir(parent)
     }
 }
+
+/// An object being staged as its pieces arrive, from
+/// [`ObjectStore::stage_incrementally`]: a blocking thread writes each
+/// piece to a temp file as soon as it is pushed. Dropped unfinished, the
+/// temp file is removed.
+#[derive(Debug)]
+pub struct StagingWriter {
+    pieces: Option<mpsc::UnboundedSender<Bytes>>,
+    worker: tokio::task::JoinHandle<Result<StagedFile, StorageError>>,
+    abandoned: Arc<AtomicBool>,
+    len: u64,
+}
+
+impl StagingWriter {
+    fn start(inner: Arc<Inner>) -> StagingWriter {
+        let (sender, pieces) = mpsc::unbounded_channel();
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&abandoned);
+        let worker = tokio::task::spawn_blocking(move || inner.stream_blocking(pieces, &flag));
+        StagingWriter {
+            pieces: Some(sender),
+            worker,
+            abandoned,
+            len: 0,
+        }
+    }
+
+    /// Appends `piece`. Never waits: the piece is queued for the writer,
+    /// which holds it only until it is written. A failed write is reported
+    /// by [`StagingWriter::finish`].
+    pub fn push(&mut self, piece: Bytes) {
+        self.len += piece.len() as u64;
+        if let Some(sender) = &self.pieces {
+            // A send fails only once the writer has stopped on an error,
+            // which `finish` reports.
+            let _ = sender.send(piece);
+        }
+    }
+
+    /// Bytes pushed so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Waits until every piece is written and the file is durable.
+    pub async fn finish(mut self) -> Result<Staged, StorageError> {
+        self.pieces = None;
+        let file = (&mut self.worker).await.map_err(|e| StorageError::Io {
+            path: TMP_DIR.into(),
+            source: io::Error::other(format!("staging writer failed: {e}")),
+        })??;
+        Ok(Staged {
+            body: Body::default(),
+            file: Some(file),
+            len: self.len,
+        })
+    }
+}
+
+impl Drop for StagingWriter {
+    fn drop(&mut self) {
+        if self.pieces.take().is_some() {
+            // Unfinished: the writer stops at the end of its queue and its
+            // temp file is removed with the result nobody collects.
+            self.abandoned.store(true, Ordering::Release);
+        }
+    }
+}
+
+/// Bytes written between two requests to start writeback. Each request is
+/// a separate disk write (and, in a virtual machine, an exit to the host):
+/// a CT slice of half a megabyte is left to its one fsync, while a large
+/// multi-frame object is mostly on disk by the time its last piece comes.
+const WRITEBACK_STRETCH: u64 = 1024 * 1024;
+
+/// Asks the kernel to start writing `range` of `file` back now rather
+/// than when the fsync comes. `POSIX_FADV_DONTNEED` starts writeback of
+/// dirty pages without waiting for it (and lets the pages go once clean:
+/// an archive's incoming instances are written once and rarely read soon,
+/// so they should not push hotter pages out of the cache). A hint only.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &File, range: std::ops::Range<u64>) {
+    if let Some(len) = std::num::NonZeroU64::new(range.end - range.start) {
+        let _ = rustix::fs::fadvise(file, range.start, Some(len), rustix::fs::Advice::DontNeed);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_file: &File, _range: std::ops::Range<u64>) {}
 
 /// An open object file with its path, for error messages.
 struct ReadState {

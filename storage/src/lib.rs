@@ -14,6 +14,8 @@
 //!   and named afterwards ([`ObjectStore::put_staged`]), so that a caller
 //!   can overlap the slow part of a durable write with work of its own.
 //!   A staged object is invisible until it is put; dropped, it is gone.
+//!   Where it pays, a store also stages an object piece by piece while the
+//!   rest is still arriving ([`ObjectStore::stage_incrementally`]).
 
 mod fs;
 mod key;
@@ -25,7 +27,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 
-pub use fs::FsStore;
+pub use fs::{FsStore, StagingWriter};
 pub use key::{InvalidKey, ObjectKey};
 pub use s3::{S3Config, S3Store};
 
@@ -72,27 +74,39 @@ impl From<Vec<u8>> for Body {
 /// it; dropping it instead discards whatever was written.
 #[derive(Debug)]
 pub struct Staged {
+    /// The bytes, unless they were streamed to `file` without being kept.
     body: Body,
     file: Option<fs::StagedFile>,
+    len: u64,
 }
 
 impl Staged {
     /// A staged object that is only held in memory: stores without a
     /// cheaper way make `put_staged` a plain `put`.
     pub fn buffered(body: Body) -> Staged {
-        Staged { body, file: None }
-    }
-
-    pub fn body(&self) -> &Body {
-        &self.body
+        let len = body.len();
+        Staged {
+            body,
+            file: None,
+            len,
+        }
     }
 
     pub fn len(&self) -> u64 {
-        self.body.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.body.is_empty()
+        self.len == 0
+    }
+
+    /// The staged bytes, read back from the staged file when they were
+    /// not kept in memory: for a store other than the one that staged it.
+    pub async fn into_body(self) -> Result<Body, StorageError> {
+        match self.file {
+            Some(file) if self.body.len() != self.len => file.read().await,
+            _ => Ok(self.body),
+        }
     }
 }
 
@@ -145,9 +159,19 @@ pub trait ObjectStore: Send + Sync + 'static {
         Ok(Staged::buffered(body))
     }
 
+    /// Starts staging an object whose bytes arrive in pieces (a DIMSE data
+    /// set as its PDUs come in): each piece is written while the next is
+    /// awaited, so that little is left to do once the last has come.
+    /// `None` when the store gains nothing by it; then [`ObjectStore::stage`]
+    /// the whole body once it is there.
+    fn stage_incrementally(&self) -> Option<StagingWriter> {
+        None
+    }
+
     /// Stores a staged object under `key`, with the promises of `put`.
     async fn put_staged(&self, key: &ObjectKey, staged: Staged) -> Result<(), StorageError> {
-        self.put(key, staged.body).await
+        let body = staged.into_body().await?;
+        self.put(key, body).await
     }
 
     /// Reads a whole object.

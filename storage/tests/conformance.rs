@@ -515,6 +515,108 @@ async fn fs_put_staged_accepts_objects_staged_elsewhere() -> TestResult {
     Ok(())
 }
 
+/// The sizes of the files in `.tmp` under `root`.
+fn temp_file_sizes(root: &std::path::Path) -> std::io::Result<Vec<u64>> {
+    std::fs::read_dir(root.join(".tmp"))?
+        .map(|e| e.and_then(|e| e.metadata()).map(|m| m.len()))
+        .collect()
+}
+
+/// Waits until the `.tmp` files under `root` have these sizes.
+async fn temp_files_become(root: &std::path::Path, want: &[u64]) -> std::io::Result<Vec<u64>> {
+    let mut sizes = temp_file_sizes(root)?;
+    for _ in 0..400 {
+        if sizes == want {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        sizes = temp_file_sizes(root)?;
+    }
+    Ok(sizes)
+}
+
+/// Pieces pushed to an incremental stage are on disk before the last one
+/// comes, in order, under no key until the object is put.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fs_incremental_stage_writes_pieces_as_they_arrive() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = FsStore::open(dir.path())?;
+    let body = pattern(3 * MIB + 12_345, 4);
+    let mut writer = store
+        .stage_incrementally()
+        .ok_or("a local store stages incrementally")?;
+    // Uneven pieces, an empty one among them, some past the writeback stretch.
+    let cuts = [0, 1, 132, 132, 70_000, 200_000, MIB, 2 * MIB, body.len()];
+    for pair in cuts.windows(2).take(cuts.len() - 2) {
+        writer.push(body.slice(pair[0]..pair[1]));
+    }
+    let so_far = cuts[cuts.len() - 2] as u64;
+    assert_eq!(
+        temp_files_become(dir.path(), &[so_far]).await?,
+        vec![so_far],
+        "the pieces pushed so far are written before the last arrives"
+    );
+    writer.push(body.slice(cuts[cuts.len() - 2]..));
+    assert_eq!(writer.len(), body.len() as u64);
+    let staged = writer.finish().await?;
+    assert_eq!(staged.len(), body.len() as u64);
+    assert!(store.list("").await?.is_empty(), "staged is not yet stored");
+
+    let k = key("streamed/obj");
+    store.put_staged(&k, staged).await?;
+    assert_same(&store.get(&k).await?, &body, "streamed then put");
+    assert_eq!(temp_file_sizes(dir.path())?, Vec::<u64>::new(), "renamed");
+    Ok(())
+}
+
+/// An incremental stage given up half way (a peer that aborts while its
+/// data set arrives) leaves no temp file and no object.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fs_unfinished_incremental_stage_leaves_nothing() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = FsStore::open(dir.path())?;
+    let mut writer = store
+        .stage_incrementally()
+        .ok_or("a local store stages incrementally")?;
+    writer.push(pattern(500_000, 1));
+    assert_eq!(
+        temp_files_become(dir.path(), &[500_000]).await?,
+        vec![500_000]
+    );
+    drop(writer);
+    assert_eq!(temp_files_become(dir.path(), &[]).await?, Vec::<u64>::new());
+    assert!(store.list("").await?.is_empty());
+
+    // A staged object finished but never put goes too.
+    let mut writer = store
+        .stage_incrementally()
+        .ok_or("a local store stages incrementally")?;
+    writer.push(pattern(1000, 2));
+    drop(writer.finish().await?);
+    assert_eq!(temp_files_become(dir.path(), &[]).await?, Vec::<u64>::new());
+    Ok(())
+}
+
+/// What one local store streamed to disk can be stored by another store:
+/// read back from the staged file, since its bytes were not kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fs_incremental_stage_can_be_put_elsewhere() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = FsStore::open(dir.path().join("a"))?;
+    let other = FsStore::open(dir.path().join("b"))?;
+    let body = pattern(90_000, 3);
+    let mut writer = other
+        .stage_incrementally()
+        .ok_or("a local store stages incrementally")?;
+    writer.push(body.slice(..40_000));
+    writer.push(body.slice(40_000..));
+    store
+        .put_staged(&key("x/y"), writer.finish().await?)
+        .await?;
+    assert_same(&store.get(&key("x/y")).await?, &body, "foreign streamed");
+    Ok(())
+}
+
 #[tokio::test]
 async fn s3_unreachable_endpoint_is_an_actionable_error() -> TestResult {
     let port = test_support::free_port()?;
