@@ -52,8 +52,8 @@ pub mod status;
 pub mod wire;
 
 pub use server::{
-    AssociationInfo, AssociationRequest, DEFAULT_MAX_PDU_LENGTH, DimseServer, FindMatches,
-    MoveRequest, MoveTarget, Outgoing, QueryFailure, QueryRequest, Retrieval, ServerConfig,
-    ServiceHandler, StoreRequest, StoreResponse,
+    AssociationInfo, AssociationRequest, DEFAULT_MAX_PDU_LENGTH, DataSetSink, DimseServer,
+    FindMatches, MoveRequest, MoveTarget, Outgoing, QueryFailure, QueryRequest, Retrieval,
+    ServerConfig, ServiceHandler, StoreAnnouncement, StoreRequest, StoreResponse,
 };
 pub use status::{Status, StatusClass};

@@ -172,6 +172,15 @@ impl Assembler {
         self.partial.is_empty()
     }
 
+    /// The command whose data set is now arriving on context `id`, if its
+    /// command is complete and its data set is not.
+    pub fn awaiting_data_set(&self, id: u8) -> Option<&Command> {
+        match self.partial.get(&id) {
+            Some(Partial::DataSet { command, .. }) => Some(command),
+            _ => None,
+        }
+    }
+
     /// Takes one fragment; returns the message it completes, if any. On
     /// error the assembler's state is unspecified: abort the association.
     pub fn push(&mut self, fragment: Fragment<'_>) -> Result<Option<Message>, MessageError> {

@@ -87,7 +87,6 @@ pub struct AssociationInfo {
 }
 
 /// One C-STORE request, its data set complete.
-#[derive(Debug)]
 pub struct StoreRequest {
     pub message_id: u16,
     pub affected_sop_class_uid: String,
@@ -97,6 +96,42 @@ pub struct StoreRequest {
     pub move_originator_ae_title: Option<String>,
     /// The data set exactly as received (no file meta group).
     pub dataset: Bytes,
+    /// The sink [`ServiceHandler::begin_store`] returned for this request,
+    /// which has been given every piece of `dataset`.
+    pub sink: Option<Box<dyn DataSetSink>>,
+}
+
+impl std::fmt::Debug for StoreRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreRequest")
+            .field("message_id", &self.message_id)
+            .field("affected_sop_class_uid", &self.affected_sop_class_uid)
+            .field("affected_sop_instance_uid", &self.affected_sop_instance_uid)
+            .field("transfer_syntax_uid", &self.transfer_syntax_uid)
+            .field("move_originator_ae_title", &self.move_originator_ae_title)
+            .field("dataset", &format_args!("{} bytes", self.dataset.len()))
+            .field("sink", &self.sink.is_some())
+            .finish()
+    }
+}
+
+/// A C-STORE command that has arrived, its data set not yet.
+#[derive(Debug, Clone)]
+pub struct StoreAnnouncement {
+    pub message_id: u16,
+    pub affected_sop_class_uid: String,
+    pub affected_sop_instance_uid: String,
+    /// Transfer syntax the data set will be in.
+    pub transfer_syntax_uid: String,
+}
+
+/// Takes a C-STORE's data set piece by piece as its PDUs arrive, so that a
+/// handler can start on it (write it, hash it) before it is complete. See
+/// [`ServiceHandler::begin_store`].
+pub trait DataSetSink: std::any::Any + Send {
+    /// The next piece of the data set, in order. Must not wait: the
+    /// association reads the next PDU only after this returns.
+    fn push(&mut self, piece: Bytes);
 }
 
 /// The answer to a C-STORE.
@@ -178,6 +213,19 @@ pub trait ServiceHandler: Send + Sync + 'static {
     /// Decides whether a peer may open an association. `Err` carries the
     /// reason for our log; the peer gets an A-ASSOCIATE-RJ.
     fn admit(&self, request: &AssociationRequest) -> Result<(), String>;
+
+    /// Called once a C-STORE's command has arrived, before its data set.
+    /// A handler that returns a sink is given each piece of the data set
+    /// as it arrives, then the sink itself in [`StoreRequest::sink`]; a
+    /// message the peer abandons drops it. By default there is none.
+    fn begin_store(
+        &self,
+        association: &AssociationInfo,
+        announced: &StoreAnnouncement,
+    ) -> Option<Box<dyn DataSetSink>> {
+        let _ = (association, announced);
+        None
+    }
 
     /// Handles one C-STORE.
     async fn store(&self, association: &AssociationInfo, request: StoreRequest) -> StoreResponse;

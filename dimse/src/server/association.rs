@@ -2,8 +2,10 @@
 //! [`ServiceHandler`], answer, until release, abort, idleness or shutdown.
 //!
 //! Invariants:
-//! - the handler sees only complete messages; a peer that stops or breaks
-//!   the protocol mid-message is aborted and its partial message dropped;
+//! - the handler sees only complete messages, except that a C-STORE's data
+//!   set may also be given to a sink piece by piece as it arrives; a peer
+//!   that stops or breaks the protocol mid-message is aborted and its
+//!   partial message (and sink) dropped;
 //! - once the handler has been called for a C-STORE its response is sent,
 //!   even when shutdown is requested meanwhile;
 //! - a C-FIND's matches are sent as they are produced, while the peer may
@@ -28,7 +30,9 @@ use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::command::{Command, CommandField};
 use crate::message::{Assembler, Message, MessageError, encode_message, pdvs};
-use crate::server::{AssociationInfo, ServiceHandler, StoreRequest};
+use crate::server::{
+    AssociationInfo, DataSetSink, ServiceHandler, StoreAnnouncement, StoreRequest,
+};
 use crate::status::Status;
 use crate::wire::{self, RawPdu, WireError};
 
@@ -125,6 +129,9 @@ impl Session {
         assembler: &mut Assembler,
         stored: &mut u64,
     ) -> AssociationEnd {
+        // Per presentation context, the sink of a C-STORE data set that is
+        // arriving: given each data fragment, then the request.
+        let mut sinks: HashMap<u8, Box<dyn DataSetSink>> = HashMap::new();
         loop {
             if self.shutdown.is_cancelled() && assembler.is_idle() {
                 return AssociationEnd::Shutdown;
@@ -135,12 +142,31 @@ impl Session {
             };
             match pdu {
                 RawPdu::PData(body) => {
+                    let body = body.freeze();
                     for fragment in pdvs(&body) {
-                        let message = match fragment.and_then(|f| assembler.push(f)) {
-                            Ok(Some(message)) => message,
-                            Ok(None) => continue,
+                        let fragment = match fragment {
+                            Ok(fragment) => fragment,
                             Err(error) => return error.into(),
                         };
+                        let id = fragment.presentation_context_id;
+                        let message = match assembler.push(fragment) {
+                            Ok(message) => message,
+                            Err(error) => return error.into(),
+                        };
+                        if !fragment.is_command {
+                            if let Some(sink) = sinks.get_mut(&id) {
+                                sink.push(body.slice_ref(fragment.data));
+                            }
+                        } else if message.is_none()
+                            && let Some(command) = assembler.awaiting_data_set(id)
+                            && let Some(sink) = self.begin_store(command, contexts.get(&id))
+                        {
+                            sinks.insert(id, sink);
+                        }
+                        let Some(message) = message else {
+                            continue;
+                        };
+                        let sink = sinks.remove(&id);
                         let Some(context) = contexts.get(&message.presentation_context_id) else {
                             // The assembler admits accepted contexts only.
                             return MessageError::UnknownContext {
@@ -148,7 +174,10 @@ impl Session {
                             }
                             .into();
                         };
-                        match self.dispatch(message, context, contexts, assembler).await {
+                        match self
+                            .dispatch(message, context, contexts, assembler, sink)
+                            .await
+                        {
                             Ok(was_store) => *stored += u64::from(was_store),
                             Err(end) => return end,
                         }
@@ -199,13 +228,37 @@ impl Session {
         }
     }
 
-    /// Serves one message. `Ok(true)` when it was a C-STORE.
+    /// Offers the handler a C-STORE's data set as it arrives, for a
+    /// command the store would not refuse before looking at its data.
+    fn begin_store(
+        &self,
+        command: &Command,
+        context: Option<&Context>,
+    ) -> Option<Box<dyn DataSetSink>> {
+        let context = context?;
+        if command.command_field != CommandField::CStoreRq
+            || context.abstract_syntax == uids::VERIFICATION
+        {
+            return None;
+        }
+        let announced = StoreAnnouncement {
+            message_id: command.message_id.unwrap_or(0),
+            affected_sop_class_uid: command.affected_sop_class_uid.clone()?,
+            affected_sop_instance_uid: command.affected_sop_instance_uid.clone()?,
+            transfer_syntax_uid: context.transfer_syntax.clone(),
+        };
+        self.handler.begin_store(&self.info, &announced)
+    }
+
+    /// Serves one message. `Ok(true)` when it was a C-STORE. `sink`: what
+    /// the handler was given a C-STORE's data set in, as it arrived.
     async fn dispatch(
         &mut self,
         message: Message,
         context: &Context,
         contexts: &HashMap<u8, Context>,
         assembler: &mut Assembler,
+        sink: Option<Box<dyn DataSetSink>>,
     ) -> Result<bool, AssociationEnd> {
         let Message {
             presentation_context_id: pc,
@@ -219,7 +272,7 @@ impl Session {
                 Ok(false)
             }
             CommandField::CStoreRq => {
-                self.store(pc, command, data_set, context).await?;
+                self.store(pc, command, data_set, context, sink).await?;
                 Ok(true)
             }
             CommandField::CFindRq => {
@@ -262,6 +315,7 @@ impl Session {
         command: Command,
         data_set: Option<bytes::Bytes>,
         context: &Context,
+        sink: Option<Box<dyn DataSetSink>>,
     ) -> Result<(), AssociationEnd> {
         let sop_class = command.affected_sop_class_uid.clone().unwrap_or_default();
         let sop_instance = command
@@ -307,6 +361,7 @@ impl Session {
             transfer_syntax_uid: context.transfer_syntax.clone(),
             move_originator_ae_title: command.move_originator_ae_title.clone(),
             dataset: data_set.unwrap_or_default(),
+            sink,
         };
         let size = request.dataset.len();
         let response = self

@@ -76,6 +76,57 @@ async fn stores_exact_data_sets_in_three_transfer_syntaxes() {
     server.stop().await;
 }
 
+/// A handler that takes data sets as they arrive gets every piece, in
+/// order, the pieces make up the data set exactly, and the sink comes back
+/// with the request; small PDUs make many pieces.
+#[tokio::test]
+async fn data_sets_reach_a_sink_piece_by_piece() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let handler = Arc::new(Recorder::streaming());
+    let mut config = config();
+    config.max_pdu_length = 4096;
+    let server = TestServer::start(config, handler.clone()).await;
+    let instance = "1.2.826.0.1.3680043.10.543.9.1";
+    let (path, data_set) = write_ct(
+        dir.path(),
+        "streamed.dcm",
+        uids::EXPLICIT_VR_LITTLE_ENDIAN,
+        instance,
+        256,
+    );
+    let out = storescu(&server, &["-xe", "-R"], &[path]).await;
+    assert!(out.success, "storescu failed:\n{}", out.text);
+    let received = handler.take();
+    assert_eq!(received.len(), 1);
+    let (announced, pieces) = received[0]
+        .streamed
+        .as_ref()
+        .expect("the sink came back with the request");
+    assert_eq!(announced.affected_sop_instance_uid, instance);
+    assert_eq!(announced.affected_sop_class_uid, uids::CT_IMAGE_STORAGE);
+    assert_eq!(
+        announced.transfer_syntax_uid,
+        uids::EXPLICIT_VR_LITTLE_ENDIAN
+    );
+    assert!(
+        pieces.len() >= data_set.len() / 4096,
+        "{} pieces for {} bytes in PDUs of 4 KiB",
+        pieces.len(),
+        data_set.len()
+    );
+    assert!(pieces.iter().all(|p| p.len() <= 4096));
+    let joined: Vec<u8> = pieces.concat();
+    assert!(joined == data_set, "the pieces joined are the data set");
+    assert!(received[0].request.dataset[..] == data_set[..]);
+    assert_eq!(
+        handler
+            .sinks_dropped
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+    server.stop().await;
+}
+
 /// Files encoded by dcmtk itself (RLE, JPEG lossless, JPEG-LS, deflate) go
 /// through unchanged in their own transfer syntax.
 #[tokio::test]

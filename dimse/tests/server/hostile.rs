@@ -77,6 +77,30 @@ async fn peer_stopping_mid_message_is_aborted_and_nothing_reaches_the_handler() 
     server.stop().await;
 }
 
+/// A data set abandoned half way drops the sink that was taking it, and
+/// the handler's store is never called.
+#[tokio::test]
+async fn peer_stopping_mid_data_set_drops_its_sink() {
+    let handler = Arc::new(Recorder::streaming());
+    let server = TestServer::start(quick_idle(), handler.clone()).await;
+    let (mut peer, _) = RawPeer::associate(&server, SCU_AE).await;
+    let data = vec![7u8; 10_000];
+    let pdus = encode_message(3, &store_rq("1.2.3.5"), Some(&data), 4096);
+    for pdu in &pdus[..pdus.len() - 1] {
+        peer.send(pdu).await;
+    }
+    peer.expect_abort_within(Duration::from_secs(5)).await;
+    server.stop().await;
+    assert_eq!(handler.count(), 0);
+    assert_eq!(
+        handler
+            .sinks_dropped
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the sink begun for the data set was dropped"
+    );
+}
+
 #[tokio::test]
 async fn protocol_violations_abort() {
     let handler = Arc::new(Recorder::new());

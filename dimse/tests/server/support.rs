@@ -15,8 +15,8 @@ use dicom_ul::Pdu;
 use dicom_ul::pdu::{AssociationRQ, PresentationContextProposed, UserVariableItem};
 use dimse::wire::{RawPdu, WireError};
 use dimse::{
-    AssociationInfo, AssociationRequest, DimseServer, ServerConfig, ServiceHandler, Status,
-    StoreRequest, StoreResponse,
+    AssociationInfo, AssociationRequest, DataSetSink, DimseServer, ServerConfig, ServiceHandler,
+    Status, StoreAnnouncement, StoreRequest, StoreResponse,
 };
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -45,6 +45,33 @@ pub fn init_tracing() {
 pub struct Received {
     pub calling_ae_title: String,
     pub request: StoreRequest,
+    /// What the sink was given: the announcement and each piece, when
+    /// the recorder takes data sets as they arrive.
+    pub streamed: Option<(StoreAnnouncement, Vec<bytes::Bytes>)>,
+}
+
+/// Records a data set's pieces as they arrive; counts itself dropped
+/// unless it came back with its request.
+pub struct PieceRecorder {
+    announced: StoreAnnouncement,
+    pieces: Vec<bytes::Bytes>,
+    dropped: Arc<std::sync::atomic::AtomicUsize>,
+    returned: bool,
+}
+
+impl DataSetSink for PieceRecorder {
+    fn push(&mut self, piece: bytes::Bytes) {
+        self.pieces.push(piece);
+    }
+}
+
+impl Drop for PieceRecorder {
+    fn drop(&mut self) {
+        if !self.returned {
+            self.dropped
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
 }
 
 /// A handler that records what it receives and answers a fixed status.
@@ -57,6 +84,10 @@ pub struct Recorder {
     pub first_store: CancellationToken,
     /// Drop data sets after recording (throughput runs).
     pub discard_data: bool,
+    /// Take data sets piece by piece as they arrive.
+    pub streams: bool,
+    /// Sinks dropped without coming back in a request.
+    pub sinks_dropped: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Recorder {
@@ -71,7 +102,15 @@ impl Recorder {
             received: Mutex::new(Vec::new()),
             first_store: CancellationToken::new(),
             discard_data: false,
+            streams: false,
+            sinks_dropped: Arc::default(),
         }
+    }
+
+    pub fn streaming() -> Self {
+        let mut recorder = Recorder::new();
+        recorder.streams = true;
+        recorder
     }
 
     pub fn answering(status: Status, comment: &str) -> Self {
@@ -106,12 +145,34 @@ impl ServiceHandler for Recorder {
         }
     }
 
+    fn begin_store(
+        &self,
+        _association: &AssociationInfo,
+        announced: &StoreAnnouncement,
+    ) -> Option<Box<dyn DataSetSink>> {
+        self.streams.then(|| {
+            Box::new(PieceRecorder {
+                announced: announced.clone(),
+                pieces: Vec::new(),
+                dropped: Arc::clone(&self.sinks_dropped),
+                returned: false,
+            }) as Box<dyn DataSetSink>
+        })
+    }
+
     async fn store(
         &self,
         association: &AssociationInfo,
         mut request: StoreRequest,
     ) -> StoreResponse {
         self.first_store.cancel();
+        let streamed = request.sink.take().map(|sink| {
+            let mut sink = (sink as Box<dyn std::any::Any>)
+                .downcast::<PieceRecorder>()
+                .unwrap_or_else(|_| panic!("the sink comes back as it was made"));
+            sink.returned = true;
+            (sink.announced.clone(), std::mem::take(&mut sink.pieces))
+        });
         if let Some(delay) = self.delay {
             tokio::time::sleep(delay).await;
         }
@@ -124,6 +185,7 @@ impl ServiceHandler for Recorder {
             .push(Received {
                 calling_ae_title: association.calling_ae_title.clone(),
                 request,
+                streamed,
             });
         self.response.clone()
     }
