@@ -15,6 +15,13 @@
 //! 4. index it in one transaction;
 //! 5. only then report success. A crash before 4 leaves at most an
 //!    unreferenced object, never an index row without its object.
+//!
+//! A C-STORE's data set arrives in PDUs, and its command names the
+//! instance before the first of them: [`Ingest::begin_upload`] starts the
+//! lookup of step 1 at once, and each piece is hashed and (where the store
+//! can, [`ObjectStore::stage_incrementally`]) written as it comes, so that
+//! once the last piece is in, only its own write, the fsync, parsing and
+//! steps 3 to 5 are left ([`Ingest::finish_upload`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -23,12 +30,14 @@ use bytes::Bytes;
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 use sha2::{Digest, Sha256};
-use storage::{Body, ObjectKey, ObjectStore};
+use storage::{Body, ObjectKey, ObjectStore, Staged, StagingWriter};
 use tokio::sync::Notify;
 
-use crate::error::IngestError;
+use crate::error::{IndexError, IngestError};
 use crate::forward::{Arrival, Router};
-use crate::index::{DuplicatePolicy, Index, InsertOutcome, NewInstance, SeriesFields, StudyFields};
+use crate::index::{
+    DuplicatePolicy, Index, InsertOutcome, NewInstance, SeriesFields, StoredInstance, StudyFields,
+};
 use crate::json;
 use crate::layout::{self, PixelLayout};
 use crate::parse::{self, ParsedInstance, float_values, int_value, text_value};
@@ -129,6 +138,65 @@ struct Framed {
     claimed_by: &'static str,
 }
 
+/// An instance parsed, hashed and (when new) staged: what
+/// [`Ingest::commit`] needs.
+struct Arrived {
+    prepared: Prepared,
+    sha256: String,
+    existing: Option<StoredInstance>,
+    staged: Option<Staged>,
+    calling_ae_title: Option<String>,
+}
+
+/// What a C-STORE command says of the data set that follows it.
+#[derive(Debug, Clone)]
+pub struct UploadCommand {
+    pub sop_class_uid: String,
+    pub sop_instance_uid: String,
+    /// Of the presentation context the data set arrives on.
+    pub transfer_syntax_uid: String,
+    pub calling_ae_title: Option<String>,
+}
+
+/// An instance whose data set is still arriving, from
+/// [`Ingest::begin_upload`]. While the pieces come, the index is asked
+/// whether the instance is stored already, the data set is hashed and,
+/// where the object store can, the object is written; once the last piece
+/// is in, only parsing, naming and indexing are left. Dropped unfinished,
+/// it leaves nothing behind.
+pub struct Upload {
+    meta: Bytes,
+    transfer_syntax_uid: String,
+    sop_class_uid: String,
+    sop_instance_uid: String,
+    calling_ae_title: Option<String>,
+    hasher: Sha256,
+    received: u64,
+    limit: u64,
+    staging: Option<StagingWriter>,
+    existing: tokio::task::JoinHandle<Result<Option<StoredInstance>, IndexError>>,
+}
+
+impl Upload {
+    /// Takes the next piece of the data set. Cheap: the piece is hashed
+    /// here and written by the store in the background.
+    pub fn push(&mut self, piece: Bytes) {
+        self.received += piece.len() as u64;
+        self.hasher.update(&piece);
+        if self.received > self.limit {
+            // Refused at the end as too large; stop writing now.
+            self.staging = None;
+        } else if let Some(staging) = &mut self.staging {
+            staging.push(piece);
+        }
+    }
+
+    /// Bytes of the data set received so far.
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+}
+
 /// What parsing produces.
 struct Prepared {
     parsed: ParsedInstance,
@@ -195,13 +263,7 @@ impl Ingest {
         site: Option<&str>,
         expected_study: Option<&Uid>,
     ) -> Result<Stored, IngestError> {
-        // SeqCst on both sides: `shutdown` must never see no store in
-        // flight while a store sees the archive still accepting.
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
-        let _guard = InFlight(self);
-        if !self.accepting.load(Ordering::SeqCst) {
-            return Err(IngestError::ShuttingDown);
-        }
+        let _guard = self.enter()?;
         let calling_ae_title = match &incoming {
             Incoming::Dataset {
                 calling_ae_title, ..
@@ -211,17 +273,7 @@ impl Ingest {
         let framed = frame(incoming, self.config.max_instance_size)?;
         // Checks that cost nothing come before any writing: a request that
         // names no valid instance is refused without touching the disk.
-        for (what, uid) in [
-            ("SOP Class UID", &framed.claimed_sop_class),
-            ("SOP Instance UID", &framed.claimed_sop_instance),
-        ] {
-            if let Err(source) = Uid::parse(uid) {
-                return Err(IngestError::InvalidUid {
-                    attribute: what,
-                    source,
-                });
-            }
-        }
+        check_claims(&framed.claimed_sop_class, &framed.claimed_sop_instance)?;
 
         // The instance named by the request: the data set must name the
         // same one (checked while parsing), so this settles duplicates.
@@ -249,7 +301,150 @@ impl Ingest {
         let prepared =
             prepared.map_err(|e| IngestError::Unreadable(format!("parsing failed: {e}")))??;
         let sha256 = sha256.map_err(|e| IngestError::Unreadable(format!("hashing failed: {e}")))?;
+        let arrived = Arrived {
+            prepared,
+            sha256,
+            existing,
+            staged: staged.transpose()?,
+            calling_ae_title,
+        };
+        self.commit(arrived, source, site, expected_study).await
+    }
 
+    /// Starts taking in an instance whose data set arrives in pieces (a
+    /// C-STORE's, as its PDUs come in), named by its command. Feed it
+    /// with [`Upload::push`] and complete it with [`Ingest::finish_upload`].
+    /// Fails when the command names no valid instance; then nothing has
+    /// been started.
+    pub fn begin_upload(&self, command: UploadCommand) -> Result<Upload, IngestError> {
+        let sop_class = command.sop_class_uid.trim_end_matches('\0').to_owned();
+        let sop_instance = command.sop_instance_uid.trim_end_matches('\0').to_owned();
+        check_claims(&sop_class, &sop_instance)?;
+        let meta = file_meta_group(
+            &sop_class,
+            &sop_instance,
+            &command.transfer_syntax_uid,
+            command.calling_ae_title.as_deref(),
+        )?;
+        let mut staging = self.store.stage_incrementally();
+        if let Some(staging) = &mut staging {
+            staging.push(meta.clone());
+        }
+        let index = Arc::clone(&self.index);
+        let lookup = sop_instance.clone();
+        let existing = tokio::spawn(async move { index.find_instance(&lookup).await });
+        Ok(Upload {
+            meta,
+            transfer_syntax_uid: command.transfer_syntax_uid,
+            sop_class_uid: sop_class,
+            sop_instance_uid: sop_instance,
+            calling_ae_title: command.calling_ae_title,
+            hasher: Sha256::new(),
+            received: 0,
+            limit: self.config.max_instance_size,
+            staging,
+            existing,
+        })
+    }
+
+    /// Completes an upload: `dataset` is the whole data set, the pieces
+    /// pushed joined. From here on as [`Ingest::ingest_from`].
+    pub async fn finish_upload(
+        &self,
+        upload: Upload,
+        dataset: Bytes,
+        source: &str,
+        site: Option<&str>,
+    ) -> Result<Stored, IngestError> {
+        let _guard = self.enter()?;
+        let Upload {
+            meta,
+            transfer_syntax_uid,
+            sop_class_uid,
+            sop_instance_uid,
+            calling_ae_title,
+            hasher,
+            received,
+            limit,
+            staging,
+            existing,
+        } = upload;
+        if received > limit {
+            return Err(IngestError::TooLarge(limit));
+        }
+        if dataset.len() as u64 != received {
+            return Err(IngestError::Unreadable(format!(
+                "the data set is {} bytes but {received} arrived",
+                dataset.len()
+            )));
+        }
+        let framed = Framed {
+            offset: meta.len() as u64,
+            body: Body::new(vec![meta, dataset.clone()]),
+            dataset,
+            transfer_syntax_uid,
+            claimed_sop_class: sop_class_uid,
+            claimed_sop_instance: sop_instance_uid,
+            claimed_by: "C-STORE request",
+        };
+        let sha256 = hex::encode(hasher.finalize());
+        let parsing = tokio::task::spawn_blocking(move || prepare(framed));
+        let staging = async {
+            match staging {
+                Some(writer) => Some(writer.finish().await),
+                None => None,
+            }
+        };
+        let (prepared, staged, existing) = tokio::join!(parsing, staging, existing);
+        let prepared =
+            prepared.map_err(|e| IngestError::Unreadable(format!("parsing failed: {e}")))??;
+        let existing = existing.map_err(|e| {
+            IngestError::Index(IndexError::Database(format!("instance lookup failed: {e}")))
+        })??;
+        // Written ahead on the bet that the instance is new: when it is not,
+        // the staged copy is dropped, and with it its temp file.
+        let staged = match existing {
+            None => staged.transpose()?,
+            Some(_) => None,
+        };
+        let arrived = Arrived {
+            prepared,
+            sha256,
+            existing,
+            staged,
+            calling_ae_title,
+        };
+        self.commit(arrived, source, site, None).await
+    }
+
+    /// Counts a store in flight, or refuses it once shutdown has begun.
+    fn enter(&self) -> Result<InFlight<'_>, IngestError> {
+        // SeqCst on both sides: `shutdown` must never see no store in
+        // flight while a store sees the archive still accepting.
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let guard = InFlight(self);
+        if !self.accepting.load(Ordering::SeqCst) {
+            return Err(IngestError::ShuttingDown);
+        }
+        Ok(guard)
+    }
+
+    /// The rest of a store, once the instance is parsed, hashed and (when
+    /// new) staged: check, name, write, index.
+    async fn commit(
+        &self,
+        arrived: Arrived,
+        source: &str,
+        site: Option<&str>,
+        expected_study: Option<&Uid>,
+    ) -> Result<Stored, IngestError> {
+        let Arrived {
+            prepared,
+            sha256,
+            existing,
+            staged,
+            calling_ae_title,
+        } = arrived;
         let p = &prepared.parsed;
         if let Some(expected) = expected_study
             && expected != &p.study_instance_uid
@@ -259,7 +454,6 @@ impl Ingest {
                 found: p.study_instance_uid.to_string(),
             });
         }
-        let staged = staged.transpose()?;
         let reply = |kind| Stored {
             kind,
             sop_class_uid: p.sop_class_uid.to_string(),
@@ -423,6 +617,19 @@ fn frame(incoming: Incoming, limit: u64) -> Result<Framed, IngestError> {
             .to_owned(),
         ..framed
     })
+}
+
+/// The SOP Class and Instance UIDs a request names must be valid UIDs.
+fn check_claims(sop_class: &str, sop_instance: &str) -> Result<(), IngestError> {
+    for (attribute, uid) in [
+        ("SOP Class UID", sop_class),
+        ("SOP Instance UID", sop_instance),
+    ] {
+        if let Err(source) = Uid::parse(uid) {
+            return Err(IngestError::InvalidUid { attribute, source });
+        }
+    }
+    Ok(())
 }
 
 fn prepare(framed: Framed) -> Result<Prepared, IngestError> {

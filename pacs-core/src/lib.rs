@@ -23,6 +23,6 @@ pub mod workflow;
 
 pub use error::{ArchiveError, IndexError, IngestError};
 pub use index::{DuplicatePolicy, Index, SqliteIndex};
-pub use ingest::{Incoming, Ingest, IngestConfig, StoreKind, Stored};
+pub use ingest::{Incoming, Ingest, IngestConfig, StoreKind, Stored, Upload, UploadCommand};
 pub use retrieve::Archive;
 pub use uid::Uid;

@@ -14,7 +14,7 @@ use pacs_core::index::Index;
 use pacs_core::query::{Level, Query};
 use pacs_core::{
     Archive, DuplicatePolicy, Incoming, Ingest, IngestConfig, IngestError, SqliteIndex, StoreKind,
-    Uid,
+    Uid, UploadCommand,
 };
 use storage::{FsStore, ObjectStore};
 
@@ -353,6 +353,137 @@ async fn dimse_data_sets_are_wrapped_in_part10_and_checked_against_the_command()
         dataset.as_ref(),
         "data set stored as received"
     );
+}
+
+/// A C-STORE's data set fed in pieces as its PDUs arrive, cut unevenly.
+async fn upload(
+    f: &Fixture,
+    sop_instance_uid: &str,
+    dataset: &Bytes,
+    piece: usize,
+) -> Result<pacs_core::Stored, IngestError> {
+    let mut upload = f.ingest.begin_upload(UploadCommand {
+        sop_class_uid: "1.2.840.10008.5.1.4.1.1.2".into(),
+        sop_instance_uid: sop_instance_uid.into(),
+        transfer_syntax_uid: "1.2.840.10008.1.2.1".into(),
+        calling_ae_title: Some("CT_D1".into()),
+    })?;
+    for start in (0..dataset.len()).step_by(piece) {
+        upload.push(dataset.slice(start..(start + piece).min(dataset.len())));
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(upload.received(), dataset.len() as u64);
+    f.ingest
+        .finish_upload(upload, dataset.clone(), "dimse:CT_D1@test", None)
+        .await
+}
+
+/// Fed piece by piece, an instance is stored exactly as if it had come
+/// whole: a Part 10 file around the data set as received; sent again, it
+/// is a duplicate, and the copy written while it arrived is removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_sets_taken_in_piece_by_piece_are_stored_and_deduplicated() {
+    let f = fixture(DuplicatePolicy::KeepFirst);
+    let part10 = slice_bytes(1, SampleTransferSyntax::ExplicitVrLittleEndian);
+    let header = pacs_core::layout::read_part10_header(&part10).unwrap();
+    let dataset = part10.slice(header.dataset_offset..);
+    let sop = header.media_storage_sop_instance_uid.clone();
+
+    let stored = upload(&f, &sop, &dataset, 1000).await.unwrap();
+    assert_eq!(stored.kind, StoreKind::New);
+    let row = stored_instance(&f, &stored).await;
+    let object = f
+        .store
+        .get(&storage::ObjectKey::new(&row.object_key).unwrap())
+        .await
+        .unwrap();
+    let stored_header = pacs_core::layout::read_part10_header(&object).unwrap();
+    assert_eq!(stored_header.media_storage_sop_instance_uid, sop);
+    assert_eq!(
+        &object[stored_header.dataset_offset..],
+        dataset.as_ref(),
+        "data set stored as received"
+    );
+
+    // The same data set whole, through the buffered path, is a duplicate:
+    // the hash of the pieces is the hash of the whole.
+    let whole = Incoming::Dataset {
+        dataset: dataset.clone(),
+        transfer_syntax_uid: "1.2.840.10008.1.2.1".into(),
+        sop_class_uid: "1.2.840.10008.5.1.4.1.1.2".into(),
+        sop_instance_uid: sop.clone(),
+        calling_ae_title: Some("OTHER".into()),
+    };
+    let again = f.ingest.ingest(whole, "t", None).await.unwrap();
+    assert_eq!(again.kind, StoreKind::Duplicate);
+    let again = upload(&f, &sop, &dataset, 4096).await.unwrap();
+    assert_eq!(again.kind, StoreKind::Duplicate);
+    assert_eq!(objects_on_disk(&f.root).await, 1);
+    assert_no_temp_files(&f.root).await;
+}
+
+/// Pieces that do not add up to the data set, a data set that names
+/// another instance than its command, and one above the size limit are
+/// refused, and what was written while they arrived is removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_that_do_not_hold_together_leave_no_trace() {
+    let f = fixture(DuplicatePolicy::KeepFirst);
+    let part10 = slice_bytes(2, SampleTransferSyntax::ExplicitVrLittleEndian);
+    let header = pacs_core::layout::read_part10_header(&part10).unwrap();
+    let dataset = part10.slice(header.dataset_offset..);
+    let sop = header.media_storage_sop_instance_uid.clone();
+
+    let err = upload(&f, "1.2.3.4", &dataset, 2048).await.unwrap_err();
+    assert_eq!(err.status(), 0xA900, "{err}");
+
+    let mut short = f
+        .ingest
+        .begin_upload(UploadCommand {
+            sop_class_uid: "1.2.840.10008.5.1.4.1.1.2".into(),
+            sop_instance_uid: sop.clone(),
+            transfer_syntax_uid: "1.2.840.10008.1.2.1".into(),
+            calling_ae_title: None,
+        })
+        .unwrap();
+    short.push(dataset.slice(..100));
+    let err = f
+        .ingest
+        .finish_upload(short, dataset.clone(), "t", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, IngestError::Unreadable(_)), "{err}");
+
+    let bad_uid = f.ingest.begin_upload(UploadCommand {
+        sop_class_uid: "1.2.840.10008.5.1.4.1.1.2".into(),
+        sop_instance_uid: "../../etc".into(),
+        transfer_syntax_uid: "1.2.840.10008.1.2.1".into(),
+        calling_ae_title: None,
+    });
+    assert!(matches!(bad_uid, Err(IngestError::InvalidUid { .. })));
+
+    let small = IngestConfig {
+        max_instance_size: 1000,
+        ..IngestConfig::default()
+    };
+    let limited = Ingest::new(f.store.clone(), f.index.clone(), small);
+    let mut big = limited
+        .begin_upload(UploadCommand {
+            sop_class_uid: "1.2.840.10008.5.1.4.1.1.2".into(),
+            sop_instance_uid: sop.clone(),
+            transfer_syntax_uid: "1.2.840.10008.1.2.1".into(),
+            calling_ae_title: None,
+        })
+        .unwrap();
+    big.push(dataset.clone());
+    let err = limited
+        .finish_upload(big, dataset.clone(), "t", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, IngestError::TooLarge(1000)), "{err}");
+
+    assert!(f.index.find_instance(&sop).await.unwrap().is_none());
+    assert_eq!(objects_on_disk(&f.root).await, 0);
+    assert_no_temp_files(&f.root).await;
 }
 
 #[tokio::test]

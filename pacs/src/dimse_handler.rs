@@ -3,18 +3,20 @@
 //! C-GET and C-MOVE (to configured nodes) from the index and the object
 //! store.
 
+use std::any::Any;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use dimse::client::StoreScuOptions;
 use dimse::{
-    AssociationInfo, AssociationRequest, FindMatches, MoveRequest, MoveTarget, Outgoing,
-    QueryFailure, QueryRequest, Retrieval, ServiceHandler, Status, StoreRequest, StoreResponse,
+    AssociationInfo, AssociationRequest, DataSetSink, FindMatches, MoveRequest, MoveTarget,
+    Outgoing, QueryFailure, QueryRequest, Retrieval, ServiceHandler, Status, StoreAnnouncement,
+    StoreRequest, StoreResponse,
 };
 use pacs_core::find::{Find, Model, read_identifier, retrieve_query, write_identifier};
 use pacs_core::index::StoredInstance;
-use pacs_core::{Archive, Incoming, Index, Ingest, StoreKind};
+use pacs_core::{Archive, Incoming, Index, Ingest, StoreKind, Upload, UploadCommand};
 
 use pacs_core::workflow::{Role, StudyScope};
 
@@ -153,6 +155,16 @@ impl ArchiveHandler {
     }
 }
 
+/// A C-STORE's data set on its way into the archive: the ingest pipeline
+/// hashes and writes each piece as it arrives.
+struct UploadSink(Upload);
+
+impl DataSetSink for UploadSink {
+    fn push(&mut self, piece: Bytes) {
+        self.0.push(piece);
+    }
+}
+
 #[async_trait]
 impl ServiceHandler for ArchiveHandler {
     fn admit(&self, request: &AssociationRequest) -> Result<(), String> {
@@ -161,30 +173,58 @@ impl ServiceHandler for ArchiveHandler {
             .map(|_| ())
     }
 
+    fn begin_store(
+        &self,
+        association: &AssociationInfo,
+        announced: &StoreAnnouncement,
+    ) -> Option<Box<dyn DataSetSink>> {
+        let command = UploadCommand {
+            sop_class_uid: announced.affected_sop_class_uid.clone(),
+            sop_instance_uid: announced.affected_sop_instance_uid.clone(),
+            transfer_syntax_uid: announced.transfer_syntax_uid.clone(),
+            calling_ae_title: Some(association.calling_ae_title.clone()),
+        };
+        // A command the pipeline refuses at once is refused by `store`,
+        // which sees it again with its data set.
+        let upload = self.ingest.begin_upload(command).ok()?;
+        Some(Box::new(UploadSink(upload)))
+    }
+
     async fn store(&self, association: &AssociationInfo, request: StoreRequest) -> StoreResponse {
         let source = format!(
             "dimse:{}@{}",
             association.calling_ae_title.trim(),
             association.peer_addr
         );
-        let incoming = Incoming::Dataset {
-            dataset: request.dataset,
-            transfer_syntax_uid: request.transfer_syntax_uid,
-            sop_class_uid: request.affected_sop_class_uid,
-            sop_instance_uid: request.affected_sop_instance_uid.clone(),
-            calling_ae_title: Some(association.calling_ae_title.clone()),
-        };
         let site = self
             .sites
             .of_caller(&association.calling_ae_title, association.peer_addr.ip())
             .ok()
             .flatten()
             .map(|s| s.name);
-        match self
-            .ingest
-            .ingest_from(incoming, &source, site.as_deref(), None)
-            .await
-        {
+        let upload = request
+            .sink
+            .and_then(|sink| (sink as Box<dyn Any>).downcast::<UploadSink>().ok());
+        let stored = match upload {
+            Some(upload) => {
+                self.ingest
+                    .finish_upload(upload.0, request.dataset, &source, site.as_deref())
+                    .await
+            }
+            None => {
+                let incoming = Incoming::Dataset {
+                    dataset: request.dataset,
+                    transfer_syntax_uid: request.transfer_syntax_uid,
+                    sop_class_uid: request.affected_sop_class_uid,
+                    sop_instance_uid: request.affected_sop_instance_uid.clone(),
+                    calling_ae_title: Some(association.calling_ae_title.clone()),
+                };
+                self.ingest
+                    .ingest_from(incoming, &source, site.as_deref(), None)
+                    .await
+            }
+        };
+        match stored {
             Ok(stored) => {
                 self.audit
                     .record(
