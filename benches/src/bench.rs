@@ -346,6 +346,38 @@ pub async fn run(s: &Settings) -> Result<Outcome> {
         "reference not installed"
     });
 
+    let t = Instant::now();
+    let ct = data::write_ct(&s.work.join("ct"), s.slices)?;
+    println!(
+        "data: {} CT slices, 512×512×16 bit, {:.1} MB, written in {:.1} s",
+        ct.files.len(),
+        ct.bytes as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+    let one_dir = ct.files[0]
+        .parent()
+        .context("the CT files have no directory")?
+        .to_owned();
+    let four_dirs = data::split_into_dirs(&ct.files, &s.work.join("split"), 4)?;
+    // The files just written are still being written back: left alone,
+    // that traffic would slow the servers' own fsyncs during the ingest.
+    rustix::fs::sync();
+
+    println!("C-STORE and WADO-RS:");
+    if let Err(e) = ingest_and_read(System::Pacs, s, &ct, &one_dir, &four_dirs, &mut pacs_m).await {
+        eprintln!("pacs phase failed: {e:#}");
+    }
+    if s.reference
+        && let Err(e) =
+            ingest_and_read(System::Orthanc, s, &ct, &one_dir, &four_dirs, &mut ref_m).await
+    {
+        eprintln!("reference phase failed: {e:#}");
+    }
+
+    // Measured after the ingests, not before: the probe creates and removes
+    // hundreds of files, and a filesystem without a journal (ext4 here)
+    // then searches longer for free inodes for a while, which would slow
+    // the server's first ingest.
     let disk = match disk::measure(&s.work, 200, 256 << 20) {
         Ok(d) => {
             println!(
@@ -368,31 +400,6 @@ pub async fn run(s: &Settings) -> Result<Outcome> {
             None
         }
     };
-
-    let t = Instant::now();
-    let ct = data::write_ct(&s.work.join("ct"), s.slices)?;
-    println!(
-        "data: {} CT slices, 512×512×16 bit, {:.1} MB, written in {:.1} s",
-        ct.files.len(),
-        ct.bytes as f64 / 1e6,
-        t.elapsed().as_secs_f64()
-    );
-    let one_dir = ct.files[0]
-        .parent()
-        .context("the CT files have no directory")?
-        .to_owned();
-    let four_dirs = data::split_into_dirs(&ct.files, &s.work.join("split"), 4)?;
-
-    println!("C-STORE and WADO-RS:");
-    if let Err(e) = ingest_and_read(System::Pacs, s, &ct, &one_dir, &four_dirs, &mut pacs_m).await {
-        eprintln!("pacs phase failed: {e:#}");
-    }
-    if s.reference
-        && let Err(e) =
-            ingest_and_read(System::Orthanc, s, &ct, &one_dir, &four_dirs, &mut ref_m).await
-    {
-        eprintln!("reference phase failed: {e:#}");
-    }
 
     let t = Instant::now();
     let bodies = data::tiny_stow_bodies(s.studies, STOW_BATCH)?;
