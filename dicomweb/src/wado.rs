@@ -11,7 +11,8 @@ use warp::reply::Response;
 
 use crate::WebState;
 use crate::accept::{
-    FrameRendition, InstanceTransferSyntax, MediaType, negotiate_frames, negotiate_instance,
+    EXPLICIT_VR_LITTLE_ENDIAN, FrameRendition, InstanceTransferSyntax, MediaType, negotiate_frames,
+    negotiate_instance,
 };
 use crate::error::WebError;
 use crate::multipart::{MultipartWriter, OutgoingPart};
@@ -35,7 +36,8 @@ where
     r
 }
 
-/// Retrieve of a study, series or instance as `application/dicom` parts.
+/// Retrieve of a study, series or instance as `application/dicom` parts,
+/// or as their pixel data for a client that accepts bulk data only.
 pub async fn retrieve(
     state: &WebState,
     req: &Request,
@@ -45,6 +47,19 @@ pub async fn retrieve(
 ) -> Result<Response, WebError> {
     let instances = state.archive.instances(study, series, sop).await?;
     let ranges = req.ranges();
+    // Explicit VR Little Endian is always on offer: a client for which it
+    // will not do takes no application/dicom at all.
+    if negotiate_instance(&ranges, EXPLICIT_VR_LITTLE_ENDIAN).is_err()
+        && ranges.iter().any(|r| {
+            let m = r.media_type();
+            r.q() > 0.0
+                && m.is("multipart", "related")
+                && m.param("type")
+                    .is_some_and(|t| !t.eq_ignore_ascii_case("application/dicom"))
+        })
+    {
+        return retrieve_bulk_data(state, req, instances).await;
+    }
     let mut plan = Vec::with_capacity(instances.len());
     for i in instances {
         let how = negotiate_instance(&ranges, &i.transfer_syntax_uid)
@@ -77,6 +92,83 @@ pub async fn retrieve(
         }
     });
     Ok(multipart_response("application/dicom", parts))
+}
+
+/// The bulk data of a study, series or instance (PS3.18 §10.4.1.1.3): the
+/// pixel data of each instance that has any, in the rendition the Accept
+/// asks for. Uncompressed, an instance's frames make one part, located at
+/// its pixel data's BulkDataURI; in a compressed syntax, each frame is a
+/// part of its own, located at its frame URL. Other binary values are
+/// inline in the metadata. Every instance's rendition is settled before
+/// the first byte goes out, so what cannot be met is a 406, not a cut-off
+/// body.
+async fn retrieve_bulk_data(
+    state: &WebState,
+    req: &Request,
+    instances: Vec<StoredInstance>,
+) -> Result<Response, WebError> {
+    let ranges = req.ranges();
+    let mut plan = Vec::with_capacity(instances.len());
+    for instance in instances {
+        let frames = instance.image.as_ref().map_or(0, |i| i.number_of_frames);
+        if frames == 0 || instance.pixel == PixelLayout::Absent {
+            continue;
+        }
+        let rendition = negotiate_frames(&ranges, &instance.transfer_syntax_uid)
+            .map_err(|e| WebError::not_acceptable(e.message))?;
+        plan.push((instance, frames, rendition));
+    }
+    let Some(media) = plan.first().map(|(_, _, r)| r.media_type()) else {
+        return Err(WebError::not_found(
+            "none of the requested instances has pixel data",
+        ));
+    };
+    let archive = state.archive.clone();
+    let base = req.base.clone();
+    let parts = stream::iter(plan).flat_map(move |(instance, frames, rendition)| {
+        let url = format!(
+            "{base}/studies/{}/series/{}/instances/{}",
+            instance.study_uid, instance.series_uid, instance.sop_instance_uid
+        );
+        let archive = archive.clone();
+        let content_type = rendition.part_content_type();
+        let uncompressed = matches!(rendition, FrameRendition::Uncompressed);
+        let frame = move |n: u32| {
+            let (archive, instance, rendition) =
+                (archive.clone(), instance.clone(), rendition.clone());
+            async move {
+                frame_bytes(&archive, &instance, n, &rendition)
+                    .await
+                    .map_err(|e| std::io::Error::other(e.message))
+            }
+        };
+        let parts: futures::stream::BoxStream<'static, Result<Part, std::io::Error>> =
+            if uncompressed {
+                let location = format!("{url}/bulkdata/7FE00010");
+                stream::once(async move {
+                    let mut pixels = Vec::new();
+                    for n in 1..=frames {
+                        pixels.extend_from_slice(&frame(n).await?);
+                    }
+                    Ok(Part::new(content_type, Bytes::from(pixels))
+                        .with_header("Content-Location", location))
+                })
+                .boxed()
+            } else {
+                stream::iter(1..=frames)
+                    .then(frame)
+                    .enumerate()
+                    .map(move |(i, bytes)| {
+                        bytes.map(|b| {
+                            Part::new(content_type.clone(), b)
+                                .with_header("Content-Location", format!("{url}/frames/{}", i + 1))
+                        })
+                    })
+                    .boxed()
+            };
+        parts
+    });
+    Ok(multipart_response(media, parts))
 }
 
 /// Metadata of a study, series or instance: the DICOM JSON stored at

@@ -424,6 +424,37 @@ fn instances_from_other_encoders_are_served_every_way() {
             encoded.encapsulated_bitstream().len()
         );
 
+        // the instance as bulk data: in its stored syntax, each frame a part
+        // located at its frame URL; uncompressed, its pixel data whole
+        let parts = get(&url, Some(v.stored_accept)).parts();
+        assert_eq!(parts.len(), 1, "{}", v.name);
+        assert_eq!(
+            parts[0].content_location.as_deref(),
+            Some(format!("{url}/frames/1").as_str()),
+            "{}",
+            v.name
+        );
+        assert!(
+            parts[0].body == encoded.encapsulated_bitstream(),
+            "{}: bulk data as stored",
+            v.name
+        );
+        let parts = get(&url, Some(OCTET_STREAM)).parts();
+        assert_eq!(parts.len(), 1, "{}", v.name);
+        assert_eq!(
+            parts[0].content_location.as_deref(),
+            Some(format!("{url}/bulkdata/7FE00010").as_str()),
+            "{}",
+            v.name
+        );
+        assert_samples(
+            &format!("{}: uncompressed bulk data", v.name),
+            &parts[0].body,
+            &reference,
+            &g,
+            tolerance,
+        );
+
         // rendered
         let r = get(&format!("{url}/rendered"), Some("image/png"));
         assert_eq!(r.status, 200, "{}: {}", v.name, r.text());

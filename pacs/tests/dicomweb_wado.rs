@@ -262,6 +262,32 @@ fn metadata_bulk_data_and_frames_give_the_source_pixels() {
             );
         }
     }
+    // A series asked for as bulk data: each instance's pixel data, one
+    // part each, located at its BulkDataURI.
+    let bulk = get(&series_url(&server, &spec), Some(OCTET_STREAM));
+    assert_eq!(bulk.status, 200, "{}", bulk.text());
+    assert_eq!(
+        web::media_param(&bulk.content_type, "type").as_deref(),
+        Some("application/octet-stream")
+    );
+    let parts = bulk.parts();
+    assert_eq!(parts.len(), 4);
+    for part in &parts {
+        let location = part.content_location.as_deref().expect("Content-Location");
+        let i = (0..4)
+            .find(|&i| location == format!("{}/bulkdata/7FE00010", instance_url(&server, &spec, i)))
+            .unwrap_or_else(|| panic!("{location} names a stored instance's pixel data"));
+        assert!(part.content_type.starts_with("application/octet-stream"));
+        assert_eq!(part.body, source_pixels(i), "bulk data of slice {i}");
+    }
+    // A client that takes neither DICOM nor what the pixels can be sent as
+    // gets a 406 before any of them.
+    let r = get(
+        &series_url(&server, &spec),
+        Some(r#"multipart/related; type="image/jls""#),
+    );
+    assert_eq!(r.status, 406, "{}", r.text());
+
     let url = instance_url(&server, &spec, 0);
     let missing = get(&format!("{url}/frames/2"), Some(OCTET_STREAM));
     assert_eq!(missing.status, 404, "{}", missing.text());

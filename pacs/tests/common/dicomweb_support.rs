@@ -53,6 +53,8 @@ impl Reply {
 #[derive(Debug, Clone)]
 pub struct Part {
     pub content_type: String,
+    /// The part's `Content-Location`, where it has one.
+    pub content_location: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -231,14 +233,16 @@ pub fn parse_multipart(content_type: &str, body: &[u8]) -> Vec<Part> {
             None => panic!("a part has no header terminator"),
         };
         let headers = String::from_utf8_lossy(headers);
-        let content_type = headers
-            .split("\r\n")
-            .filter_map(|l| l.split_once(':'))
-            .find(|(n, _)| n.trim().eq_ignore_ascii_case("content-type"))
-            .map(|(_, v)| v.trim().to_owned())
-            .unwrap_or_default();
+        let header = |name: &str| {
+            headers
+                .split("\r\n")
+                .filter_map(|l| l.split_once(':'))
+                .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim().to_owned())
+        };
         parts.push(Part {
-            content_type,
+            content_type: header("content-type").unwrap_or_default(),
+            content_location: header("content-location"),
             body: content.to_vec(),
         });
         at = next;
