@@ -493,10 +493,11 @@ impl StagingWriter {
 
 impl Drop for StagingWriter {
     fn drop(&mut self) {
-        if self.pieces.take().is_some() {
-            // Unfinished: the writer stops at the end of its queue and its
-            // temp file is removed with the result nobody collects.
+        if self.pieces.is_some() {
+            // Unfinished: flagged before the queue closes, so the writer,
+            // at the end of its queue, removes the temp file unsynced.
             self.abandoned.store(true, Ordering::Release);
+            self.pieces = None;
         }
     }
 }
