@@ -152,6 +152,28 @@ struct Arrived {
     calling_ae_title: Option<String>,
 }
 
+impl Framed {
+    /// A DIMSE data set behind the file meta group made for it from its
+    /// command.
+    fn dimse(
+        meta: Bytes,
+        dataset: Bytes,
+        transfer_syntax_uid: String,
+        sop_class_uid: String,
+        sop_instance_uid: String,
+    ) -> Framed {
+        Framed {
+            offset: meta.len() as u64,
+            body: Body::new(vec![meta, dataset.clone()]),
+            dataset,
+            transfer_syntax_uid,
+            claimed_sop_class: sop_class_uid,
+            claimed_sop_instance: sop_instance_uid,
+            claimed_by: "C-STORE request",
+        }
+    }
+}
+
 /// What parsing produces.
 struct Prepared {
     parsed: ParsedInstance,
@@ -447,15 +469,13 @@ fn frame(incoming: Incoming, limit: u64) -> Result<Framed, IngestError> {
                 &transfer_syntax_uid,
                 calling_ae_title.as_deref(),
             )?;
-            Framed {
-                offset: meta.len() as u64,
-                body: Body::new(vec![meta, dataset.clone()]),
+            Framed::dimse(
+                meta,
                 dataset,
                 transfer_syntax_uid,
-                claimed_sop_class: sop_class_uid,
-                claimed_sop_instance: sop_instance_uid,
-                claimed_by: "C-STORE request",
-            }
+                sop_class_uid,
+                sop_instance_uid,
+            )
         }
     };
     Ok(Framed {

@@ -102,12 +102,7 @@ impl ArchiveHandler {
             find_failure(Status::CANNOT_UNDERSTAND, "the index failed")
         })?;
         let total = rows.len();
-        let site = self
-            .sites
-            .of_caller(&association.calling_ae_title, association.peer_addr.ip())
-            .ok()
-            .flatten()
-            .map(|s| s.name);
+        let site = self.site_of(association);
         let caller = dimse_caller(association, site);
         let studies: std::collections::BTreeSet<&str> =
             rows.iter().map(|r| r.study_uid.as_str()).collect();
@@ -155,6 +150,17 @@ impl ArchiveHandler {
     }
 }
 
+impl ArchiveHandler {
+    /// The site a DIMSE caller belongs to, by AE title and address.
+    fn site_of(&self, association: &AssociationInfo) -> Option<String> {
+        self.sites
+            .of_caller(&association.calling_ae_title, association.peer_addr.ip())
+            .ok()
+            .flatten()
+            .map(|s| s.name)
+    }
+}
+
 /// A C-STORE's data set on its way into the archive: the ingest pipeline
 /// hashes and writes each piece as it arrives.
 struct UploadSink(Upload);
@@ -196,12 +202,7 @@ impl ServiceHandler for ArchiveHandler {
             association.calling_ae_title.trim(),
             association.peer_addr
         );
-        let site = self
-            .sites
-            .of_caller(&association.calling_ae_title, association.peer_addr.ip())
-            .ok()
-            .flatten()
-            .map(|s| s.name);
+        let site = self.site_of(association);
         let upload = request
             .sink
             .and_then(|sink| (sink as Box<dyn Any>).downcast::<UploadSink>().ok());

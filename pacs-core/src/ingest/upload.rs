@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
-use storage::{Body, StagingWriter};
+use storage::StagingWriter;
 
 use super::{Arrived, Framed, Ingest, Stored, check_claims, file_meta_group, prepare};
 use crate::error::{IndexError, IngestError};
@@ -128,15 +128,13 @@ impl Ingest {
                 dataset.len()
             )));
         }
-        let framed = Framed {
-            offset: meta.len() as u64,
-            body: Body::new(vec![meta, dataset.clone()]),
+        let framed = Framed::dimse(
+            meta,
             dataset,
             transfer_syntax_uid,
-            claimed_sop_class: sop_class_uid,
-            claimed_sop_instance: sop_instance_uid,
-            claimed_by: "C-STORE request",
-        };
+            sop_class_uid,
+            sop_instance_uid,
+        );
         let sha256 = hex::encode(hasher.finalize());
         let parsing = tokio::task::spawn_blocking(move || prepare(framed));
         let staging = async {
