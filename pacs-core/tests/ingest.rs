@@ -355,6 +355,16 @@ async fn dimse_data_sets_are_wrapped_in_part10_and_checked_against_the_command()
     );
 }
 
+/// The command of a C-STORE of a CT image in explicit VR little endian.
+fn ct_command(sop_instance_uid: &str, calling_ae_title: Option<&str>) -> UploadCommand {
+    UploadCommand {
+        sop_class_uid: "1.2.840.10008.5.1.4.1.1.2".into(),
+        sop_instance_uid: sop_instance_uid.into(),
+        transfer_syntax_uid: "1.2.840.10008.1.2.1".into(),
+        calling_ae_title: calling_ae_title.map(str::to_owned),
+    }
+}
+
 /// A C-STORE's data set fed in pieces as its PDUs arrive, cut unevenly.
 async fn upload(
     f: &Fixture,
@@ -362,12 +372,9 @@ async fn upload(
     dataset: &Bytes,
     piece: usize,
 ) -> Result<pacs_core::Stored, IngestError> {
-    let mut upload = f.ingest.begin_upload(UploadCommand {
-        sop_class_uid: "1.2.840.10008.5.1.4.1.1.2".into(),
-        sop_instance_uid: sop_instance_uid.into(),
-        transfer_syntax_uid: "1.2.840.10008.1.2.1".into(),
-        calling_ae_title: Some("CT_D1".into()),
-    })?;
+    let mut upload = f
+        .ingest
+        .begin_upload(ct_command(sop_instance_uid, Some("CT_D1")))?;
     for start in (0..dataset.len()).step_by(piece) {
         upload.push(dataset.slice(start..(start + piece).min(dataset.len())));
         tokio::task::yield_now().await;
@@ -436,15 +443,7 @@ async fn uploads_that_do_not_hold_together_leave_no_trace() {
     let err = upload(&f, "1.2.3.4", &dataset, 2048).await.unwrap_err();
     assert_eq!(err.status(), 0xA900, "{err}");
 
-    let mut short = f
-        .ingest
-        .begin_upload(UploadCommand {
-            sop_class_uid: "1.2.840.10008.5.1.4.1.1.2".into(),
-            sop_instance_uid: sop.clone(),
-            transfer_syntax_uid: "1.2.840.10008.1.2.1".into(),
-            calling_ae_title: None,
-        })
-        .unwrap();
+    let mut short = f.ingest.begin_upload(ct_command(&sop, None)).unwrap();
     short.push(dataset.slice(..100));
     let err = f
         .ingest
@@ -453,12 +452,7 @@ async fn uploads_that_do_not_hold_together_leave_no_trace() {
         .unwrap_err();
     assert!(matches!(err, IngestError::Unreadable(_)), "{err}");
 
-    let bad_uid = f.ingest.begin_upload(UploadCommand {
-        sop_class_uid: "1.2.840.10008.5.1.4.1.1.2".into(),
-        sop_instance_uid: "../../etc".into(),
-        transfer_syntax_uid: "1.2.840.10008.1.2.1".into(),
-        calling_ae_title: None,
-    });
+    let bad_uid = f.ingest.begin_upload(ct_command("../../etc", None));
     assert!(matches!(bad_uid, Err(IngestError::InvalidUid { .. })));
 
     let small = IngestConfig {
@@ -466,14 +460,7 @@ async fn uploads_that_do_not_hold_together_leave_no_trace() {
         ..IngestConfig::default()
     };
     let limited = Ingest::new(f.store.clone(), f.index.clone(), small);
-    let mut big = limited
-        .begin_upload(UploadCommand {
-            sop_class_uid: "1.2.840.10008.5.1.4.1.1.2".into(),
-            sop_instance_uid: sop.clone(),
-            transfer_syntax_uid: "1.2.840.10008.1.2.1".into(),
-            calling_ae_title: None,
-        })
-        .unwrap();
+    let mut big = limited.begin_upload(ct_command(&sop, None)).unwrap();
     big.push(dataset.clone());
     let err = limited
         .finish_upload(big, dataset.clone(), "t", None)
