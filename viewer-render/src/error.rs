@@ -35,9 +35,10 @@ pub enum RenderError {
         actual: u64,
     },
 
-    /// A side exceeds what this GPU allows for one texture. Browsers
-    /// guarantee only 2048 (2D, WebGL2) and 256 (3D, WebGL2), real ones
-    /// report far more; see [`crate::Renderer::texture_limits`].
+    /// A volume's side exceeds what this GPU allows for one 3D texture.
+    /// Browsers guarantee only 256 (WebGL2), real ones report far more;
+    /// see [`crate::Renderer::texture_limits`]. (2D images beyond the 2D
+    /// limit are tiled instead.)
     #[error(
         "{width}×{height}×{depth} pixels exceed this GPU's largest {dimension} texture ({max} per side)"
     )]

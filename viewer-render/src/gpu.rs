@@ -55,11 +55,21 @@ pub(crate) fn required_limits(adapter: &wgpu::Limits) -> wgpu::Limits {
     }
 }
 
-pub(crate) async fn open_device(adapter: &wgpu::Adapter) -> Result<Gpu, RenderError> {
+/// Opens the device; `max_2d` lowers its 2D texture limit below the
+/// adapter's, as on a GPU that offers less.
+pub(crate) async fn open_device(
+    adapter: &wgpu::Adapter,
+    max_2d: Option<u32>,
+) -> Result<Gpu, RenderError> {
+    let mut limits = required_limits(&adapter.limits());
+    if let Some(max) = max_2d {
+        limits.max_texture_dimension_2d = limits.max_texture_dimension_2d.min(max);
+        limits.max_texture_dimension_1d = limits.max_texture_dimension_1d.min(max);
+    }
     let (device, queue) = adapter
         .request_device(&wgpu::DeviceDescriptor {
             label: Some("viewer-render"),
-            required_limits: required_limits(&adapter.limits()),
+            required_limits: limits,
             ..Default::default()
         })
         .await

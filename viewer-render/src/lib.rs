@@ -46,8 +46,11 @@
 //!   same bytes as a plain one through the shader's compensation.
 //! - Texture limits seen: lavapipe 16384 (2D) / 4096 (3D); Chromium with
 //!   SwiftShader 8192 / 2048 on both WebGPU and WebGL2. WebGL2 guarantees
-//!   only 2048 / 256, so larger images and volumes are checked against the
-//!   device's own limits and refused with [`RenderError::TooLarge`].
+//!   only 2048 / 256. A 2D image beyond the device's limit is uploaded as
+//!   tiles with overlapping aprons (`tiles`), drawn with the same bytes
+//!   as one texture (`tests/render/tiles.rs` compares them on a device
+//!   capped with [`Renderer::headless_with_texture_limit`]); a volume
+//!   beyond the 3D limit is refused with [`RenderError::TooLarge`].
 
 mod error;
 mod gpu;
@@ -56,6 +59,7 @@ mod pipelines;
 mod readback;
 mod renderer;
 mod texture;
+mod tiles;
 mod types;
 
 pub use error::RenderError;

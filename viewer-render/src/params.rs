@@ -29,11 +29,23 @@ pub(crate) struct Uniforms {
     pub slab_step: [f32; 4],
     /// Sample count, then unused (the slab mode is the pipeline's).
     pub slab: [u32; 4],
+    /// 2D images: the whole image's columns and rows, then the image
+    /// pixel at the texture's origin (a tile's; 0, 0 for a whole image).
+    pub extent: [f32; 4],
+    /// 2D images: the image points this draw shows, `x0, y0, x1, y1`
+    /// (a tile's core; the whole image when it is one texture).
+    pub core: [f32; 4],
 }
 
 impl Uniforms {
-    /// The block for a 2D image draw.
-    pub fn for_image(params: &DisplayParams) -> Uniforms {
+    /// The block for drawing the part `core` of a `size` image whose
+    /// texture starts at image pixel `origin`.
+    pub fn for_image(
+        params: &DisplayParams,
+        size: [u32; 2],
+        origin: [u32; 2],
+        core: [u32; 4],
+    ) -> Uniforms {
         let [a, b, c, d, e, f] = params.clip_to_image;
         Uniforms {
             to_col: [a, b, c, 0.0],
@@ -51,6 +63,13 @@ impl Uniforms {
             slab_first: [0.0; 4],
             slab_step: [0.0; 4],
             slab: [1, 0, 0, 0],
+            extent: [
+                size[0] as f32,
+                size[1] as f32,
+                origin[0] as f32,
+                origin[1] as f32,
+            ],
+            core: core.map(|v| v as f32),
         }
     }
 
@@ -66,7 +85,7 @@ impl Uniforms {
             slab_first: v4(first),
             slab_step: v4(step),
             slab: [samples, 0, 0, 0],
-            ..Uniforms::for_image(params)
+            ..Uniforms::for_image(params, [0; 2], [0; 2], [0; 4])
         }
     }
 }
@@ -111,20 +130,22 @@ mod tests {
     }
 
     #[test]
-    fn block_is_ten_vec4s() {
-        // The WGSL struct has ten vec4 members of 16 bytes each.
-        assert_eq!(std::mem::size_of::<Uniforms>(), 160);
+    fn block_is_twelve_vec4s() {
+        // The WGSL struct has twelve vec4 members of 16 bytes each.
+        assert_eq!(std::mem::size_of::<Uniforms>(), 192);
     }
 
     #[test]
     fn image_block_keeps_the_matrix_rows_and_codes() {
-        let u = Uniforms::for_image(&params());
+        let u = Uniforms::for_image(&params(), [3000, 4000], [2044, 0], [2046, 0, 3000, 2044]);
         assert_eq!(u.to_col, [1.0, 2.0, 3.0, 0.0]);
         assert_eq!(u.to_row, [4.0, 5.0, 6.0, 0.0]);
         assert_eq!(u.modality, [2.0, -1024.0, 40.0, 400.0]);
         // Inverted.
         assert_eq!(u.options, [1, 0, 0, 0]);
         assert_eq!(u.slab, [1, 0, 0, 0]);
+        assert_eq!(u.extent, [3000.0, 4000.0, 2044.0, 0.0]);
+        assert_eq!(u.core, [2046.0, 0.0, 3000.0, 2044.0]);
     }
 
     #[test]

@@ -7,7 +7,8 @@ use crate::error::RenderError;
 use crate::gpu::{self, Gpu};
 use crate::pipelines::{Kind, Pipelines};
 use crate::texture;
-use crate::types::{Draw, GpuImage, GpuVolume, ImageId, VolumeId};
+use crate::tiles;
+use crate::types::{GpuImage, GpuVolume, ImageId, VolumeId};
 
 mod frame;
 
@@ -36,13 +37,30 @@ pub(crate) enum Target {
     },
 }
 
-/// An uploaded image or volume: its texture and the bind group naming it.
+/// An uploaded texture and the bind group naming it.
 pub(crate) struct Uploaded {
     pub kind: Kind,
     pub bind_group: wgpu::BindGroup,
     /// Kept so that the texture lives as long as the handle; dropped (and
     /// its memory freed) on release.
     _texture: wgpu::Texture,
+}
+
+/// An uploaded 2D image: one texture, or tiles where it exceeds the
+/// device's 2D limit (see [`crate::tiles`]).
+pub(crate) struct UploadedImage {
+    pub kind: Kind,
+    /// Columns, rows.
+    pub size: [u32; 2],
+    pub tiles: Vec<Tile>,
+}
+
+/// Part of an image: the image points `core` (`x0, y0, x1, y1`) drawn
+/// from a texture whose first texel is image pixel `origin`.
+pub(crate) struct Tile {
+    pub origin: [u32; 2],
+    pub core: [u32; 4],
+    pub texture: Uploaded,
 }
 
 /// Draws windowed images and reslices into a canvas or an offscreen
@@ -61,12 +79,12 @@ pub struct Renderer {
     height: u32,
     pipelines: Pipelines,
     uniforms: UniformBlock,
-    images: HashMap<ImageId, Uploaded>,
+    images: HashMap<ImageId, UploadedImage>,
     volumes: HashMap<VolumeId, Uploaded>,
     next_id: u64,
-    /// The last frame's draws, replayed offscreen when a canvas frame is
-    /// read back.
-    last_frame: Vec<Draw>,
+    /// The last frame's draw calls, replayed offscreen when a canvas frame
+    /// is read back.
+    last_frame: Vec<frame::Pass>,
 }
 
 impl Renderer {
@@ -86,7 +104,7 @@ impl Renderer {
         let width = canvas.width();
         let height = canvas.height();
         let (instance, surface, adapter) = open_adapter(canvas, preference).await?;
-        let gpu = gpu::open_device(&adapter).await?;
+        let gpu = gpu::open_device(&adapter, None).await?;
         let caps = surface.get_capabilities(&adapter);
         let (format, srgb_output) = gpu::choose_format(&caps.formats).ok_or_else(|| {
             RenderError::Surface(format!(
@@ -124,7 +142,20 @@ impl Renderer {
     /// and thumbnails; natively the only kind (Vulkan, e.g. Mesa lavapipe).
     /// In a browser it needs WebGPU (WebGL2 needs a canvas).
     pub async fn headless(width: u32, height: u32) -> Result<Renderer, RenderError> {
-        Renderer::offscreen(width, height, wgpu::TextureFormat::Rgba8Unorm).await
+        Renderer::offscreen(width, height, wgpu::TextureFormat::Rgba8Unorm, None).await
+    }
+
+    /// Like [`Renderer::headless`], on a device whose 2D textures are at
+    /// most `max_2d` pixels per side (at least 8), however large the
+    /// adapter's: how the renderer behaves on a GPU that offers little,
+    /// such as WebGL2's guaranteed 2048. The target is limited too.
+    pub async fn headless_with_texture_limit(
+        width: u32,
+        height: u32,
+        max_2d: u32,
+    ) -> Result<Renderer, RenderError> {
+        let max_2d = max_2d.max(crate::tiles::MIN_TILE);
+        Renderer::offscreen(width, height, wgpu::TextureFormat::Rgba8Unorm, Some(max_2d)).await
     }
 
     /// Like [`Renderer::headless`], but into an `Rgba8UnormSrgb` texture:
@@ -132,13 +163,14 @@ impl Renderer {
     /// shader must compensate for the hardware's encoding. Tests use it to
     /// check that the stored bytes are the same as on a plain target.
     pub async fn headless_srgb(width: u32, height: u32) -> Result<Renderer, RenderError> {
-        Renderer::offscreen(width, height, wgpu::TextureFormat::Rgba8UnormSrgb).await
+        Renderer::offscreen(width, height, wgpu::TextureFormat::Rgba8UnormSrgb, None).await
     }
 
     async fn offscreen(
         width: u32,
         height: u32,
         format: wgpu::TextureFormat,
+        max_2d: Option<u32>,
     ) -> Result<Renderer, RenderError> {
         let descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
         #[cfg(target_arch = "wasm32")]
@@ -151,7 +183,7 @@ impl Renderer {
             .map_err(|e| RenderError::GpuUnavailable {
                 reason: format!("no adapter for offscreen rendering ({e})"),
             })?;
-        let gpu = gpu::open_device(&adapter).await?;
+        let gpu = gpu::open_device(&adapter, max_2d).await?;
         let max = gpu.device.limits().max_texture_dimension_2d;
         let (width, height) = (width.clamp(1, max), height.clamp(1, max));
         let target = Target::Offscreen(offscreen_texture(&gpu.device, format, width, height));
@@ -234,15 +266,55 @@ impl Renderer {
 
     /// Uploads an image's stored values unchanged.
     ///
-    /// Fails if the data does not fill `width × height`, or if a side
-    /// exceeds [`Renderer::texture_limits`] (no tiling: a 3000×3000
-    /// radiograph fits every desktop browser's limit).
+    /// Fails if the data does not fill `width × height`. An image with a
+    /// side beyond [`Renderer::texture_limits`] is uploaded as tiles and
+    /// drawn exactly as one texture would be.
     pub fn upload(&mut self, image: &GpuImage) -> Result<ImageId, RenderError> {
-        let size = [image.width, image.height, 1];
+        self.take_errors()?;
+        let layout = texture::layout(
+            &image.texels,
+            [image.width, image.height, 1],
+            false,
+            u32::MAX,
+        )?;
         let max = self.gpu.device.limits().max_texture_dimension_2d;
-        let uploaded = self.create(&image.texels, size, false, max)?;
+        let columns = tiles::spans(image.width, max);
+        let rows = tiles::spans(image.height, max);
+        let mut uploaded = Vec::with_capacity(columns.len() * rows.len());
+        for row in &rows {
+            for column in &columns {
+                let region = [
+                    column.texture_start,
+                    row.texture_start,
+                    column.texture_len(),
+                    row.texture_len(),
+                ];
+                let texture = texture::create_image(
+                    &self.gpu.device,
+                    &self.gpu.queue,
+                    &layout,
+                    image.width,
+                    region,
+                );
+                uploaded.push(Tile {
+                    origin: [column.texture_start, row.texture_start],
+                    core: [column.start, row.start, column.end, row.end],
+                    texture: self.bind(layout.kind, texture),
+                });
+            }
+        }
+        // Out-of-memory and the like are reported here natively (in a
+        // browser, with a later call).
+        self.take_errors()?;
         let id = ImageId(self.next_id());
-        self.images.insert(id, uploaded);
+        self.images.insert(
+            id,
+            UploadedImage {
+                kind: layout.kind,
+                size: [image.width, image.height],
+                tiles: uploaded,
+            },
+        );
         Ok(id)
     }
 
@@ -252,11 +324,16 @@ impl Renderer {
     }
 
     /// Uploads a volume (slices of equal size, grey data only) as a 3D
-    /// texture for reslicing.
+    /// texture for reslicing. Fails if a side exceeds the device's 3D
+    /// limit.
     pub fn upload_volume(&mut self, volume: &GpuVolume) -> Result<VolumeId, RenderError> {
+        self.take_errors()?;
         let size = [volume.width, volume.height, volume.depth];
         let max = self.gpu.device.limits().max_texture_dimension_3d;
-        let uploaded = self.create(&volume.texels, size, true, max)?;
+        let layout = texture::layout(&volume.texels, size, true, max)?;
+        let texture = texture::create_volume(&self.gpu.device, &self.gpu.queue, &layout, size);
+        let uploaded = self.bind(layout.kind, texture);
+        self.take_errors()?;
         let id = VolumeId(self.next_id());
         self.volumes.insert(id, uploaded);
         Ok(id)
@@ -267,28 +344,16 @@ impl Renderer {
         self.volumes.remove(&id);
     }
 
-    fn create(
-        &mut self,
-        texels: &crate::TexelData,
-        size: [u32; 3],
-        volume: bool,
-        max_side: u32,
-    ) -> Result<Uploaded, RenderError> {
-        self.take_errors()?;
-        let layout = texture::layout(texels, size, volume, max_side)?;
-        let texture = texture::create(&self.gpu.device, &self.gpu.queue, &layout, size, volume);
+    fn bind(&self, kind: Kind, texture: wgpu::Texture) -> Uploaded {
         let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
         let bind_group = self
             .pipelines
-            .texture_bind_group(&self.gpu.device, layout.kind, &view);
-        // Out-of-memory and the like are reported here natively (in a
-        // browser, with a later call).
-        self.take_errors()?;
-        Ok(Uploaded {
-            kind: layout.kind,
+            .texture_bind_group(&self.gpu.device, kind, &view);
+        Uploaded {
+            kind,
             bind_group,
             _texture: texture,
-        })
+        }
     }
 
     fn next_id(&mut self) -> u64 {

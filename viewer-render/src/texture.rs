@@ -109,38 +109,55 @@ pub(crate) fn layout<'a>(
     })
 }
 
-/// Creates the texture and writes the data, in chunks of whole slices for
-/// volumes.
-pub(crate) fn create(
+/// Creates a texture of the region `[x, y, width, height]` of a 2D
+/// image `image_width` pixels wide, and writes that region's values.
+pub(crate) fn create_image(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    layout: &Layout<'_>,
+    image_width: u32,
+    region: [u32; 4],
+) -> wgpu::Texture {
+    let [x, y, width, height] = region;
+    let texture = device.create_texture(&descriptor(
+        "viewer-render image",
+        layout.format,
+        [width, height, 1],
+        wgpu::TextureDimension::D2,
+    ));
+    let bytes_per_row = image_width * layout.bytes_per_pixel;
+    let offset = u64::from(y) * u64::from(bytes_per_row) + u64::from(x * layout.bytes_per_pixel);
+    queue.write_texture(
+        texture.as_image_copy(),
+        layout.bytes,
+        wgpu::TexelCopyBufferLayout {
+            offset,
+            bytes_per_row: Some(bytes_per_row),
+            rows_per_image: Some(height),
+        },
+        wgpu::Extent3d {
+            width,
+            height,
+            depth_or_array_layers: 1,
+        },
+    );
+    texture
+}
+
+/// Creates a 3D texture and writes the data, in chunks of whole slices.
+pub(crate) fn create_volume(
     device: &wgpu::Device,
     queue: &wgpu::Queue,
     layout: &Layout<'_>,
     size: [u32; 3],
-    volume: bool,
 ) -> wgpu::Texture {
     let [width, height, depth] = size;
-    let texture = device.create_texture(&wgpu::TextureDescriptor {
-        label: Some(if volume {
-            "viewer-render volume"
-        } else {
-            "viewer-render image"
-        }),
-        size: wgpu::Extent3d {
-            width,
-            height,
-            depth_or_array_layers: depth,
-        },
-        mip_level_count: 1,
-        sample_count: 1,
-        dimension: if volume {
-            wgpu::TextureDimension::D3
-        } else {
-            wgpu::TextureDimension::D2
-        },
-        format: layout.format,
-        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-        view_formats: &[],
-    });
+    let texture = device.create_texture(&descriptor(
+        "viewer-render volume",
+        layout.format,
+        size,
+        wgpu::TextureDimension::D3,
+    ));
     let bytes_per_row = width * layout.bytes_per_pixel;
     let slice_bytes = u64::from(bytes_per_row) * u64::from(height);
     let slices_per_chunk = (VOLUME_CHUNK_BYTES / slice_bytes).clamp(1, u64::from(depth)) as u32;
@@ -175,6 +192,28 @@ pub(crate) fn create(
         first += count;
     }
     texture
+}
+
+fn descriptor(
+    label: &'static str,
+    format: wgpu::TextureFormat,
+    [width, height, depth]: [u32; 3],
+    dimension: wgpu::TextureDimension,
+) -> wgpu::TextureDescriptor<'static> {
+    wgpu::TextureDescriptor {
+        label: Some(label),
+        size: wgpu::Extent3d {
+            width,
+            height,
+            depth_or_array_layers: depth,
+        },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension,
+        format,
+        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        view_formats: &[],
+    }
 }
 
 #[cfg(test)]

@@ -196,3 +196,54 @@ async fn reslice_mip_on_both_backends() {
         }
     }
 }
+
+/// An image one tile wider than the device's 2D limit, on both
+/// backends: the columns on either side of the seam between its tiles
+/// are drawn in place, 1:1.
+#[wasm_bindgen_test]
+async fn image_beyond_the_texture_limit_is_drawn_from_tiles() {
+    for (preference, backend) in [
+        (BackendPreference::WebGpu, "webgpu"),
+        (BackendPreference::WebGl2, "webgl2"),
+    ] {
+        let (w, h) = (64u32, 4u32);
+        let target = canvas(w, h);
+        let mut renderer = Renderer::for_canvas(target, preference)
+            .await
+            .expect("a renderer");
+        let width = renderer.texture_limits().max_2d + 8;
+        console_log!("{backend}: an image {width} pixels wide");
+        // Stored value = column mod 256, shown as that byte.
+        let texels = (0..width * h).map(|i| (i % width % 256) as u8).collect();
+        let image = renderer
+            .upload(&viewer_render::GpuImage {
+                width,
+                height: h,
+                texels: TexelData::U8(texels),
+            })
+            .expect("upload");
+        // The last 64 columns, 1:1: the first tile's core ends 4 columns
+        // before the limit.
+        let first = width - w;
+        let p = DisplayParams {
+            clip_to_image: [
+                w as f32 / 2.0,
+                0.0,
+                first as f32 + w as f32 / 2.0,
+                0.0,
+                -(h as f32) / 2.0,
+                h as f32 / 2.0,
+            ],
+            ..params(127.5, 255.0, VoiFunction::LinearExact)
+        };
+        renderer
+            .draw(&[(viewport(0, 0, w, h), image, p)])
+            .expect("draw");
+        let pixels = renderer.read_pixels().await.expect("read back");
+        for (i, rgba) in pixels.chunks(4).enumerate() {
+            let column = first + i as u32 % w;
+            let v = (column % 256) as u8;
+            assert_eq!(rgba, [v, v, v, 255], "{backend}: column {column}");
+        }
+    }
+}

@@ -7,7 +7,8 @@ use crate::error::RenderError;
 use crate::params::Uniforms;
 use crate::pipelines::Variant;
 use crate::readback;
-use crate::types::{DisplayParams, Draw, ImageId, Viewport};
+use crate::tiles;
+use crate::types::{DisplayParams, Draw, ImageId, Viewport, VolumeId};
 
 const UNIFORM_SIZE: u64 = std::mem::size_of::<Uniforms>() as u64;
 
@@ -55,6 +56,24 @@ impl UniformBlock {
     }
 }
 
+/// One draw call of a frame: a caller's draw, or one tile of a tiled
+/// image. Its uniform block is the frame's block at the same index.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pass {
+    viewport: Viewport,
+    /// The part of the viewport the call can change.
+    scissor: Viewport,
+    variant: Variant,
+    source: Source,
+}
+
+/// The texture a pass reads.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    Tile(ImageId, usize),
+    Volume(VolumeId),
+}
+
 /// Distance between blocks: the device's dynamic offset alignment.
 fn stride(device: &wgpu::Device) -> u64 {
     let alignment = u64::from(device.limits().min_uniform_buffer_offset_alignment);
@@ -89,11 +108,12 @@ impl Renderer {
             self.check_viewport(draw.viewport())?;
             self.pipelines.ensure(&self.gpu.device, variant);
         }
-        self.write_uniforms(draws);
+        let (passes, uniforms) = self.passes(draws)?;
+        self.write_uniforms(&uniforms);
         match &self.target {
             Target::Offscreen(texture) => {
                 let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
-                let commands = self.record(&view, draws);
+                let commands = self.record(&view, &passes);
                 self.gpu.queue.submit([commands]);
             }
             #[cfg(target_arch = "wasm32")]
@@ -106,13 +126,82 @@ impl Renderer {
                 let view = frame
                     .texture
                     .create_view(&wgpu::TextureViewDescriptor::default());
-                let commands = self.record(&view, draws);
+                let commands = self.record(&view, &passes);
                 self.gpu.queue.submit([commands]);
                 self.gpu.queue.present(frame);
             }
         }
-        self.last_frame = draws.to_vec();
+        self.last_frame = passes;
         self.take_errors()
+    }
+
+    /// The draw calls of a frame and their uniform blocks: one per draw,
+    /// or one per tile of a tiled image that appears in the viewport.
+    fn passes(&self, draws: &[Draw]) -> Result<(Vec<Pass>, Vec<Uniforms>), RenderError> {
+        let mut passes = Vec::with_capacity(draws.len());
+        let mut uniforms = Vec::with_capacity(draws.len());
+        for draw in draws {
+            let viewport = draw.viewport();
+            if viewport.width == 0 || viewport.height == 0 {
+                continue;
+            }
+            let variant = self.variant_of(draw)?;
+            match draw {
+                Draw::Image { image, params, .. } => {
+                    let uploaded = self
+                        .images
+                        .get(image)
+                        .ok_or_else(|| RenderError::UnknownHandle(format!("{image:?}")))?;
+                    let single = uploaded.tiles.len() == 1;
+                    for (index, tile) in uploaded.tiles.iter().enumerate() {
+                        let scissor = if single {
+                            Some(viewport)
+                        } else {
+                            let [x0, y0, x1, y1] = tile.core;
+                            tiles::screen_rect(
+                                params.clip_to_image,
+                                [x0, y0, x1, y1].map(|v| v as f32),
+                                [viewport.x, viewport.y, viewport.width, viewport.height],
+                            )
+                            .map(|[x, y, width, height]| Viewport {
+                                x,
+                                y,
+                                width,
+                                height,
+                            })
+                        };
+                        let Some(scissor) = scissor else { continue };
+                        passes.push(Pass {
+                            viewport,
+                            scissor,
+                            variant,
+                            source: Source::Tile(*image, index),
+                        });
+                        uniforms.push(Uniforms::for_image(
+                            params,
+                            uploaded.size,
+                            tile.origin,
+                            tile.core,
+                        ));
+                    }
+                }
+                Draw::Reslice {
+                    volume,
+                    params,
+                    reslice,
+                    ..
+                } => {
+                    passes.push(Pass {
+                        viewport,
+                        scissor: viewport,
+                        variant,
+                        source: Source::Volume(*volume),
+                    });
+                    uniforms.push(Uniforms::for_reslice(params, reslice));
+                }
+            }
+        }
+        Ok((passes, uniforms))
     }
 
     /// The last frame as RGBA8 rows from the top (`width × 4` bytes per
@@ -146,9 +235,12 @@ impl Renderer {
     /// The pipeline variant that draws `draw`: its texture's kind and the
     /// choices in its parameters.
     fn variant_of(&self, draw: &Draw) -> Result<Variant, RenderError> {
-        let (uploaded, params, slab) = match draw {
+        let (kind, params, slab) = match draw {
             Draw::Image { image, params, .. } => (
-                self.images.get(image).ok_or_else(|| format!("{image:?}")),
+                self.images
+                    .get(image)
+                    .map(|i| i.kind)
+                    .ok_or_else(|| format!("{image:?}")),
                 params,
                 Default::default(),
             ),
@@ -160,12 +252,13 @@ impl Renderer {
             } => (
                 self.volumes
                     .get(volume)
+                    .map(|v| v.kind)
                     .ok_or_else(|| format!("{volume:?}")),
                 params,
                 reslice.mode,
             ),
         };
-        let kind = uploaded.map_err(RenderError::UnknownHandle)?.kind;
+        let kind = kind.map_err(RenderError::UnknownHandle)?;
         Ok(Variant::new(kind, params.interpolation, params.voi, slab))
     }
 
@@ -187,11 +280,11 @@ impl Renderer {
         }
     }
 
-    /// Writes draw `i`'s block at offset `i × stride`, growing the buffer
-    /// (to a power of two of blocks) when the frame has more draws.
-    fn write_uniforms(&mut self, draws: &[Draw]) {
+    /// Writes pass `i`'s block at offset `i × stride`, growing the buffer
+    /// (to a power of two of blocks) when the frame has more passes.
+    fn write_uniforms(&mut self, uniforms: &[Uniforms]) {
         let device = &self.gpu.device;
-        let count = draws.len().max(1) as u64;
+        let count = uniforms.len().max(1) as u64;
         if count > self.uniforms.capacity {
             self.uniforms = UniformBlock::with_capacity(
                 device,
@@ -200,15 +293,9 @@ impl Renderer {
             );
         }
         let stride = stride(device) as usize;
-        let mut bytes = vec![0u8; stride * draws.len()];
-        for (draw, block) in draws.iter().zip(bytes.chunks_exact_mut(stride)) {
-            let uniforms = match draw {
-                Draw::Image { params, .. } => Uniforms::for_image(params),
-                Draw::Reslice {
-                    params, reslice, ..
-                } => Uniforms::for_reslice(params, reslice),
-            };
-            block[..UNIFORM_SIZE as usize].copy_from_slice(bytemuck::bytes_of(&uniforms));
+        let mut bytes = vec![0u8; stride * uniforms.len()];
+        for (u, block) in uniforms.iter().zip(bytes.chunks_exact_mut(stride)) {
+            block[..UNIFORM_SIZE as usize].copy_from_slice(bytemuck::bytes_of(u));
         }
         if !bytes.is_empty() {
             self.gpu
@@ -217,10 +304,10 @@ impl Renderer {
         }
     }
 
-    /// Encodes the clear and the draws into `view`. Draws whose handle or
-    /// pipeline is missing, or whose viewport is empty, are skipped:
-    /// [`Renderer::draw_frame`] has checked them before.
-    fn record(&self, view: &wgpu::TextureView, draws: &[Draw]) -> wgpu::CommandBuffer {
+    /// Encodes the clear and the passes into `view`. Passes whose texture
+    /// or pipeline is missing (released since the frame was drawn) are
+    /// skipped: [`Renderer::draw_frame`] has checked them before.
+    fn record(&self, view: &wgpu::TextureView, passes: &[Pass]) -> wgpu::CommandBuffer {
         let mut encoder = self
             .gpu
             .device
@@ -245,26 +332,26 @@ impl Renderer {
                 multiview_mask: None,
             });
             let stride = stride(&self.gpu.device);
-            for (index, draw) in draws.iter().enumerate() {
-                let viewport = draw.viewport();
-                let uploaded = match draw {
-                    Draw::Image { image, .. } => self.images.get(image),
-                    Draw::Reslice { volume, .. } => self.volumes.get(volume),
+            for (index, pass_) in passes.iter().enumerate() {
+                let bind_group = match pass_.source {
+                    Source::Tile(image, tile) => self
+                        .images
+                        .get(&image)
+                        .and_then(|i| i.tiles.get(tile))
+                        .map(|t| &t.texture.bind_group),
+                    Source::Volume(volume) => self.volumes.get(&volume).map(|v| &v.bind_group),
                 };
-                let Some(uploaded) = uploaded else { continue };
-                let Ok(variant) = self.variant_of(draw) else {
+                let Some(bind_group) = bind_group else {
                     continue;
                 };
-                let Some(pipeline) = self.pipelines.get(variant) else {
+                let Some(pipeline) = self.pipelines.get(pass_.variant) else {
                     continue;
                 };
-                if viewport.width == 0 || viewport.height == 0 {
-                    continue;
-                }
+                let (viewport, scissor) = (pass_.viewport, pass_.scissor);
                 let offset = (index as u64 * stride) as u32;
                 pass.set_pipeline(pipeline);
                 pass.set_bind_group(0, &self.uniforms.bind_group, &[offset]);
-                pass.set_bind_group(1, &uploaded.bind_group, &[]);
+                pass.set_bind_group(1, bind_group, &[]);
                 pass.set_viewport(
                     viewport.x as f32,
                     viewport.y as f32,
@@ -273,7 +360,7 @@ impl Renderer {
                     0.0,
                     1.0,
                 );
-                pass.set_scissor_rect(viewport.x, viewport.y, viewport.width, viewport.height);
+                pass.set_scissor_rect(scissor.x, scissor.y, scissor.width, scissor.height);
                 pass.draw(0..3, 0..1);
             }
         }

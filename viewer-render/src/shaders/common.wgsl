@@ -22,6 +22,12 @@ struct Params {
     slab_step: vec4<f32>,
     // sample count, then unused
     slab: vec4<u32>,
+    // 2D images: columns and rows of the whole image, then the image
+    // pixel at this draw's texture origin (a tile's, else 0, 0)
+    extent: vec4<f32>,
+    // 2D images: the image points this draw shows, [x0, x1) × [y0, y1)
+    // as x0, y0, x1, y1 (a tile's core, else the whole image)
+    core: vec4<f32>,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;

@@ -3,8 +3,10 @@
 // giving the output colour, and `sample_image`, which is one of the three
 // samplers below.
 
-// Stored value (or RGB) of the pixel nearest to `p` inside the image:
-// points past the edge take the edge pixel, as interpolation needs.
+// Stored value (or RGB) of the pixel nearest to `p` inside the texture:
+// points past the edge take the edge pixel, as interpolation needs. A
+// tile's texture reaches far enough past its core (`tiles::APRON`) that
+// only the image's own edges are ever clamped to.
 fn texel(p: vec2<i32>, last: vec2<i32>) -> Texel {
     return load_texel(clamp(p, vec2<i32>(0), last));
 }
@@ -62,11 +64,15 @@ fn sample_bicubic(point: vec2<f32>) -> Texel {
 @fragment
 fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
     let point = image_point(in.clip);
-    let size = vec2<f32>(textureDimensions(image));
-    if any(point < vec2<f32>(0.0)) || any(point >= size) {
+    if any(point < vec2<f32>(0.0)) || any(point >= params.extent.xy) {
         return BLACK;
     }
+    // Another tile of the image draws this point.
+    if any(point < params.core.xy) || any(point >= params.core.zw) {
+        discard;
+    }
     // For grey images the rescale (affine) applies once, to the
-    // interpolated stored value: the weights sum to one.
-    return shade(sample_image(point));
+    // interpolated stored value: the weights sum to one. The texture's
+    // own edges are the image's wherever clamping can reach them.
+    return shade(sample_image(point - params.extent.zw));
 }

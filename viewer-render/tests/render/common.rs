@@ -12,7 +12,21 @@ use viewer_render::{
 /// exists. With `CI` set a missing adapter fails the test instead: CI
 /// installs Mesa's lavapipe, so there it means a broken setup.
 pub fn renderer(width: u32, height: u32) -> Option<Renderer> {
-    match futures::executor::block_on(Renderer::headless(width, height)) {
+    or_skip(futures::executor::block_on(Renderer::headless(
+        width, height,
+    )))
+}
+
+/// Like [`renderer`], on a device whose 2D textures are at most `max_2d`
+/// pixels per side.
+pub fn renderer_with_texture_limit(width: u32, height: u32, max_2d: u32) -> Option<Renderer> {
+    or_skip(futures::executor::block_on(
+        Renderer::headless_with_texture_limit(width, height, max_2d),
+    ))
+}
+
+fn or_skip(opened: Result<Renderer, RenderError>) -> Option<Renderer> {
+    match opened {
         Ok(renderer) => Some(renderer),
         Err(RenderError::GpuUnavailable { reason }) if std::env::var_os("CI").is_none() => {
             // Written to the process's stderr directly: the test harness

@@ -106,7 +106,7 @@ fn rgb_passes_through_and_inverts() {
 }
 
 #[test]
-fn large_radiograph_fits_and_oversized_is_refused() {
+fn large_radiograph_fits_and_one_beyond_the_limit_is_tiled() {
     let Some(mut renderer) = renderer(64, 64) else {
         return;
     };
@@ -137,16 +137,23 @@ fn large_radiograph_fits_and_oversized_is_refused() {
         });
     }
 
+    // One pixel wider than the device's limit: uploaded as tiles, and
+    // its last column (beyond the limit) is drawn.
     let side = limits.max_2d + 1;
-    let oversized = GpuImage {
-        width: side,
-        height: 1,
-        texels: TexelData::U8(vec![0; side as usize]),
+    let mut row = vec![0u8; side as usize];
+    row[side as usize - 1] = 255;
+    let wide = upload(&mut renderer, side, 1, TexelData::U8(row));
+    let p = DisplayParams {
+        // The last 64 columns over the 64 × 64 target, 1:1 across.
+        clip_to_image: [32.0, 0.0, side as f32 - 32.0, 0.0, -0.5, 0.5],
+        ..params(127.5, 255.0, VoiFunction::LinearExact)
     };
-    assert!(matches!(
-        renderer.upload(&oversized),
-        Err(RenderError::TooLarge { max, .. }) if max == limits.max_2d
-    ));
+    renderer
+        .draw(&[(viewport(0, 0, 64, 64), wide, p)])
+        .expect("draw");
+    let pixels = read(&renderer);
+    assert_eq!(grey(&pixels, 64, 63, 10), 255);
+    assert_eq!(grey(&pixels, 64, 62, 10), 0);
 }
 
 #[test]

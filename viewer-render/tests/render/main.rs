@@ -11,4 +11,5 @@ mod common;
 mod formats;
 mod geometry;
 mod mpr;
+mod tiles;
 mod window;
