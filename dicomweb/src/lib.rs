@@ -2,9 +2,9 @@
 //! rooted at `/dicom-web`.
 //!
 //! The protocol pieces ([`multipart`], [`accept`]) know nothing of the
-//! archive; the resources ([`stow`], [`qido`], [`wado`]) translate HTTP
-//! into calls on the archive's [`Ingest`](pacs_core::Ingest) and
-//! [`Archive`](pacs_core::Archive), and [`error`] is the one place where
+//! archive; the resources (the private modules `stow`, `qido` and `wado`)
+//! translate HTTP into calls on the archive's [`pacs_core::Ingest`] and
+//! [`pacs_core::Archive`], and [`error`] is the one place where
 //! archive errors become HTTP statuses.
 
 pub mod accept;

@@ -3,7 +3,7 @@
 //! [`DimseServer::serve`] accepts TCP connections and runs each on its own
 //! task: peek and judge the A-ASSOCIATE-RQ ([`negotiation`]), let
 //! `dicom-ul` establish the association, then serve messages
-//! ([`association`]). The protocol knows nothing of storage: every service
+//! (the private `association` module). The protocol knows nothing of storage: every service
 //! decision is the [`ServiceHandler`]'s.
 
 mod association;

@@ -87,7 +87,7 @@ enum Command {
     Send {
         /// Where: a DICOMweb base URL (http(s)://…/dicom-web), a configured
         /// forwarding destination's name, a configured node's AE title
-        /// ([[dicom_nodes]]), or AET@HOST:PORT.
+        /// (`[[dicom_nodes]]`), or AET@HOST:PORT.
         #[arg(long)]
         to: String,
         /// A file holding the bearer token for a DICOMweb destination

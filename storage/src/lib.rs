@@ -28,8 +28,8 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 
 pub use fs::{FsStore, StagingWriter};
-pub use key::{InvalidKey, ObjectKey};
-pub use s3::{S3Config, S3Store};
+pub use key::{InvalidKey, MAX_KEY_LEN, ObjectKey};
+pub use s3::{MAX_PART_SIZE, MIN_PART_SIZE, S3Config, S3Store};
 
 /// The body of an object to store, as one or more contiguous segments that
 /// are written back to back. Segments let a caller prepend a header to a

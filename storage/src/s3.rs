@@ -21,7 +21,7 @@ use crate::{Body, ByteStream, ObjectKey, ObjectMeta, ObjectStore, StorageError};
 
 mod config;
 
-pub use config::S3Config;
+pub use config::{MAX_PART_SIZE, MIN_PART_SIZE, S3Config};
 
 /// S3's largest number of parts in one upload.
 const MAX_PARTS: u64 = 10_000;
