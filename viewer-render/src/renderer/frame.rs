@@ -157,10 +157,9 @@ impl Renderer {
                         let scissor = if single {
                             Some(viewport)
                         } else {
-                            let [x0, y0, x1, y1] = tile.core;
                             tiles::screen_rect(
                                 params.clip_to_image,
-                                [x0, y0, x1, y1].map(|v| v as f32),
+                                tile.core.map(|v| v as f32),
                                 [viewport.x, viewport.y, viewport.width, viewport.height],
                             )
                             .map(|[x, y, width, height]| Viewport {
