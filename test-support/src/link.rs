@@ -8,7 +8,9 @@
 //! TCP stream; it shows the way TCP shows it, as a stall of the connection
 //! that lost a segment for one round trip while it is sent again. An outage
 //! is a black hole: connections stay open and nothing moves, as when a
-//! radio link drops, and what was in flight moves on when it comes back.
+//! radio link drops, and what was in flight moves on when it comes back. A
+//! break is the other kind of outage, as when a VPN reconnects: every
+//! connection is cut and new ones are closed as soon as they open.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -58,6 +60,7 @@ struct Direction {
 struct Shared {
     spec: LinkSpec,
     down: AtomicBool,
+    broken: AtomicBool,
     up: Direction,
     downstream: Direction,
 }
@@ -77,6 +80,7 @@ impl Link {
         let shared = Arc::new(Shared {
             spec,
             down: AtomicBool::new(false),
+            broken: AtomicBool::new(false),
             up: Direction {
                 next_free: Mutex::new(Instant::now()),
                 bytes: AtomicU64::new(0),
@@ -117,6 +121,11 @@ impl Link {
                         _ = async {
                             loop {
                                 let Ok((client, _)) = listener.accept().await else { continue };
+                                if s.broken.load(Ordering::SeqCst) {
+                                    // Closed as soon as it opened.
+                                    drop(client);
+                                    continue;
+                                }
                                 seed += 1;
                                 tokio::spawn(carry(client, target, s.clone(), seed));
                             }
@@ -137,6 +146,12 @@ impl Link {
     /// Takes the link down (nothing moves) or brings it back.
     pub fn set_down(&self, down: bool) {
         self.shared.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Breaks the link (every connection it carries is cut, new ones are
+    /// closed at once) or mends it.
+    pub fn set_broken(&self, broken: bool) {
+        self.shared.broken.store(broken, Ordering::SeqCst);
     }
 
     /// Bytes carried towards the target so far.
@@ -170,8 +185,34 @@ async fn carry(client: TcpStream, target: SocketAddr, shared: Arc<Shared>, seed:
     let (client_read, client_write) = client.into_split();
     let (server_read, server_write) = server.into_split();
     let up = pump(client_read, server_write, shared.clone(), true, seed);
-    let down = pump(server_read, client_write, shared, false, seed ^ 0x5555);
-    let _ = tokio::join!(up, down);
+    let down = pump(
+        server_read,
+        client_write,
+        shared.clone(),
+        false,
+        seed ^ 0x5555,
+    );
+    // A break drops both directions, which closes both sockets.
+    tokio::select! {
+        _ = async { tokio::join!(up, down) } => {}
+        _ = until_broken(&shared) => {}
+    }
+}
+
+async fn until_broken(shared: &Shared) {
+    while !shared.broken.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Aborts a task when dropped, so that a direction cut by a break leaves
+/// no reader behind holding its socket.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Moves bytes one way: a reader stamps each chunk with when it may
@@ -186,7 +227,7 @@ async fn pump(
 ) {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<(Instant, Vec<u8>)>(QUEUE);
     let delay = shared.spec.one_way_delay;
-    let reader = tokio::spawn(async move {
+    let reader = AbortOnDrop(tokio::spawn(async move {
         let mut buf = vec![0u8; CHUNK];
         loop {
             match from.read(&mut buf).await {
@@ -202,7 +243,7 @@ async fn pump(
                 }
             }
         }
-    });
+    }));
     let mut rng = SmallRng::seed_from_u64(seed);
     let direction = if upstream {
         &shared.up
@@ -238,7 +279,7 @@ async fn pump(
             .fetch_add(chunk.len() as u64, Ordering::SeqCst);
     }
     let _ = to.shutdown().await;
-    reader.abort();
+    drop(reader);
 }
 
 #[cfg(test)]
@@ -297,6 +338,65 @@ mod tests {
                 .map_err(|_| "the bytes came when the link was back".to_string())?
                 .map_err(|e| e.to_string())?;
             assert_eq!(&four, b"held");
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn a_break_cuts_connections_until_the_link_is_mended() -> Result<(), String> {
+        let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+        runtime.block_on(async {
+            let echo = TcpListener::bind("127.0.0.1:0")
+                .await
+                .map_err(|e| e.to_string())?;
+            let target = echo.local_addr().map_err(|e| e.to_string())?;
+            tokio::spawn(async move {
+                while let Ok((mut s, _)) = echo.accept().await {
+                    tokio::spawn(async move {
+                        let (mut r, mut w) = s.split();
+                        let _ = tokio::io::copy(&mut r, &mut w).await;
+                    });
+                }
+            });
+            let link = Link::start(target, LinkSpec::new(100.0, Duration::from_millis(2), 0.0))?;
+            let connect = || TcpStream::connect(("127.0.0.1", link.port));
+            // Reads what comes back within a second: the echo, or nothing
+            // (end of stream or an error) on a cut connection.
+            async fn echo_of(s: &mut TcpStream, data: &[u8]) -> Option<Vec<u8>> {
+                s.write_all(data).await.ok()?;
+                let mut back = vec![0u8; data.len()];
+                tokio::time::timeout(Duration::from_secs(1), s.read_exact(&mut back))
+                    .await
+                    .ok()?
+                    .ok()?;
+                Some(back)
+            }
+            let mut open = connect().await.map_err(|e| e.to_string())?;
+            assert_eq!(
+                echo_of(&mut open, b"before").await.as_deref(),
+                Some(&b"before"[..])
+            );
+
+            link.set_broken(true);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let mut rest = Vec::new();
+            let end = tokio::time::timeout(Duration::from_secs(1), open.read_to_end(&mut rest))
+                .await
+                .map_err(|_| "the open connection was not cut".to_string())?;
+            assert!(end.is_err() || rest.is_empty(), "{end:?} {rest:?}");
+            let mut fresh = connect().await.map_err(|e| e.to_string())?;
+            assert_eq!(
+                echo_of(&mut fresh, b"during").await,
+                None,
+                "a new connection is closed"
+            );
+
+            link.set_broken(false);
+            let mut mended = connect().await.map_err(|e| e.to_string())?;
+            assert_eq!(
+                echo_of(&mut mended, b"after").await.as_deref(),
+                Some(&b"after"[..])
+            );
             Ok(())
         })
     }
