@@ -22,6 +22,7 @@ use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 use test_support::browser::{self, Backend, Driver};
+use test_support::link::{Link, LinkSpec};
 
 const STUDY: &str = "1.2.826.0.1.3680043.10.1453.77.1";
 const SERIES: &str = "1.2.826.0.1.3680043.10.1453.77.1.1";
@@ -535,4 +536,114 @@ fn viewer_in_chromium_webgpu() {
 #[test]
 fn viewer_in_chromium_webgl2() {
     run_viewer_checks(Backend::WebGl2);
+}
+
+/// A link that breaks while the series loads (a VPN reconnecting, a
+/// proxy restarted): the page says the connection was lost, keeps asking
+/// for the slices it lost without giving any up, and once the link is
+/// mended holds every slice, each shown as computed.
+#[test]
+fn slices_lost_to_a_broken_link_are_fetched_again() {
+    let test = "slices_lost_to_a_broken_link_are_fetched_again";
+    let Some(viewer) = browser::viewer_dir_or_skip(test) else {
+        return;
+    };
+    // 64 slices of 128 KiB: about two seconds through the link, so the
+    // break comes while most of them are still on their way.
+    const MANY: u32 = 64;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_with(
+        &tmp.path().join("data"),
+        None,
+        &["--viewer-dir", viewer.to_str().expect("utf-8 path")],
+    );
+    let files: Vec<Vec<u8>> = (0..MANY).map(slice).collect();
+    let refs: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
+    web::stow_ok(&server, &refs);
+    let link = Link::start(
+        server.http,
+        LinkSpec::new(40.0, Duration::from_millis(10), 0.0),
+    )
+    .expect("link");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let driver = Driver::start();
+        let client = browser::open(&driver, 1100, 800).await;
+        let url = format!(
+            "http://127.0.0.1:{}/viewer?study={STUDY}&lang=en",
+            link.port
+        );
+        client.goto(&url).await.expect("the page opens");
+        browser::wait_until(
+            &client,
+            "the first image",
+            "return performance.getEntriesByName('pacs:first-image').length > 0;",
+            Duration::from_secs(90),
+        )
+        .await;
+        link.set_broken(true);
+        browser::wait_until(
+            &client,
+            "the page saying the connection was lost",
+            "const p = document.querySelector('.progress[data-link=lost]');
+             return !!p && !p.hidden && window.pacsViewer.state().linkLost === true;",
+            Duration::from_secs(30),
+        )
+        .await;
+        let said = text_of(&client, ".progress").await;
+        assert!(
+            said.starts_with("Connection to the server lost, trying again"),
+            "{said:?}"
+        );
+        // Several attempts fail while the link stays broken; none is
+        // given up.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let state = browser::state(&client).await;
+        assert_eq!(state["failed"], 0, "{state}");
+        assert!(
+            state["loaded"].as_u64().expect("loaded") < u64::from(MANY),
+            "the series finished before the link broke: {state}"
+        );
+
+        link.set_broken(false);
+        browser::wait_until(
+            &client,
+            "the whole series after the link was mended",
+            "return performance.getEntriesByName('pacs:series-loaded').length > 0;",
+            Duration::from_secs(90),
+        )
+        .await;
+        let state = browser::state(&client).await;
+        assert_eq!(state["loaded"], MANY, "{state}");
+        assert_eq!(state["failed"], 0, "{state}");
+        assert_eq!(state["linkLost"], false, "{state}");
+        let hidden = browser::eval(
+            &client,
+            "return document.querySelector('.progress').hidden;",
+            vec![],
+        )
+        .await;
+        assert_eq!(hidden, true, "the progress note goes once all is loaded");
+
+        // The ends of the stack, each in its place.
+        for (key, k) in [("\u{E010}", MANY - 1), ("\u{E011}", 0)] {
+            browser::press(&client, key).await;
+            browser::wait_until(
+                &client,
+                &format!("slice {k}"),
+                &format!("return window.pacsViewer.state().slice === {k};"),
+                Duration::from_secs(20),
+            )
+            .await;
+            next_frame_drawn(&client).await;
+            assert_quadrants(&client, k, CENTER, WIDTH, "after the break").await;
+        }
+        let _ = client.close().await;
+    });
+    drop(link);
+    server.stop();
 }

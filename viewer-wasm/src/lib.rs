@@ -7,7 +7,8 @@
 //!   ([`url`], [`route`]), the study search ([`search`], [`studies`]),
 //!   what to ask WADO-RS for ([`frames`]) and how to read its answers
 //!   ([`multipart`]), a series' slices and their loading order
-//!   ([`series`]), stored pixels ([`pixels`]), layouts and the drawn part
+//!   ([`series`]), which failed requests to send again ([`retry`]),
+//!   stored pixels ([`pixels`]), layouts and the drawn part
 //!   of a viewport ([`layout`]), reformats for the renderer ([`mpr`]), the
 //!   mouse tools ([`tools`]), measurements ([`annotations`]) and overlay
 //!   numbers ([`format`](mod@format)), the forwarding page's jobs
@@ -36,7 +37,8 @@
 //!   `W <width> L <center>`), `[data-measurement]` (a result such as
 //!   `52.3 mm`), `[data-tool=wl|zoom|pan|length|angle|rect|ellipse]`;
 //! - `window.pacsViewer.state()` (the active viewport: backend, study,
-//!   series, slice index, slices, window, zoom, rotation in degrees,
+//!   series, slice index, slices, slices loaded and failed, `linkLost`
+//!   while a broken request waits to be sent again, window, zoom, rotation in degrees,
 //!   flips, invert, canvas and image size, frames drawn, wasm memory) and
 //!   `window.pacsViewer.imageToScreen(col, row)`: where the image point
 //!   `(col, row)` (pixel `(c, r)` covers `[c, c + 1) × [r, r + 1)`) is, in
@@ -58,6 +60,7 @@ pub mod mpr;
 pub mod multipart;
 pub mod pixels;
 pub mod report;
+pub mod retry;
 pub mod route;
 pub mod search;
 pub mod series;

@@ -150,6 +150,7 @@ pub static TABLE: &[Entry] = &[
     // Progress
     ("progress.study", "Loading study…", "Загрузка исследования…", "Tekshiruv yuklanmoqda…"),
     ("progress.loading", "Loading {n} of {total}", "Загрузка {n} из {total}", "Yuklanmoqda: {n} / {total}"),
+    ("progress.retrying", "Connection to the server lost, trying again ({n} of {total} loaded)", "Связь с сервером потеряна, повторяем попытку (загружено {n} из {total})", "Server bilan aloqa uzildi, qayta urinilmoqda ({n} / {total} yuklandi)"),
 
     // Errors, in words a reader can act on
     ("error.server_unreachable", "The server cannot be reached", "Сервер недоступен", "Serverga ulanib boʻlmayapti"),

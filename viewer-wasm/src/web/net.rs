@@ -28,6 +28,18 @@ pub enum NetError {
     Body(String),
 }
 
+impl NetError {
+    /// Whether asking again may succeed: the connection failed or broke,
+    /// or the server (or a proxy) said "not now"
+    /// ([`crate::retry::transient_status`]).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            NetError::Unreachable | NetError::Body(_) => true,
+            NetError::Status { status, .. } => crate::retry::transient_status(*status),
+        }
+    }
+}
+
 /// A successful response's body and content type.
 pub struct Fetched {
     pub content_type: String,

@@ -51,7 +51,8 @@ pub fn show_fatal(shared: &Shared, message: &str) {
 /// "Loading n of N" for the active viewport's series while it streams in,
 /// at most a few times a second: every change of the page costs a
 /// composited frame, which on a software-rendered browser is as dear as a
-/// fetched slice.
+/// fetched slice. While the link is lost it says so instead, and that
+/// requests are being sent again.
 pub fn update_progress(shared: &Shared) {
     let now = dom::now_ms();
     let mut v = shared.borrow_mut();
@@ -73,10 +74,19 @@ pub fn update_progress(shared: &Shared) {
     if s.done >= s.len() || v.fatal.is_some() {
         v.dom.progress.set_hidden(true);
     } else {
+        let key = if v.link_lost {
+            "progress.retrying"
+        } else {
+            "progress.loading"
+        };
         v.dom.progress.set_text_content(Some(&tr_with(
-            "progress.loading",
+            key,
             &[("n", &s.done.to_string()), ("total", &s.len().to_string())],
         )));
+        let _ = v
+            .dom
+            .progress
+            .set_attribute("data-link", if v.link_lost { "lost" } else { "up" });
         v.dom.progress.set_hidden(false);
     }
 }

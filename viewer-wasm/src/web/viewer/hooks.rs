@@ -8,7 +8,7 @@
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
-use super::state::Shared;
+use super::state::{Shared, SliceState};
 use crate::web::dom;
 
 /// Installs `window.pacsViewer`.
@@ -40,6 +40,14 @@ fn state(shared: &Shared) -> JsValue {
         .map(|s| s.borrow().study_uid.clone())
         .unwrap_or_else(|| v.study_uid.clone());
     let view = pane.view.unwrap_or_default();
+    let (loaded, failed) = pane.series.as_ref().map_or((0, 0), |s| {
+        let s = s.borrow();
+        let count = |f: fn(&SliceState) -> bool| s.slices.iter().filter(|x| f(x)).count();
+        (
+            count(|x| matches!(x, SliceState::Ready(_))),
+            count(|x| matches!(x, SliceState::Failed(_))),
+        )
+    });
     let canvas = v.dom.canvas.get_bounding_client_rect();
     let value = serde_json::json!({
         "backend": v.renderer.as_ref().map(|r| r.backend()),
@@ -47,6 +55,9 @@ fn state(shared: &Shared) -> JsValue {
         "series": series,
         "slice": pane.stack.index(),
         "slices": pane.stack.len(),
+        "loaded": loaded,
+        "failed": failed,
+        "linkLost": v.link_lost,
         "window": pane.window.as_ref().map(|w| serde_json::json!({
             "center": w.center,
             "width": w.width,

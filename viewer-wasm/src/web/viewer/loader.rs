@@ -364,6 +364,52 @@ pub fn pump(shared: &Shared) {
     }
 }
 
+/// Fetches `url`, sending the request again while it fails in a way that
+/// may pass ([`NetError::is_transient`]: the link dropped, the server is
+/// restarting) and the series is still open, after the waits of
+/// [`crate::retry`]. The page says meanwhile that the connection was
+/// lost. The request keeps its place among those in flight while it
+/// waits, so an outage does not turn into a burst of requests.
+async fn fetch_retrying(
+    shared: &Shared,
+    series: &Rc<RefCell<LoadedSeries>>,
+    url: &str,
+    accept: &str,
+) -> Result<net::Fetched, NetError> {
+    let mut attempt = 0;
+    loop {
+        let fetched = net::get_bytes(url, accept).await;
+        let lost = match &fetched {
+            Err(error) => error.is_transient() && !series.borrow().closed,
+            Ok(_) => false,
+        };
+        let changed = {
+            let mut v = shared.borrow_mut();
+            std::mem::replace(&mut v.link_lost, lost) != lost
+        };
+        if changed {
+            force_progress(shared);
+        }
+        if !lost {
+            return fetched;
+        }
+        attempt += 1;
+        if let Err(error) = &fetched {
+            dom::log(&format!(
+                "{url}: {error}; asking again in {} ms",
+                crate::retry::delay_ms(attempt)
+            ));
+        }
+        dom::sleep(crate::retry::delay_ms(attempt)).await;
+    }
+}
+
+/// Writes the loading progress now, not at its usual pace.
+fn force_progress(shared: &Shared) {
+    shared.borrow_mut().progress_shown_at = f64::NEG_INFINITY;
+    update_progress(shared);
+}
+
 /// Fetches and decodes one slice, retrying once uncompressed when the
 /// browser's decoders cannot handle the stored syntax. The request holds
 /// one of the [`MAX_IN_FLIGHT`] network places only until its body has
@@ -392,7 +438,7 @@ async fn fetch_slice(shared: &Shared, series: Rc<RefCell<LoadedSeries>>, index: 
                 slice.instance,
             )
         };
-        let fetched = net::get_bytes(&url, &accept).await;
+        let fetched = fetch_retrying(shared, &series, &url, &accept).await;
         {
             let mut v = shared.borrow_mut();
             v.in_flight -= 1;

@@ -91,6 +91,7 @@ pub fn show(app: &HtmlElement, me: &Me, request: ViewerRequest, module: JsValue)
         textures: Default::default(),
         in_flight: 0,
         progress_shown_at: 0.0,
+        link_lost: false,
         decoding: 0,
         redraw_pending: false,
         warmed: false,

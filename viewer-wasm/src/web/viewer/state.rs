@@ -275,6 +275,9 @@ pub struct Viewer {
     pub progress_shown_at: f64,
     /// Frames fetched and being decoded.
     pub decoding: usize,
+    /// A slice request broke on the link and is waiting to be sent again;
+    /// cleared by the next one that succeeds.
+    pub link_lost: bool,
     pub redraw_pending: bool,
     /// The first image's pipeline has been prepared (see `draw::warm_up`).
     pub warmed: bool,
