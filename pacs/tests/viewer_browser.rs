@@ -189,13 +189,18 @@ async fn assert_quadrants(
 
 /// A server serving the viewer from `viewer`, holding the test study.
 fn server_with_study(viewer: &std::path::Path) -> (tempfile::TempDir, Server) {
+    server_with_slices(viewer, SLICES)
+}
+
+/// Like [`server_with_study`], with `count` slices in the series.
+fn server_with_slices(viewer: &std::path::Path, count: u32) -> (tempfile::TempDir, Server) {
     let tmp = tempfile::tempdir().expect("temp dir");
     let server = Server::start_with(
         &tmp.path().join("data"),
         None,
         &["--viewer-dir", viewer.to_str().expect("utf-8 path")],
     );
-    let files: Vec<Vec<u8>> = (0..SLICES).map(slice).collect();
+    let files: Vec<Vec<u8>> = (0..count).map(slice).collect();
     let refs: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
     web::stow_ok(&server, &refs);
     (tmp, server)
@@ -224,13 +229,7 @@ fn run_viewer_checks(backend: Backend) {
             Backend::WebGl2 => server.url(&format!("/viewer?study={STUDY}&backend=webgl2&lang=en")),
         };
         client.goto(&url).await.expect("the page opens");
-        browser::wait_until(
-            &client,
-            "the first image",
-            "return performance.getEntriesByName('pacs:first-image').length > 0;",
-            Duration::from_secs(90),
-        )
-        .await;
+        wait_first_image(&client).await;
         browser::wait_until(
             &client,
             "the whole series",
@@ -448,6 +447,17 @@ async fn document_backend(client: &fantoccini::Client) -> String {
 /// The text of the first element matching `css`, read in one step in the
 /// page (the viewer re-renders overlays, so a WebDriver element handle can
 /// go stale between finding and reading it).
+/// Waits until the page has drawn the opened study's first image.
+async fn wait_first_image(client: &fantoccini::Client) {
+    browser::wait_until(
+        client,
+        "the first image",
+        "return performance.getEntriesByName('pacs:first-image').length > 0;",
+        Duration::from_secs(90),
+    )
+    .await;
+}
+
 async fn text_of(client: &fantoccini::Client, css: &str) -> String {
     let v = browser::eval(
         client,
@@ -513,13 +523,7 @@ fn viewer_without_webgpu_falls_back_to_webgl2() {
             .goto(&server.url(&format!("/viewer?study={STUDY}&lang=en")))
             .await
             .expect("the page opens");
-        browser::wait_until(
-            &client,
-            "the first image",
-            "return performance.getEntriesByName('pacs:first-image').length > 0;",
-            Duration::from_secs(90),
-        )
-        .await;
+        wait_first_image(&client).await;
         let state = browser::state(&client).await;
         assert_eq!(state["backend"], "webgl2", "{state}");
         let first = state["slice"].as_u64().expect("slice index") as u32;
@@ -551,15 +555,7 @@ fn slices_lost_to_a_broken_link_are_fetched_again() {
     // 64 slices of 128 KiB: about two seconds through the link, so the
     // break comes while most of them are still on their way.
     const MANY: u32 = 64;
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let server = Server::start_with(
-        &tmp.path().join("data"),
-        None,
-        &["--viewer-dir", viewer.to_str().expect("utf-8 path")],
-    );
-    let files: Vec<Vec<u8>> = (0..MANY).map(slice).collect();
-    let refs: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
-    web::stow_ok(&server, &refs);
+    let (_tmp, server) = server_with_slices(&viewer, MANY);
     let link = Link::start(
         server.http,
         LinkSpec::new(40.0, Duration::from_millis(10), 0.0),
@@ -578,13 +574,7 @@ fn slices_lost_to_a_broken_link_are_fetched_again() {
             link.port
         );
         client.goto(&url).await.expect("the page opens");
-        browser::wait_until(
-            &client,
-            "the first image",
-            "return performance.getEntriesByName('pacs:first-image').length > 0;",
-            Duration::from_secs(90),
-        )
-        .await;
+        wait_first_image(&client).await;
         link.set_broken(true);
         browser::wait_until(
             &client,

@@ -286,23 +286,28 @@ async fn pump(
 mod tests {
     use super::*;
 
+    /// An echo server on loopback, for the link to lead to.
+    async fn echo_server() -> Result<SocketAddr, String> {
+        let echo = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| e.to_string())?;
+        let target = echo.local_addr().map_err(|e| e.to_string())?;
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = echo.accept().await {
+                tokio::spawn(async move {
+                    let (mut r, mut w) = s.split();
+                    let _ = tokio::io::copy(&mut r, &mut w).await;
+                });
+            }
+        });
+        Ok(target)
+    }
+
     #[test]
     fn the_link_carries_bytes_at_its_rate_and_holds_them_while_down() -> Result<(), String> {
         let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
         runtime.block_on(async {
-            // An echo server behind the link.
-            let echo = TcpListener::bind("127.0.0.1:0")
-                .await
-                .map_err(|e| e.to_string())?;
-            let target = echo.local_addr().map_err(|e| e.to_string())?;
-            tokio::spawn(async move {
-                while let Ok((mut s, _)) = echo.accept().await {
-                    tokio::spawn(async move {
-                        let (mut r, mut w) = s.split();
-                        let _ = tokio::io::copy(&mut r, &mut w).await;
-                    });
-                }
-            });
+            let target = echo_server().await?;
             let link = Link::start(target, LinkSpec::new(8.0, Duration::from_millis(100), 0.0))?;
             let mut s = TcpStream::connect(("127.0.0.1", link.port))
                 .await
@@ -346,18 +351,7 @@ mod tests {
     fn a_break_cuts_connections_until_the_link_is_mended() -> Result<(), String> {
         let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
         runtime.block_on(async {
-            let echo = TcpListener::bind("127.0.0.1:0")
-                .await
-                .map_err(|e| e.to_string())?;
-            let target = echo.local_addr().map_err(|e| e.to_string())?;
-            tokio::spawn(async move {
-                while let Ok((mut s, _)) = echo.accept().await {
-                    tokio::spawn(async move {
-                        let (mut r, mut w) = s.split();
-                        let _ = tokio::io::copy(&mut r, &mut w).await;
-                    });
-                }
-            });
+            let target = echo_server().await?;
             let link = Link::start(target, LinkSpec::new(100.0, Duration::from_millis(2), 0.0))?;
             let connect = || TcpStream::connect(("127.0.0.1", link.port));
             // Reads what comes back within a second: the echo, or nothing
