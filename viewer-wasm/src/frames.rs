@@ -77,6 +77,15 @@ pub fn frame_url(root: &str, study: &str, series: &str, instance: &str, frame: u
     )
 }
 
+/// The address of a series (WADO-RS retrieves all of it there).
+pub fn series_url(root: &str, study: &str, series: &str) -> String {
+    format!(
+        "{root}/studies/{}/series/{}",
+        encode_component(study),
+        encode_component(series)
+    )
+}
+
 /// The address of a series' metadata.
 pub fn metadata_url(root: &str, study: &str, series: &str) -> String {
     format!(
@@ -95,9 +104,32 @@ pub fn thumbnail_url(root: &str, study: &str, series: &str) -> String {
     )
 }
 
+/// The SOP Instance UID in a WADO-RS resource location such as
+/// `…/instances/{uid}/bulkdata/7FE00010` or `…/instances/{uid}/frames/1`.
+pub fn instance_of_location(location: &str) -> Option<&str> {
+    let (_, rest) = location.rsplit_once("/instances/")?;
+    let uid = rest.split('/').next()?;
+    (!uid.is_empty()).then_some(uid)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn locations_name_their_instance() {
+        let base = "http://h/dicom-web/studies/1.2/series/1.2.3/instances";
+        assert_eq!(
+            instance_of_location(&format!("{base}/1.2.3.4/bulkdata/7FE00010")),
+            Some("1.2.3.4")
+        );
+        assert_eq!(
+            instance_of_location(&format!("{base}/1.2.3.5/frames/1")),
+            Some("1.2.3.5")
+        );
+        assert_eq!(instance_of_location("/dicom-web/studies/1.2"), None);
+        assert_eq!(instance_of_location("/instances/"), None);
+    }
 
     #[test]
     fn native_syntaxes_are_always_requested_little_endian() {

@@ -38,7 +38,9 @@
 //!   `52.3 mm`), `[data-tool=wl|zoom|pan|length|angle|rect|ellipse]`;
 //! - `window.pacsViewer.state()` (the active viewport: backend, study,
 //!   series, slice index, slices, slices loaded and failed, `linkLost`
-//!   while a broken request waits to be sent again, window, zoom, rotation in degrees,
+//!   while a broken request waits to be sent again, `streaming` once the
+//!   rest of the series was asked for in one request, window, zoom,
+//!   rotation in degrees,
 //!   flips, invert, canvas and image size, frames drawn, wasm memory) and
 //!   `window.pacsViewer.imageToScreen(col, row)`: where the image point
 //!   `(col, row)` (pixel `(c, r)` covers `[c, c + 1) × [r, r + 1)`) is, in

@@ -2,8 +2,10 @@
 //! with (PS3.18 §8.7.3): one part per requested frame, each with its own
 //! `Content-Type` (which carries the part's `transfer-syntax`).
 //!
-//! Parts are returned as byte ranges into the body, so a 500 kB frame is
-//! never copied before it is decoded.
+//! A whole body is split into byte ranges ([`split`]), so a 500 kB frame
+//! is never copied before it is decoded; a body that streams in (a
+//! series' pixel data in one response) is read part by part as it arrives
+//! ([`PartReader`]).
 
 use std::ops::Range;
 
@@ -56,11 +58,16 @@ pub fn media_type_param(content_type: &str, name: &str) -> Option<String> {
 }
 
 /// Splits `body` into its parts, using the boundary named in the
-/// response's `content_type`.
+/// response's `content_type`. A body that is not multipart is one part of
+/// its own type.
 pub fn split(content_type: &str, body: &[u8]) -> Result<Vec<Part>, MultipartError> {
-    let boundary = media_type_param(content_type, "boundary")
-        .filter(|b| !b.is_empty())
-        .ok_or_else(|| MultipartError::NoBoundary(content_type.to_owned()))?;
+    if !is_multipart(content_type) {
+        return Ok(vec![Part {
+            content_type: Some(content_type.to_owned()),
+            body: 0..body.len(),
+        }]);
+    }
+    let boundary = boundary(content_type)?;
     let dash_boundary = format!("--{boundary}");
     let delimiter = format!("\r\n--{boundary}");
 
@@ -97,6 +104,148 @@ pub fn split(content_type: &str, body: &[u8]) -> Result<Vec<Part>, MultipartErro
             body: body_start..body_end,
         });
         pos = body_end + delimiter.len();
+    }
+}
+
+fn is_multipart(content_type: &str) -> bool {
+    content_type
+        .trim_start()
+        .get(..10)
+        .is_some_and(|t| t.eq_ignore_ascii_case("multipart/"))
+}
+
+fn boundary(content_type: &str) -> Result<String, MultipartError> {
+    media_type_param(content_type, "boundary")
+        .filter(|b| !b.is_empty())
+        .ok_or_else(|| MultipartError::NoBoundary(content_type.to_owned()))
+}
+
+/// Most bytes before the first delimiter, or of one part's headers,
+/// that a streamed body may hold: past this it is not what it claims.
+const MAX_HEAD: usize = 64 * 1024;
+
+/// A part read from a streamed body: its headers of interest and a copy
+/// of its payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedPart {
+    pub content_type: Option<String>,
+    /// Where the part's resource lives (WADO-RS names each instance's
+    /// pixel data or frame this way).
+    pub content_location: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// Reads the parts of a `multipart/related` body as its bytes arrive:
+/// each [`PartReader::push`] returns the parts its bytes completed. It
+/// holds at most one unfinished part (and the bytes of one chunk).
+#[derive(Debug)]
+pub struct PartReader {
+    dash_boundary: Vec<u8>,
+    delimiter: Vec<u8>,
+    buf: Vec<u8>,
+    /// Where the next part starts (just after a delimiter), once the
+    /// first delimiter was found.
+    pos: Option<usize>,
+    /// Where to look for the delimiter ending the current part: the bytes
+    /// before were searched already.
+    scan_from: usize,
+    closed: bool,
+}
+
+impl PartReader {
+    /// A reader for a body of type `content_type`, which must name its
+    /// boundary.
+    pub fn new(content_type: &str) -> Result<PartReader, MultipartError> {
+        let boundary = boundary(content_type)?;
+        Ok(PartReader {
+            dash_boundary: format!("--{boundary}").into_bytes(),
+            delimiter: format!("\r\n--{boundary}").into_bytes(),
+            buf: Vec::new(),
+            pos: None,
+            scan_from: 0,
+            closed: false,
+        })
+    }
+
+    /// Adds the next bytes of the body; returns the parts they completed.
+    pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<OwnedPart>, MultipartError> {
+        if self.closed {
+            return Ok(Vec::new());
+        }
+        self.buf.extend_from_slice(bytes);
+        let mut parts = Vec::new();
+        let mut pos = match self.pos {
+            Some(pos) => pos,
+            None => {
+                let opening = if self.buf.starts_with(&self.dash_boundary) {
+                    Some(self.dash_boundary.len())
+                } else {
+                    find(&self.buf, &self.delimiter, 0).map(|at| at + self.delimiter.len())
+                };
+                match opening {
+                    Some(pos) => pos,
+                    None if self.buf.len() > MAX_HEAD => return Err(MultipartError::NoFirstPart),
+                    None => return Ok(parts),
+                }
+            }
+        };
+        loop {
+            let rest = &self.buf[pos..];
+            if rest.len() < 2 {
+                break;
+            }
+            if rest.starts_with(b"--") {
+                self.closed = true;
+                break;
+            }
+            // The line after the delimiter, then the headers.
+            let Some(line_end) = find(&self.buf, b"\r\n", pos) else {
+                break;
+            };
+            let headers_start = line_end + 2;
+            let (headers, body_start) = if self.buf[headers_start..].starts_with(b"\r\n") {
+                (String::new(), headers_start + 2)
+            } else {
+                match find(&self.buf, b"\r\n\r\n", headers_start) {
+                    Some(end) => (
+                        String::from_utf8_lossy(&self.buf[headers_start..end]).into_owned(),
+                        end + 4,
+                    ),
+                    None if self.buf.len() - headers_start > MAX_HEAD => {
+                        return Err(MultipartError::UnterminatedHeaders);
+                    }
+                    None => break,
+                }
+            };
+            let from = self.scan_from.max(body_start);
+            let Some(body_end) = find(&self.buf, &self.delimiter, from) else {
+                // Next time, look only where the delimiter may still start.
+                self.scan_from = self
+                    .buf
+                    .len()
+                    .saturating_sub(self.delimiter.len())
+                    .max(body_start);
+                break;
+            };
+            parts.push(OwnedPart {
+                content_type: header_value(&headers, "content-type"),
+                content_location: header_value(&headers, "content-location"),
+                body: self.buf[body_start..body_end].to_vec(),
+            });
+            pos = body_end + self.delimiter.len();
+            self.scan_from = 0;
+        }
+        // Drop what was read; keep the part in progress.
+        self.buf.drain(..pos);
+        self.scan_from = self.scan_from.saturating_sub(pos);
+        self.pos = Some(0);
+        Ok(parts)
+    }
+
+    /// Whether the closing delimiter was read: a body that ends before it
+    /// was cut short.
+    pub fn is_complete(&self) -> bool {
+        self.closed
     }
 }
 
@@ -197,6 +346,83 @@ mod tests {
         let cut = &body[..body.len() - 12];
         assert_eq!(split(CT, cut), Err(MultipartError::Truncated));
         assert_eq!(split(CT, b"nothing here"), Err(MultipartError::NoFirstPart));
+    }
+
+    #[test]
+    fn a_body_that_is_not_multipart_is_one_part() {
+        let ct = "application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1";
+        let parts = split(ct, b"abcd").unwrap();
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].body, 0..4);
+        assert_eq!(
+            parts[0].transfer_syntax().as_deref(),
+            Some("1.2.840.10008.1.2.1")
+        );
+    }
+
+    /// A body with Content-Location headers, as a series' bulk data.
+    fn located_body(parts: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut body = b"preamble".to_vec();
+        for (location, payload) in parts {
+            body.extend_from_slice(b"\r\n--XyZ\r\nContent-Type: application/octet-stream\r\n");
+            body.extend_from_slice(format!("Content-Location: {location}\r\n\r\n").as_bytes());
+            body.extend_from_slice(payload);
+        }
+        body.extend_from_slice(b"\r\n--XyZ--\r\n");
+        body
+    }
+
+    #[test]
+    fn streamed_parts_come_out_whatever_the_chunks() {
+        let one: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+        // Bytes that look like the start of a delimiter.
+        let two: &[u8] = b"\r\n--Xy\r\n-";
+        let three: &[u8] = b"";
+        let body = located_body(&[("/a/1", &one), ("/a/2", two), ("/a/3", three)]);
+        for chunk in [1, 2, 3, 7, 64, 1000, body.len()] {
+            let mut reader = PartReader::new(CT).unwrap();
+            let mut parts = Vec::new();
+            for piece in body.chunks(chunk) {
+                parts.extend(reader.push(piece).unwrap());
+            }
+            assert!(reader.is_complete(), "chunks of {chunk}");
+            let got: Vec<(Option<&str>, &[u8])> = parts
+                .iter()
+                .map(|p| (p.content_location.as_deref(), p.body.as_slice()))
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    (Some("/a/1"), one.as_slice()),
+                    (Some("/a/2"), two),
+                    (Some("/a/3"), three)
+                ],
+                "chunks of {chunk}"
+            );
+            assert_eq!(
+                parts[0].content_type.as_deref(),
+                Some("application/octet-stream")
+            );
+        }
+    }
+
+    #[test]
+    fn a_streamed_body_cut_short_is_incomplete() {
+        let body = located_body(&[("/a/1", b"abcdef"), ("/a/2", b"ghijkl")]);
+        let mut reader = PartReader::new(CT).unwrap();
+        let parts = reader.push(&body[..body.len() - 14]).unwrap();
+        assert_eq!(parts.len(), 1, "only the first part is whole");
+        assert!(!reader.is_complete());
+        // Not a multipart body at all.
+        let mut reader = PartReader::new(CT).unwrap();
+        assert_eq!(
+            reader.push(&vec![b'x'; MAX_HEAD + 1]),
+            Err(MultipartError::NoFirstPart)
+        );
+        assert!(matches!(
+            PartReader::new("application/octet-stream"),
+            Err(MultipartError::NoBoundary(_))
+        ));
     }
 
     #[test]

@@ -128,6 +128,41 @@ pub fn next_to_fetch(current: usize, wanted: impl Fn(usize) -> bool, len: usize)
     None
 }
 
+/// What the first requests of a series, one frame each, showed of the
+/// link: frames and bytes received, and the milliseconds they took.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LinkSample {
+    pub frames: usize,
+    pub bytes: usize,
+    pub elapsed_ms: f64,
+}
+
+/// Frames fetched one by one before the link is judged.
+pub const SAMPLE_FRAMES: usize = 6;
+
+/// From this many bytes per millisecond (10 MB/s, a link of 80 Mbit/s or
+/// more) the rest of a series comes in one streamed request.
+pub const FAST_LINK_BYTES_PER_MS: f64 = 10_000.0;
+
+/// Fewest slices left for one request to be worth it.
+pub const STREAM_MIN_REMAINING: usize = 12;
+
+/// Whether the `remaining` slices of a series should come in one request
+/// for the whole series rather than one request each.
+///
+/// One request per slice costs the browser and the server a few
+/// milliseconds each, which on a fast link is most of the time a series
+/// takes; on a slow link the bytes are what takes long, and slices
+/// requested one by one, nearest the one on screen first, let the reader
+/// start while the rest arrive. So the whole-series request is made only
+/// when the first frames came fast.
+pub fn stream_the_rest(sample: &LinkSample, remaining: usize) -> bool {
+    sample.frames >= SAMPLE_FRAMES
+        && remaining >= STREAM_MIN_REMAINING
+        && sample.elapsed_ms > 0.0
+        && sample.bytes as f64 / sample.elapsed_ms >= FAST_LINK_BYTES_PER_MS
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +190,23 @@ mod tests {
     fn layout(values: Vec<Value>) -> SeriesLayout {
         let metadata = Attributes::list(Value::Array(values)).unwrap();
         SeriesLayout::from_metadata(&metadata).unwrap()
+    }
+
+    #[test]
+    fn only_a_fast_link_gets_the_rest_in_one_request() {
+        let sample = |frames, mb_per_s: f64| LinkSample {
+            frames,
+            bytes: frames * 524_288,
+            elapsed_ms: (frames * 524_288) as f64 / (mb_per_s * 1000.0),
+        };
+        // Loopback or a gigabit LAN.
+        assert!(stream_the_rest(&sample(6, 100.0), 290));
+        // 100 Mbit/s, a district hospital's link: slice by slice.
+        assert!(!stream_the_rest(&sample(6, 9.0), 290));
+        // Too soon to judge, or too little left.
+        assert!(!stream_the_rest(&sample(5, 100.0), 290));
+        assert!(!stream_the_rest(&sample(6, 100.0), 11));
+        assert!(!stream_the_rest(&LinkSample::default(), 290));
     }
 
     #[test]

@@ -111,6 +111,52 @@ async fn send_with(
     Ok(response)
 }
 
+/// A response body read as it arrives.
+pub struct ByteStream {
+    reader: web_sys::ReadableStreamDefaultReader,
+}
+
+impl ByteStream {
+    /// The next bytes, or `None` at the end of the body.
+    pub async fn next(&self) -> Result<Option<Vec<u8>>, NetError> {
+        let read = JsFuture::from(self.reader.read())
+            .await
+            .map_err(|_| NetError::Body("the connection broke while reading".into()))?;
+        let done = js_sys::Reflect::get(&read, &"done".into())
+            .ok()
+            .and_then(|d| d.as_bool())
+            .unwrap_or(true);
+        if done {
+            return Ok(None);
+        }
+        let value = js_sys::Reflect::get(&read, &"value".into())
+            .map_err(|_| NetError::Body("a chunk without bytes".into()))?;
+        Ok(Some(js_sys::Uint8Array::new(&value).to_vec()))
+    }
+
+    /// Stops reading: the rest of the body is not wanted.
+    pub fn cancel(&self) {
+        let _ = self.reader.cancel();
+    }
+}
+
+/// Starts a GET of `url` and returns its content type and its body as a
+/// stream.
+pub async fn get_stream(url: &str, accept: &str) -> Result<(String, ByteStream), NetError> {
+    let response = send(url, accept).await?;
+    let content_type = response
+        .headers()
+        .get("Content-Type")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let body = response
+        .body()
+        .ok_or_else(|| NetError::Body("no body".into()))?;
+    let reader = body.get_reader().unchecked_into();
+    Ok((content_type, ByteStream { reader }))
+}
+
 /// The error for a failed answer; a 401 also starts the way to sign-in.
 fn failed(response: &Response, url: &str) -> NetError {
     if response.status() == 401 {

@@ -40,6 +40,7 @@ fn state(shared: &Shared) -> JsValue {
         .map(|s| s.borrow().study_uid.clone())
         .unwrap_or_else(|| v.study_uid.clone());
     let view = pane.view.unwrap_or_default();
+    let streaming = pane.series.as_ref().is_some_and(|s| s.borrow().streaming);
     let (loaded, failed) = pane.series.as_ref().map_or((0, 0), |s| {
         let s = s.borrow();
         let count = |f: fn(&SliceState) -> bool| s.slices.iter().filter(|x| f(x)).count();
@@ -58,6 +59,7 @@ fn state(shared: &Shared) -> JsValue {
         "loaded": loaded,
         "failed": failed,
         "linkLost": v.link_lost,
+        "streaming": streaming,
         "window": pane.window.as_ref().map(|w| serde_json::json!({
             "center": w.center,
             "width": w.width,

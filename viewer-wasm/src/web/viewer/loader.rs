@@ -12,8 +12,11 @@ use viewer_core::tags;
 use super::draw::{request_redraw, show_fatal, update_progress};
 use super::state::{LoadedSeries, SeriesEntry, Shared, SliceState};
 use super::strip;
-use crate::frames::{accept_for, accept_uncompressed, frame_url, metadata_url};
-use crate::series::{SeriesLayout, next_to_fetch};
+use crate::frames::{
+    accept_for, accept_uncompressed, frame_url, instance_of_location, metadata_url, series_url,
+};
+use crate::multipart::{OwnedPart, PartReader};
+use crate::series::{SeriesLayout, next_to_fetch, stream_the_rest};
 use crate::url::encode_component;
 use crate::web::decode::{DecodeFailure, Decoded};
 use crate::web::dom;
@@ -228,7 +231,7 @@ fn loaded_series(
     layout: SeriesLayout,
     palettes: Vec<Result<Option<Rc<PaletteLut>>, String>>,
 ) -> LoadedSeries {
-    let accept = layout
+    let accept: Vec<String> = layout
         .instances
         .iter()
         .map(|i| {
@@ -257,6 +260,10 @@ fn loaded_series(
         .collect();
     let planes = layout.planes();
     let slices = layout.slices.iter().map(|_| SliceState::Missing).collect();
+    let uncompressed = accept_uncompressed();
+    let streamable = layout.slices.len() == layout.instances.len()
+        && layout.instances.iter().all(|i| i.number_of_frames == 1)
+        && accept.iter().all(|a| *a == uncompressed);
     let mut v = shared.borrow_mut();
     v.next_series_key += 1;
     LoadedSeries {
@@ -272,6 +279,11 @@ fn loaded_series(
         closed: false,
         loaded_marked: false,
         key: v.next_series_key,
+        streamable,
+        requested: 0,
+        sample: Default::default(),
+        sample_started: None,
+        streaming: false,
     }
 }
 
@@ -438,7 +450,18 @@ async fn fetch_slice(shared: &Shared, series: Rc<RefCell<LoadedSeries>>, index: 
                 slice.instance,
             )
         };
+        // Every request but the series' first (which also waits for the
+        // server to open the series) tells how fast the link is.
+        let sampled = {
+            let mut s = series.borrow_mut();
+            s.requested += 1;
+            s.requested > 1
+        };
+        let started = dom::now_ms();
         let fetched = fetch_retrying(shared, &series, &url, &accept).await;
+        if let (true, Ok(f)) = (sampled, &fetched) {
+            sample_link(shared, &series, started, f.body.byte_length() as usize);
+        }
         {
             let mut v = shared.borrow_mut();
             v.in_flight -= 1;
@@ -473,6 +496,158 @@ async fn fetch_slice(shared: &Shared, series: Rc<RefCell<LoadedSeries>>, index: 
             }
         }
     }
+    settle(shared, &series, index, outcome);
+}
+
+/// Counts a frame that arrived through its own request (started at
+/// `started`, `bytes` long) in the series' sample of the link, and once
+/// the sample says the link is fast, starts fetching the rest of the
+/// series in one request ([`stream_rest`]).
+fn sample_link(shared: &Shared, series: &Rc<RefCell<LoadedSeries>>, started: f64, bytes: usize) {
+    let start = {
+        let mut s = series.borrow_mut();
+        if !s.streamable || s.streaming || s.closed {
+            return;
+        }
+        let since = *s.sample_started.get_or_insert(started);
+        s.sample.frames += 1;
+        s.sample.bytes += bytes;
+        s.sample.elapsed_ms = dom::now_ms() - since;
+        let remaining = s
+            .slices
+            .iter()
+            .filter(|x| matches!(x, SliceState::Missing))
+            .count();
+        let start = stream_the_rest(&s.sample, remaining);
+        s.streaming = start;
+        start
+    };
+    if start {
+        let (shared, series) = (shared.clone(), series.clone());
+        wasm_bindgen_futures::spawn_local(async move { stream_rest(shared, series).await });
+    }
+}
+
+/// Fetches every slice of `series` not yet asked for in one series-level
+/// WADO-RS request for its pixel data, decoding each instance's part as
+/// it arrives. The request holds one of the network places. What it does
+/// not bring (the link broke, the server left an instance out) goes back
+/// to one request per slice, with their retries.
+async fn stream_rest(shared: Shared, series: Rc<RefCell<LoadedSeries>>) {
+    let (url, mut wanted) = {
+        let mut s = series.borrow_mut();
+        let mut wanted = std::collections::HashMap::new();
+        for index in 0..s.len() {
+            if matches!(s.slices[index], SliceState::Missing) {
+                let instance = s.layout.slices[index].instance;
+                let uid = s.layout.instances[instance].sop_instance_uid.clone();
+                wanted.insert(uid, index);
+                s.slices[index] = SliceState::InFlight;
+            }
+        }
+        (series_url(DICOMWEB, &s.study_uid, &s.series_uid), wanted)
+    };
+    shared.borrow_mut().in_flight += 1;
+    let read = read_stream(&shared, &series, &url, &mut wanted).await;
+    shared.borrow_mut().in_flight -= 1;
+    if let Err(message) = read {
+        dom::log(&format!("{url}: {message}; the rest one slice at a time"));
+    }
+    {
+        let mut s = series.borrow_mut();
+        for index in wanted.into_values() {
+            if matches!(s.slices[index], SliceState::InFlight) {
+                s.slices[index] = SliceState::Missing;
+            }
+        }
+    }
+    pump(&shared);
+}
+
+/// Reads the series' pixel data part by part, handing each wanted
+/// instance's part to the decoders (at most [`MAX_DECODING`] at once:
+/// the body is read no faster than they decode).
+async fn read_stream(
+    shared: &Shared,
+    series: &Rc<RefCell<LoadedSeries>>,
+    url: &str,
+    wanted: &mut std::collections::HashMap<String, usize>,
+) -> Result<(), String> {
+    let (content_type, body) = net::get_stream(url, &accept_uncompressed())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut reader = PartReader::new(&content_type).map_err(|e| e.to_string())?;
+    loop {
+        if series.borrow().closed {
+            body.cancel();
+            return Ok(());
+        }
+        let Some(chunk) = body.next().await.map_err(|e| e.to_string())? else {
+            break;
+        };
+        for part in reader.push(&chunk).map_err(|e| e.to_string())? {
+            let index = part
+                .content_location
+                .as_deref()
+                .and_then(instance_of_location)
+                .and_then(|uid| wanted.remove(uid));
+            let Some(index) = index else { continue };
+            while shared.borrow().decoding >= MAX_DECODING {
+                dom::sleep(2).await;
+            }
+            shared.borrow_mut().decoding += 1;
+            let (shared, series) = (shared.clone(), series.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                decode_part(&shared, &series, index, part).await;
+            });
+        }
+    }
+    if reader.is_complete() {
+        Ok(())
+    } else {
+        Err("the series' pixel data ended early".into())
+    }
+}
+
+/// Decodes one instance's part of the series' pixel data into slice
+/// `index`.
+async fn decode_part(
+    shared: &Shared,
+    series: &Rc<RefCell<LoadedSeries>>,
+    index: usize,
+    part: OwnedPart,
+) {
+    let decoder = shared.borrow().decoder.clone();
+    let (accept, descriptor) = {
+        let s = series.borrow();
+        let instance = s.layout.slices[index].instance;
+        (s.accept[instance].clone(), s.descriptors[instance].clone())
+    };
+    let content_type = part
+        .content_type
+        .unwrap_or_else(|| "application/octet-stream".to_owned());
+    let body = js_sys::Uint8Array::from(part.body.as_slice()).buffer();
+    let decoded = decoder
+        .decode(&content_type, &accept, body, &descriptor)
+        .await;
+    shared.borrow_mut().decoding -= 1;
+    let outcome = decoded.map_err(|failure| {
+        dom::log(&format!("slice {index}: {}", failure.message()));
+        format!("{}: {}", tr("error.decode"), failure.message())
+    });
+    settle(shared, series, index, outcome);
+    pump(shared);
+}
+
+/// Stores what became of slice `index` (its pixels through the series'
+/// palette, or why it failed), then marks the series loaded, redraws or
+/// fails the page as that calls for.
+fn settle(
+    shared: &Shared,
+    series: &Rc<RefCell<LoadedSeries>>,
+    index: usize,
+    outcome: Result<Decoded, String>,
+) {
     let all_done = {
         let mut s = series.borrow_mut();
         if s.closed {
@@ -510,7 +685,7 @@ async fn fetch_slice(shared: &Shared, series: Rc<RefCell<LoadedSeries>>, index: 
             && v.panes[0]
                 .series
                 .as_ref()
-                .is_some_and(|p| Rc::ptr_eq(p, &series))
+                .is_some_and(|p| Rc::ptr_eq(p, series))
             && v.panes[0].stack.index() == index
     };
     if failed_first {
@@ -523,7 +698,7 @@ async fn fetch_slice(shared: &Shared, series: Rc<RefCell<LoadedSeries>>, index: 
     let visible = {
         let v = shared.borrow();
         v.panes.iter().take(v.layout.count()).any(|p| {
-            p.series.as_ref().is_some_and(|s| Rc::ptr_eq(s, &series)) && p.stack.index() == index
+            p.series.as_ref().is_some_and(|s| Rc::ptr_eq(s, series)) && p.stack.index() == index
         })
     };
     if visible {

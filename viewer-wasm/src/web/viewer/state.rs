@@ -68,6 +68,17 @@ pub struct LoadedSeries {
     pub loaded_marked: bool,
     /// A number unique among the page's series, naming its textures.
     pub key: u64,
+    /// Every instance is one frame requested uncompressed, so the series'
+    /// pixel data can come in one series-level request.
+    pub streamable: bool,
+    /// Frame requests started for the series.
+    pub requested: usize,
+    /// The link as the requests after the first found it, and when the
+    /// first of them started (ms since page start).
+    pub sample: crate::series::LinkSample,
+    pub sample_started: Option<f64>,
+    /// The rest of the series is coming (or came) in one request.
+    pub streaming: bool,
 }
 
 impl LoadedSeries {

@@ -1,0 +1,266 @@
+//! Loading a study's slices in real headless Chromium over links that are
+//! fast, slow or broken: one request per slice nearest the one on screen
+//! first, the rest of the series in one request once the link proves
+//! fast, and requests the link broke sent again until it is mended.
+//!
+//! Needs the built viewer (`scripts/build-viewer.sh`), `chromium` and
+//! `chromedriver`; without them the tests say so loudly and pass, except
+//! under CI (or PACS_REQUIRE_BROWSER=1), where they fail.
+
+mod common;
+#[path = "common/viewer_study.rs"]
+mod study;
+#[path = "common/dicomweb_support.rs"]
+mod web;
+
+use std::time::Duration;
+
+use study::*;
+use test_support::browser::{self, Driver};
+use test_support::link::{Link, LinkSpec};
+
+/// A link that breaks while the series loads (a VPN reconnecting, a
+/// proxy restarted): the page says the connection was lost, keeps asking
+/// for the slices it lost without giving any up, and once the link is
+/// mended holds every slice, each shown as computed.
+#[test]
+fn slices_lost_to_a_broken_link_are_fetched_again() {
+    let test = "slices_lost_to_a_broken_link_are_fetched_again";
+    let Some(viewer) = browser::viewer_dir_or_skip(test) else {
+        return;
+    };
+    // 64 slices of 128 KiB: about two seconds through the link, so the
+    // break comes while most of them are still on their way.
+    const MANY: u32 = 64;
+    let (_tmp, server) = server_with_slices(&viewer, MANY);
+    let link = Link::start(
+        server.http,
+        LinkSpec::new(40.0, Duration::from_millis(10), 0.0),
+    )
+    .expect("link");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let driver = Driver::start();
+        let client = browser::open(&driver, 1100, 800).await;
+        let url = format!(
+            "http://127.0.0.1:{}/viewer?study={STUDY}&lang=en",
+            link.port
+        );
+        client.goto(&url).await.expect("the page opens");
+        wait_first_image(&client).await;
+        link.set_broken(true);
+        browser::wait_until(
+            &client,
+            "the page saying the connection was lost",
+            "const p = document.querySelector('.progress[data-link=lost]');
+             return !!p && !p.hidden && window.pacsViewer.state().linkLost === true;",
+            Duration::from_secs(30),
+        )
+        .await;
+        let said = text_of(&client, ".progress").await;
+        assert!(
+            said.starts_with("Connection to the server lost, trying again"),
+            "{said:?}"
+        );
+        // Several attempts fail while the link stays broken; none is
+        // given up.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let state = browser::state(&client).await;
+        assert_eq!(state["failed"], 0, "{state}");
+        assert!(
+            state["loaded"].as_u64().expect("loaded") < u64::from(MANY),
+            "the series finished before the link broke: {state}"
+        );
+
+        link.set_broken(false);
+        browser::wait_until(
+            &client,
+            "the whole series after the link was mended",
+            "return performance.getEntriesByName('pacs:series-loaded').length > 0;",
+            Duration::from_secs(90),
+        )
+        .await;
+        let state = browser::state(&client).await;
+        assert_eq!(state["loaded"], MANY, "{state}");
+        assert_eq!(state["failed"], 0, "{state}");
+        assert_eq!(state["linkLost"], false, "{state}");
+        let hidden = browser::eval(
+            &client,
+            "return document.querySelector('.progress').hidden;",
+            vec![],
+        )
+        .await;
+        assert_eq!(hidden, true, "the progress note goes once all is loaded");
+
+        // The ends of the stack, each in its place.
+        visit_slices(
+            &client,
+            &[("\u{E010}", MANY - 1), ("\u{E011}", 0)],
+            SIZE,
+            (CENTER, WIDTH),
+            "after the break",
+        )
+        .await;
+        let _ = client.close().await;
+    });
+    drop(link);
+    server.stop();
+}
+
+/// On a fast link the viewer asks for the first slices one by one, then
+/// for the rest of the series in one request for its pixel data, and
+/// puts every instance's part in its place.
+#[test]
+fn on_a_fast_link_the_rest_of_the_series_comes_in_one_request() {
+    let test = "on_a_fast_link_the_rest_of_the_series_comes_in_one_request";
+    let Some(viewer) = browser::viewer_dir_or_skip(test) else {
+        return;
+    };
+    // 512 KiB slices: six of them arrive over loopback far faster than
+    // the 10 MB/s from which the viewer takes the link for a fast one.
+    const MANY: u32 = 40;
+    const BIG: u16 = 512;
+    // A window wide enough that the top-right quadrant (−150 + 100 k HU)
+    // tells every slice from its neighbours (about 6 grey levels apart).
+    const WIDE: (f64, f64) = (1800.0, 4400.0);
+    let (_tmp, server) = server_with_slices_of_size(&viewer, MANY, BIG, WIDE);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let driver = Driver::start();
+        let client = browser::open(&driver, 1100, 800).await;
+        client
+            .goto(&server.url(&format!("/viewer?study={STUDY}&lang=en")))
+            .await
+            .expect("the page opens");
+        wait_first_image(&client).await;
+        browser::wait_until(
+            &client,
+            "the whole series",
+            "return performance.getEntriesByName('pacs:series-loaded').length > 0;",
+            Duration::from_secs(90),
+        )
+        .await;
+        let state = browser::state(&client).await;
+        assert_eq!(state["loaded"], MANY, "{state}");
+        assert_eq!(state["failed"], 0, "{state}");
+        // One request for the series, and fewer frame requests than slices.
+        let requests = browser::eval(
+            &client,
+            "const names = performance.getEntriesByType('resource').map(e => e.name);
+             return {
+                 series: names.filter(n => n.endsWith(arguments[0])).length,
+                 frames: names.filter(n => n.includes('/frames/')).length,
+             };",
+            vec![serde_json::json!(format!("/series/{SERIES}"))],
+        )
+        .await;
+        assert_eq!(requests["series"], 1, "{requests}");
+        let frames = requests["frames"].as_u64().expect("frame requests");
+        assert!(frames < u64::from(MANY) / 2, "{requests}");
+
+        // Slices from the series request and from their own, each in its
+        // place: End, Page Up, Page Up, an arrow up, Home.
+        let steps = [
+            ("\u{E010}", MANY - 1),
+            ("\u{E00E}", MANY - 11),
+            ("\u{E00E}", MANY - 21),
+            ("\u{E013}", MANY - 22),
+            ("\u{E011}", 0),
+        ];
+        visit_slices(
+            &client,
+            &steps,
+            BIG,
+            (WIDE.0, WIDE.1),
+            "from the series request",
+        )
+        .await;
+        let _ = client.close().await;
+    });
+    server.stop();
+}
+
+/// The series request on a fast link is cut by a break: what it had not
+/// brought is asked for slice by slice, again and again until the link
+/// is mended, and in the end every slice is in its place.
+#[test]
+fn a_series_request_cut_by_a_break_falls_back_to_single_slices() {
+    let test = "a_series_request_cut_by_a_break_falls_back_to_single_slices";
+    let Some(viewer) = browser::viewer_dir_or_skip(test) else {
+        return;
+    };
+    // 80 slices of 512 KiB through 400 Mbit/s: fast enough for the series
+    // request, slow enough (about a second) for the break to cut it.
+    const MANY: u32 = 80;
+    const BIG: u16 = 512;
+    const WIDE: (f64, f64) = (1800.0, 4400.0);
+    let (_tmp, server) = server_with_slices_of_size(&viewer, MANY, BIG, WIDE);
+    let link = Link::start(
+        server.http,
+        LinkSpec::new(400.0, Duration::from_millis(4), 0.0),
+    )
+    .expect("link");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let driver = Driver::start();
+        let client = browser::open(&driver, 1100, 800).await;
+        let url = format!(
+            "http://127.0.0.1:{}/viewer?study={STUDY}&lang=en",
+            link.port
+        );
+        client.goto(&url).await.expect("the page opens");
+        browser::wait_until(
+            &client,
+            "the series request",
+            "return !!window.pacsViewer && window.pacsViewer.state().streaming === true;",
+            Duration::from_secs(90),
+        )
+        .await;
+        link.set_broken(true);
+        let cut = browser::state(&client).await;
+        assert!(
+            cut["loaded"].as_u64().expect("loaded") < u64::from(MANY),
+            "the series was whole before the break: {cut}"
+        );
+        browser::wait_until(
+            &client,
+            "the page saying the connection was lost",
+            "return window.pacsViewer.state().linkLost === true;",
+            Duration::from_secs(30),
+        )
+        .await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        link.set_broken(false);
+        browser::wait_until(
+            &client,
+            "the whole series after the link was mended",
+            "return performance.getEntriesByName('pacs:series-loaded').length > 0;",
+            Duration::from_secs(90),
+        )
+        .await;
+        let state = browser::state(&client).await;
+        assert_eq!(state["loaded"], MANY, "{state}");
+        assert_eq!(state["failed"], 0, "{state}");
+        visit_slices(
+            &client,
+            &[("\u{E010}", MANY - 1), ("\u{E00E}", MANY - 11)],
+            BIG,
+            (WIDE.0, WIDE.1),
+            "after the cut",
+        )
+        .await;
+        let _ = client.close().await;
+    });
+    drop(link);
+    server.stop();
+}
