@@ -17,7 +17,7 @@ use std::time::Duration;
 use common::{Server, ct_files};
 use dicom_samples::SampleTransferSyntax;
 use scu::StoreScp;
-use test_support::browser::{self, Driver};
+use test_support::browser;
 
 const LIMIT: Duration = Duration::from_secs(90);
 
@@ -69,13 +69,9 @@ fn an_operator_sees_a_failed_forward_and_retries_it() {
         .collect();
     web::stow_ok(&server, &[&bytes[0], &bytes[1]]);
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let driver = Driver::start();
-        let client = browser::open(&driver, 1280, 800).await;
+    let on = &server;
+    browser::in_session(1280, 800, |client| async move {
+        let server = on;
         client
             .goto(&server.url("/forwarding?lang=ru"))
             .await
@@ -170,7 +166,6 @@ fn an_operator_sees_a_failed_forward_and_retries_it() {
                 "delivered"
             ]),
         );
-        let _ = client.close().await;
     });
     server.stop();
 }

@@ -32,13 +32,9 @@ fn run_viewer_checks(backend: Backend) {
     let palette_files = [palette::instance(0), palette::instance(1)];
     web::stow_ok(&server, &[&palette_files[0], &palette_files[1]]);
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let driver = Driver::start();
-        let client = browser::open(&driver, 1100, 800).await;
+    let on = &server;
+    in_chromium(|client| async move {
+        let server = on;
         // WebGPU is what the page picks by itself where the browser
         // offers it; WebGL2 is asked for.
         let url = match backend {
@@ -145,8 +141,7 @@ fn run_viewer_checks(backend: Backend) {
         );
 
         check_mpr_region_statistics(&client).await;
-        check_palette_colours(&client, &server, backend).await;
-        client.close().await.expect("session closed");
+        check_palette_colours(&client, server, backend).await;
     });
     server.stop();
 }

@@ -136,6 +136,26 @@ impl Drop for Driver {
     }
 }
 
+/// Runs `check` in a headless Chromium session with a window of
+/// `width` × `height`, on a runtime of its own, and closes the session
+/// afterwards: the frame of a browser test.
+pub fn in_session<F: std::future::Future<Output = ()>>(
+    width: u32,
+    height: u32,
+    check: impl FnOnce(Client) -> F,
+) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime for the browser session");
+    runtime.block_on(async {
+        let driver = Driver::start();
+        let client = open(&driver, width, height).await;
+        check(client.clone()).await;
+        let _ = client.close().await;
+    });
+}
+
 /// A headless Chromium session with software WebGL2 (SwiftShader) and a
 /// software WebGPU adapter whose canvas shows in screenshots.
 pub async fn open(driver: &Driver, width: u32, height: u32) -> Client {

@@ -3,6 +3,7 @@
 //! the slice), a server holding them, and reading the shown greys back.
 #![allow(dead_code)]
 
+use std::future::Future;
 use std::time::Duration;
 
 use dicom_core::{DataElement, PrimitiveValue, VR};
@@ -294,4 +295,25 @@ pub async fn next_frame_drawn(client: &fantoccini::Client) {
         vec![],
     )
     .await;
+}
+
+/// Runs `check` in a headless Chromium session the size of a small
+/// laptop's window.
+pub fn in_chromium<F: Future<Output = ()>>(check: impl FnOnce(fantoccini::Client) -> F) {
+    browser::in_session(1100, 800, check);
+}
+
+/// Waits until every slice of the opened series has been handled, and
+/// checks that all `count` were loaded and none failed.
+pub async fn wait_whole_series(client: &fantoccini::Client, count: u32) {
+    browser::wait_until(
+        client,
+        "the whole series",
+        "return performance.getEntriesByName('pacs:series-loaded').length > 0;",
+        Duration::from_secs(90),
+    )
+    .await;
+    let state = browser::state(client).await;
+    assert_eq!(state["loaded"], count, "{state}");
+    assert_eq!(state["failed"], 0, "{state}");
 }

@@ -144,17 +144,22 @@ impl ByteStream {
 /// stream.
 pub async fn get_stream(url: &str, accept: &str) -> Result<(String, ByteStream), NetError> {
     let response = send(url, accept).await?;
-    let content_type = response
-        .headers()
-        .get("Content-Type")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    let content_type = content_type(&response);
     let body = response
         .body()
         .ok_or_else(|| NetError::Body("no body".into()))?;
     let reader = body.get_reader().unchecked_into();
     Ok((content_type, ByteStream { reader }))
+}
+
+/// A response's Content-Type, or an empty string.
+fn content_type(response: &Response) -> String {
+    response
+        .headers()
+        .get("Content-Type")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
 }
 
 /// The error for a failed answer; a 401 also starts the way to sign-in.
@@ -233,12 +238,7 @@ pub async fn post(url: &str) -> Result<(), NetError> {
 /// GETs a binary body (frames) with the given Accept header.
 pub async fn get_bytes(url: &str, accept: &str) -> Result<Fetched, NetError> {
     let response = send(url, accept).await?;
-    let content_type = response
-        .headers()
-        .get("Content-Type")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    let content_type = content_type(&response);
     let buffer = JsFuture::from(
         response
             .array_buffer()
