@@ -365,6 +365,16 @@ fn ct_command(sop_instance_uid: &str, calling_ae_title: Option<&str>) -> UploadC
     }
 }
 
+/// A Part 10 file's data set and SOP Instance UID, as a C-STORE carries
+/// them.
+fn data_set_of(part10: Bytes) -> (Bytes, String) {
+    let header = pacs_core::layout::read_part10_header(&part10).unwrap();
+    (
+        part10.slice(header.dataset_offset..),
+        header.media_storage_sop_instance_uid,
+    )
+}
+
 /// A C-STORE's data set fed in pieces as its PDUs arrive, cut unevenly.
 async fn upload(
     f: &Fixture,
@@ -391,10 +401,7 @@ async fn upload(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_sets_taken_in_piece_by_piece_are_stored_and_deduplicated() {
     let f = fixture(DuplicatePolicy::KeepFirst);
-    let part10 = slice_bytes(1, SampleTransferSyntax::ExplicitVrLittleEndian);
-    let header = pacs_core::layout::read_part10_header(&part10).unwrap();
-    let dataset = part10.slice(header.dataset_offset..);
-    let sop = header.media_storage_sop_instance_uid.clone();
+    let (dataset, sop) = data_set_of(slice_bytes(1, SampleTransferSyntax::ExplicitVrLittleEndian));
 
     let stored = upload(&f, &sop, &dataset, 1000).await.unwrap();
     assert_eq!(stored.kind, StoreKind::New);
@@ -435,10 +442,7 @@ async fn data_sets_taken_in_piece_by_piece_are_stored_and_deduplicated() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_that_do_not_hold_together_leave_no_trace() {
     let f = fixture(DuplicatePolicy::KeepFirst);
-    let part10 = slice_bytes(2, SampleTransferSyntax::ExplicitVrLittleEndian);
-    let header = pacs_core::layout::read_part10_header(&part10).unwrap();
-    let dataset = part10.slice(header.dataset_offset..);
-    let sop = header.media_storage_sop_instance_uid.clone();
+    let (dataset, sop) = data_set_of(slice_bytes(2, SampleTransferSyntax::ExplicitVrLittleEndian));
 
     let err = upload(&f, "1.2.3.4", &dataset, 2048).await.unwrap_err();
     assert_eq!(err.status(), 0xA900, "{err}");
