@@ -72,7 +72,7 @@ impl IngestError {
 }
 
 /// Failures of the index database.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum IndexError {
     #[error("the index database is out of space: {0}")]
     OutOfSpace(String),
@@ -82,6 +82,10 @@ pub enum IndexError {
     Corrupt(String),
     #[error("the index is closed")]
     Closed,
+    /// A [`crate::query::Paging::Walk`] resumed from a position taken
+    /// from a search at another level.
+    #[error("a search cannot resume from a position of another query level")]
+    ForeignPosition,
 }
 
 impl From<rusqlite::Error> for IndexError {

@@ -178,6 +178,38 @@ pub struct Match {
     pub value: MatchValue,
 }
 
+/// How a query's matches are split into pages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Paging {
+    /// The level's reading order (newest study first), [`Query::offset`]
+    /// matches skipped: QIDO-RS `limit` and `offset`, where the client
+    /// asks for each page. A study stored between two pages shifts the
+    /// later ones by one.
+    #[default]
+    Offset,
+    /// A walk through every match, each page resuming after the
+    /// [`Position`] of the last match before it (C-FIND, which answers
+    /// with all matches while the archive goes on storing). No match is
+    /// repeated and none that was indexed when the walk began is left
+    /// out, whatever is stored or replaced meanwhile. The order is the
+    /// index's own: studies newest first, series and instances in the
+    /// order they were stored, patients by Patient ID.
+    Walk { after: Option<Position> },
+}
+
+/// Where a match lies in a [`Paging::Walk`]: taken from a result
+/// ([`crate::index::SearchRow::position`]) and given back to resume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position(pub(crate) Key);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Key {
+    /// A study, series or instance: the index's row key at the query's level.
+    Row(i64),
+    /// A patient: the Patient ID, `None` for the studies without one.
+    Patient(Option<String>),
+}
+
 /// A validated QIDO-RS query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {
@@ -191,7 +223,9 @@ pub struct Query {
     /// Extra attributes asked for by `includefield`, as (group, element).
     pub include: Vec<(u16, u16)>,
     pub limit: usize,
+    /// Matches skipped before the page; only for [`Paging::Offset`].
     pub offset: usize,
+    pub paging: Paging,
     /// `fuzzymatching=true`: person names match on any name component prefix.
     pub fuzzy: bool,
     /// The studies the caller may see; nothing outside is matched.
@@ -222,6 +256,7 @@ impl Query {
             include: Vec::new(),
             limit: DEFAULT_LIMIT,
             offset: 0,
+            paging: Paging::Offset,
             fuzzy: false,
             scope: Default::default(),
         }

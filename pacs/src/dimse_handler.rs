@@ -16,6 +16,7 @@ use dimse::{
 };
 use pacs_core::find::{Find, Model, read_identifier, retrieve_query, write_identifier};
 use pacs_core::index::StoredInstance;
+use pacs_core::query::Paging;
 use pacs_core::{Archive, Incoming, Index, Ingest, StoreKind, Upload, UploadCommand};
 
 use pacs_core::workflow::{Role, StudyScope};
@@ -24,14 +25,12 @@ use crate::auth::{AuditOnce, Principal, Via};
 use crate::config::DicomNode;
 use crate::sites::Sites;
 
-/// Matches fetched from the index by the first query of a C-FIND: the
-/// first responses go out at once.
-const FIND_FIRST_PAGE: usize = 500;
-
-/// Largest page of later queries: each page re-runs the search with an
-/// offset, so pages grow (by four each time) to keep a query that matches
-/// the whole archive from costing quadratic time.
-const FIND_MAX_PAGE: usize = 20_000;
+/// Matches fetched from the index per query of a C-FIND. The search walks
+/// the matches (`Paging::Walk`), each page resuming where the last ended:
+/// the first responses go out at once, a query matching the whole archive
+/// costs time in proportion to its matches, and studies stored while the
+/// peer reads neither repeat nor push others out of the answer.
+const FIND_PAGE: usize = 500;
 
 /// Matches produced ahead of the peer: bounds the memory of a query that
 /// matches the whole archive when the peer reads slowly.
@@ -288,8 +287,9 @@ impl ServiceHandler for ArchiveHandler {
         tokio::spawn(async move {
             let mut query = find.query.clone();
             query.scope = scope;
-            query.limit = FIND_FIRST_PAGE;
+            query.limit = FIND_PAGE;
             query.offset = 0;
+            query.paging = Paging::Walk { after: None };
             loop {
                 let rows = match index.search(&query).await {
                     Ok(rows) => rows,
@@ -311,11 +311,12 @@ impl ServiceHandler for ArchiveHandler {
                         return;
                     }
                 }
-                if last_page {
-                    return;
+                match rows.last().and_then(|row| row.position.clone()) {
+                    Some(after) if !last_page => {
+                        query.paging = Paging::Walk { after: Some(after) };
+                    }
+                    _ => return,
                 }
-                query.offset += query.limit;
-                query.limit = (query.limit * 4).min(FIND_MAX_PAGE);
             }
         });
         Ok(matches)

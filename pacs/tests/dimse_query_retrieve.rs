@@ -422,6 +422,46 @@ fn a_cancelled_query_ends_with_the_cancel_status() {
     server.stop();
 }
 
+/// More matches than one page of the index: the query walks the pages
+/// and answers each match exactly once.
+#[test]
+fn a_query_matching_many_pages_answers_each_match_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_with(&dir.path().join("data"), None, &[]);
+    let spec = CtSpec::chest(Patient::karimov_ascii(), 31)
+        .with_slices(1_205)
+        .with_matrix(8, 8);
+    let files = dicom_samples::write_ct_series(
+        &spec,
+        &dir.path().join("series"),
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    )
+    .expect("series written");
+    let done = storescu(&server, &[], &files);
+    assert!(done.success(), "storescu failed:\n{}", done.text);
+
+    let answers = findscu(
+        &server,
+        &dir.path().join("answers"),
+        "-S",
+        &[
+            "QueryRetrieveLevel=IMAGE",
+            &format!("StudyInstanceUID={}", spec.study.study_uid),
+            &format!("SeriesInstanceUID={}", spec.series_uid),
+            "SOPInstanceUID",
+        ],
+    );
+    let mut uids: Vec<String> = answers
+        .iter()
+        .map(|a| text(a, tags::SOP_INSTANCE_UID))
+        .collect();
+    uids.sort();
+    uids.dedup();
+    assert_eq!(answers.len(), 1_205, "one answer per instance");
+    assert_eq!(uids.len(), 1_205, "no instance answered twice");
+    server.stop();
+}
+
 /// Every file under `dir`, by SOP Instance UID.
 fn files_by_sop(dir: &Path) -> std::collections::HashMap<String, Vec<u8>> {
     let mut out = std::collections::HashMap::new();

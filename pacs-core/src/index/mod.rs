@@ -148,6 +148,9 @@ pub struct SearchRow {
     /// The DICOM JSON of one instance of the row's scope, when the query
     /// asks for attributes the index does not hold in columns.
     pub sample_metadata: Option<Vec<u8>>,
+    /// Where to resume a [`crate::query::Paging::Walk`] after this row;
+    /// `None` for other paging.
+    pub position: Option<crate::query::Position>,
 }
 
 /// Totals, for operators.

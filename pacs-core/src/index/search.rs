@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use super::SearchRow;
 use super::sqlite::name_key;
 use crate::error::IndexError;
-use crate::query::{Attribute, Level, MatchKind, MatchValue, Query};
+use crate::query::{Attribute, Key, Level, MatchKind, MatchValue, Paging, Position, Query};
 
 /// The SQL expression holding an attribute (tables: `st` studies,
 /// `se` series, `i` instances).
@@ -213,6 +213,25 @@ const INSTANCE_FIELDS: [Attribute; 3] = [
     Attribute::InstanceNumber,
 ];
 
+/// The row key a walk below patient level pages by, and whether it
+/// runs newest first (studies) or in the order of storing.
+fn walk_key(level: Level) -> (&'static str, bool) {
+    match level {
+        Level::Patient | Level::Study => ("st.pk", true),
+        Level::Series => ("se.pk", false),
+        Level::Instance => ("i.pk", false),
+    }
+}
+
+/// The row key a walk resumes after, `None` at its start.
+fn resume_row(after: &Option<Position>) -> Result<Option<i64>, IndexError> {
+    match after {
+        None => Ok(None),
+        Some(Position(Key::Row(pk))) => Ok(Some(*pk)),
+        Some(Position(Key::Patient(_))) => Err(IndexError::ForeignPosition),
+    }
+}
+
 /// Runs a search.
 pub fn run(c: &Connection, q: &Query) -> Result<Vec<SearchRow>, IndexError> {
     if q.level == Level::Patient {
@@ -263,20 +282,34 @@ pub fn run(c: &Connection, q: &Query) -> Result<Vec<SearchRow>, IndexError> {
     } else {
         "NULL"
     };
+    let (mut conds, mut params) = conditions(q);
+    let (order, offset, walk_column) = match &q.paging {
+        Paging::Offset => (order.to_owned(), q.offset, None),
+        Paging::Walk { after } => {
+            let (key, newest_first) = walk_key(q.level);
+            if let Some(pk) = resume_row(after)? {
+                params.push(rusqlite::types::Value::Integer(pk));
+                let op = if newest_first { "<" } else { ">" };
+                conds.push(format!("{key} {op} ?{}", params.len()));
+            }
+            let direction = if newest_first { " DESC" } else { "" };
+            (format!("ORDER BY {key}{direction}"), 0, Some(key))
+        }
+    };
     let select: Vec<&str> = fields
         .iter()
         .map(|&a| column(a))
         .chain(extra.iter().copied())
         .chain(std::iter::once(sample))
+        .chain(walk_column)
         .collect();
-    let (conds, params) = conditions(q);
     let (sql, params) = paged(
         format!("SELECT {} FROM {from}", select.join(", ")),
         &conds,
         "",
-        order,
+        &order,
         params,
-        q,
+        (q.limit, offset),
     );
     let mut stmt = c.prepare_cached(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
@@ -320,27 +353,31 @@ pub fn run(c: &Connection, q: &Query) -> Result<Vec<SearchRow>, IndexError> {
             k += 4;
         }
         row.sample_metadata = r.get(k)?;
+        if walk_column.is_some() {
+            row.position = Some(Position(Key::Row(r.get(k + 1)?)));
+        }
         Ok(row)
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
-/// `select` with the query's conditions, grouping, order and page.
+/// `select` with the query's conditions, grouping, order and page
+/// (`limit`, `offset`).
 fn paged(
     select: String,
     conds: &[String],
     group: &str,
     order: &str,
     mut params: Vec<rusqlite::types::Value>,
-    q: &Query,
+    (limit, offset): (usize, usize),
 ) -> (String, Vec<rusqlite::types::Value>) {
     let where_sql = if conds.is_empty() {
         String::new()
     } else {
         format!("WHERE {}", conds.join(" AND "))
     };
-    params.push(rusqlite::types::Value::Integer(q.limit as i64));
-    params.push(rusqlite::types::Value::Integer(q.offset as i64));
+    params.push(rusqlite::types::Value::Integer(limit as i64));
+    params.push(rusqlite::types::Value::Integer(offset as i64));
     let n = params.len();
     let sql = format!(
         "{select} {where_sql} {group} {order} LIMIT ?{} OFFSET ?{}",
@@ -352,9 +389,32 @@ fn paged(
 
 /// Patients (C-FIND Patient Root): studies grouped by Patient ID, with
 /// the patient's study, series and instance counts; the most recently
-/// indexed study's name, birth date and sex stand for the patient.
+/// indexed study's name, birth date and sex stand for the patient. A
+/// walk goes by Patient ID, those without one first.
 fn patients(c: &Connection, q: &Query) -> Result<Vec<SearchRow>, IndexError> {
-    let (conds, params) = conditions(q);
+    let (mut conds, mut params) = conditions(q);
+    let walk = match &q.paging {
+        Paging::Offset => false,
+        Paging::Walk { after } => {
+            match after {
+                None => {}
+                Some(Position(Key::Patient(None))) => {
+                    conds.push("st.patient_id IS NOT NULL".to_owned());
+                }
+                Some(Position(Key::Patient(Some(id)))) => {
+                    params.push(rusqlite::types::Value::Text(id.clone()));
+                    conds.push(format!("st.patient_id > ?{}", params.len()));
+                }
+                Some(Position(Key::Row(_))) => return Err(IndexError::ForeignPosition),
+            }
+            true
+        }
+    };
+    let (order, outer_order, offset) = if walk {
+        ("ORDER BY st.patient_id", "ORDER BY g.patient_id", 0)
+    } else {
+        ("ORDER BY last_pk DESC", "ORDER BY g.last_pk DESC", q.offset)
+    };
     let sample = if q.include_all || !q.include.is_empty() {
         "(SELECT i2.metadata FROM series s2 JOIN instances i2 ON i2.series_pk = s2.pk WHERE s2.study_pk = g.last_pk LIMIT 1)"
     } else {
@@ -366,14 +426,14 @@ fn patients(c: &Connection, q: &Query) -> Result<Vec<SearchRow>, IndexError> {
             .to_owned(),
         &conds,
         "GROUP BY st.patient_id",
-        "ORDER BY last_pk DESC",
+        order,
         params,
-        q,
+        (q.limit, offset),
     );
     let sql = format!(
         "SELECT g.patient_id, p.patient_name, p.patient_birth_date, p.patient_sex, \
          g.studies, g.series, g.instances, {sample} \
-         FROM ({grouped}) g JOIN studies p ON p.pk = g.last_pk ORDER BY g.last_pk DESC"
+         FROM ({grouped}) g JOIN studies p ON p.pk = g.last_pk {outer_order}"
     );
     let mut stmt = c.prepare_cached(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
@@ -393,6 +453,9 @@ fn patients(c: &Connection, q: &Query) -> Result<Vec<SearchRow>, IndexError> {
         row.study_related_series = r.get(5)?;
         row.study_related_instances = r.get(6)?;
         row.sample_metadata = r.get(7)?;
+        if walk {
+            row.position = Some(Position(Key::Patient(r.get(0)?)));
+        }
         Ok(row)
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)

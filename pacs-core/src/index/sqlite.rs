@@ -222,7 +222,7 @@ fn commit_group(conn: &mut Connection, jobs: &mut [Job]) -> Vec<Result<InsertOut
         Ok(tx) => tx,
         Err(e) => {
             let e = IndexError::from(e);
-            return jobs.iter().map(|_| Err(clone_err(&e))).collect();
+            return jobs.iter().map(|_| Err(e.clone())).collect();
         }
     };
     let mut results = Vec::with_capacity(jobs.len());
@@ -255,17 +255,8 @@ fn commit_group(conn: &mut Connection, jobs: &mut [Job]) -> Vec<Result<InsertOut
         Ok(()) => results,
         Err(e) => {
             let e = IndexError::from(e);
-            jobs.iter().map(|_| Err(clone_err(&e))).collect()
+            jobs.iter().map(|_| Err(e.clone())).collect()
         }
-    }
-}
-
-fn clone_err(e: &IndexError) -> IndexError {
-    match e {
-        IndexError::OutOfSpace(s) => IndexError::OutOfSpace(s.clone()),
-        IndexError::Database(s) => IndexError::Database(s.clone()),
-        IndexError::Corrupt(s) => IndexError::Corrupt(s.clone()),
-        IndexError::Closed => IndexError::Closed,
     }
 }
 
