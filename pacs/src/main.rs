@@ -9,6 +9,7 @@ mod dimse_handler;
 mod forward;
 mod http;
 mod import;
+mod origin;
 mod peer;
 mod samples;
 mod send;

@@ -267,7 +267,9 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
         )
         .unify()
         .or(crate::viewer::routes(viewer_dir))
-        .unify()
+        .unify();
+    let routes = crate::origin::same_origin_changes(config.public_url.as_deref())
+        .and(routes)
         .with(warp::trace(|info| {
             tracing::info_span!(
                 "request",

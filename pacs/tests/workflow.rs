@@ -616,3 +616,93 @@ fn without_accounts_the_archive_refuses_a_public_address() {
     assert_eq!(ask("localhost"), 200);
     assert_eq!(ask("rebinding.example"), 403);
 }
+
+#[test]
+fn without_accounts_a_page_elsewhere_cannot_change_the_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("open"));
+    let (spec, files) = common::ct_files(
+        &dir.path().join("ct"),
+        1,
+        41,
+        dicom_samples::SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    web::stow_ok(&server, &[&std::fs::read(&files[0]).unwrap()]);
+    let study = spec.study.study_uid;
+    let client = http();
+    // What a page can make a browser send without asking first: a PUT is
+    // not one of those, but the same holds for POST, and a `text/plain`
+    // body is read as JSON by the worklist.
+    let set_priority = |priority: &str, from: &[(&str, &str)]| {
+        let mut request = client
+            .put(server.url(&format!("/api/worklist/{study}/priority")))
+            .header("content-type", "text/plain")
+            .body(format!(r#"{{"priority":"{priority}"}}"#));
+        for (name, value) in from {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().unwrap();
+        (response.status().as_u16(), response.text().unwrap())
+    };
+    let current = || {
+        let list: Value = client
+            .get(server.url("/api/worklist?status="))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        list["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["study_uid"] == study.as_str())
+            .map(|t| t["priority"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    let before = current();
+
+    for from in [
+        [
+            ("origin", "https://evil.example"),
+            ("sec-fetch-site", "cross-site"),
+        ]
+        .as_slice(),
+        // Browsers without Sec-Fetch-Site still send the page's origin.
+        &[("origin", "https://evil.example")],
+        &[("origin", "null")],
+        // Another program's page on this machine.
+        &[
+            ("origin", "http://localhost:3000"),
+            ("sec-fetch-site", "same-site"),
+        ],
+    ] {
+        let (status, text) = set_priority("stat", from);
+        assert_eq!(status, 403, "{from:?}: {text}");
+        assert!(text.contains("only from its own pages"), "{text}");
+    }
+    assert_eq!(current(), before, "nothing changed");
+
+    // The archive's own pages and clients that are not browsers.
+    let own = format!("http://127.0.0.1:{}", server.http.port());
+    let (status, text) = set_priority(
+        "urgent",
+        &[("origin", &own), ("sec-fetch-site", "same-origin")],
+    );
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(current(), "urgent");
+    let (status, text) = set_priority("stat", &[]);
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(current(), "stat");
+    // Reading from elsewhere is the browser's business (no CORS headers).
+    let read = client
+        .get(server.url("/dicom-web/studies"))
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .unwrap();
+    assert_eq!(read.status().as_u16(), 200);
+    assert!(
+        read.headers().get("access-control-allow-origin").is_none(),
+        "no page elsewhere may read the answer"
+    );
+}
