@@ -70,6 +70,8 @@ impl Priority {
 pub struct Arrival<'a> {
     /// The calling AE title, for instances that came over DIMSE.
     pub calling_ae_title: Option<&'a str>,
+    /// The site that sent it: a DIMSE caller's, or the uploading account's.
+    pub site: Option<&'a str>,
     pub modality: Option<&'a str>,
     pub study_description: Option<&'a str>,
 }

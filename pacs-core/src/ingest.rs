@@ -360,6 +360,7 @@ impl Ingest {
         if let Some(router) = &self.router {
             record.forward = router.route(&Arrival {
                 calling_ae_title: calling_ae_title.as_deref().map(str::trim),
+                site,
                 modality: record.series.modality.as_deref(),
                 study_description: record.study.study_description.as_deref(),
             });

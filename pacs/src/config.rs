@@ -281,7 +281,7 @@ impl Config {
         if !(4096..=(64 << 20)).contains(&max_pdu_length) {
             bail!("dimse.max_pdu_length must be between 4096 and 67108864 bytes");
         }
-        let forward = ForwardConfig::from_raw(raw.forward, &raw.dicom_nodes, &raw.sites)?;
+        let forward = ForwardConfig::from_raw(raw.forward, &raw.dicom_nodes)?;
         let public_url = env("PACS_PUBLIC_URL").or(raw.server.public_url);
         let defaults = crate::auth::AuthSettings::default();
         let auth = crate::auth::AuthSettings {
@@ -447,7 +447,7 @@ impl SendConfig {
     pub fn load(file: Option<&Path>, ae_title: Option<String>) -> Result<SendConfig> {
         let raw = read_file(file)?;
         validate_nodes(&raw.dicom_nodes)?;
-        let forward = ForwardConfig::from_raw(raw.forward, &raw.dicom_nodes, &raw.sites)?;
+        let forward = ForwardConfig::from_raw(raw.forward, &raw.dicom_nodes)?;
         Ok(SendConfig {
             forward,
             ae_title: our_ae_title(ae_title, raw.server.ae_title)?

@@ -36,6 +36,8 @@ pub struct Services {
     pub forward_wake: Arc<Notify>,
     /// Accounts, sites, worklist, reports, audit.
     pub workflow: Arc<dyn Workflow>,
+    /// The sites, from the configuration file and `pacs site add`.
+    pub sites: Arc<Sites>,
 }
 
 /// Opens storage and the index.
@@ -81,6 +83,18 @@ pub async fn open(config: &Config) -> Result<Services> {
             .await
             .with_context(|| format!("cannot record site {}", site.name))?;
     }
+    let sites = Sites::load(workflow.clone())
+        .await
+        .context("cannot read the sites")?;
+    for rule in &config.forward.rules {
+        for site in rule.sites.iter().filter(|s| !sites.exists(s)) {
+            tracing::warn!(
+                rule = %rule.name,
+                site = %site,
+                "a forwarding rule names a site that does not exist (yet): add it to [[sites]] or with `pacs site add`"
+            );
+        }
+    }
     let forward_wake = Arc::new(Notify::new());
     tracing::info!(storage = %store.describe(), data_dir = %config.data_dir.display(), "archive opened");
     let ingest = Ingest::new(
@@ -93,7 +107,7 @@ pub async fn open(config: &Config) -> Result<Services> {
     )
     .with_router(Arc::new(Rules {
         config: config.forward.clone(),
-        sites: config.sites.clone(),
+        sites: sites.clone(),
         wake: forward_wake.clone(),
     }));
     let archive = Arc::new(Archive::new(store, index.clone()));
@@ -104,6 +118,7 @@ pub async fn open(config: &Config) -> Result<Services> {
         outbox,
         forward_wake,
         workflow,
+        sites,
     })
 }
 
@@ -139,9 +154,7 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
             "no accounts exist: everyone reaching this loopback address is an administrator; create accounts with `pacs user add`"
         );
     }
-    let sites = Sites::load(services.workflow.clone())
-        .await
-        .context("cannot read the sites")?;
+    let sites = services.sites.clone();
     let sites_task = tokio::spawn(sites.clone().refresh(shutdown.clone()));
     let audit_once = Arc::new(AuditOnce::new(services.workflow.clone()));
     let oidc = match &config.oidc {

@@ -1,4 +1,5 @@
-//! The sending sites, as the DIMSE acceptor sees them: kept in the
+//! The sending sites, as the DIMSE acceptor and the forwarding rules see
+//! them: kept in the
 //! database (`pacs site add`, and the configuration file's `[[sites]]`
 //! written there at start), read into memory and refreshed every few
 //! seconds, so that a site added on one node is admitted by all.
@@ -8,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use pacs_core::forward::Priority;
 use pacs_core::workflow::{SiteRecord, StudyScope, Workflow};
 use tokio_util::sync::CancellationToken;
 
@@ -94,6 +96,20 @@ impl Sites {
         Err(format!(
             "calling AE title {calling:?} is not configured for any site"
         ))
+    }
+
+    /// The reading priority of the site named `name`, `None` for no such
+    /// site.
+    pub fn priority_of(&self, name: &str) -> Option<Priority> {
+        let known = self.known.read().ok()?;
+        known.iter().find(|s| s.name == name).map(|s| s.priority)
+    }
+
+    /// Whether a site named `name` exists.
+    pub fn exists(&self, name: &str) -> bool {
+        self.known
+            .read()
+            .is_ok_and(|known| known.iter().any(|s| s.name == name))
     }
 
     /// The studies a DICOM caller may query and retrieve.

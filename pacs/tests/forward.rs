@@ -167,6 +167,70 @@ fn a_study_reaches_a_dicom_node_and_a_dicomweb_endpoint() {
     centre.stop();
 }
 
+/// Forwarding rules name sites wherever they were defined: here one
+/// added with `pacs site add` rather than in the configuration file.
+#[test]
+fn a_rule_follows_a_site_added_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let received = dir.path().join("received");
+    let node = StoreScp::start(&received, "WORKSTATION");
+    let data = dir.path().join("edge");
+    for (name, aet) in [("north", "NORTH_CT"), ("south", "SOUTH_CT")] {
+        common::accounts::pacs_cli(
+            &data,
+            &["site", "add", name, "--aet", aet, "--priority", "stat"],
+            "",
+        );
+    }
+    let config = dir.path().join("edge.toml");
+    write_config(
+        &config,
+        &format!(
+            r#"
+            [[dicom_nodes]]
+            ae_title = "WORKSTATION"
+            host = "127.0.0.1"
+            port = {port}
+
+            [[forward.destinations]]
+            name = "workstation"
+            dicom_node = "WORKSTATION"
+
+            [[forward.rules]]
+            to = ["workstation"]
+            sites = ["north"]
+            stable_secs = 1
+            "#,
+            port = node.port,
+        ),
+    );
+    let edge = Server::start_with(&data, Some(&config), &[]);
+    let (_, north) = ct_files(
+        &dir.path().join("north"),
+        3,
+        51,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    let (_, south) = ct_files(
+        &dir.path().join("south"),
+        2,
+        52,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    send(&edge, "SOUTH_CT", &south);
+    send(&edge, "NORTH_CT", &north);
+
+    let jobs = delivered(&edge, "workstation", LIMIT);
+    assert_eq!(jobs.len(), 1, "only north's study is forwarded: {jobs:?}");
+    assert_eq!(jobs[0]["instances_total"], 3);
+    assert_eq!(jobs[0]["priority"], "stat", "at the site's priority");
+    assert_eq!(
+        data_sets_below(&received),
+        data_sets_below(&dir.path().join("north"))
+    );
+    edge.stop();
+}
+
 fn series_of(server: &Server, sop: &str) -> String {
     let found = web::qido(server, &format!("/instances?SOPInstanceUID={sop}"));
     web::string_value(&found[0], "0020000E").expect("series UID")

@@ -25,7 +25,7 @@ use anyhow::{Context, Result, bail};
 use pacs_core::forward::{Arrival, Backoff, ForwardOrder, Priority, wildcard_match};
 use serde::Deserialize;
 
-use crate::config::{DicomNode, Site, valid_ae_title};
+use crate::config::{DicomNode, valid_ae_title};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -197,7 +197,7 @@ pub struct ForwardConfig {
 }
 
 impl ForwardConfig {
-    pub fn from_raw(raw: RawForward, nodes: &[DicomNode], sites: &[Site]) -> Result<ForwardConfig> {
+    pub fn from_raw(raw: RawForward, nodes: &[DicomNode]) -> Result<ForwardConfig> {
         let mut destinations: Vec<Destination> = Vec::new();
         for d in raw.destinations {
             if d.name.trim().is_empty() {
@@ -224,13 +224,6 @@ impl ForwardConfig {
             }
             if let Some(bad) = r.calling_ae_titles.iter().find(|a| !valid_ae_title(a)) {
                 bail!("forwarding {name}: {bad:?} is not a valid AE title");
-            }
-            if let Some(unknown) = r
-                .sites
-                .iter()
-                .find(|s| !sites.iter().any(|o| &&o.name == s))
-            {
-                bail!("forwarding {name} names site {unknown:?}, which is not a [[sites]] entry");
             }
             let settle = match r.send.unwrap_or(SendWhen::WhenStable) {
                 SendWhen::EachInstance => {
@@ -279,16 +272,11 @@ impl ForwardConfig {
 
     /// Where an arrival goes: one order per destination, the most urgent
     /// priority and the shortest wait of the rules that send it there.
-    pub fn route(&self, arrival: &Arrival<'_>, sites: &[Site]) -> Vec<ForwardOrder> {
-        let site = arrival.calling_ae_title.and_then(|aet| {
-            sites
-                .iter()
-                .find(|s| s.ae_titles.iter().any(|a| a.trim() == aet))
-        });
-        let site_priority = site.and_then(|s| s.priority).unwrap_or_default();
+    /// `site_priority` is the reading priority of the site that sent it.
+    pub fn route(&self, arrival: &Arrival<'_>, site_priority: Priority) -> Vec<ForwardOrder> {
         let mut orders: Vec<ForwardOrder> = Vec::new();
         for rule in &self.rules {
-            if !rule.matches(arrival, site.map(|s| s.name.as_str()), site_priority) {
+            if !rule.matches(arrival, site_priority) {
                 continue;
             }
             let priority = rule.priority.unwrap_or(site_priority);
@@ -311,12 +299,12 @@ impl ForwardConfig {
 }
 
 impl Rule {
-    fn matches(&self, a: &Arrival<'_>, site: Option<&str>, priority: Priority) -> bool {
+    fn matches(&self, a: &Arrival<'_>, priority: Priority) -> bool {
         let any = |list: &[String], value: Option<&str>| {
             list.is_empty() || value.is_some_and(|v| list.iter().any(|x| x == v))
         };
         any(&self.calling_ae_titles, a.calling_ae_title)
-            && any(&self.sites, site)
+            && any(&self.sites, a.site)
             && any(
                 &self.modalities,
                 a.modality.map(|m| m.trim().to_uppercase()).as_deref(),
@@ -497,30 +485,13 @@ mod tests {
         }]
     }
 
-    fn sites() -> Vec<Site> {
-        vec![
-            Site {
-                name: "district-1".into(),
-                ae_titles: vec!["CT_D1".into()],
-                addresses: Vec::new(),
-                priority: None,
-            },
-            Site {
-                name: "emergency".into(),
-                ae_titles: vec!["ER_CT".into()],
-                addresses: Vec::new(),
-                priority: Some(Priority::Stat),
-            },
-        ]
-    }
-
     fn parse(text: &str) -> Result<ForwardConfig> {
         #[derive(Deserialize)]
         struct File {
             forward: RawForward,
         }
         let file: File = toml::from_str(text)?;
-        ForwardConfig::from_raw(file.forward, &nodes(), &sites())
+        ForwardConfig::from_raw(file.forward, &nodes())
     }
 
     #[test]
@@ -599,13 +570,14 @@ mod tests {
         assert_eq!(url, "https://centre.example.org/dicom-web");
         assert_eq!(token, &None);
 
-        let ct = |aet, description| Arrival {
-            calling_ae_title: aet,
+        let ct = |site, description| Arrival {
+            calling_ae_title: Some("ANY_CT"),
+            site,
             modality: Some("CT"),
             study_description: description,
         };
         // A known site's CT: the first rule only, at the site's priority.
-        let orders = c.route(&ct(Some("CT_D1"), Some("CT CHEST")), &sites());
+        let orders = c.route(&ct(Some("district-1"), Some("CT CHEST")), Priority::Routine);
         assert_eq!(
             orders,
             vec![ForwardOrder {
@@ -614,11 +586,16 @@ mod tests {
                 settle: Duration::from_secs(30),
             }]
         );
-        // An unknown caller matches no site rule.
-        assert!(c.route(&ct(Some("OTHER"), None), &sites()).is_empty());
-        // A head study from the emergency site: all three rules; the
-        // shortest wait and the most urgent priority win per destination.
-        let orders = c.route(&ct(Some("ER_CT"), Some("CT Head w/o")), &sites());
+        // Another site, or none, matches no site rule.
+        assert!(
+            c.route(&ct(Some("other"), None), Priority::Routine)
+                .is_empty()
+        );
+        assert!(c.route(&ct(None, None), Priority::Routine).is_empty());
+        // A head study from the emergency site, whose studies are stat: all
+        // three rules; the shortest wait and the most urgent priority win
+        // per destination.
+        let orders = c.route(&ct(Some("emergency"), Some("CT Head w/o")), Priority::Stat);
         assert_eq!(orders.len(), 2);
         assert_eq!(orders[0].destination, "centre");
         assert_eq!(orders[0].priority, Priority::Stat);
@@ -649,10 +626,6 @@ mod tests {
         assert!(
             err("[[forward.destinations]]\nname = \"x\"\ndicom_node = \"CENTRE\"\nstore_as = \"1.2.840.10008.1.2.4.80\"\n")
                 .contains("for peer destinations")
-        );
-        assert!(
-            err("[[forward.destinations]]\nname = \"x\"\ndicom_node = \"CENTRE\"\n[[forward.rules]]\nto = [\"x\"]\nsites = [\"mars\"]\n")
-                .contains("site \"mars\"")
         );
     }
 

@@ -31,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 use self::config::{Destination, ForwardConfig};
 use self::session::{LinkError, Outgoing, Peers};
 use self::throttle::{Permit, Throttle};
-use crate::config::Site;
+use crate::sites::Sites;
 
 /// How long a claim holds without news from its sender.
 const LEASE: Duration = Duration::from_secs(30);
@@ -42,13 +42,19 @@ const IDLE_POLL: Duration = Duration::from_secs(5);
 /// forwarder when something was queued.
 pub struct Rules {
     pub config: ForwardConfig,
-    pub sites: Vec<Site>,
+    /// Every site, from the configuration file or `pacs site add`, for
+    /// the sending site's priority.
+    pub sites: Arc<Sites>,
     pub wake: Arc<Notify>,
 }
 
 impl Router for Rules {
     fn route(&self, arrival: &Arrival<'_>) -> Vec<ForwardOrder> {
-        self.config.route(arrival, &self.sites)
+        let priority = arrival
+            .site
+            .and_then(|name| self.sites.priority_of(name))
+            .unwrap_or_default();
+        self.config.route(arrival, priority)
     }
 
     fn queued(&self) {
