@@ -18,6 +18,7 @@ pub mod render;
 pub mod retrieve;
 pub mod transcode;
 pub mod uid;
+pub mod verify;
 pub mod wire;
 pub mod workflow;
 

@@ -15,6 +15,7 @@ mod samples;
 mod send;
 mod server;
 mod sites;
+mod verify;
 mod viewer;
 
 use std::net::SocketAddr;
@@ -79,6 +80,20 @@ enum Command {
         /// Files or folders.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Check every stored instance against the index, byte for byte, and
+    /// list stored objects no index entry names. Exits with 2 when an
+    /// instance is missing or damaged. Only reads: safe beside a running
+    /// server.
+    Verify {
+        #[command(flatten)]
+        common: Common,
+        /// Only this study.
+        #[arg(long)]
+        study: Option<String>,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -231,6 +246,30 @@ async fn run(command: Command) -> Result<ExitCode> {
                 println!("rejected {}: {reason}", file.display());
             }
             Ok(if summary.rejected.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
+        }
+        Command::Verify {
+            common,
+            study,
+            quiet,
+        } => {
+            let config = Config::load(
+                common.config.as_deref(),
+                Overrides {
+                    data_dir: common.data_dir,
+                    ..Overrides::default()
+                },
+            )?;
+            let study = study
+                .map(|s| pacs_core::Uid::parse(&s).map_err(|e| anyhow::anyhow!("--study: {e}")))
+                .transpose()?;
+            let services = server::open(&config).await?;
+            let summary = verify::verify(&services.archive, study, !quiet).await?;
+            verify::print(&summary);
+            Ok(if summary.problems.is_empty() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(2)

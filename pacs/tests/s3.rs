@@ -206,6 +206,23 @@ fn s3_storage_serves_instances_bit_exact_across_a_restart() {
     let second_log = server.log_text();
     assert!(server.stop().success(), "clean stop");
 
+    // Every instance checked in the bucket, byte for byte.
+    let verified = Command::new(env!("CARGO_BIN_EXE_pacs"))
+        .args(["verify", "--quiet", "--data-dir"])
+        .arg(&data)
+        .arg("--config")
+        .arg(&config)
+        .envs(env)
+        .output()
+        .expect("pacs verify runs");
+    let report = String::from_utf8_lossy(&verified.stdout);
+    assert!(verified.status.success(), "{report}");
+    assert!(
+        report.contains(&format!("{instances} instances intact"))
+            && report.contains("0 with problems / 0 objects unindexed"),
+        "{report}"
+    );
+
     for (what, text) in [("first log", &first_log), ("second log", &second_log)] {
         assert!(
             !text.contains(&garage.secret_access_key),
