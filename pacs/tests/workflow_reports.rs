@@ -458,6 +458,14 @@ fn a_study_is_shared_by_read_only_link_and_as_a_deidentified_copy() {
         web::string_value(study, "00100020"),
         web::string_value(&original[0], "00100020")
     );
+    // The copy is the original's site's: a radiologist reading only that
+    // site's studies sees it too.
+    let (status, seen) = w.get(
+        &format!("/dicom-web/studies?StudyInstanceUID={new_uid}"),
+        Some(&w.token("rad_andijan")),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(seen.as_array().map(Vec::len), Some(1), "{seen}");
     let audit = w.get("/api/audit?action=share", Some(&w.token("admin"))).1;
     let details: Vec<&str> = audit["events"]
         .as_array()

@@ -2,7 +2,7 @@
 //! Basic Application Level Confidentiality Profile, see
 //! [`pacs_core::deid`]): every instance is copied into a new study whose
 //! UIDs, names and identifiers are pseudonyms, stored like any other
-//! study. The original is not touched.
+//! study of the original's site. The original is not touched.
 
 use pacs_core::deid::{DeidConfig, deidentify};
 use pacs_core::{Incoming, Uid};
@@ -36,6 +36,14 @@ pub async fn copy(state: &ApiState, who: &Principal, study: &str) -> Result<Resp
         .instances(&uid, None, None)
         .await
         .map_err(|e| ApiError::NotFound(e.to_string()))?;
+    // The copy belongs to the original's site, so whoever reads that
+    // site's studies can read the copy made for a second opinion.
+    let site = state
+        .store
+        .task(study, pacs_core::forward::now_millis())
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .and_then(|task| task.site);
     let mut new_study = None;
     let mut burned_in = 0usize;
     let mut copied = 0usize;
@@ -53,9 +61,10 @@ pub async fn copy(state: &ApiState, who: &Principal, study: &str) -> Result<Resp
                 .map_err(ApiError::Internal)?;
         state
             .ingest
-            .ingest(
+            .ingest_from(
                 Incoming::Part10(written.into()),
                 &format!("deidentify:{}", who.actor()),
+                site.as_deref(),
                 None,
             )
             .await
