@@ -56,6 +56,41 @@ fn a_report_from_draft_to_signed_addendum_with_its_outputs_and_audit() {
     assert_eq!(report["status"], "in_progress");
     assert_eq!(report["can_sign"], true);
 
+    // Another radiologist may take the draft over once the lock is given
+    // up; the trail says whose words they continue. Then it goes back.
+    let claim = |t: &str| w.post(&format!("/api/worklist/{a}/claim"), t, json!({})).0;
+    let release = |t: &str| {
+        w.post(&format!("/api/worklist/{a}/release"), t, json!({}))
+            .0
+    };
+    assert_eq!(release(&rad), 200);
+    assert_eq!(claim(&other), 200);
+    assert_eq!(release(&other), 200);
+    assert_eq!(claim(&rad), 200);
+    let claims = w
+        .get("/api/audit?action=lock_claim", Some(&w.token("admin")))
+        .1;
+    let detail = |user: &str| -> Vec<Value> {
+        claims["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["user"] == user)
+            .map(|e| e["detail"].clone())
+            .collect()
+    };
+    let taken = detail("rad2");
+    assert_eq!(taken.len(), 1, "{claims}");
+    let taken = taken[0].as_str().unwrap_or_default();
+    assert!(
+        taken.starts_with("continues the draft of Dr Rahimova (rad1), last saved 20"),
+        "{taken}"
+    );
+    assert!(
+        detail("rad1").iter().all(Value::is_null),
+        "the author's own claims continue nobody's draft: {claims}"
+    );
+
     // The site sees no draft before it is issued.
     let site = w.token("site_a");
     let seen = w.get(&format!("/api/studies/{a}/report"), Some(&site)).1;

@@ -184,9 +184,13 @@ async fn act(
                 .await?;
             if what == "claim" {
                 let outcome = if result.is_ok() { "ok" } else { "refused" };
+                let detail = match result {
+                    Ok(_) => draft_taken_over(&state, &study, &who, now).await?,
+                    Err(_) => None,
+                };
                 state
                     .auth
-                    .audit(Some(&who), "lock_claim", Some(&study), None, outcome)
+                    .audit(Some(&who), "lock_claim", Some(&study), detail, outcome)
                     .await;
             }
             Some(result?)
@@ -253,6 +257,35 @@ async fn act(
     };
     let task = task.ok_or_else(|| ApiError::NotFound("no such study".into()))?;
     Ok(task_json(&state, &task, now))
+}
+
+/// When `who` claims a study whose draft another radiologist wrote (their
+/// lock lapsed, was released or broken), the trail says whose words the
+/// claimant continues: the draft takes the claimant's name once saved.
+async fn draft_taken_over(
+    state: &ApiState,
+    study: &str,
+    who: &Principal,
+    now: i64,
+) -> Result<Option<String>, ApiError> {
+    let Some(draft) = state.store.report(study, now).await?.and_then(|r| r.draft) else {
+        return Ok(None);
+    };
+    if draft.author == who.actor() {
+        return Ok(None);
+    }
+    let name = state
+        .store
+        .account(&draft.author)
+        .await?
+        .map(|a| a.display_name)
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| draft.author.clone());
+    Ok(Some(format!(
+        "continues the draft of {name} ({}), last saved {}",
+        draft.author,
+        time(draft.updated_at)
+    )))
 }
 
 pub fn routes(state: Arc<ApiState>) -> BoxedFilter<(Response,)> {
