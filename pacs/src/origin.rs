@@ -12,69 +12,109 @@
 //! cross-origin POST); clients that are not browsers (modalities' STOW-RS,
 //! scripts, peer archives) send neither and are not affected.
 
+use std::sync::Arc;
+
 use warp::Filter;
+use warp::http::uri::Authority;
 use warp::http::{HeaderMap, Method, StatusCode};
 
 use crate::api::Refused;
+use crate::auth::Auth;
 
-/// Passes every request except a cross-origin change.
-/// `public_url` is the address readers use when the archive sits behind a
-/// proxy that does not pass the original `Host` on.
+/// Where a request comes from, as far as the headers tell.
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    /// A read, a client that is not a browser, or the archive's own page.
+    Same,
+    /// The browser says it sent this for another site's page.
+    Foreign(String),
+    /// The page's origin is not the address asked. A browser that does not
+    /// send `Sec-Fetch-Site` (it sends it to https and localhost only)
+    /// says no more, and a proxy may have rewritten `Host`.
+    Unsure(String),
+}
+
+/// Passes every request except a cross-origin change. `public_url` is the
+/// address readers use when the archive sits behind a proxy that does not
+/// pass the original `Host` on. A change whose origin is merely unsure is
+/// refused only while the archive has no accounts: with accounts the
+/// session cookie is `SameSite=Strict`, which no other site's page gets
+/// sent, while a proxy rewriting `Host` is common.
 pub fn same_origin_changes(
     public_url: Option<&str>,
+    auth: Arc<Auth>,
 ) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone + use<> {
     let public = public_url.and_then(origin_of).map(str::to_owned);
     warp::method()
         .and(warp::header::headers_cloned())
-        .and_then(move |method: Method, headers: HeaderMap| {
-            let refusal = cross_origin_change(&method, &headers, public.as_deref());
-            async move {
-                match refusal {
-                    None => Ok(()),
-                    Some(reason) => {
-                        tracing::warn!(%method, reason, "cross-origin change refused");
-                        Err(warp::reject::custom(Refused(
-                            StatusCode::FORBIDDEN,
-                            format!(
-                                "refused: {reason}; the archive takes changes only from its own pages"
-                            ),
-                        )))
-                    }
+        .and(warp::host::optional())
+        .and_then(
+            move |method: Method, headers: HeaderMap, host: Option<Authority>| {
+                let verdict = judge(
+                    &method,
+                    &headers,
+                    host.as_ref().map(Authority::as_str),
+                    public.as_deref(),
+                );
+                let auth = auth.clone();
+                async move {
+                    let reason = match verdict {
+                        Verdict::Same => return Ok(()),
+                        Verdict::Foreign(reason) => reason,
+                        Verdict::Unsure(reason) => match auth.open().await {
+                            Ok(false) => return Ok(()),
+                            Ok(true) | Err(_) => reason,
+                        },
+                    };
+                    tracing::warn!(%method, reason, "cross-origin change refused");
+                    Err(warp::reject::custom(Refused(
+                        StatusCode::FORBIDDEN,
+                        format!(
+                            "refused: {reason}; the archive takes changes only from its own pages"
+                        ),
+                    )))
                 }
-            }
-        })
+            },
+        )
         .untuple_one()
 }
 
-/// Why a request is a change sent for another site, `None` when it is not.
-fn cross_origin_change(
+/// Where a request with `headers`, addressed to `host`, comes from.
+fn judge(
     method: &Method,
     headers: &HeaderMap,
+    host: Option<&str>,
     public: Option<&str>,
-) -> Option<String> {
+) -> Verdict {
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
-        return None;
+        return Verdict::Same;
     }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     // The browser's own verdict, which a proxy rewriting `Host` does not
     // disturb. `same-site` is another origin too: another port or another
-    // name under the same domain.
+    // name under the same domain, which gets a SameSite cookie.
     match header("sec-fetch-site") {
-        Some("same-origin") | Some("none") => return None,
+        Some("same-origin") | Some("none") => return Verdict::Same,
         Some(other @ ("same-site" | "cross-site")) => {
-            return Some(format!("the browser sent this for a {other} page"));
+            return Verdict::Foreign(format!("the browser sent this for a {other} page"));
         }
         _ => {}
     }
-    // Older browsers: compare the page's origin with the address asked.
-    let origin = header("origin")?;
-    let host = header("host").unwrap_or("");
+    // Older browsers, and plain http away from localhost: compare the
+    // page's origin with the address asked.
+    let Some(origin) = header("origin") else {
+        return Verdict::Same;
+    };
     let asked = origin_of(origin)
         .and_then(|o| o.split_once("://"))
         .map(|(_, a)| a);
-    let same = asked.is_some_and(|a| a.eq_ignore_ascii_case(host))
+    let same = asked.is_some_and(|a| host.is_some_and(|h| a.eq_ignore_ascii_case(h)))
         || public.is_some_and(|p| p.eq_ignore_ascii_case(origin));
-    (!same).then(|| format!("the browser sent this for a page of {origin}"))
+    if same {
+        Verdict::Same
+    } else {
+        Verdict::Unsure(format!("the browser sent this for a page of {origin}"))
+    }
 }
 
 /// `scheme://host[:port]` of a URL; `None` for anything else (including
@@ -107,30 +147,34 @@ mod tests {
         h
     }
 
+    const HOST: Option<&str> = Some("127.0.0.1:8042");
+
     #[test]
     fn reads_and_requests_without_a_browser_pass() {
         let evil = headers(&[
             ("origin", "https://evil.example"),
             ("sec-fetch-site", "cross-site"),
         ]);
-        assert_eq!(cross_origin_change(&Method::GET, &evil, None), None);
-        assert_eq!(cross_origin_change(&Method::OPTIONS, &evil, None), None);
-        let script = headers(&[("host", "127.0.0.1:8042")]);
-        assert_eq!(cross_origin_change(&Method::POST, &script, None), None);
+        assert_eq!(judge(&Method::GET, &evil, HOST, None), Verdict::Same);
+        assert_eq!(judge(&Method::OPTIONS, &evil, HOST, None), Verdict::Same);
+        assert_eq!(
+            judge(&Method::POST, &HeaderMap::new(), HOST, None),
+            Verdict::Same
+        );
     }
 
     #[test]
     fn the_browsers_verdict_decides_when_it_is_given() {
-        for (site, refused) in [
+        for (site, foreign) in [
             ("same-origin", false),
             ("none", false),
             ("same-site", true),
             ("cross-site", true),
         ] {
-            let h = headers(&[("host", "127.0.0.1:8042"), ("sec-fetch-site", site)]);
+            let h = headers(&[("origin", "https://evil.example"), ("sec-fetch-site", site)]);
             assert_eq!(
-                cross_origin_change(&Method::POST, &h, None).is_some(),
-                refused,
+                matches!(judge(&Method::POST, &h, HOST, None), Verdict::Foreign(_)),
+                foreign,
                 "{site}"
             );
         }
@@ -138,22 +182,27 @@ mod tests {
 
     #[test]
     fn without_the_verdict_the_origin_must_be_the_address_asked() {
-        let ask = |origin: &str, public: Option<&str>| {
-            let h = headers(&[("host", "PACS.local:8042"), ("origin", origin)]);
-            cross_origin_change(&Method::PUT, &h, public).is_some()
+        let unsure = |origin: &str, host: Option<&str>, public: Option<&str>| {
+            let h = headers(&[("origin", origin)]);
+            match judge(&Method::PUT, &h, host, public) {
+                Verdict::Same => false,
+                Verdict::Unsure(_) => true,
+                Verdict::Foreign(reason) => panic!("{reason}"),
+            }
         };
-        assert!(!ask("http://pacs.local:8042", None));
-        assert!(ask("http://pacs.local:8043", None));
-        assert!(ask("https://evil.example", None));
-        assert!(ask("null", None));
+        let host = Some("PACS.local:8042");
+        assert!(!unsure("http://pacs.local:8042", host, None));
+        assert!(unsure("http://pacs.local:8043", host, None));
+        assert!(unsure("https://evil.example", host, None));
+        assert!(unsure("null", host, None));
+        assert!(unsure("http://pacs.local:8042", None, None));
         // Behind a proxy that passes its own Host on.
-        assert!(!ask(
-            "https://pacs.hospital.uz",
-            Some("https://pacs.hospital.uz")
-        ));
-        assert!(ask(
+        let public = Some("https://pacs.hospital.uz");
+        assert!(!unsure("https://pacs.hospital.uz", host, public));
+        assert!(unsure(
             "https://pacs.hospital.uz.evil.example",
-            Some("https://pacs.hospital.uz")
+            host,
+            public
         ));
     }
 

@@ -281,7 +281,7 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
         .unify()
         .or(crate::viewer::routes(viewer_dir))
         .unify();
-    let routes = crate::origin::same_origin_changes(config.public_url.as_deref())
+    let routes = crate::origin::same_origin_changes(config.public_url.as_deref(), auth.clone())
         .and(routes)
         .with(warp::trace(|info| {
             tracing::info_span!(

@@ -706,3 +706,32 @@ fn without_accounts_a_page_elsewhere_cannot_change_the_archive() {
         "no page elsewhere may read the answer"
     );
 }
+
+#[test]
+fn with_accounts_a_proxy_may_rewrite_host_but_other_sites_are_refused() {
+    let w = world();
+    let study = w.andijan.clone();
+    let token = w.token("rad1");
+    let claim = |from: &[(&str, &str)]| {
+        let mut request = w
+            .client
+            .post(w.server.url(&format!("/api/worklist/{study}/claim")))
+            .bearer_auth(&token);
+        for (name, value) in from {
+            request = request.header(*name, *value);
+        }
+        request.send().unwrap().status().as_u16()
+    };
+    // The browser says the page was elsewhere: refused, session or not.
+    assert_eq!(
+        claim(&[
+            ("origin", "https://evil.example"),
+            ("sec-fetch-site", "cross-site")
+        ]),
+        403
+    );
+    // Plain http through a proxy that passes its own Host on: the origin
+    // differs from the address the archive sees, and no Sec-Fetch-Site
+    // says more. With accounts the session cookie guards this.
+    assert_eq!(claim(&[("origin", "http://pacs.hospital.local")]), 200);
+}
