@@ -471,6 +471,10 @@ pub trait Workflow: Send + Sync {
         priority: Priority,
         now: Millis,
     ) -> Result<Option<Task>, IndexError>;
+    /// Makes a stored study also `site`'s, as if the site had sent it,
+    /// without counting as an arrival (no priority, no forwarding): for
+    /// copies the archive makes of a site's study.
+    async fn attach_site(&self, study_uid: &str, site: &str) -> Result<(), IndexError>;
 
     // reports
     async fn report(

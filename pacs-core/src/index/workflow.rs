@@ -489,6 +489,22 @@ impl Workflow for SqliteIndex {
         self.task_after(study_uid, now).await
     }
 
+    async fn attach_site(&self, study_uid: &str, site: &str) -> Result<(), IndexError> {
+        let (uid, site) = (study_uid.to_owned(), site.to_owned());
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO study_sites (study_uid, site) VALUES (?1, ?2)",
+                params![uid, site],
+            )?;
+            tx.execute(
+                "UPDATE reading_tasks SET site = coalesce(site, ?2) WHERE study_uid = ?1",
+                params![uid, site],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn report(
         &self,
         study_uid: &str,

@@ -37,7 +37,8 @@ pub async fn copy(state: &ApiState, who: &Principal, study: &str) -> Result<Resp
         .await
         .map_err(|e| ApiError::NotFound(e.to_string()))?;
     // The copy belongs to the original's site, so whoever reads that
-    // site's studies can read the copy made for a second opinion.
+    // site's studies can read the copy made for a second opinion; it is
+    // not an arrival from the site (not forwarded, not at its priority).
     let site = state
         .store
         .task(study, pacs_core::forward::now_millis())
@@ -61,10 +62,9 @@ pub async fn copy(state: &ApiState, who: &Principal, study: &str) -> Result<Resp
                 .map_err(ApiError::Internal)?;
         state
             .ingest
-            .ingest_from(
+            .ingest(
                 Incoming::Part10(written.into()),
                 &format!("deidentify:{}", who.actor()),
-                site.as_deref(),
                 None,
             )
             .await
@@ -74,6 +74,15 @@ pub async fn copy(state: &ApiState, who: &Principal, study: &str) -> Result<Resp
         new_study = Some(study_uid);
     }
     let new_study = new_study.unwrap_or_default();
+    if let Some(site) = &site
+        && !new_study.is_empty()
+    {
+        state
+            .store
+            .attach_site(&new_study, site)
+            .await
+            .map_err(|e| ApiError::Internal(format!("cannot give the copy its site: {e}")))?;
+    }
     state
         .auth
         .audit(
