@@ -185,7 +185,7 @@ async fn act(
             if what == "claim" {
                 let outcome = if result.is_ok() { "ok" } else { "refused" };
                 let detail = match result {
-                    Ok(_) => draft_taken_over(&state, &study, &who, now).await?,
+                    Ok(_) => draft_taken_over(&state, &study, &who, now).await,
                     Err(_) => None,
                 };
                 state
@@ -262,30 +262,33 @@ async fn act(
 /// When `who` claims a study whose draft another radiologist wrote (their
 /// lock lapsed, was released or broken), the trail says whose words the
 /// claimant continues: the draft takes the claimant's name once saved.
+/// The claim is made by then: a failure to look this up is logged, not
+/// the claim's.
 async fn draft_taken_over(
     state: &ApiState,
     study: &str,
     who: &Principal,
     now: i64,
-) -> Result<Option<String>, ApiError> {
-    let Some(draft) = state.store.report(study, now).await?.and_then(|r| r.draft) else {
-        return Ok(None);
+) -> Option<String> {
+    let draft = match state.store.report(study, now).await {
+        Ok(report) => report?.draft?,
+        Err(error) => {
+            tracing::warn!(study, %error, "cannot read the draft a claim takes over");
+            return None;
+        }
     };
     if draft.author == who.actor() {
-        return Ok(None);
+        return None;
     }
-    let name = state
-        .store
-        .account(&draft.author)
-        .await?
-        .map(|a| a.display_name)
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| draft.author.clone());
-    Ok(Some(format!(
+    let name = match state.store.account(&draft.author).await {
+        Ok(Some(account)) if !account.display_name.is_empty() => account.display_name,
+        _ => draft.author.clone(),
+    };
+    Some(format!(
         "continues the draft of {name} ({}), last saved {}",
         draft.author,
         time(draft.updated_at)
-    )))
+    ))
 }
 
 pub fn routes(state: Arc<ApiState>) -> BoxedFilter<(Response,)> {
