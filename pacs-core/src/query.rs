@@ -191,9 +191,10 @@ pub enum Paging {
     /// [`Position`] of the last match before it (C-FIND, which answers
     /// with all matches while the archive goes on storing). No match is
     /// repeated and none that was indexed when the walk began is left
-    /// out, whatever is stored or replaced meanwhile. The order is the
-    /// index's own: studies newest first, series and instances in the
-    /// order they were stored, patients by Patient ID.
+    /// out, whatever is stored meanwhile (an instance replaced meanwhile
+    /// is a new match, and may come again in its new version). The order
+    /// is the index's own: studies newest first, series and instances in
+    /// the order they were stored, patients by Patient ID.
     Walk { after: Option<Position> },
 }
 
@@ -204,8 +205,8 @@ pub struct Position(pub(crate) Key);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Key {
-    /// A study, series or instance: the index's row key at the query's level.
-    Row(i64),
+    /// A study, series or instance: the index's row key at that level.
+    Row(Level, i64),
     /// A patient: the Patient ID, `None` for the studies without one.
     Patient(Option<String>),
 }

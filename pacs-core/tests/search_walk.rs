@@ -244,4 +244,13 @@ async fn a_walk_cannot_resume_from_another_levels_position() {
         f.index.search(&studies).await,
         Err(IndexError::ForeignPosition)
     ));
+    let page = next_page(&f, &mut walk(Level::Study), 1).await.unwrap();
+    let mut instances = walk(Level::Instance);
+    instances.paging = Paging::Walk {
+        after: page[0].position.clone(),
+    };
+    assert!(matches!(
+        f.index.search(&instances).await,
+        Err(IndexError::ForeignPosition)
+    ));
 }

@@ -223,12 +223,12 @@ fn walk_key(level: Level) -> (&'static str, bool) {
     }
 }
 
-/// The row key a walk resumes after, `None` at its start.
-fn resume_row(after: &Option<Position>) -> Result<Option<i64>, IndexError> {
+/// The row key a walk at `level` resumes after, `None` at its start.
+fn resume_row(after: &Option<Position>, level: Level) -> Result<Option<i64>, IndexError> {
     match after {
         None => Ok(None),
-        Some(Position(Key::Row(pk))) => Ok(Some(*pk)),
-        Some(Position(Key::Patient(_))) => Err(IndexError::ForeignPosition),
+        Some(Position(Key::Row(of, pk))) if *of == level => Ok(Some(*pk)),
+        Some(_) => Err(IndexError::ForeignPosition),
     }
 }
 
@@ -287,7 +287,7 @@ pub fn run(c: &Connection, q: &Query) -> Result<Vec<SearchRow>, IndexError> {
         Paging::Offset => (order.to_owned(), q.offset, None),
         Paging::Walk { after } => {
             let (key, newest_first) = walk_key(q.level);
-            if let Some(pk) = resume_row(after)? {
+            if let Some(pk) = resume_row(after, q.level)? {
                 params.push(rusqlite::types::Value::Integer(pk));
                 let op = if newest_first { "<" } else { ">" };
                 conds.push(format!("{key} {op} ?{}", params.len()));
@@ -354,7 +354,7 @@ pub fn run(c: &Connection, q: &Query) -> Result<Vec<SearchRow>, IndexError> {
         }
         row.sample_metadata = r.get(k)?;
         if walk_column.is_some() {
-            row.position = Some(Position(Key::Row(r.get(k + 1)?)));
+            row.position = Some(Position(Key::Row(q.level, r.get(k + 1)?)));
         }
         Ok(row)
     })?;
@@ -405,7 +405,7 @@ fn patients(c: &Connection, q: &Query) -> Result<Vec<SearchRow>, IndexError> {
                     params.push(rusqlite::types::Value::Text(id.clone()));
                     conds.push(format!("st.patient_id > ?{}", params.len()));
                 }
-                Some(Position(Key::Row(_))) => return Err(IndexError::ForeignPosition),
+                Some(Position(Key::Row(..))) => return Err(IndexError::ForeignPosition),
             }
             true
         }
