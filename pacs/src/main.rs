@@ -86,8 +86,8 @@ enum Command {
     },
     /// Check every stored instance against the index, byte for byte, and
     /// list stored objects no index entry names. Exits with 2 when an
-    /// instance is missing or damaged. Only reads: safe beside a running
-    /// server.
+    /// instance is missing or damaged. Changes nothing stored: safe beside
+    /// a running server.
     Verify {
         #[command(flatten)]
         common: Common,

@@ -1,7 +1,7 @@
 //! `pacs verify`: every instance the index lists checked against its
 //! object in storage, byte for byte (see [`pacs_core::verify`]), and the
 //! objects no index entry names. Safe to run beside a serving archive: it
-//! only reads.
+//! changes no stored instance and no index entry.
 
 use anyhow::{Context, Result};
 use pacs_core::index::StoredInstance;
@@ -56,13 +56,7 @@ pub async fn verify(archive: &Archive, study: Option<Uid>, progress: bool) -> Re
         for uid in &studies {
             let uid = Uid::parse(uid).with_context(|| format!("study {uid} in the index"))?;
             for instance in index.instances(&uid, None, None).await? {
-                match check_instance(archive.store().as_ref(), &instance).await {
-                    Ok(bytes) => {
-                        summary.intact += 1;
-                        summary.bytes += bytes;
-                    }
-                    Err(problem) => summary.problems.push((instance, problem)),
-                }
+                check(archive, instance, &mut summary).await?;
                 bar.inc(1);
             }
             summary.studies += 1;
@@ -87,6 +81,36 @@ pub async fn verify(archive: &Archive, study: Option<Uid>, progress: bool) -> Re
         .await
         .map_err(anyhow::Error::msg)?;
     Ok(summary)
+}
+
+/// Checks `instance` into `summary`. A problem is checked again against
+/// what the index holds now: on a serving archive the instance may have
+/// been replaced (its old object removed) since it was listed.
+async fn check(archive: &Archive, instance: StoredInstance, summary: &mut Summary) -> Result<()> {
+    let store = archive.store().as_ref();
+    let (instance, outcome) = match check_instance(store, &instance).await {
+        Ok(bytes) => (instance, Ok(bytes)),
+        Err(problem) => match archive
+            .index()
+            .find_instance(&instance.sop_instance_uid)
+            .await?
+        {
+            None => return Ok(()),
+            Some(now) if now.object_key != instance.object_key => {
+                let outcome = check_instance(store, &now).await;
+                (now, outcome)
+            }
+            Some(_) => (instance, Err(problem)),
+        },
+    };
+    match outcome {
+        Ok(bytes) => {
+            summary.intact += 1;
+            summary.bytes += bytes;
+        }
+        Err(problem) => summary.problems.push((instance, problem)),
+    }
+    Ok(())
 }
 
 /// The report on standard output, one line per finding, then the totals.
