@@ -66,6 +66,12 @@ fn a_site_uploads_a_radiologist_reports_and_the_referrer_reads_it() {
         "radiologist",
         &["--display-name", "Dr Rahimova"],
     );
+    add_user(
+        &data,
+        "karimov",
+        "radiologist",
+        &["--display-name", "Dr Karimov"],
+    );
     add_user(&data, "andijan-desk", "site", &["--site", "andijan"]);
     add_user(
         &data,
@@ -148,6 +154,20 @@ fn a_site_uploads_a_radiologist_reports_and_the_referrer_reads_it() {
             "the patient's Cyrillic name: {listed}"
         );
 
+        // A colleague began the report and gave the study up.
+        for (method, path, body) in [
+            ("POST", format!("/api/worklist/{study}/claim"), json!({})),
+            (
+                "PUT",
+                format!("/api/studies/{study}/report/draft"),
+                json!({"language": "ru", "sections": {"findings": "Начато коллегой."}}),
+            ),
+            ("POST", format!("/api/worklist/{study}/release"), json!({})),
+        ] {
+            let status = as_user(&server, "karimov", method, &path, body).await;
+            assert_eq!(status, 200, "{method} {path}");
+        }
+
         // Open: the study is claimed and opens with the report panel.
         browser::eval(
             &client,
@@ -165,6 +185,15 @@ fn a_site_uploads_a_radiologist_reports_and_the_referrer_reads_it() {
         .await;
         let url = client.current_url().await.expect("url");
         assert!(url.as_str().contains(&study), "{url}");
+        // Whose draft it is, until she saves her own words.
+        browser::wait_until(
+            &client,
+            "the colleague's draft, named",
+            "const s = document.querySelector('#report-save-state')?.textContent || '';
+             return s.includes('Черновик karimov, сохранён в');",
+            LIMIT,
+        )
+        .await;
         let (_, task) = api(&server, "rahimova", "/api/worklist?status=all").await;
         assert_eq!(task["tasks"][0]["lock"]["holder"], "rahimova", "{task}");
 
@@ -191,6 +220,17 @@ fn a_site_uploads_a_radiologist_reports_and_the_referrer_reads_it() {
         .await;
         let (_, report) = api(&server, "rahimova", &format!("/api/studies/{study}/report")).await;
         assert_eq!(report["draft"]["sections"]["findings"], FINDINGS, "{report}");
+        assert_eq!(report["draft"]["author"], "rahimova", "{report}");
+        let line = browser::eval(
+            &client,
+            "return document.querySelector('#report-save-state').textContent;",
+            vec![],
+        )
+        .await;
+        assert!(
+            line.as_str().is_some_and(|l| l.starts_with("Черновик сохранён в")),
+            "{line}"
+        );
 
         // Signing, confirmed.
         browser::eval(&client, "document.querySelector('#report-sign').click();", vec![]).await;
@@ -295,6 +335,30 @@ fn a_site_uploads_a_radiologist_reports_and_the_referrer_reads_it() {
         );
     }
     server.stop();
+}
+
+/// A `method` on the API as `user` with a JSON `body`: its status.
+async fn as_user(server: &Server, user: &str, method: &str, path: &str, body: Value) -> u16 {
+    let http = reqwest::Client::new();
+    let signed_in: Value = http
+        .post(server.url("/api/auth/login"))
+        .json(&json!({ "username": user, "password": PASSWORD }))
+        .send()
+        .await
+        .expect("sign-in")
+        .json()
+        .await
+        .expect("sign-in JSON");
+    let token = signed_in["token"].as_str().expect("token").to_owned();
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+    http.request(method, server.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("API request")
+        .status()
+        .as_u16()
 }
 
 /// A GET on the API as `user`, signed in for it: status and JSON. Async,

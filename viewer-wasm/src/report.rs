@@ -101,6 +101,14 @@ pub struct Draft {
     pub author: Option<String>,
 }
 
+impl Draft {
+    /// Who wrote the draft, when it was not `me`: a reader who took the
+    /// study over continues someone else's words until they save.
+    pub fn by_someone_else(&self, me: Option<&str>) -> Option<&str> {
+        self.author.as_deref().filter(|author| Some(*author) != me)
+    }
+}
+
 /// A signed version: the final report (`kind: final`) or an addendum.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Version {
@@ -366,6 +374,11 @@ mod tests {
         assert_eq!(drafted.shown_sections().findings, "Очаговых изменений нет");
         assert_eq!(drafted.shown_sections().impression, "");
         assert!(drafted.can_edit);
+        let draft = drafted.draft.unwrap();
+        assert_eq!(draft.by_someone_else(Some("rahimova")), Some("karimov"));
+        assert_eq!(draft.by_someone_else(Some("karimov")), None);
+        // An archive without accounts: nobody's name to compare with.
+        assert_eq!(draft.by_someone_else(None), Some("karimov"));
     }
 
     #[test]

@@ -120,6 +120,7 @@ pub static WORKFLOW: &[Entry] = &[
     ("report.section.findings", "Findings", "Описание", "Tavsif"),
     ("report.section.impression", "Impression", "Заключение", "Xulosa"),
     ("report.saved_at", "Draft saved {time}", "Черновик сохранён в {time}", "Qoralama saqlandi: {time}"),
+    ("report.saved_by_at", "Draft by {name}, saved {time}", "Черновик {name}, сохранён в {time}", "{name} qoralamasi, saqlandi: {time}"),
     ("report.unsaved", "Unsaved changes", "Есть несохранённые изменения", "Saqlanmagan oʻzgarishlar bor"),
     ("report.saving", "Saving…", "Сохранение…", "Saqlanmoqda…"),
     ("report.retrying", "Saving again…", "Повторное сохранение…", "Qayta saqlanmoqda…"),

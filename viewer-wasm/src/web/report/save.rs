@@ -259,14 +259,19 @@ pub fn render_state(p: &super::Panel) {
     let state = p.save.state();
     let text = match state {
         SaveState::Saved => {
-            let at = p
-                .report
-                .as_ref()
-                .and_then(|r| r.draft.as_ref())
+            let draft = p.report.as_ref().and_then(|r| r.draft.as_ref());
+            let at = draft
                 .and_then(|d| d.updated_at.as_deref())
                 .and_then(crate::time::parse_rfc3339);
-            match at {
-                Some(at) if p.editable() => {
+            let someone_else = draft.and_then(|d| d.by_someone_else(p.me.username.as_deref()));
+            match (at, someone_else) {
+                (Some(at), Some(name)) if p.editable() && !p.me.open => {
+                    super::super::text::tr_with(
+                        "report.saved_by_at",
+                        &[("name", name), ("time", &clock(at))],
+                    )
+                }
+                (Some(at), _) if p.editable() => {
                     super::super::text::tr_with("report.saved_at", &[("time", &clock(at))])
                 }
                 _ => String::new(),
