@@ -225,13 +225,7 @@ async fn run(command: Command) -> Result<ExitCode> {
             paths,
             quiet,
         } => {
-            let config = Config::load(
-                common.config.as_deref(),
-                Overrides {
-                    data_dir: common.data_dir,
-                    ..Overrides::default()
-                },
-            )?;
+            let config = data_config(common)?;
             let services = server::open(&config).await?;
             let files = import::collect_files(&paths)?;
             let summary = import::import(&services.ingest, files, !quiet).await;
@@ -256,13 +250,7 @@ async fn run(command: Command) -> Result<ExitCode> {
             study,
             quiet,
         } => {
-            let config = Config::load(
-                common.config.as_deref(),
-                Overrides {
-                    data_dir: common.data_dir,
-                    ..Overrides::default()
-                },
-            )?;
+            let config = data_config(common)?;
             let study = study
                 .map(|s| pacs_core::Uid::parse(&s).map_err(|e| anyhow::anyhow!("--study: {e}")))
                 .transpose()?;

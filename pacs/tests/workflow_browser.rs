@@ -337,9 +337,8 @@ fn a_site_uploads_a_radiologist_reports_and_the_referrer_reads_it() {
     server.stop();
 }
 
-/// A `method` on the API as `user` with a JSON `body`: its status.
-async fn as_user(server: &Server, user: &str, method: &str, path: &str, body: Value) -> u16 {
-    let http = reqwest::Client::new();
+/// A bearer token for `user`.
+async fn token_of(http: &reqwest::Client, server: &Server, user: &str) -> String {
     let signed_in: Value = http
         .post(server.url("/api/auth/login"))
         .json(&json!({ "username": user, "password": PASSWORD }))
@@ -349,7 +348,13 @@ async fn as_user(server: &Server, user: &str, method: &str, path: &str, body: Va
         .json()
         .await
         .expect("sign-in JSON");
-    let token = signed_in["token"].as_str().expect("token").to_owned();
+    signed_in["token"].as_str().expect("token").to_owned()
+}
+
+/// A `method` on the API as `user` with a JSON `body`: its status.
+async fn as_user(server: &Server, user: &str, method: &str, path: &str, body: Value) -> u16 {
+    let http = reqwest::Client::new();
+    let token = token_of(&http, server, user).await;
     let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
     http.request(method, server.url(path))
         .bearer_auth(token)
@@ -365,16 +370,7 @@ async fn as_user(server: &Server, user: &str, method: &str, path: &str, body: Va
 /// for use beside the browser's session.
 async fn api(server: &Server, user: &str, path: &str) -> (u16, Value) {
     let http = reqwest::Client::new();
-    let signed_in: Value = http
-        .post(server.url("/api/auth/login"))
-        .json(&json!({ "username": user, "password": PASSWORD }))
-        .send()
-        .await
-        .expect("sign-in")
-        .json()
-        .await
-        .expect("sign-in JSON");
-    let token = signed_in["token"].as_str().expect("token").to_owned();
+    let token = token_of(&http, server, user).await;
     let reply = http
         .get(server.url(path))
         .bearer_auth(token)
