@@ -150,6 +150,84 @@ fn on_a_fast_link_the_rest_of_the_series_comes_in_one_request() {
     server.stop();
 }
 
+/// A series stored compressed (JPEG-LS, by dcmtk's encoder) comes the
+/// same way: the rest in one request, in the stored syntax, decoded in
+/// the browser to exactly the stored values.
+#[test]
+fn a_compressed_series_on_a_fast_link_also_comes_in_one_request() {
+    let test = "a_compressed_series_on_a_fast_link_also_comes_in_one_request";
+    let Some(viewer) = browser::viewer_dir_or_skip(test) else {
+        return;
+    };
+    if !web::tool_or_skip("/usr/bin/dcmcjpls", test) {
+        return;
+    }
+    const MANY: u32 = 40;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let server = common::Server::start_with(
+        &tmp.path().join("data"),
+        None,
+        &["--viewer-dir", viewer.to_str().expect("utf-8 path")],
+    );
+    let files: Vec<Vec<u8>> = (0..MANY)
+        .map(|k| {
+            let plain = tmp.path().join(format!("{k}.dcm"));
+            let packed = tmp.path().join(format!("{k}.jls.dcm"));
+            std::fs::write(&plain, slice_of_size(k, BIG, WIDE)).expect("slice written");
+            let mut encode = std::process::Command::new("/usr/bin/dcmcjpls");
+            encode.arg(&plain).arg(&packed);
+            web::run_bounded(encode, Duration::from_secs(60));
+            std::fs::read(&packed).expect("JPEG-LS slice")
+        })
+        .collect();
+    let refs: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
+    web::stow_ok(&server, &refs);
+    let on = &server;
+    in_chromium(|client| async move {
+        client
+            .goto(&on.url(&format!("/viewer?study={STUDY}&lang=en")))
+            .await
+            .expect("the page opens");
+        wait_first_image(&client).await;
+        wait_whole_series(&client, MANY).await;
+        let requests = browser::eval(
+            &client,
+            "const entries = performance.getEntriesByType('resource');
+             return {
+                 series: entries.filter(e => e.name.endsWith(arguments[0])).length,
+                 bytes: entries.filter(e => e.name.endsWith(arguments[0]))
+                     .reduce((sum, e) => sum + e.encodedBodySize, 0),
+                 frames: entries.filter(e => e.name.includes('/frames/')).length,
+             };",
+            vec![serde_json::json!(format!("/series/{SERIES}"))],
+        )
+        .await;
+        assert_eq!(requests["series"], 1, "{requests}");
+        let frames = requests["frames"].as_u64().expect("frame requests");
+        assert!(frames < u64::from(MANY) / 2, "{requests}");
+        // As stored: the flat quadrants compress far below their 512 KiB.
+        let bytes = requests["bytes"].as_u64().expect("series bytes");
+        assert!(
+            bytes > 0 && bytes < u64::from(MANY) * 512 * 512 * 2 / 10,
+            "{requests}"
+        );
+        let steps = [
+            ("\u{E010}", MANY - 1),
+            ("\u{E00E}", MANY - 11),
+            ("\u{E011}", 0),
+        ];
+        visit_slices(
+            &client,
+            &steps,
+            BIG,
+            WIDE,
+            "from the JPEG-LS series request",
+        )
+        .await;
+    });
+    server.stop();
+}
+
 /// The series request on a fast link is cut by a break: what it had not
 /// brought is asked for slice by slice, again and again until the link
 /// is mended, and in the end every slice is in its place.

@@ -278,6 +278,14 @@ impl ImageInfo {
         self.photometric.is_monochrome()
     }
 
+    /// Bytes of one frame's pixels, uncompressed.
+    pub fn frame_bytes(&self) -> usize {
+        self.rows as usize
+            * self.columns as usize
+            * usize::from(self.samples_per_pixel)
+            * usize::from(self.bits_allocated).div_ceil(8)
+    }
+
     pub fn is_signed(&self) -> bool {
         self.pixel_representation == 1
     }

@@ -129,7 +129,9 @@ pub fn next_to_fetch(current: usize, wanted: impl Fn(usize) -> bool, len: usize)
 }
 
 /// What the first requests of a series, one frame each, showed of the
-/// link: frames and bytes received, and the milliseconds they took.
+/// link: frames received and their pixels' bytes uncompressed (what the
+/// link brought of the series, whatever the syntax it travelled in), and
+/// the milliseconds they took.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct LinkSample {
     pub frames: usize,

@@ -260,10 +260,8 @@ fn loaded_series(
         .collect();
     let planes = layout.planes();
     let slices = layout.slices.iter().map(|_| SliceState::Missing).collect();
-    let uncompressed = accept_uncompressed();
     let streamable = layout.slices.len() == layout.instances.len()
-        && layout.instances.iter().all(|i| i.number_of_frames == 1)
-        && accept.iter().all(|a| *a == uncompressed);
+        && layout.instances.iter().all(|i| i.number_of_frames == 1);
     let mut v = shared.borrow_mut();
     v.next_series_key += 1;
     LoadedSeries {
@@ -433,7 +431,7 @@ async fn fetch_slice(shared: &Shared, series: Rc<RefCell<LoadedSeries>>, index: 
         if attempt > 0 {
             shared.borrow_mut().in_flight += 1;
         }
-        let (url, accept, descriptor, instance) = {
+        let (url, accept, descriptor, instance, frame_bytes) = {
             let s = series.borrow();
             let slice = s.layout.slices[index];
             let info = &s.layout.instances[slice.instance];
@@ -448,6 +446,7 @@ async fn fetch_slice(shared: &Shared, series: Rc<RefCell<LoadedSeries>>, index: 
                 s.accept[slice.instance].clone(),
                 s.descriptors[slice.instance].clone(),
                 slice.instance,
+                info.frame_bytes(),
             )
         };
         // Every request but the series' first (which also waits for the
@@ -459,8 +458,8 @@ async fn fetch_slice(shared: &Shared, series: Rc<RefCell<LoadedSeries>>, index: 
         };
         let started = dom::now_ms();
         let fetched = fetch_retrying(shared, &series, &url, &accept).await;
-        if let (true, Ok(f)) = (sampled, &fetched) {
-            sample_link(shared, &series, started, f.body.byte_length() as usize);
+        if sampled && fetched.is_ok() {
+            sample_link(shared, &series, started, frame_bytes);
         }
         {
             let mut v = shared.borrow_mut();
@@ -506,7 +505,10 @@ async fn fetch_slice(shared: &Shared, series: Rc<RefCell<LoadedSeries>>, index: 
 fn sample_link(shared: &Shared, series: &Rc<RefCell<LoadedSeries>>, started: f64, bytes: usize) {
     let start = {
         let mut s = series.borrow_mut();
-        if !s.streamable || s.streaming || s.closed {
+        // One request asks in one syntax: every instance must be wanted in
+        // the same (stored the same, or all uncompressed).
+        let one_syntax = s.accept.windows(2).all(|pair| pair[0] == pair[1]);
+        if !s.streamable || !one_syntax || s.streaming || s.closed {
             return;
         }
         let since = *s.sample_started.get_or_insert(started);
@@ -529,12 +531,13 @@ fn sample_link(shared: &Shared, series: &Rc<RefCell<LoadedSeries>>, started: f64
 }
 
 /// Fetches every slice of `series` not yet asked for in one series-level
-/// WADO-RS request for its pixel data, decoding each instance's part as
-/// it arrives. The request holds one of the network places. What it does
+/// WADO-RS request for its pixel data, in the syntax its slices are asked
+/// for one by one (as stored when the browser decodes it, else
+/// uncompressed), decoding each instance's part as it arrives. The request holds one of the network places. What it does
 /// not bring (the link broke, the server left an instance out) goes back
 /// to one request per slice, with their retries.
 async fn stream_rest(shared: Shared, series: Rc<RefCell<LoadedSeries>>) {
-    let (url, mut wanted) = {
+    let (url, accept, mut wanted) = {
         let mut s = series.borrow_mut();
         let mut wanted = std::collections::HashMap::new();
         for index in 0..s.len() {
@@ -545,10 +548,19 @@ async fn stream_rest(shared: Shared, series: Rc<RefCell<LoadedSeries>>) {
                 s.slices[index] = SliceState::InFlight;
             }
         }
-        (series_url(DICOMWEB, &s.study_uid, &s.series_uid), wanted)
+        let accept = s
+            .accept
+            .first()
+            .cloned()
+            .unwrap_or_else(accept_uncompressed);
+        (
+            series_url(DICOMWEB, &s.study_uid, &s.series_uid),
+            accept,
+            wanted,
+        )
     };
     shared.borrow_mut().in_flight += 1;
-    let read = read_stream(&shared, &series, &url, &mut wanted).await;
+    let read = read_stream(&shared, &series, &url, &accept, &mut wanted).await;
     shared.borrow_mut().in_flight -= 1;
     if let Err(message) = read {
         dom::log(&format!("{url}: {message}; the rest one slice at a time"));
@@ -571,9 +583,10 @@ async fn read_stream(
     shared: &Shared,
     series: &Rc<RefCell<LoadedSeries>>,
     url: &str,
+    accept: &str,
     wanted: &mut std::collections::HashMap<String, usize>,
 ) -> Result<(), String> {
-    let (content_type, body) = net::get_stream(url, &accept_uncompressed())
+    let (content_type, body) = net::get_stream(url, accept)
         .await
         .map_err(|e| e.to_string())?;
     let mut reader = PartReader::new(&content_type).map_err(|e| e.to_string())?;
