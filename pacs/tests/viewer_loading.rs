@@ -100,6 +100,39 @@ fn slices_lost_to_a_broken_link_are_fetched_again() {
     server.stop();
 }
 
+/// Opens the test study on `server` and waits for all `count` slices;
+/// checks that they came through one series request and fewer frame
+/// requests than half the slices, and returns those counts with the
+/// series request's body size (`series`, `frames`, `bytes`).
+async fn opened_through_one_series_request(
+    client: &fantoccini::Client,
+    server: &common::Server,
+    count: u32,
+) -> serde_json::Value {
+    client
+        .goto(&server.url(&format!("/viewer?study={STUDY}&lang=en")))
+        .await
+        .expect("the page opens");
+    wait_first_image(client).await;
+    wait_whole_series(client, count).await;
+    let requests = browser::eval(
+        client,
+        "const entries = performance.getEntriesByType('resource');
+         const series = entries.filter(e => e.name.endsWith(arguments[0]));
+         return {
+             series: series.length,
+             bytes: series.reduce((sum, e) => sum + e.encodedBodySize, 0),
+             frames: entries.filter(e => e.name.includes('/frames/')).length,
+         };",
+        vec![serde_json::json!(format!("/series/{SERIES}"))],
+    )
+    .await;
+    assert_eq!(requests["series"], 1, "{requests}");
+    let frames = requests["frames"].as_u64().expect("frame requests");
+    assert!(frames < u64::from(count) / 2, "{requests}");
+    requests
+}
+
 /// On a fast link the viewer asks for the first slices one by one, then
 /// for the rest of the series in one request for its pixel data, and
 /// puts every instance's part in its place.
@@ -115,26 +148,7 @@ fn on_a_fast_link_the_rest_of_the_series_comes_in_one_request() {
     let (_tmp, server) = server_with_slices_of_size(&viewer, MANY, BIG, WIDE);
     let on = &server;
     in_chromium(|client| async move {
-        client
-            .goto(&on.url(&format!("/viewer?study={STUDY}&lang=en")))
-            .await
-            .expect("the page opens");
-        wait_first_image(&client).await;
-        wait_whole_series(&client, MANY).await;
-        // One request for the series, and fewer frame requests than slices.
-        let requests = browser::eval(
-            &client,
-            "const names = performance.getEntriesByType('resource').map(e => e.name);
-             return {
-                 series: names.filter(n => n.endsWith(arguments[0])).length,
-                 frames: names.filter(n => n.includes('/frames/')).length,
-             };",
-            vec![serde_json::json!(format!("/series/{SERIES}"))],
-        )
-        .await;
-        assert_eq!(requests["series"], 1, "{requests}");
-        let frames = requests["frames"].as_u64().expect("frame requests");
-        assert!(frames < u64::from(MANY) / 2, "{requests}");
+        opened_through_one_series_request(&client, on, MANY).await;
 
         // Slices from the series request and from their own, each in its
         // place: End, Page Up, Page Up, an arrow up, Home.
@@ -184,27 +198,7 @@ fn a_compressed_series_on_a_fast_link_also_comes_in_one_request() {
     web::stow_ok(&server, &refs);
     let on = &server;
     in_chromium(|client| async move {
-        client
-            .goto(&on.url(&format!("/viewer?study={STUDY}&lang=en")))
-            .await
-            .expect("the page opens");
-        wait_first_image(&client).await;
-        wait_whole_series(&client, MANY).await;
-        let requests = browser::eval(
-            &client,
-            "const entries = performance.getEntriesByType('resource');
-             return {
-                 series: entries.filter(e => e.name.endsWith(arguments[0])).length,
-                 bytes: entries.filter(e => e.name.endsWith(arguments[0]))
-                     .reduce((sum, e) => sum + e.encodedBodySize, 0),
-                 frames: entries.filter(e => e.name.includes('/frames/')).length,
-             };",
-            vec![serde_json::json!(format!("/series/{SERIES}"))],
-        )
-        .await;
-        assert_eq!(requests["series"], 1, "{requests}");
-        let frames = requests["frames"].as_u64().expect("frame requests");
-        assert!(frames < u64::from(MANY) / 2, "{requests}");
+        let requests = opened_through_one_series_request(&client, on, MANY).await;
         // As stored: the flat quadrants compress far below their 512 KiB.
         let bytes = requests["bytes"].as_u64().expect("series bytes");
         assert!(
