@@ -114,7 +114,34 @@ async fn main_inner() -> Result<bool> {
     println!(
         "ratio: pacs speed / reference speed, or reference time (or memory) / pacs time; above 1 is better for pacs"
     );
+    if let (Ok(run), Some(disk)) = (&outcome.pacs.ingest4, outcome.disk) {
+        print_cpu_ceiling(run, disk.parallel_mb_per_s() * figures::DISK_SHARE);
+    }
     Ok(report::verdict(&rows))
+}
+
+/// Where the four-association run stood against the processors: the CPU
+/// time the server and the sending `storescu`s spent per instance, and
+/// the rate at which that time fills every core. A disk target above
+/// this rate is out of reach on this machine whatever the disk offers.
+fn print_cpu_ceiling(run: &benches::dimse::IngestRun, disk_target_mb_per_s: f64) {
+    let (Some(server), Some(client)) = (run.server_cpu, run.client_cpu) else {
+        return;
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let per_instance = |c: benches::process::CpuTimes| (c.user + c.system) / run.instances as f64;
+    let (server_s, client_s) = (per_instance(server), per_instance(client));
+    let ceiling = cores / (server_s + client_s);
+    let bytes_per_instance = run.bytes as f64 / run.instances as f64;
+    println!(
+        "CPU ceiling, 4 associations: server {:.2} ms + storescu {:.2} ms of CPU per instance on {cores} cores \
+         allow at most {ceiling:.0} instances/s ({:.0} MB/s); the disk target ({disk_target_mb_per_s:.0} MB/s) \
+         needs {:.0}/s",
+        server_s * 1e3,
+        client_s * 1e3,
+        ceiling * bytes_per_instance / 1e6,
+        disk_target_mb_per_s * 1e6 / bytes_per_instance,
+    );
 }
 
 /// Other work on the machine skews every figure: say how busy it was.
