@@ -224,7 +224,10 @@ impl ObjectStore for FsStore {
             return Ok(None);
         };
         match tokio::fs::metadata(&path).await {
-            Ok(meta) if meta.is_file() => Ok(Some(ObjectMeta { size: meta.len() })),
+            Ok(meta) if meta.is_file() => Ok(Some(ObjectMeta {
+                size: meta.len(),
+                modified: meta.modified().ok(),
+            })),
             Ok(_) => Ok(None),
             Err(e) if is_absent(&e) => Ok(None),
             Err(e) => Err(io_error(&path, e)),

@@ -114,6 +114,8 @@ impl Staged {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectMeta {
     pub size: u64,
+    /// When the object was last written, where the store says.
+    pub modified: Option<std::time::SystemTime>,
 }
 
 /// A stream of an object's bytes, in order.

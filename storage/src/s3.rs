@@ -380,6 +380,9 @@ impl ObjectStore for S3Store {
                     .content_length()
                     .and_then(|l| u64::try_from(l).ok())
                     .unwrap_or(0),
+                modified: out
+                    .last_modified()
+                    .and_then(|t| std::time::SystemTime::try_from(*t).ok()),
             })),
             Err(e) => match self.error("inspecting", key.as_str(), e) {
                 StorageError::NotFound(_) => Ok(None),

@@ -41,7 +41,17 @@ async fn put_then_get(store: Store, ns: &str) -> TestResult {
     let body = pattern(70_000, 1);
     store.put(&k, body.clone().into()).await?;
     assert_same(&store.get(&k).await?, &body, "get");
-    assert_eq!(store.head(&k).await?.map(|m| m.size), Some(70_000));
+    let meta = store.head(&k).await?.expect("the object exists");
+    assert_eq!(meta.size, 70_000);
+    // When it was written: now, give or take the store's clock resolution.
+    let written = meta.modified.expect("the store says when it was written");
+    let age = std::time::SystemTime::now()
+        .duration_since(written)
+        .unwrap_or_else(|e| e.duration());
+    assert!(
+        age < std::time::Duration::from_secs(60),
+        "written {age:?} ago"
+    );
 
     // A header and a buffer in separate segments are stored back to back.
     let k2 = key(&format!("{ns}/segments"));
