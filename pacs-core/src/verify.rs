@@ -111,7 +111,7 @@ fn meta_digest_of_key<'k>(key: &'k str, sha256: &str) -> Option<&'k str> {
 }
 
 /// The SOP Instance UID an instance key names.
-fn sop_of_key(key: &str) -> Option<&str> {
+pub fn sop_of_key(key: &str) -> Option<&str> {
     let name = key.rsplit('/').next()?.strip_suffix(".dcm")?;
     name.rsplit_once('.').map(|(sop, _)| sop)
 }

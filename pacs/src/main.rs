@@ -86,14 +86,21 @@ enum Command {
     },
     /// Check every stored instance against the index, byte for byte, and
     /// list stored objects no index entry names. Exits with 2 when an
-    /// instance is missing or damaged. Changes nothing stored: safe beside
-    /// a running server.
+    /// instance is missing or damaged (or, with --reindex, an object cannot
+    /// be indexed). Changes nothing stored: safe beside a running server.
     Verify {
         #[command(flatten)]
         common: Common,
         /// Only this study.
         #[arg(long)]
         study: Option<String>,
+        /// Then index the unindexed objects whose instance the index does
+        /// not hold (an index lost, or restored from an older backup):
+        /// through the ingest pipeline, as the site whose AE title their
+        /// file meta group names, without forwarding. Objects written in
+        /// the last 10 minutes are left (their store may be under way).
+        #[arg(long)]
+        reindex: bool,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -248,6 +255,7 @@ async fn run(command: Command) -> Result<ExitCode> {
         Command::Verify {
             common,
             study,
+            reindex,
             quiet,
         } => {
             let config = data_config(common)?;
@@ -256,8 +264,28 @@ async fn run(command: Command) -> Result<ExitCode> {
                 .transpose()?;
             let services = server::open(&config).await?;
             let summary = verify::verify(&services.archive, study, !quiet).await?;
-            verify::print(&summary);
-            Ok(if summary.problems.is_empty() {
+            let reindexed = if reindex {
+                let ingest =
+                    verify::reindexing_pipeline(&services.archive, config.max_instance_size);
+                Some(
+                    verify::reindex(
+                        &services.archive,
+                        &ingest,
+                        &services.sites,
+                        &summary.unindexed,
+                        std::time::SystemTime::now(),
+                    )
+                    .await,
+                )
+            } else {
+                None
+            };
+            verify::print(&summary, reindexed.as_deref());
+            let failed = reindexed
+                .iter()
+                .flatten()
+                .any(|(_, o)| matches!(o, verify::Reindexed::Failed(_)));
+            Ok(if summary.problems.is_empty() && !failed {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(2)

@@ -105,6 +105,18 @@ impl Sites {
         known.iter().find(|s| s.name == name).map(|s| s.priority)
     }
 
+    /// The name of the site whose AE titles include `ae_title`, whatever
+    /// address it called from: for instances whose caller is known only
+    /// from the file meta group they were stored with.
+    pub fn named_by_ae_title(&self, ae_title: &str) -> Option<String> {
+        let ae_title = ae_title.trim();
+        let known = self.known.read().ok()?;
+        known
+            .iter()
+            .find(|s| s.ae_titles.iter().any(|a| a.trim() == ae_title))
+            .map(|s| s.name.clone())
+    }
+
     /// Whether a site named `name` exists.
     pub fn exists(&self, name: &str) -> bool {
         self.known

@@ -2,15 +2,29 @@
 //! object in storage, byte for byte (see [`pacs_core::verify`]), and the
 //! objects no index entry names. Safe to run beside a serving archive: it
 //! changes no stored instance and no index entry.
+//!
+//! `pacs verify --reindex` then indexes the objects whose instance the
+//! index does not hold at all: after the index was lost, or restored from
+//! a backup older than the objects, they are the only record of studies
+//! a site sent. Nothing else it finds is changed.
+
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use pacs_core::index::StoredInstance;
 use pacs_core::query::{Level, Paging, Query};
-use pacs_core::verify::{INSTANCE_PREFIX, Problem, check_instance, unindexed};
-use pacs_core::{Archive, Uid};
+use pacs_core::verify::{INSTANCE_PREFIX, Problem, check_instance, sop_of_key, unindexed};
+use pacs_core::{Archive, DuplicatePolicy, Incoming, Ingest, IngestConfig, StoreKind, Uid};
 use storage::ObjectKey;
 
 use crate::import::progress_bar;
+use crate::sites::Sites;
+
+/// Objects written more recently than this are not reindexed: a store
+/// that renamed its object but has not committed its index entry yet
+/// must not be raced (the gap is milliseconds, a stalled disk stretches
+/// it).
+pub const REINDEX_MIN_AGE: Duration = Duration::from_secs(10 * 60);
 
 /// Studies fetched from the index at a time.
 const STUDY_PAGE: usize = 200;
@@ -113,8 +127,124 @@ async fn check(archive: &Archive, instance: StoredInstance, summary: &mut Summar
     Ok(())
 }
 
-/// The report on standard output, one line per finding, then the totals.
-pub fn print(summary: &Summary) {
+/// What `--reindex` did with each unindexed object.
+#[derive(Debug)]
+pub enum Reindexed {
+    /// Indexed, as the named site's where its file meta group names one
+    /// of the site's AE titles.
+    Indexed { site: Option<String> },
+    /// Its store finished while the archive was being checked.
+    IndexedMeanwhile,
+    /// Left alone: the index holds another object for the same instance
+    /// (a copy that was replaced, or a conflicting one that was refused).
+    Superseded { by: String },
+    /// Left alone, and why.
+    Left(String),
+    /// Indexing it failed (the object is left as it was).
+    Failed(String),
+}
+
+/// The pipeline reindexing goes through: the archive's own, but never
+/// replacing an instance and never forwarding (the studies were
+/// forwarded, if at all, when they first arrived).
+pub fn reindexing_pipeline(archive: &Archive, max_instance_size: u64) -> Ingest {
+    Ingest::new(
+        archive.store().clone(),
+        archive.index().clone(),
+        IngestConfig {
+            duplicate_policy: DuplicatePolicy::KeepFirst,
+            max_instance_size,
+        },
+    )
+}
+
+/// Indexes each of `keys` (objects [`verify`] found unindexed) whose
+/// instance the index does not hold, through `ingest` as it was stored:
+/// the same bytes give the same key, so the object is named, not copied.
+/// Objects younger than [`REINDEX_MIN_AGE`] at `now` are left.
+pub async fn reindex(
+    archive: &Archive,
+    ingest: &Ingest,
+    sites: &Sites,
+    keys: &[ObjectKey],
+    now: SystemTime,
+) -> Vec<(ObjectKey, Reindexed)> {
+    let mut out = Vec::with_capacity(keys.len());
+    for key in keys {
+        let outcome = reindex_one(archive, ingest, sites, key, now)
+            .await
+            .unwrap_or_else(|e| Reindexed::Failed(format!("{e:#}")));
+        out.push((key.clone(), outcome));
+    }
+    out
+}
+
+async fn reindex_one(
+    archive: &Archive,
+    ingest: &Ingest,
+    sites: &Sites,
+    key: &ObjectKey,
+    now: SystemTime,
+) -> Result<Reindexed> {
+    let Some(sop) = sop_of_key(key.as_str()) else {
+        return Ok(Reindexed::Left("its key names no instance".into()));
+    };
+    if let Some(holder) = indexed_key(archive, sop).await? {
+        return Ok(if holder == key.as_str() {
+            Reindexed::IndexedMeanwhile
+        } else {
+            Reindexed::Superseded { by: holder }
+        });
+    }
+    let store = archive.store();
+    let Some(meta) = store.head(key).await? else {
+        return Ok(Reindexed::Left("it was removed meanwhile".into()));
+    };
+    let Some(written) = meta.modified else {
+        return Ok(Reindexed::Left(
+            "the store does not say when it was written, so a store under way cannot be ruled out"
+                .into(),
+        ));
+    };
+    // A time ahead of ours (another machine's clock) counts as just written.
+    let age = now.duration_since(written).unwrap_or_default();
+    if age < REINDEX_MIN_AGE {
+        return Ok(Reindexed::Left(format!(
+            "written {} s ago, its store may still be under way: run again later",
+            age.as_secs()
+        )));
+    }
+    let bytes = store.get(key).await?;
+    let site = dicom_object::meta::FileMetaTable::from_reader(bytes.get(128..).unwrap_or(&[]))
+        .ok()
+        .and_then(|m| m.source_application_entity_title)
+        .and_then(|ae| sites.named_by_ae_title(ae.trim_end_matches('\0')));
+    let stored = ingest
+        .ingest_from(Incoming::Part10(bytes), "reindex", site.as_deref(), None)
+        .await?;
+    let holder = indexed_key(archive, sop).await?;
+    Ok(match (stored.kind, holder) {
+        (StoreKind::New, Some(holder)) if holder == key.as_str() => Reindexed::Indexed { site },
+        // The same bytes stored meanwhile, or a copy under a key of
+        // another form: the index names that one.
+        (_, Some(holder)) if holder != key.as_str() => Reindexed::Superseded { by: holder },
+        (_, Some(_)) => Reindexed::IndexedMeanwhile,
+        (_, None) => Reindexed::Failed("the index does not hold it after storing".into()),
+    })
+}
+
+/// The object key the index holds for instance `sop`.
+async fn indexed_key(archive: &Archive, sop: &str) -> Result<Option<String>> {
+    Ok(archive
+        .index()
+        .find_instance(sop)
+        .await?
+        .map(|i| i.object_key))
+}
+
+/// The report on standard output, one line per finding, then the totals;
+/// with what `--reindex` did where it ran.
+pub fn print(summary: &Summary, reindexed: Option<&[(ObjectKey, Reindexed)]>) {
     for (instance, problem) in &summary.problems {
         let kind = match problem {
             Problem::Missing { .. } => "missing",
@@ -126,11 +256,32 @@ pub fn print(summary: &Summary) {
             instance.sop_instance_uid, instance.study_uid, instance.series_uid
         );
     }
-    for key in &summary.unindexed {
-        println!(
-            "unindexed {key}: no index entry names it (a store that never completed, or one under way)",
-            key = key.as_str()
-        );
+    match reindexed {
+        None => {
+            for key in &summary.unindexed {
+                println!(
+                    "unindexed {key}: no index entry names it (a store that never completed, or one under way)",
+                    key = key.as_str()
+                );
+            }
+        }
+        Some(outcomes) => {
+            for (key, outcome) in outcomes {
+                let key = key.as_str();
+                match outcome {
+                    Reindexed::Indexed { site: Some(site) } => {
+                        println!("reindexed {key} (site {site})")
+                    }
+                    Reindexed::Indexed { site: None } => println!("reindexed {key} (no site)"),
+                    Reindexed::IndexedMeanwhile => {}
+                    Reindexed::Superseded { by } => println!(
+                        "unindexed {key}: left alone, the index holds {by} for its instance"
+                    ),
+                    Reindexed::Left(why) => println!("unindexed {key}: left alone, {why}"),
+                    Reindexed::Failed(why) => println!("unindexed {key}: cannot reindex it: {why}"),
+                }
+            }
+        }
     }
     println!(
         "{} studies: {} instances intact ({:.1} MB read) / {} with problems / {} objects unindexed",
@@ -140,4 +291,13 @@ pub fn print(summary: &Summary) {
         summary.problems.len(),
         summary.unindexed.len()
     );
+    if let Some(outcomes) = reindexed {
+        let count = |f: fn(&Reindexed) -> bool| outcomes.iter().filter(|(_, o)| f(o)).count();
+        println!(
+            "reindexed {} / left alone {} / failed {}",
+            count(|o| matches!(o, Reindexed::Indexed { .. })),
+            count(|o| matches!(o, Reindexed::Superseded { .. } | Reindexed::Left(_))),
+            count(|o| matches!(o, Reindexed::Failed(_))),
+        );
+    }
 }

@@ -2,14 +2,18 @@
 //! damaged data set, a damaged file meta group, a truncated object and a
 //! deleted one are each named with their instance; an object no index
 //! entry names is listed; and all of it beside a running server, which
-//! goes on serving the intact instances.
+//! goes on serving the intact instances. `--reindex` brings back studies
+//! an index restored from an older backup lacks.
 
 mod common;
+#[path = "common/scu.rs"]
+mod scu;
 #[path = "common/dicomweb_support.rs"]
 mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, SystemTime};
 
 use common::{Server, ct_files};
 use dicom_samples::SampleTransferSyntax;
@@ -166,4 +170,219 @@ fn verify_names_every_damaged_or_missing_instance_and_unindexed_objects() {
         .expect("retrieve");
     assert_eq!(intact.status().as_u16(), 200);
     server.stop();
+}
+
+/// Every file below `dir`, with its bytes.
+fn files_with_bytes(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files: Vec<_> = web::files_under(dir)
+        .into_iter()
+        .map(|p| {
+            let bytes = std::fs::read(&p).expect("object read");
+            (p, bytes)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// The index database and its journal files, as a backup takes them.
+fn index_files(data: &Path) -> Vec<PathBuf> {
+    ["index.sqlite", "index.sqlite-wal", "index.sqlite-shm"]
+        .iter()
+        .map(|n| data.join(n))
+        .filter(|p| p.exists())
+        .collect()
+}
+
+/// The index is restored from a backup taken before a site's study
+/// arrived: verify lists that study's objects as unindexed; `--reindex`
+/// leaves them while they might belong to a store under way, then indexes
+/// them as the site's (from the AE title they were sent with), named as
+/// they are rather than copied; it leaves an object whose instance the
+/// index holds under another key. The archive then serves the study, and
+/// the site's reading task is back on the worklist.
+#[test]
+fn reindex_brings_back_studies_an_older_index_backup_lacks() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    common::accounts::pacs_cli(
+        &data,
+        &["site", "add", "fergana", "--aet", "FERGANA_CT"],
+        "",
+    );
+    let (_, first) = ct_files(
+        &dir.path().join("first"),
+        3,
+        71,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    let out = pacs(
+        &data,
+        &[
+            "import",
+            "--quiet",
+            dir.path().join("first").to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+
+    // The nightly backup of the index (no server running).
+    let backup = dir.path().join("backup");
+    std::fs::create_dir_all(&backup).expect("backup dir");
+    for f in index_files(&data) {
+        std::fs::copy(&f, backup.join(f.file_name().unwrap())).expect("backed up");
+    }
+
+    // The site sends a study; then the index is lost and the backup put back.
+    let (spec, second) = ct_files(
+        &dir.path().join("second"),
+        4,
+        72,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    let server = Server::start(&data);
+    let sent = scu::run(
+        scu::storescu_command(&server, "FERGANA_CT", &[], &second),
+        Duration::from_secs(60),
+    );
+    assert!(sent.success(), "{}", sent.text);
+    server.stop();
+    let study_dir = data.join("objects/dicom").join(&spec.study.study_uid);
+    let stored = files_with_bytes(&study_dir);
+    assert_eq!(stored.len(), 4);
+    for f in index_files(&data) {
+        std::fs::remove_file(f).expect("index removed");
+    }
+    for f in std::fs::read_dir(&backup).expect("backup").flatten() {
+        std::fs::copy(f.path(), data.join(f.file_name())).expect("restored");
+    }
+
+    // An older copy of an instance the index holds, under another key.
+    let kept = object_of(&data, &sop_of_file(&first[0]));
+    let name = kept.file_name().unwrap().to_str().unwrap();
+    let (sop, _) = name.strip_suffix(".dcm").unwrap().rsplit_once('.').unwrap();
+    let leftover = kept.with_file_name(format!("{sop}.00000000000000000000000000000000.dcm"));
+    std::fs::copy(&kept, &leftover).expect("copied");
+
+    let out = pacs(&data, &["verify", "--quiet"]);
+    let report = text(&out);
+    assert!(out.status.success(), "nothing indexed is damaged: {report}");
+    assert!(
+        report.contains("1 studies: 3 instances intact") && report.contains("5 objects unindexed"),
+        "{report}"
+    );
+
+    // Just written (as far as the clock goes): left to their stores.
+    let out = pacs(&data, &["verify", "--quiet", "--reindex"]);
+    let report = text(&out);
+    assert!(out.status.success(), "{report}");
+    assert!(
+        report.contains("reindexed 0 / left alone 5 / failed 0"),
+        "{report}"
+    );
+    assert!(
+        report.contains("its store may still be under way"),
+        "{report}"
+    );
+
+    let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    for (path, _) in &stored {
+        let f = std::fs::File::options()
+            .write(true)
+            .open(path)
+            .expect("open");
+        f.set_modified(an_hour_ago).expect("mtime");
+    }
+    let out = pacs(&data, &["verify", "--quiet", "--reindex"]);
+    let report = text(&out);
+    assert!(out.status.success(), "{report}");
+    assert!(
+        report.contains("reindexed 4 / left alone 1 / failed 0"),
+        "{report}"
+    );
+    assert_eq!(
+        report.matches("(site fergana)").count(),
+        4,
+        "the site comes from the AE title the study was sent with: {report}"
+    );
+    let leftover_key = leftover.strip_prefix(data.join("objects")).unwrap();
+    assert!(
+        report.contains(&format!(
+            "unindexed {}: left alone, the index holds",
+            leftover_key.display()
+        )),
+        "{report}"
+    );
+    // Named where they lie, not copied; and nothing was removed.
+    assert_eq!(files_with_bytes(&study_dir), stored);
+    assert!(leftover.exists());
+
+    let out = pacs(&data, &["verify", "--quiet"]);
+    let report = text(&out);
+    assert!(out.status.success(), "{report}");
+    assert!(
+        report.contains("2 studies: 7 instances intact") && report.contains("1 objects unindexed"),
+        "{report}"
+    );
+
+    let server = Server::start(&data);
+    let found: serde_json::Value = common::http()
+        .get(server.url(&format!(
+            "/dicom-web/studies?StudyInstanceUID={}&includefield=00201208",
+            spec.study.study_uid
+        )))
+        .send()
+        .expect("search")
+        .json()
+        .expect("json");
+    assert_eq!(found[0]["00201208"]["Value"][0], 4, "{found}");
+    let sop = sop_of_file(&second[0]);
+    let retrieved = common::http()
+        .get(server.url(&format!(
+            "/dicom-web/studies/{}/series/{}/instances/{sop}",
+            spec.study.study_uid, spec.series_uid
+        )))
+        .header(
+            "accept",
+            "multipart/related; type=\"application/dicom\"; transfer-syntax=*",
+        )
+        .send()
+        .expect("retrieve");
+    assert_eq!(retrieved.status().as_u16(), 200);
+    let body = retrieved.bytes().expect("body");
+    let object = stored
+        .iter()
+        .find(|(p, _)| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with(&format!("{sop}."))
+        })
+        .expect("its object");
+    assert!(
+        body.windows(object.1.len())
+            .any(|w| w == object.1.as_slice()),
+        "the retrieved instance is the object as sent"
+    );
+    let worklist = common::http()
+        .get(server.url("/api/worklist"))
+        .send()
+        .expect("worklist")
+        .text()
+        .expect("text");
+    assert!(
+        worklist.contains(&spec.study.study_uid) && worklist.contains("fergana"),
+        "{worklist}"
+    );
+    server.stop();
+}
+
+fn sop_of_file(path: &Path) -> String {
+    dicom_object::open_file(path)
+        .expect("sample readable")
+        .meta()
+        .media_storage_sop_instance_uid()
+        .trim_end_matches('\0')
+        .to_owned()
 }
