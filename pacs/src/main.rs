@@ -105,6 +105,20 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Write a consistent copy of the index (instances, accounts, sites,
+    /// worklist, reports, audit trail, forwarding queue) to a file, while
+    /// the server keeps running. To restore: stop the server, copy the
+    /// file to DATA_DIR/index.sqlite (removing index.sqlite-wal and
+    /// index.sqlite-shm), start it, then `pacs verify --reindex` brings
+    /// back the studies stored since the copy was taken.
+    Backup {
+        #[command(flatten)]
+        common: Common,
+        /// The file to write (replaced only once the new copy is complete
+        /// and checked). Keep it off the archive's disk.
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Send DICOM files and folders (recursively) to another DICOM node
     /// over C-STORE.
     Send {
@@ -290,6 +304,29 @@ async fn run(command: Command) -> Result<ExitCode> {
             } else {
                 ExitCode::from(2)
             })
+        }
+        Command::Backup { common, to } => {
+            let config = data_config(common)?;
+            let index = config.data_dir.join("index.sqlite");
+            if !index.is_file() {
+                anyhow::bail!("there is no index at {}", index.display());
+            }
+            let index = pacs_core::SqliteIndex::open(&index)
+                .with_context(|| format!("cannot open the index {}", index.display()))?;
+            let c = index
+                .back_up_to(&to)
+                .await
+                .with_context(|| format!("cannot back up the index to {}", to.display()))?;
+            println!(
+                "index backed up to {}: {} studies, {} instances, {} report versions, {} accounts, {} audit events",
+                to.display(),
+                c.studies,
+                c.instances,
+                c.report_versions,
+                c.accounts,
+                c.audit_events
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Send {
             to,

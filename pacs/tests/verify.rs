@@ -185,17 +185,19 @@ fn files_with_bytes(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     files
 }
 
-/// The index database and its journal files, as a backup takes them.
-fn index_files(data: &Path) -> Vec<PathBuf> {
-    ["index.sqlite", "index.sqlite-wal", "index.sqlite-shm"]
-        .iter()
-        .map(|n| data.join(n))
-        .filter(|p| p.exists())
-        .collect()
+/// The index's journal files, which a restored copy must not meet.
+fn remove_index_journals(data: &Path) {
+    for name in ["index.sqlite-wal", "index.sqlite-shm"] {
+        match std::fs::remove_file(data.join(name)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => panic!("{name}: {e}"),
+            _ => {}
+        }
+    }
 }
 
-/// The index is restored from a backup taken before a site's study
-/// arrived: verify lists that study's objects as unindexed; `--reindex`
+/// The index is backed up while the archive serves, and restored from
+/// that backup after a site's study arrived: verify lists that study's
+/// objects as unindexed; `--reindex`
 /// leaves them while they might belong to a store under way, then indexes
 /// them as the site's (from the AE title they were sent with), named as
 /// they are rather than copied; it leaves an object whose instance the
@@ -226,12 +228,35 @@ fn reindex_brings_back_studies_an_older_index_backup_lacks() {
     );
     assert!(out.status.success(), "{}", text(&out));
 
-    // The nightly backup of the index (no server running).
-    let backup = dir.path().join("backup");
-    std::fs::create_dir_all(&backup).expect("backup dir");
-    for f in index_files(&data) {
-        std::fs::copy(&f, backup.join(f.file_name().unwrap())).expect("backed up");
+    // The nightly backup of the index, while the archive serves; a
+    // backup that cannot be written says why.
+    let server = Server::start(&data);
+    let backup = dir.path().join("backup").join("index.sqlite");
+    let out = pacs(&data, &["backup", "--to", "/nonexistent/dir/index.sqlite"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("cannot"), "{}", text(&out));
+    std::fs::create_dir_all(backup.parent().unwrap()).expect("backup dir");
+    let out = pacs(&data, &["backup", "--to", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("1 studies, 3 instances"),
+        "{}",
+        text(&out)
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&backup)
+            .expect("backup")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "password hashes are in it");
     }
+    let leftovers: Vec<_> = std::fs::read_dir(backup.parent().unwrap())
+        .expect("backup dir")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "{leftovers:?}");
 
     // The site sends a study; then the index is lost and the backup put back.
     let (spec, second) = ct_files(
@@ -240,7 +265,6 @@ fn reindex_brings_back_studies_an_older_index_backup_lacks() {
         72,
         SampleTransferSyntax::ExplicitVrLittleEndian,
     );
-    let server = Server::start(&data);
     let sent = scu::run(
         scu::storescu_command(&server, "FERGANA_CT", &[], &second),
         Duration::from_secs(60),
@@ -250,12 +274,8 @@ fn reindex_brings_back_studies_an_older_index_backup_lacks() {
     let study_dir = data.join("objects/dicom").join(&spec.study.study_uid);
     let stored = files_with_bytes(&study_dir);
     assert_eq!(stored.len(), 4);
-    for f in index_files(&data) {
-        std::fs::remove_file(f).expect("index removed");
-    }
-    for f in std::fs::read_dir(&backup).expect("backup").flatten() {
-        std::fs::copy(f.path(), data.join(f.file_name())).expect("restored");
-    }
+    std::fs::copy(&backup, data.join("index.sqlite")).expect("restored");
+    remove_index_journals(&data);
 
     // An older copy of an instance the index holds, under another key.
     let kept = object_of(&data, &sop_of_file(&first[0]));

@@ -151,6 +151,21 @@ impl SqliteIndex {
         &self.path
     }
 
+    /// Writes a consistent copy of the whole index (instances, accounts,
+    /// sites, worklist, reports, audit trail, forwarding queue) to
+    /// `target`, while the index stays in use: one read transaction, so
+    /// the copy is the index as of one commit. The copy is checked with
+    /// SQLite's integrity check before it takes `target`'s name, so
+    /// `target` is either the old file or a complete new copy. Readable
+    /// by its owner only: it holds password and session hashes.
+    pub async fn back_up_to(&self, target: &Path) -> Result<BackupContents, IndexError> {
+        let source = self.path.clone();
+        let target = target.to_owned();
+        tokio::task::spawn_blocking(move || back_up(&source, &target))
+            .await
+            .map_err(|e| IndexError::Database(format!("the backup failed: {e}")))?
+    }
+
     /// Runs `f` in the writer's next group commit; its result stands once
     /// that commit has.
     pub(super) async fn write<T, F>(&self, f: F) -> Result<T, IndexError>
@@ -193,6 +208,88 @@ impl SqliteIndex {
             .await
             .map_err(|e| IndexError::Database(format!("index reader failed: {e}")))?
     }
+}
+
+/// What a backup holds, counted in the copy itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackupContents {
+    pub studies: i64,
+    pub instances: i64,
+    pub report_versions: i64,
+    pub accounts: i64,
+    pub audit_events: i64,
+}
+
+fn back_up(source: &Path, target: &Path) -> Result<BackupContents, IndexError> {
+    use std::os::unix::fs::OpenOptionsExt;
+
+    let io = |what: &str, path: &Path, e: std::io::Error| {
+        IndexError::Database(format!("cannot {what} {}: {e}", path.display()))
+    };
+    let name = target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| IndexError::Database(format!("{} names no file", target.display())))?;
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let partial = dir.join(format!(".{name}.partial"));
+    // Left by a backup that was interrupted: never a copy anyone relies on.
+    match std::fs::remove_file(&partial) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(io("remove", &partial, e));
+        }
+        _ => {}
+    }
+    // Created empty, owner-only, before SQLite writes into it.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&partial)
+        .map_err(|e| io("create", &partial, e))?;
+    let written = (|| {
+        let conn = open_connection(source, true)?;
+        let into = partial
+            .to_str()
+            .ok_or_else(|| IndexError::Database("the backup path is not UTF-8".into()))?;
+        conn.execute("VACUUM INTO ?1", params![into])?;
+        drop(conn);
+        let copy = Connection::open_with_flags(&partial, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let check: String = copy.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if check != "ok" {
+            return Err(IndexError::Database(format!(
+                "the copy fails SQLite's integrity check: {check}"
+            )));
+        }
+        let count = |table: &str| -> Result<i64, IndexError> {
+            Ok(copy.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?)
+        };
+        Ok(BackupContents {
+            studies: count("studies")?,
+            instances: count("instances")?,
+            report_versions: count("report_versions")?,
+            accounts: count("accounts")?,
+            audit_events: count("audit_events")?,
+        })
+    })();
+    let contents = match written {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+    };
+    let durable = std::fs::File::open(&partial)
+        .and_then(|f| f.sync_all())
+        .and_then(|()| std::fs::rename(&partial, target))
+        .and_then(|()| std::fs::File::open(&dir)?.sync_all());
+    if let Err(e) = durable {
+        let _ = std::fs::remove_file(&partial);
+        return Err(io("write", target, e));
+    }
+    Ok(contents)
 }
 
 fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
