@@ -288,6 +288,61 @@ impl Ingest {
         self.commit(arrived, source, site, expected_study).await
     }
 
+    /// Indexes an object that is in storage under `key` but has no index
+    /// entry (the entry was lost, or never committed), as an instance
+    /// `site` sent. Parsed and checked as any arriving instance, and its
+    /// content must give `key`; but nothing is written or removed in
+    /// storage, whatever the outcome: the object may be the only copy.
+    /// Never replaces an indexed instance and never forwards.
+    pub async fn index_stored(
+        &self,
+        key: &ObjectKey,
+        object: Bytes,
+        source: &str,
+        site: Option<&str>,
+    ) -> Result<Stored, IngestError> {
+        let _guard = self.enter()?;
+        let framed = frame(Incoming::Part10(object), self.config.max_instance_size)?;
+        check_claims(&framed.claimed_sop_class, &framed.claimed_sop_instance)?;
+        let dataset = framed.dataset.clone();
+        let hashing = tokio::task::spawn_blocking(move || hex::encode(Sha256::digest(&dataset)));
+        let parsing = tokio::task::spawn_blocking(move || prepare(framed));
+        let (sha256, prepared) = tokio::join!(hashing, parsing);
+        let prepared =
+            prepared.map_err(|e| IngestError::Unreadable(format!("parsing failed: {e}")))??;
+        let sha256 = sha256.map_err(|e| IngestError::Unreadable(format!("hashing failed: {e}")))?;
+        let p = &prepared.parsed;
+        let own = object_key(p, &sha256, &prepared.meta_digest)?;
+        if own.as_str() != key.as_str() {
+            return Err(IngestError::Unreadable(format!(
+                "its content belongs under {own}, not where it is"
+            )));
+        }
+        let reply = |kind| Stored {
+            kind,
+            sop_class_uid: p.sop_class_uid.to_string(),
+            sop_instance_uid: p.sop_instance_uid.to_string(),
+            study_instance_uid: p.study_instance_uid.to_string(),
+            series_instance_uid: p.series_instance_uid.to_string(),
+        };
+        let mut record = new_instance(&prepared, &sha256, key.as_str(), source);
+        record.site = site.map(str::to_owned);
+        match self
+            .index
+            .insert(record, DuplicatePolicy::KeepFirst)
+            .await?
+        {
+            InsertOutcome::Inserted => Ok(reply(StoreKind::New)),
+            InsertOutcome::Duplicate => Ok(reply(StoreKind::Duplicate)),
+            InsertOutcome::Conflict | InsertOutcome::Replaced { .. } => {
+                Err(IngestError::Conflict(p.sop_instance_uid.to_string()))
+            }
+            InsertOutcome::OtherSite => {
+                Err(IngestError::OtherSite(p.study_instance_uid.to_string()))
+            }
+        }
+    }
+
     /// Counts a store in flight, or refuses it once shutdown has begun.
     fn enter(&self) -> Result<InFlight<'_>, IngestError> {
         // SeqCst on both sides: `shutdown` must never see no store in

@@ -279,12 +279,10 @@ async fn run(command: Command) -> Result<ExitCode> {
             let services = server::open(&config).await?;
             let summary = verify::verify(&services.archive, study, !quiet).await?;
             let reindexed = if reindex {
-                let ingest =
-                    verify::reindexing_pipeline(&services.archive, config.max_instance_size);
                 Some(
                     verify::reindex(
                         &services.archive,
-                        &ingest,
+                        &services.ingest,
                         &services.sites,
                         &summary.unindexed,
                         std::time::SystemTime::now(),

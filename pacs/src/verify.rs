@@ -14,7 +14,7 @@ use anyhow::{Context, Result};
 use pacs_core::index::StoredInstance;
 use pacs_core::query::{Level, Paging, Query};
 use pacs_core::verify::{INSTANCE_PREFIX, Problem, check_instance, sop_of_key, unindexed};
-use pacs_core::{Archive, DuplicatePolicy, Incoming, Ingest, IngestConfig, StoreKind, Uid};
+use pacs_core::{Archive, Ingest, IngestError, StoreKind, Uid};
 use storage::ObjectKey;
 
 use crate::import::progress_bar;
@@ -144,24 +144,11 @@ pub enum Reindexed {
     Failed(String),
 }
 
-/// The pipeline reindexing goes through: the archive's own, but never
-/// replacing an instance and never forwarding (the studies were
-/// forwarded, if at all, when they first arrived).
-pub fn reindexing_pipeline(archive: &Archive, max_instance_size: u64) -> Ingest {
-    Ingest::new(
-        archive.store().clone(),
-        archive.index().clone(),
-        IngestConfig {
-            duplicate_policy: DuplicatePolicy::KeepFirst,
-            max_instance_size,
-        },
-    )
-}
-
 /// Indexes each of `keys` (objects [`verify`] found unindexed) whose
-/// instance the index does not hold, through `ingest` as it was stored:
-/// the same bytes give the same key, so the object is named, not copied.
-/// Objects younger than [`REINDEX_MIN_AGE`] at `now` are left.
+/// instance the index does not hold, where it lies
+/// ([`Ingest::index_stored`]: checked as any arriving instance, but never
+/// written, replaced, removed or forwarded). Objects younger than
+/// [`REINDEX_MIN_AGE`] at `now` are left.
 pub async fn reindex(
     archive: &Archive,
     ingest: &Ingest,
@@ -219,18 +206,18 @@ async fn reindex_one(
         .ok()
         .and_then(|m| m.source_application_entity_title)
         .and_then(|ae| sites.named_by_ae_title(ae.trim_end_matches('\0')));
-    let stored = ingest
-        .ingest_from(Incoming::Part10(bytes), "reindex", site.as_deref(), None)
-        .await?;
-    let holder = indexed_key(archive, sop).await?;
-    Ok(match (stored.kind, holder) {
-        (StoreKind::New, Some(holder)) if holder == key.as_str() => Reindexed::Indexed { site },
-        // The same bytes stored meanwhile, or a copy under a key of
-        // another form: the index names that one.
-        (_, Some(holder)) if holder != key.as_str() => Reindexed::Superseded { by: holder },
-        (_, Some(_)) => Reindexed::IndexedMeanwhile,
-        (_, None) => Reindexed::Failed("the index does not hold it after storing".into()),
-    })
+    match ingest
+        .index_stored(key, bytes, "reindex", site.as_deref())
+        .await
+    {
+        Ok(stored) if stored.kind == StoreKind::New => Ok(Reindexed::Indexed { site }),
+        // Stored meanwhile, by a store of the same or of other bytes.
+        Ok(_) | Err(IngestError::Conflict(_)) => Ok(match indexed_key(archive, sop).await? {
+            Some(holder) if holder != key.as_str() => Reindexed::Superseded { by: holder },
+            _ => Reindexed::IndexedMeanwhile,
+        }),
+        Err(e) => Ok(Reindexed::Failed(e.to_string())),
+    }
 }
 
 /// The object key the index holds for instance `sop`.

@@ -406,3 +406,81 @@ fn sop_of_file(path: &Path) -> String {
         .trim_end_matches('\0')
         .to_owned()
 }
+
+/// An object reindexing refuses (its series belongs to another study in
+/// the index) is reported, makes verify fail, and stays exactly where it
+/// was: it may be the only copy of what a modality sent.
+#[test]
+fn an_object_reindexing_refuses_stays_where_it_was() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let (indexed, _) = ct_files(
+        &dir.path().join("indexed"),
+        2,
+        81,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    let out = pacs(
+        &data,
+        &[
+            "import",
+            "--quiet",
+            dir.path().join("indexed").to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+
+    // Another study that reuses the indexed series' UID, stored by another
+    // archive; its object then turns up in this one's storage.
+    let mut clash = dicom_samples::CtSpec::chest(dicom_samples::Patient::ivanov_iso_ir_144(), 82)
+        .with_slices(1)
+        .with_matrix(64, 64);
+    clash.series_uid = indexed.series_uid.clone();
+    let clash_dir = dir.path().join("clash");
+    dicom_samples::write_ct_series(
+        &clash,
+        &clash_dir,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    )
+    .expect("clash written");
+    let renamed = Command::new(scu::DCMODIFY)
+        .args(["-nb", "-m", "(0008,0018)=1.2.826.0.1.3680043.10.1453.99.1"])
+        .args(web::files_under(&clash_dir))
+        .output()
+        .expect("dcmodify runs");
+    assert!(renamed.status.success(), "{renamed:?}");
+    let other = dir.path().join("other");
+    let out = pacs(&other, &["import", "--quiet", clash_dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (source, bytes) = files_with_bytes(&other.join("objects/dicom"))
+        .pop()
+        .expect("its object");
+    let key = source.strip_prefix(other.join("objects")).unwrap();
+    let placed = data.join("objects").join(key);
+    std::fs::create_dir_all(placed.parent().unwrap()).expect("dirs");
+    std::fs::write(&placed, &bytes).expect("placed");
+    let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&placed)
+        .expect("open")
+        .set_modified(an_hour_ago)
+        .expect("mtime");
+
+    let out = pacs(&data, &["verify", "--quiet", "--reindex"]);
+    let report = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{report}");
+    assert!(
+        report.contains(&format!("unindexed {}: cannot reindex it", key.display())),
+        "{report}"
+    );
+    assert!(
+        report.contains("reindexed 0 / left alone 0 / failed 1"),
+        "{report}"
+    );
+    assert_eq!(
+        std::fs::read(&placed).expect("still there"),
+        bytes,
+        "the object is left as it was"
+    );
+}
