@@ -387,11 +387,18 @@ pub struct AuditFilter {
 #[async_trait]
 pub trait Workflow: Send + Sync {
     // accounts
+    /// Creates or updates an account. A new password for an existing
+    /// account signs out its sessions, as [`Workflow::set_password`] does.
     async fn add_account(&self, account: Account) -> Result<(), IndexError>;
     async fn account(&self, username: &str) -> Result<Option<Account>, IndexError>;
     async fn accounts(&self) -> Result<Vec<Account>, IndexError>;
     async fn account_count(&self) -> Result<u64, IndexError>;
     async fn set_password(&self, username: &str, hash: &str) -> Result<bool, IndexError>;
+    /// Disables an account for good: its password is cleared, and its
+    /// sessions and the read-only links it made are revoked, so enabling
+    /// it again (with a new password) brings none of them back. `false`
+    /// for no such account.
+    async fn disable_account(&self, username: &str, now: Millis) -> Result<bool, IndexError>;
     /// Counts a sign-in attempt before its password is checked, so that
     /// attempts sent at once cannot outrun the lock: `Err(until)` when the
     /// account is locked (the attempt is refused unchecked); `Ok(lock)`

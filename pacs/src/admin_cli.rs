@@ -22,7 +22,8 @@ const MIN_PASSWORD: usize = 10;
 
 #[derive(Subcommand)]
 pub enum UserCommand {
-    /// Create or update an account; the password is read from standard input.
+    /// Create or update an account; the password is read from standard
+    /// input. A new password signs out the account's sessions.
     Add {
         name: String,
         /// site, radiologist, referrer or admin.
@@ -43,7 +44,9 @@ pub enum UserCommand {
     },
     /// Set a new password, read from standard input; unlocks the account.
     Passwd { name: String },
-    /// Disable an account (its sessions stop working at once).
+    /// Disable an account: its password is cleared, its sessions and the
+    /// read-only links it made stop working at once and for good (`user
+    /// add` enables it again, with a new password).
     Disable { name: String },
     /// List the accounts.
     List,
@@ -164,14 +167,10 @@ pub async fn user(config: &Config, command: UserCommand) -> Result<ExitCode> {
             println!("password of {name} changed");
         }
         UserCommand::Disable { name } => {
-            let mut account = db
-                .account(&name)
-                .await?
-                .with_context(|| format!("no account {name:?}"))?;
-            account.disabled = true;
-            account.password_hash = None;
-            db.add_account(account).await?;
-            println!("account {name} disabled");
+            if !db.disable_account(&name, now_millis()).await? {
+                bail!("no account {name:?}");
+            }
+            println!("account {name} disabled, its sessions and shared links revoked");
         }
         UserCommand::List => {
             for a in db.accounts().await? {

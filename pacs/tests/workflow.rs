@@ -536,6 +536,56 @@ fn repeated_wrong_passwords_lock_the_account() {
 }
 
 #[test]
+fn a_disabled_account_stays_signed_out_when_added_again() {
+    let w = world();
+    let data = w.server.data_dir.clone();
+    let a = w.andijan.clone();
+    let token = w.token("rad1");
+    let (status, link) = w.post(&format!("/api/studies/{a}/share-link"), &token, json!({}));
+    assert_eq!(status, 200, "{link}");
+    let link = link["url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("/share/")
+        .to_owned();
+    let me = |t: &str| w.get("/api/auth/me", Some(t)).0;
+    let shared = |t: &str| {
+        w.get(&format!("/dicom-web/studies/{a}/metadata"), Some(t))
+            .0
+    };
+    assert_eq!(me(&token), 200);
+    assert_eq!(shared(&link), 200);
+
+    common::accounts::pacs_cli(&data, &["user", "disable", "rad1"], "");
+    assert_eq!(me(&token), 401, "disabled: signed out");
+    assert_eq!(shared(&link), 401, "and the links it made are withdrawn");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let account = runtime.block_on(async {
+        let index = pacs_core::SqliteIndex::open(data.join("index.sqlite")).unwrap();
+        pacs_core::workflow::Workflow::account(&index, "rad1")
+            .await
+            .unwrap()
+            .unwrap()
+    });
+    assert!(account.disabled);
+    assert_eq!(account.password_hash, None, "the password is gone");
+
+    // Enabled again (the documented way): the old session and link stay dead.
+    let again = ["user", "add", "rad1", "--role", "radiologist"];
+    common::accounts::pacs_cli(&data, &again, &format!("{PASSWORD}\n"));
+    assert_eq!(me(&token), 401, "the session from before stays ended");
+    assert_eq!(shared(&link), 401, "and so does the link");
+
+    // A new password by `user add`, like `user passwd`, signs out the
+    // sessions opened with the old one.
+    let token = w.token("rad1");
+    assert_eq!(me(&token), 200);
+    common::accounts::pacs_cli(&data, &again, &format!("{PASSWORD}\n"));
+    assert_eq!(me(&token), 401);
+    assert_eq!(me(&w.token("rad1")), 200, "the new password signs in");
+}
+
+#[test]
 fn with_accounts_dicom_callers_must_belong_to_a_site() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

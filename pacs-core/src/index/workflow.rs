@@ -47,6 +47,19 @@ fn split_list(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// Signs out a person's sessions (not the read-only links they made).
+fn revoke_user_sessions(
+    tx: &rusqlite::Transaction<'_>,
+    username: &str,
+    now: Millis,
+) -> rusqlite::Result<usize> {
+    tx.execute(
+        "UPDATE sessions SET revoked_at = ?2
+         WHERE username = ?1 AND kind = 'user' AND revoked_at IS NULL",
+        params![username, now],
+    )
+}
+
 fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEvent> {
     Ok(AuditEvent {
         id: r.get(0)?,
@@ -79,7 +92,15 @@ impl SqliteIndex {
 #[async_trait]
 impl Workflow for SqliteIndex {
     async fn add_account(&self, a: Account) -> Result<(), IndexError> {
+        let now = crate::forward::now_millis();
         self.write(move |tx| {
+            let old_hash: Option<Option<String>> = tx
+                .query_row(
+                    "SELECT password_hash FROM accounts WHERE username = ?1",
+                    [&a.username],
+                    |r| r.get(0),
+                )
+                .optional()?;
             tx.execute(
                 "INSERT INTO accounts (username, display_name, role, site, reading_sites,
                     physician_name, physician_key, password_hash, disabled, oidc_subject)
@@ -105,6 +126,13 @@ impl Workflow for SqliteIndex {
                     a.oidc_subject,
                 ],
             )?;
+            // Whoever knew the old password is signed out.
+            if let Some(old_hash) = old_hash
+                && a.password_hash.is_some()
+                && old_hash != a.password_hash
+            {
+                revoke_user_sessions(tx, &a.username, now)?;
+            }
             Ok(())
         })
         .await
@@ -150,12 +178,25 @@ impl Workflow for SqliteIndex {
                 params![username, hash],
             )? > 0;
             // Whoever knew the old password is signed out.
+            revoke_user_sessions(tx, &username, now)?;
+            Ok(changed)
+        })
+        .await
+    }
+
+    async fn disable_account(&self, username: &str, now: Millis) -> Result<bool, IndexError> {
+        let username = username.to_owned();
+        self.write(move |tx| {
+            let found = tx.execute(
+                "UPDATE accounts SET disabled = 1, password_hash = NULL WHERE username = ?1",
+                [&username],
+            )? > 0;
             tx.execute(
                 "UPDATE sessions SET revoked_at = ?2
-                 WHERE username = ?1 AND kind = 'user' AND revoked_at IS NULL",
+                 WHERE username = ?1 AND kind IN ('user', 'share') AND revoked_at IS NULL",
                 params![username, now],
             )?;
-            Ok(changed)
+            Ok(found)
         })
         .await
     }
