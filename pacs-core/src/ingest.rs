@@ -111,7 +111,14 @@ pub struct Ingest {
     accepting: AtomicBool,
     in_flight: AtomicUsize,
     drained: Notify,
+    /// Stores of one SOP Instance UID name, index and remove objects one
+    /// at a time (see [`Ingest::commit`]); instances share a lock only
+    /// when their UIDs hash alike.
+    instance_locks: Box<[tokio::sync::Mutex<()>]>,
 }
+
+/// Locks of [`Ingest::instance_locks`]: far more than stores at once.
+const INSTANCE_LOCKS: usize = 1024;
 
 /// Identification written into the file meta group of stored DIMSE data.
 pub const IMPLEMENTATION_CLASS_UID: &str = "1.2.826.0.1.3680043.10.1453.1";
@@ -195,7 +202,18 @@ impl Ingest {
             accepting: AtomicBool::new(true),
             in_flight: AtomicUsize::new(0),
             drained: Notify::new(),
+            instance_locks: (0..INSTANCE_LOCKS)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
         }
+    }
+
+    /// The lock that stores of `sop_instance_uid` take.
+    fn instance_lock(&self, sop_instance_uid: &str) -> &tokio::sync::Mutex<()> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        sop_instance_uid.hash(&mut hasher);
+        &self.instance_locks[hasher.finish() as usize % self.instance_locks.len()]
     }
 
     /// Forwards newly stored instances where `router` says: the orders are
@@ -380,6 +398,13 @@ impl Ingest {
                 found: p.study_instance_uid.to_string(),
             });
         }
+        // From naming the object to removing what the index no longer
+        // names, one store of an instance at a time: otherwise a store
+        // replacing the instance removes the object that a concurrent
+        // store of the old bytes (same key) has just written and is about
+        // to index, or a failed store removes it, and an acknowledged
+        // instance has no object.
+        let _one_at_a_time = self.instance_lock(p.sop_instance_uid.as_str()).lock().await;
         let reply = |kind| Stored {
             kind,
             sop_class_uid: p.sop_class_uid.to_string(),

@@ -447,3 +447,69 @@ fn duplicate_stow_is_idempotent_and_a_conflicting_one_keeps_the_first() {
     assert_eq!(all_instances(&server).len(), 3);
     assert!(server.stop().success());
 }
+
+/// Under `duplicate_policy = "replace"`, stores of an instance's old and
+/// new bytes racing each other are each acknowledged, and every
+/// acknowledged instance keeps its object: a replacement never removes
+/// the object a concurrent store of the old bytes has just written.
+#[test]
+fn racing_replacements_never_leave_an_instance_without_its_object() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("pacs.toml");
+    std::fs::write(&config, "[ingest]\nduplicate_policy = \"replace\"\n").expect("config");
+    let data = dir.path().join("data");
+    let server = Server::start_with(&data, Some(&config), &[]);
+    let (_, old) = ct_files(
+        &dir.path().join("old"),
+        20,
+        91,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    // The same instances, corrected: other bytes under the same UIDs.
+    let new_dir = dir.path().join("new");
+    std::fs::create_dir_all(&new_dir).expect("dir");
+    let mut new = Vec::new();
+    for f in &old {
+        let to = new_dir.join(f.file_name().unwrap());
+        std::fs::copy(f, &to).expect("copied");
+        new.push(to);
+    }
+    let mut args = vec!["-nb", "-m", "(0008,103E)=CT chest, corrected"];
+    args.extend(new.iter().map(|p| p.to_str().unwrap()));
+    let out = common::dcmtk("dcmodify", &args);
+    assert!(out.status.success(), "{out:?}");
+
+    for (old, new) in old.iter().zip(&new) {
+        let (old, new) = (read(old), read(new));
+        let sends = [&old, &old, &new, &old, &new];
+        let start = std::sync::Barrier::new(sends.len());
+        std::thread::scope(|scope| {
+            for body in sends {
+                let (server, start) = (&server, &start);
+                scope.spawn(move || {
+                    start.wait();
+                    let reply = stow(server, None, &[body.as_slice()]);
+                    assert_eq!(
+                        reply.status,
+                        200,
+                        "{}",
+                        String::from_utf8_lossy(&reply.body)
+                    );
+                });
+            }
+        });
+    }
+    server.stop();
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pacs"))
+        .args(["verify", "--quiet", "--data-dir"])
+        .arg(&data)
+        .output()
+        .expect("pacs verify runs");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}");
+    assert!(
+        report.contains("1 studies: 20 instances intact"),
+        "{report}"
+    );
+}
