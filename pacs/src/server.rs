@@ -150,6 +150,14 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
                 config.http_addr
             );
         }
+        // Without accounts or sites every DICOM caller is admitted to
+        // every study; a site list admits only its own callers.
+        if !config.dicom_addr.ip().is_loopback() && services.workflow.sites().await?.is_empty() {
+            bail!(
+                "no accounts and no sites exist, so any DICOM caller reaching {} could store, query and retrieve every study: create an administrator first (pacs user add NAME --role admin) or the sites that may call (pacs site add NAME --aet AE_TITLE)",
+                config.dicom_addr
+            );
+        }
         tracing::warn!(
             "no accounts exist: everyone reaching this loopback address is an administrator; create accounts with `pacs user add`"
         );

@@ -667,6 +667,70 @@ fn without_accounts_the_archive_refuses_a_public_address() {
     assert_eq!(ask("rebinding.example"), 403);
 }
 
+/// Starts `pacs serve --data-dir DIR ARGS`: `Ok(())` once it is ready
+/// (then stopped), `Err(standard error)` when it refuses to start.
+fn serve_starts(data_dir: &Path, args: &[&str]) -> Result<(), String> {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pacs"))
+        .arg("serve")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.starts_with("pacs ready ") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if rx.try_recv().is_ok() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(());
+        }
+        if child.try_wait().unwrap().is_some() {
+            let out = child.wait_with_output().unwrap();
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("pacs serve {args:?} neither started nor refused to");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn without_accounts_or_sites_dimse_refuses_a_public_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let public_dicom = ["--http-addr", "127.0.0.1:0", "--dicom-addr", "0.0.0.0:0"];
+    let err = serve_starts(&data, &public_dicom).expect_err("refused without accounts or sites");
+    assert!(
+        err.contains("pacs user add") && err.contains("pacs site add"),
+        "{err}"
+    );
+    // Loopback stays open, as the demo runs.
+    let loopback = ["--http-addr", "127.0.0.1:0", "--dicom-addr", "127.0.0.1:0"];
+    serve_starts(&data, &loopback).unwrap();
+    // A site list admits only its callers: then any address will do.
+    common::accounts::pacs_cli(&data, &["site", "add", "north", "--aet", "NORTH_CT"], "");
+    serve_starts(&data, &public_dicom).unwrap();
+    // So does an account, which admits only sites' callers.
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    add_user(&other, "admin", "admin", &[]);
+    serve_starts(&other, &public_dicom).unwrap();
+}
+
 #[test]
 fn without_accounts_a_page_elsewhere_cannot_change_the_archive() {
     let dir = tempfile::tempdir().unwrap();
