@@ -291,7 +291,8 @@ impl Ingest {
                 Some(_) => None,
             }
         };
-        let parsing = tokio::task::spawn_blocking(move || prepare(framed));
+        let limit = self.config.max_instance_size;
+        let parsing = tokio::task::spawn_blocking(move || prepare(framed, limit));
         let (sha256, prepared, staged) = tokio::join!(hashing, parsing, staging);
         let prepared =
             prepared.map_err(|e| IngestError::Unreadable(format!("parsing failed: {e}")))??;
@@ -324,7 +325,8 @@ impl Ingest {
         check_claims(&framed.claimed_sop_class, &framed.claimed_sop_instance)?;
         let dataset = framed.dataset.clone();
         let hashing = tokio::task::spawn_blocking(move || hex::encode(Sha256::digest(&dataset)));
-        let parsing = tokio::task::spawn_blocking(move || prepare(framed));
+        let limit = self.config.max_instance_size;
+        let parsing = tokio::task::spawn_blocking(move || prepare(framed, limit));
         let (sha256, prepared) = tokio::join!(hashing, parsing);
         let prepared =
             prepared.map_err(|e| IngestError::Unreadable(format!("parsing failed: {e}")))??;
@@ -582,9 +584,13 @@ fn check_claims(sop_class: &str, sop_instance: &str) -> Result<(), IngestError> 
     Ok(())
 }
 
-fn prepare(framed: Framed) -> Result<Prepared, IngestError> {
-    let parsed =
-        parse::parse_instance(&framed.dataset, framed.offset, &framed.transfer_syntax_uid)?;
+fn prepare(framed: Framed, max_instance_size: u64) -> Result<Prepared, IngestError> {
+    let parsed = parse::parse_instance(
+        &framed.dataset,
+        framed.offset,
+        max_instance_size,
+        &framed.transfer_syntax_uid,
+    )?;
     let origin = framed.claimed_by;
     if framed.claimed_sop_class != parsed.sop_class_uid.as_str() {
         return Err(IngestError::DoesNotMatchSopClass(format!(

@@ -51,11 +51,25 @@ pub fn is_supported_transfer_syntax(ts: &str) -> bool {
     )
 }
 
+/// Whether pixel data in transfer syntax `ts` is encapsulated
+/// (fragments) rather than native.
+fn is_encapsulated(ts: &str) -> bool {
+    !matches!(
+        ts,
+        "1.2.840.10008.1.2"
+            | "1.2.840.10008.1.2.1"
+            | "1.2.840.10008.1.2.2"
+            | DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN
+    )
+}
+
 /// Parses a data set in transfer syntax `ts`; `dataset_offset` is where
-/// the data set will start in the stored object.
+/// the data set will start in the stored object. A deflated data set may
+/// inflate to at most `max_inflated` bytes.
 pub fn parse_instance(
     dataset: &[u8],
     dataset_offset: u64,
+    max_inflated: u64,
     ts: &str,
 ) -> Result<ParsedInstance, IngestError> {
     if !is_supported_transfer_syntax(ts) {
@@ -68,7 +82,7 @@ pub fn parse_instance(
     // little endian; its frames are later served by decoding the object.
     let inflated;
     let (dataset_to_parse, parse_ts) = if ts == DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN {
-        inflated = inflate(dataset)?;
+        inflated = inflate(dataset, max_inflated)?;
         (inflated.as_slice(), "1.2.840.10008.1.2.1".to_owned())
     } else {
         (dataset, ts.to_owned())
@@ -103,9 +117,27 @@ pub fn parse_instance(
     let series_instance_uid =
         required_uid(&header, tags::SERIES_INSTANCE_UID, "Series Instance UID")?;
 
-    let frames = int_value(&header, tags::NUMBER_OF_FRAMES)
-        .unwrap_or(1)
-        .max(1) as u32;
+    let frames = match int_value(&header, tags::NUMBER_OF_FRAMES) {
+        None => 1,
+        Some(n) => u32::try_from(n.max(1)).map_err(|_| {
+            IngestError::Unreadable(format!("Number of Frames {n} is not a possible count"))
+        })?,
+    };
+    // Pixel data as the transfer syntax says it is stored: a file
+    // relabelled with another syntax cannot be decoded or served.
+    match &walked {
+        Some((_, PixelLayout::Native { .. })) if is_encapsulated(ts) => {
+            return Err(IngestError::Unreadable(format!(
+                "its Pixel Data is not encapsulated, but transfer syntax {ts} stores it compressed, in fragments"
+            )));
+        }
+        Some((_, PixelLayout::Encapsulated { .. })) if !is_encapsulated(ts) => {
+            return Err(IngestError::Unreadable(format!(
+                "its Pixel Data is encapsulated (compressed), but transfer syntax {ts} stores it native"
+            )));
+        }
+        _ => {}
+    }
     let pixel = match walked {
         _ if ts == DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN => PixelLayout::Absent,
         None => PixelLayout::Absent,
@@ -138,18 +170,21 @@ pub fn parse_instance(
 
 const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN: &str = "1.2.840.10008.1.2.1.99";
 
-/// Inflates a deflated data set (raw deflate, PS3.5 A.5), bounded so that
-/// a small hostile stream cannot expand without limit.
-fn inflate(dataset: &[u8]) -> Result<Vec<u8>, IngestError> {
+/// Inflates a deflated data set (raw deflate, PS3.5 A.5), refusing one
+/// that inflates beyond `limit` (the largest instance accepted): a small
+/// hostile stream must not cost more memory than a large honest one.
+fn inflate(dataset: &[u8], limit: u64) -> Result<Vec<u8>, IngestError> {
     use std::io::Read;
-    const MAX_INFLATED: u64 = 4 << 30;
-    let mut out = Vec::with_capacity(dataset.len() * 4);
+    let mut out = Vec::with_capacity(dataset.len().saturating_mul(4).min(limit as usize));
     flate2::read::DeflateDecoder::new(dataset)
-        .take(MAX_INFLATED)
+        .take(limit.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|e| {
             IngestError::Unreadable(format!("the deflated data set cannot be inflated: {e}"))
         })?;
+    if out.len() as u64 > limit {
+        return Err(IngestError::TooLarge(limit));
+    }
     Ok(out)
 }
 

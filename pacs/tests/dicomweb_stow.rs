@@ -513,3 +513,127 @@ fn racing_replacements_never_leave_an_instance_without_its_object() {
         "{report}"
     );
 }
+
+/// `bytes` with the first occurrence of `from` replaced by `to` (of the
+/// same length: the file meta group's lengths stay right).
+fn relabel(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("the transfer syntax UID is in the file meta group");
+    let mut out = bytes.to_vec();
+    out[at..at + to.len()].copy_from_slice(to);
+    out
+}
+
+/// Headers that lie or would cost far more than they weigh are refused
+/// with a reason, and nothing is stored: pixel data in another form than
+/// the transfer syntax says (it could never be decoded or served right),
+/// an impossible Number of Frames, and a small deflated instance that
+/// would inflate past the size limit.
+#[test]
+fn instances_whose_headers_lie_or_inflate_past_the_limit_are_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("pacs.toml");
+    std::fs::write(&config, "[ingest]\nmax_instance_size = 16777216\n").expect("config");
+    let data = dir.path().join("data");
+    let server = Server::start_with(&data, Some(&config), &[]);
+    let spec = CtSpec::chest(Patient::ivanov_iso_ir_144(), 95)
+        .with_slices(4)
+        .with_matrix(64, 64);
+    let native = |i: u32| {
+        let mut slice = dicom_samples::ct_slice(&spec, i).expect("slice");
+        dicom_samples::to_bytes(&mut slice, SampleTransferSyntax::ExplicitVrLittleEndian)
+            .expect("encode")
+    };
+    const EXPLICIT: &[u8] = b"1.2.840.10008.1.2.1\0";
+    const RLE: &[u8] = b"1.2.840.10008.1.2.5\0";
+
+    // Native pixels labelled RLE; RLE fragments labelled native.
+    let native_as_rle = relabel(&native(0), EXPLICIT, RLE);
+    let plain = dir.path().join("plain.dcm");
+    let rle = dir.path().join("rle.dcm");
+    std::fs::write(&plain, native(1)).expect("written");
+    let out = common::dcmtk("dcmcrle", &[plain.to_str().unwrap(), rle.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let rle_as_native = relabel(&read(&rle), RLE, EXPLICIT);
+
+    let mut frames = dicom_samples::ct_slice(&spec, 2).expect("slice");
+    frames.put(dicom_object::mem::InMemElement::new(
+        dicom_object::Tag(0x0028, 0x0008),
+        dicom_core::VR::IS,
+        dicom_core::PrimitiveValue::from("4294967296"),
+    ));
+    let frames = dicom_samples::to_bytes(&mut frames, SampleTransferSyntax::ExplicitVrLittleEndian)
+        .expect("encode");
+
+    // 64 MiB of zeros in a private element: about 64 KiB deflated.
+    let mut bomb = dicom_samples::ct_slice(&spec, 3).expect("slice");
+    bomb.put(dicom_object::mem::InMemElement::new(
+        dicom_object::Tag(0x0009, 0x0010),
+        dicom_core::VR::LO,
+        dicom_core::PrimitiveValue::from("BOMB"),
+    ));
+    bomb.put(dicom_object::mem::InMemElement::new(
+        dicom_object::Tag(0x0009, 0x1001),
+        dicom_core::VR::OB,
+        dicom_core::PrimitiveValue::U8(vec![0u8; 64 << 20].into()),
+    ));
+    let bomb = dicom_samples::to_bytes(
+        &mut bomb,
+        SampleTransferSyntax::DeflatedExplicitVrLittleEndian,
+    )
+    .expect("encode");
+    assert!(bomb.len() < 1 << 20, "{} bytes", bomb.len());
+
+    for (bytes, why, status, code, words) in [
+        (
+            &native_as_rle,
+            "native pixels labelled RLE",
+            409,
+            0xC000,
+            "not encapsulated",
+        ),
+        (
+            &rle_as_native,
+            "RLE fragments labelled native",
+            409,
+            0xC000,
+            "encapsulated",
+        ),
+        (
+            &frames,
+            "Number of Frames 2^32",
+            409,
+            0xC000,
+            "Number of Frames",
+        ),
+        (
+            &bomb,
+            "a deflated instance inflating to 64 MiB",
+            413,
+            0xA700,
+            "16777216",
+        ),
+    ] {
+        let r = stow(&server, None, &[bytes.as_slice()]);
+        assert_eq!(r.status, status, "{why}: {}", r.text());
+        let body = r.json();
+        assert!(referenced_sops(&body).is_empty(), "{why}: {body}");
+        assert_eq!(failed_sops(&body).len(), 1, "{why}: {body}");
+        assert_eq!(failed_sops(&body)[0].1, code, "{why}: {body}");
+        let warning = r
+            .headers
+            .get("warning")
+            .and_then(|w| w.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(warning.contains(words), "{why}: {warning}");
+    }
+    assert!(all_instances(&server).is_empty(), "nothing was stored");
+    // The server is still up and stores what is sound.
+    let r = stow(&server, None, &[native(0).as_slice()]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(server.stop().success());
+}

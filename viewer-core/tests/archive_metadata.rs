@@ -31,7 +31,13 @@ fn archive_json(file: &[u8]) -> Value {
     // (0002,0000) UL, explicit VR: tag 4, VR 2, length 2, value 4 bytes.
     let group_length = u32::from_le_bytes(file[140..144].try_into().unwrap()) as usize;
     let start = 144 + group_length;
-    let parsed = parse_instance(&file[start..], start as u64, EXPLICIT_VR_LITTLE_ENDIAN).unwrap();
+    let parsed = parse_instance(
+        &file[start..],
+        start as u64,
+        u64::MAX,
+        EXPLICIT_VR_LITTLE_ENDIAN,
+    )
+    .unwrap();
     Value::Object(to_dicom_json(
         &parsed.header,
         "studies/s/series/se/instances/i",
