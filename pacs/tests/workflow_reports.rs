@@ -18,7 +18,7 @@ mod web;
 use reqwest::Method;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
-use two_sites::{extra_slice, world};
+use two_sites::{World, extra_slice, world};
 
 fn sections(findings: &str, impression: &str) -> Value {
     json!({
@@ -513,4 +513,71 @@ fn a_study_is_shared_by_read_only_link_and_as_a_deidentified_copy() {
         "{details:?}"
     );
     assert!(details.iter().any(|d| d.contains(&new_uid)), "{details:?}");
+}
+
+/// A new read-only link to `study` made with `token`; its secret.
+fn new_link(w: &World, study: &str, token: &str) -> String {
+    let (status, link) = w.post(
+        &format!("/api/studies/{study}/share-link"),
+        token,
+        json!({}),
+    );
+    assert_eq!(status, 200, "{link}");
+    link["url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("/share/")
+        .to_owned()
+}
+
+/// The status of reading `study`'s metadata with a link's secret.
+fn reads_with_link(w: &World, study: &str, secret: &str) -> u16 {
+    w.get(
+        &format!("/dicom-web/studies/{study}/metadata"),
+        Some(secret),
+    )
+    .0
+}
+
+/// Opening a link in a browser: status and page.
+fn opens_link(w: &World, secret: &str) -> (u16, String) {
+    let page = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(w.server.url(&format!("/share/{secret}")))
+        .send()
+        .unwrap();
+    (page.status().as_u16(), page.text().unwrap())
+}
+
+#[test]
+fn a_share_link_ends_when_its_creator_loses_the_study() {
+    let w = world();
+    let a = w.andijan.clone();
+    let link = new_link(&w, &a, &w.token("rad_andijan"));
+    assert_eq!(reads_with_link(&w, &a, &link), 200);
+    common::accounts::pacs_cli(
+        &w.server.data_dir,
+        &[
+            "user",
+            "add",
+            "rad_andijan",
+            "--role",
+            "radiologist",
+            "--reads",
+            "fergana",
+        ],
+        &format!("{}\n", common::accounts::PASSWORD),
+    );
+    assert_eq!(
+        reads_with_link(&w, &a, &link),
+        401,
+        "its creator no longer reads Andijan's studies"
+    );
+    assert_eq!(
+        w.get(&format!("/api/studies/{a}/report"), Some(&link)).0,
+        401
+    );
+    assert_eq!(opens_link(&w, &link).0, 404);
 }

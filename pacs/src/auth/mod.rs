@@ -331,16 +331,35 @@ impl Auth {
             SessionKind::Share {
                 study_uid,
                 created_by,
-            } => Ok(Principal {
-                username: Some(created_by),
-                // Each link apart on the audit trail.
-                display_name: format!("read-only link {}", session.id),
-                role: Role::Referrer,
-                site: None,
-                scope: StudyScope::Study(study_uid),
-                via: Via::Share,
-                address,
-            }),
+            } => {
+                // A link opens its study only while its creator still
+                // could: whoever loses the study loses their links to it.
+                let creator = self
+                    .store
+                    .account(&created_by)
+                    .await?
+                    .filter(|a| !a.disabled)
+                    .ok_or(AuthError::Invalid)?;
+                let creator = Principal::for_account(&creator, address);
+                crate::access::allow_study(
+                    self.store.as_ref(),
+                    &creator,
+                    crate::access::Action::ReadStudy,
+                    &study_uid,
+                )
+                .await?
+                .map_err(|_| AuthError::Invalid)?;
+                Ok(Principal {
+                    username: Some(created_by),
+                    // Each link apart on the audit trail.
+                    display_name: format!("read-only link {}", session.id),
+                    role: Role::Referrer,
+                    site: None,
+                    scope: StudyScope::Study(study_uid),
+                    via: Via::Share,
+                    address,
+                })
+            }
         }
     }
 
