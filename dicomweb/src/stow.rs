@@ -141,12 +141,10 @@ pub async fn store(
     if let Some(e) = &read_error {
         tracing::warn!(peer = %req.peer, error = %e, stored = outcomes.len(), "STOW-RS body ended badly");
         if outcomes.is_empty() {
-            let status = match e {
-                MultipartError::TooManyParts { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-                MultipartError::InvalidContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                _ => StatusCode::BAD_REQUEST,
-            };
-            return Err(WebError::new(status, format!("no instance stored: {e}")));
+            return Err(WebError::new(
+                body_error_status(e),
+                format!("no instance stored: {e}"),
+            ));
         }
     }
     Ok(reply(
@@ -155,6 +153,15 @@ pub async fn store(
         read_error.as_ref(),
         &req.base,
     ))
+}
+
+/// The status of a request whose body could not be read to its end.
+fn body_error_status(e: &MultipartError) -> StatusCode {
+    match e {
+        MultipartError::TooManyParts { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        MultipartError::InvalidContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        _ => StatusCode::BAD_REQUEST,
+    }
 }
 
 fn store_report(outcomes: &[PartOutcome]) -> crate::gate::StoreReport {
@@ -314,7 +321,10 @@ fn reply(
     }
     let status = if !any_failed && read_error.is_none() {
         StatusCode::OK
-    } else if !any_stored && read_error.is_none() {
+    } else if let (false, Some(e)) = (any_stored, read_error) {
+        // Nothing stored: a failure, whatever the parts before the break.
+        body_error_status(e)
+    } else if !any_stored {
         if all_too_large {
             StatusCode::PAYLOAD_TOO_LARGE
         } else if all_transient {

@@ -445,6 +445,26 @@ fn duplicate_stow_is_idempotent_and_a_conflicting_one_keeps_the_first() {
         "the first is kept"
     );
     assert_eq!(all_instances(&server).len(), 3);
+
+    // The conflicting part, then the body breaks off inside the next
+    // part: nothing was stored, so the request failed (not 202).
+    let mut body = web::multipart_body(&[("application/dicom", &changed)], web::BOUNDARY);
+    body.truncate(body.len() - format!("--{}--\r\n", web::BOUNDARY).len());
+    body.extend_from_slice(
+        format!(
+            "--{}\r\nContent-Type: application/dicom\r\n\r\n",
+            web::BOUNDARY
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(&bytes[1][..1000]);
+    let r = web::stow_raw(&server, None, &web::stow_content_type(), body);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(referenced_sops(&r.json()).is_empty());
+    assert_eq!(
+        failed_sops(&r.json()),
+        vec![(Some(spec.sop_instance_uid(0)), 0x0111)]
+    );
     assert!(server.stop().success());
 }
 
