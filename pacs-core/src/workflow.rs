@@ -153,6 +153,17 @@ pub struct TokenInfo {
     pub revoked_at: Option<Millis>,
 }
 
+/// A live read-only link to a study, as listed to those who may withdraw
+/// it (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShareLinkInfo {
+    pub id: i64,
+    pub study_uid: String,
+    pub created_by: String,
+    pub created_at: Millis,
+    pub expires_at: Option<Millis>,
+}
+
 /// Where a study stands in reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -442,6 +453,21 @@ pub trait Workflow: Send + Sync {
         by: &str,
         now: Millis,
     ) -> Result<(), IndexError>;
+    /// A study's read-only links that are neither expired nor revoked:
+    /// those `created_by` made, or everyone's for `None`.
+    async fn share_links(
+        &self,
+        study_uid: &str,
+        created_by: Option<&str>,
+        now: Millis,
+    ) -> Result<Vec<ShareLinkInfo>, IndexError>;
+    /// Revokes the links [`Workflow::share_links`] lists; how many.
+    async fn withdraw_share_links(
+        &self,
+        study_uid: &str,
+        created_by: Option<&str>,
+        now: Millis,
+    ) -> Result<u64, IndexError>;
 
     // worklist
     async fn tasks(

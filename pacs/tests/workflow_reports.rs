@@ -581,3 +581,83 @@ fn a_share_link_ends_when_its_creator_loses_the_study() {
     );
     assert_eq!(opens_link(&w, &link).0, 404);
 }
+
+#[test]
+fn share_links_are_listed_and_withdrawn_by_their_creator_or_an_admin() {
+    let w = world();
+    let a = w.andijan.clone();
+    let links = format!("/api/studies/{a}/share-links");
+    let (rad1, rad2, admin) = (w.token("rad1"), w.token("rad2"), w.token("admin"));
+    let mine = [new_link(&w, &a, &rad1), new_link(&w, &a, &rad1)];
+    let other = new_link(&w, &a, &rad2);
+    let (status, listed) = w.get(&links, Some(&rad1));
+    assert_eq!(status, 200, "{listed}");
+    let listed_links = listed["links"].as_array().unwrap();
+    assert_eq!(listed_links.len(), 2, "rad1's own: {listed}");
+    for link in listed_links {
+        assert_eq!(link["created_by"], "rad1", "{link}");
+        assert!(link["id"].is_i64(), "{link}");
+        assert!(link["created_at"].is_string(), "{link}");
+        assert!(link["expires_at"].is_string(), "{link}");
+    }
+    let creators = |body: &Value| -> Vec<String> {
+        let mut c: Vec<String> = body["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["created_by"].as_str().unwrap().to_owned())
+            .collect();
+        c.sort();
+        c
+    };
+    let everyone = w.get(&links, Some(&admin)).1;
+    assert_eq!(creators(&everyone), ["rad1", "rad1", "rad2"]);
+    for secret in mine.iter().chain([&other]) {
+        assert!(
+            !everyone.to_string().contains(secret.as_str()),
+            "{everyone}"
+        );
+    }
+    let site = w.token("site_a");
+    assert_eq!(w.get(&links, Some(&site)).0, 403);
+    assert_eq!(w.call(Method::DELETE, &links, Some(&site), None).0, 403);
+
+    let (status, withdrawn) = w.call(Method::DELETE, &links, Some(&rad1), None);
+    assert_eq!(status, 200, "{withdrawn}");
+    assert_eq!(withdrawn["withdrawn"], 2);
+    for secret in &mine {
+        assert_eq!(reads_with_link(&w, &a, secret), 401);
+        let (status, page) = opens_link(&w, secret);
+        assert_eq!(status, 404);
+        assert!(page.contains("withdrawn"), "{page}");
+    }
+    assert_eq!(
+        reads_with_link(&w, &a, &other),
+        200,
+        "rad2's link is rad2's to withdraw"
+    );
+    assert!(creators(&w.get(&links, Some(&rad1)).1).is_empty());
+
+    let (status, withdrawn) = w.call(Method::DELETE, &links, Some(&admin), None);
+    assert_eq!(status, 200, "{withdrawn}");
+    assert_eq!(withdrawn["withdrawn"], 1, "rad2's");
+    assert_eq!(reads_with_link(&w, &a, &other), 401);
+
+    let audit = w.get("/api/audit?action=share", Some(&admin)).1;
+    let withdrawals: Vec<(&str, &str)> = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["study_uid"] == a.as_str())
+        .filter_map(|e| Some((e["user"].as_str()?, e["detail"].as_str()?)))
+        .filter(|(_, d)| d.starts_with("links withdrawn"))
+        .collect();
+    assert_eq!(
+        withdrawals,
+        [
+            ("admin", "links withdrawn: 1"),
+            ("rad1", "links withdrawn: 2")
+        ],
+        "{audit}"
+    );
+}

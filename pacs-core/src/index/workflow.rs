@@ -14,8 +14,8 @@ use crate::error::IndexError;
 use crate::forward::{Millis, Priority, millis};
 use crate::workflow::{
     Account, AuditEvent, AuditFilter, Critical, Draft, KeyImageRef, LockError, ReportRecord, Role,
-    Session, SessionKind, SignedVersion, SiteRecord, StudyScope, Task, TaskFilter, TokenInfo,
-    Workflow, physician_key,
+    Session, SessionKind, ShareLinkInfo, SignedVersion, SiteRecord, StudyScope, Task, TaskFilter,
+    TokenInfo, Workflow, physician_key,
 };
 
 const ACCOUNT_COLUMNS: &str = "username, display_name, role, site, reading_sites, physician_name,
@@ -46,6 +46,12 @@ fn split_list(s: &str) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// The live read-only links to study ?1, made by ?2 (anyone's when NULL),
+/// at time ?3.
+const LIVE_SHARE_LINKS: &str = "kind = 'share' AND study_uid = ?1
+    AND (?2 IS NULL OR username = ?2) AND revoked_at IS NULL
+    AND (expires_at IS NULL OR expires_at > ?3)";
 
 /// Signs out a person's sessions (not the read-only links they made).
 fn revoke_user_sessions(
@@ -435,6 +441,48 @@ impl Workflow for SqliteIndex {
                 params![uid, user, by, now],
             )?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn share_links(
+        &self,
+        study_uid: &str,
+        created_by: Option<&str>,
+        now: Millis,
+    ) -> Result<Vec<ShareLinkInfo>, IndexError> {
+        let (uid, by) = (study_uid.to_owned(), created_by.map(str::to_owned));
+        self.read(move |c| {
+            Ok(c.prepare_cached(&format!(
+                "SELECT id, study_uid, username, created_at, expires_at FROM sessions
+                 WHERE {LIVE_SHARE_LINKS} ORDER BY id"
+            ))?
+            .query_map(params![uid, by, now], |r| {
+                Ok(ShareLinkInfo {
+                    id: r.get(0)?,
+                    study_uid: r.get(1)?,
+                    created_by: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                    created_at: r.get(3)?,
+                    expires_at: r.get(4)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn withdraw_share_links(
+        &self,
+        study_uid: &str,
+        created_by: Option<&str>,
+        now: Millis,
+    ) -> Result<u64, IndexError> {
+        let (uid, by) = (study_uid.to_owned(), created_by.map(str::to_owned));
+        self.write(move |tx| {
+            Ok(tx.execute(
+                &format!("UPDATE sessions SET revoked_at = ?3 WHERE {LIVE_SHARE_LINKS}"),
+                params![uid, by, now],
+            )? as u64)
         })
         .await
     }

@@ -1,7 +1,8 @@
 //! Administration and sharing: the audit trail (`/api/audit`, CSV export),
 //! accounts (`/api/users`), machine tokens (`/api/tokens`), and sharing a
 //! study with an account, by a time-limited link, or as a de-identified
-//! copy (`/api/studies/{study}/share|share-link|deidentify`).
+//! copy (`/api/studies/{study}/share|share-link|deidentify`); a study's
+//! links are listed and withdrawn at `/api/studies/{study}/share-links`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -243,6 +244,52 @@ async fn share(
     }
 }
 
+/// `GET` and `DELETE /api/studies/{study}/share-links`: the study's live
+/// read-only links the caller made (an administrator: everyone's), listed
+/// without their secrets, or withdrawn.
+async fn share_links(
+    state: Arc<ApiState>,
+    who: Result<Principal, AuthError>,
+    study: String,
+    withdraw: bool,
+) -> Result<Value, ApiError> {
+    let who = state.caller_on(who, Action::Share, &study).await?;
+    let now = now_millis();
+    let made_by = (who.role != Role::Admin).then(|| who.actor());
+    if withdraw {
+        let n = state
+            .store
+            .withdraw_share_links(&study, made_by.as_deref(), now)
+            .await?;
+        state
+            .auth
+            .audit(
+                Some(&who),
+                "share",
+                Some(&study),
+                Some(format!("links withdrawn: {n}")),
+                "ok",
+            )
+            .await;
+        return Ok(json!({ "withdrawn": n }));
+    }
+    let links = state
+        .store
+        .share_links(&study, made_by.as_deref(), now)
+        .await?;
+    Ok(json!({
+        "links": links
+            .iter()
+            .map(|l| json!({
+                "id": l.id,
+                "created_by": l.created_by,
+                "created_at": time(l.created_at),
+                "expires_at": l.expires_at.map(time),
+            }))
+            .collect::<Vec<_>>()
+    }))
+}
+
 pub fn routes(state: Arc<ApiState>) -> BoxedFilter<(Response,)> {
     let who = principal(state.auth.clone());
     let query = warp::query::<HashMap<String, String>>();
@@ -267,6 +314,18 @@ pub fn routes(state: Arc<ApiState>) -> BoxedFilter<(Response,)> {
         .and(with_state(state.clone()))
         .and(who.clone())
         .then(|s, w| async move { reply(users(s, w).await) });
+    let links = warp::path!("api" / "studies" / String / "share-links")
+        .and(
+            warp::get()
+                .map(|| false)
+                .or(warp::delete().map(|| true))
+                .unify(),
+        )
+        .and(with_state(state.clone()))
+        .and(who.clone())
+        .then(
+            |study, withdraw, s, w| async move { reply(share_links(s, w, study, withdraw).await) },
+        );
     let body = super::small_body(16 << 10)
         .map(|b: bytes::Bytes| serde_json::from_slice::<ShareBody>(&b).unwrap_or_default());
     // The action is checked before the body is read: a body read here
@@ -293,6 +352,8 @@ pub fn routes(state: Arc<ApiState>) -> BoxedFilter<(Response,)> {
         .or(export)
         .unify()
         .or(users)
+        .unify()
+        .or(links)
         .unify()
         .or(share)
         .unify()
