@@ -17,9 +17,12 @@ use crate::layout::read_part10_header;
 /// Where object keys of instances start.
 pub const INSTANCE_PREFIX: &str = "dicom/";
 
-/// Bytes read to find where the data set starts: far more than any file
-/// meta group.
+/// Bytes first read to find where the data set starts: more than almost
+/// any file meta group.
 const HEADER_PROBE: u64 = 64 * 1024;
+/// The most read to find it: a file meta group may carry private
+/// information of any length, but not this much.
+const MAX_HEADER_PROBE: u64 = 64 << 20;
 
 /// What is wrong with a stored instance.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,12 +60,25 @@ pub async fn check_instance(
             stored: meta.size,
         });
     }
-    let probe = store
-        .get_range(&key, 0..meta.size.min(HEADER_PROBE))
-        .await
-        .map_err(unreadable)?;
-    let header = read_part10_header(&probe)
-        .map_err(|e| Problem::Unreadable(format!("not a DICOM file any more: {e}")))?;
+    let mut probe_len = meta.size.min(HEADER_PROBE);
+    let header = loop {
+        let probe = store
+            .get_range(&key, 0..probe_len)
+            .await
+            .map_err(unreadable)?;
+        match read_part10_header(&probe) {
+            Ok(header) => break header,
+            // A file meta group longer than the probe: read more of it.
+            Err(_) if probe_len < meta.size.min(MAX_HEADER_PROBE) => {
+                probe_len = (probe_len * 16).min(meta.size).min(MAX_HEADER_PROBE);
+            }
+            Err(e) => {
+                return Err(Problem::Unreadable(format!(
+                    "not a DICOM file any more: {e}"
+                )));
+            }
+        }
+    };
     let dataset_offset = header.dataset_offset;
 
     let mut stream = store.get_stream(&key).await.map_err(unreadable)?;

@@ -484,3 +484,31 @@ fn an_object_reindexing_refuses_stays_where_it_was() {
         "the object is left as it was"
     );
 }
+
+/// An instance whose file meta group carries more private information
+/// than a first read covers is still checked, and found intact.
+#[test]
+fn an_instance_with_a_long_file_meta_group_verifies_intact() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let spec = dicom_samples::CtSpec::chest(dicom_samples::Patient::ivanov_iso_ir_144(), 83)
+        .with_slices(1)
+        .with_matrix(64, 64);
+    let mut slice = dicom_samples::ct_slice(&spec, 0).expect("slice");
+    slice.meta_mut().private_information_creator_uid = Some("1.2.826.0.1.3680043.10.1453.7".into());
+    slice.meta_mut().private_information = Some(vec![0x5A; 70_000]);
+    slice.meta_mut().update_information_group_length();
+    let bytes = dicom_samples::to_bytes(&mut slice, SampleTransferSyntax::ExplicitVrLittleEndian)
+        .expect("encode");
+    let file = dir.path().join("long-meta.dcm");
+    std::fs::write(&file, &bytes).expect("written");
+    let out = pacs(&data, &["import", "--quiet", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = pacs(&data, &["verify", "--quiet"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("1 studies: 1 instances intact"),
+        "{}",
+        text(&out)
+    );
+}
