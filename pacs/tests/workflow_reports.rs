@@ -515,6 +515,61 @@ fn a_study_is_shared_by_read_only_link_and_as_a_deidentified_copy() {
     assert!(details.iter().any(|d| d.contains(&new_uid)), "{details:?}");
 }
 
+#[test]
+fn key_images_seen_are_on_the_audit_trail() {
+    let w = world();
+    let a = w.andijan.clone();
+    let rad = w.token("rad1");
+    assert_eq!(
+        w.post(&format!("/api/worklist/{a}/claim"), &rad, json!({}))
+            .0,
+        200
+    );
+    let series = w
+        .get(&format!("/dicom-web/studies/{a}/series"), Some(&rad))
+        .1;
+    let series_uid = web::string_value(&series[0], "0020000E").unwrap();
+    let instances = w
+        .get(
+            &format!("/dicom-web/studies/{a}/series/{series_uid}/instances"),
+            Some(&rad),
+        )
+        .1;
+    let sop = web::string_value(&instances[0], "00080018").unwrap();
+    let (status, body) = w.post(
+        &format!("/api/studies/{a}/key-images"),
+        &rad,
+        json!({"series_uid": series_uid, "sop_uid": sop, "frame": 1}),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    let referrer = w.token("yusupov");
+    let png = w
+        .client
+        .get(
+            w.server
+                .url(&format!("/api/studies/{a}/key-images/{sop}/1.png")),
+        )
+        .bearer_auth(&referrer)
+        .send()
+        .unwrap();
+    assert_eq!(png.status(), 200);
+    assert_eq!(png.headers()["content-type"], "image/png");
+    let audit = w
+        .get(
+            "/api/audit?action=study_view&user=yusupov",
+            Some(&w.token("admin")),
+        )
+        .1;
+    let events = audit["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{audit}");
+    assert_eq!(events[0]["study_uid"], a.as_str());
+    assert_eq!(
+        events[0]["detail"],
+        format!("key image {sop} frame 1").as_str()
+    );
+}
+
 /// A new read-only link to `study` made with `token`; its secret.
 fn new_link(w: &World, study: &str, token: &str) -> String {
     let (status, link) = w.post(

@@ -311,7 +311,7 @@ async fn key_image(
     sop: String,
     frame: String,
 ) -> Result<Response, ApiError> {
-    state.caller_on(who, Action::ReadReport, &study).await?;
+    let who = state.caller_on(who, Action::ReadReport, &study).await?;
     let frame: u32 = frame
         .strip_suffix(".png")
         .and_then(|f| f.parse().ok())
@@ -323,6 +323,17 @@ async fn key_image(
         .find(|k| k.sop_uid == sop && k.frame == frame)
         .ok_or_else(|| ApiError::NotFound("that image is not a key image of this report".into()))?;
     let png = key_image_png(&state, &study, &key.series_uid, &sop, frame, 512).await?;
+    // The study's pixels, seen outside the viewer: a view like any other.
+    state
+        .auth
+        .audit(
+            Some(&who),
+            "study_view",
+            Some(&study),
+            Some(format!("key image {sop} frame {frame}")),
+            "ok",
+        )
+        .await;
     let mut response = Response::new(png.into());
     response
         .headers_mut()
