@@ -17,25 +17,44 @@ pub struct Summary {
 }
 
 /// All regular files under `paths`, recursively, in a stable order.
+/// Symbolic links are followed (a folder reached twice, as through a link
+/// loop, is walked once); a link to nothing is listed, so that importing
+/// it fails with its reason instead of being skipped unseen.
 pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
+    let mut walked = std::collections::HashSet::new();
     for p in paths {
-        walk(p, &mut out)?;
+        walk(p, &mut out, &mut walked)?;
     }
     Ok(out)
 }
 
-fn walk(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let meta = std::fs::symlink_metadata(path)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+fn walk(
+    path: &Path,
+    out: &mut Vec<PathBuf>,
+    walked: &mut std::collections::HashSet<PathBuf>,
+) -> Result<()> {
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(_) if std::fs::symlink_metadata(path).is_ok() => {
+            out.push(path.to_owned());
+            return Ok(());
+        }
+        Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
+    };
     if meta.is_dir() {
+        let real = std::fs::canonicalize(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        if !walked.insert(real) {
+            return Ok(());
+        }
         let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(|e| anyhow::anyhow!("cannot list {}: {e}", path.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .collect();
         entries.sort();
         for e in entries {
-            walk(&e, out)?;
+            walk(&e, out, walked)?;
         }
     } else if meta.is_file() {
         out.push(path.to_owned());

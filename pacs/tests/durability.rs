@@ -308,6 +308,47 @@ fn import_of_a_folder_reports_rejects_and_duplicates_and_is_served() {
     }
 }
 
+/// `pacs import` follows symbolic links (a folder given as a link, links
+/// inside folders, a link loop walked once) and names a link to nothing
+/// among the rejects instead of skipping it unseen.
+#[test]
+fn import_follows_links_and_names_a_dangling_one() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let (_, files) = ct_files(
+        &dir.path().join("cd/series"),
+        3,
+        105,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    let folder = dir.path().join("folder");
+    std::fs::create_dir_all(&folder).expect("dir");
+    symlink(dir.path().join("cd"), folder.join("cdrom")).expect("link to a folder");
+    symlink(&files[0], folder.join("first.dcm")).expect("link to a file");
+    symlink(&folder, folder.join("loop")).expect("a loop");
+    let gone = folder.join("gone.dcm");
+    symlink(dir.path().join("nowhere.dcm"), &gone).expect("a dangling link");
+    let given = dir.path().join("given");
+    symlink(&folder, &given).expect("the folder given as a link");
+
+    let out = pacs_import(&data, &given);
+    assert_eq!(out.status.code(), Some(2), "{}", out.text);
+    assert!(
+        out.text
+            .lines()
+            .any(|l| l == "stored 3 / duplicate 1 / rejected 1"),
+        "{}",
+        out.text
+    );
+    let dangling = format!("rejected {}: ", given.join("gone.dcm").display());
+    assert!(
+        out.text.lines().any(|l| l.starts_with(&dangling)),
+        "{}",
+        out.text
+    );
+}
+
 /// A client that opens an HTTP connection and stalls inside its request
 /// headers is disconnected, and others are served meanwhile.
 #[test]
