@@ -585,6 +585,46 @@ fn a_disabled_account_stays_signed_out_when_added_again() {
     assert_eq!(me(&w.token("rad1")), 200, "the new password signs in");
 }
 
+/// The audit events of `action` by `user` (as the trail names them).
+fn audited(w: &two_sites::World, action: &str, user: &str) -> Vec<Value> {
+    let user = user.replace(' ', "%20");
+    let (status, body) = w.get(
+        &format!("/api/audit?action={action}&user={user}"),
+        Some(&w.token("admin")),
+    );
+    assert_eq!(status, 200, "{body}");
+    body["events"].as_array().unwrap().clone()
+}
+
+#[test]
+fn denied_api_reads_are_on_the_audit_trail() {
+    let w = world();
+    let a = w.andijan.clone();
+    let site_f = w.token("site_f");
+    for path in [
+        format!("/api/studies/{a}/report"),
+        format!("/api/studies/{a}/report.pdf"),
+        format!("/api/studies/{a}/key-images/1.2.3/1.png"),
+    ] {
+        assert_eq!(w.get(&path, Some(&site_f)).0, 403, "{path}");
+    }
+    let denied: Vec<Value> = audited(&w, "report_view", "site_f")
+        .into_iter()
+        .filter(|e| e["outcome"] == "denied")
+        .collect();
+    assert_eq!(denied.len(), 3, "{denied:?}");
+    for e in &denied {
+        assert_eq!(e["study_uid"], a.as_str(), "{e}");
+        assert!(
+            e["detail"]
+                .as_str()
+                .unwrap()
+                .contains("not one you may see"),
+            "{e}"
+        );
+    }
+}
+
 #[test]
 fn with_accounts_dicom_callers_must_belong_to_a_site() {
     let dir = tempfile::tempdir().unwrap();

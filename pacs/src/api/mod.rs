@@ -211,7 +211,8 @@ pub struct ApiState {
 }
 
 impl ApiState {
-    /// The caller of a route, if allowed to do `action` on `study`.
+    /// The caller of a route, if allowed to do `action` on `study`. A
+    /// refused read is on the audit trail, as DICOMweb's are.
     pub async fn caller_on(
         &self,
         who: Result<Principal, AuthError>,
@@ -219,7 +220,27 @@ impl ApiState {
         study: &str,
     ) -> Result<Principal, ApiError> {
         let who = who?;
-        crate::access::allow_study(self.store.as_ref(), &who, action, study).await??;
+        if let Err(denied) =
+            crate::access::allow_study(self.store.as_ref(), &who, action, study).await?
+        {
+            let read = match action {
+                Action::ReadStudy => Some("study_view"),
+                Action::ReadReport => Some("report_view"),
+                _ => None,
+            };
+            if let Some(read) = read {
+                self.auth
+                    .audit(
+                        Some(&who),
+                        read,
+                        Some(study),
+                        Some(denied.0.clone()),
+                        "denied",
+                    )
+                    .await;
+            }
+            return Err(denied.into());
+        }
         Ok(who)
     }
 }
