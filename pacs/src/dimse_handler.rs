@@ -80,11 +80,13 @@ impl ArchiveHandler {
     /// The instances a C-GET or C-MOVE identifier names, read two ahead of
     /// the sender; and for each SOP class among them the transfer syntaxes
     /// to propose to a destination (as stored first, then the two
-    /// uncompressed ones any node accepts).
+    /// uncompressed ones any node accepts). `how` tells the audit trail
+    /// where the instances go.
     async fn retrieval(
         &self,
         association: &AssociationInfo,
         request: &QueryRequest,
+        how: &str,
     ) -> Result<(Retrieval, Vec<(String, Vec<String>)>), QueryFailure> {
         let model = Model::of_sop_class(&request.affected_sop_class_uid).ok_or_else(|| {
             find_failure(Status::SOP_CLASS_NOT_SUPPORTED, "unknown retrieve model")
@@ -106,9 +108,7 @@ impl ArchiveHandler {
         let studies: std::collections::BTreeSet<&str> =
             rows.iter().map(|r| r.study_uid.as_str()).collect();
         for study in studies {
-            self.audit
-                .record(&caller, "retrieve", study, "C-GET or C-MOVE")
-                .await;
+            self.audit.record(&caller, "retrieve", study, how).await;
         }
         let proposals = dimse::client::proposals(rows.iter().filter_map(|row| {
             let class = row
@@ -327,7 +327,7 @@ impl ServiceHandler for ArchiveHandler {
         association: &AssociationInfo,
         request: QueryRequest,
     ) -> Result<Retrieval, QueryFailure> {
-        Ok(self.retrieval(association, &request).await?.0)
+        Ok(self.retrieval(association, &request, "C-GET").await?.0)
     }
 
     async fn move_instances(
@@ -351,7 +351,8 @@ impl ServiceHandler for ArchiveHandler {
                 &format!("{destination} is not a configured DICOM node"),
             ));
         };
-        let (retrieval, proposals) = self.retrieval(association, &request.retrieve).await?;
+        let how = format!("C-MOVE to {}", node.ae_title.trim());
+        let (retrieval, proposals) = self.retrieval(association, &request.retrieve, &how).await?;
         Ok(MoveTarget {
             retrieval,
             node: StoreScuOptions {

@@ -719,6 +719,28 @@ fn movescu_sends_a_study_to_a_configured_node_bit_exact() {
         3,
         "nothing more was received"
     );
+    // The trail names where each move sent the study.
+    let audit: serde_json::Value = common::http()
+        .get(server.url(&format!(
+            "/api/audit?action=retrieve&study={}",
+            ivanov.study.study_uid
+        )))
+        .send()
+        .expect("audit")
+        .json()
+        .expect("audit JSON");
+    let mut details: Vec<&str> = audit["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["detail"].as_str())
+        .collect();
+    details.sort();
+    assert_eq!(
+        details,
+        ["C-MOVE to SWITCHED_OFF", "C-MOVE to WORKSTATION"],
+        "{audit}"
+    );
     // pynetdicom moves the other patient's series there too, with a
     // pending response after each of its two instances but the last.
     let study = format!("StudyInstanceUID={}", karimov.study.study_uid);

@@ -413,13 +413,16 @@ pub async fn record(
     }
 }
 
-/// Records a (caller, action, study) in the audit trail once per five
-/// minutes: opening or sending a study touches it many times, and one
-/// line says what happened.
+/// What [`AuditOnce`] remembers: caller, action, study and detail.
+type Recorded = (String, String, String, String);
+
+/// Records a (caller, action, study, detail) in the audit trail once per
+/// five minutes: opening or sending a study touches it many times, and
+/// one line says what happened. The same study sent somewhere else is
+/// another line.
 pub struct AuditOnce {
     store: Arc<dyn Workflow>,
-    recent:
-        std::sync::Mutex<std::collections::HashMap<(String, String, String), std::time::Instant>>,
+    recent: std::sync::Mutex<std::collections::HashMap<Recorded, std::time::Instant>>,
 }
 
 impl AuditOnce {
@@ -432,7 +435,7 @@ impl AuditOnce {
         }
     }
 
-    fn first_recently(&self, who: &Principal, action: &str, study: &str) -> bool {
+    fn first_recently(&self, who: &Principal, action: &str, study: &str, detail: &str) -> bool {
         let Ok(mut recent) = self.recent.lock() else {
             return true;
         };
@@ -440,7 +443,12 @@ impl AuditOnce {
         if recent.len() > 10_000 {
             recent.retain(|_, at| now.duration_since(*at) < Self::REPEAT);
         }
-        let key = (who.audit_name(), action.to_owned(), study.to_owned());
+        let key = (
+            who.audit_name(),
+            action.to_owned(),
+            study.to_owned(),
+            detail.to_owned(),
+        );
         match recent.get(&key) {
             Some(at) if now.duration_since(*at) < Self::REPEAT => false,
             _ => {
@@ -451,7 +459,7 @@ impl AuditOnce {
     }
 
     pub async fn record(&self, who: &Principal, action: &str, study: &str, detail: &str) {
-        if self.first_recently(who, action, study) {
+        if self.first_recently(who, action, study, detail) {
             record(
                 self.store.as_ref(),
                 Some(who),
