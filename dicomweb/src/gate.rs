@@ -15,8 +15,10 @@ use crate::error::WebError;
 /// What a request is about to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access<'a> {
-    /// QIDO-RS across studies (`/studies`, `/series`, `/instances`).
-    Search,
+    /// QIDO-RS across studies (`/studies`, `/series`, `/instances`): the
+    /// resource searched and the request's query string as sent, for the
+    /// audit trail.
+    Search { resource: &'a str, query: &'a str },
     /// Anything under `/studies/{study}`: searches within it, metadata,
     /// retrieval, frames, renderings.
     Read { study: &'a Uid, kind: ReadKind },

@@ -45,7 +45,10 @@ pub fn routes(state: Arc<WebState>) -> BoxedFilter<(Response,)> {
                 let segments: Vec<&str> =
                     tail.as_str().split('/').filter(|s| !s.is_empty()).collect();
                 let admitted = match read_access(&segments) {
-                    Ok(access) => state.gate.admit(&headers, addr, access.as_access()).await,
+                    Ok(access) => {
+                        let access = access.as_access(tail.as_str(), &query);
+                        state.gate.admit(&headers, addr, access).await
+                    }
                     Err(e) => Err(e),
                 };
                 let mut response = match admitted {
@@ -172,9 +175,14 @@ enum ReadAccess {
 }
 
 impl ReadAccess {
-    fn as_access(&self) -> crate::gate::Access<'_> {
+    /// The access, for a request to `path` (under `/dicom-web/`) with
+    /// `query`.
+    fn as_access<'a>(&'a self, path: &'a str, query: &'a str) -> crate::gate::Access<'a> {
         match self {
-            ReadAccess::Search => crate::gate::Access::Search,
+            ReadAccess::Search => crate::gate::Access::Search {
+                resource: path,
+                query,
+            },
             ReadAccess::Read(study, kind) => crate::gate::Access::Read { study, kind: *kind },
         }
     }

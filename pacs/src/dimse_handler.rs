@@ -280,6 +280,12 @@ impl ServiceHandler for ArchiveHandler {
             keys = find.query.matches.len(),
             "C-FIND"
         );
+        // What was asked, once per query: the matches are what the index
+        // holds, and the trail need not copy them.
+        let caller = dimse_caller(association, self.site_of(association));
+        self.audit
+            .record_each(&caller, "search", None, find_text(&find))
+            .await;
         let (sender, matches) = tokio::sync::mpsc::channel(FIND_AHEAD);
         let index = self.index.clone();
         let ae_title = self.ae_title.clone();
@@ -395,6 +401,40 @@ async fn outgoing(archive: &Archive, instance: &StoredInstance) -> Result<Outgoi
         transfer_syntax_uid: instance.transfer_syntax_uid.clone(),
         dataset: object.slice(header.dataset_offset..),
     })
+}
+
+/// A C-FIND query as the audit trail says it: the level and each
+/// matching key with its value, e.g. `C-FIND STUDY: PatientName=IVAN*`.
+fn find_text(find: &Find) -> String {
+    use pacs_core::query::{Level, MatchValue};
+    let level = match find.level {
+        Level::Patient => "PATIENT",
+        Level::Study => "STUDY",
+        Level::Series => "SERIES",
+        Level::Instance => "IMAGE",
+    };
+    let keys: Vec<String> = find
+        .query
+        .matches
+        .iter()
+        .map(|m| {
+            let value = match &m.value {
+                MatchValue::Exact(v) | MatchValue::Wildcard(v) => v.clone(),
+                MatchValue::UidList(uids) => uids.join("\\"),
+                MatchValue::Range(from, to) => format!(
+                    "{}-{}",
+                    from.as_deref().unwrap_or(""),
+                    to.as_deref().unwrap_or("")
+                ),
+            };
+            format!("{}={value}", m.attribute.keyword_and_tag().0)
+        })
+        .collect();
+    if keys.is_empty() {
+        format!("C-FIND {level}")
+    } else {
+        format!("C-FIND {level}: {}", keys.join(" "))
+    }
 }
 
 /// A DICOM caller as the audit trail names it.

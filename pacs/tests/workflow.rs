@@ -597,6 +597,54 @@ fn audited(w: &two_sites::World, action: &str, user: &str) -> Vec<Value> {
 }
 
 #[test]
+fn searches_are_on_the_audit_trail_once_per_query() {
+    let w = world();
+    let f = w.fergana.clone();
+    // QIDO-RS: what was asked, not what was found, once per request.
+    let rad = w.token("rad1");
+    let (status, found) = w.get(
+        "/dicom-web/instances?PatientName=Иванов*&limit=10",
+        Some(&rad),
+    );
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found.as_array().unwrap().len(), 3, "three matches");
+    let searches = audited(&w, "search", "rad1");
+    assert_eq!(searches.len(), 1, "{searches:?}");
+    let detail = searches[0]["detail"].as_str().unwrap();
+    assert_eq!(detail, "QIDO-RS instances?PatientName=Иванов*&limit=10");
+    assert!(searches[0]["study_uid"].is_null());
+    assert_eq!(searches[0]["outcome"], "ok");
+
+    // C-FIND: the same, per query of the association.
+    let out = dcmtk(
+        "findscu",
+        &[
+            "-S",
+            "-aet",
+            "FERGANA_CT",
+            "-aec",
+            common::AE_TITLE,
+            "-k",
+            "QueryRetrieveLevel=STUDY",
+            "-k",
+            "PatientName=Karimov*",
+            "-k",
+            "StudyInstanceUID",
+            "127.0.0.1",
+            &w.server.dicom_port(),
+        ],
+    );
+    let text =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains(&f), "{text}");
+    let searches = audited(&w, "search", "AE FERGANA_CT");
+    assert_eq!(searches.len(), 1, "{searches:?}");
+    let detail = searches[0]["detail"].as_str().unwrap();
+    assert_eq!(detail, "C-FIND STUDY: PatientName=Karimov*");
+    assert!(!detail.contains(&f), "no results: {detail}");
+}
+
+#[test]
 fn denied_api_reads_are_on_the_audit_trail() {
     let w = world();
     let a = w.andijan.clone();

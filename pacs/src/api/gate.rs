@@ -1,6 +1,7 @@
 //! DICOMweb's gate: the caller from the request's token or cookie, the
 //! role and study checks of [`crate::access`], and the audit trail's
-//! record of who opened, retrieved or stored which study.
+//! record of who searched for what and who opened, retrieved or stored
+//! which study.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,6 +23,20 @@ fn refused(e: impl std::fmt::Display, status: StatusCode) -> WebError {
     WebError::new(status, e.to_string())
 }
 
+/// A QIDO-RS search as the audit trail says it: the resource and its
+/// query string, decoded so that names read as they were typed, e.g.
+/// `QIDO-RS studies?PatientName=Иванов*`.
+fn search_text(resource: &str, query: &str) -> String {
+    let pairs: Vec<String> = url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if pairs.is_empty() {
+        format!("QIDO-RS {resource}")
+    } else {
+        format!("QIDO-RS {resource}?{}", pairs.join("&"))
+    }
+}
+
 #[async_trait]
 impl Gate for WebGate {
     async fn admit(
@@ -41,8 +56,18 @@ impl Gate for WebGate {
             })?;
         let store = self.auth.store.as_ref();
         match access {
-            Access::Search => {
+            Access::Search { resource, query } => {
                 allow(&who, Action::Search).map_err(|d| refused(d, StatusCode::FORBIDDEN))?;
+                // What was asked, once per request; never what was found.
+                self.auth
+                    .audit(
+                        Some(&who),
+                        "search",
+                        None,
+                        Some(search_text(resource, query)),
+                        "ok",
+                    )
+                    .await;
             }
             Access::Read { study, kind } => {
                 let verdict = allow_study(store, &who, Action::ReadStudy, study.as_str())
@@ -120,5 +145,22 @@ impl Gate for WebGate {
                 .audit(who, "store", None, Some(detail), "failed")
                 .await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::search_text;
+
+    #[test]
+    fn a_search_is_recorded_as_typed() {
+        assert_eq!(
+            search_text(
+                "studies",
+                "PatientName=%D0%98%D0%B2%D0%B0%D0%BD%D0%BE%D0%B2*&StudyDate=20250101-20251231"
+            ),
+            "QIDO-RS studies?PatientName=Иванов*&StudyDate=20250101-20251231"
+        );
+        assert_eq!(search_text("series", ""), "QIDO-RS series");
     }
 }

@@ -471,6 +471,26 @@ impl AuditOnce {
             .await;
         }
     }
+
+    /// Records an event every time: for what happens once per request
+    /// anyway, such as a query.
+    pub async fn record_each(
+        &self,
+        who: &Principal,
+        action: &str,
+        study: Option<&str>,
+        detail: String,
+    ) {
+        record(
+            self.store.as_ref(),
+            Some(who),
+            action,
+            study,
+            Some(detail),
+            "ok",
+        )
+        .await;
+    }
 }
 
 /// The open archive's administrator, for requests addressed to a loopback
