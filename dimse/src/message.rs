@@ -54,6 +54,9 @@ pub struct Message {
     pub command: Command,
     /// The data set, exactly as received, when the command announced one.
     pub data_set: Option<Bytes>,
+    /// Set instead of `data_set` when the data set outgrew the size limit:
+    /// its bytes were dropped as they arrived, and this many came.
+    pub dropped: Option<usize>,
 }
 
 /// A protocol violation in P-DATA; the association must be aborted.
@@ -130,6 +133,8 @@ enum Partial {
         command: Box<Command>,
         data: BytesMut,
     },
+    /// A data set that outgrew the limit: counted, not held.
+    Dropped { command: Box<Command>, size: usize },
 }
 
 impl Partial {
@@ -137,6 +142,7 @@ impl Partial {
         match self {
             Partial::Command(bytes) => bytes.len(),
             Partial::DataSet { data, .. } => data.len(),
+            Partial::Dropped { .. } => 0,
         }
     }
 }
@@ -172,6 +178,12 @@ impl Assembler {
         self.partial.is_empty()
     }
 
+    /// Whether the data set arriving on context `id` is being dropped for
+    /// its size.
+    pub fn is_dropping(&self, id: u8) -> bool {
+        matches!(self.partial.get(&id), Some(Partial::Dropped { .. }))
+    }
+
     /// The command whose data set is now arriving on context `id`, if its
     /// command is complete and its data set is not.
     pub fn awaiting_data_set(&self, id: u8) -> Option<&Command> {
@@ -188,17 +200,46 @@ impl Assembler {
         if !self.accepted[usize::from(id)] {
             return Err(MessageError::UnknownContext { id });
         }
-        let size = self.buffered + fragment.data.len();
+        let mut state = self.partial.remove(&id);
+        if let Some(held) = &state {
+            self.buffered -= held.len();
+        }
+        // A data set that outgrows the limit is dropped, not refused: its
+        // peer learns why in the response once the last fragment is in,
+        // and the association goes on. A command that does is an abort.
+        let size = self.buffered + state.as_ref().map_or(0, Partial::len) + fragment.data.len();
+        state = match state {
+            Some(Partial::DataSet { command, data })
+                if !fragment.is_command && size > self.max_message_size =>
+            {
+                Some(Partial::Dropped {
+                    command,
+                    size: data.len(),
+                })
+            }
+            other => other,
+        };
+        if let Some(Partial::Dropped { command, size }) = state {
+            if fragment.is_command {
+                return Err(MessageError::CommandDuringDataSet { id });
+            }
+            let size = size + fragment.data.len();
+            if fragment.is_last {
+                return Ok(Some(Message {
+                    presentation_context_id: id,
+                    command: *command,
+                    data_set: None,
+                    dropped: Some(size),
+                }));
+            }
+            self.partial.insert(id, Partial::Dropped { command, size });
+            return Ok(None);
+        }
         if size > self.max_message_size {
             return Err(MessageError::MessageTooLarge {
                 size,
                 limit: self.max_message_size,
             });
-        }
-
-        let mut state = self.partial.remove(&id);
-        if let Some(held) = &state {
-            self.buffered -= held.len();
         }
         let partial = match (state.take(), fragment.is_command) {
             (None, true) => Partial::Command(BytesMut::from(fragment.data)),
@@ -209,8 +250,12 @@ impl Assembler {
             (None, false) | (Some(Partial::Command(_)), false) => {
                 return Err(MessageError::DataBeforeCommand { id });
             }
-            (Some(Partial::DataSet { .. }), true) => {
+            // (a dropped data set is taken care of above)
+            (Some(Partial::DataSet { .. } | Partial::Dropped { .. }), true) => {
                 return Err(MessageError::CommandDuringDataSet { id });
+            }
+            (Some(Partial::Dropped { .. }), false) => {
+                return Err(MessageError::DataBeforeCommand { id });
             }
             (Some(Partial::DataSet { command, mut data }), false) => {
                 if data.is_empty() {
@@ -241,6 +286,7 @@ impl Assembler {
                         presentation_context_id: id,
                         command,
                         data_set: None,
+                        dropped: None,
                     }));
                 }
                 Partial::DataSet {
@@ -253,6 +299,7 @@ impl Assembler {
                     presentation_context_id: id,
                     command: *command,
                     data_set: Some(data.freeze()),
+                    dropped: None,
                 }));
             }
             unfinished => unfinished,

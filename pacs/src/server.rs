@@ -195,6 +195,9 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
     dimse_config.max_pdu_length = config.max_pdu_length;
     dimse_config.idle_timeout = config.idle_timeout;
     dimse_config.max_associations = config.max_associations;
+    // A data set larger than the archive stores is dropped as it arrives
+    // (and refused with 0xA700), not held whole in memory first.
+    dimse_config.max_message_size = usize::try_from(config.max_instance_size).unwrap_or(usize::MAX);
     let handler = Arc::new(ArchiveHandler {
         ingest: services.ingest.clone(),
         index: services.index.clone(),

@@ -670,3 +670,44 @@ fn wait_until_echo_gets_in(server: &Server) {
             .then_some(())
     });
 }
+
+/// A data set larger than the archive accepts is refused with 0xA700
+/// (out of resources) once it has arrived, without being held in memory
+/// or written: the association goes on and stores the next instance.
+#[test]
+fn a_data_set_over_the_size_limit_is_refused_with_a700_and_the_association_goes_on() {
+    let (dir, server) = archive(Some("[ingest]\nmax_instance_size = 1048576\n"));
+    let big = CtSpec::chest(dicom_samples::Patient::ivanov_iso_ir_144(), 33)
+        .with_slices(1)
+        .with_matrix(1024, 1024);
+    let big_files = dicom_samples::write_ct_series(
+        &big,
+        &dir.path().join("big"),
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    )
+    .expect("big slice");
+    let (small, small_files) = ct_files(
+        &dir.path().join("small"),
+        1,
+        34,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    // dcmtk's storescu stops at an out-of-resources status: the same
+    // association then goes on with pynetdicom.
+    let done = storescu(&server, &["-R"], &[big_files[0].clone()]);
+    let responses = store_responses(&done.text);
+    assert_eq!(responses.len(), 1, "{}", done.text);
+    assert_eq!(responses[0].sop_instance_uid, big.sop_instance_uid(0));
+    assert_eq!(responses[0].status, 0xA700, "{}", done.text);
+    assert!(done.text.contains("1048576 bytes"), "{}", done.text);
+    let sent = [big_files[0].clone(), small_files[0].clone()];
+    let (statuses, echo, text) = pynetdicom_store(&server, &sent);
+    assert_eq!(statuses, vec![Some(0xA700), Some(SUCCESS)], "{text}");
+    assert_eq!(echo, Some(SUCCESS), "{text}");
+    assert_eq!(
+        study_instance_count(&server, &small.study.study_uid),
+        Some(1)
+    );
+    assert_eq!(study_instance_count(&server, &big.study.study_uid), None);
+    files_below_objects_become(&server, 1);
+}

@@ -100,14 +100,18 @@ fn data_before_command_is_a_protocol_error() {
 }
 
 #[test]
-fn oversized_message_is_refused_before_buffering() {
+fn oversized_data_set_is_dropped_as_it_arrives_and_the_next_message_assembles() {
     let data = vec![0u8; 10_000];
-    let pdus = encode_message(1, &store_rq(), Some(&data), 4096);
+    let mut pdus = encode_message(1, &store_rq(), Some(&data), 4096);
+    pdus.extend(encode_message(1, &store_rq(), Some(&data[..100]), 4096));
     let mut assembler = Assembler::new([1], 8_000);
-    assert!(matches!(
-        feed(&mut assembler, &pdus),
-        Err(MessageError::MessageTooLarge { limit: 8_000, .. })
-    ));
+    let messages = feed(&mut assembler, &pdus).expect("no protocol error");
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0].data_set, None);
+    assert_eq!(messages[0].dropped, Some(10_000));
+    assert_eq!(messages[1].data_set.as_deref(), Some(&data[..100]));
+    assert_eq!(messages[1].dropped, None);
+    assert!(assembler.is_idle());
 }
 
 #[test]

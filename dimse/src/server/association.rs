@@ -154,7 +154,13 @@ impl Session {
                             Err(error) => return error.into(),
                         };
                         if !fragment.is_command {
-                            if let Some(sink) = sinks.get_mut(&id) {
+                            if message.as_ref().is_some_and(|m| m.dropped.is_some())
+                                || assembler.is_dropping(id)
+                            {
+                                // Too large to store: what the sink began
+                                // is dropped with it.
+                                sinks.remove(&id);
+                            } else if let Some(sink) = sinks.get_mut(&id) {
                                 sink.push(body.slice_ref(fragment.data));
                             }
                         } else if message.is_none()
@@ -264,7 +270,35 @@ impl Session {
             presentation_context_id: pc,
             command,
             data_set,
+            dropped,
         } = message;
+        if let Some(size) = dropped {
+            if command.command_field == CommandField::CStoreRq {
+                warn!(
+                    message_id = command.message_id,
+                    size,
+                    limit = self.max_message_size,
+                    "refusing a C-STORE data set over the size limit"
+                );
+                let comment = format!(
+                    "the data set is larger than the {} bytes this archive accepts",
+                    self.max_message_size
+                );
+                self.respond(
+                    pc,
+                    &command,
+                    Status::REFUSED_OUT_OF_RESOURCES,
+                    Some(&comment),
+                )
+                .await?;
+                return Ok(false);
+            }
+            return Err(MessageError::MessageTooLarge {
+                size,
+                limit: self.max_message_size,
+            }
+            .into());
+        }
         match command.command_field {
             CommandField::CEchoRq => {
                 debug!(message_id = command.message_id, "C-ECHO");

@@ -133,14 +133,34 @@ async fn protocol_violations_abort() {
 }
 
 #[tokio::test]
-async fn oversized_message_is_aborted() {
+async fn oversized_data_set_is_refused_out_of_resources_and_the_association_goes_on() {
     let handler = Arc::new(Recorder::new());
     let mut small = config();
     small.max_message_size = 4096;
     let server = TestServer::start(small, handler.clone()).await;
     let (mut peer, _) = RawPeer::associate(&server, SCU_AE).await;
     let data = vec![0u8; 20_000];
-    for pdu in encode_message(3, &store_rq("1.2.3.4"), Some(&data), 2048) {
+    let response = exchange(&mut peer, 3, &store_rq("1.2.3.4"), Some(&data)).await;
+    assert_eq!(response.command_field, CommandField::CStoreRsp);
+    assert_eq!(
+        response.status,
+        Some(dimse::Status::REFUSED_OUT_OF_RESOURCES)
+    );
+    assert_eq!(handler.count(), 0, "the handler never saw it");
+    let response = exchange(&mut peer, 3, &store_rq("1.2.3.5"), Some(&data[..100])).await;
+    assert_eq!(response.status, Some(dimse::Status::SUCCESS));
+    assert_eq!(handler.count(), 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn oversized_command_is_aborted() {
+    let handler = Arc::new(Recorder::new());
+    let mut small = config();
+    small.max_message_size = 64;
+    let server = TestServer::start(small, handler.clone()).await;
+    let (mut peer, _) = RawPeer::associate(&server, SCU_AE).await;
+    for pdu in encode_message(3, &store_rq("1.2.3.4"), Some(b"x"), 2048) {
         peer.send(&pdu).await;
     }
     peer.expect_abort_within(Duration::from_secs(3)).await;
