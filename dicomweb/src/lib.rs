@@ -38,6 +38,10 @@ pub struct WebConfig {
     pub public_base: Option<String>,
     /// Largest instance accepted by STOW-RS, in bytes.
     pub max_instance_size: u64,
+    /// A STOW-RS upload that sends nothing for this long is ended: a
+    /// stalled or vanished client must not hold its request (and a
+    /// shutdown) forever.
+    pub body_idle_timeout: std::time::Duration,
 }
 
 impl Default for WebConfig {
@@ -45,6 +49,7 @@ impl Default for WebConfig {
         WebConfig {
             public_base: None,
             max_instance_size: 2 << 30,
+            body_idle_timeout: std::time::Duration::from_secs(60),
         }
     }
 }

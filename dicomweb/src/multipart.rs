@@ -32,7 +32,7 @@ pub enum MultipartError {
     #[error("invalid multipart Content-Type: {0}")]
     InvalidContentType(String),
     /// The underlying body stream failed (connection reset, timeout...).
-    #[error("reading the request body failed")]
+    #[error("reading the request body failed: {0}")]
     Body(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
     /// The body ended before the close delimiter: the upload was cut short.
     /// Parts returned before this error are complete.

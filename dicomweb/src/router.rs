@@ -104,10 +104,13 @@ where
         Ok(grant) => req.grant = grant,
         Err(e) => return e.into_response(),
     }
-    let body = Box::pin(
-        body.map_ok(|mut b| b.copy_to_bytes(b.remaining()))
-            .map_err(std::io::Error::other),
-    );
+    let body = Box::pin(idle_limited(
+        Box::pin(
+            body.map_ok(|mut b| b.copy_to_bytes(b.remaining()))
+                .map_err(std::io::Error::other),
+        ),
+        state.config.body_idle_timeout,
+    ));
     let result = match segments.as_slice() {
         ["studies"] => stow::store(&state, &req, None, body).await,
         ["studies", study] => match uid(study) {
@@ -120,6 +123,30 @@ where
         )),
     };
     respond(result)
+}
+
+/// `body`, failing once nothing has arrived for `limit`.
+fn idle_limited<S>(
+    body: S,
+    limit: std::time::Duration,
+) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send
+where
+    S: futures::Stream<Item = Result<Bytes, std::io::Error>> + Unpin + Send,
+{
+    futures::stream::unfold(Some(body), move |body| async move {
+        let mut body = body?;
+        match tokio::time::timeout(limit, futures::StreamExt::next(&mut body)).await {
+            Ok(Some(item)) => Some((item, Some(body))),
+            Ok(None) => None,
+            Err(_) => Some((
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("nothing arrived for {} s", limit.as_secs()),
+                )),
+                None,
+            )),
+        }
+    })
 }
 
 fn respond(result: Result<Response, WebError>) -> Response {

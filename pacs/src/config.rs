@@ -88,6 +88,8 @@ pub struct RawServer {
     pub public_url: Option<String>,
     /// How long an HTTP client may take to send a request's headers.
     pub http_header_timeout_secs: Option<u64>,
+    /// How long an upload may send nothing before it is ended.
+    pub http_body_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -177,6 +179,8 @@ pub struct Config {
     pub ae_title: String,
     pub public_url: Option<String>,
     pub http_header_timeout: Duration,
+    /// An upload that sends nothing for this long is ended.
+    pub http_body_timeout: Duration,
     pub max_pdu_length: u32,
     pub idle_timeout: Duration,
     pub max_associations: usize,
@@ -346,6 +350,9 @@ impl Config {
             public_url,
             http_header_timeout: Duration::from_secs(
                 raw.server.http_header_timeout_secs.unwrap_or(30).max(1),
+            ),
+            http_body_timeout: Duration::from_secs(
+                raw.server.http_body_timeout_secs.unwrap_or(60).max(1),
             ),
             max_pdu_length,
             idle_timeout: Duration::from_secs(raw.dimse.idle_timeout_secs.unwrap_or(120).max(1)),

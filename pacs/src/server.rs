@@ -251,6 +251,7 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
                 .as_ref()
                 .map(|u| format!("{}/dicom-web", u.trim_end_matches('/'))),
             max_instance_size: config.max_instance_size,
+            body_idle_timeout: config.http_body_timeout,
         },
         gate: Arc::new(WebGate {
             auth: auth.clone(),
