@@ -608,6 +608,12 @@ fn searches_are_on_the_audit_trail_once_per_query() {
     );
     assert_eq!(status, 200, "{found}");
     assert_eq!(found.as_array().unwrap().len(), 3, "three matches");
+    // Written beside the answer: it lands within moments, and only once.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while audited(&w, "search", "rad1").is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
     let searches = audited(&w, "search", "rad1");
     assert_eq!(searches.len(), 1, "{searches:?}");
     let detail = searches[0]["detail"].as_str().unwrap();

@@ -59,15 +59,16 @@ impl Gate for WebGate {
             Access::Search { resource, query } => {
                 allow(&who, Action::Search).map_err(|d| refused(d, StatusCode::FORBIDDEN))?;
                 // What was asked, once per request; never what was found.
-                self.auth
-                    .audit(
-                        Some(&who),
-                        "search",
-                        None,
-                        Some(search_text(resource, query)),
-                        "ok",
-                    )
-                    .await;
+                // Written beside the answer rather than before it: a search
+                // must not wait for a durable commit (it would double a
+                // study list's response time), and the event lands in the
+                // index's next group commit.
+                let (auth, who, text) =
+                    (self.auth.clone(), who.clone(), search_text(resource, query));
+                tokio::spawn(async move {
+                    auth.audit(Some(&who), "search", None, Some(text), "ok")
+                        .await;
+                });
             }
             Access::Read { study, kind } => {
                 let verdict = allow_study(store, &who, Action::ReadStudy, study.as_str())
