@@ -312,13 +312,16 @@ impl Ingest {
     /// `site` sent. Parsed and checked as any arriving instance, and its
     /// content must give `key`; but nothing is written or removed in
     /// storage, whatever the outcome: the object may be the only copy.
-    /// Never replaces an indexed instance and never forwards.
+    /// Never forwards. Replaces the indexed instance only when `replace`
+    /// is set (its own object is gone: a restored index naming the copy
+    /// that a later replacement removed).
     pub async fn index_stored(
         &self,
         key: &ObjectKey,
         object: Bytes,
         source: &str,
         site: Option<&str>,
+        replace: bool,
     ) -> Result<Stored, IngestError> {
         let _guard = self.enter()?;
         let framed = frame(Incoming::Part10(object), self.config.max_instance_size)?;
@@ -347,13 +350,16 @@ impl Ingest {
         };
         let mut record = new_instance(&prepared, &sha256, key.as_str(), source);
         record.site = site.map(str::to_owned);
-        match self
-            .index
-            .insert(record, DuplicatePolicy::KeepFirst)
-            .await?
-        {
+        let policy = if replace {
+            DuplicatePolicy::Replace
+        } else {
+            DuplicatePolicy::KeepFirst
+        };
+        match self.index.insert(record, policy).await? {
             InsertOutcome::Inserted => Ok(reply(StoreKind::New)),
             InsertOutcome::Duplicate => Ok(reply(StoreKind::Duplicate)),
+            // The replaced entry's object is gone already: nothing to remove.
+            InsertOutcome::Replaced { .. } if replace => Ok(reply(StoreKind::Replaced)),
             InsertOutcome::Conflict | InsertOutcome::Replaced { .. } => {
                 Err(IngestError::Conflict(p.sop_instance_uid.to_string()))
             }
@@ -638,6 +644,27 @@ fn object_key(
     );
     ObjectKey::new(&key)
         .map_err(|e| IngestError::Unreadable(format!("cannot form an object key: {e}")))
+}
+
+/// The calling AE title of an object this archive stored from a C-STORE:
+/// `Some` only when its file meta group is exactly the one the archive
+/// writes for a DIMSE arrival (see [`file_meta_group`]), whose Source
+/// Application Entity Title is the caller's. Other objects (STOW-RS and
+/// peer uploads keep the sender's file meta group) name no caller the
+/// archive saw.
+pub fn dimse_caller_of(object: &[u8]) -> Option<String> {
+    let header = layout::read_part10_header(object).ok()?;
+    let meta = dicom_object::meta::FileMetaTable::from_reader(object.get(128..)?).ok()?;
+    let caller = meta.source_application_entity_title?;
+    let caller = caller.trim_end_matches(['\0', ' ']);
+    let ours = file_meta_group(
+        &header.media_storage_sop_class_uid,
+        &header.media_storage_sop_instance_uid,
+        &header.transfer_syntax_uid,
+        Some(caller),
+    )
+    .ok()?;
+    (object.get(..header.dataset_offset)? == &ours[..]).then(|| caller.to_owned())
 }
 
 /// Encodes a file meta information group (with preamble and prefix) for

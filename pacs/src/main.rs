@@ -95,9 +95,9 @@ enum Command {
         #[arg(long)]
         study: Option<String>,
         /// Then index the unindexed objects whose instance the index does
-        /// not hold (an index lost, or restored from an older backup):
-        /// through the ingest pipeline, as the site whose AE title their
-        /// file meta group names, without forwarding. Objects written in
+        /// not hold, or holds with an object that is gone (an index lost,
+        /// or restored from an older backup): where they lie, a C-STORE's
+        /// as its caller's site, without forwarding. Objects written in
         /// the last 10 minutes are left (their store may be under way).
         #[arg(long)]
         reindex: bool,
@@ -292,6 +292,19 @@ async fn run(command: Command) -> Result<ExitCode> {
             } else {
                 None
             };
+            let mut summary = summary;
+            if let Some(outcomes) = &reindexed {
+                // An instance whose entry named a missing object and that
+                // was indexed again from its newer copy is whole now.
+                let whole: std::collections::HashSet<&str> = outcomes
+                    .iter()
+                    .filter(|(_, o)| matches!(o, verify::Reindexed::Indexed { .. }))
+                    .filter_map(|(k, _)| pacs_core::verify::sop_of_key(k.as_str()))
+                    .collect();
+                summary
+                    .problems
+                    .retain(|(i, _)| !whole.contains(i.sop_instance_uid.as_str()));
+            }
             verify::print(&summary, reindexed.as_deref());
             let failed = reindexed
                 .iter()
@@ -309,11 +322,9 @@ async fn run(command: Command) -> Result<ExitCode> {
             if !index.is_file() {
                 anyhow::bail!("there is no index at {}", index.display());
             }
-            let index = pacs_core::SqliteIndex::open(&index)
-                .with_context(|| format!("cannot open the index {}", index.display()))?;
-            let c = index
-                .back_up_to(&to)
-                .await
+            let target = to.clone();
+            let c = tokio::task::spawn_blocking(move || pacs_core::index::back_up(&index, &target))
+                .await?
                 .with_context(|| format!("cannot back up the index to {}", to.display()))?;
             println!(
                 "index backed up to {}: {} studies, {} instances, {} report versions, {} accounts, {} audit events",

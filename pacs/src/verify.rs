@@ -156,8 +156,23 @@ pub async fn reindex(
     keys: &[ObjectKey],
     now: SystemTime,
 ) -> Vec<(ObjectKey, Reindexed)> {
-    let mut out = Vec::with_capacity(keys.len());
+    // Of several objects of one instance (replaced more than once since
+    // the index was copied), the newest first: it is the one to index.
+    let mut ordered = Vec::with_capacity(keys.len());
     for key in keys {
+        let written = match archive.store().head(key).await {
+            Ok(Some(meta)) => meta.modified,
+            _ => None,
+        };
+        ordered.push((
+            sop_of_key(key.as_str()).map(str::to_owned),
+            std::cmp::Reverse(written),
+            key,
+        ));
+    }
+    ordered.sort();
+    let mut out = Vec::with_capacity(keys.len());
+    for (_, _, key) in ordered {
         let outcome = reindex_one(archive, ingest, sites, key, now)
             .await
             .unwrap_or_else(|e| Reindexed::Failed(format!("{e:#}")));
@@ -176,14 +191,24 @@ async fn reindex_one(
     let Some(sop) = sop_of_key(key.as_str()) else {
         return Ok(Reindexed::Left("its key names no instance".into()));
     };
-    if let Some(holder) = indexed_key(archive, sop).await? {
-        return Ok(if holder == key.as_str() {
-            Reindexed::IndexedMeanwhile
-        } else {
-            Reindexed::Superseded { by: holder }
-        });
-    }
     let store = archive.store();
+    // An entry whose own object is gone (the copy a later replacement
+    // removed, named by an older index) is replaced by this one.
+    let mut replace = false;
+    if let Some(holder) = indexed_key(archive, sop).await? {
+        if holder == key.as_str() {
+            return Ok(Reindexed::IndexedMeanwhile);
+        }
+        let holder_key = ObjectKey::new(&holder).ok();
+        let present = match &holder_key {
+            Some(k) => store.head(k).await?.is_some(),
+            None => true,
+        };
+        if present {
+            return Ok(Reindexed::Superseded { by: holder });
+        }
+        replace = true;
+    }
     let Some(meta) = store.head(key).await? else {
         return Ok(Reindexed::Left("it was removed meanwhile".into()));
     };
@@ -202,15 +227,18 @@ async fn reindex_one(
         )));
     }
     let bytes = store.get(key).await?;
-    let site = dicom_object::meta::FileMetaTable::from_reader(bytes.get(128..).unwrap_or(&[]))
-        .ok()
-        .and_then(|m| m.source_application_entity_title)
-        .and_then(|ae| sites.named_by_ae_title(ae.trim_end_matches('\0')));
+    // The site of a C-STORE's caller, where the object is one; an upload
+    // over DICOMweb or from a peer keeps its sender's file meta group,
+    // which names no caller this archive saw, and comes back without one.
+    let site = pacs_core::ingest::dimse_caller_of(&bytes)
+        .and_then(|caller| sites.named_by_ae_title(&caller));
     match ingest
-        .index_stored(key, bytes, "reindex", site.as_deref())
+        .index_stored(key, bytes, "reindex", site.as_deref(), replace)
         .await
     {
-        Ok(stored) if stored.kind == StoreKind::New => Ok(Reindexed::Indexed { site }),
+        Ok(stored) if matches!(stored.kind, StoreKind::New | StoreKind::Replaced) => {
+            Ok(Reindexed::Indexed { site })
+        }
         // Stored meanwhile, by a store of the same or of other bytes.
         Ok(_) | Err(IngestError::Conflict(_)) => Ok(match indexed_key(archive, sop).await? {
             Some(holder) if holder != key.as_str() => Reindexed::Superseded { by: holder },

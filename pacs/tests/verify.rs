@@ -512,3 +512,119 @@ fn an_instance_with_a_long_file_meta_group_verifies_intact() {
         text(&out)
     );
 }
+
+/// Reindexing after a restore, with `duplicate_policy = "replace"`: an
+/// instance replaced since the backup has an entry naming the removed
+/// copy, and is indexed again from its newer object; an upload over
+/// DICOMweb comes back without a site even when its own file meta group
+/// names a site's AE title (only a C-STORE's caller is the archive's to
+/// trust).
+#[test]
+fn reindex_after_a_restore_takes_the_newer_copy_and_trusts_only_dimse_callers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let config = dir.path().join("pacs.toml");
+    std::fs::write(&config, "[ingest]\nduplicate_policy = \"replace\"\n").expect("config");
+    let with_config = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--config", config.to_str().unwrap()]);
+        pacs(&data, &all)
+    };
+    common::accounts::pacs_cli(
+        &data,
+        &["site", "add", "fergana", "--aet", "FERGANA_CT"],
+        "",
+    );
+    let (_, old) = ct_files(
+        &dir.path().join("old"),
+        1,
+        97,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    let out = with_config(&[
+        "import",
+        "--quiet",
+        dir.path().join("old").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let backup = dir.path().join("index-backup.sqlite");
+    let out = pacs(&data, &["backup", "--to", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    // Since the backup: the instance corrected, and another study uploaded
+    // with a file meta group naming the site's AE title.
+    let corrected = dir.path().join("corrected.dcm");
+    std::fs::copy(&old[0], &corrected).expect("copy");
+    let out = common::dcmtk(
+        "dcmodify",
+        &[
+            "-nb",
+            "-m",
+            "(0008,103E)=corrected",
+            corrected.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let spec = dicom_samples::CtSpec::chest(dicom_samples::Patient::ivanov_iso_ir_144(), 98)
+        .with_slices(1)
+        .with_matrix(64, 64);
+    let mut upload = dicom_samples::ct_slice(&spec, 0).expect("slice");
+    upload.meta_mut().source_application_entity_title = Some("FERGANA_CT".into());
+    upload.meta_mut().update_information_group_length();
+    let upload = dicom_samples::to_bytes(&mut upload, SampleTransferSyntax::ExplicitVrLittleEndian)
+        .expect("encode");
+    let server = Server::start_with(&data, Some(&config), &[]);
+    let corrected_bytes = std::fs::read(&corrected).expect("read");
+    for bytes in [&corrected_bytes, &upload] {
+        let r = web::stow(&server, None, &[bytes.as_slice()]);
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+    server.stop();
+    std::fs::copy(&backup, data.join("index.sqlite")).expect("restored");
+    remove_index_journals(&data);
+    let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    for (path, _) in files_with_bytes(&data.join("objects/dicom")) {
+        let f = std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .expect("open");
+        f.set_modified(an_hour_ago).expect("mtime");
+    }
+
+    let out = with_config(&["verify", "--quiet"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the old copy is gone: {}",
+        text(&out)
+    );
+    let out = with_config(&["verify", "--quiet", "--reindex"]);
+    let report = text(&out);
+    assert!(out.status.success(), "{report}");
+    assert!(
+        report.contains("reindexed 2 / left alone 0 / failed 0"),
+        "{report}"
+    );
+    assert_eq!(report.matches("(no site)").count(), 2, "{report}");
+    assert!(!report.contains("site fergana"), "{report}");
+    let out = with_config(&["verify", "--quiet"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("2 studies: 2 instances intact"),
+        "{}",
+        text(&out)
+    );
+    let sop = sop_of_file(&corrected);
+    let (_, bytes) = files_with_bytes(&data.join("objects/dicom"))
+        .into_iter()
+        .find(|(p, _)| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("{sop}.")))
+        })
+        .expect("the instance's object");
+    assert_eq!(
+        bytes, corrected_bytes,
+        "the corrected copy is the one indexed"
+    );
+}

@@ -21,7 +21,7 @@ use crate::query::{Attribute, Query};
 use crate::render::ImageHeader;
 use crate::uid::Uid;
 
-pub use sqlite::{BackupContents, SqliteIndex};
+pub use sqlite::{BackupContents, SqliteIndex, back_up};
 
 /// Patient and study attributes of an instance, as indexed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

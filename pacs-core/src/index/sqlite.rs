@@ -151,21 +151,6 @@ impl SqliteIndex {
         &self.path
     }
 
-    /// Writes a consistent copy of the whole index (instances, accounts,
-    /// sites, worklist, reports, audit trail, forwarding queue) to
-    /// `target`, while the index stays in use: one read transaction, so
-    /// the copy is the index as of one commit. The copy is checked with
-    /// SQLite's integrity check before it takes `target`'s name, so
-    /// `target` is either the old file or a complete new copy. Readable
-    /// by its owner only: it holds password and session hashes.
-    pub async fn back_up_to(&self, target: &Path) -> Result<BackupContents, IndexError> {
-        let source = self.path.clone();
-        let target = target.to_owned();
-        tokio::task::spawn_blocking(move || back_up(&source, &target))
-            .await
-            .map_err(|e| IndexError::Database(format!("the backup failed: {e}")))?
-    }
-
     /// Runs `f` in the writer's next group commit; its result stands once
     /// that commit has.
     pub(super) async fn write<T, F>(&self, f: F) -> Result<T, IndexError>
@@ -220,7 +205,15 @@ pub struct BackupContents {
     pub audit_events: i64,
 }
 
-fn back_up(source: &Path, target: &Path) -> Result<BackupContents, IndexError> {
+/// Writes a consistent copy of the whole index at `source` (instances,
+/// accounts, sites, worklist, reports, audit trail, forwarding queue) to
+/// `target`, while the index stays in use: one read transaction on a
+/// read-only connection, so the copy is the index as of one commit and
+/// the live database is neither written nor migrated. The copy is checked
+/// with SQLite's integrity check before it takes `target`'s name, so
+/// `target` is either the old file or a complete new copy. Readable by
+/// its owner only: it holds password and session hashes.
+pub fn back_up(source: &Path, target: &Path) -> Result<BackupContents, IndexError> {
     use std::os::unix::fs::OpenOptionsExt;
 
     let io = |what: &str, path: &Path, e: std::io::Error| {
