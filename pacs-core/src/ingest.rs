@@ -44,8 +44,10 @@ use crate::parse::{self, ParsedInstance, float_values, int_value, text_value};
 use crate::render::ImageHeader;
 use crate::uid::Uid;
 
+mod in_place;
 mod upload;
 
+pub use in_place::dimse_caller_of;
 pub use upload::{Upload, UploadCommand};
 
 /// Settings of the ingest pipeline.
@@ -100,6 +102,18 @@ pub struct Stored {
     pub sop_instance_uid: String,
     pub study_instance_uid: String,
     pub series_instance_uid: String,
+}
+
+impl Stored {
+    fn of(p: &ParsedInstance, kind: StoreKind) -> Stored {
+        Stored {
+            kind,
+            sop_class_uid: p.sop_class_uid.to_string(),
+            sop_instance_uid: p.sop_instance_uid.to_string(),
+            study_instance_uid: p.study_instance_uid.to_string(),
+            series_instance_uid: p.series_instance_uid.to_string(),
+        }
+    }
 }
 
 /// The archive's write side. Cheap to share behind an `Arc`.
@@ -307,68 +321,6 @@ impl Ingest {
         self.commit(arrived, source, site, expected_study).await
     }
 
-    /// Indexes an object that is in storage under `key` but has no index
-    /// entry (the entry was lost, or never committed), as an instance
-    /// `site` sent. Parsed and checked as any arriving instance, and its
-    /// content must give `key`; but nothing is written or removed in
-    /// storage, whatever the outcome: the object may be the only copy.
-    /// Never forwards. Replaces the indexed instance only when `replace`
-    /// is set (its own object is gone: a restored index naming the copy
-    /// that a later replacement removed).
-    pub async fn index_stored(
-        &self,
-        key: &ObjectKey,
-        object: Bytes,
-        source: &str,
-        site: Option<&str>,
-        replace: bool,
-    ) -> Result<Stored, IngestError> {
-        let _guard = self.enter()?;
-        let framed = frame(Incoming::Part10(object), self.config.max_instance_size)?;
-        check_claims(&framed.claimed_sop_class, &framed.claimed_sop_instance)?;
-        let dataset = framed.dataset.clone();
-        let hashing = tokio::task::spawn_blocking(move || hex::encode(Sha256::digest(&dataset)));
-        let limit = self.config.max_instance_size;
-        let parsing = tokio::task::spawn_blocking(move || prepare(framed, limit));
-        let (sha256, prepared) = tokio::join!(hashing, parsing);
-        let prepared =
-            prepared.map_err(|e| IngestError::Unreadable(format!("parsing failed: {e}")))??;
-        let sha256 = sha256.map_err(|e| IngestError::Unreadable(format!("hashing failed: {e}")))?;
-        let p = &prepared.parsed;
-        let own = object_key(p, &sha256, &prepared.meta_digest)?;
-        if own.as_str() != key.as_str() {
-            return Err(IngestError::Unreadable(format!(
-                "its content belongs under {own}, not where it is"
-            )));
-        }
-        let reply = |kind| Stored {
-            kind,
-            sop_class_uid: p.sop_class_uid.to_string(),
-            sop_instance_uid: p.sop_instance_uid.to_string(),
-            study_instance_uid: p.study_instance_uid.to_string(),
-            series_instance_uid: p.series_instance_uid.to_string(),
-        };
-        let mut record = new_instance(&prepared, &sha256, key.as_str(), source);
-        record.site = site.map(str::to_owned);
-        let policy = if replace {
-            DuplicatePolicy::Replace
-        } else {
-            DuplicatePolicy::KeepFirst
-        };
-        match self.index.insert(record, policy).await? {
-            InsertOutcome::Inserted => Ok(reply(StoreKind::New)),
-            InsertOutcome::Duplicate => Ok(reply(StoreKind::Duplicate)),
-            // The replaced entry's object is gone already: nothing to remove.
-            InsertOutcome::Replaced { .. } if replace => Ok(reply(StoreKind::Replaced)),
-            InsertOutcome::Conflict | InsertOutcome::Replaced { .. } => {
-                Err(IngestError::Conflict(p.sop_instance_uid.to_string()))
-            }
-            InsertOutcome::OtherSite => {
-                Err(IngestError::OtherSite(p.study_instance_uid.to_string()))
-            }
-        }
-    }
-
     /// Counts a store in flight, or refuses it once shutdown has begun.
     fn enter(&self) -> Result<InFlight<'_>, IngestError> {
         // SeqCst on both sides: `shutdown` must never see no store in
@@ -413,13 +365,7 @@ impl Ingest {
         // to index, or a failed store removes it, and an acknowledged
         // instance has no object.
         let _one_at_a_time = self.instance_lock(p.sop_instance_uid.as_str()).lock().await;
-        let reply = |kind| Stored {
-            kind,
-            sop_class_uid: p.sop_class_uid.to_string(),
-            sop_instance_uid: p.sop_instance_uid.to_string(),
-            study_instance_uid: p.study_instance_uid.to_string(),
-            series_instance_uid: p.series_instance_uid.to_string(),
-        };
+        let reply = |kind| Stored::of(p, kind);
 
         if let Some(existing) = existing {
             if existing.sha256 == sha256 {
@@ -644,27 +590,6 @@ fn object_key(
     );
     ObjectKey::new(&key)
         .map_err(|e| IngestError::Unreadable(format!("cannot form an object key: {e}")))
-}
-
-/// The calling AE title of an object this archive stored from a C-STORE:
-/// `Some` only when its file meta group is exactly the one the archive
-/// writes for a DIMSE arrival (see [`file_meta_group`]), whose Source
-/// Application Entity Title is the caller's. Other objects (STOW-RS and
-/// peer uploads keep the sender's file meta group) name no caller the
-/// archive saw.
-pub fn dimse_caller_of(object: &[u8]) -> Option<String> {
-    let header = layout::read_part10_header(object).ok()?;
-    let meta = dicom_object::meta::FileMetaTable::from_reader(object.get(128..)?).ok()?;
-    let caller = meta.source_application_entity_title?;
-    let caller = caller.trim_end_matches(['\0', ' ']);
-    let ours = file_meta_group(
-        &header.media_storage_sop_class_uid,
-        &header.media_storage_sop_instance_uid,
-        &header.transfer_syntax_uid,
-        Some(caller),
-    )
-    .ok()?;
-    (object.get(..header.dataset_offset)? == &ours[..]).then(|| caller.to_owned())
 }
 
 /// Encodes a file meta information group (with preamble and prefix) for
