@@ -671,7 +671,8 @@ fn movescu(server: &Server, destination: &str, study: &str) -> scu::Finished {
 fn movescu_sends_a_study_to_a_configured_node_bit_exact() {
     let scp_dir = tempfile::tempdir().expect("temp dir");
     let workstation = StoreScp::start(scp_dir.path(), "WORKSTATION");
-    let down_port = test_support::free_port().expect("a free port");
+    let switched_off = test_support::ClosedPort::new().expect("a held port");
+    let down_port = switched_off.port();
     let config = format!(
         "[[dicom_nodes]]\nae_title = \"WORKSTATION\"\nhost = \"127.0.0.1\"\nport = {}\n\n\
          [[dicom_nodes]]\nae_title = \"SWITCHED_OFF\"\nhost = \"127.0.0.1\"\nport = {down_port}\n",

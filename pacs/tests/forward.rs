@@ -55,13 +55,17 @@ fn job(server: &Server, id: i64) -> (Value, Vec<String>) {
 }
 
 /// Waits until every job of `destination` is delivered (and there is
-/// one); returns them.
+/// one); returns them. A dead-lettered job ends the wait at once, with its
+/// reason.
 fn delivered(server: &Server, destination: &str, limit: Duration) -> Vec<Value> {
     wait_for(limit, &format!("delivery to {destination}"), || {
         let mine: Vec<Value> = jobs(server)
             .into_iter()
             .filter(|j| j["destination"] == destination)
             .collect();
+        if let Some(failed) = mine.iter().find(|j| j["state"] == "failed") {
+            panic!("a job to {destination} was dead-lettered: {failed}");
+        }
         (!mine.is_empty() && mine.iter().all(|j| j["state"] == "delivered")).then_some(mine)
     })
 }
@@ -239,7 +243,9 @@ fn series_of(server: &Server, sop: &str) -> String {
 #[test]
 fn an_unreachable_node_is_retried_then_dead_lettered_and_an_operator_retry_delivers() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = test_support::free_port().expect("a free port");
+    // Down until the test starts it, and nobody else's meanwhile.
+    let down = test_support::ClosedPort::new().expect("a held port");
+    let port = down.port();
     let (_spec, files) = ct_files(
         &dir.path().join("outgoing"),
         2,
@@ -290,7 +296,7 @@ fn an_unreachable_node_is_retried_then_dead_lettered_and_an_operator_retry_deliv
 
     // The node comes up; the dead letter stays put until an operator acts.
     let received = dir.path().join("received");
-    let _node = StoreScp::start_on(&received, "WORKSTATION", port, &[]);
+    let _node = StoreScp::start_on(&received, "WORKSTATION", down.release(), &[]);
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(job(&edge, id).0["state"], "failed");
     let reply = http()

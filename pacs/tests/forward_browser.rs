@@ -29,7 +29,9 @@ fn an_operator_sees_a_failed_forward_and_retries_it() {
         return;
     };
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = test_support::free_port().expect("a free port");
+    // Down until the test starts it, and nobody else's meanwhile.
+    let down = test_support::ClosedPort::new().expect("a held port");
+    let port = down.port();
     let config = dir.path().join("edge.toml");
     std::fs::write(
         &config,
@@ -118,7 +120,12 @@ fn an_operator_sees_a_failed_forward_and_retries_it() {
         );
 
         // The node comes up; the operator retries from the page.
-        let _node = StoreScp::start_on(&dir.path().join("received"), "WORKSTATION", port, &[]);
+        let _node = StoreScp::start_on(
+            &dir.path().join("received"),
+            "WORKSTATION",
+            down.release(),
+            &[],
+        );
         browser::eval(
             &client,
             "document.querySelector('tr.job-row[data-state=failed] [data-action=retry]').click();",

@@ -91,8 +91,11 @@ fn a_folder_reaches_a_dicom_node_byte_for_byte() {
         "{}",
         done.text
     );
-    let closed = test_support::free_port().expect("a free port");
-    let done = pacs_send(&["--to", &format!("NOBODY@127.0.0.1:{closed}")], &[&one]);
+    let closed = test_support::ClosedPort::new().expect("a held port");
+    let done = pacs_send(
+        &["--to", &format!("NOBODY@127.0.0.1:{}", closed.port())],
+        &[&one],
+    );
     assert_eq!(done.status.code(), Some(1));
     assert!(
         done.text.contains("cannot associate with NOBODY"),
@@ -134,9 +137,12 @@ fn a_folder_reaches_a_dicomweb_endpoint_in_batches() {
     }
 
     // A refused request is the whole batch's failure, said plainly.
-    let closed = test_support::free_port().expect("a free port");
+    let closed = test_support::ClosedPort::new().expect("a held port");
     let done = pacs_send(
-        &["--to", &format!("http://127.0.0.1:{closed}/dicom-web")],
+        &[
+            "--to",
+            &format!("http://127.0.0.1:{}/dicom-web", closed.port()),
+        ],
         &[&dir.path().join("outgoing")],
     );
     assert_eq!(done.status.code(), Some(2), "{}", done.text);

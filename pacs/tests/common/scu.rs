@@ -412,15 +412,30 @@ impl StoreScp {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("storescp starts (is dcmtk installed?)");
+        let mut scp = StoreScp { child, port };
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            scp.assert_running();
             assert!(
                 std::time::Instant::now() < deadline,
-                "storescp did not listen"
+                "storescp did not listen on port {port}"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        StoreScp { child, port }
+        // Something answers on the port; make sure it is this storescp
+        // and not another server that took the port first.
+        std::thread::sleep(Duration::from_millis(100));
+        scp.assert_running();
+        scp
+    }
+
+    fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!(
+                "storescp on port {} exited ({status}); was the port taken?",
+                self.port
+            );
+        }
     }
 }
 
