@@ -112,17 +112,7 @@ fn a_report_from_draft_to_signed_addendum_with_its_outputs_and_audit() {
     );
 
     // A key image and a critical finding travel with the report.
-    let series = w
-        .get(&format!("/dicom-web/studies/{a}/series"), Some(&rad))
-        .1;
-    let series_uid = web::string_value(&series[0], "0020000E").unwrap();
-    let instances = w
-        .get(
-            &format!("/dicom-web/studies/{a}/series/{series_uid}/instances"),
-            Some(&rad),
-        )
-        .1;
-    let sop = web::string_value(&instances[1], "00080018").unwrap();
+    let (series_uid, sop) = nth_instance(&w, &a, &rad, 1);
     let (status, body) = w.post(
         &format!("/api/studies/{a}/key-images"),
         &rad,
@@ -525,17 +515,7 @@ fn key_images_seen_are_on_the_audit_trail() {
             .0,
         200
     );
-    let series = w
-        .get(&format!("/dicom-web/studies/{a}/series"), Some(&rad))
-        .1;
-    let series_uid = web::string_value(&series[0], "0020000E").unwrap();
-    let instances = w
-        .get(
-            &format!("/dicom-web/studies/{a}/series/{series_uid}/instances"),
-            Some(&rad),
-        )
-        .1;
-    let sop = web::string_value(&instances[0], "00080018").unwrap();
+    let (series_uid, sop) = nth_instance(&w, &a, &rad, 0);
     let (status, body) = w.post(
         &format!("/api/studies/{a}/key-images"),
         &rad,
@@ -571,6 +551,23 @@ fn key_images_seen_are_on_the_audit_trail() {
 }
 
 /// A new read-only link to `study` made with `token`; its secret.
+/// The series and SOP Instance UID of the study's `n`th instance of its
+/// first series, as `token` finds them over QIDO-RS.
+fn nth_instance(w: &World, study: &str, token: &str, n: usize) -> (String, String) {
+    let series = w
+        .get(&format!("/dicom-web/studies/{study}/series"), Some(token))
+        .1;
+    let series_uid = web::string_value(&series[0], "0020000E").expect("a series");
+    let instances = w
+        .get(
+            &format!("/dicom-web/studies/{study}/series/{series_uid}/instances"),
+            Some(token),
+        )
+        .1;
+    let sop = web::string_value(&instances[n], "00080018").expect("the instance");
+    (series_uid, sop)
+}
+
 fn new_link(w: &World, study: &str, token: &str) -> String {
     let (status, link) = w.post(
         &format!("/api/studies/{study}/share-link"),
