@@ -257,15 +257,10 @@ fn an_instance_over_the_size_limit_is_refused_with_413() {
         "the SOP Class is read from the part's head"
     );
     assert!(referenced_sops(&r.json()).is_empty());
-    let warnings: Vec<&str> = r
-        .headers
-        .get_all("warning")
-        .iter()
-        .filter_map(|w| w.to_str().ok())
-        .collect();
+    let warnings = r.warnings();
     assert!(
-        warnings.iter().any(|w| w.contains("20000")),
-        "a Warning names the limit: {warnings:?}"
+        warnings.contains("20000"),
+        "a Warning names the limit: {warnings}"
     );
     assert!(all_instances(&server).is_empty());
 
@@ -431,12 +426,7 @@ fn duplicate_stow_is_idempotent_and_a_conflicting_one_keeps_the_first() {
         failed_sops(&r.json()),
         vec![(Some(spec.sop_instance_uid(0)), 0x0111)]
     );
-    let warning = r
-        .headers
-        .get("warning")
-        .and_then(|w| w.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let warning = r.warnings();
     assert!(warning.contains("already stored"), "{warning:?}");
     let parts = get(&instance_url(&server, &spec, 0), Some(DICOM_ANY_TS)).parts();
     assert_eq!(
@@ -643,12 +633,7 @@ fn instances_whose_headers_lie_or_inflate_past_the_limit_are_refused() {
         assert!(referenced_sops(&body).is_empty(), "{why}: {body}");
         assert_eq!(failed_sops(&body).len(), 1, "{why}: {body}");
         assert_eq!(failed_sops(&body)[0].1, code, "{why}: {body}");
-        let warning = r
-            .headers
-            .get("warning")
-            .and_then(|w| w.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
+        let warning = r.warnings();
         assert!(warning.contains(words), "{why}: {warning}");
     }
     assert!(all_instances(&server).is_empty(), "nothing was stored");

@@ -42,6 +42,17 @@ impl Reply {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
+    /// Every `Warning` header of the response, joined by newlines (empty
+    /// when there is none).
+    pub fn warnings(&self) -> String {
+        self.headers
+            .get_all("warning")
+            .iter()
+            .filter_map(|w| w.to_str().ok())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// The parts of a 200 multipart/related response.
     pub fn parts(&self) -> Vec<Part> {
         assert_eq!(self.status, 200, "expected 200, got: {}", self.text());
