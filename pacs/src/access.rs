@@ -111,6 +111,30 @@ pub async fn allow_study(
     }
 }
 
+impl Action {
+    /// The audit trail's name for an attempt at `self`, where the route
+    /// has no finer one.
+    pub fn audit_name(self) -> &'static str {
+        match self {
+            Action::Search => "search",
+            Action::ReadStudy => "study_view",
+            Action::Store => "store",
+            Action::Worklist => "worklist",
+            Action::Report => "report",
+            Action::ReadReport => "report_view",
+            Action::Supervise => "supervise",
+            Action::SetPriority => "priority",
+            Action::Acknowledge => "critical_acknowledge",
+            Action::Referrals => "referrals",
+            Action::Share => "share",
+            Action::Audit => "audit_read",
+            Action::Administer => "administer",
+            Action::Forwarding => "forwarding",
+            Action::PeerReceive => "peer_receive",
+        }
+    }
+}
+
 fn describe(action: Action) -> &'static str {
     match action {
         Action::Search => "search studies",

@@ -1,7 +1,8 @@
 //! `pacs user`, `pacs site` and `pacs token`: accounts, sending sites and
 //! gateway tokens, written straight to the index database (also while the
 //! server runs). Passwords come on standard input, never as arguments,
-//! so they stay out of shell history and process lists.
+//! so they stay out of shell history and process lists. Every change is
+//! on the audit trail, made by the operator at the server's console.
 
 use std::io::BufRead;
 use std::net::IpAddr;
@@ -12,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use pacs_core::SqliteIndex;
 use pacs_core::forward::{Priority, now_millis};
-use pacs_core::workflow::{Account, Role, SessionKind, SiteRecord, Workflow};
+use pacs_core::workflow::{Account, AuditEvent, Role, SessionKind, SiteRecord, Workflow};
 
 use crate::auth::{hash_password, new_secret, secret_hash};
 use crate::config::{Config, valid_ae_title};
@@ -96,6 +97,30 @@ async fn open(config: &Config) -> Result<Arc<SqliteIndex>> {
     ))
 }
 
+/// Puts a change made here on the audit trail. Its author is the
+/// operating-system account at the console (in parentheses, so no account
+/// of the archive can be mistaken for it). The change is made by then:
+/// if the trail cannot take it, the command says so and fails.
+async fn audit(db: &SqliteIndex, action: &str, detail: String) -> Result<()> {
+    let operator = ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "unknown".into());
+    db.audit(AuditEvent {
+        id: 0,
+        at: now_millis(),
+        user: Some(format!("(console {operator})")),
+        role: Some("operator".into()),
+        action: action.into(),
+        study_uid: None,
+        detail: Some(detail),
+        address: None,
+        outcome: "ok".into(),
+    })
+    .await
+    .context("the change is made, but the audit trail could not record it")
+}
+
 fn read_password() -> Result<String> {
     let mut line = String::new();
     std::io::stdin()
@@ -154,6 +179,7 @@ pub async fn user(config: &Config, command: UserCommand) -> Result<ExitCode> {
                 locked_until: 0,
             })
             .await?;
+            audit(&db, "account_saved", format!("{name} ({})", role.as_str())).await?;
             println!("account {name} ({}) saved", role.as_str());
         }
         UserCommand::Passwd { name } => {
@@ -164,12 +190,14 @@ pub async fn user(config: &Config, command: UserCommand) -> Result<ExitCode> {
             if !db.set_password(&name, &hash).await? {
                 bail!("no account {name:?}");
             }
+            audit(&db, "password_set", name.clone()).await?;
             println!("password of {name} changed");
         }
         UserCommand::Disable { name } => {
             if !db.disable_account(&name, now_millis()).await? {
                 bail!("no account {name:?}");
             }
+            audit(&db, "account_disabled", name.clone()).await?;
             println!("account {name} disabled, its sessions and shared links revoked");
         }
         UserCommand::List => {
@@ -212,6 +240,12 @@ pub async fn site(config: &Config, command: SiteCommand) -> Result<ExitCode> {
                 })?,
             })
             .await?;
+            audit(
+                &db,
+                "site_saved",
+                format!("{name} ({})", ae_titles.join(", ")),
+            )
+            .await?;
             println!("site {name} saved ({})", ae_titles.join(", "));
         }
         SiteCommand::List => {
@@ -251,6 +285,7 @@ pub async fn token(config: &Config, command: TokenCommand) -> Result<ExitCode> {
                     None,
                 )
                 .await?;
+            audit(&db, "token_issued", format!("token {id} for site {site}")).await?;
             eprintln!(
                 "token {id} for site {site} (shown once; keep it in the gateway's configuration):"
             );
@@ -275,6 +310,7 @@ pub async fn token(config: &Config, command: TokenCommand) -> Result<ExitCode> {
             if !db.revoke_token(id, now_millis()).await? {
                 bail!("no active token {id}");
             }
+            audit(&db, "token_revoked", format!("token {id}")).await?;
             println!("token {id} revoked");
         }
     }

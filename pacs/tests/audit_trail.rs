@@ -1,6 +1,7 @@
 //! The audit trail against the real server: searches (QIDO-RS and
-//! C-FIND) recorded once per query with what was asked, and refused reads
-//! recorded as denied.
+//! C-FIND) recorded once per query with what was asked, every refused
+//! action recorded as denied, and the changes operators make to
+//! accounts, sites and tokens at the console.
 
 // Set-up helpers fail the test on any error, like the tests themselves.
 #![allow(clippy::unwrap_used)]
@@ -13,8 +14,9 @@ mod two_sites;
 #[path = "common/dicomweb_support.rs"]
 mod web;
 
+use common::accounts::pacs_cli;
 use common::dcmtk;
-use serde_json::Value;
+use serde_json::{Value, json};
 use two_sites::world;
 
 fn audited(w: &two_sites::World, action: &str, user: &str) -> Vec<Value> {
@@ -93,8 +95,11 @@ fn denied_api_reads_are_on_the_audit_trail() {
     ] {
         assert_eq!(w.get(&path, Some(&site_f)).0, 403, "{path}");
     }
-    let denied: Vec<Value> = audited(&w, "report_view", "site_f")
+    // Each under the name its success would have: reading the report,
+    // exporting it, viewing a key image.
+    let denied: Vec<Value> = ["report_view", "export", "study_view"]
         .into_iter()
+        .flat_map(|action| audited(&w, action, "site_f"))
         .filter(|e| e["outcome"] == "denied")
         .collect();
     assert_eq!(denied.len(), 3, "{denied:?}");
@@ -108,4 +113,119 @@ fn denied_api_reads_are_on_the_audit_trail() {
             "{e}"
         );
     }
+}
+
+/// Every event of `action` on the trail, whoever it was by.
+fn audited_any(w: &two_sites::World, action: &str) -> Vec<Value> {
+    let (status, body) = w.get(
+        &format!("/api/audit?action={action}"),
+        Some(&w.token("admin")),
+    );
+    assert_eq!(status, 200, "{body}");
+    body["events"].as_array().unwrap().clone()
+}
+
+#[test]
+fn refused_actions_are_on_the_audit_trail_under_what_was_attempted() {
+    let w = world();
+    let a = w.andijan.clone();
+    let referrer = w.token("yusupov");
+    let rad = w.token("rad1");
+    let site = w.token("site_a");
+    // A referring doctor tries to claim and sign; a radiologist tries to
+    // read the trail; a site's account tries the forwarding queue.
+    let tries = [
+        (
+            w.post(&format!("/api/worklist/{a}/claim"), &referrer, json!({}))
+                .0,
+            "lock_claim",
+            "yusupov",
+        ),
+        (
+            w.post(
+                &format!("/api/studies/{a}/report/sign"),
+                &referrer,
+                json!({"sections": {"findings": "x", "impression": "y"}}),
+            )
+            .0,
+            "report_sign",
+            "yusupov",
+        ),
+        (w.get("/api/audit", Some(&rad)).0, "audit_read", "rad1"),
+        (
+            w.get("/api/forwarding/jobs", Some(&site)).0,
+            "forwarding",
+            "site_a",
+        ),
+    ];
+    for (status, action, user) in tries {
+        assert_eq!(status, 403, "{action} by {user}");
+        let events = audited(&w, action, user);
+        assert_eq!(events.len(), 1, "{action} by {user}: {events:?}");
+        assert_eq!(events[0]["outcome"], "denied", "{}", events[0]);
+        assert!(
+            events[0]["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "the reason is kept: {}",
+            events[0]
+        );
+    }
+    assert_eq!(
+        audited(&w, "lock_claim", "yusupov")[0]["study_uid"],
+        a.as_str()
+    );
+    // Allowed work is not recorded as refused.
+    assert_eq!(
+        w.post(&format!("/api/worklist/{a}/claim"), &rad, json!({}))
+            .0,
+        200
+    );
+    assert_eq!(
+        w.post(&format!("/api/worklist/{a}/release"), &rad, json!({}))
+            .0,
+        200
+    );
+    let claims = audited(&w, "lock_claim", "rad1");
+    assert_eq!(claims.len(), 1, "{claims:?}");
+    assert_eq!(claims[0]["outcome"], "ok");
+    assert_eq!(audited(&w, "lock_release", "rad1")[0]["outcome"], "ok");
+}
+
+#[test]
+fn console_changes_to_accounts_sites_and_tokens_are_on_the_audit_trail() {
+    let w = world();
+    let data = w._dir.path().join("data");
+    pacs_cli(
+        &data,
+        &["user", "passwd", "rad2"],
+        "another long password\n",
+    );
+    pacs_cli(&data, &["user", "disable", "rad2"], "");
+    pacs_cli(&data, &["token", "revoke", "1"], "");
+    let by_console = |action: &str| -> Vec<String> {
+        audited_any(&w, action)
+            .iter()
+            .map(|e| {
+                assert_eq!(e["outcome"], "ok", "{e}");
+                assert_eq!(e["role"], "operator", "{e}");
+                let user = e["user"].as_str().unwrap();
+                assert!(user.starts_with("(console "), "{e}");
+                e["detail"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    };
+    let saved = by_console("account_saved");
+    assert_eq!(saved.len(), 7, "every account of the set-up: {saved:?}");
+    assert!(
+        saved.contains(&"rad1 (radiologist)".to_owned()),
+        "{saved:?}"
+    );
+    assert!(saved.contains(&"site_a (site)".to_owned()), "{saved:?}");
+    assert_eq!(
+        two_sites::sorted(by_console("site_saved")),
+        vec!["andijan (ANDIJAN_CT)", "fergana (FERGANA_CT)"]
+    );
+    assert_eq!(by_console("token_issued"), vec!["token 1 for site andijan"]);
+    assert_eq!(by_console("password_set"), vec!["rad2"]);
+    assert_eq!(by_console("account_disabled"), vec!["rad2"]);
+    assert_eq!(by_console("token_revoked"), vec!["token 1"]);
 }

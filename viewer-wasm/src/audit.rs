@@ -11,19 +11,47 @@ use crate::url::{build_query, query_value};
 /// Events per page.
 pub const PAGE_SIZE: u32 = 100;
 
-/// Actions the server records, offered as suggestions in the filter.
-pub const ACTIONS: [&str; 11] = [
+/// Actions the server records, offered as suggestions in the filter: the
+/// names of what was done, or, with the outcome "denied", of what was
+/// attempted. Some are only ever refusals (`worklist`, `administer`...).
+pub const ACTIONS: [&str; 37] = [
     "login",
     "login_failed",
+    "logout",
+    "search",
     "study_view",
     "retrieve",
     "store",
+    "report_view",
     "report_draft",
+    "report_preliminary",
     "report_sign",
     "report_addendum",
+    "key_image",
+    "key_image_removed",
+    "critical_flag",
+    "critical_acknowledge",
+    "lock_claim",
+    "lock_release",
     "lock_break",
+    "assign",
+    "priority",
     "export",
     "share",
+    "report",
+    "worklist",
+    "referrals",
+    "supervise",
+    "audit_read",
+    "administer",
+    "forwarding",
+    "peer_receive",
+    "account_saved",
+    "password_set",
+    "account_disabled",
+    "site_saved",
+    "token_issued",
+    "token_revoked",
 ];
 
 /// One audited event.
@@ -205,6 +233,10 @@ mod tests {
 
     #[test]
     fn every_known_action_has_words() {
+        let mut unique = ACTIONS.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), ACTIONS.len(), "each action once");
         for action in ACTIONS {
             for lang in Lang::ALL {
                 assert_ne!(action_words(lang, action), action, "{action} {lang:?}");

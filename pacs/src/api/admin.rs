@@ -73,7 +73,7 @@ async fn audit_list(
     who: Result<Principal, AuthError>,
     q: HashMap<String, String>,
 ) -> Result<Value, ApiError> {
-    caller(who, Action::Audit)?;
+    caller(&state.auth, who, Action::Audit).await?;
     let (total, events) = state.store.audit_events(&audit_filter(&q, 1000)?).await?;
     Ok(json!({ "total": total, "events": events.iter().map(event_json).collect::<Vec<_>>() }))
 }
@@ -98,7 +98,7 @@ async fn audit_export(
     who: Result<Principal, AuthError>,
     q: HashMap<String, String>,
 ) -> Result<Response, ApiError> {
-    let who = caller(who, Action::Audit)?;
+    let who = caller(&state.auth, who, Action::Audit).await?;
     let mut filter = audit_filter(&q, 1_000_000)?;
     if !q.contains_key("limit") {
         filter.limit = 1_000_000;
@@ -150,7 +150,7 @@ async fn audit_export(
 }
 
 async fn users(state: Arc<ApiState>, who: Result<Principal, AuthError>) -> Result<Value, ApiError> {
-    caller(who, Action::Administer)?;
+    caller(&state.auth, who, Action::Administer).await?;
     let accounts = state.store.accounts().await?;
     Ok(json!(
         accounts
@@ -183,7 +183,7 @@ async fn share(
     what: String,
     body: ShareBody,
 ) -> Result<Response, ApiError> {
-    let who = state.caller_on(who, Action::Share, &study).await?;
+    let who = state.caller_on(who, Action::Share, &study, "share").await?;
     let now = now_millis();
     match what.as_str() {
         "share" => {
@@ -253,7 +253,7 @@ async fn share_links(
     study: String,
     withdraw: bool,
 ) -> Result<Value, ApiError> {
-    let who = state.caller_on(who, Action::Share, &study).await?;
+    let who = state.caller_on(who, Action::Share, &study, "share").await?;
     let now = now_millis();
     let made_by = (who.role != Role::Admin).then(|| who.actor());
     if withdraw {

@@ -126,10 +126,25 @@ pub fn principal(
         })
 }
 
-/// The caller, if allowed to do `action`.
-pub fn caller(who: Result<Principal, AuthError>, action: Action) -> Result<Principal, ApiError> {
+/// The caller, if allowed to do `action`; a signed-in caller refused is
+/// on the audit trail.
+pub async fn caller(
+    auth: &Auth,
+    who: Result<Principal, AuthError>,
+    action: Action,
+) -> Result<Principal, ApiError> {
     let who = who?;
-    crate::access::allow(&who, action)?;
+    if let Err(denied) = crate::access::allow(&who, action) {
+        auth.audit(
+            Some(&who),
+            action.audit_name(),
+            None,
+            Some(denied.0.clone()),
+            "denied",
+        )
+        .await;
+        return Err(denied.into());
+    }
     Ok(who)
 }
 
@@ -148,15 +163,18 @@ pub fn guard(
     action: Action,
 ) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
     warp::path::peek()
-        .and(principal(auth))
+        .and(principal(auth.clone()))
         .and_then(
-            move |path: warp::path::Peek, who: Result<Principal, AuthError>| async move {
-                if !path.as_str().starts_with(prefix) {
-                    return Err(warp::reject::not_found());
-                }
-                match caller(who, action) {
-                    Ok(_) => Ok(()),
-                    Err(e) => Err(warp::reject::custom(Refused(e.status(), e.to_string()))),
+            move |path: warp::path::Peek, who: Result<Principal, AuthError>| {
+                let auth = auth.clone();
+                async move {
+                    if !path.as_str().starts_with(prefix) {
+                        return Err(warp::reject::not_found());
+                    }
+                    match caller(&auth, who, action).await {
+                        Ok(_) => Ok(()),
+                        Err(e) => Err(warp::reject::custom(Refused(e.status(), e.to_string()))),
+                    }
                 }
             },
         )
@@ -212,33 +230,28 @@ pub struct ApiState {
 
 impl ApiState {
     /// The caller of a route, if allowed to do `action` on `study`. A
-    /// refused read is on the audit trail, as DICOMweb's are.
+    /// refusal is on the audit trail as the `attempt` it stopped (the
+    /// name a success of the route is recorded under), as DICOMweb's are.
     pub async fn caller_on(
         &self,
         who: Result<Principal, AuthError>,
         action: Action,
         study: &str,
+        attempt: &str,
     ) -> Result<Principal, ApiError> {
         let who = who?;
         if let Err(denied) =
             crate::access::allow_study(self.store.as_ref(), &who, action, study).await?
         {
-            let read = match action {
-                Action::ReadStudy => Some("study_view"),
-                Action::ReadReport => Some("report_view"),
-                _ => None,
-            };
-            if let Some(read) = read {
-                self.auth
-                    .audit(
-                        Some(&who),
-                        read,
-                        Some(study),
-                        Some(denied.0.clone()),
-                        "denied",
-                    )
-                    .await;
-            }
+            self.auth
+                .audit(
+                    Some(&who),
+                    attempt,
+                    Some(study),
+                    Some(denied.0.clone()),
+                    "denied",
+                )
+                .await;
             return Err(denied.into());
         }
         Ok(who)

@@ -249,7 +249,9 @@ async fn pdf(
     who: Result<Principal, AuthError>,
     study: String,
 ) -> Result<Response, ApiError> {
-    let who = state.caller_on(who, Action::ReadReport, &study).await?;
+    let who = state
+        .caller_on(who, Action::ReadReport, &study, "export")
+        .await?;
     let record = super::reports::current(&state, &study).await?;
     let bytes = pdf_bytes(&state, &record).await?;
     state
@@ -280,7 +282,9 @@ async fn fhir(
     who: Result<Principal, AuthError>,
     study: String,
 ) -> Result<Response, ApiError> {
-    let who = state.caller_on(who, Action::ReadReport, &study).await?;
+    let who = state
+        .caller_on(who, Action::ReadReport, &study, "export")
+        .await?;
     let record = super::reports::current(&state, &study).await?;
     let pdf = pdf_bytes(&state, &record).await?;
     let doc = document(&state, &record).await?;
@@ -311,7 +315,9 @@ async fn key_image(
     sop: String,
     frame: String,
 ) -> Result<Response, ApiError> {
-    let who = state.caller_on(who, Action::ReadReport, &study).await?;
+    let who = state
+        .caller_on(who, Action::ReadReport, &study, "study_view")
+        .await?;
     let frame: u32 = frame
         .strip_suffix(".png")
         .and_then(|f| f.parse().ok())

@@ -98,7 +98,9 @@ async fn get(
     who: Result<Principal, AuthError>,
     study: String,
 ) -> Result<Value, ApiError> {
-    let who = state.caller_on(who, Action::ReadReport, &study).await?;
+    let who = state
+        .caller_on(who, Action::ReadReport, &study, "report_view")
+        .await?;
     let report = current(&state, &study).await?;
     state
         .auth
@@ -122,7 +124,16 @@ async fn change(
     } else {
         Action::Report
     };
-    let who = state.caller_on(who, action, &study).await?;
+    let attempt = match what.as_str() {
+        "report/draft" => "report_draft",
+        "report/preliminary" => "report_preliminary",
+        "report/sign" => "report_sign",
+        "report/addenda" => "report_addendum",
+        "key-images" => "key_image",
+        "critical" => "critical_flag",
+        _ => action.audit_name(),
+    };
+    let who = state.caller_on(who, action, &study, attempt).await?;
     let user = who.actor();
     let store = &state.store;
     let auth = &state.auth;
@@ -248,7 +259,9 @@ async fn remove_key_image(
     frame: u32,
 ) -> Result<Value, ApiError> {
     let now = now_millis();
-    let who = state.caller_on(who, Action::Report, &study).await?;
+    let who = state
+        .caller_on(who, Action::Report, &study, "key_image_removed")
+        .await?;
     let image = KeyImageRef {
         series_uid: String::new(),
         sop_uid,

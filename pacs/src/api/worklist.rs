@@ -71,7 +71,7 @@ async fn list(
     who: Result<Principal, AuthError>,
     query: HashMap<String, String>,
 ) -> Result<Value, ApiError> {
-    let who = caller(who, Action::Worklist)?;
+    let who = caller(&state.auth, who, Action::Worklist).await?;
     let (limit, offset) = page(&query)?;
     let statuses = match query.get("status").map(String::as_str) {
         None | Some("") | Some("active") => None,
@@ -111,7 +111,7 @@ async fn referrals(
     who: Result<Principal, AuthError>,
     query: HashMap<String, String>,
 ) -> Result<Value, ApiError> {
-    let who = caller(who, Action::Referrals)?;
+    let who = caller(&state.auth, who, Action::Referrals).await?;
     let (limit, offset) = page(&query)?;
     let filter = TaskFilter {
         statuses: Some(Vec::new()),
@@ -175,7 +175,14 @@ async fn act(
         "priority" => Action::SetPriority,
         _ => return Err(ApiError::NotFound(format!("no worklist action {what:?}"))),
     };
-    let who = state.caller_on(who, action, &study).await?;
+    let attempt = match what.as_str() {
+        "claim" | "renew" => "lock_claim",
+        "release" => "lock_release",
+        "assign" => "assign",
+        "break-lock" => "lock_break",
+        _ => "priority",
+    };
+    let who = state.caller_on(who, action, &study, attempt).await?;
     let store = &state.store;
     let task = match what.as_str() {
         "claim" | "renew" => {
@@ -195,7 +202,14 @@ async fn act(
             }
             Some(result?)
         }
-        "release" => store.release(&study, &who.actor(), now).await?,
+        "release" => {
+            let task = store.release(&study, &who.actor(), now).await?;
+            state
+                .auth
+                .audit(Some(&who), "lock_release", Some(&study), None, "ok")
+                .await;
+            task
+        }
         "assign" => {
             let to = body.username.filter(|u| !u.trim().is_empty());
             if let Some(to) = &to {
