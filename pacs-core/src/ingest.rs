@@ -56,6 +56,8 @@ pub struct IngestConfig {
     pub duplicate_policy: DuplicatePolicy,
     /// Largest instance accepted, in bytes.
     pub max_instance_size: u64,
+    /// What non-ASCII text is in data sets that name no character set.
+    pub undeclared_character_set: Option<crate::charset::Undeclared>,
 }
 
 impl Default for IngestConfig {
@@ -63,6 +65,7 @@ impl Default for IngestConfig {
         IngestConfig {
             duplicate_policy: DuplicatePolicy::KeepFirst,
             max_instance_size: 4 << 30,
+            undeclared_character_set: None,
         }
     }
 }
@@ -305,8 +308,8 @@ impl Ingest {
                 Some(_) => None,
             }
         };
-        let limit = self.config.max_instance_size;
-        let parsing = tokio::task::spawn_blocking(move || prepare(framed, limit));
+        let config = self.config.clone();
+        let parsing = tokio::task::spawn_blocking(move || prepare(framed, &config));
         let (sha256, prepared, staged) = tokio::join!(hashing, parsing, staging);
         let prepared =
             prepared.map_err(|e| IngestError::Unreadable(format!("parsing failed: {e}")))??;
@@ -536,13 +539,15 @@ fn check_claims(sop_class: &str, sop_instance: &str) -> Result<(), IngestError> 
     Ok(())
 }
 
-fn prepare(framed: Framed, max_instance_size: u64) -> Result<Prepared, IngestError> {
-    let parsed = parse::parse_instance(
+fn prepare(framed: Framed, config: &IngestConfig) -> Result<Prepared, IngestError> {
+    let mut parsed = parse::parse_instance(
         &framed.dataset,
         framed.offset,
-        max_instance_size,
+        config.max_instance_size,
         &framed.transfer_syntax_uid,
     )?;
+    // What is indexed and served as metadata is the text as it was meant.
+    crate::charset::repair(&mut parsed.header, config.undeclared_character_set);
     let origin = framed.claimed_by;
     if framed.claimed_sop_class != parsed.sop_class_uid.as_str() {
         return Err(IngestError::DoesNotMatchSopClass(format!(

@@ -128,6 +128,8 @@ pub struct RawS3 {
 pub struct RawIngest {
     pub duplicate_policy: Option<DuplicatePolicy>,
     pub max_instance_size: Option<u64>,
+    /// What non-ASCII text is in data sets that name no character set.
+    pub undeclared_character_set: Option<String>,
 }
 
 /// A sending site: its calling AE titles and, optionally, the addresses
@@ -187,6 +189,10 @@ pub struct Config {
     pub storage: StorageConfig,
     pub duplicate_policy: DuplicatePolicy,
     pub max_instance_size: u64,
+    /// What non-ASCII text is in data sets that name no character set
+    /// (older equipment writing its code page); `None` reads it as the
+    /// standard says, ISO 8859-1.
+    pub undeclared_character_set: Option<pacs_core::charset::Undeclared>,
     pub sites: Vec<Site>,
     pub dicom_nodes: Vec<DicomNode>,
     /// Where the web viewer's files are; `None` looks beside the executable.
@@ -360,6 +366,13 @@ impl Config {
             storage,
             duplicate_policy: raw.ingest.duplicate_policy.unwrap_or_default(),
             max_instance_size: raw.ingest.max_instance_size.unwrap_or(2 << 30),
+            undeclared_character_set: raw
+                .ingest
+                .undeclared_character_set
+                .as_deref()
+                .map(pacs_core::charset::Undeclared::parse)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("[ingest] undeclared_character_set: {e}"))?,
             sites: raw.sites,
             dicom_nodes: raw.dicom_nodes,
             viewer_dir: flags
@@ -580,5 +593,23 @@ mod tests {
         assert_eq!(c.dicom_nodes[0].port, 104);
         let bad: Result<RawConfig, _> = toml::from_str("[server]\nsecret = 1");
         assert!(bad.is_err(), "unknown keys are refused");
+    }
+
+    #[test]
+    fn the_undeclared_character_set_is_checked_at_start() {
+        let with = |name: &str| {
+            let raw: RawConfig = toml::from_str(&format!(
+                "data_dir = \"/srv/pacs\"\n[ingest]\nundeclared_character_set = \"{name}\"\n"
+            ))
+            .unwrap();
+            Config::from_raw(raw, Overrides::default())
+        };
+        let c = with("cp1251").unwrap();
+        assert_eq!(
+            c.undeclared_character_set.map(|u| u.name()),
+            Some("windows-1251")
+        );
+        let error = with("klingon").err().unwrap().to_string();
+        assert!(error.contains("undeclared_character_set"), "{error}");
     }
 }

@@ -179,8 +179,13 @@ fn data_config(common: Common) -> Result<Config> {
 }
 
 fn init_tracing(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,aws=warn,hyper=warn"));
+    // The parser warns of every ISO 2022 character set it cannot decode;
+    // the archive decodes those itself (`pacs_core::charset`).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(
+            "info,aws=warn,hyper=warn,dicom_parser::stateful::decode=error",
+        )
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

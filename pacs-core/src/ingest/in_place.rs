@@ -36,8 +36,8 @@ impl Ingest {
         check_claims(&framed.claimed_sop_class, &framed.claimed_sop_instance)?;
         let dataset = framed.dataset.clone();
         let hashing = tokio::task::spawn_blocking(move || hex::encode(Sha256::digest(&dataset)));
-        let limit = self.config.max_instance_size;
-        let parsing = tokio::task::spawn_blocking(move || prepare(framed, limit));
+        let config = self.config.clone();
+        let parsing = tokio::task::spawn_blocking(move || prepare(framed, &config));
         let (sha256, prepared) = tokio::join!(hashing, parsing);
         let prepared =
             prepared.map_err(|e| IngestError::Unreadable(format!("parsing failed: {e}")))??;

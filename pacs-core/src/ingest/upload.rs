@@ -136,7 +136,8 @@ impl Ingest {
             sop_instance_uid,
         );
         let sha256 = hex::encode(hasher.finalize());
-        let parsing = tokio::task::spawn_blocking(move || prepare(framed, limit));
+        let config = self.config.clone();
+        let parsing = tokio::task::spawn_blocking(move || prepare(framed, &config));
         let staging = async {
             match staging {
                 Some(writer) => Some(writer.finish().await),
