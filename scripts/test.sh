@@ -67,7 +67,7 @@ fi
 if cargo tree -p pacs-core -e normal --prefix none | grep -qE '^(warp|dicom-ul) '; then
   echo "invariant broken: pacs-core depends on warp or dicom-ul" >&2; exit 1
 fi
-for crate in reports oidc; do
+for crate in reports oidc memory-budget; do
   if cargo tree -p "$crate" -e normal --prefix none | grep -qE '^(pacs-core|storage|dimse|dicomweb|pacs) '; then
     echo "invariant broken: $crate depends on a workspace crate" >&2; exit 1
   fi

@@ -42,6 +42,11 @@ pub struct WebConfig {
     /// stalled or vanished client must not hold its request (and a
     /// shutdown) forever.
     pub body_idle_timeout: std::time::Duration,
+    /// Shared with the other receivers: STOW-RS parts are covered by it
+    /// while they are read and stored, and one it cannot cover is refused
+    /// (0xA700, to be sent again). `None`: only `max_instance_size`
+    /// bounds each part.
+    pub memory_budget: Option<memory_budget::MemoryBudget>,
 }
 
 impl Default for WebConfig {
@@ -50,6 +55,7 @@ impl Default for WebConfig {
             public_base: None,
             max_instance_size: 2 << 30,
             body_idle_timeout: std::time::Duration::from_secs(60),
+            memory_budget: None,
         }
     }
 }

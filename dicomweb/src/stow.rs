@@ -68,6 +68,9 @@ pub async fn store(
         ..Limits::default()
     };
     let mut reader = MultipartReader::new(body, &ct.boundary, limits);
+    if let Some(budget) = &state.config.memory_budget {
+        reader = reader.with_budget(budget.clone());
+    }
     let source = format!("stow:{}", req.peer);
     let mut outcomes = Vec::new();
     let mut pending = FuturesOrdered::new();
@@ -89,7 +92,19 @@ pub async fn store(
                 );
                 outcomes.push(too_large(&part));
             }
+            Ok(Some(Item::NoRoom(part))) => {
+                tracing::warn!(
+                    peer = %req.peer,
+                    size = part.size,
+                    budget = part.limit,
+                    "STOW-RS part refused: the memory for uploads in progress is taken"
+                );
+                outcomes.push(no_room(&part));
+            }
             Ok(Some(Item::Part(part))) => {
+                // The part's share of the memory budget, kept until it is
+                // stored.
+                let held = reader.take_held();
                 if let Some(refused) = not_dicom(&part) {
                     outcomes.push(refused);
                     continue;
@@ -101,6 +116,7 @@ pub async fn store(
                 // a task of its own, so that it progresses while the next
                 // part is read
                 let task = tokio::spawn(async move {
+                    let _held = held;
                     let body = part.body;
                     let ids = read_part10_header(&body).ok();
                     match ingest
@@ -220,6 +236,21 @@ fn too_large(part: &OversizedPart) -> PartOutcome {
         ),
         transient: false,
         too_large: true,
+    }
+}
+
+/// The refusal of a part the memory budget could not cover: transient.
+fn no_room(part: &OversizedPart) -> PartOutcome {
+    let (sop_class, sop_instance) = sop_ids(read_part10_header(&part.head).ok());
+    PartOutcome::Failed {
+        sop_class,
+        sop_instance,
+        reason: 0xA700,
+        message: "the archive is receiving as much as its memory allows; \
+                  send the instance again shortly"
+            .into(),
+        transient: true,
+        too_large: false,
     }
 }
 

@@ -9,6 +9,9 @@
 //!   the last command fragment of a command that announced a data set;
 //! - all bytes held for unfinished messages never exceed the configured
 //!   maximum message size, so a peer cannot make us allocate without bound;
+//!   given a [`MemoryBudget`], a data set is also covered by it as it
+//!   grows (the budget every association shares), and one the budget
+//!   cannot cover is dropped like one over the size;
 //! - a message leaves the assembler only when complete: nothing half received
 //!   is ever handed on.
 //!
@@ -23,6 +26,7 @@ use std::collections::HashMap;
 use bytes::{Bytes, BytesMut};
 use dicom_ul::Pdu;
 use dicom_ul::pdu::{PDataValue, PDataValueType};
+use memory_budget::{Held, MemoryBudget};
 
 use crate::command::{Command, CommandError, DATA_SET_PRESENT, NO_DATA_SET};
 
@@ -48,15 +52,35 @@ pub struct Fragment<'a> {
 }
 
 /// A complete DIMSE message.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Message {
     pub presentation_context_id: u8,
     pub command: Command,
     /// The data set, exactly as received, when the command announced one.
     pub data_set: Option<Bytes>,
-    /// Set instead of `data_set` when the data set outgrew the size limit:
-    /// its bytes were dropped as they arrived, and this many came.
-    pub dropped: Option<usize>,
+    /// Set instead of `data_set` when the data set could not be held: its
+    /// bytes were dropped as they arrived.
+    pub dropped: Option<Dropped>,
+    /// The part of the memory budget the data set holds: keep it as long
+    /// as the data set is in memory.
+    pub held: Option<Held>,
+}
+
+/// A data set dropped as it arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dropped {
+    /// Bytes of it that came.
+    pub size: usize,
+    pub reason: DropReason,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// Over the maximum message size.
+    TooLarge,
+    /// The memory budget, shared with every other upload, could not cover
+    /// it: a transient refusal.
+    OutOfMemory,
 }
 
 /// A protocol violation in P-DATA; the association must be aborted.
@@ -128,13 +152,19 @@ fn parse_pdv(body: &[u8], offset: usize) -> Result<(Fragment<'_>, usize), Messag
 enum Partial {
     /// Command fragments received so far.
     Command(BytesMut),
-    /// The command is complete and announced a data set; fragments so far.
+    /// The command is complete and announced a data set; fragments so far,
+    /// and the part of the memory budget covering them.
     DataSet {
         command: Box<Command>,
         data: BytesMut,
+        held: Option<Held>,
     },
-    /// A data set that outgrew the limit: counted, not held.
-    Dropped { command: Box<Command>, size: usize },
+    /// A data set that could not be held: counted, not held.
+    Dropped {
+        command: Box<Command>,
+        size: usize,
+        reason: DropReason,
+    },
 }
 
 impl Partial {
@@ -151,6 +181,7 @@ impl Partial {
 pub struct Assembler {
     accepted: [bool; 256],
     max_message_size: usize,
+    budget: Option<MemoryBudget>,
     partial: HashMap<u8, Partial>,
     /// Bytes held in `partial`, all contexts together.
     buffered: usize,
@@ -168,9 +199,16 @@ impl Assembler {
         Assembler {
             accepted,
             max_message_size,
+            budget: None,
             partial: HashMap::new(),
             buffered: 0,
         }
+    }
+
+    /// Data sets are also covered by `budget` as they grow.
+    pub fn with_budget(mut self, budget: MemoryBudget) -> Self {
+        self.budget = Some(budget);
+        self
     }
 
     /// Whether no message is half received.
@@ -209,17 +247,42 @@ impl Assembler {
         // and the association goes on. A command that does is an abort.
         let size = self.buffered + state.as_ref().map_or(0, Partial::len) + fragment.data.len();
         state = match state {
-            Some(Partial::DataSet { command, data })
-                if !fragment.is_command && size > self.max_message_size =>
-            {
-                Some(Partial::Dropped {
-                    command,
-                    size: data.len(),
+            Some(Partial::DataSet {
+                command,
+                data,
+                mut held,
+            }) if !fragment.is_command => {
+                let reason = if size > self.max_message_size {
+                    Some(DropReason::TooLarge)
+                } else if held
+                    .as_mut()
+                    .is_some_and(|h| !h.cover(data.len() + fragment.data.len()))
+                {
+                    Some(DropReason::OutOfMemory)
+                } else {
+                    None
+                };
+                Some(match reason {
+                    Some(reason) => Partial::Dropped {
+                        command,
+                        size: data.len(),
+                        reason,
+                    },
+                    None => Partial::DataSet {
+                        command,
+                        data,
+                        held,
+                    },
                 })
             }
             other => other,
         };
-        if let Some(Partial::Dropped { command, size }) = state {
+        if let Some(Partial::Dropped {
+            command,
+            size,
+            reason,
+        }) = state
+        {
             if fragment.is_command {
                 return Err(MessageError::CommandDuringDataSet { id });
             }
@@ -229,10 +292,18 @@ impl Assembler {
                     presentation_context_id: id,
                     command: *command,
                     data_set: None,
-                    dropped: Some(size),
+                    dropped: Some(Dropped { size, reason }),
+                    held: None,
                 }));
             }
-            self.partial.insert(id, Partial::Dropped { command, size });
+            self.partial.insert(
+                id,
+                Partial::Dropped {
+                    command,
+                    size,
+                    reason,
+                },
+            );
             return Ok(None);
         }
         if size > self.max_message_size {
@@ -257,7 +328,14 @@ impl Assembler {
             (Some(Partial::Dropped { .. }), false) => {
                 return Err(MessageError::DataBeforeCommand { id });
             }
-            (Some(Partial::DataSet { command, mut data }), false) => {
+            (
+                Some(Partial::DataSet {
+                    command,
+                    mut data,
+                    held,
+                }),
+                false,
+            ) => {
                 if data.is_empty() {
                     // First fragment: exact when it is the only one, else
                     // room for another like it; growth then doubles, so the
@@ -270,7 +348,11 @@ impl Assembler {
                     data.reserve(hint.min(self.max_message_size));
                 }
                 data.extend_from_slice(fragment.data);
-                Partial::DataSet { command, data }
+                Partial::DataSet {
+                    command,
+                    data,
+                    held,
+                }
             }
         };
 
@@ -287,19 +369,26 @@ impl Assembler {
                         command,
                         data_set: None,
                         dropped: None,
+                        held: None,
                     }));
                 }
                 Partial::DataSet {
                     command: Box::new(command),
                     data: BytesMut::new(),
+                    held: self.budget.as_ref().map(MemoryBudget::hold),
                 }
             }
-            Partial::DataSet { command, data } if fragment.is_last => {
+            Partial::DataSet {
+                command,
+                data,
+                held,
+            } if fragment.is_last => {
                 return Ok(Some(Message {
                     presentation_context_id: id,
                     command: *command,
                     data_set: Some(data.freeze()),
                     dropped: None,
+                    held,
                 }));
             }
             unfinished => unfinished,

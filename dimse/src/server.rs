@@ -48,6 +48,11 @@ pub struct ServerConfig {
     /// arrives; a larger one aborts the association. Bounds the memory a
     /// peer can make us allocate.
     pub max_message_size: usize,
+    /// Shared by every association: data sets arriving are covered by it
+    /// as they grow, and one it cannot cover is refused with 0xA700 (out
+    /// of resources) while the association goes on. `None`: only
+    /// `max_message_size` bounds each association.
+    pub memory_budget: Option<memory_budget::MemoryBudget>,
 }
 
 impl ServerConfig {
@@ -61,6 +66,7 @@ impl ServerConfig {
             max_associations: 64,
             require_called_ae_title: true,
             max_message_size: 2 << 30,
+            memory_budget: None,
         }
     }
 }
@@ -451,6 +457,7 @@ impl Connection {
             idle_timeout: config.idle_timeout,
             max_pdu_length: config.max_pdu_length,
             max_message_size: config.max_message_size,
+            memory_budget: config.memory_budget.clone(),
             shutdown: self.shutdown.clone(),
         }
         .run()

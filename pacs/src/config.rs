@@ -130,6 +130,8 @@ pub struct RawIngest {
     pub max_instance_size: Option<u64>,
     /// What non-ASCII text is in data sets that name no character set.
     pub undeclared_character_set: Option<String>,
+    /// Memory for instances still arriving, all uploads together, in MiB.
+    pub memory_budget_mb: Option<u64>,
 }
 
 /// A sending site: its calling AE titles and, optionally, the addresses
@@ -193,6 +195,10 @@ pub struct Config {
     /// (older equipment writing its code page); `None` reads it as the
     /// standard says, ISO 8859-1.
     pub undeclared_character_set: Option<pacs_core::charset::Undeclared>,
+    /// Bytes that instances still arriving (C-STORE data sets, STOW-RS
+    /// parts) may hold in memory, all together; beyond it they are
+    /// refused with 0xA700, to be sent again.
+    pub memory_budget: u64,
     pub sites: Vec<Site>,
     pub dicom_nodes: Vec<DicomNode>,
     /// Where the web viewer's files are; `None` looks beside the executable.
@@ -291,6 +297,20 @@ impl Config {
         if !(4096..=(64 << 20)).contains(&max_pdu_length) {
             bail!("dimse.max_pdu_length must be between 4096 and 67108864 bytes");
         }
+        let max_instance_size = raw.ingest.max_instance_size.unwrap_or(2 << 30);
+        let memory_budget = match raw.ingest.memory_budget_mb {
+            Some(mb) => {
+                let bytes = mb.saturating_mul(1 << 20);
+                if bytes < max_instance_size {
+                    bail!(
+                        "ingest.memory_budget_mb ({mb} MiB) is less than ingest.max_instance_size \
+                         ({max_instance_size} bytes): an instance that large could never be received"
+                    );
+                }
+                bytes
+            }
+            None => default_memory_budget(max_instance_size),
+        };
         let forward = ForwardConfig::from_raw(raw.forward, &raw.dicom_nodes)?;
         let public_url = env("PACS_PUBLIC_URL").or(raw.server.public_url);
         let defaults = crate::auth::AuthSettings::default();
@@ -365,7 +385,8 @@ impl Config {
             max_associations: raw.dimse.max_associations.unwrap_or(64).max(1),
             storage,
             duplicate_policy: raw.ingest.duplicate_policy.unwrap_or_default(),
-            max_instance_size: raw.ingest.max_instance_size.unwrap_or(2 << 30),
+            max_instance_size,
+            memory_budget,
             undeclared_character_set: raw
                 .ingest
                 .undeclared_character_set
@@ -525,6 +546,22 @@ fn s3_config(raw: RawS3) -> Result<storage::S3Config> {
     Ok(c)
 }
 
+/// Half the machine's memory, and never less than one instance of the
+/// largest size accepted (with room for the protocol around it); 4 GiB
+/// where the machine does not say how much it has.
+fn default_memory_budget(max_instance_size: u64) -> u64 {
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map(|kib| kib * 1024);
+    let half = total.map_or(4 << 30, |t| t / 2);
+    half.max(max_instance_size + (64 << 20))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -611,5 +648,27 @@ mod tests {
         );
         let error = with("klingon").err().unwrap().to_string();
         assert!(error.contains("undeclared_character_set"), "{error}");
+    }
+
+    #[test]
+    fn the_memory_budget_holds_at_least_the_largest_instance() {
+        let with = |ingest: &str| {
+            let raw: RawConfig =
+                toml::from_str(&format!("data_dir = \"/srv/pacs\"\n[ingest]\n{ingest}")).unwrap();
+            Config::from_raw(raw, Overrides::default())
+        };
+        let c = with("max_instance_size = 1048576\nmemory_budget_mb = 64\n").unwrap();
+        assert_eq!(c.memory_budget, 64 << 20);
+        let error = with("max_instance_size = 104857600\nmemory_budget_mb = 64\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(error.contains("memory_budget_mb"), "{error}");
+        let c = with("max_instance_size = 1048576\n").unwrap();
+        assert!(
+            c.memory_budget >= (1 << 20) + (64 << 20),
+            "{}",
+            c.memory_budget
+        );
     }
 }

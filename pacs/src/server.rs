@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use dicomweb::{WebConfig, WebState};
 use dimse::{DimseServer, ServerConfig};
+use memory_budget::MemoryBudget;
 use pacs_core::forward::Outbox;
 use pacs_core::workflow::{SiteRecord, Workflow};
 use pacs_core::{Archive, Index, Ingest, IngestConfig, SqliteIndex};
@@ -199,6 +200,13 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
     // A data set larger than the archive stores is dropped as it arrives
     // (and refused with 0xA700), not held whole in memory first.
     dimse_config.max_message_size = usize::try_from(config.max_instance_size).unwrap_or(usize::MAX);
+    // One budget for all instances still arriving, however they come.
+    let memory_budget = MemoryBudget::new(config.memory_budget);
+    tracing::info!(
+        mib = memory_budget.total() >> 20,
+        "memory for instances still arriving"
+    );
+    dimse_config.memory_budget = Some(memory_budget.clone());
     let handler = Arc::new(ArchiveHandler {
         ingest: services.ingest.clone(),
         index: services.index.clone(),
@@ -253,6 +261,7 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
                 .map(|u| format!("{}/dicom-web", u.trim_end_matches('/'))),
             max_instance_size: config.max_instance_size,
             body_idle_timeout: config.http_body_timeout,
+            memory_budget: Some(memory_budget),
         },
         gate: Arc::new(WebGate {
             auth: auth.clone(),

@@ -704,3 +704,93 @@ fn a_stalled_upload_is_ended_and_does_not_hold_up_shutdown() {
     assert!(server.stop().success());
     assert!(stopping.elapsed() < std::time::Duration::from_secs(20));
 }
+
+/// STOW-RS uploads share one memory budget with every other upload: a
+/// part it cannot cover while another upload holds most of it is refused
+/// (0xA700, 503: send it again), and once the first is stored it goes
+/// through.
+#[test]
+fn parts_beyond_the_shared_memory_budget_are_refused_until_it_is_free() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("pacs.toml");
+    std::fs::write(
+        &config,
+        "[ingest]\nmax_instance_size = 2097152\nmemory_budget_mb = 3\n",
+    )
+    .expect("config");
+    let server = Server::start_with(&dir.path().join("data"), Some(&config), &[]);
+    // Slices of about 1.85 MB: the budget holds one, never two.
+    let slice = |seed: u64| {
+        let spec = CtSpec::chest(Patient::karimov_ascii(), seed)
+            .with_slices(1)
+            .with_matrix(960, 960);
+        let files = write_ct_series(
+            &spec,
+            &dir.path().join(seed.to_string()),
+            SampleTransferSyntax::ExplicitVrLittleEndian,
+        )
+        .expect("slice written");
+        (spec, read(&files[0]))
+    };
+    let (held, held_bytes) = slice(61);
+
+    // The first upload sends all of its part but the end.
+    let head = format!(
+        "--{}\r\nContent-Type: application/dicom\r\n\r\n",
+        web::BOUNDARY
+    );
+    let tail = format!("\r\n--{}--\r\n", web::BOUNDARY);
+    let mut upload = TcpStream::connect(server.http).expect("connect");
+    upload
+        .write_all(
+            format!(
+                "POST /dicom-web/studies HTTP/1.1\r\nHost: {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n\r\n",
+                server.http,
+                web::stow_content_type(),
+                head.len() + held_bytes.len() + tail.len()
+            )
+            .as_bytes(),
+        )
+        .expect("request head");
+    let (most, end) = held_bytes.split_at(held_bytes.len() - 1000);
+    upload.write_all(head.as_bytes()).expect("part head");
+    upload.write_all(most).expect("most of the part");
+
+    // Another upload meanwhile. The first is held once the server has
+    // read it; until then another instance may still get in, so each try
+    // sends a new one.
+    let mut refused = None;
+    for seed in 62..72 {
+        let (spec, bytes) = slice(seed);
+        let r = stow(&server, None, &[&bytes]);
+        if r.status == 503 {
+            assert_eq!(
+                failed_sops(&r.json()),
+                vec![(Some(spec.sop_instance_uid(0)), 0xA700)]
+            );
+            assert!(r.warnings().contains("memory allows"), "{}", r.warnings());
+            refused = Some(bytes);
+            break;
+        }
+        assert_eq!(r.status, 200, "{}", r.text());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let refused = refused.expect("an upload the budget cannot cover is refused");
+
+    // The first completes and is stored; then the refused one gets in.
+    upload.write_all(end).expect("the end of the part");
+    upload
+        .write_all(tail.as_bytes())
+        .expect("the close delimiter");
+    upload
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .expect("timeout");
+    let mut answer = [0u8; 12];
+    upload.read_exact(&mut answer).expect("an answer");
+    assert_eq!(&answer, b"HTTP/1.1 200", "the held upload is stored");
+    assert_eq!(stow_ok(&server, &[&refused]).len(), 1);
+    let stored = get(&instance_url(&server, &held, 0), Some(DICOM_ANY_TS)).parts();
+    assert!(stored[0].body == held_bytes, "stored byte for byte");
+    assert!(server.stop().success());
+}

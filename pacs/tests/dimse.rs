@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::{Server, ct_files, sha256};
 use dicom_samples::{CtSpec, SampleTransferSyntax, ct_slice_pixels};
+use dimse::command::{Command, CommandField};
 use raw_peer::{PC_CT, RawPeer};
 use readback::{frame, retrieve, study_instance_count, totals, transfer_syntax_of};
 use scu::{
@@ -710,4 +711,87 @@ fn a_data_set_over_the_size_limit_is_refused_with_a700_and_the_association_goes_
     );
     assert_eq!(study_instance_count(&server, &big.study.study_uid), None);
     files_below_objects_become(&server, 1);
+}
+
+/// C-STOREs arriving at once share one memory budget: a data set it
+/// cannot cover while another association holds most of it is refused
+/// with 0xA700 (out of resources: send it again), the associations go on,
+/// and once the first is stored the refused one goes through.
+#[test]
+fn c_stores_beyond_the_shared_memory_budget_wait_their_turn() {
+    let (dir, server) = archive(Some(
+        "[ingest]\nmax_instance_size = 2097152\nmemory_budget_mb = 3\n",
+    ));
+    // Two slices of about 1.85 MB: the budget holds one, never two.
+    let slice = |seed: u64| {
+        let spec = CtSpec::chest(dicom_samples::Patient::ivanov_iso_ir_144(), seed)
+            .with_slices(1)
+            .with_matrix(960, 960);
+        let files = dicom_samples::write_ct_series(
+            &spec,
+            &dir.path().join(seed.to_string()),
+            SampleTransferSyntax::ExplicitVrLittleEndian,
+        )
+        .expect("slice written");
+        (spec, files)
+    };
+    let (held, held_files) = slice(41);
+    let (waiting, waiting_files) = slice(42);
+
+    // The first association sends all of its data set but the end.
+    let data_set = data_set_of_file(&std::fs::read(&held_files[0]).expect("file")).to_vec();
+    let (most, end) = data_set.split_at(data_set.len() - 1000);
+    let mut peer = RawPeer::associate(&server, "HOLDING");
+    peer.send_store_command(&held.sop_instance_uid(0));
+    for chunk in most.chunks(256 * 1024) {
+        peer.send_pdv(PC_CT, false, false, chunk);
+    }
+    // A C-ECHO on the same association is answered only once the server
+    // has taken in every fragment sent before it.
+    let mut echo = Command::new(CommandField::CEchoRq);
+    echo.affected_sop_class_uid = Some(raw_peer::VERIFICATION.into());
+    echo.message_id = Some(2);
+    echo.command_data_set_type = dimse::command::NO_DATA_SET;
+    peer.send_pdv(raw_peer::PC_VERIFICATION, true, true, &echo.encode());
+    assert_eq!(response_status(&mut peer), SUCCESS, "the echo");
+
+    // Meanwhile another modality sends a whole one: refused, and why.
+    let done = storescu(&server, &["-R"], &waiting_files);
+    let responses = store_responses(&done.text);
+    assert_eq!(responses.len(), 1, "{}", done.text);
+    assert_eq!(responses[0].status, 0xA700, "{}", done.text);
+    assert!(done.text.contains("memory allows"), "{}", done.text);
+
+    // The first completes and is stored; then the second gets through.
+    peer.send_pdv(PC_CT, false, true, end);
+    assert_eq!(response_status(&mut peer), SUCCESS, "the held C-STORE");
+    let done = storescu(&server, &["-R"], &waiting_files);
+    assert_all(&done, 1, SUCCESS);
+    for spec in [&held, &waiting] {
+        assert_eq!(
+            study_instance_count(&server, &spec.study.study_uid),
+            Some(1)
+        );
+    }
+    let stored = retrieve(
+        &server,
+        &held.study.study_uid,
+        &held.series_uid,
+        &held.sop_instance_uid(0),
+    );
+    assert!(
+        data_set_of_file(&stored.body) == data_set.as_slice(),
+        "stored byte for byte"
+    );
+}
+
+/// The status of the next DIMSE response on `peer` (one PDU, one PDV).
+fn response_status(peer: &mut RawPeer) -> u16 {
+    match peer.receive(Duration::from_secs(30)) {
+        raw_peer::Answer::Pdu(raw_peer::P_DATA_TF, body) => {
+            let command = Command::decode(&body[6..]).expect("a command");
+            command.status.expect("a status").0
+        }
+        other => panic!("expected a response, got {other:?}"),
+    }
 }

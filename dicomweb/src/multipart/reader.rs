@@ -3,6 +3,7 @@
 use bytes::{Buf, Bytes, BytesMut};
 use futures::{Stream, StreamExt};
 use memchr::memmem;
+use memory_budget::{Held, MemoryBudget};
 
 use super::MultipartError;
 
@@ -100,6 +101,9 @@ pub enum Item {
     Part(Part),
     /// A part over [`Limits::max_part_size`], skipped.
     TooLarge(OversizedPart),
+    /// A part the reader's memory budget could not cover, skipped; its
+    /// `limit` is the whole budget. Transient: it may fit later.
+    NoRoom(OversizedPart),
 }
 
 fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -170,6 +174,15 @@ pub struct MultipartReader<S> {
     oversized_head: Bytes,
     /// In [`State::Oversized`]: content bytes discarded so far.
     oversized_skipped: u64,
+    /// In [`State::Oversized`]: whether for want of budget, not for size.
+    oversized_no_room: bool,
+    /// Shared with other readers and receivers: the content of the part
+    /// being read is covered by it as it grows.
+    budget: Option<MemoryBudget>,
+    /// The budget held for the part being read.
+    held: Option<Held>,
+    /// The budget held for the part last returned, until taken.
+    last_held: Option<Held>,
 }
 
 impl<S, E> MultipartReader<S>
@@ -198,7 +211,24 @@ where
             headers: Vec::new(),
             oversized_head: Bytes::new(),
             oversized_skipped: 0,
+            oversized_no_room: false,
+            budget: None,
+            held: None,
+            last_held: None,
         }
+    }
+
+    /// Parts are also covered by `budget` while they are read; one it
+    /// cannot cover is skipped as [`Item::NoRoom`].
+    pub fn with_budget(mut self, budget: MemoryBudget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// The budget held for the part last returned: keep it while that
+    /// part's body is in memory. `None` without a budget.
+    pub fn take_held(&mut self) -> Option<Held> {
+        self.last_held.take()
     }
 
     /// How many items (parts, oversized ones included) have been returned
@@ -248,6 +278,7 @@ where
                     }
                     if self.read_headers()? {
                         self.state = State::Body;
+                        self.held = self.budget.as_ref().map(MemoryBudget::hold);
                     } else {
                         self.fill().await?;
                     }
@@ -258,7 +289,15 @@ where
                     // where one may still begin.
                     let content = found.as_ref().map_or(self.scan_from, |d| d.start);
                     if content as u64 > self.limits.max_part_size {
-                        self.begin_oversized();
+                        self.begin_oversized(false);
+                        continue;
+                    }
+                    // What the buffer holds, the part's content and any
+                    // bytes read past it.
+                    if let Some(held) = &mut self.held
+                        && !held.cover(self.buf.len())
+                    {
+                        self.begin_oversized(true);
                         continue;
                     }
                     match found {
@@ -266,6 +305,7 @@ where
                             let body = self.buf.split_to(delimiter.start).freeze();
                             let headers = std::mem::take(&mut self.headers);
                             self.end_part(&delimiter);
+                            self.last_held = self.held.take();
                             return Ok(Some(Item::Part(Part { headers, body })));
                         }
                         None => self.fill().await?,
@@ -279,12 +319,21 @@ where
                     match found {
                         Some(delimiter) => {
                             self.end_part(&delimiter);
-                            return Ok(Some(Item::TooLarge(OversizedPart {
+                            let no_room = std::mem::take(&mut self.oversized_no_room);
+                            let part = OversizedPart {
                                 headers: std::mem::take(&mut self.headers),
                                 head: std::mem::take(&mut self.oversized_head),
                                 size: std::mem::take(&mut self.oversized_skipped),
-                                limit: self.limits.max_part_size,
-                            })));
+                                limit: match (&self.budget, no_room) {
+                                    (Some(budget), true) => budget.total(),
+                                    _ => self.limits.max_part_size,
+                                },
+                            };
+                            return Ok(Some(if no_room {
+                                Item::NoRoom(part)
+                            } else {
+                                Item::TooLarge(part)
+                            }));
                         }
                         None => {
                             self.scan_from = 0;
@@ -323,10 +372,12 @@ where
         self.parts_read += 1;
     }
 
-    /// Switches the current part, already past the limit, to being
-    /// discarded: keeps its head, drops the content known not to start a
-    /// delimiter, and gives back the memory the part held.
-    fn begin_oversized(&mut self) {
+    /// Switches the current part, already past the limit (or past what
+    /// the budget covers: `no_room`), to being discarded: keeps its head,
+    /// drops the content known not to start a delimiter, and gives back
+    /// the memory the part held.
+    fn begin_oversized(&mut self, no_room: bool) {
+        self.oversized_no_room = no_room;
         let limit = usize::try_from(self.limits.max_part_size).unwrap_or(usize::MAX);
         let head = OVERSIZED_HEAD_BYTES.min(limit).min(self.buf.len());
         self.oversized_head = Bytes::copy_from_slice(&self.buf[..head]);
@@ -335,6 +386,7 @@ where
         let mut fresh = BytesMut::with_capacity(rest.len().max(64 * 1024));
         fresh.extend_from_slice(rest);
         self.buf = fresh;
+        self.held = None;
         self.scan_from = 0;
         self.state = State::Oversized;
     }
@@ -543,7 +595,9 @@ mod throughput {
             while let Some(item) = reader.next_part().await.unwrap_or_else(|e| panic!("{e}")) {
                 match item {
                     Item::Part(part) => total += part.body.len(),
-                    Item::TooLarge(part) => panic!("{} bytes over the limit", part.size),
+                    Item::TooLarge(part) | Item::NoRoom(part) => {
+                        panic!("{} bytes skipped", part.size)
+                    }
                 }
             }
         });

@@ -66,7 +66,7 @@ where
         .into_iter()
         .map(|item| match item {
             Item::Part(part) => part,
-            Item::TooLarge(part) => panic!("unexpectedly too large: {part:?}"),
+            Item::TooLarge(part) | Item::NoRoom(part) => panic!("unexpectedly skipped: {part:?}"),
         })
         .collect();
     (parts, err)
@@ -702,4 +702,47 @@ fn reader_future_and_body_are_send_for_warp() {
     assert_send(&MultipartWriter::new("application/dicom").body(stream::iter(parts)));
     let mut reader = MultipartReader::new(chunked(b"", 1), B, Limits::default());
     assert_send(&reader.next_part());
+}
+
+/// Two readers sharing a budget: a part the budget cannot cover while
+/// another holds it is skipped (the body goes on), and the budget comes
+/// back when the part held is let go.
+#[test]
+fn parts_the_shared_budget_cannot_cover_are_skipped_until_it_is_given_back() {
+    // Room for one big part (3 MiB, with what a reader takes ahead), never
+    // two, and always for a small one.
+    let budget = memory_budget::MemoryBudget::new(5 << 20);
+    let big = vec![b'x'; 3 << 20];
+    let writer = MultipartWriter::with_boundary("a/b", B).unwrap_or_else(|e| panic!("{e}"));
+    let message = write(&writer, &[("a/b", big.clone()), ("a/b", b"small".to_vec())]);
+    let reader = || {
+        MultipartReader::new(chunked(&message, 64 * 1024), B, Limits::default())
+            .with_budget(budget.clone())
+    };
+    block_on(async {
+        let mut first = reader();
+        let Ok(Some(Item::Part(held_part))) = first.next_part().await else {
+            panic!("the first reader gets its part");
+        };
+        let held = first.take_held().expect("held while in memory");
+        assert!(held.bytes() >= big.len() as u64);
+        let mut second = reader();
+        match second.next_part().await {
+            Ok(Some(Item::NoRoom(part))) => {
+                assert_eq!(part.size, big.len() as u64);
+                assert_eq!(part.limit, budget.total());
+            }
+            other => panic!("expected no room, got {:?}", other.map(|i| i.is_some())),
+        }
+        assert!(
+            matches!(second.next_part().await, Ok(Some(Item::Part(ref p))) if p.body == "small"),
+            "the body goes on after the skipped part"
+        );
+        drop((held, held_part, first, second));
+        assert_eq!(budget.available(), budget.total());
+        let mut third = reader();
+        assert!(
+            matches!(third.next_part().await, Ok(Some(Item::Part(ref p))) if p.body.len() == big.len())
+        );
+    });
 }

@@ -108,10 +108,49 @@ fn oversized_data_set_is_dropped_as_it_arrives_and_the_next_message_assembles() 
     let messages = feed(&mut assembler, &pdus).expect("no protocol error");
     assert_eq!(messages.len(), 2);
     assert_eq!(messages[0].data_set, None);
-    assert_eq!(messages[0].dropped, Some(10_000));
+    assert_eq!(
+        messages[0].dropped,
+        Some(Dropped {
+            size: 10_000,
+            reason: DropReason::TooLarge
+        })
+    );
     assert_eq!(messages[1].data_set.as_deref(), Some(&data[..100]));
     assert_eq!(messages[1].dropped, None);
     assert!(assembler.is_idle());
+}
+
+#[test]
+fn data_sets_the_shared_budget_cannot_cover_are_dropped_until_it_is_given_back() {
+    // Two associations sharing 3 MiB; each data set is 2 MiB.
+    let budget = MemoryBudget::new(3 << 20);
+    let data = vec![7u8; 2 << 20];
+    let pdus = encode_message(1, &store_rq(), Some(&data), 64 * 1024);
+    let mut first = Assembler::new([1], 1 << 30).with_budget(budget.clone());
+    let mut second = Assembler::new([1], 1 << 30).with_budget(budget.clone());
+    // The first is all but in when the second arrives whole.
+    let last = pdus.len() - 1;
+    assert!(feed(&mut first, &pdus[..last]).expect("valid").is_empty());
+    let refused = feed(&mut second, &pdus).expect("no protocol error");
+    assert_eq!(refused.len(), 1);
+    assert!(refused[0].data_set.is_none());
+    assert_eq!(
+        refused[0].dropped,
+        Some(Dropped {
+            size: data.len(),
+            reason: DropReason::OutOfMemory
+        })
+    );
+    assert!(second.is_idle(), "the refused one holds nothing");
+    let done = feed(&mut first, &pdus[last..]).expect("valid");
+    assert!(done[0].data_set.as_deref() == Some(&data[..]));
+    let held = done[0].held.as_ref().expect("held while in memory");
+    assert!(held.bytes() >= data.len() as u64);
+    // Stored and let go: the budget is back, and the second gets through.
+    drop(done);
+    assert_eq!(budget.available(), budget.total());
+    let again = feed(&mut second, &pdus).expect("valid");
+    assert!(again[0].data_set.as_deref() == Some(&data[..]));
 }
 
 #[test]

@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::command::{Command, CommandField};
-use crate::message::{Assembler, Message, MessageError, encode_message, pdvs};
+use crate::message::{Assembler, DropReason, Dropped, Message, MessageError, encode_message, pdvs};
 use crate::server::{
     AssociationInfo, DataSetSink, ServiceHandler, StoreAnnouncement, StoreRequest,
 };
@@ -77,6 +77,7 @@ pub struct Session {
     pub idle_timeout: Duration,
     pub max_pdu_length: u32,
     pub max_message_size: usize,
+    pub memory_budget: Option<memory_budget::MemoryBudget>,
     pub shutdown: CancellationToken,
 }
 
@@ -101,6 +102,9 @@ impl Session {
             "association established"
         );
         let mut assembler = Assembler::new(contexts.keys().copied(), self.max_message_size);
+        if let Some(budget) = &self.memory_budget {
+            assembler = assembler.with_budget(budget.clone());
+        }
         let mut stored = 0u64;
         let end = self.serve(&contexts, &mut assembler, &mut stored).await;
         let should_abort = !matches!(
@@ -271,19 +275,36 @@ impl Session {
             command,
             data_set,
             dropped,
+            held: _held,
         } = message;
-        if let Some(size) = dropped {
+        // (`_held` keeps the data set's part of the memory budget until
+        // the request is served)
+        if let Some(Dropped { size, reason }) = dropped {
             if command.command_field == CommandField::CStoreRq {
-                warn!(
-                    message_id = command.message_id,
-                    size,
-                    limit = self.max_message_size,
-                    "refusing a C-STORE data set over the size limit"
-                );
-                let comment = format!(
-                    "the data set is larger than the {} bytes this archive accepts",
-                    self.max_message_size
-                );
+                let comment = match reason {
+                    DropReason::TooLarge => {
+                        warn!(
+                            message_id = command.message_id,
+                            size,
+                            limit = self.max_message_size,
+                            "refusing a C-STORE data set over the size limit"
+                        );
+                        format!(
+                            "the data set is larger than the {} bytes this archive accepts",
+                            self.max_message_size
+                        )
+                    }
+                    DropReason::OutOfMemory => {
+                        warn!(
+                            message_id = command.message_id,
+                            size,
+                            "refusing a C-STORE data set: the memory for uploads in progress is taken"
+                        );
+                        "the archive is receiving as much as its memory allows; \
+                         send the instance again shortly"
+                            .to_owned()
+                    }
+                };
                 self.respond(
                     pc,
                     &command,
