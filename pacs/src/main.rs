@@ -5,6 +5,7 @@ mod admin_cli;
 mod api;
 mod auth;
 mod config;
+mod data_lock;
 mod dimse_handler;
 mod forward;
 mod http;
@@ -107,10 +108,7 @@ enum Command {
     },
     /// Write a consistent copy of the index (instances, accounts, sites,
     /// worklist, reports, audit trail, forwarding queue) to a file, while
-    /// the server keeps running. To restore: stop the server, copy the
-    /// file to DATA_DIR/index.sqlite (removing index.sqlite-wal and
-    /// index.sqlite-shm), start it, then `pacs verify --reindex` brings
-    /// back the studies stored since the copy was taken.
+    /// the server keeps running. `pacs restore` puts one back.
     Backup {
         #[command(flatten)]
         common: Common,
@@ -118,6 +116,17 @@ enum Command {
         /// and checked). Keep it off the archive's disk.
         #[arg(long)]
         to: PathBuf,
+    },
+    /// Put a backup written by `pacs backup` back as the index, with the
+    /// server stopped. The index it replaces is kept beside it, renamed.
+    /// Then `pacs verify --reindex` brings back the studies stored since
+    /// the backup was taken.
+    Restore {
+        #[command(flatten)]
+        common: Common,
+        /// The backup to restore.
+        #[arg(long)]
+        from: PathBuf,
     },
     /// Send DICOM files and folders (recursively) to another DICOM node
     /// over C-STORE.
@@ -339,6 +348,38 @@ async fn run(command: Command) -> Result<ExitCode> {
                 c.report_versions,
                 c.accounts,
                 c.audit_events
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { common, from } => {
+            let config = data_config(common)?;
+            let _owner = data_lock::DataDirLock::acquire(&config.data_dir, "restore")?;
+            let index = config.data_dir.join("index.sqlite");
+            let suffix = format!(
+                ".before-restore-{}",
+                chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+            );
+            let source = from.clone();
+            let r = tokio::task::spawn_blocking(move || {
+                pacs_core::index::restore(&source, &index, &suffix)
+            })
+            .await?
+            .with_context(|| format!("cannot restore the index from {}", from.display()))?;
+            println!(
+                "index restored from {}: {} studies, {} instances, {} report versions, {} accounts, {} audit events",
+                from.display(),
+                r.contents.studies,
+                r.contents.instances,
+                r.contents.report_versions,
+                r.contents.accounts,
+                r.contents.audit_events
+            );
+            if let Some(kept) = &r.kept {
+                println!("the index it replaced is kept as {}", kept.display());
+            }
+            println!(
+                "next: pacs verify --data-dir {} --reindex indexes the studies stored since the backup",
+                config.data_dir.display()
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -127,6 +127,8 @@ pub async fn open(config: &Config) -> Result<Services> {
 /// Runs the server until SIGTERM or SIGINT, then stops in order: no new
 /// associations or requests, stores under way finish, then exit.
 pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
+    // Held until the server has stopped.
+    let _owner = crate::data_lock::DataDirLock::acquire(&config.data_dir, "serve")?;
     let services = open(&config).await?;
     if with_samples {
         crate::samples::load_if_empty(&config, &services).await?;

@@ -274,8 +274,8 @@ fn reindex_brings_back_studies_an_older_index_backup_lacks() {
     let study_dir = data.join("objects/dicom").join(&spec.study.study_uid);
     let stored = files_with_bytes(&study_dir);
     assert_eq!(stored.len(), 4);
-    std::fs::copy(&backup, data.join("index.sqlite")).expect("restored");
-    remove_index_journals(&data);
+    let out = pacs(&data, &["restore", "--from", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
 
     // An older copy of an instance the index holds, under another key.
     let kept = object_of(&data, &sop_of_file(&first[0]));
@@ -627,4 +627,113 @@ fn reindex_after_a_restore_takes_the_newer_copy_and_trusts_only_dimse_callers() 
         bytes, corrected_bytes,
         "the corrected copy is the one indexed"
     );
+}
+
+/// Only one `pacs serve` may use a data directory, and `pacs restore`
+/// waits for it to stop. A restore checks the copy before anything is
+/// moved, keeps the index it replaces, and the archive then serves what
+/// the backup held.
+#[test]
+fn restore_waits_for_the_server_and_keeps_the_index_it_replaces() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let server = Server::start(&data);
+    let (before, _) = ct_files(
+        &dir.path().join("before"),
+        2,
+        73,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    let out = pacs(
+        &data,
+        &[
+            "import",
+            "--quiet",
+            dir.path().join("before").to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let backup = dir.path().join("index-backup.sqlite");
+    let out = pacs(&data, &["backup", "--to", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (after, _) = ct_files(
+        &dir.path().join("after"),
+        1,
+        74,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    let out = pacs(
+        &data,
+        &[
+            "import",
+            "--quiet",
+            dir.path().join("after").to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+
+    // A second server on the same directory is refused, naming the first.
+    let out = pacs(
+        &data,
+        &[
+            "serve",
+            "--http-addr",
+            "127.0.0.1:0",
+            "--dicom-addr",
+            "127.0.0.1:0",
+        ],
+    );
+    assert!(!out.status.success());
+    let said = text(&out);
+    assert!(said.contains("in use by another pacs"), "{said}");
+    assert!(
+        said.contains(&format!("pacs serve, process {}", server.pid())),
+        "{said}"
+    );
+    // So is a restore while it serves.
+    let out = pacs(&data, &["restore", "--from", backup.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("in use by another pacs"),
+        "{}",
+        text(&out)
+    );
+    server.stop();
+
+    // A file that is not an index changes nothing.
+    let junk = dir.path().join("junk.sqlite");
+    std::fs::write(&junk, b"not a database at all").expect("junk");
+    let index_before = std::fs::read(data.join("index.sqlite")).expect("index");
+    let out = pacs(&data, &["restore", "--from", junk.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("cannot restore"), "{}", text(&out));
+    assert!(
+        std::fs::read(data.join("index.sqlite")).expect("index") == index_before,
+        "the index is untouched"
+    );
+
+    let out = pacs(&data, &["restore", "--from", backup.to_str().unwrap()]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("1 studies, 2 instances"), "{said}");
+    let kept: Vec<String> = std::fs::read_dir(&data)
+        .expect("data dir")
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.starts_with("index.sqlite.before-restore-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "the replaced index is kept: {kept:?}");
+    assert!(said.contains(&kept[0]), "{said}");
+
+    // The archive serves what the backup held (what came after it is for
+    // `verify --reindex`, tested above).
+    let server = Server::start(&data);
+    let studies = web::qido(&server, "/studies");
+    let uids: Vec<String> = studies
+        .iter()
+        .filter_map(|s| web::string_value(s, "0020000D"))
+        .collect();
+    assert_eq!(uids, vec![before.study.study_uid.clone()]);
+    assert!(!uids.contains(&after.study.study_uid));
+    server.stop();
 }

@@ -6,6 +6,7 @@
 //! same trait; nothing above this module names a database.
 
 mod audit;
+mod backup;
 mod outbox;
 mod reading;
 mod schema;
@@ -22,7 +23,8 @@ use crate::query::{Attribute, Query};
 use crate::render::ImageHeader;
 use crate::uid::Uid;
 
-pub use sqlite::{BackupContents, SqliteIndex, back_up};
+pub use backup::{BackupContents, Restored, back_up, restore};
+pub use sqlite::SqliteIndex;
 
 /// Patient and study attributes of an instance, as indexed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -4,7 +4,7 @@ use rusqlite::Connection;
 
 use crate::error::IndexError;
 
-const VERSION: i64 = 5;
+pub(super) const VERSION: i64 = 5;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE studies (

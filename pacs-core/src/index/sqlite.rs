@@ -104,7 +104,7 @@ impl ReaderPool {
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 256;
 
-fn open_connection(path: &Path, read_only: bool) -> Result<Connection, IndexError> {
+pub(super) fn open_connection(path: &Path, read_only: bool) -> Result<Connection, IndexError> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
@@ -193,96 +193,6 @@ impl SqliteIndex {
             .await
             .map_err(|e| IndexError::Database(format!("index reader failed: {e}")))?
     }
-}
-
-/// What a backup holds, counted in the copy itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BackupContents {
-    pub studies: i64,
-    pub instances: i64,
-    pub report_versions: i64,
-    pub accounts: i64,
-    pub audit_events: i64,
-}
-
-/// Writes a consistent copy of the whole index at `source` (instances,
-/// accounts, sites, worklist, reports, audit trail, forwarding queue) to
-/// `target`, while the index stays in use: one read transaction on a
-/// read-only connection, so the copy is the index as of one commit and
-/// the live database is neither written nor migrated. The copy is checked
-/// with SQLite's integrity check before it takes `target`'s name, so
-/// `target` is either the old file or a complete new copy. Readable by
-/// its owner only: it holds password and session hashes.
-pub fn back_up(source: &Path, target: &Path) -> Result<BackupContents, IndexError> {
-    use std::os::unix::fs::OpenOptionsExt;
-
-    let io = |what: &str, path: &Path, e: std::io::Error| {
-        IndexError::Database(format!("cannot {what} {}: {e}", path.display()))
-    };
-    let name = target
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| IndexError::Database(format!("{} names no file", target.display())))?;
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let partial = dir.join(format!(".{name}.partial"));
-    // Left by a backup that was interrupted: never a copy anyone relies on.
-    match std::fs::remove_file(&partial) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(io("remove", &partial, e));
-        }
-        _ => {}
-    }
-    // Created empty, owner-only, before SQLite writes into it.
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&partial)
-        .map_err(|e| io("create", &partial, e))?;
-    let written = (|| {
-        let conn = open_connection(source, true)?;
-        let into = partial
-            .to_str()
-            .ok_or_else(|| IndexError::Database("the backup path is not UTF-8".into()))?;
-        conn.execute("VACUUM INTO ?1", params![into])?;
-        drop(conn);
-        let copy = Connection::open_with_flags(&partial, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        let check: String = copy.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
-        if check != "ok" {
-            return Err(IndexError::Database(format!(
-                "the copy fails SQLite's integrity check: {check}"
-            )));
-        }
-        let count = |table: &str| -> Result<i64, IndexError> {
-            Ok(copy.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?)
-        };
-        Ok(BackupContents {
-            studies: count("studies")?,
-            instances: count("instances")?,
-            report_versions: count("report_versions")?,
-            accounts: count("accounts")?,
-            audit_events: count("audit_events")?,
-        })
-    })();
-    let contents = match written {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = std::fs::remove_file(&partial);
-            return Err(e);
-        }
-    };
-    let durable = std::fs::File::open(&partial)
-        .and_then(|f| f.sync_all())
-        .and_then(|()| std::fs::rename(&partial, target))
-        .and_then(|()| std::fs::File::open(&dir)?.sync_all());
-    if let Err(e) = durable {
-        let _ = std::fs::remove_file(&partial);
-        return Err(io("write", target, e));
-    }
-    Ok(contents)
 }
 
 fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
