@@ -23,7 +23,8 @@ use dicom_encoding::text::{SpecificCharacterSet, TextCodec};
 use dicom_object::InMemDicomObject;
 use encoding_rs::{
     EUC_JP, EUC_KR, Encoding, GB18030, GBK, ISO_8859_2, ISO_8859_3, ISO_8859_4, ISO_8859_5,
-    ISO_8859_6, ISO_8859_7, ISO_8859_8, SHIFT_JIS, UTF_8, WINDOWS_874, WINDOWS_1252, WINDOWS_1254,
+    ISO_8859_6, ISO_8859_7, ISO_8859_8, ISO_8859_15, SHIFT_JIS, UTF_8, WINDOWS_874, WINDOWS_1252,
+    WINDOWS_1254,
 };
 
 /// What text is in a data set that names no character set (or only the
@@ -84,6 +85,7 @@ fn single_byte(ir: u16) -> Option<&'static Encoding> {
         144 => ISO_8859_5,
         148 => WINDOWS_1254,
         166 => WINDOWS_874,
+        203 => ISO_8859_15,
         13 => SHIFT_JIS,
         _ => return None,
     })
@@ -102,15 +104,16 @@ enum Plan {
         parsed_as: SpecificCharacterSet,
         initial: Sets,
     },
-    /// No character set: the parser read ISO 8859-1; the text is this.
-    Undeclared(&'static Encoding),
+    /// The parser read the text as ISO 8859-1 (it names no character set,
+    /// or one the parser does not know); the text is this.
+    Reread(&'static Encoding),
 }
 
 impl Plan {
     fn of(terms: &[String], undeclared: Option<Undeclared>) -> Option<Plan> {
         let default = |t: &String| matches!(t.as_str(), "" | "ISO_IR 6" | "ISO 2022 IR 6");
         if terms.len() <= 1 && terms.iter().all(default) {
-            return undeclared.map(|u| Plan::Undeclared(u.0));
+            return undeclared.map(|u| Plan::Reread(u.0));
         }
         let first = terms.first().map(String::as_str).unwrap_or("");
         if terms.len() > 1 || first.starts_with("ISO 2022") {
@@ -122,49 +125,73 @@ impl Plan {
                 },
             });
         }
-        None
+        if SpecificCharacterSet::from_code(first).is_some() {
+            return None; // decoded right by the parser
+        }
+        let known = dicom_term(first).map(Plan::Reread);
+        if known.is_none() {
+            tracing::warn!(
+                charset = first,
+                "text in a character set this archive does not know is read as ISO 8859-1"
+            );
+        }
+        known
     }
 
-    /// The value decoded right, or `None` where it needs nothing (or
-    /// cannot be decoded with certainty).
-    fn redecode(&self, value: &str) -> Option<String> {
+    /// An element's values decoded right, or `None` where they need
+    /// nothing (or cannot be decoded with certainty). The values are
+    /// joined again with the backslash the parser split them at: in a
+    /// two-byte set that byte may be half a character, not a delimiter.
+    fn redecode(&self, values: &[String]) -> Option<Vec<String>> {
         match self {
             Plan::Extensions { parsed_as, initial } => {
-                if !value.contains('\u{1b}') {
+                if !values.iter().any(|v| v.contains('\u{1b}')) {
                     return None;
                 }
-                let bytes = parsed_as.encode(value).ok()?;
+                let mut bytes = Vec::new();
+                for (i, v) in values.iter().enumerate() {
+                    if i > 0 {
+                        bytes.push(b'\\');
+                    }
+                    bytes.extend(parsed_as.encode(v).ok()?);
+                }
                 decode_iso2022(&bytes, *initial)
             }
-            &Plan::Undeclared(encoding) => {
-                if value.is_ascii() {
+            &Plan::Reread(encoding) => {
+                if values.iter().all(|v| v.is_ascii()) {
                     return None;
                 }
                 // ISO 8859-1 maps byte n to U+00n: every char is one byte.
-                let bytes = value
+                let joined = values.join("\\");
+                let bytes = joined
                     .chars()
                     .map(|c| u8::try_from(u32::from(c)).ok())
                     .collect::<Option<Vec<u8>>>()?;
-                decode_strict(encoding, &bytes)
+                let text = decode_strict(encoding, &bytes)?;
+                Some(text.split('\\').map(str::to_owned).collect())
             }
         }
     }
 }
 
 /// Re-decodes the text of `header` (nested items included) that the
-/// parser garbled: values with ISO 2022 escape sequences, and, when
-/// `undeclared` is given, non-ASCII text of a data set naming no
-/// character set. Returns how many values changed.
+/// parser garbled: values with ISO 2022 escape sequences, text in a
+/// character set the parser does not know (ISO_IR 148, ISO_IR 203), and,
+/// when `undeclared` is given, non-ASCII text of a data set naming no
+/// character set. An item naming its own character set is left as the
+/// parser read it. Returns how many elements changed.
 pub fn repair(header: &mut InMemDicomObject, undeclared: Option<Undeclared>) -> usize {
-    let terms: Vec<String> = header
-        .get(tags::SPECIFIC_CHARACTER_SET)
-        .and_then(|e| e.value().to_multi_str().ok())
-        .map(|v| v.iter().map(|t| t.trim().to_owned()).collect())
-        .unwrap_or_default();
-    match Plan::of(&terms, undeclared) {
+    match Plan::of(&terms_of(header), undeclared) {
         Some(plan) => repair_in(header, &plan),
         None => 0,
     }
+}
+
+fn terms_of(obj: &InMemDicomObject) -> Vec<String> {
+    obj.get(tags::SPECIFIC_CHARACTER_SET)
+        .and_then(|e| e.value().to_multi_str().ok())
+        .map(|v| v.iter().map(|t| t.trim().to_owned()).collect())
+        .unwrap_or_default()
 }
 
 fn repair_in(obj: &mut InMemDicomObject, plan: &Plan) -> usize {
@@ -175,22 +202,17 @@ fn repair_in(obj: &mut InMemDicomObject, plan: &Plan) -> usize {
             obj.update_value(tag, |v| {
                 if let Some(items) = v.items_mut() {
                     for item in items.iter_mut() {
-                        changed += repair_in(item, plan);
+                        if item.get(tags::SPECIFIC_CHARACTER_SET).is_none() {
+                            changed += repair_in(item, plan);
+                        }
                     }
                 }
             });
         } else if TEXT_VRS.contains(&vr) {
-            let fixed: Option<Vec<String>> = obj.get(tag).and_then(|e| {
-                let values = e.value().to_multi_str().ok()?;
-                let redone: Vec<Option<String>> = values.iter().map(|v| plan.redecode(v)).collect();
-                redone.iter().any(Option::is_some).then(|| {
-                    values
-                        .iter()
-                        .zip(redone)
-                        .map(|(old, new)| new.unwrap_or_else(|| old.clone()))
-                        .collect()
-                })
-            });
+            let fixed = obj
+                .get(tag)
+                .and_then(|e| e.value().to_multi_str().ok())
+                .and_then(|values| plan.redecode(&values));
             if let Some(fixed) = fixed {
                 changed += 1;
                 obj.update_value(tag, |v| {
@@ -258,10 +280,13 @@ fn designation(bytes: &[u8]) -> Option<(usize, Result<G0, &'static Encoding>)> {
     })
 }
 
-/// One value in ISO 2022 form, from the state `initial`. `None` for an
-/// unknown escape sequence, bytes no set is invoked for, or bytes their
-/// set does not define.
-fn decode_iso2022(bytes: &[u8], initial: Sets) -> Option<String> {
+/// An element's values in ISO 2022 form, each decoded from the state
+/// `initial`. A backslash separates values only while G0 is ASCII: in a
+/// two-byte set it is half a character. `None` for an unknown escape
+/// sequence, bytes no set is invoked for, or bytes their set does not
+/// define.
+fn decode_iso2022(bytes: &[u8], initial: Sets) -> Option<Vec<String>> {
+    let mut values = Vec::new();
     let mut out = String::with_capacity(bytes.len());
     let mut sets = initial;
     let mut i = 0;
@@ -292,19 +317,23 @@ fn decode_iso2022(bytes: &[u8], initial: Sets) -> Option<String> {
             };
             out.push_str(&decode_strict(EUC_JP, euc)?);
             i += 2;
+        } else if b == b'\\' && sets.g0 == G0::Ascii {
+            values.push(std::mem::take(&mut out));
+            sets = initial;
+            i += 1;
         } else {
             out.push(char::from(b));
             i += 1;
         }
     }
-    Some(out)
+    values.push(out);
+    Some(values)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dicom_core::DataElement;
-    use dicom_core::value::DataSetSequence;
+    use dicom_transfer_syntax_registry::entries::EXPLICIT_VR_LITTLE_ENDIAN;
 
     fn ascii_start() -> Sets {
         Sets {
@@ -313,13 +342,17 @@ mod tests {
         }
     }
 
+    fn one(value: &str) -> Option<Vec<String>> {
+        Some(vec![value.to_owned()])
+    }
+
     #[test]
     fn japanese_names_of_ps3_5_annex_h() {
         let bytes =
             b"Yamada^Tarou=\x1b$B;3ED\x1b(B^\x1b$BB@O:\x1b(B=\x1b$B$d$^$@\x1b(B^\x1b$B$?$m$&\x1b(B";
         assert_eq!(
-            decode_iso2022(bytes, ascii_start()).as_deref(),
-            Some("Yamada^Tarou=山田^太郎=やまだ^たろう")
+            decode_iso2022(bytes, ascii_start()),
+            one("Yamada^Tarou=山田^太郎=やまだ^たろう")
         );
     }
 
@@ -327,8 +360,8 @@ mod tests {
     fn korean_names_of_ps3_5_annex_i() {
         let bytes = b"Hong^Gildong=\x1b$)C\xfb\xf3^\x1b$)C\xd1\xce\xd4\xd7=\x1b$)C\xc8\xab^\x1b$)C\xb1\xe6\xb5\xbf";
         assert_eq!(
-            decode_iso2022(bytes, ascii_start()).as_deref(),
-            Some("Hong^Gildong=洪^吉洞=홍^길동")
+            decode_iso2022(bytes, ascii_start()),
+            one("Hong^Gildong=洪^吉洞=홍^길동")
         );
     }
 
@@ -340,39 +373,53 @@ mod tests {
             g0: G0::Ascii,
             g1: Some(WINDOWS_1252),
         };
-        assert_eq!(decode_iso2022(b"caf\xe9", latin1).as_deref(), Some("café"));
+        assert_eq!(decode_iso2022(b"caf\xe9", latin1), one("café"));
     }
 
-    fn header(charset: Option<&str>, name: &[u8]) -> InMemDicomObject {
-        // Parsed the way the archive parses: through dicom-rs, from bytes.
-        let mut obj = InMemDicomObject::new_empty();
-        if let Some(cs) = charset {
-            obj.put(DataElement::new(
-                tags::SPECIFIC_CHARACTER_SET,
-                VR::CS,
-                PrimitiveValue::Strs(cs.split('\\').map(str::to_owned).collect()),
-            ));
+    /// An explicit VR little endian element with a short length.
+    fn element(tag: Tag, vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
+        let mut value = value.to_vec();
+        if value.len() % 2 == 1 {
+            value.push(b' ');
         }
-        let first = charset.and_then(|c| c.split('\\').next()).unwrap_or("");
-        let parsed_as = SpecificCharacterSet::from_code(first).unwrap_or_default();
-        let text = parsed_as.decode(name).expect("the parser's decoding");
-        obj.put(DataElement::new(
-            tags::PATIENT_NAME,
-            VR::PN,
-            PrimitiveValue::from(text.clone()),
-        ));
-        let mut item = InMemDicomObject::new_empty();
-        item.put(DataElement::new(
-            tags::PATIENT_NAME,
-            VR::PN,
-            PrimitiveValue::from(text),
-        ));
-        obj.put(DataElement::new(
-            tags::REFERENCED_PATIENT_SEQUENCE,
-            VR::SQ,
-            DataSetSequence::from(vec![item]),
-        ));
-        obj
+        let mut out = Vec::new();
+        out.extend(tag.0.to_le_bytes());
+        out.extend(tag.1.to_le_bytes());
+        out.extend(vr);
+        out.extend((value.len() as u16).to_le_bytes());
+        out.extend(value);
+        out
+    }
+
+    /// A data set with `charset` (if any) and `name`, and an item of
+    /// Referenced Patient Sequence with its own `item_charset` (if any)
+    /// and the same name, parsed by dicom-rs as the archive parses.
+    fn parsed(
+        charset: Option<&[u8]>,
+        name: &[u8],
+        item_charset: Option<&[u8]>,
+    ) -> InMemDicomObject {
+        let mut bytes = Vec::new();
+        if let Some(cs) = charset {
+            bytes.extend(element(tags::SPECIFIC_CHARACTER_SET, b"CS", cs));
+        }
+        bytes.extend(element(tags::PATIENT_NAME, b"PN", name));
+        let mut item = Vec::new();
+        if let Some(cs) = item_charset {
+            item.extend(element(tags::SPECIFIC_CHARACTER_SET, b"CS", cs));
+        }
+        item.extend(element(tags::PATIENT_NAME, b"PN", name));
+        let seq = tags::REFERENCED_PATIENT_SEQUENCE;
+        bytes.extend(seq.0.to_le_bytes());
+        bytes.extend(seq.1.to_le_bytes());
+        bytes.extend(b"SQ\0\0");
+        bytes.extend(u32::MAX.to_le_bytes());
+        bytes.extend([0xfe, 0xff, 0x00, 0xe0]);
+        bytes.extend((item.len() as u32).to_le_bytes());
+        bytes.extend(item);
+        bytes.extend([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
+        InMemDicomObject::read_dataset_with_ts(&bytes[..], &EXPLICIT_VR_LITTLE_ENDIAN.erased())
+            .expect("parsed")
     }
 
     fn names(obj: &InMemDicomObject) -> (String, String) {
@@ -384,39 +431,69 @@ mod tests {
             .unwrap()
             .to_str()
             .unwrap();
-        (top.into_owned(), nested.into_owned())
+        (top.trim_end().to_owned(), nested.trim_end().to_owned())
     }
 
     #[test]
     fn cyrillic_code_extensions_are_decoded_nested_items_included() {
         let mut name = b"Ivanov^Ivan=\x1b-L".to_vec();
         name.extend(ISO_8859_5.encode("Иванов^Иван").0.iter());
-        for charset in ["\\ISO 2022 IR 144", "ISO 2022 IR 100\\ISO 2022 IR 144"] {
-            let mut obj = header(Some(charset), &name);
-            assert_eq!(repair(&mut obj, None), 2, "{charset}");
+        for charset in [
+            &b"\\ISO 2022 IR 144"[..],
+            b"ISO 2022 IR 100\\ISO 2022 IR 144",
+        ] {
+            let mut obj = parsed(Some(charset), &name, None);
+            assert_eq!(repair(&mut obj, None), 2);
             let want = "Ivanov^Ivan=Иванов^Иван".to_owned();
-            assert_eq!(names(&obj), (want.clone(), want), "{charset}");
+            assert_eq!(names(&obj), (want.clone(), want));
         }
     }
 
     #[test]
-    fn undeclared_text_is_read_as_configured_and_only_then() {
-        let name = WINDOWS_1251_NAME;
-        let mut obj = header(None, name);
-        assert_eq!(repair(&mut obj, None), 0, "nothing assumed");
-        assert_eq!(names(&obj).0, "Èâàíîâ^Èâàí");
+    fn a_backslash_inside_a_two_byte_character_is_not_a_delimiter() {
+        // ぼ in JIS X 0208 is 0x24 0x5C: the parser splits the value there.
+        let name = b"Yamada^Tarou=\x1b$B;3ED$\\\x1b(B\\Second";
+        let mut obj = parsed(Some(b"\\ISO 2022 IR 87"), name, None);
+        assert!(repair(&mut obj, None) > 0);
+        let values = obj
+            .get(tags::PATIENT_NAME)
+            .unwrap()
+            .value()
+            .to_multi_str()
+            .unwrap()
+            .to_vec();
+        assert_eq!(values, vec!["Yamada^Tarou=山田ぼ", "Second"]);
+    }
+
+    #[test]
+    fn undeclared_text_is_read_as_configured_and_declared_text_never() {
         let cp1251 = Undeclared::parse("windows-1251").unwrap();
+        let mut obj = parsed(None, WINDOWS_1251_NAME, None);
+        assert_eq!(names(&obj).0, "Èâàíîâ^Èâàí", "as the parser reads it");
+        assert_eq!(repair(&mut obj.clone(), None), 0, "nothing assumed");
         assert_eq!(repair(&mut obj, Some(cp1251)), 2);
         assert_eq!(names(&obj).0, "Иванов^Иван");
-        // Declared text is never second-guessed.
-        let mut declared = header(Some("ISO_IR 100"), name);
+        // Declared text is never second-guessed, at the top or in an item
+        // naming its own character set.
+        let mut declared = parsed(Some(b"ISO_IR 100"), WINDOWS_1251_NAME, None);
         assert_eq!(repair(&mut declared, Some(cp1251)), 0);
+        let mut item = parsed(None, b"M\xfcller", Some(b"ISO_IR 100"));
+        assert_eq!(repair(&mut item, Some(cp1251)), 1, "only the top level");
+        assert_eq!(names(&item).1, "Müller");
         // ASCII stays as it is; bytes the assumption cannot decode too.
-        let mut ascii = header(None, b"Ivanov^Ivan");
+        let mut ascii = parsed(None, b"Ivanov^Ivan", None);
         assert_eq!(repair(&mut ascii, Some(cp1251)), 0);
         let utf8 = Undeclared::parse("ISO_IR 192").unwrap();
-        let mut not_utf8 = header(None, name);
+        let mut not_utf8 = parsed(None, WINDOWS_1251_NAME, None);
         assert_eq!(repair(&mut not_utf8, Some(utf8)), 0);
+    }
+
+    #[test]
+    fn sets_the_parser_does_not_know_are_read_right() {
+        // ISO_IR 148 (Latin 5, Turkish): Ş is 0xDE.
+        let mut obj = parsed(Some(b"ISO_IR 148"), b"\xdeahin^Ay\xfee", None);
+        assert_eq!(repair(&mut obj, None), 2);
+        assert_eq!(names(&obj).0, "Şahin^Ayşe");
     }
 
     const WINDOWS_1251_NAME: &[u8] = b"\xc8\xe2\xe0\xed\xee\xe2^\xc8\xe2\xe0\xed";
