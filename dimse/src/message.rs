@@ -252,12 +252,12 @@ impl Assembler {
                 data,
                 mut held,
             }) if !fragment.is_command => {
+                // What the buffer will occupy once it holds the fragment:
+                // the budget covers memory, not bytes received.
+                let capacity = grown_capacity(&data, &fragment, self.max_message_size);
                 let reason = if size > self.max_message_size {
                     Some(DropReason::TooLarge)
-                } else if held
-                    .as_mut()
-                    .is_some_and(|h| !h.cover(data.len() + fragment.data.len()))
-                {
+                } else if held.as_mut().is_some_and(|h| !h.cover(capacity)) {
                     Some(DropReason::OutOfMemory)
                 } else {
                     None
@@ -336,16 +336,9 @@ impl Assembler {
                 }),
                 false,
             ) => {
-                if data.is_empty() {
-                    // First fragment: exact when it is the only one, else
-                    // room for another like it; growth then doubles, so the
-                    // handed-out buffer wastes at most its own size.
-                    let hint = if fragment.is_last {
-                        fragment.data.len()
-                    } else {
-                        fragment.data.len().saturating_mul(2)
-                    };
-                    data.reserve(hint.min(self.max_message_size));
+                let capacity = grown_capacity(&data, &fragment, self.max_message_size);
+                if capacity > data.capacity() {
+                    data.reserve(capacity - data.len());
                 }
                 data.extend_from_slice(fragment.data);
                 Partial::DataSet {
@@ -397,6 +390,25 @@ impl Assembler {
         self.partial.insert(id, partial);
         Ok(None)
     }
+}
+
+/// The capacity a data set buffer grows to for `fragment`. The first
+/// fragment gets exactly its size when it is the only one, else room for
+/// another like it; growth then doubles, so the handed-out buffer wastes
+/// at most its own size. Never past `max` unless the bytes need it.
+fn grown_capacity(data: &BytesMut, fragment: &Fragment<'_>, max: usize) -> usize {
+    let need = data.len() + fragment.data.len();
+    if need <= data.capacity() {
+        return data.capacity();
+    }
+    let wanted = if data.is_empty() && fragment.is_last {
+        need
+    } else if data.is_empty() {
+        need.saturating_mul(2)
+    } else {
+        data.capacity().saturating_mul(2)
+    };
+    wanted.min(max).max(need)
 }
 
 /// Fragments a message into P-DATA-TF PDUs of at most `peer_max_pdu_length`

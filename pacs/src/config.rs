@@ -546,18 +546,27 @@ fn s3_config(raw: RawS3) -> Result<storage::S3Config> {
     Ok(c)
 }
 
-/// Half the machine's memory, and never less than one instance of the
-/// largest size accepted (with room for the protocol around it); 4 GiB
-/// where the machine does not say how much it has.
+/// Half the memory this process may use (the machine's, or its control
+/// group's limit where that is less: a container), and never less than
+/// one instance of the largest size accepted (with room for the protocol
+/// around it); 4 GiB where neither says how much there is.
 fn default_memory_budget(max_instance_size: u64) -> u64 {
-    let total = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map(|kib| kib * 1024);
+    let read = |path: &str| std::fs::read_to_string(path).ok();
+    let machine = read("/proc/meminfo").and_then(|info| {
+        info.lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kib| kib * 1024)
+    });
+    // cgroup v2, then v1; "max" (or a v1 limit near u64::MAX) is none.
+    let group = read("/sys/fs/cgroup/memory.max")
+        .or_else(|| read("/sys/fs/cgroup/memory/memory.limit_in_bytes"))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&limit| limit < 1 << 60);
+    let total = match (machine, group) {
+        (Some(m), Some(g)) => Some(m.min(g)),
+        (m, g) => m.or(g),
+    };
     let half = total.map_or(4 << 30, |t| t / 2);
     half.max(max_instance_size + (64 << 20))
 }

@@ -292,10 +292,10 @@ where
                         self.begin_oversized(false);
                         continue;
                     }
-                    // What the buffer holds, the part's content and any
-                    // bytes read past it.
+                    // What the buffer occupies: the part's content, any
+                    // bytes read past it, and room to grow (see `fill`).
                     if let Some(held) = &mut self.held
-                        && !held.cover(self.buf.len())
+                        && !held.cover(self.buf.capacity())
                     {
                         self.begin_oversized(true);
                         continue;
@@ -398,6 +398,9 @@ where
             match self.body.next().await {
                 Some(Ok(chunk)) if chunk.is_empty() => continue,
                 Some(Ok(chunk)) => {
+                    if self.state == State::Body && !self.room_for(chunk.len()) {
+                        self.begin_oversized(true);
+                    }
                     self.buf.extend_from_slice(&chunk);
                     return Ok(());
                 }
@@ -405,6 +408,25 @@ where
                 None => return Err(MultipartError::Truncated),
             }
         }
+    }
+
+    /// Makes room for `more` bytes in the buffer of the part being read,
+    /// growing it (by doubling) only as far as the budget covers. `false`
+    /// when it cannot: the buffer is as it was.
+    fn room_for(&mut self, more: usize) -> bool {
+        let need = self.buf.len() + more;
+        let Some(held) = &mut self.held else {
+            return true;
+        };
+        if need <= self.buf.capacity() {
+            return true;
+        }
+        let grown = need.max(self.buf.capacity().saturating_mul(2));
+        if !held.cover(grown) {
+            return false;
+        }
+        self.buf.reserve(grown - self.buf.len());
+        true
     }
 
     /// Looks for the next delimiter from `scan_from`. `None` means more
