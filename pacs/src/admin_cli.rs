@@ -285,11 +285,12 @@ pub async fn token(config: &Config, command: TokenCommand) -> Result<ExitCode> {
                     None,
                 )
                 .await?;
-            audit(&db, "token_issued", format!("token {id} for site {site}")).await?;
             eprintln!(
                 "token {id} for site {site} (shown once; keep it in the gateway's configuration):"
             );
+            // Shown before it is recorded: the token is active either way.
             println!("{secret}");
+            audit(&db, "token_issued", format!("token {id} for site {site}")).await?;
         }
         TokenCommand::List => {
             for t in db.machine_tokens().await? {

@@ -188,6 +188,23 @@ fn refused_actions_are_on_the_audit_trail_under_what_was_attempted() {
     assert_eq!(claims.len(), 1, "{claims:?}");
     assert_eq!(claims[0]["outcome"], "ok");
     assert_eq!(audited(&w, "lock_release", "rad1")[0]["outcome"], "ok");
+    // Releasing a lock someone else holds releases nothing, and records
+    // nothing; a path nothing answers is not found, not refused.
+    assert_eq!(
+        w.post(&format!("/api/worklist/{a}/claim"), &rad, json!({}))
+            .0,
+        200
+    );
+    let rad2 = w.token("rad2");
+    w.post(&format!("/api/worklist/{a}/release"), &rad2, json!({}));
+    assert!(audited(&w, "lock_release", "rad2").is_empty());
+    let (status, _) = w.post(
+        &format!("/api/studies/{a}/report/sigh"),
+        &referrer,
+        json!({}),
+    );
+    assert_eq!(status, 404);
+    assert!(audited(&w, "report", "yusupov").is_empty());
 }
 
 #[test]

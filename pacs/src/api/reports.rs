@@ -119,19 +119,17 @@ async fn change(
     body: Body,
 ) -> Result<Value, ApiError> {
     let now = now_millis();
-    let action = if what == "critical/acknowledge" {
-        Action::Acknowledge
-    } else {
-        Action::Report
-    };
-    let attempt = match what.as_str() {
-        "report/draft" => "report_draft",
-        "report/preliminary" => "report_preliminary",
-        "report/sign" => "report_sign",
-        "report/addenda" => "report_addendum",
-        "key-images" => "key_image",
-        "critical" => "critical_flag",
-        _ => action.audit_name(),
+    // What is asked for, known before whether it is allowed: a path
+    // nothing answers is not found, for anyone, and no refusal.
+    let (action, attempt) = match what.as_str() {
+        "report/draft" => (Action::Report, "report_draft"),
+        "report/preliminary" => (Action::Report, "report_preliminary"),
+        "report/sign" => (Action::Report, "report_sign"),
+        "report/addenda" => (Action::Report, "report_addendum"),
+        "key-images" => (Action::Report, "key_image"),
+        "critical" => (Action::Report, "critical_flag"),
+        "critical/acknowledge" => (Action::Acknowledge, "critical_acknowledge"),
+        _ => return Err(ApiError::NotFound(format!("no report action {what:?}"))),
     };
     let who = state.caller_on(who, action, &study, attempt).await?;
     let user = who.actor();

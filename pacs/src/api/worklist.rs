@@ -203,11 +203,20 @@ async fn act(
             Some(result?)
         }
         "release" => {
+            // Recorded only when the caller held the lock: a page left
+            // after another radiologist took over releases nothing.
+            let held = store
+                .task(&study, now)
+                .await?
+                .and_then(|t| t.lock)
+                .is_some_and(|l| l.holder == who.actor());
             let task = store.release(&study, &who.actor(), now).await?;
-            state
-                .auth
-                .audit(Some(&who), "lock_release", Some(&study), None, "ok")
-                .await;
+            if held {
+                state
+                    .auth
+                    .audit(Some(&who), "lock_release", Some(&study), None, "ok")
+                    .await;
+            }
             task
         }
         "assign" => {
