@@ -58,6 +58,10 @@ pub struct IngestConfig {
     pub max_instance_size: u64,
     /// What non-ASCII text is in data sets that name no character set.
     pub undeclared_character_set: Option<crate::charset::Undeclared>,
+    /// Most bytes of a C-STORE data set queued for the disk as it arrives;
+    /// beyond them (a disk slower than the network) it is written once
+    /// complete instead, so that it is not held twice in memory.
+    pub staging_backlog: u64,
 }
 
 impl Default for IngestConfig {
@@ -66,6 +70,7 @@ impl Default for IngestConfig {
             duplicate_policy: DuplicatePolicy::KeepFirst,
             max_instance_size: 4 << 30,
             undeclared_character_set: None,
+            staging_backlog: 32 << 20,
         }
     }
 }

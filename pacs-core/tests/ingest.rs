@@ -436,6 +436,47 @@ async fn data_sets_taken_in_piece_by_piece_are_stored_and_deduplicated() {
     assert_no_temp_files(&f.root).await;
 }
 
+/// When the disk falls behind (here: any backlog at all), staging stops
+/// and the data set is written whole once complete: stored the same,
+/// with no temp file left of the abandoned start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_set_whose_staging_falls_behind_is_written_once_complete() {
+    let mut f = fixture(DuplicatePolicy::KeepFirst);
+    f.ingest = Ingest::new(
+        f.store.clone(),
+        f.index.clone(),
+        IngestConfig {
+            staging_backlog: 0,
+            ..IngestConfig::default()
+        },
+    );
+    let (dataset, sop) = data_set_of(slice_bytes(3, SampleTransferSyntax::ExplicitVrLittleEndian));
+    let mut upload = f
+        .ingest
+        .begin_upload(ct_command(&sop, Some("CT_D1")))
+        .unwrap();
+    // Pushed without yielding, so the writer is behind from the first.
+    for start in (0..dataset.len()).step_by(512) {
+        upload.push(dataset.slice(start..(start + 512).min(dataset.len())));
+    }
+    let stored = f
+        .ingest
+        .finish_upload(upload, dataset.clone(), "dimse:CT_D1@test", None)
+        .await
+        .unwrap();
+    assert_eq!(stored.kind, StoreKind::New);
+    let row = stored_instance(&f, &stored).await;
+    let object = f
+        .store
+        .get(&storage::ObjectKey::new(&row.object_key).unwrap())
+        .await
+        .unwrap();
+    let header = pacs_core::layout::read_part10_header(&object).unwrap();
+    assert_eq!(&object[header.dataset_offset..], dataset.as_ref());
+    assert_eq!(objects_on_disk(&f.root).await, 1);
+    assert_no_temp_files(&f.root).await;
+}
+
 /// Pieces that do not add up to the data set, a data set that names
 /// another instance than its command, and one above the size limit are
 /// refused, and what was written while they arrived is removed.

@@ -105,6 +105,7 @@ pub async fn open(config: &Config) -> Result<Services> {
             duplicate_policy: config.duplicate_policy,
             max_instance_size: config.max_instance_size,
             undeclared_character_set: config.undeclared_character_set,
+            ..IngestConfig::default()
         },
     )
     .with_router(Arc::new(Rules {

@@ -380,6 +380,7 @@ impl Inner {
         &self,
         mut pieces: mpsc::UnboundedReceiver<Bytes>,
         abandoned: &AtomicBool,
+        progress: &AtomicU64,
     ) -> Result<StagedFile, StorageError> {
         let (mut file, staged) = self.create_temp()?;
         let tmp = staged.path.as_path();
@@ -388,6 +389,7 @@ impl Inner {
         while let Some(piece) = pieces.blocking_recv() {
             file.write_all(&piece).map_err(|e| io_error(tmp, e))?;
             written += piece.len() as u64;
+            progress.store(written, Ordering::Release);
             if written - flushed >= WRITEBACK_STRETCH {
                 start_writeback(&file, flushed..written);
                 flushed = written;
@@ -442,19 +444,24 @@ pub struct StagingWriter {
     worker: tokio::task::JoinHandle<Result<StagedFile, StorageError>>,
     abandoned: Arc<AtomicBool>,
     len: u64,
+    /// Bytes the writer has written so far.
+    written: Arc<AtomicU64>,
 }
 
 impl StagingWriter {
     fn start(inner: Arc<Inner>) -> StagingWriter {
         let (sender, pieces) = mpsc::unbounded_channel();
         let abandoned = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&abandoned);
-        let worker = tokio::task::spawn_blocking(move || inner.stream_blocking(pieces, &flag));
+        let written = Arc::new(AtomicU64::new(0));
+        let (flag, progress) = (Arc::clone(&abandoned), Arc::clone(&written));
+        let worker =
+            tokio::task::spawn_blocking(move || inner.stream_blocking(pieces, &flag, &progress));
         StagingWriter {
             pieces: Some(sender),
             worker,
             abandoned,
             len: 0,
+            written,
         }
     }
 
@@ -473,6 +480,12 @@ impl StagingWriter {
     /// Bytes pushed so far.
     pub fn len(&self) -> u64 {
         self.len
+    }
+
+    /// Bytes pushed and not yet written: what the queue holds in memory.
+    pub fn queued(&self) -> u64 {
+        self.len
+            .saturating_sub(self.written.load(Ordering::Acquire))
     }
 
     pub fn is_empty(&self) -> bool {

@@ -36,6 +36,8 @@ pub struct Upload {
     hasher: Sha256,
     received: u64,
     limit: u64,
+    /// Most bytes the staging writer may have queued, unwritten.
+    backlog_limit: u64,
     staging: Option<StagingWriter>,
     existing: tokio::task::JoinHandle<Result<Option<StoredInstance>, IndexError>>,
 }
@@ -51,6 +53,16 @@ impl Upload {
             self.staging = None;
         } else if let Some(staging) = &mut self.staging {
             staging.push(piece);
+            if staging.queued() > self.backlog_limit {
+                // The disk is behind the network: each queued piece keeps a
+                // second copy of the data set in memory. Stop here; the
+                // whole data set is written once it is complete.
+                tracing::debug!(
+                    queued = staging.queued(),
+                    "staging falls behind; the data set is written when complete"
+                );
+                self.staging = None;
+            }
         }
     }
 
@@ -92,6 +104,7 @@ impl Ingest {
             hasher: Sha256::new(),
             received: 0,
             limit: self.config.max_instance_size,
+            backlog_limit: self.config.staging_backlog,
             staging,
             existing,
         })
@@ -116,6 +129,7 @@ impl Ingest {
             hasher,
             received,
             limit,
+            backlog_limit: _,
             staging,
             existing,
         } = upload;
