@@ -17,6 +17,7 @@ use pacs_core::workflow::{Account, AuditEvent, Role, SessionKind, SiteRecord, Wo
 
 use crate::auth::{hash_password, new_secret, secret_hash};
 use crate::config::{Config, valid_ae_title};
+use crate::data_lock::DataDirLock;
 
 /// The shortest password accepted.
 const MIN_PASSWORD: usize = 10;
@@ -88,13 +89,13 @@ pub enum TokenCommand {
     Revoke { id: i64 },
 }
 
-async fn open(config: &Config) -> Result<Arc<SqliteIndex>> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
-    Ok(Arc::new(
-        SqliteIndex::open(config.data_dir.join("index.sqlite"))
-            .context("cannot open the index database")?,
-    ))
+/// The index, and the lock that keeps a restore from replacing it
+/// meanwhile.
+async fn open(config: &Config) -> Result<(DataDirLock, Arc<SqliteIndex>)> {
+    let lock = DataDirLock::use_index(&config.data_dir)?;
+    let index = SqliteIndex::open(config.data_dir.join("index.sqlite"))
+        .context("cannot open the index database")?;
+    Ok((lock, Arc::new(index)))
 }
 
 /// Puts a change made here on the audit trail. Its author is the
@@ -137,7 +138,7 @@ fn read_password() -> Result<String> {
 }
 
 pub async fn user(config: &Config, command: UserCommand) -> Result<ExitCode> {
-    let db = open(config).await?;
+    let (_lock, db) = open(config).await?;
     match command {
         UserCommand::Add {
             name,
@@ -217,7 +218,7 @@ pub async fn user(config: &Config, command: UserCommand) -> Result<ExitCode> {
 }
 
 pub async fn site(config: &Config, command: SiteCommand) -> Result<ExitCode> {
-    let db = open(config).await?;
+    let (_lock, db) = open(config).await?;
     match command {
         SiteCommand::Add {
             name,
@@ -267,7 +268,7 @@ pub async fn site(config: &Config, command: SiteCommand) -> Result<ExitCode> {
 }
 
 pub async fn token(config: &Config, command: TokenCommand) -> Result<ExitCode> {
-    let db = open(config).await?;
+    let (_lock, db) = open(config).await?;
     match command {
         TokenCommand::Create { site, label } => {
             if !db.sites().await?.iter().any(|s| s.name == site) {

@@ -1,11 +1,15 @@
-//! One owner of a data directory at a time: `pacs serve`, or `pacs
-//! restore` while it replaces the index. A second server on the same
-//! directory would share its index with a stranger whose in-process
-//! guards (the per-instance store lock, the forwarding leases it thinks
-//! are its own) it cannot see. The lock is the kernel's advisory lock on
-//! `DATA_DIR/pacs.lock`, let go when the process ends, however it ends,
-//! so a crash never leaves it stale; the file names its holder for a
-//! person who wonders.
+//! Who may use a data directory at once, by the kernel's advisory locks
+//! (let go when the process ends, however it ends, so a crash never
+//! leaves one stale):
+//!
+//! - `DATA/pacs.lock`: one `pacs serve`, or one `pacs restore`. A second
+//!   server on the same directory would share its index with a stranger
+//!   whose in-process guards (the per-instance store lock, the forwarding
+//!   leases it thinks its own) it cannot see. The file names its holder
+//!   for a person who wonders.
+//! - `DATA/index.lock`: shared by everything that opens the index (the
+//!   server, `import`, `verify`, `backup`, `user`, `site`, `token`), taken
+//!   whole by `restore`, which replaces the index under them.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
@@ -13,51 +17,97 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-/// Held while the data directory is this process's.
+/// Held while this process uses the data directory as it said.
 #[derive(Debug)]
 pub struct DataDirLock {
-    _file: File,
+    _files: Vec<File>,
 }
 
 impl DataDirLock {
-    /// Takes `data_dir` (creating it) for `purpose` (`serve`, `restore`),
-    /// or says who has it.
-    pub fn acquire(data_dir: &Path, purpose: &str) -> Result<DataDirLock> {
-        std::fs::create_dir_all(data_dir)
-            .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
-        let path = data_dir.join("pacs.lock");
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
-                let holder = holder.trim();
-                bail!(
-                    "{} is in use by another pacs{}: stop it first",
-                    data_dir.display(),
-                    if holder.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({holder})")
-                    }
-                );
-            }
-            Err(TryLockError::Error(e)) => {
-                return Err(e).with_context(|| format!("cannot lock {}", path.display()));
-            }
+    /// For `pacs serve`: the only server, and a user of the index.
+    pub fn serve(data_dir: &Path) -> Result<DataDirLock> {
+        let owner = owner(data_dir, "serve")?;
+        let index = index(data_dir, false)?;
+        Ok(DataDirLock {
+            _files: vec![owner, index],
+        })
+    }
+
+    /// For `pacs restore`: no server, and nobody else in the index.
+    pub fn restore(data_dir: &Path) -> Result<DataDirLock> {
+        let owner = owner(data_dir, "restore")?;
+        let index = index(data_dir, true)?;
+        Ok(DataDirLock {
+            _files: vec![owner, index],
+        })
+    }
+
+    /// For a command that opens the index beside a server.
+    pub fn use_index(data_dir: &Path) -> Result<DataDirLock> {
+        Ok(DataDirLock {
+            _files: vec![index(data_dir, false)?],
+        })
+    }
+}
+
+fn open(data_dir: &Path, name: &str) -> Result<File> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    let path = data_dir.join(name);
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))
+}
+
+/// Says who holds `DATA/pacs.lock`, as its holder wrote it.
+fn in_use(data_dir: &Path) -> anyhow::Error {
+    let mut holder = String::new();
+    let _ = File::open(data_dir.join("pacs.lock")).and_then(|mut f| f.read_to_string(&mut holder));
+    let holder = holder.trim();
+    anyhow::anyhow!(
+        "{} is in use by another pacs{}: stop it first",
+        data_dir.display(),
+        if holder.is_empty() {
+            String::new()
+        } else {
+            format!(" ({holder})")
         }
-        file.set_len(0)
-            .and_then(|()| file.rewind())
-            .and_then(|()| writeln!(file, "pacs {purpose}, process {}", std::process::id()))
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(DataDirLock { _file: file })
+    )
+}
+
+fn owner(data_dir: &Path, purpose: &str) -> Result<File> {
+    let mut file = open(data_dir, "pacs.lock")?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => return Err(in_use(data_dir)),
+        Err(TryLockError::Error(e)) => return Err(e).context("cannot lock pacs.lock"),
+    }
+    file.set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| writeln!(file, "pacs {purpose}, process {}", std::process::id()))
+        .context("cannot write pacs.lock")?;
+    Ok(file)
+}
+
+fn index(data_dir: &Path, whole: bool) -> Result<File> {
+    let file = open(data_dir, "index.lock")?;
+    let taken = if whole {
+        file.try_lock()
+    } else {
+        file.try_lock_shared()
+    };
+    match taken {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) if whole => Err(in_use(data_dir)),
+        Err(TryLockError::WouldBlock) => bail!(
+            "the index in {} is being restored: try again once that is done",
+            data_dir.display()
+        ),
+        Err(TryLockError::Error(e)) => Err(e).context("cannot lock index.lock"),
     }
 }
 
@@ -66,17 +116,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_owner_at_a_time_and_the_next_once_it_is_gone() {
+    fn one_server_many_index_users_and_a_restore_alone() {
         let dir = tempfile::tempdir().unwrap();
-        let first = DataDirLock::acquire(dir.path(), "serve").unwrap();
-        let refused = DataDirLock::acquire(dir.path(), "restore").unwrap_err();
-        let text = format!("{refused:#}");
-        assert!(text.contains("in use by another pacs"), "{text}");
+        let server = DataDirLock::serve(dir.path()).unwrap();
+        let said = format!("{:#}", DataDirLock::serve(dir.path()).unwrap_err());
+        assert!(said.contains("in use by another pacs"), "{said}");
         assert!(
-            text.contains(&format!("pacs serve, process {}", std::process::id())),
-            "{text}"
+            said.contains(&format!("pacs serve, process {}", std::process::id())),
+            "{said}"
         );
-        drop(first);
-        DataDirLock::acquire(dir.path(), "restore").unwrap();
+        // Commands beside the server share the index with it.
+        let import = DataDirLock::use_index(dir.path()).unwrap();
+        assert!(DataDirLock::restore(dir.path()).is_err());
+        drop(server);
+        // With the server gone, a restore still waits for the import.
+        assert!(DataDirLock::restore(dir.path()).is_err());
+        drop(import);
+        let restore = DataDirLock::restore(dir.path()).unwrap();
+        let said = format!("{:#}", DataDirLock::use_index(dir.path()).unwrap_err());
+        assert!(said.contains("being restored"), "{said}");
+        assert!(DataDirLock::serve(dir.path()).is_err());
+        drop(restore);
+        DataDirLock::serve(dir.path()).unwrap();
     }
 }

@@ -261,6 +261,7 @@ async fn run(command: Command) -> Result<ExitCode> {
             quiet,
         } => {
             let config = data_config(common)?;
+            let _index = data_lock::DataDirLock::use_index(&config.data_dir)?;
             let services = server::open(&config).await?;
             let files = import::collect_files(&paths)?;
             let summary = import::import(&services.ingest, files, !quiet).await;
@@ -287,6 +288,7 @@ async fn run(command: Command) -> Result<ExitCode> {
             quiet,
         } => {
             let config = data_config(common)?;
+            let _index = data_lock::DataDirLock::use_index(&config.data_dir)?;
             let study = study
                 .map(|s| pacs_core::Uid::parse(&s).map_err(|e| anyhow::anyhow!("--study: {e}")))
                 .transpose()?;
@@ -332,6 +334,7 @@ async fn run(command: Command) -> Result<ExitCode> {
         }
         Command::Backup { common, to } => {
             let config = data_config(common)?;
+            let _index = data_lock::DataDirLock::use_index(&config.data_dir)?;
             let index = config.data_dir.join("index.sqlite");
             if !index.is_file() {
                 anyhow::bail!("there is no index at {}", index.display());
@@ -353,7 +356,7 @@ async fn run(command: Command) -> Result<ExitCode> {
         }
         Command::Restore { common, from } => {
             let config = data_config(common)?;
-            let _owner = data_lock::DataDirLock::acquire(&config.data_dir, "restore")?;
+            let _owner = data_lock::DataDirLock::restore(&config.data_dir)?;
             let index = config.data_dir.join("index.sqlite");
             let suffix = format!(
                 ".before-restore-{}",

@@ -129,7 +129,7 @@ pub async fn open(config: &Config) -> Result<Services> {
 /// associations or requests, stores under way finish, then exit.
 pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
     // Held until the server has stopped.
-    let _owner = crate::data_lock::DataDirLock::acquire(&config.data_dir, "serve")?;
+    let _owner = crate::data_lock::DataDirLock::serve(&config.data_dir)?;
     let services = open(&config).await?;
     if with_samples {
         crate::samples::load_if_empty(&config, &services).await?;
