@@ -2,8 +2,8 @@
 //! ISO 2022 code extensions written by pydicom (Cyrillic, and the Japanese
 //! and Korean examples of PS3.5), and windows-1251 text that names no
 //! character set, read as the archive is configured to. Searches and
-//! metadata must say what pydicom reads; the stored objects stay byte for
-//! byte as sent.
+//! metadata must say what pydicom reads, and a name is found by any of its
+//! forms; the stored objects stay byte for byte as sent.
 
 mod common;
 #[path = "common/dicomweb_support.rs"]
@@ -91,8 +91,30 @@ fn names_in_code_extensions_and_undeclared_code_pages_read_as_written() {
         assert!(&parts[0].body == sent, "{case}: stored byte for byte");
     }
 
-    // A name is found by what a person types, in the script they read.
-    let found = qido(&server, "/studies?PatientName=Петров*");
-    assert_eq!(found.len(), 1, "the undeclared windows-1251 name");
+    // A name is found by what a person types, in whichever of its forms,
+    // case aside.
+    let patient_of = |query: &str| -> Vec<String> {
+        qido(
+            &server,
+            &format!("/studies?PatientName={query}&includefield=00100020"),
+        )
+        .iter()
+        .filter_map(|s| web::string_value(s, "00100020"))
+        .collect()
+    };
+    for (query, patient) in [
+        ("Петров*", "undeclared"),
+        ("Ivanov^Ivan", "cyrillic"),
+        ("иванов^иван", "cyrillic"),
+        ("Иван*", "cyrillic"),
+        ("山田*", "japanese"),
+        ("やまだ^たろう", "japanese"),
+        ("yamada*", "japanese"),
+        ("홍^길동", "korean"),
+        ("洪*", "korean"),
+    ] {
+        assert_eq!(patient_of(query), vec![patient], "{query}");
+    }
+    assert!(patient_of("Ivanov^Ivan=Иванов^Иван").contains(&"cyrillic".to_owned()));
     assert!(server.stop().success());
 }

@@ -4,7 +4,7 @@ use rusqlite::Connection;
 
 use crate::error::IndexError;
 
-pub(super) const VERSION: i64 = 5;
+pub(super) const VERSION: i64 = 6;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE studies (
@@ -283,6 +283,18 @@ SELECT study_uid, 2, 'scheduled',
 FROM studies;
 "#;
 
+/// The component groups of patients' names that have several (a Cyrillic
+/// or Japanese form beside the Latin one), each on its own, so that a
+/// name is found by whichever form is typed.
+const SCHEMA_V6: &str = r#"
+CREATE TABLE study_name_groups (
+    study_pk INTEGER NOT NULL REFERENCES studies(pk),
+    key TEXT NOT NULL
+);
+CREATE INDEX study_name_groups_by_key ON study_name_groups (key);
+CREATE INDEX study_name_groups_by_study ON study_name_groups (study_pk);
+"#;
+
 /// Creates or upgrades the schema.
 pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -321,5 +333,52 @@ pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
         tx.pragma_update(None, "user_version", 5)?;
         tx.commit()?;
     }
+    if version < 6 {
+        let tx = conn.transaction()?;
+        tx.execute_batch(SCHEMA_V6)?;
+        let named: Vec<(i64, String)> = tx
+            .prepare("SELECT pk, patient_name FROM studies WHERE patient_name LIKE '%=%'")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (pk, name) in named {
+            super::sqlite::index_name_groups(&tx, pk, &name)?;
+        }
+        tx.pragma_update(None, "user_version", 6)?;
+        tx.commit()?;
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An index of the version before name groups had studies whose
+    /// names have several groups: the upgrade indexes each group.
+    #[test]
+    fn upgrading_indexes_the_groups_of_names_already_stored() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        conn.execute_batch(
+            "DROP TABLE study_name_groups;
+             PRAGMA user_version = 5;
+             INSERT INTO studies (study_uid, patient_name, patient_name_key)
+             VALUES ('1.2.1', 'Ivanov^Ivan=Иванов^Иван', 'IVANOV^IVAN=ИВАНОВ^ИВАН'),
+                    ('1.2.2', 'Karimov^Otabek', 'KARIMOV^OTABEK');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let groups: Vec<String> = conn
+            .prepare("SELECT key FROM study_name_groups ORDER BY key")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(groups, vec!["IVANOV^IVAN", "ИВАНОВ^ИВАН"]);
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, VERSION);
+    }
 }

@@ -125,6 +125,20 @@ fn conditions(q: &Query) -> (Vec<String>, Vec<rusqlite::types::Value>) {
                 s.to_owned()
             }
         };
+        // A patient's name asked for by one component group matches any of
+        // the stored name's groups (a Cyrillic or Japanese form beside the
+        // Latin one), which names with several have indexed on their own.
+        let any_group = |value: &str, on: &dyn Fn(&str) -> String| {
+            if a == Attribute::PatientName && !value.contains('=') {
+                format!(
+                    "({} OR st.pk IN (SELECT g.study_pk FROM study_name_groups g WHERE {}))",
+                    on(col),
+                    on("g.key")
+                )
+            } else {
+                on(col)
+            }
+        };
         match &m.value {
             MatchValue::Exact(v) => {
                 if kind == MatchKind::Integer {
@@ -136,12 +150,12 @@ fn conditions(q: &Query) -> (Vec<String>, Vec<rusqlite::types::Value>) {
                         &mut params,
                         V::Text(format!("%^{}%", like_pattern(&fold(v)))),
                     );
-                    sql.push(format!(
-                        "({col} LIKE {a1} ESCAPE '\\' OR {col} LIKE {a2} ESCAPE '\\')"
-                    ));
+                    sql.push(any_group(v, &|c| {
+                        format!("({c} LIKE {a1} ESCAPE '\\' OR {c} LIKE {a2} ESCAPE '\\')")
+                    }));
                 } else {
                     let ph = p(&mut params, V::Text(fold(v)));
-                    sql.push(format!("{col} = {ph}"));
+                    sql.push(any_group(v, &|c| format!("{c} = {ph}")));
                 }
             }
             MatchValue::Wildcard(v) => {
@@ -150,13 +164,21 @@ fn conditions(q: &Query) -> (Vec<String>, Vec<rusqlite::types::Value>) {
                     continue; // matches everything
                 }
                 // A plain prefix pattern also becomes a range, which uses the index.
-                if let Some(prefix) = folded.strip_suffix('*').filter(|s| !s.contains(['*', '?'])) {
-                    let lo = p(&mut params, V::Text(prefix.to_owned()));
-                    let hi = p(&mut params, V::Text(format!("{prefix}\u{10FFFF}")));
-                    sql.push(format!("{col} >= {lo} AND {col} < {hi}"));
-                }
+                let range = folded
+                    .strip_suffix('*')
+                    .filter(|s| !s.contains(['*', '?']))
+                    .map(|prefix| {
+                        let lo = p(&mut params, V::Text(prefix.to_owned()));
+                        let hi = p(&mut params, V::Text(format!("{prefix}\u{10FFFF}")));
+                        (lo, hi)
+                    });
                 let ph = p(&mut params, V::Text(like_pattern(&folded)));
-                sql.push(format!("{col} LIKE {ph} ESCAPE '\\'"));
+                sql.push(any_group(v, &|c| match &range {
+                    Some((lo, hi)) => {
+                        format!("({c} >= {lo} AND {c} < {hi} AND {c} LIKE {ph} ESCAPE '\\')")
+                    }
+                    None => format!("{c} LIKE {ph} ESCAPE '\\'"),
+                }));
             }
             MatchValue::UidList(list) => {
                 let phs: Vec<String> = list

@@ -265,6 +265,22 @@ pub(super) fn name_key(name: &str) -> String {
     name.to_uppercase()
 }
 
+/// Indexes each component group of study `study_pk`'s patient name (one
+/// with several: `Ivanov^Ivan=Иванов^Иван`) on its own, for searches by
+/// any of them; the whole name's key alone would find only a prefix of
+/// the first.
+pub(super) fn index_name_groups(
+    tx: &Transaction<'_>,
+    study_pk: i64,
+    name: &str,
+) -> Result<(), IndexError> {
+    for group in name.split('=').filter(|g| !g.trim().is_empty()) {
+        tx.prepare_cached("INSERT INTO study_name_groups (study_pk, key) VALUES (?1, ?2)")?
+            .execute(params![study_pk, name_key(group)])?;
+    }
+    Ok(())
+}
+
 fn insert_one(
     tx: &Transaction<'_>,
     n: &NewInstance,
@@ -338,7 +354,11 @@ fn insert_one(
                 s.referring_physician_name,
                 s.referring_physician_name.as_deref().map(name_key),
             ])?;
-            tx.last_insert_rowid()
+            let pk = tx.last_insert_rowid();
+            if let Some(name) = s.patient_name.as_deref().filter(|n| n.contains('=')) {
+                index_name_groups(tx, pk, name)?;
+            }
+            pk
         }
     };
 
