@@ -50,17 +50,25 @@ impl DataDirLock {
     }
 }
 
-fn open(data_dir: &Path, name: &str) -> Result<File> {
+/// Opens (creating) a lock file; read-only where another account made it
+/// and this one may not write it: a lock needs no more.
+fn open(data_dir: &Path, name: &str) -> Result<(File, bool)> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
     let path = data_dir.join(name);
-    OpenOptions::new()
+    let writable = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
-        .open(&path)
-        .with_context(|| format!("cannot open {}", path.display()))
+        .open(&path);
+    match writable {
+        Ok(file) => Ok((file, true)),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => File::open(&path)
+            .map(|file| (file, false))
+            .with_context(|| format!("cannot open {}", path.display())),
+        Err(e) => Err(e).with_context(|| format!("cannot open {}", path.display())),
+    }
 }
 
 /// Says who holds `DATA/pacs.lock`, as its holder wrote it.
@@ -80,21 +88,23 @@ fn in_use(data_dir: &Path) -> anyhow::Error {
 }
 
 fn owner(data_dir: &Path, purpose: &str) -> Result<File> {
-    let mut file = open(data_dir, "pacs.lock")?;
+    let (mut file, writable) = open(data_dir, "pacs.lock")?;
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => return Err(in_use(data_dir)),
         Err(TryLockError::Error(e)) => return Err(e).context("cannot lock pacs.lock"),
     }
-    file.set_len(0)
-        .and_then(|()| file.rewind())
-        .and_then(|()| writeln!(file, "pacs {purpose}, process {}", std::process::id()))
-        .context("cannot write pacs.lock")?;
+    if writable {
+        file.set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| writeln!(file, "pacs {purpose}, process {}", std::process::id()))
+            .context("cannot write pacs.lock")?;
+    }
     Ok(file)
 }
 
 fn index(data_dir: &Path, whole: bool) -> Result<File> {
-    let file = open(data_dir, "index.lock")?;
+    let (file, _) = open(data_dir, "index.lock")?;
     let taken = if whole {
         file.try_lock()
     } else {
@@ -102,7 +112,12 @@ fn index(data_dir: &Path, whole: bool) -> Result<File> {
     };
     match taken {
         Ok(()) => Ok(file),
-        Err(TryLockError::WouldBlock) if whole => Err(in_use(data_dir)),
+        // (the server, which holds `pacs.lock` too, was found there)
+        Err(TryLockError::WouldBlock) if whole => bail!(
+            "the index in {} is open in another pacs command (import, verify, backup, \
+             user, site or token): let it finish first",
+            data_dir.display()
+        ),
         Err(TryLockError::WouldBlock) => bail!(
             "the index in {} is being restored: try again once that is done",
             data_dir.display()
@@ -129,8 +144,10 @@ mod tests {
         let import = DataDirLock::use_index(dir.path()).unwrap();
         assert!(DataDirLock::restore(dir.path()).is_err());
         drop(server);
-        // With the server gone, a restore still waits for the import.
-        assert!(DataDirLock::restore(dir.path()).is_err());
+        // With the server gone, a restore still waits for the import,
+        // and says so.
+        let said = format!("{:#}", DataDirLock::restore(dir.path()).unwrap_err());
+        assert!(said.contains("open in another pacs command"), "{said}");
         drop(import);
         let restore = DataDirLock::restore(dir.path()).unwrap();
         let said = format!("{:#}", DataDirLock::use_index(dir.path()).unwrap_err());

@@ -363,8 +363,9 @@ async fn run(command: Command) -> Result<ExitCode> {
                 chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
             );
             let source = from.clone();
+            let now = pacs_core::forward::now_millis();
             let r = tokio::task::spawn_blocking(move || {
-                pacs_core::index::restore(&source, &index, &suffix)
+                pacs_core::index::restore(&source, &index, &suffix, now)
             })
             .await?
             .with_context(|| format!("cannot restore the index from {}", from.display()))?;
@@ -380,6 +381,14 @@ async fn run(command: Command) -> Result<ExitCode> {
             if let Some(kept) = &r.kept {
                 println!("the index it replaced is kept as {}", kept.display());
             }
+            println!(
+                "{} sign-in sessions and read-only links of the backup ended: everyone signs in again",
+                r.sessions_ended
+            );
+            println!(
+                "accounts, passwords and gateway tokens are as they were at the backup: \
+                 disable again what was disabled since (pacs user list, pacs token list)"
+            );
             println!(
                 "next: pacs verify --data-dir {} --reindex indexes the studies stored since the backup",
                 config.data_dir.display()

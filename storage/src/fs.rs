@@ -387,6 +387,10 @@ impl Inner {
         let tmp_name = tmp.display().to_string();
         let (mut written, mut flushed) = (0u64, 0u64);
         while let Some(piece) = pieces.blocking_recv() {
+            if abandoned.load(Ordering::Acquire) {
+                // Nobody will name it: what is still queued is not written.
+                break;
+            }
             file.write_all(&piece).map_err(|e| io_error(tmp, e))?;
             written += piece.len() as u64;
             progress.store(written, Ordering::Release);

@@ -76,11 +76,25 @@ fn check(copy: &Path) -> Result<BackupContents, IndexError> {
             schema::VERSION
         )));
     }
+    let has = |table: &str| -> Result<bool, IndexError> {
+        Ok(conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+            [table],
+            |r| r.get(0),
+        )?)
+    };
+    if !has("studies")? {
+        return Err(IndexError::Corrupt(format!(
+            "{} is not an index: it has no studies table",
+            copy.display()
+        )));
+    }
+    // A table a backup of an older version does not have yet holds none.
     let count = |table: &str| -> Result<i64, IndexError> {
-        conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
-            .map_err(|e| {
-                IndexError::Corrupt(format!("{} has no {table} table: {e}", copy.display()))
-            })
+        if !has(table)? {
+            return Ok(0);
+        }
+        Ok(conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?)
     };
     Ok(BackupContents {
         studies: count("studies")?,
@@ -135,56 +149,209 @@ pub struct Restored {
     /// Where the index it replaced now is, with its `-wal` and `-shm`
     /// files beside it; `None` when there was none.
     pub kept: Option<PathBuf>,
+    /// Sign-in sessions and read-only links of the backup ended, since
+    /// some may have been ended after it was taken.
+    pub sessions_ended: usize,
 }
 
 /// Puts the backup at `backup` in place as the index at `index`, which
-/// nothing may have open. The copy is checked (as [`back_up`] checks) once
-/// it is beside the index, before anything is moved; the index it
-/// replaces is renamed, never removed, to `index` + `kept_suffix`, its
-/// write-ahead log with it, so that a restore of the wrong file can be
-/// undone.
-pub fn restore(backup: &Path, index: &Path, kept_suffix: &str) -> Result<Restored, IndexError> {
+/// nothing may have open:
+/// - the copy is written beside the index and checked (as [`back_up`]
+///   checks) before anything is moved, then owned like the index it
+///   replaces;
+/// - sign-in sessions and read-only links in it are ended: one revoked
+///   since the backup would otherwise be alive again (machine tokens are
+///   left, since gateways would stop; the caller says so);
+/// - the index it replaces stays, as `index` + `kept_suffix` (a hard link
+///   made first, so that there is an index under `index` at every moment),
+///   and so do its write-ahead log and shared memory files, moved aside
+///   whether or not the index itself is there: SQLite would replay a log
+///   left beside the restored copy into it.
+pub fn restore(
+    backup: &Path,
+    index: &Path,
+    kept_suffix: &str,
+    now_millis: i64,
+) -> Result<Restored, IndexError> {
+    use std::os::unix::fs::MetadataExt;
+
     let (dir, name) = place(index)?;
     let partial = dir.join(format!(".{name}.restoring"));
+    let kept = dir.join(format!("{name}{kept_suffix}"));
+    if kept.exists() {
+        return Err(IndexError::Database(format!(
+            "{} exists already: choose another time to restore",
+            kept.display()
+        )));
+    }
     let mut into = fresh_partial(&partial)?;
-    let copied = std::fs::File::open(backup)
+    let prepared = std::fs::File::open(backup)
         .map_err(|e| io("open", backup, e))
         .and_then(|mut from| std::io::copy(&mut from, &mut into).map_err(|e| io("copy", backup, e)))
-        .and_then(|_| check(&partial));
+        .and_then(|_| check(&partial))
+        .and_then(|contents| {
+            let conn = Connection::open(&partial)?;
+            let has_sessions: bool = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'sessions')",
+                [],
+                |r| r.get(0),
+            )?;
+            let ended = if has_sessions {
+                conn.execute(
+                    "UPDATE sessions SET revoked_at = ?1
+                     WHERE kind <> 'machine' AND revoked_at IS NULL",
+                    [now_millis],
+                )?
+            } else {
+                0
+            };
+            conn.close().map_err(|(_, e)| IndexError::from(e))?;
+            Ok((contents, ended))
+        })
+        .and_then(|done| {
+            // Owned like what it replaces (or the directory), so that a
+            // restore run as root leaves an index the service can open.
+            let owner = std::fs::metadata(index)
+                .or_else(|_| std::fs::metadata(&dir))
+                .map_err(|e| io("read the owner of", index, e))?;
+            if std::fs::metadata(&partial)
+                .map(|m| (m.uid(), m.gid()) != (owner.uid(), owner.gid()))
+                .unwrap_or(false)
+            {
+                std::os::unix::fs::chown(&partial, Some(owner.uid()), Some(owner.gid()))
+                    .map_err(|e| io("give the owner of the index to", &partial, e))?;
+            }
+            Ok(done)
+        });
     drop(into);
-    let contents = match copied {
-        Ok(contents) => contents,
+    let (contents, sessions_ended) = match prepared {
+        Ok(done) => done,
         Err(e) => {
             let _ = std::fs::remove_file(&partial);
             return Err(e);
         }
     };
-    let kept = if index.exists() {
-        let kept = dir.join(format!("{name}{kept_suffix}"));
-        if kept.exists() {
-            let _ = std::fs::remove_file(&partial);
-            return Err(IndexError::Database(format!(
-                "{} exists already: choose another time to restore",
-                kept.display()
-            )));
-        }
-        // Its log folded in where it still opens (a clean stop leaves none),
-        // so that what is kept is one file; what remains moves with it.
+    let had_index = index.exists();
+    if had_index {
+        // Its log folded in where it still opens (a clean stop leaves
+        // none), so that what is kept is one file.
         if let Ok(conn) = Connection::open(index) {
             let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
         }
-        for suffix in ["-wal", "-shm"] {
-            let from = dir.join(format!("{name}{suffix}"));
-            if from.exists() {
-                let to = dir.join(format!("{name}{kept_suffix}{suffix}"));
-                std::fs::rename(&from, &to).map_err(|e| io("move aside", &from, e))?;
-            }
+        std::fs::hard_link(index, &kept).map_err(|e| io("keep", index, e))?;
+    }
+    for suffix in ["-wal", "-shm"] {
+        let from = dir.join(format!("{name}{suffix}"));
+        if from.exists() {
+            let to = dir.join(format!("{name}{kept_suffix}{suffix}"));
+            std::fs::rename(&from, &to).map_err(|e| io("move aside", &from, e))?;
         }
-        std::fs::rename(index, &kept).map_err(|e| io("move aside", index, e))?;
-        Some(kept)
-    } else {
-        None
-    };
+    }
     put_in_place(&partial, index, &dir)?;
-    Ok(Restored { contents, kept })
+    Ok(Restored {
+        contents,
+        kept: had_index.then_some(kept),
+        sessions_ended,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index_with(path: &Path, studies: &[&str]) {
+        let mut conn = Connection::open(path).unwrap();
+        schema::migrate(&mut conn).unwrap();
+        for uid in studies {
+            conn.execute("INSERT INTO studies (study_uid) VALUES (?1)", [uid])
+                .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO sessions (token_hash, kind, username, created_at)
+             VALUES ('a', 'user', 'rad1', 1), ('b', 'machine', NULL, 1), ('c', 'share', 'rad1', 1)",
+            [],
+        )
+        .unwrap();
+    }
+
+    fn studies_in(path: &Path) -> Vec<String> {
+        Connection::open(path)
+            .unwrap()
+            .prepare("SELECT study_uid FROM studies ORDER BY study_uid")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_restore_keeps_what_it_replaces_and_ends_sessions_but_not_gateways() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = dir.path().join("index.sqlite");
+        index_with(&index, &["1.1"]);
+        let backup = dir.path().join("backup.sqlite");
+        assert_eq!(back_up(&index, &backup).unwrap().studies, 1);
+        Connection::open(&index)
+            .unwrap()
+            .execute("INSERT INTO studies (study_uid) VALUES ('1.2')", [])
+            .unwrap();
+
+        let r = restore(&backup, &index, ".before", 5).unwrap();
+        assert_eq!(r.contents.studies, 1);
+        assert_eq!(r.sessions_ended, 2, "the user's session and the link");
+        assert_eq!(studies_in(&index), vec!["1.1"]);
+        let kept = r.kept.unwrap();
+        assert_eq!(studies_in(&kept), vec!["1.1", "1.2"], "what it replaced");
+        let live: i64 = Connection::open(&index)
+            .unwrap()
+            .query_row(
+                "SELECT count(*) FROM sessions WHERE revoked_at IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(live, 1, "the gateway's token");
+        // Kept once: a second restore under the same name is refused.
+        assert!(restore(&backup, &index, ".before", 6).is_err());
+    }
+
+    #[test]
+    fn a_log_left_without_its_index_is_moved_aside_not_replayed() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = dir.path().join("index.sqlite");
+        let backup = dir.path().join("backup.sqlite");
+        index_with(&backup, &["2.1"]);
+        std::fs::write(dir.path().join("index.sqlite-wal"), b"a stranger's log").unwrap();
+        let r = restore(&backup, &index, ".before", 5).unwrap();
+        assert_eq!(r.kept, None);
+        assert!(!dir.path().join("index.sqlite-wal").exists());
+        assert!(dir.path().join("index.sqlite.before-wal").exists());
+        assert_eq!(studies_in(&index), vec!["2.1"]);
+    }
+
+    #[test]
+    fn what_is_not_an_index_is_refused_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = dir.path().join("index.sqlite");
+        index_with(&index, &["3.1"]);
+        let junk = dir.path().join("junk");
+        std::fs::write(&junk, b"not a database").unwrap();
+        assert!(restore(&junk, &index, ".before", 5).is_err());
+        let empty = dir.path().join("empty.sqlite");
+        Connection::open(&empty)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x); PRAGMA user_version = 3;")
+            .unwrap();
+        let e = restore(&empty, &index, ".before", 5).unwrap_err();
+        assert!(e.to_string().contains("not an index"), "{e}");
+        assert_eq!(studies_in(&index), vec!["3.1"]);
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().into_string().unwrap())
+            .filter(|n| n.contains("restoring") || n.contains("before"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
 }
