@@ -5,10 +5,31 @@ use crate::model::{Lang, UnixMillis};
 
 /// A DICOM person name (`Family^Given^Middle^Prefix^Suffix`, maybe followed
 /// by `=`-separated ideographic and phonetic groups) as a reader writes it:
-/// `Ivanov^Ivan^Petrovich` → `Ivanov, Ivan Petrovich`. Only the first
-/// (alphabetic) group is used. A name without `^` is taken as free text.
+/// `Ivanov^Ivan^Petrovich` → `Ivanov, Ivan Petrovich`; a second form that
+/// differs follows in parentheses (`Ivanov, Ivan (Иванов, Иван)`). A name
+/// without `^` is taken as free text.
 pub fn person_name(pn: &str) -> String {
-    let group = pn.split('=').next().unwrap_or("").trim();
+    person_name_in(pn, |_| true)
+}
+
+/// [`person_name`] with only the groups whose every character `renders`:
+/// a typeface without CJK glyphs shows the Latin form alone rather than
+/// a row of question marks.
+pub fn person_name_in(pn: &str, renders: impl Fn(char) -> bool) -> String {
+    let mut groups = pn
+        .split('=')
+        .map(group_name)
+        .filter(|g| !g.is_empty() && g.chars().all(|c| c == ' ' || renders(c)));
+    let first = groups.next().unwrap_or_default();
+    match groups.find(|other| *other != first) {
+        Some(other) => format!("{first} ({other})"),
+        None => first,
+    }
+}
+
+/// One component group of a person name, as [`person_name`] writes it.
+fn group_name(group: &str) -> String {
+    let group = group.trim();
     if !group.contains('^') {
         return collapse_spaces(group);
     }
@@ -215,6 +236,18 @@ mod tests {
         assert_eq!(person_name("Ivanov^"), "Ivanov");
         assert_eq!(person_name("^Ivan"), "Ivan");
         assert_eq!(person_name("Иванов^Иван=Иванов^Иван"), "Иванов, Иван");
+        assert_eq!(
+            person_name("Ivanov^Ivan=Иванов^Иван"),
+            "Ivanov, Ivan (Иванов, Иван)"
+        );
+        assert_eq!(
+            person_name("Yamada^Tarou=山田^太郎=やまだ^たろう"),
+            "Yamada, Tarou (山田, 太郎)"
+        );
+        assert_eq!(
+            person_name_in("Yamada^Tarou=山田^太郎", |c| c.is_ascii()),
+            "Yamada, Tarou"
+        );
         assert_eq!(person_name("Karimova^Oʻgʻiloy "), "Karimova, Oʻgʻiloy");
         assert_eq!(person_name("  John   Smith "), "John Smith");
         assert_eq!(person_name(""), "");

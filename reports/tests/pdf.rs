@@ -316,3 +316,32 @@ fn the_same_report_gives_the_same_bytes() {
     let doc = russian_report();
     assert_eq!(pdf(&doc).expect("pdf"), pdf(&doc).expect("pdf"));
 }
+
+/// A name with a second form shows both where the typeface has the
+/// glyphs (Cyrillic beside Latin), and the Latin one alone where it does
+/// not (kanji): never a row of question marks.
+#[test]
+fn a_name_with_two_forms_shows_what_the_typeface_can() {
+    let Some(p) = poppler() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, shown, absent) in [
+        (
+            "Ivanov^Ivan=Иванов^Иван",
+            "Ivanov, Ivan (Иванов, Иван)",
+            "?",
+        ),
+        ("Yamada^Tarou=山田^太郎", "Yamada, Tarou", "山田"),
+    ] {
+        let mut doc = russian_report();
+        doc.patient_name = name.into();
+        let file = dir.path().join("name.pdf");
+        std::fs::write(&file, pdf(&doc).expect("pdf")).expect("write");
+        let flat = squash(&text_of(&p, &file));
+        assert!(flat.contains(shown), "{name}: {flat}");
+        assert!(
+            !flat.contains(&format!("{shown} ({absent}")),
+            "{name}: {flat}"
+        );
+        assert!(!flat.contains("(??"), "{name}: {flat}");
+    }
+}

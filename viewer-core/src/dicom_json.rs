@@ -273,19 +273,17 @@ impl Attributes {
         (x.fract() == 0.0 && in_range).then_some(x as i64)
     }
 
-    /// A person name as a reader would write it: the Alphabetic group's
-    /// components (family, given, middle, prefix, suffix) joined by single
-    /// spaces, empty components dropped. Falls back to the Ideographic and
-    /// then the Phonetic group when there is no Alphabetic one. Characters
-    /// are passed through untouched.
+    /// A person name as a reader would write it: see
+    /// [`readable_person_name`]; the Alphabetic, Ideographic and Phonetic
+    /// groups in that order. Characters are passed through untouched.
     pub fn person_name(&self, tag: u32) -> Option<String> {
         let value = self.elements.get(&tag)?.values.first()?;
         let raw = match value {
             Value::Object(groups) => ["Alphabetic", "Ideographic", "Phonetic"]
                 .iter()
-                .filter_map(|g| groups.get(*g).and_then(Value::as_str))
-                .find(|s| !s.trim().is_empty())?
-                .to_owned(),
+                .map(|g| groups.get(*g).and_then(Value::as_str).unwrap_or(""))
+                .collect::<Vec<_>>()
+                .join("="),
             // Some servers send the PS3.5 string form: groups separated by '='.
             Value::String(s) => s.clone(),
             _ => return None,
@@ -395,19 +393,27 @@ fn json_kind(value: &Value) -> &'static str {
 }
 
 /// A person name in its PS3.5 string form (`Family^Given^Middle`, groups
-/// separated by `=`) as a reader would write it: the first group's
-/// components joined by single spaces, empty ones dropped.
+/// separated by `=`) as a reader would write it: each group's components
+/// joined by single spaces, empty ones dropped; the first non-empty group,
+/// then the next one that differs in parentheses
+/// (`Ivanov Ivan (Иванов Иван)`).
 pub fn readable_person_name(raw: &str) -> Option<String> {
-    let name = raw
-        .split('=')
-        .next()
-        .unwrap_or_default()
-        .split('^')
-        .map(str::trim)
-        .filter(|part| !part.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
-    (!name.is_empty()).then_some(name)
+    let mut groups = raw.split('=').filter_map(|group| {
+        let name = group
+            .split('^')
+            .map(str::trim)
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        (!name.is_empty()).then_some(name)
+    });
+    let first = groups.next()?;
+    // A second form (Cyrillic or kanji beside the Latin one) is what some
+    // readers know the patient by: shown beside the first.
+    Some(match groups.find(|other| *other != first) {
+        Some(other) => format!("{first} ({other})"),
+        None => first,
+    })
 }
 
 #[cfg(test)]
@@ -513,7 +519,21 @@ mod tests {
         .unwrap();
         assert_eq!(
             string_form.person_name(tags::PATIENT_NAME).as_deref(),
-            Some("Petrov Pyotr")
+            Some("Petrov Pyotr (Петров Пётр)")
+        );
+        let groups = Attributes::new(json!({
+            "00100010": {"vr": "PN", "Value": [{
+                "Alphabetic": "Yamada^Tarou", "Ideographic": "山田^太郎", "Phonetic": "やまだ^たろう"
+            }]}
+        }))
+        .unwrap();
+        assert_eq!(
+            groups.person_name(tags::PATIENT_NAME).as_deref(),
+            Some("Yamada Tarou (山田 太郎)")
+        );
+        assert_eq!(
+            readable_person_name("Karimov^Otabek=Karimov^Otabek").as_deref(),
+            Some("Karimov Otabek")
         );
         let empty = Attributes::new(json!({"00100010": {"vr": "PN", "Value": [{}]}})).unwrap();
         assert_eq!(empty.person_name(tags::PATIENT_NAME), None);

@@ -57,7 +57,6 @@ impl Font {
         })
     }
 
-    #[cfg(test)]
     pub fn has_glyph(&self, c: char) -> bool {
         self.face.glyph_index(c).is_some()
     }

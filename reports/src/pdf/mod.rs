@@ -8,7 +8,7 @@ mod write;
 
 use self::font::Font;
 use self::layout::{ACCENT, ALERT, Flow, Geometry, INK, MUTED, Measure, Op, Rgb, Style};
-use crate::format::{Civil, display_date, display_time, person_name};
+use crate::format::{Civil, display_date, display_time, person_name_in};
 use crate::labels::{Labels, labels};
 use crate::model::{ReportDocument, ReportStatus, SignedVersion, VersionKind};
 use crate::templates::section_titles;
@@ -37,6 +37,12 @@ const KEY_IMAGE_HEIGHT: f32 = 300.0;
 struct Faces {
     regular: Font,
     bold: Font,
+}
+
+/// The people the report names, as the typeface can show them.
+struct Names {
+    patient: String,
+    referring: Option<String>,
 }
 
 impl Measure for Faces {
@@ -72,8 +78,18 @@ pub fn pdf(doc: &ReportDocument) -> Result<Vec<u8>, ReportError> {
 
     let geometry = Geometry::A4;
     let l = labels(doc.language);
+    // Names in the forms the typeface can show (see `person_name_in`).
+    let renders = |c: char| faces.regular.has_glyph(c) && faces.bold.has_glyph(c);
+    let names = Names {
+        patient: person_name_in(&doc.patient_name, renders),
+        referring: doc
+            .referring_physician
+            .as_deref()
+            .map(|p| person_name_in(p, renders)),
+    };
+    let patient_name = &names.patient;
     let mut flow = Flow::new(&faces, geometry);
-    front_matter(&mut flow, doc, l);
+    front_matter(&mut flow, doc, l, &names);
     critical(&mut flow, doc, l);
     body(&mut flow, doc);
     addenda(&mut flow, doc, l);
@@ -88,9 +104,9 @@ pub fn pdf(doc: &ReportDocument) -> Result<Vec<u8>, ReportError> {
         }
     }
     let mut pages = flow.into_pages();
-    running_heads(&mut pages, doc, l, &faces, geometry);
+    running_heads(&mut pages, doc, patient_name, l, &faces, geometry);
 
-    let title = format!("{}: {}", l.report_title, person_name(&doc.patient_name));
+    let title = format!("{}: {}", l.report_title, patient_name);
     let meta = write::Meta {
         title: &title,
         lang: doc.language.bcp47(),
@@ -128,7 +144,7 @@ fn or_dash(value: Option<&str>) -> String {
     }
 }
 
-fn front_matter(flow: &mut Flow<'_, Faces>, doc: &ReportDocument, l: &Labels) {
+fn front_matter(flow: &mut Flow<'_, Faces>, doc: &ReportDocument, l: &Labels, names: &Names) {
     if let Some(name) = doc
         .institution_name
         .as_deref()
@@ -149,7 +165,7 @@ fn front_matter(flow: &mut Flow<'_, Faces>, doc: &ReportDocument, l: &Labels) {
     flow.space(6.0);
 
     let patient = vec![
-        (l.patient.to_string(), person_name(&doc.patient_name)),
+        (l.patient.to_string(), names.patient.clone()),
         (l.patient_id.to_string(), normalize_text(&doc.patient_id)),
         (
             l.birth_date.to_string(),
@@ -191,15 +207,7 @@ fn front_matter(flow: &mut Flow<'_, Faces>, doc: &ReportDocument, l: &Labels) {
             or_dash(doc.accession_number.as_deref()),
         ),
         (l.modalities.to_string(), or_dash(Some(&modalities))),
-        (
-            l.referring.to_string(),
-            or_dash(
-                doc.referring_physician
-                    .as_deref()
-                    .map(person_name)
-                    .as_deref(),
-            ),
-        ),
+        (l.referring.to_string(), or_dash(names.referring.as_deref())),
     ];
     flow.columns(&[patient, study], LABEL, BODY, PANEL);
     flow.space(12.0);
@@ -319,6 +327,7 @@ fn addenda(flow: &mut Flow<'_, Faces>, doc: &ReportDocument, l: &Labels) {
 fn running_heads(
     pages: &mut [Vec<Op>],
     doc: &ReportDocument,
+    patient_name: &str,
     l: &Labels,
     faces: &Faces,
     g: Geometry,
@@ -329,11 +338,7 @@ fn running_heads(
         Some(name) if !name.is_empty() => format!("{} · {}", normalize_text(name), l.report_title),
         _ => l.report_title.to_string(),
     };
-    let patient = format!(
-        "{} · {}",
-        person_name(&doc.patient_name),
-        normalize_text(&doc.patient_id)
-    );
+    let patient = format!("{} · {}", patient_name, normalize_text(&doc.patient_id));
     for (i, page) in pages.iter_mut().enumerate() {
         if i > 0 {
             let right_width = faces.width(&patient, true, SMALL.size);
