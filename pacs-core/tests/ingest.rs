@@ -80,6 +80,15 @@ async fn stored_instance(
         .unwrap()
 }
 
+/// The stored object of `stored`, whole.
+async fn stored_object(f: &Fixture, stored: &pacs_core::Stored) -> Bytes {
+    let row = stored_instance(f, stored).await;
+    f.store
+        .get(&storage::ObjectKey::new(&row.object_key).unwrap())
+        .await
+        .unwrap()
+}
+
 async fn objects_on_disk(root: &std::path::Path) -> usize {
     let store = FsStore::open(root).unwrap();
     store.list("").await.unwrap().len()
@@ -405,12 +414,7 @@ async fn data_sets_taken_in_piece_by_piece_are_stored_and_deduplicated() {
 
     let stored = upload(&f, &sop, &dataset, 1000).await.unwrap();
     assert_eq!(stored.kind, StoreKind::New);
-    let row = stored_instance(&f, &stored).await;
-    let object = f
-        .store
-        .get(&storage::ObjectKey::new(&row.object_key).unwrap())
-        .await
-        .unwrap();
+    let object = stored_object(&f, &stored).await;
     let stored_header = pacs_core::layout::read_part10_header(&object).unwrap();
     assert_eq!(stored_header.media_storage_sop_instance_uid, sop);
     assert_eq!(
@@ -465,12 +469,7 @@ async fn a_data_set_whose_staging_falls_behind_is_written_once_complete() {
         .await
         .unwrap();
     assert_eq!(stored.kind, StoreKind::New);
-    let row = stored_instance(&f, &stored).await;
-    let object = f
-        .store
-        .get(&storage::ObjectKey::new(&row.object_key).unwrap())
-        .await
-        .unwrap();
+    let object = stored_object(&f, &stored).await;
     let header = pacs_core::layout::read_part10_header(&object).unwrap();
     assert_eq!(&object[header.dataset_offset..], dataset.as_ref());
     assert_eq!(objects_on_disk(&f.root).await, 1);
