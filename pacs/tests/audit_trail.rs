@@ -19,12 +19,15 @@ use common::dcmtk;
 use serde_json::{Value, json};
 use two_sites::world;
 
+/// The events of `action` by `user`, as the administrator reads them.
 fn audited(w: &two_sites::World, action: &str, user: &str) -> Vec<Value> {
     let user = user.replace(' ', "%20");
-    let (status, body) = w.get(
-        &format!("/api/audit?action={action}&user={user}"),
-        Some(&w.token("admin")),
-    );
+    audit_events(w, &format!("action={action}&user={user}"))
+}
+
+/// The events `query` selects from `GET /api/audit`.
+fn audit_events(w: &two_sites::World, query: &str) -> Vec<Value> {
+    let (status, body) = w.get(&format!("/api/audit?{query}"), Some(&w.token("admin")));
     assert_eq!(status, 200, "{body}");
     body["events"].as_array().unwrap().clone()
 }
@@ -117,12 +120,7 @@ fn denied_api_reads_are_on_the_audit_trail() {
 
 /// Every event of `action` on the trail, whoever it was by.
 fn audited_any(w: &two_sites::World, action: &str) -> Vec<Value> {
-    let (status, body) = w.get(
-        &format!("/api/audit?action={action}"),
-        Some(&w.token("admin")),
-    );
-    assert_eq!(status, 200, "{body}");
-    body["events"].as_array().unwrap().clone()
+    audit_events(w, &format!("action={action}"))
 }
 
 #[test]
