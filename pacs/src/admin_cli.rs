@@ -103,23 +103,35 @@ async fn open(config: &Config) -> Result<(DataDirLock, Arc<SqliteIndex>)> {
 /// of the archive can be mistaken for it). The change is made by then:
 /// if the trail cannot take it, the command says so and fails.
 async fn audit(db: &SqliteIndex, action: &str, detail: String) -> Result<()> {
+    console_audit(db, action, None, detail).await
+}
+
+/// [`audit`] for any command run at the console, about `study_uid` where
+/// the change is one study's.
+pub(crate) async fn console_audit(
+    workflow: &dyn Workflow,
+    action: &str,
+    study_uid: Option<String>,
+    detail: String,
+) -> Result<()> {
     let operator = ["SUDO_USER", "USER", "LOGNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
         .unwrap_or_else(|| "unknown".into());
-    db.audit(AuditEvent {
-        id: 0,
-        at: now_millis(),
-        user: Some(format!("(console {operator})")),
-        role: Some("operator".into()),
-        action: action.into(),
-        study_uid: None,
-        detail: Some(detail),
-        address: None,
-        outcome: "ok".into(),
-    })
-    .await
-    .context("the change is made, but the audit trail could not record it")
+    workflow
+        .audit(AuditEvent {
+            id: 0,
+            at: now_millis(),
+            user: Some(format!("(console {operator})")),
+            role: Some("operator".into()),
+            action: action.into(),
+            study_uid,
+            detail: Some(detail),
+            address: None,
+            outcome: "ok".into(),
+        })
+        .await
+        .context("the change is made, but the audit trail could not record it")
 }
 
 fn read_password() -> Result<String> {

@@ -11,7 +11,7 @@
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
-use pacs_core::index::StoredInstance;
+use pacs_core::index::{Index, StoredInstance};
 use pacs_core::query::{Level, Paging, Query};
 use pacs_core::verify::{INSTANCE_PREFIX, Problem, check_instance, sop_of_key, unindexed};
 use pacs_core::{Archive, Ingest, IngestError, StoreKind, Uid};
@@ -48,28 +48,10 @@ pub async fn verify(archive: &Archive, study: Option<Uid>, progress: bool) -> Re
     };
     let bar = progress_bar(usize::try_from(total).unwrap_or(0), progress);
     let mut summary = Summary::default();
-    let mut walk = Query::new(Level::Study);
-    walk.limit = STUDY_PAGE;
-    walk.paging = Paging::Walk { after: None };
-    loop {
-        let studies: Vec<String> = match &study {
-            Some(uid) => vec![uid.to_string()],
-            None => {
-                let rows = index.search(&walk).await?;
-                match rows.last() {
-                    Some(last) if rows.len() == STUDY_PAGE => {
-                        walk.paging = Paging::Walk {
-                            after: last.position.clone(),
-                        };
-                    }
-                    _ => walk.paging = Paging::Offset,
-                }
-                rows.into_iter().map(|r| r.study_uid).collect()
-            }
-        };
+    let mut walk = StudyWalk::new(study.clone());
+    while let Some(studies) = walk.next_page(index.as_ref()).await? {
         for uid in &studies {
-            let uid = Uid::parse(uid).with_context(|| format!("study {uid} in the index"))?;
-            for instance in index.instances(&uid, None, None).await? {
+            for instance in index.instances(uid, None, None).await? {
                 check(archive, instance, &mut summary).await?;
                 bar.inc(1);
             }
@@ -79,9 +61,6 @@ pub async fn verify(archive: &Archive, study: Option<Uid>, progress: bool) -> Re
                 summary.intact,
                 summary.problems.len()
             ));
-        }
-        if study.is_some() || walk.paging == Paging::Offset {
-            break;
         }
     }
     bar.finish_and_clear();
@@ -95,6 +74,54 @@ pub async fn verify(archive: &Archive, study: Option<Uid>, progress: bool) -> Re
         .await
         .map_err(anyhow::Error::msg)?;
     Ok(summary)
+}
+
+/// The studies of the archive, a page at a time, in the index's order;
+/// or the one study asked for.
+pub struct StudyWalk {
+    only: Option<Uid>,
+    query: Query,
+    done: bool,
+}
+
+impl StudyWalk {
+    pub fn new(only: Option<Uid>) -> StudyWalk {
+        let mut query = Query::new(Level::Study);
+        query.limit = STUDY_PAGE;
+        query.paging = Paging::Walk { after: None };
+        StudyWalk {
+            only,
+            query,
+            done: false,
+        }
+    }
+
+    /// The next page of studies; `None` once all have been given.
+    pub async fn next_page(&mut self, index: &dyn Index) -> Result<Option<Vec<Uid>>> {
+        if self.done {
+            return Ok(None);
+        }
+        if let Some(uid) = &self.only {
+            self.done = true;
+            return Ok(Some(vec![uid.clone()]));
+        }
+        let rows = index.search(&self.query).await?;
+        match rows.last() {
+            Some(last) if rows.len() == STUDY_PAGE => {
+                self.query.paging = Paging::Walk {
+                    after: last.position.clone(),
+                };
+            }
+            _ => self.done = true,
+        }
+        rows.into_iter()
+            .map(|r| {
+                Uid::parse(&r.study_uid)
+                    .with_context(|| format!("study {} in the index", r.study_uid))
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(Some)
+    }
 }
 
 /// Checks `instance` into `summary`. A problem is checked again against

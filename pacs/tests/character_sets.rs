@@ -3,7 +3,9 @@
 //! and Korean examples of PS3.5), and windows-1251 text that names no
 //! character set, read as the archive is configured to. Searches and
 //! metadata must say what pydicom reads, and a name is found by any of its
-//! forms; the stored objects stay byte for byte as sent.
+//! forms; the stored objects stay byte for byte as sent. Studies that
+//! arrived before the archive was told what undeclared text is are read
+//! again by `pacs refresh`, beside the running server.
 
 mod common;
 #[path = "common/dicomweb_support.rs"]
@@ -11,7 +13,7 @@ mod web;
 
 use serde_json::Value;
 
-use common::Server;
+use common::{Server, accounts};
 use web::{DICOM_ANY_TS, get, python_or_skip, qido, run_python, stow_ok};
 
 /// The person name groups of a DICOM JSON PN value.
@@ -116,5 +118,174 @@ fn names_in_code_extensions_and_undeclared_code_pages_read_as_written() {
         assert_eq!(patient_of(query), vec![patient], "{query}");
     }
     assert!(patient_of("Ivanov^Ivan=Иванов^Иван").contains(&"cyrillic".to_owned()));
+    assert!(server.stop().success());
+}
+
+/// Runs `pacs refresh` on `data` with `config`: its exit code and output.
+fn refresh(data: &std::path::Path, config: &std::path::Path) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pacs"))
+        .args(["refresh", "--quiet", "--data-dir"])
+        .arg(data)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .expect("pacs refresh runs");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code(), text)
+}
+
+#[test]
+fn pacs_refresh_reads_names_stored_before_the_archive_knew_their_code_page() {
+    let Some(python) =
+        python_or_skip("pacs_refresh_reads_names_stored_before_the_archive_knew_their_code_page")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = dir.path().join("files");
+    let cases = run_python(
+        &python,
+        "charset_files.py",
+        &[files.to_str().expect("utf-8 path")],
+    );
+    let data = dir.path().join("data");
+    let file_of =
+        |case: &str| std::fs::read(cases[case]["file"].as_str().expect("file")).expect("readable");
+    let study_of = |case: &str| cases[case]["study"].as_str().expect("study").to_owned();
+    let undeclared = study_of("undeclared");
+    let sent = file_of("undeclared");
+
+    // Stored while the archive did not know what undeclared text is.
+    let server = Server::start(&data);
+    let all: Vec<Vec<u8>> = ["cyrillic", "japanese", "korean", "undeclared"]
+        .iter()
+        .map(|c| file_of(c))
+        .collect();
+    stow_ok(&server, &all.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    let listed = |server: &Server| -> Vec<String> {
+        let found = qido(
+            server,
+            &format!("/studies?StudyInstanceUID={undeclared}&includefield=00081030"),
+        );
+        assert_eq!(found.len(), 1);
+        let mut values = name_groups(&found[0]);
+        values.extend(web::string_value(&found[0], "00081030"));
+        values
+    };
+    let garbled = listed(&server);
+    assert_ne!(garbled[0], "Петров^Пётр");
+    assert!(qido(&server, "/studies?PatientName=Петров*").is_empty());
+    assert!(server.stop().success());
+
+    // Told now; the server serves while the stored studies are read again.
+    let config = dir.path().join("pacs.toml");
+    std::fs::write(
+        &config,
+        "[ingest]\nundeclared_character_set = \"windows-1251\"\n",
+    )
+    .expect("config");
+    let server = Server::start_with(&data, Some(&config), &[]);
+    assert_eq!(listed(&server), garbled, "the index holds the old reading");
+    let (code, out) = refresh(&data, &config);
+    assert_eq!(code, Some(0), "{out}");
+    let changed: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("refreshed study"))
+        .collect();
+    assert_eq!(
+        changed,
+        vec![format!(
+            "refreshed study {undeclared}: PatientName, StudyDescription"
+        )],
+        "only the study that was misread: {out}"
+    );
+    assert!(
+        out.contains("4 studies, 4 instances read: 1 studies' attributes / 0 series' / 1 instances' metadata changed; 0 failed"),
+        "{out}"
+    );
+    assert_eq!(
+        listed(&server),
+        vec!["Петров^Пётр", "Рентгенография грудной клетки"]
+    );
+    let found = qido(
+        &server,
+        "/studies?PatientName=петров*&includefield=00100020",
+    );
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        web::string_value(&found[0], "00100020").as_deref(),
+        Some("undeclared")
+    );
+    let reply = get(
+        &server.url(&format!("/dicom-web/studies/{undeclared}/metadata")),
+        Some("application/dicom+json"),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(name_groups(&reply.json()[0]), vec!["Петров^Пётр"]);
+    let parts = get(
+        &server.url(&format!("/dicom-web/studies/{undeclared}")),
+        Some(DICOM_ANY_TS),
+    )
+    .parts();
+    assert!(
+        parts.len() == 1 && parts[0].body == sent,
+        "stored byte for byte"
+    );
+
+    // Read again, nothing is new.
+    let (code, out) = refresh(&data, &config);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!out.contains("refreshed study"), "{out}");
+
+    // (An instance to damage below, found while no account is needed.)
+    let cyrillic = qido(
+        &server,
+        &format!("/studies/{}/instances", study_of("cyrillic")),
+    );
+    let sop = web::string_value(&cyrillic[0], "00080018").expect("SOP Instance UID");
+
+    // The change is on the audit trail, by the operator at the console.
+    accounts::add_user(&data, "admin", "admin", &[]);
+    let token = accounts::login(&common::http(), &server.url(""), "admin");
+    let events: Value = common::http()
+        .get(server.url("/api/audit?action=study_refreshed"))
+        .bearer_auth(&token)
+        .send()
+        .expect("audit request")
+        .json()
+        .expect("audit JSON");
+    let events = events["events"].as_array().expect("events");
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["study_uid"], undeclared.as_str());
+    assert!(
+        events[0]["user"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("(console ")),
+        "{events:?}"
+    );
+    assert_eq!(
+        events[0]["detail"],
+        "PatientName, StudyDescription read again from the stored objects (1 instances' metadata)"
+    );
+
+    // An object damaged on disk is named, left as indexed, and the rest
+    // is read.
+    let object = web::files_under(&data.join("objects").join("dicom"))
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains(&sop))
+        .expect("the object on disk");
+    let mut bytes = std::fs::read(&object).expect("object");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    std::fs::write(&object, bytes).expect("object damaged");
+    let (code, out) = refresh(&data, &config);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with(&format!("failed {sop}")) && l.contains("pacs verify")),
+        "{out}"
+    );
+    assert!(out.contains("4 studies, 4 instances read"), "{out}");
     assert!(server.stop().success());
 }

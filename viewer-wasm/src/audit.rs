@@ -14,7 +14,7 @@ pub const PAGE_SIZE: u32 = 100;
 /// Actions the server records, offered as suggestions in the filter: the
 /// names of what was done, or, with the outcome "denied", of what was
 /// attempted. Some are only ever refusals (`worklist`, `administer`...).
-pub const ACTIONS: [&str; 37] = [
+pub const ACTIONS: [&str; 38] = [
     "login",
     "login_failed",
     "logout",
@@ -52,6 +52,7 @@ pub const ACTIONS: [&str; 37] = [
     "site_saved",
     "token_issued",
     "token_revoked",
+    "study_refreshed",
 ];
 
 /// One audited event.

@@ -9,6 +9,7 @@ mod audit;
 mod backup;
 mod outbox;
 mod reading;
+mod refresh;
 mod schema;
 mod search;
 mod sqlite;
@@ -24,6 +25,7 @@ use crate::render::ImageHeader;
 use crate::uid::Uid;
 
 pub use backup::{BackupContents, Restored, back_up, restore};
+pub use refresh::Refreshed;
 pub use sqlite::SqliteIndex;
 
 /// Patient and study attributes of an instance, as indexed.
@@ -177,6 +179,15 @@ pub trait Index: Send + Sync + 'static {
         instance: NewInstance,
         policy: DuplicatePolicy,
     ) -> Result<InsertOutcome, IndexError>;
+
+    /// Brings what the index holds of a stored instance up to date with a
+    /// new reading of its object: `instance` names the indexed object and
+    /// content (key and SHA-256). Its metadata and image attributes are
+    /// replaced and, where it is the earliest instance its series or study
+    /// still holds, the series' or study's attributes. Nothing else
+    /// changes: counts, sites, reading state. `None` when the index no
+    /// longer names that object for the instance.
+    async fn refresh(&self, instance: NewInstance) -> Result<Option<Refreshed>, IndexError>;
 
     /// Instances of a study, a series or one instance, ordered by series
     /// number then instance number.

@@ -16,7 +16,8 @@ use tokio::sync::oneshot;
 use super::schema;
 use super::search;
 use super::{
-    DuplicatePolicy, Index, InsertOutcome, NewInstance, SearchRow, StoredInstance, Totals,
+    DuplicatePolicy, Index, InsertOutcome, NewInstance, Refreshed, SearchRow, StoredInstance,
+    Totals,
 };
 use crate::error::IndexError;
 use crate::query::Query;
@@ -552,6 +553,11 @@ impl Index for SqliteIndex {
         })
         .await?;
         rx.await.map_err(|_| IndexError::Closed)?
+    }
+
+    async fn refresh(&self, instance: NewInstance) -> Result<Option<Refreshed>, IndexError> {
+        self.write(move |tx| super::refresh::refresh(tx, &instance))
+            .await
     }
 
     async fn instances(

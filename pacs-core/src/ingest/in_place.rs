@@ -1,6 +1,7 @@
-//! Objects already in storage that the index lost: indexed where they
-//! lie (`pacs verify --reindex`), and what their file meta group says of
-//! who sent them.
+//! Objects already in storage: indexed where they lie when the index lost
+//! them (`pacs verify --reindex`), read again when the index holds an
+//! older reading of them (`pacs refresh`), and what their file meta group
+//! says of who sent them.
 
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
@@ -11,7 +12,7 @@ use super::{
     object_key, prepare,
 };
 use crate::error::IngestError;
-use crate::index::{DuplicatePolicy, InsertOutcome};
+use crate::index::{DuplicatePolicy, InsertOutcome, Refreshed, StoredInstance};
 use crate::layout;
 
 impl Ingest {
@@ -69,6 +70,51 @@ impl Ingest {
                 Err(IngestError::OtherSite(p.study_instance_uid.to_string()))
             }
         }
+    }
+}
+
+impl Ingest {
+    /// Reads `object`, the stored object of the indexed `instance`, as
+    /// an arriving instance is read today (this version's decoding, the
+    /// configured `[ingest]` settings), and brings the index's entry up to
+    /// date with it (see [`crate::index::Index::refresh`]). The object must
+    /// still be what was stored: same data set, same key. Nothing in
+    /// storage changes. `None` when the index no longer names the object.
+    pub async fn refresh_stored(
+        &self,
+        instance: &StoredInstance,
+        object: Bytes,
+    ) -> Result<Option<Refreshed>, IngestError> {
+        let _guard = self.enter()?;
+        let framed = frame(Incoming::Part10(object), self.config.max_instance_size)?;
+        check_claims(&framed.claimed_sop_class, &framed.claimed_sop_instance)?;
+        let dataset = framed.dataset.clone();
+        let config = self.config.clone();
+        let (sha256, prepared) = tokio::task::spawn_blocking(move || {
+            (
+                hex::encode(Sha256::digest(&dataset)),
+                prepare(framed, &config),
+            )
+        })
+        .await
+        .map_err(|e| IngestError::Unreadable(format!("reading failed: {e}")))?;
+        let prepared = prepared?;
+        if sha256 != instance.sha256 {
+            return Err(IngestError::Unreadable(format!(
+                "its data set has changed since it was stored (SHA-256 {sha256}, stored {}): \
+                 run pacs verify",
+                instance.sha256
+            )));
+        }
+        let own = object_key(&prepared.parsed, &sha256, &prepared.meta_digest)?;
+        if own.as_str() != instance.object_key {
+            return Err(IngestError::Unreadable(format!(
+                "its content belongs under {own}, not {}",
+                instance.object_key
+            )));
+        }
+        let record = new_instance(&prepared, &sha256, &instance.object_key, "");
+        Ok(self.index.refresh(record).await?)
     }
 }
 

@@ -220,6 +220,7 @@ pub static WORKFLOW: &[Entry] = &[
     ("audit.action.site_saved", "Site saved", "Учреждение сохранено", "Muassasa saqlandi"),
     ("audit.action.token_issued", "Gateway token issued", "Выдан токен шлюза", "Shlyuz tokeni berildi"),
     ("audit.action.token_revoked", "Gateway token revoked", "Отозван токен шлюза", "Shlyuz tokeni bekor qilindi"),
+    ("audit.action.study_refreshed", "Study attributes read again", "Атрибуты исследования перечитаны", "Tekshiruv atributlari qayta oʻqildi"),
     ("audit.outcome.ok", "Done", "Выполнено", "Bajarildi"),
     ("audit.outcome.denied", "Denied", "Отказано", "Rad etildi"),
     ("audit.outcome.failed", "Failed", "Ошибка", "Xato"),
