@@ -20,7 +20,8 @@ use pacs_core::query::{Attribute, Level, Query};
 use pacs_core::{DuplicatePolicy, Incoming, Ingest, IngestConfig, IngestError, SqliteIndex, Uid};
 use storage::{FsStore, ObjectKey, ObjectStore};
 
-const NAME: &str = "Петров^Пётр";
+const NAME: &str = "Petrov^Petr=Петров^Пётр";
+const SERIES: &str = "Грудная клетка";
 const DESCRIPTION: &str = "Рентгенография грудной клетки";
 
 struct Fixture {
@@ -107,6 +108,7 @@ fn undeclared_slice(spec: &CtSpec, index: u32) -> Bytes {
     for (tag, vr, text) in [
         (tags::PATIENT_NAME, VR::PN, NAME),
         (tags::STUDY_DESCRIPTION, VR::LO, DESCRIPTION),
+        (tags::SERIES_DESCRIPTION, VR::LO, SERIES),
     ] {
         let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(text);
         let mut bytes = bytes.into_owned();
@@ -118,11 +120,14 @@ fn undeclared_slice(spec: &CtSpec, index: u32) -> Bytes {
     Bytes::from(to_bytes(&mut obj, SampleTransferSyntax::ExplicitVrLittleEndian).unwrap())
 }
 
+/// The PatientName of DICOM JSON, its groups joined as in DICOM.
 fn name_in(metadata: &serde_json::Value) -> String {
-    metadata["00100010"]["Value"][0]["Alphabetic"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
+    let name = &metadata["00100010"]["Value"][0];
+    ["Alphabetic", "Ideographic", "Phonetic"]
+        .iter()
+        .map_while(|g| name[g].as_str())
+        .collect::<Vec<_>>()
+        .join("=")
 }
 
 #[tokio::test]
@@ -143,6 +148,7 @@ async fn refreshing_reads_stored_objects_again_with_todays_settings() {
     let (garbled, _) = f.listed(&study).await;
     assert_ne!(garbled, NAME, "undeclared text is not guessed");
     assert_eq!(f.found_by_name("Петров*").await, 0);
+    assert_eq!(f.found_by_name("Petrov*").await, 1);
 
     let after = f.ingest(Some("windows-1251"));
     let first = f.instance(&study, 0).await;
@@ -150,7 +156,7 @@ async fn refreshing_reads_stored_objects_again_with_todays_settings() {
 
     // The later instance: its own metadata, not the study's attributes.
     let refreshed = after
-        .refresh_stored(&second, f.object(&second).await)
+        .refresh_stored(&second, f.object(&second).await, true)
         .await
         .unwrap();
     assert_eq!(
@@ -166,27 +172,53 @@ async fn refreshing_reads_stored_objects_again_with_todays_settings() {
     assert_eq!(name_in(&metadata[1]), NAME);
     assert_ne!(name_in(&metadata[0]), NAME);
 
-    // The earliest: the study's attributes and name search keys too.
-    let refreshed = after
-        .refresh_stored(&first, f.object(&first).await)
+    // The earliest: the series' and study's attributes and name search
+    // keys too; a dry run says so and changes nothing.
+    let want = Refreshed {
+        instance: true,
+        series: true,
+        study: vec!["PatientName", "StudyDescription"],
+    };
+    let dry = after
+        .refresh_stored(&first, f.object(&first).await, false)
         .await
-        .unwrap()
         .unwrap();
-    assert!(refreshed.instance);
-    assert_eq!(refreshed.study, vec!["PatientName", "StudyDescription"]);
+    assert_eq!(dry, Some(want.clone()));
+    assert_eq!(f.listed(&study).await.0, garbled);
+    assert_ne!(name_in(&f.metadata(&study).await[0]), NAME);
+    let refreshed = after
+        .refresh_stored(&first, f.object(&first).await, true)
+        .await
+        .unwrap();
+    assert_eq!(refreshed, Some(want));
     assert_eq!(
         f.listed(&study).await,
         (NAME.to_owned(), DESCRIPTION.to_owned())
     );
+    // By either of its forms: the groups' search keys were rebuilt.
     assert_eq!(f.found_by_name("Петров*").await, 1);
     assert_eq!(f.found_by_name("петров^пётр").await, 1);
+    assert_eq!(f.found_by_name("Petrov*").await, 1);
     assert!(f.metadata(&study).await.iter().all(|m| name_in(m) == NAME));
+    let (q, _) = Query::from_pairs(
+        Level::Series,
+        vec![
+            ("StudyInstanceUID", study.as_str()),
+            ("SeriesDescription", "Грудная*"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        f.index.search(&q).await.unwrap().len(),
+        1,
+        "the series' attributes"
+    );
 
     // Read again, nothing is new; the objects and the index's account of
     // them are as they were.
     for instance in [&first, &second] {
         let again = after
-            .refresh_stored(instance, f.object(instance).await)
+            .refresh_stored(instance, f.object(instance).await, true)
             .await
             .unwrap();
         assert_eq!(again, Some(Refreshed::default()));
@@ -223,7 +255,7 @@ async fn refreshing_refuses_an_object_that_is_not_what_was_stored() {
     let last = damaged.len() - 1;
     damaged[last] ^= 0x01;
     let err = later
-        .refresh_stored(&first, Bytes::from(damaged))
+        .refresh_stored(&first, Bytes::from(damaged), true)
         .await
         .unwrap_err();
     assert!(
@@ -232,7 +264,7 @@ async fn refreshing_refuses_an_object_that_is_not_what_was_stored() {
     );
     // Another instance's object: refused.
     let err = later
-        .refresh_stored(&first, f.object(&second).await)
+        .refresh_stored(&first, f.object(&second).await, true)
         .await
         .unwrap_err();
     assert!(matches!(err, IngestError::Unreadable(_)), "{err}");
@@ -264,7 +296,10 @@ async fn refreshing_refuses_an_object_that_is_not_what_was_stored() {
     let now = f.instance(&study, 0).await;
     assert_ne!(now.object_key, first.object_key);
     assert_eq!(
-        later.refresh_stored(&first, old_object).await.unwrap(),
+        later
+            .refresh_stored(&first, old_object, true)
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(f.instance(&study, 0).await, now);

@@ -114,12 +114,16 @@ enum Command {
     /// undeclared_character_set. Objects and signed reports never change;
     /// each study whose attributes change goes on the audit trail. Exits
     /// with 2 when an instance cannot be read. Safe beside a running server.
+    /// Give it the server's --config: it reads as that configuration says.
     Refresh {
         #[command(flatten)]
         common: Common,
         /// Only this study.
         #[arg(long)]
         study: Option<String>,
+        /// Say what would change, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -353,9 +357,11 @@ async fn run(command: Command) -> Result<ExitCode> {
         Command::Refresh {
             common,
             study,
+            dry_run,
             quiet,
         } => {
             let config = data_config(common)?;
+            refresh::print_reading(config.undeclared_character_set.map(|u| u.name()), !dry_run);
             let _index = data_lock::DataDirLock::use_index(&config.data_dir)?;
             let study = study
                 .map(|s| pacs_core::Uid::parse(&s).map_err(|e| anyhow::anyhow!("--study: {e}")))
@@ -366,10 +372,11 @@ async fn run(command: Command) -> Result<ExitCode> {
                 &services.ingest,
                 services.workflow.as_ref(),
                 study,
+                !dry_run,
                 !quiet,
             )
             .await?;
-            refresh::print(&summary);
+            refresh::print(&summary, !dry_run);
             Ok(if summary.failed.is_empty() {
                 ExitCode::SUCCESS
             } else {

@@ -39,17 +39,25 @@ pub struct Summary {
 }
 
 /// Refreshes every instance of `study`, or of the whole archive, and puts
-/// each study whose attributes changed on the audit trail.
+/// each study where anything changed on the audit trail. Without `apply`,
+/// says what would change and changes nothing.
 pub async fn refresh(
     archive: &Archive,
     ingest: &Ingest,
     workflow: &dyn Workflow,
     study: Option<Uid>,
+    apply: bool,
     progress: bool,
 ) -> Result<Summary> {
     let index = archive.index();
     let total = match &study {
-        Some(uid) => index.instances(uid, None, None).await?.len() as i64,
+        Some(uid) => {
+            let instances = index.instances(uid, None, None).await?.len();
+            if instances == 0 {
+                anyhow::bail!("the index holds no study {uid}");
+            }
+            instances as i64
+        }
         None => index.totals().await?.instances,
     };
     let bar = progress_bar(usize::try_from(total).unwrap_or(0), progress);
@@ -59,13 +67,14 @@ pub async fn refresh(
         for uid in studies {
             let mut study_changed = Vec::new();
             let mut instances_changed = 0;
+            let mut series_changed = 0;
             for instance in index.instances(&uid, None, None).await? {
                 summary.instances += 1;
                 bar.inc(1);
-                match refresh_one(archive, ingest, &instance).await {
+                match refresh_one(archive, ingest, &instance, apply).await {
                     Ok(Some(r)) => {
                         instances_changed += usize::from(r.instance);
-                        summary.series_changed += usize::from(r.series);
+                        series_changed += usize::from(r.series);
                         study_changed.extend(r.study);
                     }
                     // Replaced or removed since it was listed: its
@@ -75,13 +84,21 @@ pub async fn refresh(
                 }
             }
             summary.instances_changed += instances_changed;
+            summary.series_changed += series_changed;
             summary.studies += 1;
-            if !study_changed.is_empty() {
-                let detail = format!(
-                    "{} read again from the stored objects ({instances_changed} instances' metadata)",
+            if apply && (instances_changed > 0 || series_changed > 0 || !study_changed.is_empty()) {
+                let attributes = if study_changed.is_empty() {
+                    "no study attributes".to_owned()
+                } else {
                     study_changed.join(", ")
+                };
+                let detail = format!(
+                    "read again from the stored objects: {attributes}; \
+                     {series_changed} series' attributes; {instances_changed} instances' metadata"
                 );
                 console_audit(workflow, AUDIT_ACTION, Some(uid.to_string()), detail).await?;
+            }
+            if !study_changed.is_empty() {
                 summary.studies_changed.push((uid, study_changed));
             }
             bar.set_message(format!(
@@ -99,6 +116,7 @@ async fn refresh_one(
     archive: &Archive,
     ingest: &Ingest,
     instance: &StoredInstance,
+    apply: bool,
 ) -> Result<Option<Refreshed>, String> {
     let key = ObjectKey::new(&instance.object_key)
         .map_err(|e| format!("the indexed key is not valid: {e}"))?;
@@ -115,21 +133,43 @@ async fn refresh_one(
                 Ok(Some(now)) if now.object_key == instance.object_key => {
                     Err(format!("its object cannot be read: {e}: run pacs verify"))
                 }
-                _ => Ok(None),
+                Ok(_) => Ok(None),
+                Err(index) => Err(format!(
+                    "its object cannot be read ({e}), nor the index asked whether it was replaced: {index}"
+                )),
             };
         }
     };
     ingest
-        .refresh_stored(instance, object)
+        .refresh_stored(instance, object, apply)
         .await
         .map_err(|e| e.to_string())
 }
 
-/// The report on standard output: each study changed, each failure, then
-/// the totals.
-pub fn print(summary: &Summary) {
+/// What text that names no character set is read as, said before a
+/// refresh: run with the wrong settings, a refresh would read correctly
+/// indexed names back into mojibake.
+pub fn print_reading(undeclared: Option<&str>, apply: bool) {
+    match undeclared {
+        Some(name) => {
+            println!("undeclared text is read as {name} ([ingest] undeclared_character_set)")
+        }
+        None => println!(
+            "undeclared text is read as ISO 8859-1: [ingest] undeclared_character_set is not set \
+             (pass the server's --config, or set it there first)"
+        ),
+    }
+    if !apply {
+        println!("dry run: nothing is changed");
+    }
+}
+
+/// The report on standard output: each study whose attributes change,
+/// each failure, then the totals.
+pub fn print(summary: &Summary, apply: bool) {
+    let verb = if apply { "refreshed" } else { "would refresh" };
     for (uid, attributes) in &summary.studies_changed {
-        println!("refreshed study {uid}: {}", attributes.join(", "));
+        println!("{verb} study {uid}: {}", attributes.join(", "));
     }
     for (instance, why) in &summary.failed {
         println!(
@@ -137,8 +177,9 @@ pub fn print(summary: &Summary) {
             instance.sop_instance_uid, instance.study_uid, instance.series_uid
         );
     }
+    let changed = if apply { "changed" } else { "would change" };
     println!(
-        "{} studies, {} instances read: {} studies' attributes / {} series' / {} instances' metadata changed; {} failed",
+        "{} studies, {} instances read: {} studies' attributes / {} series' / {} instances' metadata {changed}; {} failed",
         summary.studies,
         summary.instances,
         summary.studies_changed.len(),

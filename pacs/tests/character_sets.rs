@@ -121,13 +121,12 @@ fn names_in_code_extensions_and_undeclared_code_pages_read_as_written() {
     assert!(server.stop().success());
 }
 
-/// Runs `pacs refresh` on `data` with `config`: its exit code and output.
-fn refresh(data: &std::path::Path, config: &std::path::Path) -> (Option<i32>, String) {
+/// Runs `pacs refresh --quiet ARGS` on `data`: its exit code and output.
+fn refresh(data: &std::path::Path, args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_pacs"))
         .args(["refresh", "--quiet", "--data-dir"])
         .arg(data)
-        .arg("--config")
-        .arg(config)
+        .args(args)
         .output()
         .expect("pacs refresh runs");
     let text =
@@ -187,7 +186,27 @@ fn pacs_refresh_reads_names_stored_before_the_archive_knew_their_code_page() {
     .expect("config");
     let server = Server::start_with(&data, Some(&config), &[]);
     assert_eq!(listed(&server), garbled, "the index holds the old reading");
-    let (code, out) = refresh(&data, &config);
+    let with_config = [std::ffi::OsStr::new("--config"), config.as_os_str()];
+    // Without the configuration it would read as before: it says so.
+    let (code, out) = refresh(&data, &[std::ffi::OsStr::new("--dry-run")]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("undeclared_character_set is not set"), "{out}");
+    assert!(!out.contains("refresh study"), "{out}");
+    // A dry run says what would change, and changes nothing.
+    let (code, out) = refresh(
+        &data,
+        &[&with_config[..], &[std::ffi::OsStr::new("--dry-run")]].concat(),
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("read as windows-1251"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "would refresh study {undeclared}: PatientName, StudyDescription"
+        )),
+        "{out}"
+    );
+    assert_eq!(listed(&server), garbled, "a dry run changes nothing");
+    let (code, out) = refresh(&data, &with_config);
     assert_eq!(code, Some(0), "{out}");
     let changed: Vec<&str> = out
         .lines()
@@ -234,9 +253,12 @@ fn pacs_refresh_reads_names_stored_before_the_archive_knew_their_code_page() {
     );
 
     // Read again, nothing is new.
-    let (code, out) = refresh(&data, &config);
+    let (code, out) = refresh(&data, &with_config);
     assert_eq!(code, Some(0), "{out}");
-    assert!(!out.contains("refreshed study"), "{out}");
+    assert!(
+        out.contains("0 studies' attributes / 0 series' / 0 instances' metadata changed; 0 failed"),
+        "{out}"
+    );
 
     // (An instance to damage below, found while no account is needed.)
     let cyrillic = qido(
@@ -266,7 +288,7 @@ fn pacs_refresh_reads_names_stored_before_the_archive_knew_their_code_page() {
     );
     assert_eq!(
         events[0]["detail"],
-        "PatientName, StudyDescription read again from the stored objects (1 instances' metadata)"
+        "read again from the stored objects: PatientName, StudyDescription; 0 series' attributes; 1 instances' metadata"
     );
 
     // An object damaged on disk is named, left as indexed, and the rest
@@ -279,7 +301,7 @@ fn pacs_refresh_reads_names_stored_before_the_archive_knew_their_code_page() {
     let last = bytes.len() - 1;
     bytes[last] ^= 0x01;
     std::fs::write(&object, bytes).expect("object damaged");
-    let (code, out) = refresh(&data, &config);
+    let (code, out) = refresh(&data, &with_config);
     assert_eq!(code, Some(2), "{out}");
     assert!(
         out.lines()

@@ -186,8 +186,13 @@ pub trait Index: Send + Sync + 'static {
     /// replaced and, where it is the earliest instance its series or study
     /// still holds, the series' or study's attributes. Nothing else
     /// changes: counts, sites, reading state. `None` when the index no
-    /// longer names that object for the instance.
-    async fn refresh(&self, instance: NewInstance) -> Result<Option<Refreshed>, IndexError>;
+    /// longer names that object for the instance. Without `apply`, says
+    /// what would change and changes nothing.
+    async fn refresh(
+        &self,
+        instance: NewInstance,
+        apply: bool,
+    ) -> Result<Option<Refreshed>, IndexError>;
 
     /// Instances of a study, a series or one instance, ordered by series
     /// number then instance number.

@@ -27,9 +27,11 @@ pub struct Refreshed {
 
 /// Refreshes `n` where the index still names its object with its
 /// content; `None` when it does not (replaced or removed meanwhile).
+/// Without `apply`, says what would change and changes nothing.
 pub(super) fn refresh(
     tx: &Transaction<'_>,
     n: &NewInstance,
+    apply: bool,
 ) -> Result<Option<Refreshed>, IndexError> {
     let row: Option<(i64, i64, i64)> = tx
         .query_row(
@@ -44,14 +46,14 @@ pub(super) fn refresh(
         return Ok(None);
     };
     let mut refreshed = Refreshed {
-        instance: refresh_instance(tx, pk, n)?,
+        instance: refresh_instance(tx, pk, n, apply)?,
         ..Refreshed::default()
     };
     let first_of_series: i64 = tx
         .prepare_cached("SELECT MIN(pk) FROM instances WHERE series_pk = ?1")?
         .query_row([series_pk], |r| r.get(0))?;
     if first_of_series == pk {
-        refreshed.series = refresh_series(tx, series_pk, study_pk, &n.series)?;
+        refreshed.series = refresh_series(tx, series_pk, study_pk, &n.series, apply)?;
     }
     let first_of_study: i64 = tx
         .prepare_cached(
@@ -60,12 +62,17 @@ pub(super) fn refresh(
         )?
         .query_row([study_pk], |r| r.get(0))?;
     if first_of_study == pk {
-        refreshed.study = refresh_study(tx, study_pk, &n.study)?;
+        refreshed.study = refresh_study(tx, study_pk, &n.study, apply)?;
     }
     Ok(Some(refreshed))
 }
 
-fn refresh_instance(tx: &Transaction<'_>, pk: i64, n: &NewInstance) -> Result<bool, IndexError> {
+fn refresh_instance(
+    tx: &Transaction<'_>,
+    pk: i64,
+    n: &NewInstance,
+    apply: bool,
+) -> Result<bool, IndexError> {
     let encode = |what: &str, e: serde_json::Error| {
         IndexError::Database(format!("cannot encode the {what}: {e}"))
     };
@@ -76,25 +83,32 @@ fn refresh_instance(tx: &Transaction<'_>, pk: i64, n: &NewInstance) -> Result<bo
         .map(serde_json::to_string)
         .transpose()
         .map_err(|e| encode("image attributes", e))?;
-    let changed = tx
+    let values = params![
+        pk,
+        n.instance_number,
+        n.image.as_ref().map(|i| i.number_of_frames),
+        n.image.as_ref().map(|i| i.rows),
+        n.image.as_ref().map(|i| i.columns),
+        pixel,
+        image,
+        n.metadata,
+    ];
+    let unchanged: bool = tx
         .prepare_cached(
+            "SELECT instance_number IS ?2 AND number_of_frames IS ?3 AND rows IS ?4
+                AND columns IS ?5 AND pixel IS ?6 AND image IS ?7 AND metadata IS ?8
+             FROM instances WHERE pk = ?1",
+        )?
+        .query_row(values, |r| r.get(0))?;
+    if !unchanged && apply {
+        tx.prepare_cached(
             "UPDATE instances SET instance_number = ?2, number_of_frames = ?3, rows = ?4,
                 columns = ?5, pixel = ?6, image = ?7, metadata = ?8
-             WHERE pk = ?1 AND NOT (instance_number IS ?2 AND number_of_frames IS ?3
-                AND rows IS ?4 AND columns IS ?5 AND pixel IS ?6 AND image IS ?7
-                AND metadata IS ?8)",
+             WHERE pk = ?1",
         )?
-        .execute(params![
-            pk,
-            n.instance_number,
-            n.image.as_ref().map(|i| i.number_of_frames),
-            n.image.as_ref().map(|i| i.rows),
-            n.image.as_ref().map(|i| i.columns),
-            pixel,
-            image,
-            n.metadata,
-        ])?;
-    Ok(changed > 0)
+        .execute(values)?;
+    }
+    Ok(!unchanged)
 }
 
 fn refresh_series(
@@ -102,37 +116,44 @@ fn refresh_series(
     series_pk: i64,
     study_pk: i64,
     se: &SeriesFields,
+    apply: bool,
 ) -> Result<bool, IndexError> {
-    let changed = tx
+    let values = params![
+        series_pk,
+        se.modality,
+        se.series_number,
+        se.series_description,
+        se.body_part_examined,
+        se.performed_procedure_step_start_date,
+    ];
+    let unchanged: bool = tx
         .prepare_cached(
-            "UPDATE series SET modality = ?2, series_number = ?3, series_description = ?4,
-                body_part_examined = ?5, pps_start_date = ?6
-             WHERE pk = ?1 AND NOT (modality IS ?2 AND series_number IS ?3
-                AND series_description IS ?4 AND body_part_examined IS ?5
-                AND pps_start_date IS ?6)",
+            "SELECT modality IS ?2 AND series_number IS ?3 AND series_description IS ?4
+                AND body_part_examined IS ?5 AND pps_start_date IS ?6
+             FROM series WHERE pk = ?1",
         )?
-        .execute(params![
-            series_pk,
-            se.modality,
-            se.series_number,
-            se.series_description,
-            se.body_part_examined,
-            se.performed_procedure_step_start_date,
-        ])?;
-    if changed > 0 {
-        // ModalitiesInStudy is the set of its series' modalities.
-        let mut modalities: Vec<String> = tx
-            .prepare_cached(
-                "SELECT DISTINCT modality FROM series
-                 WHERE study_pk = ?1 AND modality IS NOT NULL AND modality != ''",
-            )?
-            .query_map([study_pk], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        modalities.sort_unstable();
-        tx.prepare_cached("UPDATE studies SET modalities = ?1 WHERE pk = ?2")?
-            .execute(params![modalities.join("\\"), study_pk])?;
+        .query_row(values, |r| r.get(0))?;
+    if unchanged || !apply {
+        return Ok(!unchanged);
     }
-    Ok(changed > 0)
+    tx.prepare_cached(
+        "UPDATE series SET modality = ?2, series_number = ?3, series_description = ?4,
+            body_part_examined = ?5, pps_start_date = ?6
+         WHERE pk = ?1",
+    )?
+    .execute(values)?;
+    // ModalitiesInStudy is the set of its series' modalities.
+    let mut modalities: Vec<String> = tx
+        .prepare_cached(
+            "SELECT DISTINCT modality FROM series
+             WHERE study_pk = ?1 AND modality IS NOT NULL AND modality != ''",
+        )?
+        .query_map([study_pk], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    modalities.sort_unstable();
+    tx.prepare_cached("UPDATE studies SET modalities = ?1 WHERE pk = ?2")?
+        .execute(params![modalities.join("\\"), study_pk])?;
+    Ok(true)
 }
 
 /// The study attributes by keyword, as indexed and as read now.
@@ -155,6 +176,7 @@ fn refresh_study(
     tx: &Transaction<'_>,
     study_pk: i64,
     s: &StudyFields,
+    apply: bool,
 ) -> Result<Vec<&'static str>, IndexError> {
     let indexed = tx
         .prepare_cached(
@@ -184,7 +206,7 @@ fn refresh_study(
         .filter(|((_, was), (_, now))| was != now)
         .map(|((keyword, _), _)| keyword)
         .collect();
-    if changed.is_empty() {
+    if changed.is_empty() || !apply {
         return Ok(changed);
     }
     tx.prepare_cached(

@@ -555,9 +555,24 @@ impl Index for SqliteIndex {
         rx.await.map_err(|_| IndexError::Closed)?
     }
 
-    async fn refresh(&self, instance: NewInstance) -> Result<Option<Refreshed>, IndexError> {
-        self.write(move |tx| super::refresh::refresh(tx, &instance))
+    async fn refresh(
+        &self,
+        instance: NewInstance,
+        apply: bool,
+    ) -> Result<Option<Refreshed>, IndexError> {
+        if apply {
+            self.write(move |tx| super::refresh::refresh(tx, &instance, true))
+                .await
+        } else {
+            self.read(move |conn| {
+                let tx = rusqlite::Transaction::new_unchecked(
+                    conn,
+                    rusqlite::TransactionBehavior::Deferred,
+                )?;
+                super::refresh::refresh(&tx, &instance, false)
+            })
             .await
+        }
     }
 
     async fn instances(

@@ -80,10 +80,12 @@ impl Ingest {
     /// date with it (see [`crate::index::Index::refresh`]). The object must
     /// still be what was stored: same data set, same key. Nothing in
     /// storage changes. `None` when the index no longer names the object.
+    /// Without `apply`, says what would change and changes nothing.
     pub async fn refresh_stored(
         &self,
         instance: &StoredInstance,
         object: Bytes,
+        apply: bool,
     ) -> Result<Option<Refreshed>, IngestError> {
         let _guard = self.enter()?;
         let framed = frame(Incoming::Part10(object), self.config.max_instance_size)?;
@@ -98,7 +100,7 @@ impl Ingest {
         })
         .await
         .map_err(|e| IngestError::Unreadable(format!("reading failed: {e}")))?;
-        let prepared = prepared?;
+        // Damage first: a damaged object may not parse at all.
         if sha256 != instance.sha256 {
             return Err(IngestError::Unreadable(format!(
                 "its data set has changed since it was stored (SHA-256 {sha256}, stored {}): \
@@ -106,6 +108,7 @@ impl Ingest {
                 instance.sha256
             )));
         }
+        let prepared = prepared?;
         let own = object_key(&prepared.parsed, &sha256, &prepared.meta_digest)?;
         if own.as_str() != instance.object_key {
             return Err(IngestError::Unreadable(format!(
@@ -114,7 +117,7 @@ impl Ingest {
             )));
         }
         let record = new_instance(&prepared, &sha256, &instance.object_key, "");
-        Ok(self.index.refresh(record).await?)
+        Ok(self.index.refresh(record, apply).await?)
     }
 }
 
