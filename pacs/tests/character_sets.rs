@@ -25,13 +25,11 @@ fn name_groups(obj: &Value) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn names_in_code_extensions_and_undeclared_code_pages_read_as_written() {
-    let Some(python) =
-        python_or_skip("names_in_code_extensions_and_undeclared_code_pages_read_as_written")
-    else {
-        return;
-    };
+/// A temporary directory with the files `charset_files.py` writes, and
+/// its cases by name: `file`, `study`, `name` groups and `description`
+/// as pydicom reads them. `None` where Python is missing and allowed to be.
+fn charset_cases(test: &str) -> Option<(tempfile::TempDir, serde_json::Map<String, Value>)> {
+    let python = python_or_skip(test)?;
     let dir = tempfile::tempdir().expect("temp dir");
     let files = dir.path().join("files");
     let cases = run_python(
@@ -39,8 +37,18 @@ fn names_in_code_extensions_and_undeclared_code_pages_read_as_written() {
         "charset_files.py",
         &[files.to_str().expect("utf-8 path")],
     );
-    let cases = cases.as_object().expect("cases");
+    let cases = cases.as_object().expect("cases").clone();
     assert_eq!(cases.len(), 4);
+    Some((dir, cases))
+}
+
+#[test]
+fn names_in_code_extensions_and_undeclared_code_pages_read_as_written() {
+    let Some((dir, cases)) =
+        charset_cases("names_in_code_extensions_and_undeclared_code_pages_read_as_written")
+    else {
+        return;
+    };
     let config = dir.path().join("pacs.toml");
     std::fs::write(
         &config,
@@ -136,18 +144,11 @@ fn refresh(data: &std::path::Path, args: &[&std::ffi::OsStr]) -> (Option<i32>, S
 
 #[test]
 fn pacs_refresh_reads_names_stored_before_the_archive_knew_their_code_page() {
-    let Some(python) =
-        python_or_skip("pacs_refresh_reads_names_stored_before_the_archive_knew_their_code_page")
+    let Some((dir, cases)) =
+        charset_cases("pacs_refresh_reads_names_stored_before_the_archive_knew_their_code_page")
     else {
         return;
     };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let files = dir.path().join("files");
-    let cases = run_python(
-        &python,
-        "charset_files.py",
-        &[files.to_str().expect("utf-8 path")],
-    );
     let data = dir.path().join("data");
     let file_of =
         |case: &str| std::fs::read(cases[case]["file"].as_str().expect("file")).expect("readable");

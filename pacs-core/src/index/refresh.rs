@@ -9,7 +9,7 @@
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::sqlite::{index_name_groups, name_key};
+use super::sqlite::set_study_fields;
 use super::{NewInstance, SeriesFields, StudyFields};
 use crate::error::IndexError;
 
@@ -209,35 +209,6 @@ fn refresh_study(
     if changed.is_empty() || !apply {
         return Ok(changed);
     }
-    tx.prepare_cached(
-        "UPDATE studies SET patient_id = ?2, patient_name = ?3, patient_name_key = ?4,
-            patient_birth_date = ?5, patient_sex = ?6, study_date = ?7, study_time = ?8,
-            accession_number = ?9, study_id = ?10, study_description = ?11,
-            referring_physician_name = ?12, referring_physician_key = ?13,
-            updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-         WHERE pk = ?1",
-    )?
-    .execute(params![
-        study_pk,
-        s.patient_id,
-        s.patient_name,
-        s.patient_name.as_deref().map(name_key),
-        s.patient_birth_date,
-        s.patient_sex,
-        s.study_date,
-        s.study_time,
-        s.accession_number,
-        s.study_id,
-        s.study_description,
-        s.referring_physician_name,
-        s.referring_physician_name.as_deref().map(name_key),
-    ])?;
-    if changed.contains(&"PatientName") {
-        tx.prepare_cached("DELETE FROM study_name_groups WHERE study_pk = ?1")?
-            .execute([study_pk])?;
-        if let Some(name) = s.patient_name.as_deref().filter(|n| n.contains('=')) {
-            index_name_groups(tx, study_pk, name)?;
-        }
-    }
+    set_study_fields(tx, study_pk, s)?;
     Ok(changed)
 }

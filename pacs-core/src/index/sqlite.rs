@@ -282,6 +282,44 @@ pub(super) fn index_name_groups(
     Ok(())
 }
 
+/// Sets study `study_pk`'s patient and study attributes and the search
+/// keys made of them.
+pub(super) fn set_study_fields(
+    tx: &Transaction<'_>,
+    study_pk: i64,
+    s: &super::StudyFields,
+) -> Result<(), IndexError> {
+    tx.prepare_cached(
+        "UPDATE studies SET patient_id = ?2, patient_name = ?3, patient_name_key = ?4,
+            patient_birth_date = ?5, patient_sex = ?6, study_date = ?7, study_time = ?8,
+            accession_number = ?9, study_id = ?10, study_description = ?11,
+            referring_physician_name = ?12, referring_physician_key = ?13,
+            updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+         WHERE pk = ?1",
+    )?
+    .execute(params![
+        study_pk,
+        s.patient_id,
+        s.patient_name,
+        s.patient_name.as_deref().map(name_key),
+        s.patient_birth_date,
+        s.patient_sex,
+        s.study_date,
+        s.study_time,
+        s.accession_number,
+        s.study_id,
+        s.study_description,
+        s.referring_physician_name,
+        s.referring_physician_name.as_deref().map(name_key),
+    ])?;
+    tx.prepare_cached("DELETE FROM study_name_groups WHERE study_pk = ?1")?
+        .execute([study_pk])?;
+    if let Some(name) = s.patient_name.as_deref().filter(|n| n.contains('=')) {
+        index_name_groups(tx, study_pk, name)?;
+    }
+    Ok(())
+}
+
 fn insert_one(
     tx: &Transaction<'_>,
     n: &NewInstance,
@@ -334,31 +372,10 @@ fn insert_one(
     {
         Some(pk) => pk,
         None => {
-            tx.prepare_cached(
-                "INSERT INTO studies (study_uid, patient_id, patient_name, patient_name_key,
-                    patient_birth_date, patient_sex, study_date, study_time, accession_number,
-                    study_id, study_description, referring_physician_name, referring_physician_key)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            )?
-            .execute(params![
-                s.study_uid,
-                s.patient_id,
-                s.patient_name,
-                s.patient_name.as_deref().map(name_key),
-                s.patient_birth_date,
-                s.patient_sex,
-                s.study_date,
-                s.study_time,
-                s.accession_number,
-                s.study_id,
-                s.study_description,
-                s.referring_physician_name,
-                s.referring_physician_name.as_deref().map(name_key),
-            ])?;
+            tx.prepare_cached("INSERT INTO studies (study_uid) VALUES (?1)")?
+                .execute([&s.study_uid])?;
             let pk = tx.last_insert_rowid();
-            if let Some(name) = s.patient_name.as_deref().filter(|n| n.contains('=')) {
-                index_name_groups(tx, pk, name)?;
-            }
+            set_study_fields(tx, pk, s)?;
             pk
         }
     };
