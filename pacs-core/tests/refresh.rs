@@ -54,6 +54,25 @@ impl Fixture {
         Ingest::new(self.store.clone(), self.index.clone(), config)
     }
 
+    /// Stores a two-slice CT written with undeclared windows-1251 text,
+    /// as an archive not told what such text is: its spec, study and the
+    /// bytes sent.
+    async fn store_undeclared_study(&self, seed: u64) -> (CtSpec, Uid, Vec<Bytes>) {
+        let spec = CtSpec::chest(Patient::ivanov_iso_ir_144(), seed)
+            .with_slices(2)
+            .with_matrix(32, 32);
+        let study = Uid::parse(&spec.study.study_uid).unwrap();
+        let sent: Vec<Bytes> = (0..2).map(|i| undeclared_slice(&spec, i)).collect();
+        let ingest = self.ingest(None);
+        for bytes in &sent {
+            ingest
+                .ingest(Incoming::Part10(bytes.clone()), "test", None)
+                .await
+                .unwrap();
+        }
+        (spec, study, sent)
+    }
+
     async fn instance(&self, study: &Uid, number: usize) -> StoredInstance {
         self.index.instances(study, None, None).await.unwrap()[number].clone()
     }
@@ -133,18 +152,7 @@ fn name_in(metadata: &serde_json::Value) -> String {
 #[tokio::test]
 async fn refreshing_reads_stored_objects_again_with_todays_settings() {
     let f = Fixture::new();
-    let spec = CtSpec::chest(Patient::ivanov_iso_ir_144(), 21)
-        .with_slices(2)
-        .with_matrix(32, 32);
-    let study = Uid::parse(&spec.study.study_uid).unwrap();
-    let sent: Vec<Bytes> = (0..2).map(|i| undeclared_slice(&spec, i)).collect();
-    let before = f.ingest(None);
-    for bytes in &sent {
-        before
-            .ingest(Incoming::Part10(bytes.clone()), "test", None)
-            .await
-            .unwrap();
-    }
+    let (_, study, sent) = f.store_undeclared_study(21).await;
     let (garbled, _) = f.listed(&study).await;
     assert_ne!(garbled, NAME, "undeclared text is not guessed");
     assert_eq!(f.found_by_name("Петров*").await, 0);
@@ -234,17 +242,7 @@ async fn refreshing_reads_stored_objects_again_with_todays_settings() {
 #[tokio::test]
 async fn refreshing_refuses_an_object_that_is_not_what_was_stored() {
     let f = Fixture::new();
-    let spec = CtSpec::chest(Patient::ivanov_iso_ir_144(), 22)
-        .with_slices(2)
-        .with_matrix(32, 32);
-    let study = Uid::parse(&spec.study.study_uid).unwrap();
-    let ingest = f.ingest(None);
-    for i in 0..2 {
-        ingest
-            .ingest(Incoming::Part10(undeclared_slice(&spec, i)), "test", None)
-            .await
-            .unwrap();
-    }
+    let (spec, study, _) = f.store_undeclared_study(22).await;
     let first = f.instance(&study, 0).await;
     let second = f.instance(&study, 1).await;
     let listed = f.listed(&study).await;

@@ -42,6 +42,17 @@ fn charset_cases(test: &str) -> Option<(tempfile::TempDir, serde_json::Map<Strin
     Some((dir, cases))
 }
 
+/// A configuration, in `dir`, saying that undeclared text is windows-1251.
+fn windows_1251_config(dir: &std::path::Path) -> std::path::PathBuf {
+    let config = dir.join("pacs.toml");
+    std::fs::write(
+        &config,
+        "[ingest]\nundeclared_character_set = \"windows-1251\"\n",
+    )
+    .expect("config");
+    config
+}
+
 #[test]
 fn names_in_code_extensions_and_undeclared_code_pages_read_as_written() {
     let Some((dir, cases)) =
@@ -49,12 +60,7 @@ fn names_in_code_extensions_and_undeclared_code_pages_read_as_written() {
     else {
         return;
     };
-    let config = dir.path().join("pacs.toml");
-    std::fs::write(
-        &config,
-        "[ingest]\nundeclared_character_set = \"windows-1251\"\n",
-    )
-    .expect("config");
+    let config = windows_1251_config(dir.path());
     let server = Server::start_with(&dir.path().join("data"), Some(&config), &[]);
     let bytes: Vec<Vec<u8>> = cases
         .values()
@@ -179,12 +185,7 @@ fn pacs_refresh_reads_names_stored_before_the_archive_knew_their_code_page() {
     assert!(server.stop().success());
 
     // Told now; the server serves while the stored studies are read again.
-    let config = dir.path().join("pacs.toml");
-    std::fs::write(
-        &config,
-        "[ingest]\nundeclared_character_set = \"windows-1251\"\n",
-    )
-    .expect("config");
+    let config = windows_1251_config(dir.path());
     let server = Server::start_with(&data, Some(&config), &[]);
     assert_eq!(listed(&server), garbled, "the index holds the old reading");
     let with_config = [std::ffi::OsStr::new("--config"), config.as_os_str()];
