@@ -10,6 +10,8 @@
 //! - `DATA/index.lock`: shared by everything that opens the index (the
 //!   server, `import`, `verify`, `backup`, `user`, `site`, `token`), taken
 //!   whole by `restore`, which replaces the index under them.
+//! - Both, by `verify --reindex` when nothing else holds either: then no
+//!   store can be under way, and every unindexed object may be indexed.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
@@ -47,6 +49,23 @@ impl DataDirLock {
         Ok(DataDirLock {
             _files: vec![index(data_dir, false)?],
         })
+    }
+
+    /// The directory whole, as [`DataDirLock::restore`] takes it, when
+    /// nothing else uses it now: no server and no command in the index,
+    /// so no store can be under way until the lock is let go (a server
+    /// started meanwhile refuses, naming `purpose`). `None` when
+    /// something does.
+    pub fn alone(data_dir: &Path, purpose: &str) -> Result<Option<DataDirLock>> {
+        let Some(owner) = try_owner(data_dir, purpose)? else {
+            return Ok(None);
+        };
+        let Some(index) = try_index(data_dir, true)? else {
+            return Ok(None);
+        };
+        Ok(Some(DataDirLock {
+            _files: vec![owner, index],
+        }))
     }
 }
 
@@ -88,10 +107,15 @@ fn in_use(data_dir: &Path) -> anyhow::Error {
 }
 
 fn owner(data_dir: &Path, purpose: &str) -> Result<File> {
+    try_owner(data_dir, purpose)?.ok_or_else(|| in_use(data_dir))
+}
+
+/// `DATA/pacs.lock` for `purpose`, or `None` while another holds it.
+fn try_owner(data_dir: &Path, purpose: &str) -> Result<Option<File>> {
     let (mut file, writable) = open(data_dir, "pacs.lock")?;
     match file.try_lock() {
         Ok(()) => {}
-        Err(TryLockError::WouldBlock) => return Err(in_use(data_dir)),
+        Err(TryLockError::WouldBlock) => return Ok(None),
         Err(TryLockError::Error(e)) => return Err(e).context("cannot lock pacs.lock"),
     }
     if writable {
@@ -100,10 +124,28 @@ fn owner(data_dir: &Path, purpose: &str) -> Result<File> {
             .and_then(|()| writeln!(file, "pacs {purpose}, process {}", std::process::id()))
             .context("cannot write pacs.lock")?;
     }
-    Ok(file)
+    Ok(Some(file))
 }
 
 fn index(data_dir: &Path, whole: bool) -> Result<File> {
+    match try_index(data_dir, whole)? {
+        Some(file) => Ok(file),
+        // (the server, which holds `pacs.lock` too, was found there)
+        None if whole => bail!(
+            "the index in {} is open in another pacs command (import, verify, backup, \
+             user, site or token): let it finish first",
+            data_dir.display()
+        ),
+        None => bail!(
+            "the index in {} is being restored or reindexed: try again once that is done",
+            data_dir.display()
+        ),
+    }
+}
+
+/// `DATA/index.lock`, whole or shared, or `None` while it cannot be had
+/// that way now.
+fn try_index(data_dir: &Path, whole: bool) -> Result<Option<File>> {
     let (file, _) = open(data_dir, "index.lock")?;
     let taken = if whole {
         file.try_lock()
@@ -111,17 +153,8 @@ fn index(data_dir: &Path, whole: bool) -> Result<File> {
         file.try_lock_shared()
     };
     match taken {
-        Ok(()) => Ok(file),
-        // (the server, which holds `pacs.lock` too, was found there)
-        Err(TryLockError::WouldBlock) if whole => bail!(
-            "the index in {} is open in another pacs command (import, verify, backup, \
-             user, site or token): let it finish first",
-            data_dir.display()
-        ),
-        Err(TryLockError::WouldBlock) => bail!(
-            "the index in {} is being restored: try again once that is done",
-            data_dir.display()
-        ),
+        Ok(()) => Ok(Some(file)),
+        Err(TryLockError::WouldBlock) => Ok(None),
         Err(TryLockError::Error(e)) => Err(e).context("cannot lock index.lock"),
     }
 }
@@ -154,6 +187,37 @@ mod tests {
         assert!(said.contains("being restored"), "{said}");
         assert!(DataDirLock::serve(dir.path()).is_err());
         drop(restore);
+        DataDirLock::serve(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn the_directory_whole_only_while_nothing_else_uses_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = DataDirLock::serve(dir.path()).unwrap();
+        assert!(
+            DataDirLock::alone(dir.path(), "verify --reindex")
+                .unwrap()
+                .is_none()
+        );
+        drop(server);
+        let import = DataDirLock::use_index(dir.path()).unwrap();
+        assert!(
+            DataDirLock::alone(dir.path(), "verify --reindex")
+                .unwrap()
+                .is_none()
+        );
+        // What a refusal took is let go: the server can start.
+        let server = DataDirLock::serve(dir.path()).unwrap();
+        drop((server, import));
+
+        let alone = DataDirLock::alone(dir.path(), "verify --reindex")
+            .unwrap()
+            .expect("nothing else uses it");
+        let said = format!("{:#}", DataDirLock::serve(dir.path()).unwrap_err());
+        assert!(said.contains("pacs verify --reindex, process"), "{said}");
+        let said = format!("{:#}", DataDirLock::use_index(dir.path()).unwrap_err());
+        assert!(said.contains("restored or reindexed"), "{said}");
+        drop(alone);
         DataDirLock::serve(dir.path()).unwrap();
     }
 }

@@ -99,8 +99,11 @@ enum Command {
         /// Then index the unindexed objects whose instance the index does
         /// not hold, or holds with an object that is gone (an index lost,
         /// or restored from an older backup): where they lie, a C-STORE's
-        /// as its caller's site, without forwarding. Objects written in
-        /// the last 10 minutes are left (their store may be under way).
+        /// as its caller's site, without forwarding. Beside a server or
+        /// an import, objects written in the last 10 minutes are left
+        /// (their store may be under way); with nothing else using the
+        /// data directory, every one is indexed, and a server started
+        /// meanwhile refuses until this is done.
         #[arg(long)]
         reindex: bool,
         /// No progress bar.
@@ -310,13 +313,41 @@ async fn run(command: Command) -> Result<ExitCode> {
             quiet,
         } => {
             let config = data_config(common)?;
-            let _index = data_lock::DataDirLock::use_index(&config.data_dir)?;
+            // With the directory whole (no server, no import), no store
+            // can be under way: every unindexed object may be indexed.
+            let alone = match reindex {
+                true => data_lock::DataDirLock::alone(&config.data_dir, "verify --reindex")?,
+                false => None,
+            };
+            let min_age = if alone.is_some() {
+                std::time::Duration::ZERO
+            } else {
+                verify::REINDEX_MIN_AGE
+            };
+            let _lock = match alone {
+                Some(lock) => lock,
+                None => data_lock::DataDirLock::use_index(&config.data_dir)?,
+            };
             let study = study
                 .map(|s| pacs_core::Uid::parse(&s).map_err(|e| anyhow::anyhow!("--study: {e}")))
                 .transpose()?;
             let services = server::open(&config).await?;
             let summary = verify::verify(&services.archive, study, !quiet).await?;
             let reindexed = if reindex {
+                if min_age.is_zero() {
+                    println!(
+                        "nothing else uses {}: every unindexed object can be reindexed \
+                         (a server refuses to start until this is done)",
+                        config.data_dir.display()
+                    );
+                } else {
+                    println!(
+                        "{} is in use (a server or an import): objects written in the last {} \
+                         minutes are left to their stores",
+                        config.data_dir.display(),
+                        min_age.as_secs() / 60
+                    );
+                }
                 Some(
                     verify::reindex(
                         &services.archive,
@@ -324,6 +355,7 @@ async fn run(command: Command) -> Result<ExitCode> {
                         &services.sites,
                         &summary.unindexed,
                         std::time::SystemTime::now(),
+                        min_age,
                     )
                     .await,
                 )

@@ -175,13 +175,15 @@ pub enum Reindexed {
 /// instance the index does not hold, where it lies
 /// ([`Ingest::index_stored`]: checked as any arriving instance, but never
 /// written, replaced, removed or forwarded). Objects younger than
-/// [`REINDEX_MIN_AGE`] at `now` are left.
+/// `min_age` at `now` are left: give [`REINDEX_MIN_AGE`] where a store may
+/// be under way, zero where none can be (the data directory held whole).
 pub async fn reindex(
     archive: &Archive,
     ingest: &Ingest,
     sites: &Sites,
     keys: &[ObjectKey],
     now: SystemTime,
+    min_age: Duration,
 ) -> Vec<(ObjectKey, Reindexed)> {
     // Of several objects of one instance (replaced more than once since
     // the index was copied), the newest first: it is the one to index.
@@ -200,7 +202,7 @@ pub async fn reindex(
     ordered.sort();
     let mut out = Vec::with_capacity(keys.len());
     for (_, _, key) in ordered {
-        let outcome = reindex_one(archive, ingest, sites, key, now)
+        let outcome = reindex_one(archive, ingest, sites, key, now, min_age)
             .await
             .unwrap_or_else(|e| Reindexed::Failed(format!("{e:#}")));
         out.push((key.clone(), outcome));
@@ -214,6 +216,7 @@ async fn reindex_one(
     sites: &Sites,
     key: &ObjectKey,
     now: SystemTime,
+    min_age: Duration,
 ) -> Result<Reindexed> {
     let Some(sop) = sop_of_key(key.as_str()) else {
         return Ok(Reindexed::Left("its key names no instance".into()));
@@ -239,19 +242,23 @@ async fn reindex_one(
     let Some(meta) = store.head(key).await? else {
         return Ok(Reindexed::Left("it was removed meanwhile".into()));
     };
-    let Some(written) = meta.modified else {
-        return Ok(Reindexed::Left(
-            "the store does not say when it was written, so a store under way cannot be ruled out"
-                .into(),
-        ));
-    };
-    // A time ahead of ours (another machine's clock) counts as just written.
-    let age = now.duration_since(written).unwrap_or_default();
-    if age < REINDEX_MIN_AGE {
-        return Ok(Reindexed::Left(format!(
-            "written {} s ago, its store may still be under way: run again later",
-            age.as_secs()
-        )));
+    if !min_age.is_zero() {
+        let Some(written) = meta.modified else {
+            return Ok(Reindexed::Left(
+                "the store does not say when it was written, so a store under way cannot be \
+                 ruled out: run again with the server stopped"
+                    .into(),
+            ));
+        };
+        // A time ahead of ours (another machine's clock) counts as just written.
+        let age = now.duration_since(written).unwrap_or_default();
+        if age < min_age {
+            return Ok(Reindexed::Left(format!(
+                "written {} s ago, its store may still be under way: run again later, \
+                 or with the server stopped",
+                age.as_secs()
+            )));
+        }
     }
     let bytes = store.get(key).await?;
     // The site of a C-STORE's caller, where the object is one; an upload

@@ -207,21 +207,39 @@ fn s3_storage_serves_instances_bit_exact_across_a_restart() {
     assert!(server.stop().success(), "clean stop");
 
     // Every instance checked in the bucket, byte for byte.
-    let verified = Command::new(env!("CARGO_BIN_EXE_pacs"))
-        .args(["verify", "--quiet", "--data-dir"])
-        .arg(&data)
-        .arg("--config")
-        .arg(&config)
-        .envs(env)
-        .output()
-        .expect("pacs verify runs");
-    let report = String::from_utf8_lossy(&verified.stdout);
-    assert!(verified.status.success(), "{report}");
+    let report = pacs_cli(&data, &config, &env, &["verify", "--quiet"]);
     assert!(
         report.contains(&format!("{instances} instances intact"))
             && report.contains("0 with problems / 0 objects unindexed"),
         "{report}"
     );
+
+    // `pacs refresh` reads every object back from the bucket: nothing
+    // to change in what the index holds.
+    let refreshed = pacs_cli(&data, &config, &env, &["refresh", "--quiet"]);
+    let studies = 1 + usize::from(stored.jls.is_some());
+    assert!(
+        refreshed.contains(&format!(
+            "{studies} studies, {instances} instances read: 0 studies' attributes / 0 series' \
+             / 0 instances' metadata changed; 0 failed"
+        )),
+        "{refreshed}"
+    );
+
+    // The index is lost with the server stopped: `--reindex` rebuilds it
+    // from the bucket's listing at once, and the archive serves it all.
+    for name in ["index.sqlite", "index.sqlite-wal", "index.sqlite-shm"] {
+        let _ = std::fs::remove_file(data.join(name));
+    }
+    let report = pacs_cli(&data, &config, &env, &["verify", "--quiet", "--reindex"]);
+    assert!(
+        report.contains("nothing else uses")
+            && report.contains(&format!("reindexed {instances} / left alone 0 / failed 0")),
+        "{report}"
+    );
+    let server = Server::start_with_env(&data, Some(&config), &[], &env);
+    check_served(&server, &stored);
+    assert!(server.stop().success(), "clean stop");
 
     for (what, text) in [("first log", &first_log), ("second log", &second_log)] {
         assert!(
@@ -229,6 +247,27 @@ fn s3_storage_serves_instances_bit_exact_across_a_restart() {
             "the {what} holds the secret key"
         );
     }
+}
+
+/// Runs a `pacs` command on `data` with the S3 configuration and keys,
+/// which must succeed; its standard output.
+fn pacs_cli(data: &Path, config: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_pacs"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--config")
+        .arg(config)
+        .envs(env.iter().copied())
+        .output()
+        .expect("pacs runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "pacs {args:?}: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }
 
 /// The outcome of a `pacs serve` that must refuse to start.

@@ -276,6 +276,9 @@ fn reindex_brings_back_studies_an_older_index_backup_lacks() {
     assert_eq!(stored.len(), 4);
     let out = pacs(&data, &["restore", "--from", backup.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out));
+    // Back in service at once; the studies since the backup come back
+    // beside it.
+    let server = Server::start(&data);
 
     // An older copy of an instance the index holds, under another key.
     let kept = object_of(&data, &sop_of_file(&first[0]));
@@ -292,12 +295,14 @@ fn reindex_brings_back_studies_an_older_index_backup_lacks() {
         "{report}"
     );
 
-    // Just written (as far as the clock goes): left to their stores.
+    // Just written (as far as the clock goes), beside a server: left to
+    // their stores.
     let out = pacs(&data, &["verify", "--quiet", "--reindex"]);
     let report = text(&out);
     assert!(out.status.success(), "{report}");
     assert!(
-        report.contains("reindexed 0 / left alone 5 / failed 0"),
+        report.contains("is in use (a server or an import)")
+            && report.contains("reindexed 0 / left alone 5 / failed 0"),
         "{report}"
     );
     assert!(
@@ -345,7 +350,6 @@ fn reindex_brings_back_studies_an_older_index_backup_lacks() {
         "{report}"
     );
 
-    let server = Server::start(&data);
     let found: serde_json::Value = common::http()
         .get(server.url(&format!(
             "/dicom-web/studies?StudyInstanceUID={}&includefield=00201208",
@@ -405,6 +409,70 @@ fn sop_of_file(path: &Path) -> String {
         .media_storage_sop_instance_uid()
         .trim_end_matches('\0')
         .to_owned()
+}
+
+/// An index lost with the server stopped (the disk it lay on replaced,
+/// no backup): `--reindex` takes the data directory whole, so no store
+/// can be under way, and indexes every object at once, however new.
+#[test]
+fn reindex_with_nothing_else_running_indexes_every_object_at_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let (spec, files) = ct_files(
+        &dir.path().join("ct"),
+        3,
+        73,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    let out = pacs(
+        &data,
+        &["import", "--quiet", dir.path().join("ct").to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let study_dir = data.join("objects/dicom").join(&spec.study.study_uid);
+    let stored = files_with_bytes(&study_dir);
+    assert_eq!(stored.len(), 3);
+
+    std::fs::remove_file(data.join("index.sqlite")).expect("index lost");
+    remove_index_journals(&data);
+    let out = pacs(&data, &["verify", "--quiet"]);
+    assert!(text(&out).contains("3 objects unindexed"), "{}", text(&out));
+
+    let out = pacs(&data, &["verify", "--quiet", "--reindex"]);
+    let report = text(&out);
+    assert!(out.status.success(), "{report}");
+    // It held the directory as a server would (which `data_lock`'s own
+    // tests show refuses a server meanwhile), and says whose it was.
+    let holder = std::fs::read_to_string(data.join("pacs.lock")).expect("pacs.lock");
+    assert!(
+        holder.contains("pacs verify --reindex, process"),
+        "{holder}"
+    );
+    assert!(
+        report.contains("nothing else uses")
+            && report.contains("reindexed 3 / left alone 0 / failed 0"),
+        "{report}"
+    );
+    assert_eq!(files_with_bytes(&study_dir), stored, "named where they lie");
+
+    let out = pacs(&data, &["verify", "--quiet"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("1 studies: 3 instances intact")
+            && text(&out).contains("0 objects unindexed"),
+        "{}",
+        text(&out)
+    );
+    let server = Server::start(&data);
+    let found = web::qido(
+        &server,
+        &format!("/studies/{}/series", spec.study.study_uid),
+    );
+    assert_eq!(
+        web::int_value(&found[0], "00201209"),
+        Some(files.len() as i64)
+    );
+    server.stop();
 }
 
 /// An object reindexing refuses (its series belongs to another study in
