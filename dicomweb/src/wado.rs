@@ -3,16 +3,16 @@
 
 use bytes::Bytes;
 use futures::stream::{self, StreamExt};
-use pacs_core::Uid;
 use pacs_core::index::StoredInstance;
 use pacs_core::layout::PixelLayout;
 use pacs_core::render::{ImageFormat, RenderParams, VoiFunction, Window};
+use pacs_core::{Archive, ArchiveError, Uid};
 use warp::reply::Response;
 
 use crate::WebState;
 use crate::accept::{
-    EXPLICIT_VR_LITTLE_ENDIAN, FrameRendition, InstanceTransferSyntax, MediaType, negotiate_frames,
-    negotiate_instance,
+    EXPLICIT_VR_LITTLE_ENDIAN, FrameRendition, InstanceTransferSyntax, MediaType,
+    names_transfer_syntax, negotiate_frames, negotiate_instance,
 };
 use crate::error::WebError;
 use crate::multipart::{MultipartWriter, OutgoingPart};
@@ -66,32 +66,64 @@ pub async fn retrieve(
             .map_err(|e| WebError::not_acceptable(e.message))?;
         plan.push((i, how));
     }
+    let fallback = !names_transfer_syntax(&ranges, EXPLICIT_VR_LITTLE_ENDIAN);
     let archive = state.archive.clone();
-    let parts = stream::iter(plan).then(move |(instance, how)| {
+    let mut parts = Box::pin(stream::iter(plan).then(move |(instance, how)| {
         let archive = archive.clone();
-        async move {
-            let ts = how.uid(&instance.transfer_syntax_uid).to_owned();
-            let content_type = format!("application/dicom; transfer-syntax={ts}");
-            let part = match how {
-                InstanceTransferSyntax::AsStored => {
-                    let s = archive
-                        .object_stream(&instance)
-                        .await
-                        .map_err(std::io::Error::other)?;
-                    Part::streamed(content_type, s.map(|r| r.map_err(std::io::Error::other)))
-                }
-                InstanceTransferSyntax::ExplicitVrLittleEndian => {
-                    let bytes = archive
-                        .object_explicit_le(&instance)
-                        .await
-                        .map_err(std::io::Error::other)?;
-                    Part::new(content_type, bytes)
-                }
-            };
-            Ok(part)
+        async move { instance_part(&archive, instance, how, fallback).await }
+    }));
+    // The first part is made before the status goes out, so that a
+    // single instance that cannot be sent is an error a client can read,
+    // not a 200 cut short.
+    let first = match parts.next().await {
+        Some(Ok(part)) => Some(Ok(part)),
+        Some(Err(e)) => return Err(e.into()),
+        None => None,
+    };
+    let rest = parts.map(|part| part.map_err(std::io::Error::other));
+    Ok(multipart_response(
+        "application/dicom",
+        stream::iter(first).chain(rest),
+    ))
+}
+
+/// One instance of a retrieve, as `how` says. An instance the archive
+/// cannot convert to the default syntax (a codec it lacks, such as 12-bit
+/// lossy JPEG) goes as it was stored, its part saying so, when `fallback`
+/// allows: the client took the default rather than naming it.
+async fn instance_part(
+    archive: &Archive,
+    instance: StoredInstance,
+    how: InstanceTransferSyntax,
+    fallback: bool,
+) -> Result<Part, ArchiveError> {
+    if how == InstanceTransferSyntax::ExplicitVrLittleEndian {
+        match archive.object_explicit_le(&instance).await {
+            Ok(bytes) => {
+                return Ok(Part::new(
+                    format!("application/dicom; transfer-syntax={EXPLICIT_VR_LITTLE_ENDIAN}"),
+                    bytes,
+                ));
+            }
+            Err(e @ (ArchiveError::NotAcceptable(_) | ArchiveError::Unprocessable(_)))
+                if fallback =>
+            {
+                tracing::warn!(
+                    sop_instance_uid = %instance.sop_instance_uid,
+                    transfer_syntax = %instance.transfer_syntax_uid,
+                    error = %e,
+                    "sent as stored: it cannot be converted to explicit VR little endian"
+                );
+            }
+            Err(e) => return Err(e),
         }
-    });
-    Ok(multipart_response("application/dicom", parts))
+    }
+    let ts = InstanceTransferSyntax::AsStored.uid(&instance.transfer_syntax_uid);
+    let stream = archive.object_stream(&instance).await?;
+    Ok(Part::streamed(
+        format!("application/dicom; transfer-syntax={ts}"),
+        stream.map(|r| r.map_err(std::io::Error::other)),
+    ))
 }
 
 /// The bulk data of a study, series or instance (PS3.18 §10.4.1.1.3): the
@@ -136,39 +168,42 @@ async fn retrieve_bulk_data(
         let frame = move |n: u32| {
             let (archive, instance, rendition) =
                 (archive.clone(), instance.clone(), rendition.clone());
-            async move {
-                frame_bytes(&archive, &instance, n, &rendition)
-                    .await
-                    .map_err(|e| std::io::Error::other(e.message))
-            }
+            async move { frame_bytes(&archive, &instance, n, &rendition).await }
         };
-        let parts: futures::stream::BoxStream<'static, Result<Part, std::io::Error>> =
-            if uncompressed {
-                let location = format!("{url}/bulkdata/7FE00010");
-                stream::once(async move {
-                    let mut pixels = Vec::new();
-                    for n in 1..=frames {
-                        pixels.extend_from_slice(&frame(n).await?);
-                    }
-                    Ok(Part::new(content_type, Bytes::from(pixels))
-                        .with_header("Content-Location", location))
+        let parts: futures::stream::BoxStream<'static, Result<Part, WebError>> = if uncompressed {
+            let location = format!("{url}/bulkdata/7FE00010");
+            stream::once(async move {
+                let mut pixels = Vec::new();
+                for n in 1..=frames {
+                    pixels.extend_from_slice(&frame(n).await?);
+                }
+                Ok(Part::new(content_type, Bytes::from(pixels))
+                    .with_header("Content-Location", location))
+            })
+            .boxed()
+        } else {
+            stream::iter(1..=frames)
+                .then(frame)
+                .enumerate()
+                .map(move |(i, bytes)| {
+                    bytes.map(|b| {
+                        Part::new(content_type.clone(), b)
+                            .with_header("Content-Location", format!("{url}/frames/{}", i + 1))
+                    })
                 })
                 .boxed()
-            } else {
-                stream::iter(1..=frames)
-                    .then(frame)
-                    .enumerate()
-                    .map(move |(i, bytes)| {
-                        bytes.map(|b| {
-                            Part::new(content_type.clone(), b)
-                                .with_header("Content-Location", format!("{url}/frames/{}", i + 1))
-                        })
-                    })
-                    .boxed()
-            };
+        };
         parts
     });
-    Ok(multipart_response(media, parts))
+    // As for instances: the first part is made before the status goes out.
+    let mut parts = Box::pin(parts);
+    let first = match parts.next().await {
+        Some(Ok(part)) => Some(Ok(part)),
+        Some(Err(e)) => return Err(e),
+        None => None,
+    };
+    let rest = parts.map(|part| part.map_err(|e| std::io::Error::other(e.message)));
+    Ok(multipart_response(media, stream::iter(first).chain(rest)))
 }
 
 /// Metadata of a study, series or instance: the DICOM JSON stored at

@@ -528,3 +528,74 @@ fn instances_from_other_encoders_are_served_every_way() {
     }
     assert!(server.stop().success());
 }
+
+/// A 12-bit lossy JPEG (dcmcjpeg's extended process, 1.2.840.10008.1.2.4.51),
+/// which the archive stores but has no decoder for: a retrieve that takes
+/// the default syntax gets it as stored, its part saying so (PS3.18
+/// §8.7.3.4 allows the lossy form), beside the study's other instance
+/// converted; a client that names explicit VR little endian is told 406
+/// before any body, never a 200 cut short.
+#[test]
+fn an_instance_the_archive_cannot_decode_is_sent_as_stored_or_refused() {
+    const TEST: &str = "an_instance_the_archive_cannot_decode_is_sent_as_stored_or_refused";
+    if !web::tool_or_skip(DCMCJPEG, TEST) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("data"));
+    let (spec, files) = common::ct_files(
+        &dir.path().join("ct"),
+        1,
+        110,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    let source = std::fs::read(&files[0]).expect("source");
+    let out = dir.path().join("extended.dcm");
+    let mut cmd = Command::new(DCMCJPEG);
+    cmd.arg("+ee").arg(&files[0]).arg(&out);
+    web::run_bounded(cmd, Duration::from_secs(60));
+    let lossy = std::fs::read(&out).expect("encoded file");
+    let encoded = Dicom::read(&lossy);
+    const EXTENDED: &str = "1.2.840.10008.1.2.4.51";
+    assert_eq!(encoded.transfer_syntax, EXTENDED);
+    let lossy_sop = encoded.text(0x0008, 0x0018).expect("SOP");
+    web::stow_ok(&server, &[&source, &lossy]);
+
+    let study = format!("{}/studies/{}", server.base(), spec.study.study_uid);
+    for accept in [Some(DICOM_DEFAULT), None, Some("*/*")] {
+        let parts = get(&study, accept).parts();
+        assert_eq!(parts.len(), 2, "{accept:?}: both instances, whole");
+        let (mut as_stored, mut converted) = (0, 0);
+        for part in &parts {
+            match media_param(&part.content_type, "transfer-syntax").as_deref() {
+                Some(EXTENDED) => {
+                    assert_eq!(sha256(&part.body), sha256(&lossy), "{accept:?}");
+                    as_stored += 1;
+                }
+                Some(EXPLICIT_LE) => {
+                    assert_eq!(
+                        Dicom::read(&part.body).native_pixels(),
+                        Dicom::read(&source).native_pixels(),
+                        "{accept:?}"
+                    );
+                    converted += 1;
+                }
+                other => panic!("{accept:?}: a part in {other:?}"),
+            }
+        }
+        assert_eq!((as_stored, converted), (1, 1), "{accept:?}");
+    }
+
+    let instance = format!("{study}/series/{}/instances/{lossy_sop}", spec.series_uid);
+    let named =
+        r#"multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1"#;
+    let refused = get(&instance, Some(named));
+    assert_eq!(refused.status, 406, "{}", refused.text());
+    assert!(
+        refused.text().contains("cannot be converted")
+            && refused.text().contains("transfer-syntax=*"),
+        "{}",
+        refused.text()
+    );
+    assert!(server.stop().success());
+}

@@ -137,6 +137,20 @@ pub fn negotiate_instance(
     .ok_or_else(|| not_acceptable(ranges, offers.iter().map(|(o, _)| o)))
 }
 
+/// Whether an acceptable range names transfer syntax `uid` itself. A
+/// client that asked for Explicit VR Little Endian by name takes nothing
+/// else; one that took it as the default may be sent an instance the
+/// archive cannot convert as it was stored (PS3.18 §8.7.3.4 allows this
+/// for lossy pixel data; for the rest it beats a response cut short).
+pub fn names_transfer_syntax(ranges: &[MediaRange], uid: &str) -> bool {
+    ranges.iter().any(|r| {
+        r.q() > 0.0
+            && r.media_type()
+                .param("transfer-syntax")
+                .is_some_and(|ts| clean_uid(ts) == uid)
+    })
+}
+
 /// How to send the frames of an instance stored in a given transfer syntax.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FrameRendition {
