@@ -358,10 +358,7 @@ pub fn parse_value(attribute: Attribute, raw: &str) -> Result<MatchValue, String
             })
         }
         MatchKind::Date => range(raw, 8, "a date YYYYMMDD"),
-        MatchKind::Time => {
-            let normalise = |t: &str| t.replace(':', "");
-            range(&normalise(raw), 0, "a time HHMMSS")
-        }
+        MatchKind::Time => time_range(raw),
         MatchKind::Integer => raw
             .trim()
             .parse::<i64>()
@@ -402,6 +399,52 @@ fn range(raw: &str, exact_len: usize, what: &str) -> Result<MatchValue, String> 
     }
 }
 
+/// A time or a range of times (`HHMMSS.FFFFFF`, shorter forms, or
+/// `HH:MM:SS`). A time matches the whole of its last unit: `1643` is any
+/// time in that minute, `164332` any in that second, however precisely
+/// stored; a fraction's trailing zeros say nothing, so `164332.000` is
+/// `164332`. Times are stored as sent and compared as text.
+fn time_range(raw: &str) -> Result<MatchValue, String> {
+    fn time(t: &str) -> Option<String> {
+        let t = t.trim().replace(':', "");
+        let (whole, fraction) = t.split_once('.').unwrap_or((&t, ""));
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty()
+            || whole.len() > 6
+            || whole.len() % 2 == 1
+            || !digits(whole)
+            || fraction.len() > 6
+            || !digits(fraction)
+            || (!fraction.is_empty() && whole.len() != 6)
+        {
+            return None;
+        }
+        let fraction = fraction.trim_end_matches('0');
+        Some(if fraction.is_empty() {
+            whole.to_owned()
+        } else {
+            format!("{whole}.{fraction}")
+        })
+    }
+    let what = "expected a time HHMMSS[.FFFFFF] or a range of them";
+    match raw.split_once('-') {
+        None => {
+            let t = time(raw).ok_or(what)?;
+            Ok(MatchValue::Range(Some(t.clone()), Some(t)))
+        }
+        Some((a, b)) => {
+            let end = |s: &str| match s.trim() {
+                "" => Ok(None),
+                s => time(s).map(Some).ok_or(what),
+            };
+            match (end(a)?, end(b)?) {
+                (None, None) => Err(what.to_owned()),
+                (lo, hi) => Ok(MatchValue::Range(lo, hi)),
+            }
+        }
+    }
+}
+
 /// `2024~01~31` → `20240131`; `2024~01~01~2024~12~31` → `20240101~20241231`.
 fn iso_dates(s: &str) -> String {
     let parts: Vec<&str> = s.split('~').collect();
@@ -415,6 +458,35 @@ fn iso_dates(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_match_their_whole_last_unit_and_ignore_trailing_zeros() {
+        let parse = |v: &str| {
+            let (q, _) = Query::from_pairs(Level::Study, [("StudyTime", v)]).expect(v);
+            q.matches[0].value.clone()
+        };
+        let range = |a: Option<&str>, b: Option<&str>| {
+            MatchValue::Range(a.map(str::to_owned), b.map(str::to_owned))
+        };
+        assert_eq!(parse("164332"), range(Some("164332"), Some("164332")));
+        assert_eq!(parse("164332.000"), range(Some("164332"), Some("164332")));
+        assert_eq!(
+            parse("16:43:32.50"),
+            range(Some("164332.5"), Some("164332.5"))
+        );
+        assert_eq!(
+            parse("164332.000-1650"),
+            range(Some("164332"), Some("1650"))
+        );
+        assert_eq!(parse("-0800"), range(None, Some("0800")));
+        assert_eq!(parse("2200-"), range(Some("2200"), None));
+        for bad in ["-", "16433", "1643.5", "164332.1234567", "16a0", "1643-17x"] {
+            assert!(
+                Query::from_pairs(Level::Study, [("StudyTime", bad)]).is_err(),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn parses_standard_matching() {

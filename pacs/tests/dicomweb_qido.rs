@@ -216,3 +216,66 @@ fn dicomweb_client_stores_and_finds_a_cyrillic_study() {
     assert_eq!(tail, in_order[8..].to_vec(), "limit=3&offset=8 of 10");
     assert!(server.stop().success());
 }
+
+/// Study Time matches by time, not by text: a fraction's trailing zeros
+/// change nothing, and a time matches any stored time within its last
+/// unit (a second, a minute), however precisely the modality wrote it;
+/// the same for both ends of a range. A malformed time is a 400.
+#[test]
+fn study_time_matches_by_time_whatever_its_precision() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("data"));
+    let mut stored = Vec::new();
+    for (seed, time) in [(21, "164332"), (22, "093015.250000")] {
+        let spec =
+            XraySpec::chest(XrayKind::Dx, Patient::karimov_ascii(), seed).with_matrix(32, 26);
+        let file = write_xray(
+            &spec,
+            &dir.path().join(format!("dx{seed}")),
+            SampleTransferSyntax::ExplicitVrLittleEndian,
+        )
+        .expect("write a DX");
+        // The time as a modality may write it, fraction and all.
+        let mut object = dicom_object::open_file(&file).expect("open the DX");
+        object.put(dicom_object::mem::InMemElement::new(
+            dicom_core::Tag(0x0008, 0x0030),
+            dicom_core::VR::TM,
+            dicom_core::PrimitiveValue::from(time),
+        ));
+        object.write_to_file(&file).expect("write the DX");
+        web::stow_ok(&server, &[&std::fs::read(file).expect("read")]);
+        stored.push(spec.study.study_uid.clone());
+    }
+    let (afternoon, morning) = (stored[0].as_str(), stored[1].as_str());
+    for (query, want) in [
+        ("164332", vec![afternoon]),
+        ("164332.000", vec![afternoon]),
+        ("16:43:32", vec![afternoon]),
+        ("1643", vec![afternoon]),
+        ("164332.000-164333", vec![afternoon]),
+        ("093015", vec![morning]),
+        ("093015.25", vec![morning]),
+        ("093015.3", vec![]),
+        ("0930-1000", vec![morning]),
+        ("-0930", vec![morning]),
+        ("093016-", vec![afternoon]),
+        ("0800-2000", vec![morning, afternoon]),
+    ] {
+        let found = study_uids(&Value::from(web::qido(
+            &server,
+            &format!("/studies?StudyTime={query}"),
+        )));
+        assert_eq!(
+            found,
+            want.into_iter().map(str::to_owned).collect(),
+            "StudyTime={query}"
+        );
+    }
+    let bad = web::get(
+        &format!("{}/studies?StudyTime=1643.5", server.base()),
+        Some("application/dicom+json"),
+    );
+    assert_eq!(bad.status, 400, "{}", bad.text());
+    assert!(bad.text().contains("HHMMSS"), "{}", bad.text());
+    assert!(server.stop().success());
+}
