@@ -9,7 +9,7 @@
 //! applied leniently: a missing unique key of a higher level widens the
 //! search instead of failing it, as most archives do.
 
-use dicom_core::value::{PrimitiveValue, Value as DicomValue};
+use dicom_core::value::{DataSetSequence, PrimitiveValue, Value as DicomValue};
 use dicom_core::{DataElement, Tag, VR};
 use dicom_dictionary_std::tags;
 use dicom_encoding::TransferSyntaxIndex;
@@ -215,7 +215,7 @@ impl Find {
                     }
                     Some(element)
                 })
-                .unwrap_or_else(|| DataElement::new(tag, vr, PrimitiveValue::Empty));
+                .unwrap_or_else(|| empty_element(tag, vr));
             out.put(element);
         }
         if non_ascii {
@@ -226,6 +226,20 @@ impl Find {
             ));
         }
         out
+    }
+}
+
+/// A return key with no value: zero length, and for a sequence an empty
+/// sequence (a primitive "empty" under VR SQ is dropped when written).
+fn empty_element(tag: Tag, vr: VR) -> DataElement<InMemDicomObject> {
+    if vr == VR::SQ {
+        DataElement::new(
+            tag,
+            VR::SQ,
+            DicomValue::from(DataSetSequence::<InMemDicomObject>::empty()),
+        )
+    } else {
+        DataElement::new(tag, vr, PrimitiveValue::Empty)
     }
 }
 
@@ -437,6 +451,8 @@ mod tests {
                 (tags::MODALITIES_IN_STUDY, VR::CS, ""),
             ],
         );
+        let mut id = id;
+        id.put(empty_element(tags::PROCEDURE_CODE_SEQUENCE, VR::SQ));
         let find = Find::from_identifier(Model::StudyRoot, &id).unwrap();
         let row = SearchRow {
             values: vec![
@@ -475,6 +491,13 @@ mod tests {
                 back.element(tags::PATIENT_NAME).unwrap().to_str().unwrap(),
                 "Иванов^Иван"
             );
+            // A requested sequence with nothing known comes back empty,
+            // beside a name that needs a character set.
+            let procedure = back
+                .element(tags::PROCEDURE_CODE_SEQUENCE)
+                .unwrap_or_else(|_| panic!("{ts}: the sequence key is dropped"));
+            assert_eq!(procedure.vr(), VR::SQ);
+            assert!(procedure.items().is_some_and(|i| i.is_empty()), "{ts}");
         }
     }
 }
