@@ -29,12 +29,23 @@ pub async fn search(
         .iter()
         .filter(|(k, _)| k != "accept")
         .map(|(k, v)| (k.as_str(), v.as_str()));
-    let (mut query, warnings) =
+    let (mut query, mut warnings) =
         Query::from_pairs(level, pairs).map_err(|e| WebError::bad_request(e.to_string()))?;
     query.study = study;
     query.series = series;
     query.scope = req.grant.scope.clone();
-    let rows = state.archive.index().search(&query).await?;
+    // One more than the page, to tell the client when there is more
+    // (PS3.18 §10.6.3: a Warning, rather than a page that looks whole).
+    let limit = query.limit;
+    query.limit = limit + 1;
+    let mut rows = state.archive.index().search(&query).await?;
+    if rows.len() > limit {
+        rows.truncate(limit);
+        warnings.push(format!(
+            "There are additional results that can be requested: ask again with offset={}",
+            query.offset + limit
+        ));
+    }
     let results: Vec<Value> = rows
         .iter()
         .map(|row| {

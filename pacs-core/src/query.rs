@@ -275,10 +275,16 @@ impl Query {
         for (key, value) in pairs {
             match key {
                 "limit" => {
-                    q.limit = value
+                    let asked = value
                         .parse::<usize>()
-                        .map_err(|_| QueryError::BadNumber(value.into()))?
-                        .min(MAX_LIMIT)
+                        .map_err(|_| QueryError::BadNumber(value.into()))?;
+                    if asked > MAX_LIMIT {
+                        warnings.push(format!(
+                            "limit {asked} is more than the {MAX_LIMIT} results this archive \
+                             answers at once: ask for the rest with offset"
+                        ));
+                    }
+                    q.limit = asked.min(MAX_LIMIT)
                 }
                 "offset" => {
                     q.offset = value
@@ -309,6 +315,19 @@ impl Query {
                                 reason,
                             }
                         })?;
+                        // (a series' modality at study level asks for the
+                        // studies with such a series)
+                        let modality_of_study =
+                            level == Level::Study && attribute == Attribute::Modality;
+                        if attribute.level() > level && !modality_of_study {
+                            warnings.push(format!(
+                                "matching on {key} (of each {}) is not supported in a search \
+                                 for {} and was ignored",
+                                level_noun(attribute.level()),
+                                level_plural(level)
+                            ));
+                            continue;
+                        }
                         q.matches.push(Match { attribute, value });
                     }
                     None => warnings.push(format!(
@@ -318,6 +337,24 @@ impl Query {
             }
         }
         Ok((q, warnings))
+    }
+}
+
+fn level_noun(level: Level) -> &'static str {
+    match level {
+        Level::Patient => "patient",
+        Level::Study => "study",
+        Level::Series => "series",
+        Level::Instance => "instance",
+    }
+}
+
+fn level_plural(level: Level) -> &'static str {
+    match level {
+        Level::Patient => "patients",
+        Level::Study => "studies",
+        Level::Series => "series",
+        Level::Instance => "instances",
     }
 }
 

@@ -279,3 +279,70 @@ fn study_time_matches_by_time_whatever_its_precision() {
     assert!(bad.text().contains("HHMMSS"), "{}", bad.text());
     assert!(server.stop().success());
 }
+
+/// A page that is not the whole answer says so in a Warning, with the
+/// offset to ask for next; a limit above the archive's most is clipped
+/// and said; a key of a lower level than the search's, which the archive
+/// does not match on, is named as ignored rather than silently matching
+/// everything.
+#[test]
+fn partial_answers_and_ignored_keys_are_said_in_warnings() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("data"));
+    let mut sops = Vec::new();
+    for seed in [31, 32, 33] {
+        let spec =
+            XraySpec::chest(XrayKind::Dx, Patient::karimov_ascii(), seed).with_matrix(32, 26);
+        let file = write_xray(
+            &spec,
+            &dir.path().join(format!("dx{seed}")),
+            SampleTransferSyntax::ExplicitVrLittleEndian,
+        )
+        .expect("write a DX");
+        sops.extend(web::stow_ok(
+            &server,
+            &[&std::fs::read(file).expect("read")],
+        ));
+    }
+    let search = |query: &str| {
+        let r = web::get(
+            &format!("{}{query}", server.base()),
+            Some("application/dicom+json"),
+        );
+        assert_eq!(r.status, 200, "{query}: {}", r.text());
+        let n = r.json().as_array().map_or(0, Vec::len);
+        (n, r.warnings())
+    };
+
+    let (n, warnings) = search("/studies?limit=2");
+    assert_eq!(n, 2);
+    assert!(
+        warnings.contains("There are additional results") && warnings.contains("offset=2"),
+        "{warnings}"
+    );
+    let (n, warnings) = search("/studies?limit=2&offset=2");
+    assert_eq!(n, 1);
+    assert!(warnings.is_empty(), "{warnings}");
+    let (n, warnings) = search("/studies?limit=3");
+    assert_eq!(n, 3);
+    assert!(warnings.is_empty(), "the whole answer: {warnings}");
+
+    let (n, warnings) = search("/studies?limit=20000");
+    assert_eq!(n, 3);
+    assert!(
+        warnings.contains("limit 20000 is more than the 10000"),
+        "{warnings}"
+    );
+
+    let (n, warnings) = search(&format!("/studies?SOPInstanceUID={}", sops[0]));
+    assert_eq!(n, 3, "not matched on");
+    assert!(
+        warnings.contains("matching on SOPInstanceUID (of each instance) is not supported"),
+        "{warnings}"
+    );
+    // A series' modality at study level is matched, and not warned of.
+    let (n, warnings) = search("/studies?Modality=CT");
+    assert_eq!(n, 0);
+    assert!(warnings.is_empty(), "{warnings}");
+    assert!(server.stop().success());
+}
