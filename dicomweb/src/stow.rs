@@ -163,6 +163,14 @@ pub async fn store(
             ));
         }
     }
+    if outcomes.is_empty() {
+        // A body that closed without a part: nothing to store, and a
+        // client told "200" would think its study sent.
+        return Err(WebError::bad_request(
+            "the multipart body holds no part: nothing was stored (is the boundary right, \
+             and does each delimiter line end in CRLF?)",
+        ));
+    }
     Ok(reply(
         &outcomes,
         study.as_ref(),
