@@ -311,6 +311,9 @@ impl DimseServer {
     pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) {
         let shared = Arc::new(self);
         let slots = Arc::new(Semaphore::new(shared.config.max_associations));
+        let waiting = Arc::new(Semaphore::new(waiting_limit(
+            shared.config.max_associations,
+        )));
         let tasks = TaskTracker::new();
         if let Ok(address) = listener.local_addr() {
             info!(%address, ae_title = shared.config.ae_title, "DIMSE server listening");
@@ -336,12 +339,20 @@ impl DimseServer {
                 peer_aet = field::Empty,
                 peer_addr = %peer_addr
             );
-            let slot = slots.clone().try_acquire_owned().ok();
+            // A connection that has not asked to associate holds no
+            // association slot, only a place among those waiting, so
+            // silent connections cannot lock modalities out.
+            let Ok(waiting) = waiting.clone().try_acquire_owned() else {
+                warn!(%peer_addr, "too many connections waiting to associate; closing");
+                drop(socket);
+                continue;
+            };
             let connection = Connection {
                 server: shared.clone(),
                 id,
                 peer_addr,
-                slot,
+                slots: slots.clone(),
+                waiting: Some(waiting),
                 shutdown: shutdown.clone(),
             };
             tasks.spawn(connection.run(socket).instrument(span));
@@ -359,20 +370,33 @@ struct Connection {
     server: Arc<DimseServer>,
     id: u64,
     peer_addr: SocketAddr,
-    /// `None` when `max_associations` are already being served.
-    slot: Option<OwnedSemaphorePermit>,
+    /// One per association served; taken once the request is in.
+    slots: Arc<Semaphore>,
+    /// Held until the association request has arrived.
+    waiting: Option<OwnedSemaphorePermit>,
     shutdown: CancellationToken,
 }
 
+/// How long a new connection has to send its A-ASSOCIATE-RQ (PS3.8's
+/// ARTIM timer), unless the idle timeout is shorter.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connections that may wait for their A-ASSOCIATE-RQ at once; more are
+/// closed as they come.
+fn waiting_limit(max_associations: usize) -> usize {
+    max_associations.saturating_mul(4).max(16)
+}
+
 impl Connection {
-    async fn run(self, mut socket: TcpStream) {
+    async fn run(mut self, mut socket: TcpStream) {
         let config = &self.server.config;
         // Responses are small and latency-bound: do not let Nagle hold them.
         if let Err(error) = socket.set_nodelay(true) {
             debug!(%error, "could not set TCP_NODELAY");
         }
+        let request_timeout = config.idle_timeout.min(REQUEST_TIMEOUT);
         let peek = tokio::time::timeout(
-            config.idle_timeout,
+            request_timeout,
             negotiation::peek_associate_rq(&socket, config.max_pdu_length),
         );
         let peeked = tokio::select! {
@@ -381,7 +405,7 @@ impl Connection {
         };
         let peeked = match peeked {
             Err(_) => {
-                info!(timeout = ?config.idle_timeout, "no A-ASSOCIATE-RQ in time; closing");
+                info!(timeout = ?request_timeout, "no A-ASSOCIATE-RQ in time; closing");
                 return;
             }
             Ok(Err(PeekError::Closed)) => {
@@ -398,7 +422,8 @@ impl Connection {
         let request = &peeked.request;
         Span::current().record("peer_aet", request.calling_ae_title.as_str());
 
-        if self.slot.is_none() {
+        self.waiting = None;
+        let Ok(_slot) = self.slots.clone().try_acquire_owned() else {
             warn!(
                 max_associations = config.max_associations,
                 "association limit reached; rejecting (transient)"
@@ -406,7 +431,7 @@ impl Connection {
             let reject = negotiation::reject_local_limit(&mut socket, peeked.wire_length);
             let _ = tokio::time::timeout(config.idle_timeout, reject).await;
             return;
-        }
+        };
 
         let association_request = AssociationRequest {
             calling_ae_title: request.calling_ae_title.clone(),
