@@ -340,6 +340,24 @@ fn partial_answers_and_ignored_keys_are_said_in_warnings() {
         warnings.contains("matching on SOPInstanceUID (of each instance) is not supported"),
         "{warnings}"
     );
+    // Text other than names matches case-sensitively, by prefix or
+    // anywhere alike (as an exact match does).
+    let id = string_value(&web::qido(&server, "/studies?limit=1")[0], "00100020").expect("ID");
+    assert!(
+        id.len() > 4 && id.chars().any(|c| c.is_ascii_uppercase()),
+        "{id}"
+    );
+    let (head, middle) = (&id[..2], &id[1..id.len() - 1]);
+    for (pattern, want) in [
+        (format!("{head}*"), 3),
+        (format!("{}*", head.to_lowercase()), 0),
+        (format!("*{middle}*"), 3),
+        (format!("*{}*", middle.to_lowercase()), 0),
+        (format!("{}?*", &id[..id.len() - 1]), 3),
+    ] {
+        let (n, _) = search(&format!("/studies?PatientID={pattern}"));
+        assert_eq!(n, want, "PatientID={pattern}");
+    }
     // A series' modality at study level is matched, and not warned of.
     let (n, warnings) = search("/studies?Modality=CT");
     assert_eq!(n, 0);

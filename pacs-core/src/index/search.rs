@@ -70,6 +70,12 @@ fn like_pattern(pattern: &str) -> String {
     out
 }
 
+/// A DICOM wildcard pattern as a GLOB pattern: `*` and `?` mean the same;
+/// a `[`, which would open a character class, is matched as itself.
+fn glob_pattern(pattern: &str) -> String {
+    pattern.replace('[', "[[]")
+}
+
 /// Builds the conditions of a query; returns SQL and parameters.
 fn conditions(q: &Query) -> (Vec<String>, Vec<rusqlite::types::Value>) {
     use rusqlite::types::Value as V;
@@ -172,12 +178,20 @@ fn conditions(q: &Query) -> (Vec<String>, Vec<rusqlite::types::Value>) {
                         let hi = p(&mut params, V::Text(format!("{prefix}\u{10FFFF}")));
                         (lo, hi)
                     });
-                let ph = p(&mut params, V::Text(like_pattern(&folded)));
+                // Names are compared by their folded keys (case-blind);
+                // other text is case-sensitive (PS3.4 C.2.2.2.4), as the
+                // exact match and the prefix range are: GLOB, not LIKE,
+                // which ignores ASCII case.
+                let test = if kind == MatchKind::PersonName {
+                    let ph = p(&mut params, V::Text(like_pattern(&folded)));
+                    format!("LIKE {ph} ESCAPE '\\'")
+                } else {
+                    let ph = p(&mut params, V::Text(glob_pattern(&folded)));
+                    format!("GLOB {ph}")
+                };
                 sql.push(any_group(v, &|c| match &range {
-                    Some((lo, hi)) => {
-                        format!("({c} >= {lo} AND {c} < {hi} AND {c} LIKE {ph} ESCAPE '\\')")
-                    }
-                    None => format!("{c} LIKE {ph} ESCAPE '\\'"),
+                    Some((lo, hi)) => format!("({c} >= {lo} AND {c} < {hi} AND {c} {test})"),
+                    None => format!("{c} {test}"),
                 }));
             }
             MatchValue::UidList(list) => {
