@@ -651,26 +651,41 @@ impl SubOperations {
     }
 }
 
-/// An identifier holding only the Failed SOP Instance UID List (0008,0058)
-/// in `transfer_syntax` (implicit or explicit VR little endian: the
-/// syntaxes of a retrieve context).
+/// The identifier of a final C-GET or C-MOVE response with failures: the
+/// Failed SOP Instance UID List, encoded in the context's transfer syntax
+/// (big endian and deflate included). A list too long for UI's 16-bit
+/// length in an explicit syntax is cut at the last whole UID that fits.
 fn failed_uid_list(uids: &[String], transfer_syntax: &str) -> Vec<u8> {
-    let mut value = uids.join("\\").into_bytes();
-    if value.len() % 2 == 1 {
-        value.push(0);
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_encoding::TransferSyntaxIndex;
+    use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+
+    let explicit = transfer_syntax != uids::IMPLICIT_VR_LITTLE_ENDIAN;
+    let mut kept: Vec<&str> = Vec::with_capacity(uids.len());
+    let mut len = 0usize;
+    for uid in uids {
+        let more = uid.len() + usize::from(!kept.is_empty());
+        if explicit && len + more > usize::from(u16::MAX) - 1 {
+            break;
+        }
+        len += more;
+        kept.push(uid);
     }
-    let mut out = Vec::with_capacity(value.len() + 12);
-    out.extend_from_slice(&0x0008u16.to_le_bytes());
-    out.extend_from_slice(&0x0058u16.to_le_bytes());
-    if transfer_syntax == uids::IMPLICIT_VR_LITTLE_ENDIAN {
-        out.extend_from_slice(&(value.len() as u32).to_le_bytes());
-    } else {
-        // UI has a 16-bit length: a list too long for it is cut short.
-        value.truncate(usize::from(u16::MAX) - 1);
-        out.extend_from_slice(b"UI");
-        out.extend_from_slice(&(value.len() as u16).to_le_bytes());
+    let mut identifier = dicom_object::InMemDicomObject::new_empty();
+    identifier.put(DataElement::new(
+        dicom_dictionary_std::tags::FAILED_SOP_INSTANCE_UID_LIST,
+        VR::UI,
+        PrimitiveValue::Strs(kept.iter().map(|u| (*u).to_owned()).collect()),
+    ));
+    let syntax = TransferSyntaxRegistry
+        .get(transfer_syntax)
+        .or_else(|| TransferSyntaxRegistry.get(uids::EXPLICIT_VR_LITTLE_ENDIAN));
+    let mut out = Vec::new();
+    if let Some(ts) = syntax
+        && identifier.write_dataset_with_ts(&mut out, ts).is_err()
+    {
+        out.clear();
     }
-    out.extend_from_slice(&value);
     out
 }
 
@@ -720,5 +735,43 @@ mod tests {
         assert_eq!(u16::from_le_bytes([explicit[6], explicit[7]]), 12);
         let odd = failed_uid_list(&["1.2".to_owned()], uids::EXPLICIT_VR_LITTLE_ENDIAN);
         assert_eq!(&odd[8..], b"1.2\0", "UIDs are padded with NUL");
+    }
+
+    #[test]
+    fn failed_uid_lists_are_encoded_in_big_endian_and_deflate_too() {
+        use dicom_encoding::TransferSyntaxIndex;
+        use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+        let uids = ["1.2.3".to_owned(), "1.2.45".to_owned()];
+        let big = failed_uid_list(&uids, crate::server::negotiation::EXPLICIT_VR_BIG_ENDIAN);
+        assert_eq!(&big[..6], &[0x00, 0x08, 0x00, 0x58, b'U', b'I']);
+        assert_eq!(u16::from_be_bytes([big[6], big[7]]), 12);
+        for ts in [
+            crate::server::negotiation::EXPLICIT_VR_BIG_ENDIAN,
+            uids::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+        ] {
+            let bytes = failed_uid_list(&uids, ts);
+            let syntax = TransferSyntaxRegistry.get(ts).unwrap();
+            let back = dicom_object::InMemDicomObject::read_dataset_with_ts(&bytes[..], syntax)
+                .unwrap_or_else(|e| panic!("{ts}: {e}"));
+            let list = back
+                .element(dicom_dictionary_std::tags::FAILED_SOP_INSTANCE_UID_LIST)
+                .unwrap()
+                .to_multi_str()
+                .unwrap()
+                .to_vec();
+            assert_eq!(list, ["1.2.3", "1.2.45"], "{ts}");
+        }
+        // Too many for one explicit UI value: whole UIDs, as many as fit.
+        let many: Vec<String> = (0..10_000).map(|i| format!("1.2.840.{i}")).collect();
+        let cut = failed_uid_list(&many, uids::EXPLICIT_VR_LITTLE_ENDIAN);
+        let len = usize::from(u16::from_le_bytes([cut[6], cut[7]]));
+        assert!(len < usize::from(u16::MAX) && len > 60_000, "{len}");
+        let text = std::str::from_utf8(&cut[8..])
+            .unwrap()
+            .trim_end_matches('\0');
+        assert!(
+            text.split('\\').all(|u| u.starts_with("1.2.840.")),
+            "whole UIDs"
+        );
     }
 }
