@@ -484,6 +484,7 @@ impl Connection {
             max_message_size: config.max_message_size,
             memory_budget: config.memory_budget.clone(),
             shutdown: self.shutdown.clone(),
+            peer_scp_classes: negotiation::peer_scp_classes(request),
         }
         .run()
         .await;

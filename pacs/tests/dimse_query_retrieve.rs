@@ -546,7 +546,10 @@ fn pynetdicom_get_with(
         .into_iter()
         .chain(keys.iter().copied())
         .collect();
-    let env = [("CANCEL_AFTER_FIRST", if cancel { "1" } else { "0" })];
+    let env = [
+        ("CANCEL_AFTER_FIRST", if cancel { "1" } else { "0" }),
+        ("NO_ROLE", "0"),
+    ];
     let lines = pynetdicom(server, "get.py", &args, &env);
     lines.into_iter().partition(|l| l.get("stored").is_some())
 }
@@ -627,6 +630,32 @@ fn pynetdicom_retrieves_in_the_syntax_it_accepts() {
     assert_eq!(last["status"], "0xFE00", "{responses:?}");
     assert_eq!(last["completed"], 1);
     assert_eq!(last["remaining"], 2);
+
+    // A CT context proposed without taking the SCP role for it: the
+    // archive may not store to the peer there (PS3.4 C.4.3.1), so the
+    // instances are failed sub-operations, none sent.
+    let args = [
+        "study",
+        "STUDY",
+        "explicit",
+        &format!("StudyInstanceUID={}", karimov.study.study_uid),
+    ];
+    let lines = pynetdicom(
+        &server,
+        "get.py",
+        &args,
+        &[("CANCEL_AFTER_FIRST", "0"), ("NO_ROLE", "1")],
+    );
+    let (stored, responses): (Vec<_>, Vec<_>) =
+        lines.into_iter().partition(|l| l.get("stored").is_some());
+    assert!(stored.is_empty(), "{stored:?}");
+    let last = responses.last().expect("a final response");
+    assert_eq!(last["status"], "0xA702", "{responses:?}");
+    assert_eq!(last["failed"], 2, "{responses:?}");
+    assert_eq!(last["failed_uids"].as_array().map(Vec::len), Some(2));
+    // Failed by the archive, not by the peer refusing what it was sent.
+    let log = server.log_text();
+    assert_eq!(log.matches("did not take the SCP role").count(), 2, "{log}");
 
     // The other patient's study, in the stored syntax.
     let (stored, _) = pynetdicom_get(

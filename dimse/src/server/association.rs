@@ -79,6 +79,9 @@ pub struct Session {
     pub max_message_size: usize,
     pub memory_budget: Option<memory_budget::MemoryBudget>,
     pub shutdown: CancellationToken,
+    /// SOP classes the peer takes the SCP role for (role selection): a
+    /// C-GET sends instances of these only.
+    pub peer_scp_classes: std::collections::HashSet<String>,
 }
 
 impl Session {

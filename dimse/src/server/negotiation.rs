@@ -9,6 +9,7 @@
 //! accepted association itself is then established by `dicom-ul` from the
 //! same bytes.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use dicom_core::dictionary::UidDictionary;
@@ -19,7 +20,7 @@ use dicom_ul::association::server::{AccessControl, Negotiation};
 use dicom_ul::pdu::{
     AbortRQServiceProviderReason, AbortRQSource, AssociationRJ, AssociationRJResult,
     AssociationRJServiceProviderPresentationReason, AssociationRJServiceUserReason,
-    AssociationRJSource, AssociationRQ, RequestorRoles, UserIdentity,
+    AssociationRJSource, AssociationRQ, RequestorRoles, UserIdentity, UserVariableItem,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -91,6 +92,23 @@ impl Negotiation for Roles {
         let uid = sop_class_uid.trim_end_matches(['\0', ' ']);
         (scp && is_storage(uid)).then_some(RequestorRoles { scu, scp })
     }
+}
+
+/// The SOP classes for which the requestor of `request` takes the SCP
+/// role once [`Roles`] has answered: the only ones on which a C-GET's
+/// instances may be sent to it (PS3.4 C.4.3.1).
+pub fn peer_scp_classes(request: &AssociationRQ) -> HashSet<String> {
+    request
+        .user_variables
+        .iter()
+        .filter_map(|v| match v {
+            UserVariableItem::ScuScpRoleSelectionSubItem(uid, roles) => Roles
+                .negotiate_roles(uid, roles.scu, roles.scp)
+                .filter(|accepted| accepted.scp)
+                .map(|_| uid.trim_end_matches(['\0', ' ']).to_owned()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Whether we accept a presentation context for `uid`: Verification, the

@@ -430,6 +430,18 @@ impl Session {
         assembler: &mut Assembler,
         cancelled: &mut bool,
     ) -> Result<Option<Status>, AssociationEnd> {
+        // Only where the peer took the SCP role: a context for the class
+        // proposed without role selection is one it may store on, not
+        // one it will be stored to.
+        if !self.peer_scp_classes.contains(&outgoing.sop_class_uid) {
+            warn!(
+                sop_class = outgoing.sop_class_uid,
+                sop_instance_uid = outgoing.sop_instance_uid,
+                "the peer did not take the SCP role for this SOP class (role selection); \
+                 sub-operation failed"
+            );
+            return Ok(None);
+        }
         let mut candidates: Vec<(&u8, &Context)> = contexts
             .iter()
             .filter(|(_, c)| c.abstract_syntax == outgoing.sop_class_uid)

@@ -9,8 +9,9 @@ usage: get.py HOST PORT CALLED_AET MODEL LEVEL TS [KEYWORD=VALUE...]
 MODEL is `patient` or `study`; TS is `implicit` or `explicit`: the only
 transfer syntax proposed for receiving CT images. With the environment
 variable CANCEL_AFTER_FIRST=1 a C-CANCEL-RQ is sent while the first
-instance is being received. Exits 0 when the association could be
-established.
+instance is being received; with NO_ROLE=1 the CT context is proposed
+without taking the SCP role for it (no role selection). Exits 0 when the
+association could be established.
 """
 
 import hashlib
@@ -73,7 +74,9 @@ def main() -> int:
         host,
         int(port),
         ae_title=called,
-        ext_neg=[build_role(CTImageStorage, scp_role=True)],
+        ext_neg=[]
+        if os.environ.get("NO_ROLE") == "1"
+        else [build_role(CTImageStorage, scp_role=True)],
         evt_handlers=[(evt.EVT_C_STORE, on_store)],
     )
     if not assoc.is_established:
