@@ -1,7 +1,7 @@
 //! DICOMweb requests the archive refuses, against the real `pacs` binary:
 //! unknown resources (404), invalid UIDs and parameters (400), unmet
-//! Accept (406) and STOW-RS bodies of the wrong type (415), with reqwest
-//! and raw sockets.
+//! Accept (406), STOW-RS bodies of the wrong type (415) and STOW-RS
+//! bodies with no part (400), with reqwest and raw sockets.
 
 mod common;
 #[path = "common/dicomweb_fixtures.rs"]
@@ -186,5 +186,32 @@ fn unacceptable_media_types_are_406_and_wrong_content_types_415() {
         r.text()
     );
     assert_eq!(all_instances(&server), vec![spec.sop_instance_uid(0)]);
+    assert!(server.stop().success());
+}
+
+/// A STOW-RS body that closes without a part, or whose delimiters are not
+/// the boundary's lines, stores nothing and says so: never a 200 a
+/// gateway would take for its study sent.
+#[test]
+fn a_stow_body_without_a_part_is_400() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("data"));
+    for body in [
+        format!("--{}--\r\n", web::BOUNDARY),
+        format!(
+            "--{}\nContent-Type: application/dicom\n\nnot a part\n--{}--\n",
+            web::BOUNDARY,
+            web::BOUNDARY
+        ),
+    ] {
+        let r = web::stow_raw(&server, None, &web::stow_content_type(), body.into_bytes());
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert!(
+            r.text().contains("nothing was stored") || r.text().contains("no instance stored"),
+            "{}",
+            r.text()
+        );
+    }
+    assert!(all_instances(&server).is_empty());
     assert!(server.stop().success());
 }

@@ -217,6 +217,35 @@ fn dicomweb_client_stores_and_finds_a_cyrillic_study() {
     assert!(server.stop().success());
 }
 
+/// Stores a small DX of Karimov's made from `seed`, its Study Time
+/// rewritten to `time` as a modality may write it (fraction and all);
+/// its Study and SOP Instance UIDs.
+fn store_dx(
+    server: &Server,
+    dir: &std::path::Path,
+    seed: u64,
+    time: Option<&str>,
+) -> (String, String) {
+    let spec = XraySpec::chest(XrayKind::Dx, Patient::karimov_ascii(), seed).with_matrix(32, 26);
+    let file = write_xray(
+        &spec,
+        &dir.join(format!("dx{seed}")),
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    )
+    .expect("write a DX");
+    if let Some(time) = time {
+        let mut object = dicom_object::open_file(&file).expect("open the DX");
+        object.put(dicom_object::mem::InMemElement::new(
+            dicom_core::Tag(0x0008, 0x0030),
+            dicom_core::VR::TM,
+            dicom_core::PrimitiveValue::from(time),
+        ));
+        object.write_to_file(&file).expect("write the DX");
+    }
+    let sops = web::stow_ok(server, &[&std::fs::read(file).expect("read")]);
+    (spec.study.study_uid.clone(), sops[0].clone())
+}
+
 /// Study Time matches by time, not by text: a fraction's trailing zeros
 /// change nothing, and a time matches any stored time within its last
 /// unit (a second, a minute), however precisely the modality wrote it;
@@ -225,27 +254,10 @@ fn dicomweb_client_stores_and_finds_a_cyrillic_study() {
 fn study_time_matches_by_time_whatever_its_precision() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = Server::start(&dir.path().join("data"));
-    let mut stored = Vec::new();
-    for (seed, time) in [(21, "164332"), (22, "093015.250000")] {
-        let spec =
-            XraySpec::chest(XrayKind::Dx, Patient::karimov_ascii(), seed).with_matrix(32, 26);
-        let file = write_xray(
-            &spec,
-            &dir.path().join(format!("dx{seed}")),
-            SampleTransferSyntax::ExplicitVrLittleEndian,
-        )
-        .expect("write a DX");
-        // The time as a modality may write it, fraction and all.
-        let mut object = dicom_object::open_file(&file).expect("open the DX");
-        object.put(dicom_object::mem::InMemElement::new(
-            dicom_core::Tag(0x0008, 0x0030),
-            dicom_core::VR::TM,
-            dicom_core::PrimitiveValue::from(time),
-        ));
-        object.write_to_file(&file).expect("write the DX");
-        web::stow_ok(&server, &[&std::fs::read(file).expect("read")]);
-        stored.push(spec.study.study_uid.clone());
-    }
+    let stored: Vec<String> = [(21, "164332"), (22, "093015.250000")]
+        .into_iter()
+        .map(|(seed, time)| store_dx(&server, dir.path(), seed, Some(time)).0)
+        .collect();
     let (afternoon, morning) = (stored[0].as_str(), stored[1].as_str());
     for (query, want) in [
         ("164332", vec![afternoon]),
@@ -289,21 +301,10 @@ fn study_time_matches_by_time_whatever_its_precision() {
 fn partial_answers_and_ignored_keys_are_said_in_warnings() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = Server::start(&dir.path().join("data"));
-    let mut sops = Vec::new();
-    for seed in [31, 32, 33] {
-        let spec =
-            XraySpec::chest(XrayKind::Dx, Patient::karimov_ascii(), seed).with_matrix(32, 26);
-        let file = write_xray(
-            &spec,
-            &dir.path().join(format!("dx{seed}")),
-            SampleTransferSyntax::ExplicitVrLittleEndian,
-        )
-        .expect("write a DX");
-        sops.extend(web::stow_ok(
-            &server,
-            &[&std::fs::read(file).expect("read")],
-        ));
-    }
+    let sops: Vec<String> = [31, 32, 33]
+        .into_iter()
+        .map(|seed| store_dx(&server, dir.path(), seed, None).1)
+        .collect();
     let search = |query: &str| {
         let r = web::get(
             &format!("{}{query}", server.base()),

@@ -648,34 +648,6 @@ fn peer_vanishing_mid_data_set_leaves_nothing_indexed() {
     );
 }
 
-/// Connections that never ask to associate hold no association slot: with
-/// room for one association and several silent connections open, a
-/// modality still gets in at once (a host that can reach the port cannot
-/// lock modalities out), and a second association beside it is refused
-/// as transient, not hung.
-#[test]
-fn silent_connections_take_no_association_slot() {
-    let (_dir, server) = archive(Some("[dimse]\nmax_associations = 1\n"));
-    let silent: Vec<std::net::TcpStream> = (0..5)
-        .map(|_| std::net::TcpStream::connect(server.dicom).expect("connect"))
-        .collect();
-    std::thread::sleep(Duration::from_millis(300));
-    let echo = scu::echoscu(&server, "ECHOSCU", common::AE_TITLE);
-    assert!(echo.success(), "{}", echo.text);
-
-    // The slot is a real limit: one association held open, the next is
-    // rejected as transient.
-    let _held = RawPeer::associate(&server, "HOLDER");
-    let refused = scu::echoscu(&server, "ECHOSCU", common::AE_TITLE);
-    assert!(!refused.success());
-    assert!(
-        refused.text.contains("Rejected") || refused.text.contains("rejected"),
-        "{}",
-        refused.text
-    );
-    drop(silent);
-}
-
 /// Waits until `count` files are left below the object store's root,
 /// temp files included: staged copies nobody will name are removed in the
 /// background, a moment after their store ended.
