@@ -16,7 +16,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
 use common::{Server, ct_files};
-use dicom_samples::SampleTransferSyntax;
+use dicom_samples::{CtSpec, SampleTransferSyntax};
 
 fn pacs(data: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pacs"))
@@ -25,6 +25,23 @@ fn pacs(data: &Path, args: &[&str]) -> Output {
         .arg(data)
         .output()
         .expect("pacs runs")
+}
+
+/// Writes a CT series of `slices` from `seed` into `dir` and imports it
+/// into `data`; its spec and files.
+fn import_ct(data: &Path, dir: &Path, slices: u32, seed: u64) -> (CtSpec, Vec<PathBuf>) {
+    let (spec, files) = ct_files(
+        dir,
+        slices,
+        seed,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    let out = pacs(
+        data,
+        &["import", "--quiet", dir.to_str().expect("a UTF-8 path")],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    (spec, files)
 }
 
 fn text(out: &Output) -> String {
@@ -57,17 +74,7 @@ fn flip_byte(path: &Path, at: usize) {
 fn verify_names_every_damaged_or_missing_instance_and_unindexed_objects() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
-    let (spec, files) = ct_files(
-        &dir.path().join("ct"),
-        6,
-        61,
-        SampleTransferSyntax::ExplicitVrLittleEndian,
-    );
-    let out = pacs(
-        &data,
-        &["import", "--quiet", dir.path().join("ct").to_str().unwrap()],
-    );
-    assert!(out.status.success(), "{}", text(&out));
+    let (spec, files) = import_ct(&data, &dir.path().join("ct"), 6, 61);
     let out = pacs(&data, &["verify", "--quiet"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
@@ -212,21 +219,7 @@ fn reindex_brings_back_studies_an_older_index_backup_lacks() {
         &["site", "add", "fergana", "--aet", "FERGANA_CT"],
         "",
     );
-    let (_, first) = ct_files(
-        &dir.path().join("first"),
-        3,
-        71,
-        SampleTransferSyntax::ExplicitVrLittleEndian,
-    );
-    let out = pacs(
-        &data,
-        &[
-            "import",
-            "--quiet",
-            dir.path().join("first").to_str().unwrap(),
-        ],
-    );
-    assert!(out.status.success(), "{}", text(&out));
+    let (_, first) = import_ct(&data, &dir.path().join("first"), 3, 71);
 
     // The nightly backup of the index, while the archive serves; a
     // backup that cannot be written says why.
@@ -418,17 +411,7 @@ fn sop_of_file(path: &Path) -> String {
 fn reindex_with_nothing_else_running_indexes_every_object_at_once() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
-    let (spec, files) = ct_files(
-        &dir.path().join("ct"),
-        3,
-        73,
-        SampleTransferSyntax::ExplicitVrLittleEndian,
-    );
-    let out = pacs(
-        &data,
-        &["import", "--quiet", dir.path().join("ct").to_str().unwrap()],
-    );
-    assert!(out.status.success(), "{}", text(&out));
+    let (spec, files) = import_ct(&data, &dir.path().join("ct"), 3, 73);
     let study_dir = data.join("objects/dicom").join(&spec.study.study_uid);
     let stored = files_with_bytes(&study_dir);
     std::fs::remove_file(data.join("index.sqlite")).expect("index lost");
@@ -472,21 +455,7 @@ fn reindex_with_nothing_else_running_indexes_every_object_at_once() {
 fn an_object_reindexing_refuses_stays_where_it_was() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
-    let (indexed, _) = ct_files(
-        &dir.path().join("indexed"),
-        2,
-        81,
-        SampleTransferSyntax::ExplicitVrLittleEndian,
-    );
-    let out = pacs(
-        &data,
-        &[
-            "import",
-            "--quiet",
-            dir.path().join("indexed").to_str().unwrap(),
-        ],
-    );
-    assert!(out.status.success(), "{}", text(&out));
+    let (indexed, _) = import_ct(&data, &dir.path().join("indexed"), 2, 81);
 
     // Another study that reuses the indexed series' UID, stored by another
     // archive; its object then turns up in this one's storage.
@@ -696,39 +665,11 @@ fn restore_waits_for_the_server_and_keeps_the_index_it_replaces() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
     let server = Server::start(&data);
-    let (before, _) = ct_files(
-        &dir.path().join("before"),
-        2,
-        73,
-        SampleTransferSyntax::ExplicitVrLittleEndian,
-    );
-    let out = pacs(
-        &data,
-        &[
-            "import",
-            "--quiet",
-            dir.path().join("before").to_str().unwrap(),
-        ],
-    );
-    assert!(out.status.success(), "{}", text(&out));
+    let (before, _) = import_ct(&data, &dir.path().join("before"), 2, 73);
     let backup = dir.path().join("index-backup.sqlite");
     let out = pacs(&data, &["backup", "--to", backup.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out));
-    let (after, _) = ct_files(
-        &dir.path().join("after"),
-        1,
-        74,
-        SampleTransferSyntax::ExplicitVrLittleEndian,
-    );
-    let out = pacs(
-        &data,
-        &[
-            "import",
-            "--quiet",
-            dir.path().join("after").to_str().unwrap(),
-        ],
-    );
-    assert!(out.status.success(), "{}", text(&out));
+    let (after, _) = import_ct(&data, &dir.path().join("after"), 1, 74);
 
     // A second server on the same directory is refused, naming the first.
     let out = pacs(
