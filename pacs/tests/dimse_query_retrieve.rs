@@ -1,9 +1,12 @@
 //! Query/retrieve against the real `pacs serve`: dcmtk's `findscu` and
 //! pynetdicom query patients, studies, series and images of studies stored
 //! with `storescu`, a hand-written peer cancels a query, and dcmtk's
-//! `getscu` and pynetdicom retrieve studies with C-GET.
+//! `getscu` and pynetdicom retrieve studies with C-GET. C-MOVE is in
+//! `dimse_move.rs`.
 
 mod common;
+#[path = "common/qr_archive.rs"]
+mod qr_archive;
 #[path = "common/raw_peer.rs"]
 mod raw_peer;
 #[path = "common/scu.rs"]
@@ -13,51 +16,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{AE_TITLE, Server, ct_files};
+use common::{AE_TITLE, Server};
 use dicom_dictionary_std::tags;
 use dicom_object::{OpenFileOptions, mem::InMemDicomObject};
 use dicom_samples::{CtSpec, Patient, SampleTransferSyntax};
 use dimse::command::{Command as DimseCommand, CommandField, DATA_SET_PRESENT};
+use qr_archive::{archive, files_by_sop, pynetdicom, text};
 use raw_peer::{Answer, P_DATA_TF, PC_FIND, RawPeer, STUDY_ROOT_FIND, p_data};
-use scu::{StoreScp, TOOL_LIMIT, data_set_of_file, run, storescu};
+use scu::{TOOL_LIMIT, data_set_of_file, run, storescu};
 
 const FINDSCU: &str = "/usr/bin/findscu";
 const GETSCU: &str = "/usr/bin/getscu";
-const MOVESCU: &str = "/usr/bin/movescu";
-
-/// An archive holding two patients: Ivanov (a 3-slice CT, names in
-/// ISO_IR 144) and Karimov (a 2-slice CT, ASCII).
-fn archive() -> (tempfile::TempDir, Server, CtSpec, CtSpec) {
-    archive_with(None)
-}
-
-/// [`archive`] with a configuration file.
-fn archive_with(config: Option<&str>) -> (tempfile::TempDir, Server, CtSpec, CtSpec) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let data = dir.path().join("data");
-    let config = config.map(|text| scu::write_config(&data, text));
-    let server = Server::start_with(&data, config.as_deref(), &[]);
-    let (ivanov, mut files) = ct_files(
-        &dir.path().join("ivanov"),
-        3,
-        11,
-        SampleTransferSyntax::ExplicitVrLittleEndian,
-    );
-    let karimov = CtSpec::chest(Patient::karimov_ascii(), 12)
-        .with_slices(2)
-        .with_matrix(64, 64);
-    files.extend(
-        dicom_samples::write_ct_series(
-            &karimov,
-            &dir.path().join("karimov"),
-            SampleTransferSyntax::ExplicitVrLittleEndian,
-        )
-        .expect("Karimov's CT written"),
-    );
-    let done = storescu(&server, &[], &files);
-    assert!(done.success(), "storescu failed:\n{}", done.text);
-    (dir, server, ivanov, karimov)
-}
 
 /// Runs `findscu` (`-S` Study Root or `-P` Patient Root) with `keys`,
 /// extracting each response identifier into `out`; returns them in order.
@@ -88,14 +57,6 @@ fn findscu(server: &Server, out: &Path, model: &str, keys: &[&str]) -> Vec<InMem
                 .into_inner()
         })
         .collect()
-}
-
-fn text(o: &InMemDicomObject, tag: dicom_core::Tag) -> String {
-    o.element(tag)
-        .unwrap_or_else(|_| panic!("{tag} missing"))
-        .to_str()
-        .map(|s| s.trim_end_matches(['\0', ' ']).to_owned())
-        .unwrap_or_default()
 }
 
 #[test]
@@ -257,38 +218,6 @@ fn findscu_queries_every_level_of_both_models() {
     server.stop();
 }
 
-/// Runs `tests/python/{script}` against the server's DIMSE port (the
-/// host, port and our AE title come first, then `args`) and returns the
-/// JSON objects it printed, one per line.
-fn pynetdicom(
-    server: &Server,
-    script: &str,
-    args: &[&str],
-    env: &[(&str, &str)],
-) -> Vec<serde_json::Value> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/python")
-        .join(script);
-    let mut command = Command::new(common::python());
-    command
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .envs(env.iter().copied())
-        .arg(path)
-        .args(["127.0.0.1", &server.dicom_port(), AE_TITLE])
-        .args(args);
-    let done = run(command, TOOL_LIMIT);
-    assert!(
-        done.success(),
-        "{script} failed (is PACS_TEST_PYTHON set to a Python with pynetdicom?):\n{}",
-        done.text
-    );
-    done.text
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect()
-}
-
 /// pynetdicom's C-FIND: every response with its status, then the final one.
 fn pynetdicom_find(
     server: &Server,
@@ -350,7 +279,8 @@ fn pynetdicom_queries_and_bad_identifiers_get_failure_statuses() {
 /// A query cancelled before any match was sent: the C-CANCEL-RQ arrives
 /// in the same write as the C-FIND-RQ, so the server has it before it
 /// could send anything, and answers Cancel (FE00) with no pending
-/// response; the association goes on serving.
+/// response; the association goes on serving, and a second cancel of the
+/// same query, late, stops nothing.
 #[test]
 fn a_cancelled_query_ends_with_the_cancel_status() {
     let (_dir, server, _ivanov, _karimov) = archive();
@@ -394,11 +324,13 @@ fn a_cancelled_query_ends_with_the_cancel_status() {
         "the first answer is the final Cancel, not a match"
     );
 
-    // Still associated: the same query without a cancel gets all 5 images.
+    // Still associated: the same query gets all 5 images, though a late
+    // cancel of the query already answered arrives while they are sent.
     let mut again = find.clone();
     again.message_id = Some(8);
     let mut bytes = p_data(PC_FIND, true, true, &again.encode());
     bytes.extend(p_data(PC_FIND, false, true, &identifier_bytes));
+    bytes.extend(p_data(PC_FIND, true, true, &cancel.encode()));
     peer.send(&bytes);
     let mut pending = 0;
     loop {
@@ -462,27 +394,6 @@ fn a_query_matching_many_pages_answers_each_match_once() {
     server.stop();
 }
 
-/// Every file under `dir`, by SOP Instance UID.
-fn files_by_sop(dir: &Path) -> std::collections::HashMap<String, Vec<u8>> {
-    let mut out = std::collections::HashMap::new();
-    let mut pending = vec![dir.to_owned()];
-    while let Some(d) = pending.pop() {
-        for entry in std::fs::read_dir(&d).expect("readable dir") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                pending.push(path);
-                continue;
-            }
-            let object = OpenFileOptions::new()
-                .open_file(&path)
-                .unwrap_or_else(|e| panic!("{path:?}: {e}"));
-            let sop = text(&object, tags::SOP_INSTANCE_UID);
-            out.insert(sop, std::fs::read(&path).expect("readable file"));
-        }
-    }
-    out
-}
-
 #[test]
 fn getscu_retrieves_a_study_bit_exact() {
     let (dir, server, ivanov, _karimov) = archive();
@@ -530,26 +441,25 @@ fn pynetdicom_get(
     transfer_syntax: &str,
     keys: &[&str],
 ) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
-    pynetdicom_get_with(server, level, transfer_syntax, keys, false)
+    pynetdicom_get_with(server, level, transfer_syntax, keys, 0)
 }
 
-/// [`pynetdicom_get`], cancelling while the first instance arrives when
-/// `cancel` is set.
+/// [`pynetdicom_get`], sending a C-CANCEL-RQ that names message `cancel`
+/// while the first instance arrives (the C-GET is message 1; 0 sends
+/// none).
 fn pynetdicom_get_with(
     server: &Server,
     level: &str,
     transfer_syntax: &str,
     keys: &[&str],
-    cancel: bool,
+    cancel: u16,
 ) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
     let args: Vec<&str> = ["study", level, transfer_syntax]
         .into_iter()
         .chain(keys.iter().copied())
         .collect();
-    let env = [
-        ("CANCEL_AFTER_FIRST", if cancel { "1" } else { "0" }),
-        ("NO_ROLE", "0"),
-    ];
+    let cancel = cancel.to_string();
+    let env = [("CANCEL_AFTER_FIRST", cancel.as_str()), ("NO_ROLE", "0")];
     let lines = pynetdicom(server, "get.py", &args, &env);
     lines.into_iter().partition(|l| l.get("stored").is_some())
 }
@@ -623,13 +533,25 @@ fn pynetdicom_retrieves_in_the_syntax_it_accepts() {
         "STUDY",
         "explicit",
         &[&format!("StudyInstanceUID={}", ivanov.study.study_uid)],
-        true,
+        1,
     );
     assert_eq!(stored.len(), 1, "{stored:?} {responses:?}");
     let last = responses.last().expect("a final response");
     assert_eq!(last["status"], "0xFE00", "{responses:?}");
     assert_eq!(last["completed"], 1);
     assert_eq!(last["remaining"], 2);
+    // A cancel naming no operation in progress stops nothing.
+    let (stored, responses) = pynetdicom_get_with(
+        &server,
+        "STUDY",
+        "explicit",
+        &[&format!("StudyInstanceUID={}", ivanov.study.study_uid)],
+        9,
+    );
+    assert_eq!(stored.len(), 3, "{stored:?} {responses:?}");
+    let last = responses.last().expect("a final response");
+    assert_eq!(last["status"], "0x0000", "{responses:?}");
+    assert_eq!(last["completed"], 3);
 
     // A CT context proposed without taking the SCP role for it: the
     // archive may not store to the peer there (PS3.4 C.4.3.1), so the
@@ -669,128 +591,6 @@ fn pynetdicom_retrieves_in_the_syntax_it_accepts() {
         stored
             .iter()
             .all(|s| s["patient_name"] == "Иванов^Иван^Петрович")
-    );
-    server.stop();
-}
-
-/// `movescu` asking for `study` to be sent to `destination`; what it
-/// printed.
-fn movescu(server: &Server, destination: &str, study: &str) -> scu::Finished {
-    let mut command = Command::new(MOVESCU);
-    command
-        .args([
-            "-S",
-            "-v",
-            "-aet",
-            "MOVESCU",
-            "-aec",
-            AE_TITLE,
-            "-aem",
-            destination,
-        ])
-        .args(["-to", "30", "-ta", "30", "-td", "60"])
-        .args(["-k", "QueryRetrieveLevel=STUDY"])
-        .args(["-k", &format!("StudyInstanceUID={study}")])
-        .arg("127.0.0.1")
-        .arg(server.dicom_port());
-    run(command, TOOL_LIMIT)
-}
-
-#[test]
-fn movescu_sends_a_study_to_a_configured_node_bit_exact() {
-    let scp_dir = tempfile::tempdir().expect("temp dir");
-    let workstation = StoreScp::start(scp_dir.path(), "WORKSTATION");
-    let switched_off = test_support::ClosedPort::new().expect("a held port");
-    let down_port = switched_off.port();
-    let config = format!(
-        "[[dicom_nodes]]\nae_title = \"WORKSTATION\"\nhost = \"127.0.0.1\"\nport = {}\n\n\
-         [[dicom_nodes]]\nae_title = \"SWITCHED_OFF\"\nhost = \"127.0.0.1\"\nport = {down_port}\n",
-        workstation.port
-    );
-    let (dir, server, ivanov, karimov) = archive_with(Some(&config));
-
-    let done = movescu(&server, "WORKSTATION", &ivanov.study.study_uid);
-    assert!(done.success(), "movescu failed:\n{}", done.text);
-    let received = files_by_sop(scp_dir.path());
-    let originals = files_by_sop(&dir.path().join("ivanov"));
-    assert_eq!(
-        received.len(),
-        3,
-        "the study's three instances:\n{}",
-        done.text
-    );
-    for (sop, bytes) in &received {
-        let original = originals
-            .get(sop)
-            .unwrap_or_else(|| panic!("{sop} was not sent"));
-        assert!(
-            data_set_of_file(bytes) == data_set_of_file(original),
-            "{sop}: the data set the node received differs from the one stored"
-        );
-    }
-
-    // Only configured nodes receive anything.
-    let unknown = movescu(&server, "STRANGER", &ivanov.study.study_uid);
-    assert!(
-        unknown.text.contains("MoveDestinationUnknown"),
-        "an unknown destination is refused with A801:\n{}",
-        unknown.text
-    );
-    // A configured node that is switched off: refused with A702 (unable
-    // to perform sub-operations) at once, and the archive goes on serving.
-    let down = movescu(&server, "SWITCHED_OFF", &ivanov.study.study_uid);
-    assert!(
-        down.text.contains("OutOfResourcesSubOperations"),
-        "an unreachable destination fails the move:\n{}",
-        down.text
-    );
-    assert_eq!(
-        files_by_sop(scp_dir.path()).len(),
-        3,
-        "nothing more was received"
-    );
-    // The trail names where each move sent the study.
-    let audit: serde_json::Value = common::http()
-        .get(server.url(&format!(
-            "/api/audit?action=retrieve&study={}",
-            ivanov.study.study_uid
-        )))
-        .send()
-        .expect("audit")
-        .json()
-        .expect("audit JSON");
-    let mut details: Vec<&str> = audit["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .filter_map(|e| e["detail"].as_str())
-        .collect();
-    details.sort();
-    assert_eq!(
-        details,
-        ["C-MOVE to SWITCHED_OFF", "C-MOVE to WORKSTATION"],
-        "{audit}"
-    );
-    // pynetdicom moves the other patient's series there too, with a
-    // pending response after each of its two instances but the last.
-    let study = format!("StudyInstanceUID={}", karimov.study.study_uid);
-    let series = format!("SeriesInstanceUID={}", karimov.series_uid);
-    let responses = pynetdicom(
-        &server,
-        "move.py",
-        &["WORKSTATION", "SERIES", &study, &series],
-        &[],
-    );
-    let statuses: Vec<&str> = responses
-        .iter()
-        .map(|r| r["status"].as_str().unwrap_or("none"))
-        .collect();
-    assert_eq!(statuses, ["0xFF00", "0x0000"], "{responses:?}");
-    assert_eq!(responses[1]["completed"], 2);
-    assert_eq!(
-        files_by_sop(scp_dir.path()).len(),
-        5,
-        "Ivanov's 3 and Karimov's 2"
     );
     server.stop();
 }

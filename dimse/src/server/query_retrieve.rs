@@ -92,6 +92,12 @@ impl Session {
                                 debug!(sent, "C-FIND cancelled by the peer");
                                 return Ok((Status::CANCEL, None, sent));
                             }
+                            if message.command.command_field == CommandField::CCancelRq {
+                                // A cancel of a request already answered,
+                                // or never made: nothing to stop.
+                                ignore_stray_cancel(&message.command);
+                                continue;
+                            }
                             // Without negotiated asynchronous operations a
                             // peer waits for the answer before asking again.
                             return Err(AssociationEnd::UnexpectedPdu(format!(
@@ -526,6 +532,7 @@ impl Session {
                     debug!("C-GET cancelled by the peer");
                     cancelled = true;
                 }
+                CommandField::CCancelRq => ignore_stray_cancel(c),
                 CommandField::CStoreRsp
                     if store_message_id.is_some()
                         && c.message_id_being_responded_to == store_message_id =>
@@ -542,6 +549,17 @@ impl Session {
         }
         Ok((cancelled, status))
     }
+}
+
+/// Logs a C-CANCEL-RQ that names no operation in progress. PS3.7 has
+/// the peer cancel only what it is waiting for, but a cancel that crosses
+/// the final response on the wire names an operation just finished; it
+/// stops nothing and is no reason to abort the association.
+fn ignore_stray_cancel(cancel: &Command) {
+    debug!(
+        message_id = ?cancel.message_id_being_responded_to,
+        "C-CANCEL-RQ for no operation in progress; ignored"
+    );
 }
 
 /// Where a retrieval's C-STORE sub-operations go.

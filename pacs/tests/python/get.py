@@ -8,8 +8,9 @@ usage: get.py HOST PORT CALLED_AET MODEL LEVEL TS [KEYWORD=VALUE...]
 
 MODEL is `patient` or `study`; TS is `implicit` or `explicit`: the only
 transfer syntax proposed for receiving CT images. With the environment
-variable CANCEL_AFTER_FIRST=1 a C-CANCEL-RQ is sent while the first
-instance is being received; with NO_ROLE=1 the CT context is proposed
+variable CANCEL_AFTER_FIRST=N a C-CANCEL-RQ naming message N is sent
+while the first instance is being received (the C-GET is message 1; 0
+sends none); with NO_ROLE=1 the CT context is proposed
 without taking the SCP role for it (no role selection). Exits 0 when the
 association could be established.
 """
@@ -35,12 +36,12 @@ MODEL = []
 
 
 def on_store(event):
-    if os.environ.get("CANCEL_AFTER_FIRST") == "1" and not CANCELLED:
-        # The C-GET is message 1 on the association's retrieve context.
+    cancel = int(os.environ.get("CANCEL_AFTER_FIRST", "0"))
+    if cancel and not CANCELLED:
         get_context = next(
             cx for cx in event.assoc.accepted_contexts if cx.abstract_syntax == MODEL[0]
         )
-        event.assoc.send_c_cancel(1, get_context.context_id)
+        event.assoc.send_c_cancel(cancel, get_context.context_id)
         CANCELLED.append(True)
     ds = event.dataset
     ds.file_meta = event.file_meta
