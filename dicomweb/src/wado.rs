@@ -88,8 +88,9 @@ pub async fn retrieve(
 }
 
 /// One instance of a retrieve, as `how` says. An instance the archive
-/// cannot convert to the default syntax (a codec it lacks, such as 12-bit
-/// lossy JPEG) goes as it was stored, its part saying so, when `fallback`
+/// cannot convert to the default syntax (a damaged codestream, or an image
+/// no codec here takes, such as 12-bit colour JPEG) goes as it was
+/// stored, its part saying so, when `fallback`
 /// allows: the client took the default rather than naming it.
 async fn instance_part(
     archive: &Archive,

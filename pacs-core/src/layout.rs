@@ -461,11 +461,14 @@ fn encapsulated(
 /// entry per frame, else one fragment per frame when the counts agree,
 /// else everything to a single frame (or, for several frames, by fragments
 /// that start a new codestream).
-fn group_fragments(
+///
+/// Each fragment is `(start of its item relative to the first fragment's
+/// item, what the caller knows it by, whether it opens a codestream)`.
+pub(crate) fn group_fragments<T: Copy>(
     offset_table: &[u64],
-    fragments: &[(u64, Span, bool)],
+    fragments: &[(u64, T, bool)],
     frames: usize,
-) -> Vec<Vec<Span>> {
+) -> Vec<Vec<T>> {
     if fragments.is_empty() {
         return Vec::new();
     }
@@ -473,7 +476,7 @@ fn group_fragments(
         return vec![fragments.iter().map(|f| f.1).collect()];
     }
     if offset_table.len() == frames {
-        let mut out: Vec<Vec<Span>> = vec![Vec::new(); frames];
+        let mut out: Vec<Vec<T>> = vec![Vec::new(); frames];
         for (rel, span, _) in fragments {
             let idx = offset_table.iter().rposition(|&o| o <= *rel).unwrap_or(0);
             out[idx].push(*span);
@@ -485,7 +488,7 @@ fn group_fragments(
     }
     // Without an offset table, a frame starts at each fragment that opens
     // a new codestream.
-    let mut out: Vec<Vec<Span>> = Vec::new();
+    let mut out: Vec<Vec<T>> = Vec::new();
     for (_, span, opens) in fragments {
         match out.last_mut() {
             Some(frame) if !opens => frame.push(*span),
@@ -497,7 +500,7 @@ fn group_fragments(
 
 /// Whether a fragment begins a JPEG, JPEG-LS, JPEG 2000 (J2K or JP2) or
 /// HTJ2K codestream.
-fn opens_codestream(bytes: &[u8]) -> bool {
+pub(crate) fn opens_codestream(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0xFF, 0xD8])
         || bytes.starts_with(&[0xFF, 0x4F, 0xFF, 0x51])
         || bytes.starts_with(&[0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50, 0x20, 0x20])

@@ -27,6 +27,7 @@ mod voi;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use codec::{JPEG_EXTENDED, is_extended_precision_jpeg};
 pub use error::RenderError;
 pub use frame::{DecodedFrame, FrameData, Samples, decode_frame, native_little_endian};
 pub use header::{EXPLICIT_VR_BIG_ENDIAN, ImageHeader, Photometric};

@@ -3,16 +3,18 @@
 //! of an instance stored otherwise, and frames of deflated instances.
 
 use bytes::Bytes;
+use dicom_core::{DataElement, Length, PrimitiveValue, VR};
+use dicom_dictionary_std::tags;
 use dicom_dictionary_std::uids;
 use dicom_encoding::TransferSyntaxIndex;
-use dicom_object::OpenFileOptions;
+use dicom_object::{DefaultDicomObject, OpenFileOptions};
 use dicom_pixeldata::Transcode;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
 use crate::error::ArchiveError;
-use crate::render::FrameData;
+use crate::render::{self, FrameData};
 
-fn open(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, ArchiveError> {
+fn open(bytes: &[u8]) -> Result<DefaultDicomObject, ArchiveError> {
     OpenFileOptions::new()
         .from_reader(bytes)
         .map_err(|e| ArchiveError::Unprocessable(format!("cannot read the stored instance: {e}")))
@@ -42,6 +44,7 @@ pub fn to_explicit_le(bytes: &[u8]) -> Result<Bytes, ArchiveError> {
 /// syntax.
 pub fn object_to(bytes: &[u8], to: &str) -> Result<Bytes, ArchiveError> {
     let mut obj = open(bytes)?;
+    decode_extended_jpeg(&mut obj)?;
     let ts = TransferSyntaxRegistry
         .get(to)
         .ok_or_else(|| ArchiveError::Unprocessable(format!("transfer syntax {to} is not known")))?;
@@ -81,6 +84,7 @@ pub fn dataset_to(
     let mut file = object
         .with_meta(meta)
         .map_err(|e| ArchiveError::Unprocessable(format!("cannot convert the instance: {e}")))?;
+    decode_extended_jpeg(&mut file)?;
     file.transcode(to_ts).map_err(|e| {
         ArchiveError::NotAcceptable(format!(
             "cannot convert the instance from {from} to {to}: {e}"
@@ -92,19 +96,95 @@ pub fn dataset_to(
     Ok(Bytes::from(out))
 }
 
+/// Replaces 12-bit lossy JPEG pixel data (JPEG Extended, processes 2 and
+/// 4) with its decoded samples, native little endian, and has the object
+/// say explicit VR little endian: dicom-pixeldata's JPEG codec refuses
+/// such frames, the renderer's decoder does not. Whatever the object is
+/// converted to next starts from there. Other objects are left alone.
+fn decode_extended_jpeg(obj: &mut DefaultDicomObject) -> Result<(), ArchiveError> {
+    let ts = obj
+        .meta()
+        .transfer_syntax()
+        .trim_end_matches('\0')
+        .to_owned();
+    if ts != render::JPEG_EXTENDED {
+        return Ok(());
+    }
+    let Ok(pixel) = obj.element(tags::PIXEL_DATA) else {
+        return Ok(());
+    };
+    let (Some(fragments), Some(table)) = (pixel.value().fragments(), pixel.value().offset_table())
+    else {
+        return Ok(());
+    };
+    if !fragments
+        .first()
+        .is_some_and(|f| render::is_extended_precision_jpeg(f))
+    {
+        return Ok(());
+    }
+    let header = crate::ingest::image_attributes(obj, &ts).ok_or_else(|| {
+        ArchiveError::Unprocessable("the instance has pixel data but no image attributes".into())
+    })?;
+    // Item starts relative to the first fragment's, as the offset table counts.
+    let mut start = 0u64;
+    let mut items = Vec::with_capacity(fragments.len());
+    for (i, fragment) in fragments.iter().enumerate() {
+        items.push((start, i, crate::layout::opens_codestream(fragment)));
+        start += 8 + fragment.len() as u64;
+    }
+    let table: Vec<u64> = table.iter().map(|&o| u64::from(o)).collect();
+    let frames = crate::layout::group_fragments(&table, &items, header.number_of_frames as usize);
+    if frames.len() != header.number_of_frames as usize {
+        return Err(ArchiveError::Unprocessable(format!(
+            "the pixel data holds {} codestreams for {} frames",
+            frames.len(),
+            header.number_of_frames
+        )));
+    }
+    let mut native = Vec::new();
+    for (n, frame) in frames.iter().enumerate() {
+        let parts = frame
+            .iter()
+            .map(|&i| Bytes::copy_from_slice(&fragments[i]))
+            .collect();
+        let decoded =
+            render::decode_frame(&header, FrameData::Encapsulated(parts)).map_err(|e| {
+                ArchiveError::NotAcceptable(format!("frame {} cannot be decoded: {e}", n + 1))
+            })?;
+        native.extend(render::native_little_endian(&decoded));
+    }
+    let length = u32::try_from(native.len())
+        .map_err(|_| ArchiveError::Unprocessable("the decoded pixel data exceeds 4 GiB".into()))?;
+    obj.put(DataElement::new_with_len(
+        tags::PIXEL_DATA,
+        VR::OW,
+        Length::defined(length),
+        PrimitiveValue::from(native),
+    ));
+    obj.remove_element(tags::ENCAPSULATED_PIXEL_DATA_VALUE_TOTAL_LENGTH);
+    let explicit_le = TransferSyntaxRegistry
+        .get(uids::EXPLICIT_VR_LITTLE_ENDIAN)
+        .ok_or_else(|| {
+            ArchiveError::Unprocessable("explicit VR little endian is not known".into())
+        })?;
+    obj.meta_mut().set_transfer_syntax(explicit_le);
+    Ok(())
+}
+
 /// One native frame (1-based) of an instance whose data set is not
 /// walkable as stored, in little endian.
 pub fn native_frame(bytes: &[u8], number: u32) -> Result<FrameData, ArchiveError> {
     let le = to_explicit_le(bytes)?;
     let obj = open(&le)?;
     let pixel = obj
-        .element(dicom_dictionary_std::tags::PIXEL_DATA)
+        .element(tags::PIXEL_DATA)
         .map_err(|_| ArchiveError::BadRequest("the instance has no pixel data".into()))?;
     let data = pixel
         .to_bytes()
         .map_err(|e| ArchiveError::Unprocessable(format!("cannot read pixel data: {e}")))?;
     let frames = obj
-        .get(dicom_dictionary_std::tags::NUMBER_OF_FRAMES)
+        .get(tags::NUMBER_OF_FRAMES)
         .and_then(|e| e.to_int::<u32>().ok())
         .unwrap_or(1)
         .max(1);

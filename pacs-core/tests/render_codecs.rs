@@ -293,6 +293,7 @@ fn assert_lossless(source: &Source, cases: &[Case]) {
 const JPEG_LOSSLESS_SV1: &str = "1.2.840.10008.1.2.4.70";
 const JPEG_LOSSLESS: &str = "1.2.840.10008.1.2.4.57";
 const JPEG_BASELINE: &str = "1.2.840.10008.1.2.4.50";
+const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
 const JPEG_LS_LOSSLESS: &str = "1.2.840.10008.1.2.4.80";
 const JPEG_2000_LOSSLESS: &str = "1.2.840.10008.1.2.4.90";
 const RLE: &str = "1.2.840.10008.1.2.5";
@@ -411,6 +412,24 @@ fn jpeg_baseline_grey_and_colour_decode_close_to_the_source() {
         mean <= 4.0,
         "rendered colour differs by {mean:.2} on average"
     );
+}
+
+/// 12-bit lossy JPEG (processes 2 and 4), which jpeg-decoder refuses:
+/// decoded by the archive's own path, close to the source (`+sr` keeps
+/// dcmtk from rescaling the stored values; dcmtk writes no signed lossy
+/// JPEG, it shifts such samples to unsigned).
+#[test]
+fn jpeg_extended_12_bit_decodes_close_to_the_source() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let extended = Case {
+        tool: DCMCJPEG,
+        args: &["+ee", "+sr", "+q", "95"],
+        expected_ts: JPEG_EXTENDED,
+    };
+    let grey = grey_source(16, 12, false);
+    let (header, data, _) = compress(&grey, &extended, dir.path());
+    let frame = decode_frame(&header, data).expect("12-bit JPEG");
+    assert_close(&grey, &frame, 12.0, 160);
 }
 
 #[test]

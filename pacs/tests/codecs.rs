@@ -135,6 +135,18 @@ const VARIANTS: &[Variant] = &[
         source: Source::Signed(2),
     },
     Variant {
+        // 12-bit lossy JPEG, as older CR and CT send it. `+sr` keeps the
+        // stored values (dcmtk otherwise rescales them to fill 12 bits).
+        name: "dcmcjpeg extended, 12-bit",
+        tool: DCMCJPEG,
+        args: &["+ee", "+sr"],
+        ts: "1.2.840.10008.1.2.4.51",
+        stored_accept: r#"multipart/related; type="image/jpeg"; transfer-syntax=1.2.840.10008.1.2.4.51"#,
+        stored_media: "image/jpeg",
+        lossless: false,
+        source: Source::Unsigned(5),
+    },
+    Variant {
         name: "dcmcjpeg baseline, 8-bit DX",
         tool: DCMCJPEG,
         args: &["+eb"],
@@ -155,7 +167,7 @@ struct Sources {
 
 fn sources(dir: &Path, python: Option<&str>) -> Sources {
     let le = SampleTransferSyntax::ExplicitVrLittleEndian;
-    let unsigned = common::ct_files(&dir.join("unsigned"), 5, 100, le);
+    let unsigned = common::ct_files(&dir.join("unsigned"), 6, 100, le);
     let mut spec = CtSpec::chest(Patient::ivanova_utf8(), 101)
         .with_slices(3)
         .with_matrix(96, 128);
@@ -529,12 +541,12 @@ fn instances_from_other_encoders_are_served_every_way() {
     assert!(server.stop().success());
 }
 
-/// A 12-bit lossy JPEG (dcmcjpeg's extended process, 1.2.840.10008.1.2.4.51),
-/// which the archive stores but has no decoder for: a retrieve that takes
-/// the default syntax gets it as stored, its part saying so (PS3.18
-/// §8.7.3.4 allows the lossy form), beside the study's other instance
-/// converted; a client that names explicit VR little endian is told 406
-/// before any body, never a 200 cut short.
+/// An instance whose codestream the archive cannot decode (a JPEG
+/// baseline frame damaged at its start, as a failing disk or link leaves
+/// it): a retrieve that takes the default syntax gets it as stored, its
+/// part saying so (PS3.18 §8.7.3.4 allows the lossy form), beside the
+/// study's other instance converted; a client that names explicit VR
+/// little endian is told 406 before any body, never a 200 cut short.
 #[test]
 fn an_instance_the_archive_cannot_decode_is_sent_as_stored_or_refused() {
     const TEST: &str = "an_instance_the_archive_cannot_decode_is_sent_as_stored_or_refused";
@@ -550,15 +562,25 @@ fn an_instance_the_archive_cannot_decode_is_sent_as_stored_or_refused() {
         SampleTransferSyntax::ExplicitVrLittleEndian,
     );
     let source = std::fs::read(&files[0]).expect("source");
-    let out = dir.path().join("extended.dcm");
+    let out = dir.path().join("baseline.dcm");
     let mut cmd = Command::new(DCMCJPEG);
-    cmd.arg("+ee").arg(&files[0]).arg(&out);
+    cmd.arg("+eb").arg(&files[0]).arg(&out);
     web::run_bounded(cmd, Duration::from_secs(60));
-    let lossy = std::fs::read(&out).expect("encoded file");
+    let mut lossy = std::fs::read(&out).expect("encoded file");
     let encoded = Dicom::read(&lossy);
-    const EXTENDED: &str = "1.2.840.10008.1.2.4.51";
-    assert_eq!(encoded.transfer_syntax, EXTENDED);
+    const BASELINE: &str = "1.2.840.10008.1.2.4.50";
+    assert_eq!(encoded.transfer_syntax, BASELINE);
     let lossy_sop = encoded.text(0x0008, 0x0018).expect("SOP");
+    // The codestream's SOI and first marker overwritten: same length, so
+    // the file stays well formed and is stored; its frame is not decodable.
+    let bitstream = encoded.encapsulated_bitstream();
+    let at = lossy
+        .windows(64)
+        .position(|w| w == &bitstream[..64])
+        .expect("the bitstream in the file");
+    lossy[at..at + 4].fill(0);
+    let damaged = Dicom::read(&lossy);
+    assert!(damaged.encapsulated_bitstream().starts_with(&[0, 0, 0, 0]));
     web::stow_ok(&server, &[&source, &lossy]);
 
     let study = format!("{}/studies/{}", server.base(), spec.study.study_uid);
@@ -568,7 +590,7 @@ fn an_instance_the_archive_cannot_decode_is_sent_as_stored_or_refused() {
         let (mut as_stored, mut converted) = (0, 0);
         for part in &parts {
             match media_param(&part.content_type, "transfer-syntax").as_deref() {
-                Some(EXTENDED) => {
+                Some(BASELINE) => {
                     assert_eq!(sha256(&part.body), sha256(&lossy), "{accept:?}");
                     as_stored += 1;
                 }

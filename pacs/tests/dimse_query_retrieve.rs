@@ -11,6 +11,8 @@ mod qr_archive;
 mod raw_peer;
 #[path = "common/scu.rs"]
 mod scu;
+#[path = "common/dicomweb_support.rs"]
+mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -27,6 +29,7 @@ use scu::{TOOL_LIMIT, data_set_of_file, run, storescu};
 
 const FINDSCU: &str = "/usr/bin/findscu";
 const GETSCU: &str = "/usr/bin/getscu";
+const DCMCJPEG: &str = "/usr/bin/dcmcjpeg";
 
 /// Runs `findscu` (`-S` Study Root or `-P` Patient Root) with `keys`,
 /// extracting each response identifier into `out`; returns them in order.
@@ -592,5 +595,58 @@ fn pynetdicom_retrieves_in_the_syntax_it_accepts() {
             .iter()
             .all(|s| s["patient_name"] == "Иванов^Иван^Петрович")
     );
+    server.stop();
+}
+
+/// A 12-bit lossy JPEG (as older CR and CT send it), retrieved with C-GET
+/// by a peer that accepts only explicit VR little endian: the archive
+/// decodes it for the peer, to the samples its WADO-RS frames give.
+#[test]
+fn a_12_bit_lossy_jpeg_is_decoded_for_a_peer_that_cannot_take_it() {
+    if !web::tool_or_skip(DCMCJPEG, "a_12_bit_lossy_jpeg_is_decoded") {
+        return;
+    }
+    let (dir, server, _ivanov, karimov) = archive();
+    let source = dir.path().join("source.dcm");
+    let karimov_files = files_by_sop(&dir.path().join("karimov"));
+    let first = karimov_files.values().next().expect("a file");
+    std::fs::write(&source, first).expect("source written");
+    let lossy_dir = dir.path().join("extended");
+    std::fs::create_dir_all(&lossy_dir).expect("dir");
+    let extended = lossy_dir.join("extended.dcm");
+    let mut command = Command::new(DCMCJPEG);
+    command.args(["+ee", "+sr"]).arg(&source).arg(&extended);
+    let done = run(command, TOOL_LIMIT);
+    assert!(done.success(), "dcmcjpeg failed:\n{}", done.text);
+    let sop = files_by_sop(&lossy_dir)
+        .into_keys()
+        .next()
+        .expect("its UID");
+    let done = storescu(&server, &["-xx", "-R"], std::slice::from_ref(&extended));
+    assert!(done.success(), "storescu failed:\n{}", done.text);
+
+    let (stored, responses) = pynetdicom_get(
+        &server,
+        "IMAGE",
+        "explicit",
+        &[
+            &format!("StudyInstanceUID={}", karimov.study.study_uid),
+            &format!("SeriesInstanceUID={}", karimov.series_uid),
+            &format!("SOPInstanceUID={sop}"),
+        ],
+    );
+    assert_eq!(stored.len(), 1, "{stored:?} {responses:?}");
+    assert_eq!(stored[0]["transfer_syntax"], "1.2.840.10008.1.2.1");
+    let frame = web::get(
+        &format!(
+            "{}/studies/{}/series/{}/instances/{sop}/frames/1",
+            server.base(),
+            karimov.study.study_uid,
+            karimov.series_uid
+        ),
+        Some(web::OCTET_STREAM),
+    )
+    .parts();
+    assert_eq!(stored[0]["pixel_sha256"], common::sha256(&frame[0].body));
     server.stop();
 }

@@ -1,6 +1,8 @@
 //! Decoding encapsulated frames with the codecs registered in
 //! `dicom-transfer-syntax-registry` (JPEG via jpeg-decoder, JPEG-LS via CharLS,
-//! JPEG 2000 and HTJ2K via OpenJPEG); RLE is decoded in [`super::rle`].
+//! JPEG 2000 and HTJ2K via OpenJPEG); RLE is decoded in [`super::rle`], and
+//! 12-bit lossy JPEG (processes 2 and 4, which jpeg-decoder refuses) with the
+//! viewer's own decoder from `viewer-codecs`.
 //!
 //! The codec adapters are handed a one-frame, one-fragment object built from
 //! the [`ImageHeader`]; before that the codestream header is read here so that
@@ -136,6 +138,8 @@ pub(crate) fn decode_compressed(
 
     let samples = if family == Family::Rle {
         rle::decode(header, data).map_err(fail)?
+    } else if lossy_jpeg && output_width == 2 {
+        decode_extended_jpeg(header, data).map_err(fail)?
     } else {
         // jpeg-decoder and CharLS write host order; the other adapters little endian.
         let host_order = matches!(family, Family::Jpeg | Family::JpegLs);
@@ -163,6 +167,44 @@ pub(crate) fn decode_compressed(
     // Codecs return samples aligned to bit 0, whatever HighBit says.
     frame.high_bit = header.bits_stored - 1;
     Ok(frame)
+}
+
+/// Decodes a lossy JPEG frame of more than 8 bits (12-bit extended
+/// sequential, PS3.5 A.4.1's processes 2 and 4) with `viewer-codecs`,
+/// which bounds its memory by the frame the header describes.
+fn decode_extended_jpeg(header: &ImageHeader, data: &[u8]) -> Result<Samples, String> {
+    let frame = viewer_codecs::FrameDescriptor {
+        rows: header.rows,
+        columns: header.columns,
+        samples_per_pixel: header.samples_per_pixel,
+        bits_allocated: header.bits_allocated,
+        bits_stored: header.bits_stored,
+        pixel_representation: header.pixel_representation,
+        photometric: header.photometric_interpretation.clone(),
+        planar_configuration: header.planar_configuration,
+    };
+    let pixels = viewer_codecs::decode(JPEG_EXTENDED, data, &frame).map_err(|e| e.to_string())?;
+    // Stored bits only: a signed frame comes back sign-extended.
+    let mask = u16::MAX >> (16 - header.bits_stored.clamp(1, 16));
+    match pixels {
+        viewer_codecs::Pixels::U16(words) => Ok(Samples::U16(words)),
+        viewer_codecs::Pixels::I16(words) => Ok(Samples::U16(
+            words.into_iter().map(|w| w as u16 & mask).collect(),
+        )),
+        other => Err(format!(
+            "12-bit JPEG decoded to {} 8-bit values, not 16-bit samples",
+            other.len()
+        )),
+    }
+}
+
+/// JPEG Extended (processes 2 and 4).
+pub(crate) const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
+
+/// Whether `codestream` is lossy JPEG of more than 8 bits, which the
+/// registry's codec cannot decode and [`decode_compressed`] decodes itself.
+pub(crate) fn is_extended_precision_jpeg(codestream: &[u8]) -> bool {
+    read_jpeg_header(codestream).is_ok_and(|info| !info.lossless && info.precision > 8)
 }
 
 /// Why the registry's adapter gave no samples.
