@@ -395,10 +395,7 @@ impl Connection {
             debug!(%error, "could not set TCP_NODELAY");
         }
         let request_timeout = config.idle_timeout.min(REQUEST_TIMEOUT);
-        let peek = tokio::time::timeout(
-            request_timeout,
-            negotiation::peek_associate_rq(&socket, config.max_pdu_length),
-        );
+        let peek = tokio::time::timeout(request_timeout, negotiation::peek_associate_rq(&socket));
         let peeked = tokio::select! {
             _ = self.shutdown.cancelled() => return,
             peeked = peek => peeked,
@@ -445,7 +442,11 @@ impl Connection {
             .with_negotiation(negotiation::Roles)
             .ae_title(config.ae_title.clone())
             .max_pdu_length(config.max_pdu_length)
-            .strict(true)
+            // Not strict: the request, peeked and bounded above, may be
+            // longer than the maximum we announce (which bounds P-DATA-TF
+            // only). Every later PDU is read by `wire::read_pdu`, which
+            // holds the peer to that maximum.
+            .strict(false)
             .promiscuous(false)
             .read_timeout(config.idle_timeout)
             .write_timeout(config.idle_timeout)

@@ -57,8 +57,11 @@ const STORAGE_ROOT: &str = "1.2.840.10008.5.1.4.1.1.";
 /// Root of every standard UID.
 const STANDARD_ROOT: &str = "1.2.840.10008.";
 
-/// Largest A-ASSOCIATE-RQ we inspect; real ones are a few kilobytes (128
-/// contexts with several transfer syntaxes each stay well below).
+/// Largest A-ASSOCIATE-RQ we accept, whatever maximum PDU length we
+/// announce: PS3.8 9.3.1 has that maximum bound P-DATA-TF PDUs only, and a
+/// request is sent before the peer knows it. Real requests are a few
+/// kilobytes to some tens (128 contexts with several transfer syntaxes
+/// each stay well below).
 const MAX_ASSOCIATE_RQ_LENGTH: u32 = 256 * 1024;
 
 /// How long to wait between peeks while an A-ASSOCIATE-RQ is incomplete.
@@ -164,24 +167,23 @@ pub struct PeekedRequest {
 
 /// Waits until the whole first PDU is in the socket's receive buffer and
 /// decodes it, leaving it there. The caller bounds the wait with a timeout.
-pub async fn peek_associate_rq(
-    socket: &TcpStream,
-    max_pdu_length: u32,
-) -> Result<PeekedRequest, PeekError> {
+pub async fn peek_associate_rq(socket: &TcpStream) -> Result<PeekedRequest, PeekError> {
     let mut buffer = vec![0u8; PDU_HEADER_SIZE];
     peek_exactly(socket, &mut buffer).await?;
     if buffer[0] != 0x01 {
         return Err(PeekError::NotAssociateRq(buffer[0]));
     }
     let length = u32::from_be_bytes([buffer[2], buffer[3], buffer[4], buffer[5]]);
-    let max = max_pdu_length.min(MAX_ASSOCIATE_RQ_LENGTH);
-    if length > max {
-        return Err(PeekError::TooLarge { length, max });
+    if length > MAX_ASSOCIATE_RQ_LENGTH {
+        return Err(PeekError::TooLarge {
+            length,
+            max: MAX_ASSOCIATE_RQ_LENGTH,
+        });
     }
     let wire_length = PDU_HEADER_SIZE + length as usize;
     buffer.resize(wire_length, 0);
     peek_exactly(socket, &mut buffer).await?;
-    match dicom_ul::read_pdu(&buffer[..], max_pdu_length, true) {
+    match dicom_ul::read_pdu(&buffer[..], MAX_ASSOCIATE_RQ_LENGTH, true) {
         Ok(Some(Pdu::AssociationRQ(request))) => Ok(PeekedRequest {
             request,
             wire_length,

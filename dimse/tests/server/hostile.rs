@@ -245,6 +245,61 @@ async fn negotiation_refuses_non_storage_and_picks_the_first_accepted_syntax() {
     server.stop().await;
 }
 
+/// A request proposing every context a retrieving workstation might (here
+/// 120 of them, about 19 KiB) is longer than the smallest maximum PDU
+/// length the server may announce; that maximum bounds P-DATA-TF only
+/// (PS3.8 9.3.1), so the association is accepted, announces it, and
+/// serves.
+#[tokio::test]
+async fn an_associate_request_longer_than_the_maximum_pdu_is_accepted() {
+    let mut config = config();
+    config.max_pdu_length = dicom_ul::pdu::MINIMUM_PDU_SIZE;
+    let server = TestServer::start(config, Arc::new(Recorder::new())).await;
+    let syntaxes: &[&str] = &[
+        uids::IMPLICIT_VR_LITTLE_ENDIAN,
+        uids::EXPLICIT_VR_LITTLE_ENDIAN,
+        uids::JPEG_LOSSLESS_SV1,
+        uids::JPEG2000_LOSSLESS,
+        uids::RLE_LOSSLESS,
+    ];
+    let classes: Vec<String> = (1..=119)
+        .map(|n| format!("1.2.840.10008.5.1.4.1.1.{n}"))
+        .collect();
+    let mut contexts: Vec<(u8, &str, &[&str])> = vec![(1, uids::VERIFICATION, syntaxes)];
+    for (n, class) in classes.iter().enumerate() {
+        contexts.push((3 + 2 * n as u8, class, syntaxes));
+    }
+    let request = associate_rq(SCU_AE, OUR_AE, &contexts);
+    let mut bytes = Vec::new();
+    dicom_ul::write_pdu(&mut bytes, &request).expect("encodable PDU");
+    assert!(bytes.len() > 16_384, "{} bytes", bytes.len());
+    let mut peer = RawPeer::connect(&server).await;
+    peer.send_bytes(&bytes).await;
+    let Ok(Pdu::AssociationAC(ac)) = peer.receive().await else {
+        panic!("association not accepted");
+    };
+    assert!(
+        ac.user_variables
+            .contains(&dicom_ul::pdu::UserVariableItem::MaxLength(
+                dicom_ul::pdu::MINIMUM_PDU_SIZE
+            )),
+        "{:?}",
+        ac.user_variables
+    );
+    let mut echo = Command::new(CommandField::CEchoRq);
+    echo.affected_sop_class_uid = Some(uids::VERIFICATION.into());
+    echo.message_id = Some(5);
+    for pdu in encode_message(1, &echo, None, dicom_ul::pdu::MINIMUM_PDU_SIZE) {
+        peer.send(&pdu).await;
+    }
+    let Ok(Pdu::PData { data }) = peer.receive().await else {
+        panic!("no C-ECHO-RSP");
+    };
+    let response = Command::decode(&data[0].data).expect("decodable response");
+    assert_eq!(response.status, Some(dimse::Status::SUCCESS));
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn echo_and_release_by_hand() {
     let server = TestServer::start(config(), Arc::new(Recorder::new())).await;
