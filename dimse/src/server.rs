@@ -188,12 +188,13 @@ pub struct Outgoing {
     pub dataset: Bytes,
 }
 
-/// What a C-GET sends: how many instances (for the sub-operation counts),
-/// then each one as it is read. An `Err` item is an instance that could
-/// not be read, by SOP Instance UID: a failed sub-operation. The receiver
-/// is dropped when the peer cancels.
+/// What a C-GET or C-MOVE sends: the SOP Instance UIDs of every instance
+/// (for the sub-operation counts, and the failed list when none can be
+/// sent), then each one as it is read, in that order. An `Err` item is an
+/// instance that could not be read, by SOP Instance UID: a failed
+/// sub-operation. The receiver is dropped when the peer cancels.
 pub struct Retrieval {
-    pub total: usize,
+    pub sop_instance_uids: Vec<String>,
     pub instances: tokio::sync::mpsc::Receiver<Result<Outgoing, String>>,
 }
 

@@ -102,7 +102,10 @@ impl ArchiveHandler {
             tracing::warn!(error = %e, "retrieval search failed");
             find_failure(Status::CANNOT_UNDERSTAND, "the index failed")
         })?;
-        let total = rows.len();
+        let sop_instance_uids: Vec<String> = rows
+            .iter()
+            .filter_map(|row| row.sop_instance_uid.clone())
+            .collect();
         let site = self.site_of(association);
         let caller = dimse_caller(association, site);
         let studies: std::collections::BTreeSet<&str> =
@@ -121,7 +124,11 @@ impl ArchiveHandler {
                 ts.unwrap_or(dicom_dictionary_std::uids::EXPLICIT_VR_LITTLE_ENDIAN),
             ))
         }));
-        tracing::info!(assoc_id = association.id, instances = total, "retrieval");
+        tracing::info!(
+            assoc_id = association.id,
+            instances = sop_instance_uids.len(),
+            "retrieval"
+        );
         let (sender, instances) = tokio::sync::mpsc::channel(GET_AHEAD);
         let index = self.index.clone();
         let archive = self.archive.clone();
@@ -145,7 +152,13 @@ impl ArchiveHandler {
                 }
             }
         });
-        Ok((Retrieval { total, instances }, proposals))
+        Ok((
+            Retrieval {
+                sop_instance_uids,
+                instances,
+            },
+            proposals,
+        ))
     }
 }
 

@@ -135,5 +135,27 @@ fn movescu_sends_a_study_to_a_configured_node_bit_exact() {
         5,
         "Ivanov's 3 and Karimov's 2"
     );
+    // To the switched-off node, asked by pynetdicom: the failure names
+    // each instance that was not sent.
+    let responses = pynetdicom(
+        &server,
+        "move.py",
+        &["SWITCHED_OFF", "SERIES", &study, &series],
+        &[],
+    );
+    let last = responses.last().expect("a final response");
+    assert_eq!(last["status"], "0xA702", "{responses:?}");
+    assert_eq!(last["failed"], 2, "{responses:?}");
+    let mut failed: Vec<&str> = last["failed_uids"]
+        .as_array()
+        .expect("a failed list")
+        .iter()
+        .filter_map(|u| u.as_str())
+        .collect();
+    failed.sort_unstable();
+    let karimov_files = files_by_sop(&dir.path().join("karimov"));
+    let mut expected: Vec<&str> = karimov_files.keys().map(String::as_str).collect();
+    expected.sort_unstable();
+    assert_eq!(failed, expected);
     server.stop();
 }

@@ -155,7 +155,7 @@ impl Session {
                     .await;
             }
         };
-        let mut counts = SubOperations::new(retrieval.total);
+        let mut counts = SubOperations::new(retrieval.sop_instance_uids.len());
         let cancelled = self
             .send_instances(
                 pc,
@@ -224,8 +224,8 @@ impl Session {
                     .await;
             }
         };
-        let mut counts = SubOperations::new(retrieval.total);
-        if retrieval.total == 0 {
+        let mut counts = SubOperations::new(retrieval.sop_instance_uids.len());
+        if retrieval.sop_instance_uids.is_empty() {
             return self
                 .finish_retrieval(pc, &command, &counts, false, context, &span)
                 .await;
@@ -249,11 +249,10 @@ impl Session {
                         .take(MAX_ERROR_COMMENT)
                         .collect(),
                 );
-                response.completed_sub_operations = Some(0);
-                response.warning_sub_operations = Some(0);
-                response.failed_sub_operations =
-                    Some(u16::try_from(retrieval.total).unwrap_or(u16::MAX));
-                return self.send_command(pc, &response, None).await;
+                counts.failed = retrieval.sop_instance_uids;
+                counts.write_to(&mut response, false);
+                let identifier = failed_uid_list(&counts.failed, &context.transfer_syntax);
+                return self.send_command(pc, &response, Some(&identifier)).await;
             }
         };
         let mut destination = Destination::Node(Box::new(Node {

@@ -1,8 +1,9 @@
 """What the pynetdicom test scripts share: an application entity with
 bounded waits, the query identifier from KEYWORD=VALUE arguments, and the
-sub-operation counts of a retrieve response."""
+sub-operation counts and failed instances of a retrieve response."""
 
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 from pynetdicom import AE
 
 
@@ -35,3 +36,13 @@ def sub_operations(status: Dataset) -> dict:
         "failed": status.get("NumberOfFailedSuboperations"),
         "warning": status.get("NumberOfWarningSuboperations"),
     }
+
+
+def failed_uids(answer) -> list:
+    """The Failed SOP Instance UID List of a C-GET or C-MOVE response's
+    identifier, empty when there is none."""
+    if answer is None or "FailedSOPInstanceUIDList" not in answer:
+        return []
+    value = answer.FailedSOPInstanceUIDList
+    values = value if isinstance(value, MultiValue) else [value]
+    return [str(u) for u in values]

@@ -20,10 +20,9 @@ import json
 import os
 import sys
 
-from pydicom.multival import MultiValue
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import build_role, evt
-from _dimse import application_entity, identifier, sub_operations
+from _dimse import application_entity, failed_uids, identifier, sub_operations
 from pynetdicom.sop_class import (
     CTImageStorage,
     PatientRootQueryRetrieveInformationModelGet,
@@ -87,12 +86,7 @@ def main() -> int:
         if not status:
             print(json.dumps({"status": None}), flush=True)
             continue
-        failed_uids = []
-        if answer is not None and "FailedSOPInstanceUIDList" in answer:
-            value = answer.FailedSOPInstanceUIDList
-            values = value if isinstance(value, MultiValue) else [value]
-            failed_uids = [str(u) for u in values]
-        print(json.dumps({**sub_operations(status), "failed_uids": failed_uids}), flush=True)
+        print(json.dumps({**sub_operations(status), "failed_uids": failed_uids(answer)}), flush=True)
     assoc.release()
     return 0
 

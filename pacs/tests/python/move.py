@@ -1,6 +1,6 @@
 """Runs one C-MOVE with pynetdicom and prints each response, one JSON
 object per line: {"status": ..., "remaining": n, "completed": n,
-"failed": n, "warning": n}.
+"failed": n, "warning": n, "failed_uids": [...]}.
 
 usage: move.py HOST PORT CALLED_AET DESTINATION LEVEL [KEYWORD=VALUE...]
 
@@ -10,7 +10,7 @@ Exits 0 when the association could be established.
 import json
 import sys
 
-from _dimse import application_entity, identifier, sub_operations
+from _dimse import application_entity, failed_uids, identifier, sub_operations
 from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelMove
 
 
@@ -23,11 +23,12 @@ def main() -> int:
     if not assoc.is_established:
         print("association failed", file=sys.stderr)
         return 1
-    for status, _ in assoc.send_c_move(query, destination, StudyRootQueryRetrieveInformationModelMove):
+    model = StudyRootQueryRetrieveInformationModelMove
+    for status, answer in assoc.send_c_move(query, destination, model):
         if not status:
             print(json.dumps({"status": None}), flush=True)
             continue
-        print(json.dumps(sub_operations(status)), flush=True)
+        print(json.dumps({**sub_operations(status), "failed_uids": failed_uids(answer)}), flush=True)
     assoc.release()
     return 0
 
