@@ -15,9 +15,9 @@ mod transfer_syntax;
 
 pub use media_type::{MediaType, MediaTypeError};
 pub use transfer_syntax::{
-    EXPLICIT_VR_LITTLE_ENDIAN, FrameRendition, InstanceTransferSyntax, NotAcceptable,
+    EXPLICIT_VR_LITTLE_ENDIAN, FrameRendition, InstanceTransferSyntax, NotAcceptable, Packaging,
     default_transfer_syntax, media_type_for_transfer_syntax, names_transfer_syntax,
-    negotiate_frames, negotiate_instance, transfer_syntaxes_for_media_type,
+    negotiate_frames, negotiate_instance, negotiate_one_instance, transfer_syntaxes_for_media_type,
 };
 
 use media_type::split_list;

@@ -11,11 +11,11 @@ use warp::reply::Response;
 
 use crate::WebState;
 use crate::accept::{
-    EXPLICIT_VR_LITTLE_ENDIAN, FrameRendition, InstanceTransferSyntax, MediaType,
-    names_transfer_syntax, negotiate_frames, negotiate_instance,
+    EXPLICIT_VR_LITTLE_ENDIAN, FrameRendition, InstanceTransferSyntax, MediaType, Packaging,
+    names_transfer_syntax, negotiate_frames, negotiate_instance, negotiate_one_instance,
 };
 use crate::error::WebError;
-use crate::multipart::{MultipartWriter, OutgoingPart};
+use crate::multipart::{MultipartWriter, OutgoingPart, PartBody};
 use crate::request::Request;
 use crate::router::response;
 
@@ -36,8 +36,25 @@ where
     r
 }
 
+/// A response whose body is `part` alone.
+fn single_part_response(part: Part) -> Response {
+    let (content_type, body) = part.into_content();
+    let body: futures::stream::BoxStream<'static, Result<Bytes, std::io::Error>> = match body {
+        PartBody::Full(bytes) => Box::pin(stream::once(async move { Ok(bytes) })),
+        PartBody::Streamed(s) => s,
+    };
+    let body = sync_wrapper::SyncStream::new(body);
+    let mut r = warp::reply::Reply::into_response(warp::reply::stream(body));
+    if let Ok(v) = warp::http::HeaderValue::from_str(&content_type) {
+        r.headers_mut().insert(warp::http::header::CONTENT_TYPE, v);
+    }
+    r
+}
+
 /// Retrieve of a study, series or instance as `application/dicom` parts,
-/// or as their pixel data for a client that accepts bulk data only.
+/// or as their pixel data for a client that accepts bulk data only. A
+/// request for one instance may ask for it as a single-part
+/// `application/dicom` body instead.
 pub async fn retrieve(
     state: &WebState,
     req: &Request,
@@ -60,13 +77,21 @@ pub async fn retrieve(
     {
         return retrieve_bulk_data(state, req, instances).await;
     }
+    let fallback = !names_transfer_syntax(&ranges, EXPLICIT_VR_LITTLE_ENDIAN);
+    if let (Some(_), [instance]) = (sop, &instances[..]) {
+        let (how, packaging) = negotiate_one_instance(&ranges, &instance.transfer_syntax_uid)
+            .map_err(|e| WebError::not_acceptable(e.message))?;
+        if packaging == Packaging::SinglePart {
+            let part = instance_part(&state.archive, instance.clone(), how, fallback).await?;
+            return Ok(single_part_response(part));
+        }
+    }
     let mut plan = Vec::with_capacity(instances.len());
     for i in instances {
         let how = negotiate_instance(&ranges, &i.transfer_syntax_uid)
             .map_err(|e| WebError::not_acceptable(e.message))?;
         plan.push((i, how));
     }
-    let fallback = !names_transfer_syntax(&ranges, EXPLICIT_VR_LITTLE_ENDIAN);
     let archive = state.archive.clone();
     let mut parts = Box::pin(stream::iter(plan).then(move |(instance, how)| {
         let archive = archive.clone();

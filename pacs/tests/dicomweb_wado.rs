@@ -54,6 +54,25 @@ fn retrieve_is_byte_exact_as_stored_and_explicit_le_by_default() {
         let one = get(&instance_url(&server, spec, 1), Some(DICOM_ANY_TS)).parts();
         assert_eq!(one.len(), 1);
         assert_eq!(sha256(&one[0].body), sha256(&bytes[1]));
+        // Asked for by name, one instance comes as a single-part body:
+        // as stored, or in the default syntax.
+        let single = get(
+            &instance_url(&server, spec, 1),
+            Some("application/dicom; transfer-syntax=*"),
+        );
+        assert_eq!(single.status, 200, "{}", single.text());
+        assert_eq!(
+            single.content_type,
+            format!("application/dicom; transfer-syntax={}", ts.uid())
+        );
+        assert_eq!(sha256(&single.body), sha256(&bytes[1]), "{ts:?}");
+        let single = get(&instance_url(&server, spec, 1), Some("application/dicom"));
+        assert_eq!(single.status, 200, "{}", single.text());
+        assert_eq!(Dicom::read(&single.body).transfer_syntax, EXPLICIT_LE);
+        assert_eq!(
+            media_param(&single.content_type, "transfer-syntax").as_deref(),
+            Some(EXPLICIT_LE)
+        );
 
         for accept in [Some(DICOM_DEFAULT), None] {
             let parts = get(&series_url(&server, spec), accept).parts();
@@ -83,6 +102,18 @@ fn retrieve_is_byte_exact_as_stored_and_explicit_le_by_default() {
             }
         }
     }
+
+    // A series holds several instances: no single-part body for it. And
+    // a client that takes anything gets the multipart default.
+    let (_, spec, _) = &stored[0];
+    let refused = get(&series_url(&server, spec), Some("application/dicom"));
+    assert_eq!(refused.status, 406, "{}", refused.text());
+    let any = get(&instance_url(&server, spec, 0), Some("*/*"));
+    assert!(
+        any.content_type.starts_with("multipart/related"),
+        "{}",
+        any.content_type
+    );
 
     let Some(py) = web::python_or_skip("retrieve_is_byte_exact (dicomweb-client part)") else {
         return;

@@ -118,17 +118,59 @@ pub fn negotiate_instance(
     ranges: &[MediaRange],
     stored_ts: &str,
 ) -> Result<InstanceTransferSyntax, NotAcceptable> {
+    negotiate_packaged(ranges, stored_ts, &[Packaging::Multipart]).map(|(syntax, _)| syntax)
+}
+
+/// How a retrieved instance is packaged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Packaging {
+    /// A part of a `multipart/related; type="application/dicom"` body.
+    Multipart,
+    /// The whole body of an `application/dicom` response, for a request
+    /// that names one instance and asks for it by name: simple clients
+    /// (curl, scripts saving a file) do, and PS3.18's wording allowed it
+    /// for a while. Never the default.
+    SinglePart,
+}
+
+/// [`negotiate_instance`] for a request that names one instance, which may
+/// also be sent as a single-part `application/dicom` body. A range that
+/// matches both forms equally (`*/*`) gets the multipart one, the default.
+pub fn negotiate_one_instance(
+    ranges: &[MediaRange],
+    stored_ts: &str,
+) -> Result<(InstanceTransferSyntax, Packaging), NotAcceptable> {
+    negotiate_packaged(
+        ranges,
+        stored_ts,
+        &[Packaging::Multipart, Packaging::SinglePart],
+    )
+}
+
+fn negotiate_packaged(
+    ranges: &[MediaRange],
+    stored_ts: &str,
+    packagings: &[Packaging],
+) -> Result<(InstanceTransferSyntax, Packaging), NotAcceptable> {
     let stored = clean_uid(stored_ts);
-    let mut offers = vec![(stored, InstanceTransferSyntax::AsStored)];
+    let mut syntaxes = vec![(stored, InstanceTransferSyntax::AsStored)];
     if stored != EXPLICIT_VR_LITTLE_ENDIAN {
-        offers.push((
+        syntaxes.push((
             EXPLICIT_VR_LITTLE_ENDIAN,
             InstanceTransferSyntax::ExplicitVrLittleEndian,
         ));
     }
-    let offers: Vec<_> = offers
-        .into_iter()
-        .map(|(uid, choice)| (Offer::new("application/dicom", uid), choice))
+    let offers: Vec<_> = packagings
+        .iter()
+        .flat_map(|&packaging| {
+            syntaxes.iter().map(move |&(uid, syntax)| {
+                let offer = match packaging {
+                    Packaging::Multipart => Offer::new("application/dicom", uid),
+                    Packaging::SinglePart => Offer::single("application/dicom", uid),
+                };
+                (offer, (syntax, packaging))
+            })
+        })
         .collect();
     best_offer(ranges, &offers, |range, (offer, _)| {
         offer.score(range, EXPLICIT_VR_LITTLE_ENDIAN)
@@ -247,6 +289,17 @@ impl<'a> Offer<'a> {
             media_type: MediaType::new("multipart", "related")
                 .with_param("type", part_type)
                 .with_param("transfer-syntax", uid),
+        }
+    }
+
+    /// A single-part response of media type `part_type` (`type/subtype`)
+    /// in transfer syntax `uid`.
+    fn single(part_type: &'static str, uid: &'a str) -> Self {
+        let (kind, subtype) = part_type.split_once('/').unwrap_or((part_type, "*"));
+        Self {
+            part_type,
+            uid,
+            media_type: MediaType::new(kind, subtype).with_param("transfer-syntax", uid),
         }
     }
 

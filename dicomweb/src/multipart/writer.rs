@@ -60,6 +60,12 @@ impl<E> OutgoingPart<E> {
         self
     }
 
+    /// The part's content type and content, for a response that is this
+    /// part alone.
+    pub fn into_content(self) -> (String, PartBody<E>) {
+        (self.content_type, self.body)
+    }
+
     /// The delimiter line and header block that precede this part's content.
     fn head(&self, boundary: &str, first: bool) -> Bytes {
         let mut out = BytesMut::with_capacity(128 + boundary.len());

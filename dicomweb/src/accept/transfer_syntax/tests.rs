@@ -316,3 +316,52 @@ fn frames_not_acceptable_and_part_labels() {
     );
     assert_eq!(jpeg.media_type(), "image/jpeg");
 }
+
+#[test]
+fn one_instance_may_be_asked_for_as_a_single_part() {
+    let one = |accept: &str, stored: &str| negotiate_one_instance(&parse_accept(accept), stored);
+    use InstanceTransferSyntax::{AsStored, ExplicitVrLittleEndian};
+    use Packaging::{Multipart, SinglePart};
+    assert_eq!(
+        one("application/dicom", JPEG_BASELINE),
+        Ok((ExplicitVrLittleEndian, SinglePart))
+    );
+    assert_eq!(
+        one("application/dicom; transfer-syntax=*", JPEG_BASELINE),
+        Ok((AsStored, SinglePart))
+    );
+    assert_eq!(
+        one(
+            &format!("application/dicom; transfer-syntax={JPEG_BASELINE}"),
+            JPEG_BASELINE
+        ),
+        Ok((AsStored, SinglePart))
+    );
+    // Anything, or both forms alike: the multipart default.
+    assert_eq!(
+        one("*/*", IMPLICIT),
+        Ok((ExplicitVrLittleEndian, Multipart))
+    );
+    assert_eq!(
+        one(
+            r#"application/dicom; q=0.5, multipart/related; type="application/dicom""#,
+            IMPLICIT
+        ),
+        Ok((ExplicitVrLittleEndian, Multipart))
+    );
+    // A syntax the archive cannot make is refused in either form.
+    let refused = one(
+        &format!("application/dicom; transfer-syntax={J2K}"),
+        JPEG_BASELINE,
+    )
+    .expect_err("J2K is not on offer");
+    assert!(
+        refused
+            .message
+            .contains("application/dicom; transfer-syntax="),
+        "{}",
+        refused.message
+    );
+    // negotiate_instance, for several instances, never offers it.
+    assert!(instance("application/dicom", IMPLICIT).is_err());
+}
