@@ -63,6 +63,14 @@ pub async fn store(
             format!("STOW-RS here accepts type=\"application/dicom\" parts; {t} is not supported"),
         ));
     }
+    // Settled before anything is read: a client that cannot take the
+    // answer must not have its instances stored without knowing it.
+    let answer_type = req.json_content_type().ok_or_else(|| {
+        WebError::not_acceptable(
+            "STOW-RS answers in application/dicom+json (or application/json) only; \
+             nothing was stored",
+        )
+    })?;
     let limits = Limits {
         max_part_size: state.config.max_instance_size,
         ..Limits::default()
@@ -176,6 +184,7 @@ pub async fn store(
         study.as_ref(),
         read_error.as_ref(),
         &req.base,
+        answer_type,
     ))
 }
 
@@ -295,6 +304,7 @@ fn reply(
     study: Option<&Uid>,
     read_error: Option<&MultipartError>,
     base: &str,
+    content_type: &str,
 ) -> Response {
     let mut referenced = Vec::new();
     let mut failed = Vec::new();
@@ -375,7 +385,7 @@ fn reply(
         StatusCode::ACCEPTED
     };
     let json_body = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
-    let mut r = response("application/dicom+json", json_body);
+    let mut r = response(content_type, json_body);
     *r.status_mut() = status;
     let mut warnings: Vec<String> = messages.into_iter().take(10).collect();
     if let Some(e) = read_error {

@@ -102,8 +102,9 @@ fn raw_get(server: &Server, path: &str) -> u16 {
         .unwrap_or_else(|| panic!("no status line: {head:?}"))
 }
 
-/// 406 when the Accept cannot be met, 415 for a STOW-RS body that is not
-/// multipart/related of application/dicom; nothing stored by either.
+/// 406 when the Accept cannot be met (a STOW-RS one before its body is
+/// read), 415 for a STOW-RS body that is not multipart/related of
+/// application/dicom; nothing stored by either.
 #[test]
 fn unacceptable_media_types_are_406_and_wrong_content_types_415() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -184,6 +185,32 @@ fn unacceptable_media_types_are_406_and_wrong_content_types_415() {
         400,
         "STOW-RS to an invalid study UID: {}",
         r.text()
+    );
+    // A STOW-RS client that takes only XML answers: refused before its
+    // body is read, so nothing is stored behind its back.
+    let (_, other) = ct_files(
+        &dir.path().join("other"),
+        1,
+        61,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    let other = read_all(&other);
+    let refused = common::http()
+        .post(format!("{}/studies", server.base()))
+        .header("Content-Type", web::stow_content_type())
+        .header("Accept", "application/dicom+xml")
+        .body(web::multipart_body(
+            &[("application/dicom", &other[0])],
+            web::BOUNDARY,
+        ))
+        .send()
+        .expect("POST");
+    assert_eq!(refused.status().as_u16(), 406);
+    assert!(
+        refused
+            .text()
+            .unwrap_or_default()
+            .contains("nothing was stored")
     );
     assert_eq!(all_instances(&server), vec![spec.sop_instance_uid(0)]);
     assert!(server.stop().success());
