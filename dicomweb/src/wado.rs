@@ -5,7 +5,7 @@ use bytes::Bytes;
 use futures::stream::{self, StreamExt};
 use pacs_core::index::StoredInstance;
 use pacs_core::layout::PixelLayout;
-use pacs_core::render::{ImageFormat, RenderParams, VoiFunction, Window};
+use pacs_core::render::{ImageFormat, RenderParams, SourceRegion, VoiFunction, Window};
 use pacs_core::{Archive, ArchiveError, Uid};
 use warp::reply::Response;
 
@@ -371,23 +371,64 @@ fn render_params(req: &Request, thumbnail: bool) -> Result<(RenderParams, &'stat
             }
         }
     }
-    let viewport = match req.param("viewport") {
-        Some(v) => {
-            let dims: Vec<u32> = v.split(',').filter_map(|s| s.trim().parse().ok()).collect();
-            match dims.as_slice() {
-                [w, h, ..] if *w > 0 && *h > 0 && *w <= 8192 && *h <= 8192 => Some((*w, *h)),
-                _ => {
-                    return Err(WebError::bad_request(
-                        "viewport must be width,height in pixels",
-                    ));
-                }
-            }
-        }
-        None if thumbnail => Some((128, 128)),
-        None => None,
+    let (viewport, region) = match req.param("viewport") {
+        Some(v) => parse_viewport(v)
+            .map(|(size, region)| (Some(size), region))
+            .ok_or_else(|| {
+                WebError::bad_request(
+                    "viewport must be vw,vh[,sx,sy,sw,sh]: the viewport's width and height \
+                 (1 to 8192), then optionally the source region's left, top, width and \
+                 height in the frame's pixels (a negative width or height flips it)",
+                )
+            })?,
+        None if thumbnail => (Some((128, 128)), None),
+        None => (None, None),
     };
     params.viewport = viewport;
+    params.region = region;
     Ok((params, ct))
+}
+
+/// PS3.18's `viewport=vw,vh[,sx,sy,sw,sh]`; sx and sy default to 0 and sw
+/// and sh to the rest of the frame when left empty.
+fn parse_viewport(value: &str) -> Option<((u32, u32), Option<SourceRegion>)> {
+    let fields: Vec<&str> = value.split(',').map(str::trim).collect();
+    let size = |s: &str| s.parse::<u32>().ok().filter(|n| (1..=8192).contains(n));
+    let (vw, vh) = (size(fields.first()?)?, size(fields.get(1)?)?);
+    match fields.len() {
+        2 => Some(((vw, vh), None)),
+        6 => {
+            let offset = |s: &str| {
+                if s.is_empty() {
+                    Some(0)
+                } else {
+                    s.parse::<u32>().ok()
+                }
+            };
+            let extent = |s: &str| {
+                if s.is_empty() {
+                    Some(None)
+                } else {
+                    s.parse::<i32>().ok().filter(|&n| n != 0).map(Some)
+                }
+            };
+            let (x, y) = (offset(fields[2])?, offset(fields[3])?);
+            let (width, height) = (extent(fields[4])?, extent(fields[5])?);
+            if (width, height, x, y) == (None, None, 0, 0) {
+                return Some(((vw, vh), None));
+            }
+            Some((
+                (vw, vh),
+                Some(SourceRegion {
+                    x,
+                    y,
+                    width,
+                    height,
+                }),
+            ))
+        }
+        _ => None,
+    }
 }
 
 pub async fn rendered(

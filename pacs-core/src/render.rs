@@ -31,5 +31,7 @@ pub(crate) use codec::{JPEG_EXTENDED, is_extended_precision_jpeg};
 pub use error::RenderError;
 pub use frame::{DecodedFrame, FrameData, Samples, decode_frame, native_little_endian};
 pub use header::{EXPLICIT_VR_BIG_ENDIAN, ImageHeader, Photometric};
-pub use output::{ImageFormat, RenderParams, RenderedPixels, encode, render, render_pixels};
+pub use output::{
+    ImageFormat, RenderParams, RenderedPixels, SourceRegion, encode, render, render_pixels,
+};
 pub use voi::{VoiFunction, Window, to_grey};

@@ -92,6 +92,16 @@ fn rendered_images_follow_the_voi_window_and_thumbnails_fit() {
         png(&format!("{url}/rendered?viewport=64,64")),
         (64, 64, 8, 0)
     );
+    // A source region (PS3.18 viewport sx,sy,sw,sh), zoomed to fill the
+    // viewport; left-out extents run to the frame's edge.
+    assert_eq!(
+        png(&format!("{url}/rendered?viewport=256,256,32,32,64,32")),
+        (256, 128, 8, 0)
+    );
+    assert_eq!(
+        png(&format!("{url}/rendered?viewport=96,96,96,0,,")),
+        (24, 96, 8, 0)
+    );
     assert_eq!(png(&format!("{url}/thumbnail")), (128, 128, 8, 0));
     assert_eq!(
         png(&format!("{url}/thumbnail?viewport=50,30")),
@@ -126,6 +136,9 @@ fn rendered_images_follow_the_voi_window_and_thumbnails_fit() {
         "quality=101",
         "viewport=0,0",
         "viewport=big",
+        "viewport=64,64,0,0,0,10",
+        "viewport=64,64,100,0,64,64",
+        "viewport=64,64,1,2",
     ] {
         let r = get(&format!("{url}/rendered?{bad}"), Some("image/png"));
         assert_eq!(r.status, 400, "{bad}: {}", r.text());

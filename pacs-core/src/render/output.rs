@@ -31,11 +31,27 @@ pub struct RenderParams {
     pub window: Option<Window>,
     /// VOI LUT function; else the header's VOI LUT Function; else LINEAR.
     pub voi_function: Option<VoiFunction>,
-    /// (width, height) to fit inside, keeping the aspect ratio; frames are
-    /// only ever shrunk (with area averaging), never enlarged.
+    /// (width, height) to fit inside, keeping the aspect ratio. A whole
+    /// frame is only ever shrunk (with area averaging), never enlarged; a
+    /// source region is scaled either way to fill it (a zoom).
     pub viewport: Option<(u32, u32)>,
+    /// The part of the frame to render (PS3.18 `viewport`'s sx, sy, sw,
+    /// sh); the whole frame when `None`.
+    pub region: Option<SourceRegion>,
     /// PNG or JPEG.
     pub format: ImageFormat,
+}
+
+/// A rectangle of the source frame, in its pixels: `width` columns from
+/// column `x` and `height` rows from row `y` (`None`: to the frame's
+/// edge); a negative width or height flips the region horizontally or
+/// vertically (PS3.18 §8.3.5.1.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceRegion {
+    pub x: u32,
+    pub y: u32,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
 }
 
 /// An 8-bit image before encoding: grey (1 channel) or RGB (3, interleaved).
@@ -74,7 +90,6 @@ pub fn render_pixels(
             "JPEG quality {quality} is outside 1..=100"
         )));
     }
-    let target = params.viewport.map(fit_viewport(frame)).transpose()?;
     let full = match frame.photometric() {
         Photometric::Monochrome1 | Photometric::Monochrome2 => grey(header, frame, params)?,
         Photometric::Rgb | Photometric::YbrFull => colour(frame),
@@ -94,9 +109,64 @@ pub fn render_pixels(
             });
         }
     };
-    Ok(match target {
-        Some((w, h)) if (w, h) != (full.width, full.height) => shrink(full, w, h),
-        _ => full,
+    let Some(region) = params.region else {
+        let target = params
+            .viewport
+            .map(fit_viewport(full.width, full.height, false));
+        return Ok(match target.transpose()? {
+            Some((w, h)) if (w, h) != (full.width, full.height) => resize(full, w, h),
+            _ => full,
+        });
+    };
+    let part = crop(full, region)?;
+    let target = params
+        .viewport
+        .map(fit_viewport(part.width, part.height, true));
+    Ok(match target.transpose()? {
+        Some((w, h)) if (w, h) != (part.width, part.height) => resize(part, w, h),
+        _ => part,
+    })
+}
+
+/// The region of `pixels`, flipped where its width or height is negative;
+/// a region reaching outside the frame is refused.
+fn crop(pixels: RenderedPixels, region: SourceRegion) -> Result<RenderedPixels, RenderError> {
+    let to_edge = |start: u32, size: u32| i32::try_from(size.saturating_sub(start)).unwrap_or(0);
+    let width = region
+        .width
+        .unwrap_or_else(|| to_edge(region.x, pixels.width));
+    let height = region
+        .height
+        .unwrap_or_else(|| to_edge(region.y, pixels.height));
+    let (w, h) = (width.unsigned_abs(), height.unsigned_abs());
+    let inside = |start: u32, extent: u32, size: u32| {
+        extent > 0 && start.checked_add(extent).is_some_and(|end| end <= size)
+    };
+    if !inside(region.x, w, pixels.width) || !inside(region.y, h, pixels.height) {
+        return Err(RenderError::InvalidParams(format!(
+            "the source region {width}×{height} at ({}, {}) is not inside the {}×{} frame",
+            region.x, region.y, pixels.width, pixels.height
+        )));
+    }
+    let channels = usize::from(pixels.channels);
+    let mut data = Vec::with_capacity(w as usize * h as usize * channels);
+    for row in 0..h {
+        let y = if height < 0 { h - 1 - row } else { row } + region.y;
+        let start = (y as usize * pixels.width as usize + region.x as usize) * channels;
+        let line = &pixels.data[start..start + w as usize * channels];
+        if width < 0 {
+            for pixel in line.chunks_exact(channels).rev() {
+                data.extend_from_slice(pixel);
+            }
+        } else {
+            data.extend_from_slice(line);
+        }
+    }
+    Ok(RenderedPixels {
+        width: w,
+        height: h,
+        channels: pixels.channels,
+        data,
     })
 }
 
@@ -119,31 +189,49 @@ pub fn encode(pixels: &RenderedPixels, format: ImageFormat) -> Result<Vec<u8>, R
     Ok(out)
 }
 
-/// The size that fits inside the viewport with the frame's aspect ratio, never larger than the frame.
-fn fit_viewport(frame: &DecodedFrame) -> impl Fn((u32, u32)) -> Result<(u32, u32), RenderError> {
-    let (columns, rows) = (u32::from(frame.columns()), u32::from(frame.rows()));
+/// The size that fits inside the viewport with the image's aspect ratio;
+/// never larger than the image unless `enlarge`.
+fn fit_viewport(
+    columns: u32,
+    rows: u32,
+    enlarge: bool,
+) -> impl Fn((u32, u32)) -> Result<(u32, u32), RenderError> {
     move |(width, height)| {
         if width == 0 || height == 0 {
             return Err(RenderError::InvalidParams(format!(
                 "viewport {width}×{height} is empty"
             )));
         }
-        let scale = (f64::from(width) / f64::from(columns))
-            .min(f64::from(height) / f64::from(rows))
-            .min(1.0);
+        let scale =
+            (f64::from(width) / f64::from(columns)).min(f64::from(height) / f64::from(rows));
+        let scale = if enlarge { scale } else { scale.min(1.0) };
         let fit = |n: u32| ((f64::from(n) * scale).round() as u32).max(1);
         Ok((fit(columns), fit(rows)))
     }
 }
 
-fn shrink(pixels: RenderedPixels, width: u32, height: u32) -> RenderedPixels {
+/// `pixels` at `width`×`height`: area averaging to shrink, bilinear to
+/// enlarge.
+fn resize(pixels: RenderedPixels, width: u32, height: u32) -> RenderedPixels {
     let (w, h) = (pixels.width, pixels.height);
+    let enlarge = width > w || height > h;
+    let filter = imageops::FilterType::Triangle;
     let data = if pixels.channels == 3 {
-        RgbImage::from_raw(w, h, pixels.data)
-            .map(|img| imageops::thumbnail(&img, width, height).into_raw())
+        RgbImage::from_raw(w, h, pixels.data).map(|img| {
+            if enlarge {
+                imageops::resize(&img, width, height, filter).into_raw()
+            } else {
+                imageops::thumbnail(&img, width, height).into_raw()
+            }
+        })
     } else {
-        GrayImage::from_raw(w, h, pixels.data)
-            .map(|img| imageops::thumbnail(&img, width, height).into_raw())
+        GrayImage::from_raw(w, h, pixels.data).map(|img| {
+            if enlarge {
+                imageops::resize(&img, width, height, filter).into_raw()
+            } else {
+                imageops::thumbnail(&img, width, height).into_raw()
+            }
+        })
     };
     RenderedPixels {
         width,

@@ -295,6 +295,52 @@ fn png_output_has_the_rendered_pixels_and_viewport_shrinks() {
     assert_eq!((out.width, out.height), (64, 64));
 }
 
+/// A source region is cut from the rendered frame, flipped where its
+/// width or height is negative, and scaled up or down to fill the
+/// viewport; one outside the frame is refused.
+#[test]
+fn a_source_region_is_cut_flipped_and_zoomed() {
+    let (header, values) = ct_ramp();
+    let frame =
+        decode_frame(&header, FrameData::Native(le(&words_with_junk(&values)))).expect("decode");
+    let full = pixels(&header, &frame, RenderParams::default());
+    let at = |x: u32, y: u32| full.data[(y * 64 + x) as usize];
+    let region = |x, y, width, height| RenderParams {
+        region: Some(SourceRegion {
+            x,
+            y,
+            width,
+            height,
+        }),
+        ..Default::default()
+    };
+    let part = pixels(&header, &frame, region(10, 40, Some(8), Some(4)));
+    assert_eq!((part.width, part.height), (8, 4));
+    assert_eq!(part.data[0], at(10, 40));
+    assert_eq!(part.data[8 * 3 + 7], at(17, 43));
+    let flipped = pixels(&header, &frame, region(10, 40, Some(-8), Some(-4)));
+    assert_eq!(flipped.data[0], at(17, 43));
+    assert_eq!(flipped.data[8 * 3 + 7], at(10, 40));
+    // To the frame's edge when the extent is left out.
+    let rest = pixels(&header, &frame, region(60, 62, None, None));
+    assert_eq!((rest.width, rest.height), (4, 2));
+    // A region fills the viewport, keeping its aspect ratio: a zoom.
+    let zoomed = RenderParams {
+        viewport: Some((64, 64)),
+        ..region(0, 0, Some(16), Some(8))
+    };
+    let out = pixels(&header, &frame, zoomed);
+    assert_eq!((out.width, out.height), (64, 32));
+    for outside in [
+        region(60, 0, Some(8), Some(8)),
+        region(0, 0, Some(-65), Some(8)),
+        region(64, 0, None, None),
+    ] {
+        let error = render_pixels(&header, &frame, &outside).expect_err("outside the frame");
+        assert!(error.to_string().contains("not inside"), "{error}");
+    }
+}
+
 #[test]
 fn errors_say_what_is_wrong() {
     let (header, values) = ct_ramp();

@@ -172,6 +172,7 @@ async fn key_image_png(
                 window: None,
                 voi_function: None,
                 viewport: Some((size, size)),
+                region: None,
                 format: ImageFormat::Png,
             },
         )
