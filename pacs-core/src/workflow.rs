@@ -477,7 +477,18 @@ pub trait Workflow: Send + Sync {
         now: Millis,
     ) -> Result<(u64, Vec<Task>), IndexError>;
     async fn task(&self, study_uid: &str, now: Millis) -> Result<Option<Task>, IndexError>;
-    /// Takes or renews the reading lock for `user` until `now + lease`.
+    /// Extends the reading lock `user` holds until `now + lease`;
+    /// [`LockError::NotHeld`] when it lapsed, was broken or is another's:
+    /// taking it again is a claim, with its audit and its checks.
+    async fn renew(
+        &self,
+        study_uid: &str,
+        user: &str,
+        now: Millis,
+        lease: Duration,
+    ) -> Result<Result<Task, LockError>, IndexError>;
+    /// Takes (or, held already, renews) the reading lock for `user` until
+    /// `now + lease`.
     async fn claim(
         &self,
         study_uid: &str,

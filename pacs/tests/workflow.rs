@@ -224,6 +224,17 @@ fn every_role_against_every_route() {
         .0,
         200
     );
+    // A broken lock is not taken back by the page's heartbeat, nor is a
+    // lock nobody holds taken by one: only a claim takes it, audited.
+    let renew = |u: &str| {
+        w.post(&format!("/api/worklist/{a}/renew"), &token(u), json!({}))
+            .0
+    };
+    assert_eq!(renew("rad1"), 409, "the lock was broken");
+    assert_eq!(renew("rad_andijan"), 409, "never held");
+    assert_eq!(claim("rad1", &a), 200);
+    assert_eq!(renew("rad1"), 200);
+    assert_eq!(renew("rad_andijan"), 409, "held by another");
     assert_eq!(
         w.call(
             Method::PUT,

@@ -301,6 +301,26 @@ pub(super) fn claim(
     Ok(Ok(()))
 }
 
+pub(super) fn renew(
+    tx: &Transaction<'_>,
+    study_uid: &str,
+    user: &str,
+    now: Millis,
+    until: Millis,
+) -> Result<Result<(), LockError>, IndexError> {
+    let Some((holder, _)) = lock_state(tx, study_uid, now)? else {
+        return Ok(Err(LockError::NoStudy));
+    };
+    if holder.as_deref() != Some(user) {
+        return Ok(Err(LockError::NotHeld));
+    }
+    tx.prepare_cached(
+        "UPDATE reading_tasks SET lock_until = ?2, updated_at = ?3 WHERE study_uid = ?1",
+    )?
+    .execute(params![study_uid, until, now])?;
+    Ok(Ok(()))
+}
+
 pub(super) fn release(
     tx: &Transaction<'_>,
     study_uid: &str,

@@ -487,6 +487,27 @@ impl Workflow for SqliteIndex {
         self.task_after(study_uid, now).await
     }
 
+    async fn renew(
+        &self,
+        study_uid: &str,
+        user: &str,
+        now: Millis,
+        lease: Duration,
+    ) -> Result<Result<Task, LockError>, IndexError> {
+        let (uid, user) = (study_uid.to_owned(), user.to_owned());
+        let until = now.saturating_add(millis(lease));
+        let renewed = self
+            .write(move |tx| reading::renew(tx, &uid, &user, now, until))
+            .await?;
+        if let Err(e) = renewed {
+            return Ok(Err(e));
+        }
+        Ok(self
+            .task_after(study_uid, now)
+            .await?
+            .ok_or(LockError::NoStudy))
+    }
+
     async fn claim(
         &self,
         study_uid: &str,

@@ -184,22 +184,22 @@ async fn act(
     };
     let who = state.caller_on(who, action, &study, attempt).await?;
     let store = &state.store;
+    let lease = state.auth.settings.lock_lease;
     let task = match what.as_str() {
-        "claim" | "renew" => {
-            let result = store
-                .claim(&study, &who.actor(), now, state.auth.settings.lock_lease)
-                .await?;
-            if what == "claim" {
-                let outcome = if result.is_ok() { "ok" } else { "refused" };
-                let detail = match result {
-                    Ok(_) => draft_taken_over(&state, &study, &who, now).await,
-                    Err(_) => None,
-                };
-                state
-                    .auth
-                    .audit(Some(&who), "lock_claim", Some(&study), detail, outcome)
-                    .await;
-            }
+        // Only a lock the caller holds is renewed: one that lapsed or was
+        // broken is taken again by a claim, audited as such.
+        "renew" => Some(store.renew(&study, &who.actor(), now, lease).await??),
+        "claim" => {
+            let result = store.claim(&study, &who.actor(), now, lease).await?;
+            let outcome = if result.is_ok() { "ok" } else { "refused" };
+            let detail = match &result {
+                Ok(_) => draft_taken_over(&state, &study, &who, now).await,
+                Err(refusal) => Some(refusal.to_string()),
+            };
+            state
+                .auth
+                .audit(Some(&who), "lock_claim", Some(&study), detail, outcome)
+                .await;
             Some(result?)
         }
         "release" => {
