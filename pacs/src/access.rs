@@ -65,6 +65,14 @@ pub fn allow(who: &Principal, action: Action) -> Result<(), Denied> {
             )),
         };
     }
+    // Acknowledging a critical finding is a person's act: a gateway's
+    // machine token relays studies, it does not read results.
+    if who.via == Via::Machine && action == Acknowledge {
+        return Err(Denied(
+            "a site's machine token may not acknowledge a critical finding; a person signs in for that"
+                .into(),
+        ));
+    }
     let allowed = match action {
         Search | ReadStudy | ReadReport => true,
         Store => matches!(who.role, Site | Admin),

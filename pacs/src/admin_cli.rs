@@ -174,6 +174,24 @@ pub async fn user(config: &Config, command: UserCommand) -> Result<ExitCode> {
                     bail!("no site {site:?}: add it first with `pacs site add`");
                 }
             }
+            // An empty list reads every site, so an empty or unknown name
+            // (a script's unset variable, a typo) must not fall through to it.
+            let reads: Vec<String> = reads.iter().map(|s| s.trim().to_owned()).collect();
+            if role == Role::Radiologist && !reads.is_empty() {
+                let sites = db.sites().await?;
+                for name in &reads {
+                    if name.is_empty() {
+                        bail!(
+                            "--reads has an empty site name; leave --reads out to read every site"
+                        );
+                    }
+                    if !sites.iter().any(|s| &s.name == name) {
+                        bail!("--reads: no site {name:?}: add it first with `pacs site add`");
+                    }
+                }
+            } else if !reads.is_empty() {
+                bail!("--reads is for radiologists' accounts");
+            }
             let password = read_password()?;
             let hash = tokio::task::spawn_blocking(move || hash_password(&password))
                 .await?

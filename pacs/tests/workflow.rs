@@ -224,6 +224,22 @@ fn every_role_against_every_route() {
         .0,
         200
     );
+    // Nothing is done to, nor audited for, a study that does not exist.
+    let missing = "1.2.826.0.1.3680043.10.1453.404";
+    for (action, body) in [
+        ("break-lock", json!({"reason": "x"})),
+        ("assign", json!({"username": "rad1"})),
+    ] {
+        let path = format!("/api/worklist/{missing}/{action}");
+        assert_eq!(w.post(&path, &token("admin"), body).0, 404, "{action}");
+    }
+    let trail = w
+        .get(
+            &format!("/api/audit?study={missing}"),
+            Some(&token("admin")),
+        )
+        .1;
+    assert_eq!(trail["events"], json!([]), "{trail}");
     // A broken lock is not taken back by the page's heartbeat, nor is a
     // lock nobody holds taken by one: only a claim takes it, audited.
     let renew = |u: &str| {
@@ -469,12 +485,43 @@ fn two_radiologists_claiming_at_once_one_wins() {
     }
 }
 
+/// A radiologist's reading sites are named, and exist: an empty name (a
+/// provisioning script's unset variable) would otherwise read as "every
+/// site".
+#[test]
+fn reading_sites_must_name_sites() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    common::accounts::add_site(&data, "andijan", "ANDIJAN_CT", "urgent");
+    for reads in ["", " ", "andijan,", "namangan"] {
+        let out = common::accounts::pacs_cli_output(
+            &data,
+            &[
+                "user",
+                "add",
+                "radx",
+                "--role",
+                "radiologist",
+                "--reads",
+                reads,
+            ],
+            &format!("{PASSWORD}\n"),
+        );
+        assert!(!out.status.success(), "--reads {reads:?} was taken");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains("--reads"), "{said}");
+    }
+    add_user(&data, "radx", "radiologist", &["--reads", "andijan"]);
+}
+
 #[test]
 fn repeated_wrong_passwords_lock_the_account() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
     add_user(&data, "rad1", "radiologist", &[]);
+    add_user(&data, "admin", "admin", &[]);
     let server = Server::start(&data);
     let client = http();
     let attempt = |password: &str| {
@@ -504,6 +551,20 @@ fn repeated_wrong_passwords_lock_the_account() {
         .send()
         .unwrap();
     assert_eq!(unknown.status(), 401);
+    // The trail names each name tried, with no role: a name may be no
+    // account's, and a radiologist's is no referrer's.
+    let admin = common::accounts::login(&client, &server.url(""), "admin");
+    let trail: Value = client
+        .get(server.url("/api/audit?action=login_failed"))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let failed = trail["events"].as_array().expect("events");
+    assert_eq!(failed.len(), 7, "{trail}");
+    assert!(failed.iter().all(|e| e["role"].is_null()), "{trail}");
+    assert!(failed.iter().any(|e| e["user"] == "nobody"), "{trail}");
     // An operator's new password unlocks it.
     common::accounts::pacs_cli(&data, &["user", "passwd", "rad1"], &format!("{PASSWORD}\n"));
     assert_eq!(attempt(PASSWORD).status(), 200);

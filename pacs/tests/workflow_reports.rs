@@ -127,6 +127,14 @@ fn a_report_from_draft_to_signed_addendum_with_its_outputs_and_audit() {
     assert_eq!(status, 200);
     let notes = w.get("/api/notifications", Some(&site)).1;
     assert_eq!(notes[0]["note"], "Пневмоторакс справа", "{notes}");
+    // A person acknowledges it, not the site's gateway.
+    let gateway = common::accounts::site_token(&w.server.data_dir, "andijan");
+    let (status, body) = w.post(
+        &format!("/api/studies/{a}/critical/acknowledge"),
+        &gateway,
+        json!({}),
+    );
+    assert_eq!(status, 403, "{body}");
     assert_eq!(
         w.post(
             &format!("/api/studies/{a}/critical/acknowledge"),

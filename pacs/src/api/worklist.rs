@@ -230,10 +230,12 @@ async fn act(
                 }
             }
             let task = store.assign(&study, to.as_deref(), now).await?;
-            state
-                .auth
-                .audit(Some(&who), "assign", Some(&study), to, "ok")
-                .await;
+            if task.is_some() {
+                state
+                    .auth
+                    .audit(Some(&who), "assign", Some(&study), to, "ok")
+                    .await;
+            }
             task
         }
         "break-lock" => {
@@ -241,19 +243,21 @@ async fn act(
             let holder = before.and_then(|t| t.lock).map(|l| l.holder);
             let reason = body.reason.unwrap_or_default();
             let task = store.break_lock(&study, now).await?;
-            state
-                .auth
-                .audit(
-                    Some(&who),
-                    "lock_break",
-                    Some(&study),
-                    Some(format!(
-                        "lock of {} broken: {reason}",
-                        holder.as_deref().unwrap_or("nobody")
-                    )),
-                    "ok",
-                )
-                .await;
+            if task.is_some() {
+                state
+                    .auth
+                    .audit(
+                        Some(&who),
+                        "lock_break",
+                        Some(&study),
+                        Some(format!(
+                            "lock of {} broken: {reason}",
+                            holder.as_deref().unwrap_or("nobody")
+                        )),
+                        "ok",
+                    )
+                    .await;
+            }
             task
         }
         _ => {
@@ -265,19 +269,22 @@ async fn act(
                     ApiError::BadRequest("priority must be stat, urgent or routine".into())
                 })?;
             let task = store.set_priority(&study, priority, now).await?;
-            state
-                .auth
-                .audit(
-                    Some(&who),
-                    "priority",
-                    Some(&study),
-                    Some(priority.as_str().into()),
-                    "ok",
-                )
-                .await;
+            if task.is_some() {
+                state
+                    .auth
+                    .audit(
+                        Some(&who),
+                        "priority",
+                        Some(&study),
+                        Some(priority.as_str().into()),
+                        "ok",
+                    )
+                    .await;
+            }
             task
         }
     };
+    // Nothing was done to a study that does not exist, and nothing audited.
     let task = task.ok_or_else(|| ApiError::NotFound("no such study".into()))?;
     Ok(task_json(&state, &task, now))
 }

@@ -93,29 +93,14 @@ async fn login(auth: Arc<Auth>, peer: Option<SocketAddr>, body: bytes::Bytes) ->
             with_cookie(warp::reply::json(&body).into_response(), &cookie)
         }
         Ok(Login::Wrong) => {
-            record(
-                store.as_ref(),
-                Some(&attempt),
-                "login_failed",
-                None,
-                None,
-                "failed",
-            )
-            .await;
+            record_failed_sign_in(store.as_ref(), &attempt, None).await;
             let body = json!({ "error": "wrong user name or password" });
             warp::reply::with_status(warp::reply::json(&body), StatusCode::UNAUTHORIZED)
                 .into_response()
         }
         Ok(Login::Locked { until }) => {
-            record(
-                store.as_ref(),
-                Some(&attempt),
-                "login_failed",
-                None,
-                Some("account locked after repeated failures".into()),
-                "failed",
-            )
-            .await;
+            let detail = "account locked after repeated failures";
+            record_failed_sign_in(store.as_ref(), &attempt, Some(detail)).await;
             let wait = ((until - now_millis()) / 1000).max(1);
             let body = json!({
                 "error": format!("too many failed sign-ins; try again in {wait} s"),
@@ -129,6 +114,29 @@ async fn login(auth: Arc<Auth>, peer: Option<SocketAddr>, body: bytes::Bytes) ->
             response
         }
         Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+/// A failed sign-in on the audit trail: the name tried and where from,
+/// with no role, for the name may be no account's.
+async fn record_failed_sign_in(
+    store: &dyn pacs_core::workflow::Workflow,
+    attempt: &Principal,
+    detail: Option<&str>,
+) {
+    let event = pacs_core::workflow::AuditEvent {
+        id: 0,
+        at: now_millis(),
+        user: attempt.username.clone(),
+        role: None,
+        action: "login_failed".to_owned(),
+        study_uid: None,
+        detail: detail.map(str::to_owned),
+        address: attempt.address.map(|a| a.to_string()),
+        outcome: "failed".to_owned(),
+    };
+    if let Err(error) = store.audit(event).await {
+        tracing::error!(%error, "cannot write to the audit trail");
     }
 }
 

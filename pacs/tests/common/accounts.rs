@@ -15,6 +15,19 @@ pub const PASSWORD: &str = "correct horse battery";
 /// Runs `pacs ARGS --data-dir DIR` with `stdin` on standard input;
 /// panics with its output unless it succeeds. Returns standard output.
 pub fn pacs_cli(data_dir: &Path, args: &[&str], stdin: &str) -> String {
+    let out = pacs_cli_output(data_dir, args, stdin);
+    assert!(
+        out.status.success(),
+        "pacs {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs `pacs ARGS --data-dir DIR` with `stdin` on standard input, and
+/// returns how it ended, whatever that was.
+pub fn pacs_cli_output(data_dir: &Path, args: &[&str], stdin: &str) -> std::process::Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pacs"))
         .args(args)
         .arg("--data-dir")
@@ -30,14 +43,7 @@ pub fn pacs_cli(data_dir: &Path, args: &[&str], stdin: &str) -> String {
         .expect("stdin")
         .write_all(stdin.as_bytes())
         .expect("write stdin");
-    let out = child.wait_with_output().expect("pacs output");
-    assert!(
-        out.status.success(),
-        "pacs {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    child.wait_with_output().expect("pacs output")
 }
 
 pub fn add_site(data_dir: &Path, name: &str, aet: &str, priority: &str) {
