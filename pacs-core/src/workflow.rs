@@ -293,7 +293,7 @@ pub enum LockError {
     Signed,
     #[error("the report is not signed yet; change the draft instead")]
     NotSigned,
-    #[error("there is no draft to sign; write the report first")]
+    #[error("there is no draft yet; write the report first")]
     NoDraft,
     #[error("no such study")]
     NoStudy,
@@ -363,6 +363,10 @@ pub struct Critical {
 pub struct ReportRecord {
     pub task: Task,
     pub draft: Option<Draft>,
+    /// The last preliminary report issued, as it was issued (its author
+    /// the radiologist who issued it, its time when): what the requesting
+    /// side reads until the report is signed.
+    pub preliminary: Option<Draft>,
     pub versions: Vec<SignedVersion>,
     pub key_images: Vec<KeyImageRef>,
     pub critical: Option<Critical>,

@@ -110,6 +110,26 @@ fn a_report_from_draft_to_signed_addendum_with_its_outputs_and_audit() {
         seen["draft"]["sections"]["impression"],
         "Пневмония нижней доли справа"
     );
+    // Edits after it is issued are the radiologist's until issued again:
+    // the site reads the preliminary as it was issued.
+    let issued_findings = seen["draft"]["sections"]["findings"].clone();
+    assert_eq!(draft(&rad, "Правка, ещё не выпущенная").0, 200);
+    let seen = w.get(&format!("/api/studies/{a}/report"), Some(&site)).1;
+    assert_eq!(
+        seen["draft"]["sections"]["findings"], issued_findings,
+        "{seen}"
+    );
+    let own = w.get(&format!("/api/studies/{a}/report"), Some(&rad)).1;
+    assert_eq!(
+        own["draft"]["sections"]["findings"],
+        "Правка, ещё не выпущенная"
+    );
+    assert_eq!(
+        draft(&rad, "Инфильтрат в нижней доле правого лёгкого.").0,
+        200
+    );
+    let path = format!("/api/studies/{a}/report/preliminary");
+    assert_eq!(w.post(&path, &rad, json!({})).0, 200);
 
     // A key image and a critical finding travel with the report.
     let (series_uid, sop) = nth_instance(&w, &a, &rad, 1);

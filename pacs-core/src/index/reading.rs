@@ -398,6 +398,23 @@ pub(super) fn mark_preliminary(
     if let Err(e) = require_lock(tx, study_uid, user, now)? {
         return Ok(Err(e));
     }
+    // The text as issued is kept apart from the draft, which goes on
+    // changing as the radiologist types.
+    let issued = tx
+        .prepare_cached(
+            "INSERT INTO report_preliminaries
+                (study_uid, issued_at, issued_by, template, language, sections)
+             SELECT study_uid, ?2, ?3, template, language, sections
+             FROM report_drafts WHERE study_uid = ?1
+             ON CONFLICT (study_uid, issued_at) DO NOTHING",
+        )?
+        .execute(params![study_uid, now, user])?;
+    let drafted: bool = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM report_drafts WHERE study_uid = ?1)")?
+        .query_row([study_uid], |r| r.get(0))?;
+    if issued == 0 && !drafted {
+        return Ok(Err(LockError::NoDraft));
+    }
     tx.prepare_cached(
         "UPDATE reading_tasks SET status = 'preliminary', updated_at = ?2 WHERE study_uid = ?1",
     )?
@@ -529,6 +546,21 @@ pub(super) fn report(
             })
         })
         .optional()?;
+    let preliminary = c
+        .prepare_cached(
+            "SELECT template, language, sections, issued_by, issued_at FROM report_preliminaries
+             WHERE study_uid = ?1 ORDER BY issued_at DESC LIMIT 1",
+        )?
+        .query_row([study_uid], |r| {
+            Ok(Draft {
+                template: r.get(0)?,
+                language: r.get(1)?,
+                sections: decode_sections(&r.get::<_, String>(2)?),
+                author: r.get(3)?,
+                updated_at: r.get(4)?,
+            })
+        })
+        .optional()?;
     let key_images = c
         .prepare_cached(
             "SELECT series_uid, sop_uid, frame FROM key_images WHERE study_uid = ?1 ORDER BY added_at, sop_uid, frame",
@@ -546,6 +578,7 @@ pub(super) fn report(
         versions: versions(c, study_uid)?,
         task,
         draft,
+        preliminary,
         key_images,
         critical,
     }))

@@ -4,7 +4,7 @@ use rusqlite::Connection;
 
 use crate::error::IndexError;
 
-pub(super) const VERSION: i64 = 6;
+pub(super) const VERSION: i64 = 7;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE studies (
@@ -295,6 +295,23 @@ CREATE INDEX study_name_groups_by_key ON study_name_groups (key);
 CREATE INDEX study_name_groups_by_study ON study_name_groups (study_pk);
 "#;
 
+/// Each preliminary report as it was issued: the requesting side reads
+/// the last one while the radiologist goes on editing the draft, and none
+/// is ever changed.
+const SCHEMA_V7: &str = r#"
+CREATE TABLE report_preliminaries (
+    study_uid TEXT NOT NULL,
+    issued_at INTEGER NOT NULL,
+    issued_by TEXT NOT NULL,
+    template TEXT,
+    language TEXT NOT NULL,
+    sections TEXT NOT NULL,
+    PRIMARY KEY (study_uid, issued_at)
+);
+CREATE TRIGGER report_preliminaries_are_immutable BEFORE UPDATE ON report_preliminaries
+BEGIN SELECT RAISE(ABORT, 'an issued preliminary report cannot be changed; issue another'); END;
+"#;
+
 /// Creates or upgrades the schema.
 pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -346,6 +363,21 @@ pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
         tx.pragma_update(None, "user_version", 6)?;
         tx.commit()?;
     }
+    if version < 7 {
+        let tx = conn.transaction()?;
+        tx.execute_batch(SCHEMA_V7)?;
+        // A preliminary already issued is kept as its draft stands now.
+        tx.execute(
+            "INSERT INTO report_preliminaries
+                (study_uid, issued_at, issued_by, template, language, sections)
+             SELECT d.study_uid, t.updated_at, d.author, d.template, d.language, d.sections
+             FROM report_drafts d JOIN reading_tasks t ON t.study_uid = d.study_uid
+             WHERE t.status = 'preliminary'",
+            [],
+        )?;
+        tx.pragma_update(None, "user_version", 7)?;
+        tx.commit()?;
+    }
     Ok(())
 }
 
@@ -361,6 +393,7 @@ mod tests {
         migrate(&mut conn).unwrap();
         conn.execute_batch(
             "DROP TABLE study_name_groups;
+             DROP TABLE report_preliminaries;
              PRAGMA user_version = 5;
              INSERT INTO studies (study_uid, patient_name, patient_name_key)
              VALUES ('1.2.1', 'Ivanov^Ivan=Иванов^Иван', 'IVANOV^IVAN=ИВАНОВ^ИВАН'),
@@ -380,5 +413,38 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(version, VERSION);
+    }
+
+    /// An index of the version before preliminaries were kept apart: a
+    /// preliminary already issued is kept as its draft stands, and the
+    /// kept text cannot be changed.
+    #[test]
+    fn upgrading_keeps_a_preliminary_already_issued() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        conn.execute_batch(
+            "DROP TABLE report_preliminaries;
+             PRAGMA user_version = 6;
+             INSERT INTO reading_tasks (study_uid, priority, status, received_at, updated_at)
+             VALUES ('1.2.1', 1, 'preliminary', 10, 20), ('1.2.2', 1, 'in_progress', 10, 30);
+             INSERT INTO report_drafts (study_uid, author, language, sections, updated_at)
+             VALUES ('1.2.1', 'rad1', 'ru', '{\"impression\":\"A\"}', 15),
+                    ('1.2.2', 'rad1', 'ru', '{\"impression\":\"B\"}', 25);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let kept: Vec<(String, i64, String)> = conn
+            .prepare("SELECT study_uid, issued_at, sections FROM report_preliminaries")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            kept,
+            vec![("1.2.1".into(), 20, "{\"impression\":\"A\"}".into())]
+        );
+        let changed = conn.execute("UPDATE report_preliminaries SET sections = '{}'", []);
+        assert!(changed.is_err(), "an issued preliminary is never changed");
     }
 }

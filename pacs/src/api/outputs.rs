@@ -74,10 +74,11 @@ async fn document(state: &ApiState, r: &ReportRecord) -> Result<reports::ReportD
             },
         });
     }
-    // A preliminary report is issued from the draft, marked as such.
+    // A preliminary report as it was last issued, marked as such; not the
+    // draft being edited since.
     if versions.is_empty()
         && t.status == ReadingStatus::Preliminary
-        && let Some(d) = &r.draft
+        && let Some(d) = &r.preliminary
     {
         language = d.language.clone();
         let author = match state.store.account(&d.author).await? {

@@ -30,7 +30,7 @@ pub fn report_json(r: &ReportRecord, who: &Principal, now: i64) -> Value {
     json!({
         "study_uid": r.task.study_uid,
         "status": r.task.status.as_str(),
-        "draft": r.draft.as_ref().filter(|_| sees_draft(who.role, r.task.status)).map(|d| json!({
+        "draft": shown_draft(who.role, r).map(|d| json!({
             "template": d.template,
             "language": d.language,
             "sections": d.sections,
@@ -355,8 +355,15 @@ pub fn routes(state: Arc<ApiState>) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-/// Whether a role sees drafts: the reading side does; the requesting
-/// side sees a draft only once it is issued as preliminary.
-fn sees_draft(role: Role, status: ReadingStatus) -> bool {
-    matches!(role, Role::Radiologist | Role::Admin) || status == ReadingStatus::Preliminary
+/// The draft a role sees: the reading side the live one; the requesting
+/// side only a preliminary report, as it was last issued, never the text
+/// being typed since.
+fn shown_draft(role: Role, r: &ReportRecord) -> Option<&Draft> {
+    if matches!(role, Role::Radiologist | Role::Admin) {
+        r.draft.as_ref()
+    } else if r.task.status == ReadingStatus::Preliminary {
+        r.preliminary.as_ref()
+    } else {
+        None
+    }
 }
