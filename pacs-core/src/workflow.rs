@@ -569,6 +569,10 @@ pub trait Workflow: Send + Sync {
         present: bool,
         now: Millis,
     ) -> Result<Result<(), LockError>, IndexError>;
+    /// Flags a critical finding. A study flagged already keeps what was
+    /// said: the new note is added below it, and the whole is open until
+    /// acknowledged again (the earlier acknowledgement is on the audit
+    /// trail). Nothing said about a critical finding is ever replaced.
     async fn flag_critical(
         &self,
         study_uid: &str,

@@ -166,6 +166,24 @@ fn a_report_from_draft_to_signed_addendum_with_its_outputs_and_audit() {
     );
     let report = w.get(&format!("/api/studies/{a}/report"), Some(&rad)).1;
     assert_eq!(report["critical"]["acknowledged_by"], "site_a");
+    // A second flag adds to what was said, never replaces it, and is
+    // open until acknowledged again.
+    let (status, _) = w.post(
+        &format!("/api/studies/{a}/critical"),
+        &w.token("rad2"),
+        json!({"note": "Также: свободный газ"}),
+    );
+    assert_eq!(status, 200);
+    let report = w.get(&format!("/api/studies/{a}/report"), Some(&rad)).1;
+    assert_eq!(
+        report["critical"]["note"],
+        "Пневмоторакс справа\nТакже: свободный газ"
+    );
+    assert!(report["critical"]["acknowledged_by"].is_null(), "{report}");
+    let path = format!("/api/studies/{a}/critical/acknowledge");
+    assert_eq!(w.post(&path, &site, json!({})).0, 200);
+    let report = w.get(&format!("/api/studies/{a}/report"), Some(&rad)).1;
+    assert_eq!(report["critical"]["acknowledged_by"], "site_a");
     assert!(
         w.get("/api/notifications", Some(&site))
             .1

@@ -712,7 +712,8 @@ impl Workflow for SqliteIndex {
             tx.execute(
                 "INSERT INTO critical_findings (study_uid, note, flagged_by, flagged_at)
                  VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (study_uid) DO UPDATE SET note = excluded.note,
+                 ON CONFLICT (study_uid) DO UPDATE
+                    SET note = critical_findings.note || char(10) || excluded.note,
                     flagged_by = excluded.flagged_by, flagged_at = excluded.flagged_at,
                     acknowledged_by = NULL, acknowledged_at = NULL",
                 params![uid, note, user, now],
