@@ -457,6 +457,14 @@ pub trait Workflow: Send + Sync {
         by: &str,
         now: Millis,
     ) -> Result<(), IndexError>;
+    /// Withdraws `username`'s access to a study shared with them: the
+    /// shares `shared_by` made, or everyone's for `None`; how many.
+    async fn unshare(
+        &self,
+        study_uid: &str,
+        username: &str,
+        shared_by: Option<&str>,
+    ) -> Result<u64, IndexError>;
     /// A study's read-only links that are neither expired nor revoked:
     /// those `created_by` made, or everyone's for `None`.
     async fn share_links(

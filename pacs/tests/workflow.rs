@@ -704,3 +704,42 @@ fn with_accounts_dicom_callers_must_belong_to_a_site() {
         std::thread::sleep(Duration::from_millis(500));
     }
 }
+
+/// A study shared with a referrer's account is withdrawn by whoever
+/// shared it (or an admin), and lasts no longer than that account.
+#[test]
+fn a_share_with_a_referrer_is_withdrawn_and_ends_with_its_sharer() {
+    let w = world();
+    let f = w.fergana.clone();
+    let (rad1, rad2, yusupov) = (w.token("rad1"), w.token("rad2"), w.token("yusupov"));
+    let sees = || {
+        let found = w.get(
+            &format!("/dicom-web/studies?StudyInstanceUID={f}"),
+            Some(&yusupov),
+        );
+        found.1.as_array().map_or(0, Vec::len)
+    };
+    assert_eq!(sees(), 0, "not his patient");
+    let share = |t: &str, what: &str| {
+        let path = format!("/api/studies/{f}/{what}");
+        w.post(&path, t, json!({"username": "yusupov"})).0
+    };
+    assert_eq!(share(&rad1, "share"), 200);
+    assert_eq!(sees(), 1);
+    assert_eq!(
+        share(&rad2, "unshare"),
+        404,
+        "only who shared it withdraws it"
+    );
+    assert_eq!(sees(), 1);
+    assert_eq!(share(&rad1, "unshare"), 200);
+    assert_eq!(sees(), 0, "withdrawn");
+    assert_eq!(share(&rad1, "share"), 200);
+    assert_eq!(share(&w.token("admin"), "unshare"), 200, "an admin may too");
+    assert_eq!(sees(), 0);
+
+    assert_eq!(share(&rad1, "share"), 200);
+    assert_eq!(sees(), 1);
+    common::accounts::pacs_cli(&w.server.data_dir, &["user", "disable", "rad1"], "");
+    assert_eq!(sees(), 0, "a share ends with the account that made it");
+}

@@ -34,8 +34,10 @@ pub(super) fn scope_condition(scope: &StudyScope, params: &mut Vec<Value>) -> Op
             physician_key,
         } => {
             let user = ph(username);
+            // A share lasts while the account that made it is enabled.
             let shared = format!(
-                "EXISTS (SELECT 1 FROM study_shares sh WHERE sh.study_uid = st.study_uid AND sh.username = {user})"
+                "EXISTS (SELECT 1 FROM study_shares sh JOIN accounts sa ON sa.username = sh.shared_by
+                 WHERE sh.study_uid = st.study_uid AND sh.username = {user} AND sa.disabled = 0)"
             );
             Some(match physician_key {
                 Some(key) => format!("(st.referring_physician_key = {} OR {shared})", ph(key)),

@@ -430,6 +430,25 @@ impl Workflow for SqliteIndex {
         .await
     }
 
+    async fn unshare(
+        &self,
+        study_uid: &str,
+        username: &str,
+        shared_by: Option<&str>,
+    ) -> Result<u64, IndexError> {
+        let (uid, user) = (study_uid.to_owned(), username.to_owned());
+        let by = shared_by.map(str::to_owned);
+        self.write(move |tx| {
+            let n = tx.execute(
+                "DELETE FROM study_shares
+                 WHERE study_uid = ?1 AND username = ?2 AND (?3 IS NULL OR shared_by = ?3)",
+                params![uid, user, by],
+            )?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
     async fn share_links(
         &self,
         study_uid: &str,

@@ -1,7 +1,7 @@
 //! Administration and sharing: the audit trail (`/api/audit`, CSV export),
 //! accounts (`/api/users`), machine tokens (`/api/tokens`), and sharing a
 //! study with an account, by a time-limited link, or as a de-identified
-//! copy (`/api/studies/{study}/share|share-link|deidentify`); a study's
+//! copy (`/api/studies/{study}/share|unshare|share-link|deidentify`); a study's
 //! links are listed and withdrawn at `/api/studies/{study}/share-links`.
 
 use std::collections::HashMap;
@@ -239,6 +239,31 @@ async fn share(
             }))
             .into_response())
         }
+        "unshare" => {
+            let from = body.username.unwrap_or_default();
+            // Who shared it withdraws it, or an administrator.
+            let made_by = (who.role != Role::Admin).then(|| who.actor());
+            let n = state
+                .store
+                .unshare(&study, &from, made_by.as_deref())
+                .await?;
+            if n == 0 {
+                return Err(ApiError::NotFound(format!(
+                    "the study is not shared with {from:?} by you"
+                )));
+            }
+            state
+                .auth
+                .audit(
+                    Some(&who),
+                    "share",
+                    Some(&study),
+                    Some(format!("withdrawn from {from}")),
+                    "ok",
+                )
+                .await;
+            Ok(warp::reply::json(&json!({ "withdrawn_from": from })).into_response())
+        }
         "deidentify" => super::deidentify::copy(&state, &who, &study).await,
         _ => Err(ApiError::NotFound(format!("no study action {what:?}"))),
     }
@@ -333,7 +358,10 @@ pub fn routes(state: Arc<ApiState>) -> BoxedFilter<(Response,)> {
     let share = warp::path!("api" / "studies" / String / String)
         .and(warp::post())
         .and_then(|study: String, what: String| async move {
-            if matches!(what.as_str(), "share" | "share-link" | "deidentify") {
+            if matches!(
+                what.as_str(),
+                "share" | "unshare" | "share-link" | "deidentify"
+            ) {
                 Ok((study, what))
             } else {
                 Err(warp::reject::not_found())
