@@ -51,6 +51,23 @@ fn a_report_from_draft_to_signed_addendum_with_its_outputs_and_audit() {
         200
     );
     assert_eq!(draft(&other, "x").0, 409, "nor by someone else");
+    // Both refusals are on the trail, with the reason.
+    let trail = w
+        .get("/api/audit?action=report_draft", Some(&w.token("admin")))
+        .1;
+    let refused: Vec<&Value> = trail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["outcome"] == "refused")
+        .collect();
+    assert_eq!(refused.len(), 2, "{trail}");
+    assert!(
+        refused
+            .iter()
+            .all(|e| e["detail"].as_str().unwrap_or_default().contains("lock")),
+        "{trail}"
+    );
     let (status, report) = draft(&rad, "Инфильтрат в нижней доле правого лёгкого.");
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["status"], "in_progress");
@@ -365,8 +382,11 @@ fn a_report_from_draft_to_signed_addendum_with_its_outputs_and_audit() {
         .text()
         .unwrap();
     assert!(csv.starts_with("id,at,user,role,action,study_uid"));
+    // The signature, and the refused second one on the signed report.
     assert!(
-        csv.lines().count() == 2 && csv.contains("report_sign"),
+        csv.lines().count() == 3
+            && csv.contains("version 1,127.0.0.1,ok")
+            && csv.contains("add an addendum instead,127.0.0.1,refused"),
         "{csv}"
     );
 }

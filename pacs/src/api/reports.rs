@@ -147,17 +147,20 @@ async fn change(
                 author: user.clone(),
                 updated_at: now,
             };
-            store.save_draft(&study, draft, now).await??;
+            let saved = store.save_draft(&study, draft, now).await?;
+            audited_refusal(auth, &who, attempt, &study, saved).await?;
             auth.audit(Some(&who), "report_draft", Some(&study), None, "ok")
                 .await;
         }
         "report/preliminary" => {
-            store.mark_preliminary(&study, &user, now).await??;
+            let issued = store.mark_preliminary(&study, &user, now).await?;
+            audited_refusal(auth, &who, attempt, &study, issued).await?;
             auth.audit(Some(&who), "report_preliminary", Some(&study), None, "ok")
                 .await;
         }
         "report/sign" => {
-            let version = store.sign(&study, &user, now).await??;
+            let signed = store.sign(&study, &user, now).await?;
+            let version = audited_refusal(auth, &who, attempt, &study, signed).await?;
             auth.audit(
                 Some(&who),
                 "report_sign",
@@ -176,9 +179,10 @@ async fn change(
                     "an addendum needs a reason and a text".into(),
                 ));
             }
-            let version = store
+            let added = store
                 .add_addendum(&study, &user, reason.trim(), text.trim(), now)
-                .await??;
+                .await?;
+            let version = audited_refusal(auth, &who, attempt, &study, added).await?;
             auth.audit(
                 Some(&who),
                 "report_addendum",
@@ -204,9 +208,10 @@ async fn change(
                 sop_uid,
                 frame: body.frame.unwrap_or(1).max(1),
             };
-            store
+            let marked = store
                 .set_key_image(&study, &image, &user, true, now)
-                .await??;
+                .await?;
+            audited_refusal(auth, &who, attempt, &study, marked).await?;
             auth.audit(
                 Some(&who),
                 "key_image",
@@ -353,6 +358,32 @@ pub fn routes(state: Arc<ApiState>) -> BoxedFilter<(Response,)> {
         .or(templates)
         .unify()
         .boxed()
+}
+
+/// A report change the store refused (no lock, a signed report, no
+/// draft) goes on the audit trail with its reason, as every refused action
+/// does, before the caller is told.
+async fn audited_refusal<T>(
+    auth: &crate::auth::Auth,
+    who: &Principal,
+    action: &str,
+    study: &str,
+    outcome: Result<T, pacs_core::workflow::LockError>,
+) -> Result<T, ApiError> {
+    match outcome {
+        Ok(value) => Ok(value),
+        Err(refusal) => {
+            auth.audit(
+                Some(who),
+                action,
+                Some(study),
+                Some(refusal.to_string()),
+                "refused",
+            )
+            .await;
+            Err(refusal.into())
+        }
+    }
 }
 
 /// The draft a role sees: the reading side the live one; the requesting
