@@ -240,6 +240,15 @@ fn every_role_against_every_route() {
         )
         .1;
     assert_eq!(trail["events"], json!([]), "{trail}");
+    // A study is assigned only to a radiologist who reads its site.
+    let assign = |study: &str| {
+        let path = format!("/api/worklist/{study}/assign");
+        w.post(&path, &token("admin"), json!({"username": "rad_andijan"}))
+    };
+    let (status, body) = assign(&f);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("does not read"), "{body}");
+    assert_eq!(assign(&a).0, 200);
     // A broken lock is not taken back by the page's heartbeat, nor is a
     // lock nobody holds taken by one: only a claim takes it, audited.
     let renew = |u: &str| {

@@ -221,11 +221,22 @@ async fn act(
         }
         "assign" => {
             let to = body.username.filter(|u| !u.trim().is_empty());
+            if store.task(&study, now).await?.is_none() {
+                return Err(ApiError::NotFound("no such study".into()));
+            }
             if let Some(to) = &to {
-                let account = store.account(to).await?;
-                if account.map(|a| a.role) != Some(Role::Radiologist) {
+                let account = store.account(to).await?.filter(|a| !a.disabled);
+                let Some(account) = account.filter(|a| a.role == Role::Radiologist) else {
                     return Err(ApiError::BadRequest(format!(
                         "{to} is not a radiologist's account"
+                    )));
+                };
+                // Assigned a study they may not open, they would never see
+                // it on their worklist.
+                let reader = Principal::for_account(&account, None);
+                if !store.study_visible(&reader.scope, &study).await? {
+                    return Err(ApiError::BadRequest(format!(
+                        "{to} does not read this study's site"
                     )));
                 }
             }

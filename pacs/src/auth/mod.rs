@@ -73,7 +73,7 @@ impl Principal {
             .unwrap_or_else(|| self.display_name.clone())
     }
 
-    fn for_account(a: &Account, address: Option<IpAddr>) -> Principal {
+    pub(crate) fn for_account(a: &Account, address: Option<IpAddr>) -> Principal {
         Principal {
             username: Some(a.username.clone()),
             display_name: a.display_name.clone(),
