@@ -9,6 +9,7 @@
 mod association;
 pub mod negotiation;
 mod query_retrieve;
+mod sub_operations;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

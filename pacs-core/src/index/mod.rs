@@ -12,6 +12,7 @@ mod reading;
 mod refresh;
 mod schema;
 mod search;
+mod sharing;
 mod sqlite;
 mod workflow;
 

@@ -273,6 +273,11 @@ fn lock_state(
     }))
 }
 
+/// A change to a study's reading lock, made in one transaction: the
+/// study, the user, now, and the end of the lease.
+pub(super) type LockStep =
+    fn(&Transaction<'_>, &str, &str, Millis, Millis) -> Result<Result<(), LockError>, IndexError>;
+
 pub(super) fn claim(
     tx: &Transaction<'_>,
     study_uid: &str,
@@ -353,6 +358,18 @@ pub(super) fn require_lock(
         Some((Some(holder), _)) if holder == user => Ok(Ok(())),
         Some(_) => Ok(Err(LockError::NotHeld)),
     }
+}
+
+/// A draft, or an issued preliminary, from (template, language, sections,
+/// author, time).
+fn draft_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Draft> {
+    Ok(Draft {
+        template: r.get(0)?,
+        language: r.get(1)?,
+        sections: decode_sections(&r.get::<_, String>(2)?),
+        author: r.get(3)?,
+        updated_at: r.get(4)?,
+    })
 }
 
 fn encode_sections(s: &Sections) -> Result<String, IndexError> {
@@ -538,30 +555,14 @@ pub(super) fn report(
         .prepare_cached(
             "SELECT template, language, sections, author, updated_at FROM report_drafts WHERE study_uid = ?1",
         )?
-        .query_row([study_uid], |r| {
-            Ok(Draft {
-                template: r.get(0)?,
-                language: r.get(1)?,
-                sections: decode_sections(&r.get::<_, String>(2)?),
-                author: r.get(3)?,
-                updated_at: r.get(4)?,
-            })
-        })
+        .query_row([study_uid], draft_row)
         .optional()?;
     let preliminary = c
         .prepare_cached(
             "SELECT template, language, sections, issued_by, issued_at FROM report_preliminaries
              WHERE study_uid = ?1 ORDER BY issued_at DESC LIMIT 1",
         )?
-        .query_row([study_uid], |r| {
-            Ok(Draft {
-                template: r.get(0)?,
-                language: r.get(1)?,
-                sections: decode_sections(&r.get::<_, String>(2)?),
-                author: r.get(3)?,
-                updated_at: r.get(4)?,
-            })
-        })
+        .query_row([study_uid], draft_row)
         .optional()?;
     let key_images = c
         .prepare_cached(

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
 use super::sqlite::SqliteIndex;
-use super::{audit, reading};
+use super::{audit, reading, sharing};
 use crate::error::IndexError;
 use crate::forward::{Millis, Priority, millis};
 use crate::workflow::{
@@ -46,12 +46,6 @@ fn split_list(s: &str) -> Vec<String> {
         .collect()
 }
 
-/// The live read-only links to study ?1, made by ?2 (anyone's when NULL),
-/// at time ?3.
-const LIVE_SHARE_LINKS: &str = "kind = 'share' AND study_uid = ?1
-    AND (?2 IS NULL OR username = ?2) AND revoked_at IS NULL
-    AND (expires_at IS NULL OR expires_at > ?3)";
-
 /// Signs out a person's sessions (not the read-only links they made).
 fn revoke_user_sessions(
     tx: &rusqlite::Transaction<'_>,
@@ -69,6 +63,30 @@ impl SqliteIndex {
     async fn task_after(&self, study_uid: &str, now: Millis) -> Result<Option<Task>, IndexError> {
         let uid = study_uid.to_owned();
         self.read(move |c| reading::task(c, &uid, now)).await
+    }
+
+    /// Runs `lock` (a claim or a renewal until `now + lease`) and returns
+    /// the task as it then stands.
+    async fn take_lock(
+        &self,
+        study_uid: &str,
+        user: &str,
+        now: Millis,
+        lease: Duration,
+        lock: reading::LockStep,
+    ) -> Result<Result<Task, LockError>, IndexError> {
+        let (uid, user) = (study_uid.to_owned(), user.to_owned());
+        let until = now.saturating_add(millis(lease));
+        if let Err(e) = self
+            .write(move |tx| lock(tx, &uid, &user, now, until))
+            .await?
+        {
+            return Ok(Err(e));
+        }
+        Ok(self
+            .task_after(study_uid, now)
+            .await?
+            .ok_or(LockError::NoStudy))
     }
 
     async fn version(&self, study_uid: &str, version: u32) -> Result<SignedVersion, IndexError> {
@@ -419,15 +437,8 @@ impl Workflow for SqliteIndex {
         now: Millis,
     ) -> Result<(), IndexError> {
         let (uid, user, by) = (study_uid.to_owned(), username.to_owned(), by.to_owned());
-        self.write(move |tx| {
-            tx.execute(
-                "INSERT OR IGNORE INTO study_shares (study_uid, username, shared_by, shared_at)
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![uid, user, by, now],
-            )?;
-            Ok(())
-        })
-        .await
+        self.write(move |tx| sharing::share(tx, &uid, &user, &by, now))
+            .await
     }
 
     async fn unshare(
@@ -438,15 +449,8 @@ impl Workflow for SqliteIndex {
     ) -> Result<u64, IndexError> {
         let (uid, user) = (study_uid.to_owned(), username.to_owned());
         let by = shared_by.map(str::to_owned);
-        self.write(move |tx| {
-            let n = tx.execute(
-                "DELETE FROM study_shares
-                 WHERE study_uid = ?1 AND username = ?2 AND (?3 IS NULL OR shared_by = ?3)",
-                params![uid, user, by],
-            )?;
-            Ok(n as u64)
-        })
-        .await
+        self.write(move |tx| sharing::unshare(tx, &uid, &user, by.as_deref()))
+            .await
     }
 
     async fn share_links(
@@ -456,23 +460,8 @@ impl Workflow for SqliteIndex {
         now: Millis,
     ) -> Result<Vec<ShareLinkInfo>, IndexError> {
         let (uid, by) = (study_uid.to_owned(), created_by.map(str::to_owned));
-        self.read(move |c| {
-            Ok(c.prepare_cached(&format!(
-                "SELECT id, study_uid, username, created_at, expires_at FROM sessions
-                 WHERE {LIVE_SHARE_LINKS} ORDER BY id"
-            ))?
-            .query_map(params![uid, by, now], |r| {
-                Ok(ShareLinkInfo {
-                    id: r.get(0)?,
-                    study_uid: r.get(1)?,
-                    created_by: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                    created_at: r.get(3)?,
-                    expires_at: r.get(4)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
+        self.read(move |c| sharing::links(c, &uid, by.as_deref(), now))
+            .await
     }
 
     async fn withdraw_share_links(
@@ -482,13 +471,8 @@ impl Workflow for SqliteIndex {
         now: Millis,
     ) -> Result<u64, IndexError> {
         let (uid, by) = (study_uid.to_owned(), created_by.map(str::to_owned));
-        self.write(move |tx| {
-            Ok(tx.execute(
-                &format!("UPDATE sessions SET revoked_at = ?3 WHERE {LIVE_SHARE_LINKS}"),
-                params![uid, by, now],
-            )? as u64)
-        })
-        .await
+        self.write(move |tx| sharing::withdraw_links(tx, &uid, by.as_deref(), now))
+            .await
     }
 
     async fn tasks(
@@ -513,18 +497,8 @@ impl Workflow for SqliteIndex {
         now: Millis,
         lease: Duration,
     ) -> Result<Result<Task, LockError>, IndexError> {
-        let (uid, user) = (study_uid.to_owned(), user.to_owned());
-        let until = now.saturating_add(millis(lease));
-        let renewed = self
-            .write(move |tx| reading::renew(tx, &uid, &user, now, until))
-            .await?;
-        if let Err(e) = renewed {
-            return Ok(Err(e));
-        }
-        Ok(self
-            .task_after(study_uid, now)
-            .await?
-            .ok_or(LockError::NoStudy))
+        self.take_lock(study_uid, user, now, lease, reading::renew)
+            .await
     }
 
     async fn claim(
@@ -534,18 +508,8 @@ impl Workflow for SqliteIndex {
         now: Millis,
         lease: Duration,
     ) -> Result<Result<Task, LockError>, IndexError> {
-        let (uid, user) = (study_uid.to_owned(), user.to_owned());
-        let until = now.saturating_add(millis(lease));
-        let claimed = self
-            .write(move |tx| reading::claim(tx, &uid, &user, now, until))
-            .await?;
-        if let Err(e) = claimed {
-            return Ok(Err(e));
-        }
-        Ok(self
-            .task_after(study_uid, now)
-            .await?
-            .ok_or(LockError::NoStudy))
+        self.take_lock(study_uid, user, now, lease, reading::claim)
+            .await
     }
 
     async fn release(
