@@ -86,8 +86,24 @@ pub struct Account {
     /// for accounts made at an OIDC sign-in.
     pub oidc_subject: Option<String>,
     pub disabled: bool,
-    pub failed_logins: u32,
+    /// Until when sign-ins under this name are refused from some client
+    /// address (the latest such lock; 0 for none). Read only: set by
+    /// [`Workflow::login_attempt`].
     pub locked_until: Millis,
+}
+
+/// How many failed sign-ins are let through before sign-ins are refused
+/// for a while.
+#[derive(Debug, Clone, Copy)]
+pub struct SignInLimits {
+    /// Failures in a row under one name from one client address before
+    /// that name is locked for that address.
+    pub per_name: u32,
+    /// Failures under any names from one client address before that
+    /// address is refused: guessing across many names.
+    pub per_address: u32,
+    /// How long a lock lasts, and how long a failure is remembered.
+    pub lock_for: Duration,
 }
 
 impl Account {
@@ -414,20 +430,25 @@ pub trait Workflow: Send + Sync {
     /// it again (with a new password) brings none of them back. `false`
     /// for no such account.
     async fn disable_account(&self, username: &str, now: Millis) -> Result<bool, IndexError>;
-    /// Counts a sign-in attempt before its password is checked, so that
-    /// attempts sent at once cannot outrun the lock: `Err(until)` when the
-    /// account is locked (the attempt is refused unchecked); `Ok(lock)`
-    /// otherwise, where `lock` is the lock this attempt set by reaching
-    /// `max_failures` (it applies if the password turns out wrong).
+    /// Counts a sign-in attempt under `username` from client `address`
+    /// before its password is checked, so that attempts sent at once
+    /// cannot outrun the limits: `Err(until)` when sign-ins under that name
+    /// from that address, or any from that address, are refused until then
+    /// (the attempt is refused unchecked); `Ok(lock)` otherwise, where
+    /// `lock` is the lock this attempt set by reaching a limit (it applies
+    /// if the password turns out wrong). Names with no account are counted
+    /// alike, so that a refusal tells nothing of which names exist, and a
+    /// guesser elsewhere never locks a person out.
     async fn login_attempt(
         &self,
         username: &str,
+        address: &str,
         now: Millis,
-        max_failures: u32,
-        lock_for: Duration,
+        limits: SignInLimits,
     ) -> Result<Result<Option<Millis>, Millis>, IndexError>;
-    /// A correct password: the count of failures starts again.
-    async fn login_succeeded(&self, username: &str) -> Result<(), IndexError>;
+    /// A correct password: the failures under the name from the address
+    /// are forgotten.
+    async fn login_succeeded(&self, username: &str, address: &str) -> Result<(), IndexError>;
 
     // sites
     async fn put_site(&self, site: SiteRecord) -> Result<(), IndexError>;

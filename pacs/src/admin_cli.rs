@@ -206,7 +206,6 @@ pub async fn user(config: &Config, command: UserCommand) -> Result<ExitCode> {
                 password_hash: Some(hash),
                 oidc_subject: None,
                 disabled: false,
-                failed_logins: 0,
                 locked_until: 0,
             })
             .await?;

@@ -47,9 +47,13 @@ pub struct RawConfig {
 pub struct RawAuth {
     /// How long a sign-in lasts (default 12 h).
     pub session_hours: Option<u64>,
-    /// Failed sign-ins in a row before the account is locked (default 5).
+    /// Failed sign-ins in a row under one name from one client address
+    /// before that name is locked for that address (default 5).
     pub max_failures: Option<u32>,
-    /// How long a locked account stays locked (default 15 min).
+    /// Failed sign-ins under any names from one client address before
+    /// that address is refused (default 50).
+    pub max_failures_per_address: Option<u32>,
+    /// How long a lock lasts (default 15 min).
     pub lockout_minutes: Option<u64>,
     pub oidc: Option<crate::auth::oidc::RawOidc>,
 }
@@ -90,6 +94,9 @@ pub struct RawServer {
     pub http_header_timeout_secs: Option<u64>,
     /// How long an upload may send nothing before it is ended.
     pub http_body_timeout_secs: Option<u64>,
+    /// Reverse proxies (addresses or CIDR networks) whose
+    /// `X-Forwarded-For` names the client.
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -183,6 +190,7 @@ pub struct Config {
     pub ae_title: String,
     pub public_url: Option<String>,
     pub http_header_timeout: Duration,
+    pub trusted_proxies: crate::client_address::TrustedProxies,
     /// An upload that sends nothing for this long is ended.
     pub http_body_timeout: Duration,
     pub max_pdu_length: u32,
@@ -326,6 +334,11 @@ impl Config {
                 .max_failures
                 .unwrap_or(defaults.max_failures)
                 .max(1),
+            max_address_failures: raw
+                .auth
+                .max_failures_per_address
+                .unwrap_or(defaults.max_address_failures)
+                .max(1),
             lockout: raw
                 .auth
                 .lockout_minutes
@@ -355,6 +368,12 @@ impl Config {
             urgent: hours(raw.reading.urgent_hours, default_turnaround.urgent)?,
             routine: hours(raw.reading.routine_hours, default_turnaround.routine)?,
         };
+        let proxies: Vec<String> = match env("PACS_TRUSTED_PROXIES") {
+            Some(list) => list.split(',').map(str::to_owned).collect(),
+            None => raw.server.trusted_proxies.unwrap_or_default(),
+        };
+        let trusted_proxies = crate::client_address::TrustedProxies::parse(&proxies)
+            .map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}"))?;
         let deidentify_dates = match raw.reading.deidentify_dates.as_deref() {
             None | Some("shift") => pacs_core::deid::DateHandling::Shift,
             Some("keep") => pacs_core::deid::DateHandling::Keep,
@@ -377,6 +396,7 @@ impl Config {
             http_header_timeout: Duration::from_secs(
                 raw.server.http_header_timeout_secs.unwrap_or(30).max(1),
             ),
+            trusted_proxies,
             http_body_timeout: Duration::from_secs(
                 raw.server.http_body_timeout_secs.unwrap_or(60).max(1),
             ),

@@ -12,9 +12,12 @@ use dicomweb::PeerAddr;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
+use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use warp::Filter;
+
+use crate::client_address::TrustedProxies;
 
 /// Serves `routes` on `listener` until `shutdown`, then waits for the
 /// requests under way.
@@ -22,6 +25,7 @@ pub async fn serve<F>(
     listener: TcpListener,
     routes: F,
     header_read_timeout: Duration,
+    trusted_proxies: TrustedProxies,
     shutdown: CancellationToken,
 ) where
     F: Filter<Extract = (warp::reply::Response,), Error = Infallible>
@@ -31,6 +35,7 @@ pub async fn serve<F>(
         + 'static,
 {
     let service = warp::service(routes);
+    let trusted_proxies = std::sync::Arc::new(trusted_proxies);
     let graceful = GracefulShutdown::new();
     loop {
         let (stream, peer) = tokio::select! {
@@ -49,9 +54,11 @@ pub async fn serve<F>(
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
         let service = service.clone();
+        let trusted_proxies = trusted_proxies.clone();
         let per_request =
             hyper::service::service_fn(move |mut request: http::Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(PeerAddr(peer));
+                let client = trusted_proxies.client(peer, request.headers());
+                request.extensions_mut().insert(PeerAddr(client));
                 let mut service = service.clone();
                 tower_service::Service::call(&mut service, request)
             });
@@ -71,4 +78,9 @@ pub async fn serve<F>(
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// The request's client address (see [`crate::client_address`]).
+pub fn client_addr() -> impl Filter<Extract = (Option<SocketAddr>,), Error = Infallible> + Copy {
+    warp::ext::optional::<PeerAddr>().map(|p: Option<PeerAddr>| p.map(|p| p.0))
 }

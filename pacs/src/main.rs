@@ -4,6 +4,7 @@ mod access;
 mod admin_cli;
 mod api;
 mod auth;
+mod client_address;
 mod config;
 mod data_lock;
 mod dimse_handler;

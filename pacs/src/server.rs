@@ -322,6 +322,7 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
         http,
         routes,
         config.http_header_timeout,
+        config.trusted_proxies.clone(),
         shutdown.clone(),
     ));
 

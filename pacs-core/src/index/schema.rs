@@ -4,7 +4,7 @@ use rusqlite::Connection;
 
 use crate::error::IndexError;
 
-pub(super) const VERSION: i64 = 7;
+pub(super) const VERSION: i64 = 8;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE studies (
@@ -312,6 +312,24 @@ CREATE TRIGGER report_preliminaries_are_immutable BEFORE UPDATE ON report_prelim
 BEGIN SELECT RAISE(ABORT, 'an issued preliminary report cannot be changed; issue another'); END;
 "#;
 
+/// Failed sign-ins are counted per name and client address, not per
+/// account: anyone could otherwise lock every account out by guessing,
+/// and a lock on known names only would tell which names exist.
+const SCHEMA_V8: &str = r#"
+CREATE TABLE sign_in_failures (
+    username TEXT NOT NULL,
+    address TEXT NOT NULL,
+    failures INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    locked_until INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (username, address)
+) WITHOUT ROWID;
+CREATE INDEX sign_in_failures_by_address ON sign_in_failures (address);
+CREATE INDEX sign_in_failures_by_age ON sign_in_failures (last_at);
+ALTER TABLE accounts DROP COLUMN failed_logins;
+ALTER TABLE accounts DROP COLUMN locked_until;
+"#;
+
 /// Creates or upgrades the schema.
 pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -378,6 +396,14 @@ pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
         tx.pragma_update(None, "user_version", 7)?;
         tx.commit()?;
     }
+    if version < 8 {
+        // A lock still running on an account is not carried over: it
+        // cannot be told which address earned it.
+        let tx = conn.transaction()?;
+        tx.execute_batch(SCHEMA_V8)?;
+        tx.pragma_update(None, "user_version", 8)?;
+        tx.commit()?;
+    }
     Ok(())
 }
 
@@ -385,12 +411,18 @@ pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
 mod tests {
     use super::*;
 
+    /// Undoes version 8 on a fresh database: its tables as version 7 had them.
+    const BACK_TO_V7: &str = "DROP TABLE sign_in_failures;
+        ALTER TABLE accounts ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE accounts ADD COLUMN locked_until INTEGER NOT NULL DEFAULT 0;";
+
     /// An index of the version before name groups had studies whose
     /// names have several groups: the upgrade indexes each group.
     #[test]
     fn upgrading_indexes_the_groups_of_names_already_stored() {
         let mut conn = Connection::open_in_memory().unwrap();
         migrate(&mut conn).unwrap();
+        conn.execute_batch(BACK_TO_V7).unwrap();
         conn.execute_batch(
             "DROP TABLE study_name_groups;
              DROP TABLE report_preliminaries;
@@ -422,6 +454,7 @@ mod tests {
     fn upgrading_keeps_a_preliminary_already_issued() {
         let mut conn = Connection::open_in_memory().unwrap();
         migrate(&mut conn).unwrap();
+        conn.execute_batch(BACK_TO_V7).unwrap();
         conn.execute_batch(
             "DROP TABLE report_preliminaries;
              PRAGMA user_version = 6;
@@ -446,5 +479,37 @@ mod tests {
         );
         let changed = conn.execute("UPDATE report_preliminaries SET sections = '{}'", []);
         assert!(changed.is_err(), "an issued preliminary is never changed");
+    }
+
+    /// An index of the version that locked accounts: its accounts stay,
+    /// and failures are counted per name and address from then on.
+    #[test]
+    fn upgrading_moves_sign_in_failures_off_the_accounts() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        conn.execute_batch(BACK_TO_V7).unwrap();
+        conn.execute_batch(
+            "PRAGMA user_version = 7;
+             INSERT INTO accounts (username, display_name, role, failed_logins, locked_until)
+             VALUES ('rad1', 'Dr One', 'radiologist', 5, 99999999999999);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let name: String = conn
+            .query_row(
+                "SELECT display_name FROM accounts WHERE username = 'rad1'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(name, "Dr One");
+        let old = conn.prepare("SELECT locked_until FROM accounts");
+        assert!(old.is_err(), "the account-wide lock is gone");
+        conn.execute(
+            "INSERT INTO sign_in_failures (username, address, failures, last_at)
+             VALUES ('rad1', '127.0.0.1', 1, 10)",
+            [],
+        )
+        .unwrap();
     }
 }

@@ -13,12 +13,19 @@ use crate::error::IndexError;
 use crate::forward::{Millis, Priority, millis};
 use crate::workflow::{
     Account, AuditEvent, AuditFilter, Critical, Draft, KeyImageRef, LockError, ReportRecord, Role,
-    Session, SessionKind, ShareLinkInfo, SignedVersion, SiteRecord, StudyScope, Task, TaskFilter,
-    TokenInfo, Workflow, physician_key,
+    Session, SessionKind, ShareLinkInfo, SignInLimits, SignedVersion, SiteRecord, StudyScope, Task,
+    TaskFilter, TokenInfo, Workflow, physician_key,
 };
 
 const ACCOUNT_COLUMNS: &str = "username, display_name, role, site, reading_sites, physician_name,
-    password_hash, disabled, failed_logins, locked_until, oidc_subject";
+    password_hash, disabled,
+    (SELECT coalesce(max(f.locked_until), 0) FROM sign_in_failures f
+     WHERE f.username = accounts.username),
+    oidc_subject";
+
+/// The longest user name kept with a failed sign-in: no account has a
+/// longer one, and a guesser's megabyte-long names are not stored whole.
+const MAX_NAME_KEPT: usize = 256;
 
 fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
     let role: String = r.get(2)?;
@@ -32,10 +39,14 @@ fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
         physician_name: r.get(5)?,
         password_hash: r.get(6)?,
         disabled: r.get::<_, i64>(7)? != 0,
-        failed_logins: r.get::<_, i64>(8)? as u32,
-        locked_until: r.get(9)?,
-        oidc_subject: r.get(10)?,
+        locked_until: r.get(8)?,
+        oidc_subject: r.get(9)?,
     })
+}
+
+/// `username` as failed sign-ins keep it: at most [`MAX_NAME_KEPT`] characters.
+fn name_kept(username: &str) -> String {
+    username.chars().take(MAX_NAME_KEPT).collect()
 }
 
 fn split_list(s: &str) -> Vec<String> {
@@ -142,6 +153,13 @@ impl Workflow for SqliteIndex {
             {
                 revoke_user_sessions(tx, &a.username, now)?;
             }
+            // A new password ends the locks on the name.
+            if a.password_hash.is_some() {
+                tx.execute(
+                    "DELETE FROM sign_in_failures WHERE username = ?1",
+                    [&a.username],
+                )?;
+            }
             Ok(())
         })
         .await
@@ -182,10 +200,14 @@ impl Workflow for SqliteIndex {
         let now = crate::forward::now_millis();
         self.write(move |tx| {
             let changed = tx.execute(
-                "UPDATE accounts SET password_hash = ?2, failed_logins = 0, locked_until = 0
-                 WHERE username = ?1",
+                "UPDATE accounts SET password_hash = ?2 WHERE username = ?1",
                 params![username, hash],
             )? > 0;
+            // A new password ends the locks on the name.
+            tx.execute(
+                "DELETE FROM sign_in_failures WHERE username = ?1",
+                [&username],
+            )?;
             // Whoever knew the old password is signed out.
             revoke_user_sessions(tx, &username, now)?;
             Ok(changed)
@@ -213,45 +235,64 @@ impl Workflow for SqliteIndex {
     async fn login_attempt(
         &self,
         username: &str,
+        address: &str,
         now: Millis,
-        max_failures: u32,
-        lock_for: Duration,
+        limits: SignInLimits,
     ) -> Result<Result<Option<Millis>, Millis>, IndexError> {
-        let username = username.to_owned();
-        let lock_until = now.saturating_add(millis(lock_for));
+        let username = name_kept(username);
+        let address = address.to_owned();
+        let lock_for = millis(limits.lock_for);
         self.write(move |tx| {
-            let row: Option<(i64, Millis)> = tx
-                .query_row(
-                    "SELECT failed_logins, locked_until FROM accounts WHERE username = ?1",
-                    [&username],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let Some((failed, locked)) = row else {
-                return Ok(Ok(None));
-            };
+            // What is older than a lock is forgotten: this also bounds the
+            // table under a flood of made-up names.
+            tx.prepare_cached("DELETE FROM sign_in_failures WHERE last_at < ?1")?
+                .execute([now.saturating_sub(lock_for)])?;
+            let (failures, locked): (i64, Millis) = tx
+                .prepare_cached(
+                    "SELECT failures, locked_until FROM sign_in_failures
+                     WHERE username = ?1 AND address = ?2",
+                )?
+                .query_row(params![username, address], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?
+                .unwrap_or((0, 0));
             if locked > now {
                 return Ok(Err(locked));
             }
-            let failed = failed + 1;
-            let lock = (failed >= i64::from(max_failures)).then_some(lock_until);
-            tx.execute(
-                "UPDATE accounts SET failed_logins = ?2, locked_until = coalesce(?3, locked_until)
-                 WHERE username = ?1",
-                params![username, failed, lock],
-            )?;
-            Ok(Ok(lock))
+            let (from_address, newest): (i64, Option<Millis>) = tx
+                .prepare_cached(
+                    "SELECT coalesce(sum(failures), 0), max(last_at) FROM sign_in_failures
+                     WHERE address = ?1",
+                )?
+                .query_row([&address], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            if from_address >= i64::from(limits.per_address) {
+                return Ok(Err(newest.unwrap_or(now).saturating_add(lock_for)));
+            }
+            let until = now.saturating_add(lock_for);
+            let name_locked = failures + 1 >= i64::from(limits.per_name);
+            let address_locked = from_address + 1 >= i64::from(limits.per_address);
+            tx.prepare_cached(
+                "INSERT INTO sign_in_failures (username, address, failures, last_at, locked_until)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (username, address) DO UPDATE SET failures = excluded.failures,
+                    last_at = excluded.last_at, locked_until = excluded.locked_until",
+            )?
+            .execute(params![
+                username,
+                address,
+                failures + 1,
+                now,
+                if name_locked { until } else { 0 }
+            ])?;
+            Ok(Ok((name_locked || address_locked).then_some(until)))
         })
         .await
     }
 
-    async fn login_succeeded(&self, username: &str) -> Result<(), IndexError> {
-        let username = username.to_owned();
+    async fn login_succeeded(&self, username: &str, address: &str) -> Result<(), IndexError> {
+        let (username, address) = (name_kept(username), address.to_owned());
         self.write(move |tx| {
-            tx.execute(
-                "UPDATE accounts SET failed_logins = 0, locked_until = 0 WHERE username = ?1",
-                [username],
-            )?;
+            tx.prepare_cached("DELETE FROM sign_in_failures WHERE username = ?1 AND address = ?2")?
+                .execute(params![username, address])?;
             Ok(())
         })
         .await

@@ -13,7 +13,6 @@ pub mod worklist;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use dicomweb::PeerAddr;
 use pacs_core::IndexError;
 use pacs_core::forward::Millis;
 use pacs_core::workflow::LockError;
@@ -119,7 +118,7 @@ pub fn principal(
 ) -> impl Filter<Extract = (Result<Principal, AuthError>,), Error = std::convert::Infallible> + Clone
 {
     warp::header::headers_cloned()
-        .and(warp::ext::optional::<PeerAddr>().map(|p: Option<PeerAddr>| p.map(|p| p.0)))
+        .and(crate::http::client_addr())
         .then(move |headers: HeaderMap, peer: Option<SocketAddr>| {
             let auth = auth.clone();
             async move { auth.principal(&headers, peer).await }

@@ -17,7 +17,9 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use base64::Engine;
 use pacs_core::IndexError;
 use pacs_core::forward::{Millis, now_millis};
-use pacs_core::workflow::{Account, AuditEvent, Role, SessionKind, StudyScope, Workflow};
+use pacs_core::workflow::{
+    Account, AuditEvent, Role, SessionKind, SignInLimits, StudyScope, Workflow,
+};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use warp::http::HeaderMap;
@@ -112,8 +114,12 @@ impl From<IndexError> for AuthError {
 pub struct AuthSettings {
     /// How long a person's session lasts.
     pub session_lifetime: Duration,
-    /// Failed sign-ins in a row before the account is locked.
+    /// Failed sign-ins in a row under one name from one client address
+    /// before that name is locked for that address.
     pub max_failures: u32,
+    /// Failed sign-ins under any names from one client address before
+    /// that address is refused.
+    pub max_address_failures: u32,
     pub lockout: Duration,
     /// Set the cookie's `Secure` attribute (the public URL is https).
     pub secure_cookie: bool,
@@ -126,6 +132,7 @@ impl Default for AuthSettings {
         AuthSettings {
             session_lifetime: Duration::from_secs(12 * 60 * 60),
             max_failures: 5,
+            max_address_failures: 50,
             lockout: Duration::from_secs(15 * 60),
             secure_cookie: false,
             lock_lease: Duration::from_secs(5 * 60),
@@ -218,38 +225,46 @@ impl Auth {
         Ok(self.store.account_count().await? == 0)
     }
 
-    /// Checks a user name and password; counts failures and locks the
-    /// account after too many.
-    pub async fn login(&self, username: &str, password: &str) -> Result<Login, AuthError> {
+    /// Checks a user name and password from a client `address`; counts
+    /// failures and locks the name for that address after too many, and
+    /// the address after too many under any names.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        address: Option<IpAddr>,
+    ) -> Result<Login, AuthError> {
         let now = now_millis();
-        let account = self.store.account(username).await?;
-        // Unknown, disabled and identity-provider-only accounts cost the
-        // same check as a wrong password, and get the same answer.
-        let Some(account) = account.filter(|a| !a.disabled && a.password_hash.is_some()) else {
-            self.verify(self.decoy.clone(), password).await;
-            return Ok(Login::Wrong);
+        let address = address.map_or_else(|| "unknown".to_owned(), |a| a.to_string());
+        let limits = SignInLimits {
+            per_name: self.settings.max_failures,
+            per_address: self.settings.max_address_failures,
+            lock_for: self.settings.lockout,
         };
         let lock = match self
             .store
-            .login_attempt(
-                username,
-                now,
-                self.settings.max_failures,
-                self.settings.lockout,
-            )
+            .login_attempt(username, &address, now, limits)
             .await?
         {
             Err(until) => return Ok(Login::Locked { until }),
             Ok(lock) => lock,
         };
+        let wrong = match lock {
+            Some(until) => Login::Locked { until },
+            None => Login::Wrong,
+        };
+        let account = self.store.account(username).await?;
+        // Unknown, disabled and identity-provider-only accounts cost the
+        // same check as a wrong password, and get the same answer.
+        let Some(account) = account.filter(|a| !a.disabled && a.password_hash.is_some()) else {
+            self.verify(self.decoy.clone(), password).await;
+            return Ok(wrong);
+        };
         let hash = account.password_hash.clone().unwrap_or_default();
         if !self.verify(hash, password).await {
-            return Ok(match lock {
-                Some(until) => Login::Locked { until },
-                None => Login::Wrong,
-            });
+            return Ok(wrong);
         }
-        self.store.login_succeeded(username).await?;
+        self.store.login_succeeded(username, &address).await?;
         let (token, expires_at) = self.start_session(&account.username).await?;
         Ok(Login::Ok {
             token,

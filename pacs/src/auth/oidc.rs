@@ -74,7 +74,6 @@ pub fn account_for(
             password_hash: None,
             oidc_subject: Some(subject),
             disabled: false,
-            failed_logins: 0,
             locked_until: 0,
         },
     };

@@ -6,7 +6,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use dicomweb::PeerAddr;
 use pacs_core::forward::now_millis;
 use serde::Deserialize;
 use serde_json::json;
@@ -67,7 +66,7 @@ async fn login(auth: Arc<Auth>, peer: Option<SocketAddr>, body: bytes::Bytes) ->
         address: address(peer),
     };
     let store = auth.store.clone();
-    match auth.login(&c.username, &c.password).await {
+    match auth.login(&c.username, &c.password, address(peer)).await {
         Ok(Login::Ok {
             token,
             expires_at,
@@ -357,7 +356,7 @@ pub fn routes(auth: Arc<Auth>, oidc: Option<Arc<OidcSignIn>>) -> BoxedFilter<(Re
         let oidc = oidc.clone();
         warp::any().map(move || oidc.clone())
     };
-    let peer = warp::ext::optional::<PeerAddr>().map(|p: Option<PeerAddr>| p.map(|p| p.0));
+    let peer = crate::http::client_addr();
     let login = warp::path!("api" / "auth" / "login")
         .and(warp::post())
         .and(with_auth.clone())

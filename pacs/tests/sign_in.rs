@@ -1,0 +1,300 @@
+//! Sign-in limits against the real server: wrong passwords lock a name
+//! for the address they came from, guessing across names locks the
+//! address, a guesser elsewhere never locks a person out, names with no
+//! account are answered alike, and behind a trusted reverse proxy the
+//! forwarded client is the one counted and audited.
+
+// Set-up helpers fail the test on any error, like the tests themselves.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use common::accounts::{PASSWORD, add_user};
+use common::{Server, http};
+use reqwest::blocking::{Client, Response};
+use serde_json::{Value, json};
+
+/// A client whose connections come from `address` (any 127.x.y.z is this
+/// machine), so one test can be several people.
+fn client_from(address: &str) -> Client {
+    Client::builder()
+        .local_address(address.parse::<IpAddr>().unwrap())
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+fn sign_in(client: &Client, server: &Server, user: &str, password: &str) -> Response {
+    client
+        .post(server.url("/api/auth/login"))
+        .json(&json!({"username": user, "password": password}))
+        .send()
+        .unwrap()
+}
+
+fn sign_in_via(
+    client: &Client,
+    server: &Server,
+    forwarded_for: &str,
+    user: &str,
+    password: &str,
+) -> Response {
+    client
+        .post(server.url("/api/auth/login"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"username": user, "password": password}))
+        .send()
+        .unwrap()
+}
+
+/// A refusal for too many failures, as a person's browser gets it.
+fn assert_locked(reply: Response) {
+    assert_eq!(reply.status(), 429);
+    assert!(reply.headers().contains_key("retry-after"));
+    let body: Value = reply.json().unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("try again"),
+        "{body}"
+    );
+}
+
+/// An archive with a radiologist and an admin, and `config` (TOML) if any.
+fn archive(dir: &Path, config: Option<&str>) -> Server {
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    add_user(&data, "rad1", "radiologist", &[]);
+    add_user(&data, "admin", "admin", &[]);
+    match config {
+        Some(text) => {
+            let file = dir.join("pacs.toml");
+            std::fs::write(&file, text).unwrap();
+            Server::start_with(&data, Some(&file), &[])
+        }
+        None => Server::start(&data),
+    }
+}
+
+/// The audit trail's events of `action`, oldest first, as an admin sees them.
+fn audit(server: &Server, action: &str) -> Vec<Value> {
+    let client = http();
+    let admin = common::accounts::login(&client, &server.url(""), "admin");
+    let trail: Value = client
+        .get(server.url(&format!("/api/audit?action={action}")))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let mut events = trail["events"].as_array().expect("events").clone();
+    events.sort_by_key(|e| e["id"].as_i64());
+    events
+}
+
+fn addresses(events: &[Value]) -> Vec<&str> {
+    events
+        .iter()
+        .map(|e| e["address"].as_str().unwrap_or("-"))
+        .collect()
+}
+
+#[test]
+fn a_guesser_elsewhere_does_not_lock_a_person_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = archive(dir.path(), None);
+    let guesser = client_from("127.0.0.2");
+    for _ in 0..4 {
+        assert_eq!(sign_in(&guesser, &server, "rad1", "guess").status(), 401);
+    }
+    assert_locked(sign_in(&guesser, &server, "rad1", "guess"));
+    assert_locked(sign_in(&guesser, &server, "rad1", PASSWORD));
+
+    // The radiologist, at their own desk, is not locked out.
+    let desk = client_from("127.0.0.1");
+    assert_eq!(sign_in(&desk, &server, "rad1", PASSWORD).status(), 200);
+    // An admin sees that the name is under attack.
+    let client = http();
+    let admin = common::accounts::login(&client, &server.url(""), "admin");
+    let users: Value = client
+        .get(server.url("/api/users"))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let rad1 = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "rad1")
+        .unwrap();
+    assert_eq!(rad1["locked"], true, "{users}");
+
+    // A name with no account is answered exactly alike: a refusal tells
+    // nothing of which names exist.
+    for _ in 0..4 {
+        assert_eq!(sign_in(&guesser, &server, "nobody", "guess").status(), 401);
+    }
+    assert_locked(sign_in(&guesser, &server, "nobody", "guess"));
+    assert_eq!(
+        addresses(&audit(&server, "login_failed")),
+        vec!["127.0.0.2"; 11]
+    );
+}
+
+#[test]
+fn guessing_across_names_refuses_the_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = archive(dir.path(), Some("[auth]\nmax_failures_per_address = 6\n"));
+    let sprayer = client_from("127.0.0.3");
+    for i in 0..5 {
+        let name = format!("user{i}");
+        assert_eq!(sign_in(&sprayer, &server, &name, "guess").status(), 401);
+    }
+    assert_locked(sign_in(&sprayer, &server, "user5", "guess"));
+    // Refused from there even with a right password; elsewhere not.
+    assert_locked(sign_in(&sprayer, &server, "rad1", PASSWORD));
+    let desk = client_from("127.0.0.4");
+    assert_eq!(sign_in(&desk, &server, "rad1", PASSWORD).status(), 200);
+}
+
+#[test]
+fn behind_a_trusted_proxy_the_forwarded_client_is_counted_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = archive(
+        dir.path(),
+        Some("[server]\ntrusted_proxies = [\"127.0.0.5\"]\n"),
+    );
+    let proxy = client_from("127.0.0.5");
+    for _ in 0..4 {
+        let r = sign_in_via(&proxy, &server, "203.0.113.9", "rad1", "guess");
+        assert_eq!(r.status(), 401);
+    }
+    assert_locked(sign_in_via(&proxy, &server, "203.0.113.9", "rad1", "guess"));
+    // Another client behind the same proxy signs in.
+    let ok = sign_in_via(&proxy, &server, "198.51.100.4", "rad1", PASSWORD);
+    assert_eq!(ok.status(), 200);
+
+    // A client that is no trusted proxy cannot choose its address: its
+    // header is ignored, and its failures are its own.
+    let liar = client_from("127.0.0.6");
+    for _ in 0..5 {
+        sign_in_via(&liar, &server, "198.51.100.4", "rad1", "guess");
+    }
+    assert_locked(sign_in_via(
+        &liar,
+        &server,
+        "198.51.100.4",
+        "rad1",
+        PASSWORD,
+    ));
+    let ok = sign_in_via(&proxy, &server, "198.51.100.4", "rad1", PASSWORD);
+    assert_eq!(ok.status(), 200, "the lie locked out the one it named");
+
+    let mut failed = vec!["203.0.113.9"; 5];
+    failed.extend(["127.0.0.6"; 6]);
+    assert_eq!(addresses(&audit(&server, "login_failed")), failed);
+    let signed_in: Vec<Value> = audit(&server, "login")
+        .into_iter()
+        .filter(|e| e["user"] == "rad1")
+        .collect();
+    let rad1 = addresses(&signed_in);
+    assert_eq!(rad1, vec!["198.51.100.4", "198.51.100.4"]);
+}
+
+#[test]
+fn repeated_wrong_passwords_lock_the_name_from_that_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    add_user(&data, "rad1", "radiologist", &[]);
+    add_user(&data, "admin", "admin", &[]);
+    let server = Server::start(&data);
+    let client = http();
+    let attempt = |password: &str| {
+        client
+            .post(server.url("/api/auth/login"))
+            .json(&json!({"username": "rad1", "password": password}))
+            .send()
+            .unwrap()
+    };
+    for _ in 0..4 {
+        assert_eq!(attempt("wrong password").status(), 401);
+    }
+    let locked = attempt("wrong password");
+    assert_eq!(locked.status(), 429);
+    assert!(locked.headers().contains_key("retry-after"));
+    let right = attempt(PASSWORD);
+    assert_eq!(right.status(), 429, "locked even with the right password");
+    let body: Value = right.json().unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("try again"),
+        "{body}"
+    );
+    // An unknown user gets the same answer as a wrong password.
+    let unknown = client
+        .post(server.url("/api/auth/login"))
+        .json(&json!({"username": "nobody", "password": "whatever it is"}))
+        .send()
+        .unwrap();
+    assert_eq!(unknown.status(), 401);
+    // The trail names each name tried, with no role: a name may be no
+    // account's, and a radiologist's is no referrer's.
+    let admin = common::accounts::login(&client, &server.url(""), "admin");
+    let trail: Value = client
+        .get(server.url("/api/audit?action=login_failed"))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let failed = trail["events"].as_array().expect("events");
+    assert_eq!(failed.len(), 7, "{trail}");
+    assert!(failed.iter().all(|e| e["role"].is_null()), "{trail}");
+    assert!(failed.iter().any(|e| e["user"] == "nobody"), "{trail}");
+    // An operator's new password unlocks it.
+    common::accounts::pacs_cli(&data, &["user", "passwd", "rad1"], &format!("{PASSWORD}\n"));
+    assert_eq!(attempt(PASSWORD).status(), 200);
+
+    // Guesses sent all at once do not outrun the lock: at most five are
+    // checked, and the right password right after them is refused too.
+    let url = server.url("/api/auth/login");
+    let guesses: Vec<_> = (0..12)
+        .map(|i| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                http()
+                    .post(url)
+                    .json(&json!({"username": "rad1", "password": format!("guess {i}")}))
+                    .send()
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = guesses.into_iter().map(|g| g.join().unwrap()).collect();
+    assert!(
+        statuses.iter().filter(|s| **s == 401).count() <= 4,
+        "{statuses:?}"
+    );
+    assert_eq!(attempt(PASSWORD).status(), 429, "{statuses:?}");
+
+    // A new password signs out the sessions opened with the old one.
+    common::accounts::pacs_cli(&data, &["user", "passwd", "rad1"], &format!("{PASSWORD}\n"));
+    let token = common::accounts::login(&client, &server.url(""), "rad1");
+    let me = |t: &str| {
+        client
+            .get(server.url("/api/auth/me"))
+            .bearer_auth(t)
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(me(&token), 200);
+    common::accounts::pacs_cli(&data, &["user", "passwd", "rad1"], &format!("{PASSWORD}\n"));
+    assert_eq!(me(&token), 401);
+}
