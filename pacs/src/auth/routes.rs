@@ -14,7 +14,11 @@ use warp::filters::BoxedFilter;
 use warp::http::{HeaderMap, HeaderValue, StatusCode, header};
 use warp::reply::{Reply, Response};
 
-use super::{Auth, AuthError, Login, Principal, Via, cleared_cookie, record, session_cookie};
+use super::{
+    Auth, AuthError, COOKIE, Login, Principal, Via, cleared_cookie, cookie, record, secret_hash,
+    session_cookie,
+};
+use crate::access::{Action, allow_study};
 use crate::api::{ApiError, principal};
 
 /// The identity provider, when one is configured.
@@ -165,35 +169,88 @@ fn page_error(status: StatusCode, message: &str) -> Response {
     warp::reply::with_status(format!("{message}\n"), status).into_response()
 }
 
-/// `GET /share/{secret}`: a valid link sets its session cookie and opens
-/// its study in the viewer.
-async fn share_link(auth: Arc<Auth>, secret: String, peer: Option<SocketAddr>) -> Response {
-    match auth.principal_for_secret(&secret, address(peer)).await {
-        Ok(who) if who.via == Via::Share => {
-            let pacs_core::workflow::StudyScope::Study(study) = &who.scope else {
-                return page_error(StatusCode::NOT_FOUND, "this link does not open a study");
-            };
-            record(
-                auth.store.as_ref(),
-                Some(&who),
-                "study_view",
-                Some(study),
-                Some("opened a shared link".into()),
-                "ok",
-            )
-            .await;
-            let cookie = session_cookie(
-                &secret,
-                std::time::Duration::from_secs(24 * 3600),
-                auth.settings.secure_cookie,
+/// `GET /share/{secret}`: a valid link opens its study in the viewer.
+/// A browser signed in to an account that may read the study keeps its
+/// session and opens the study as that account. Any other browser gets
+/// the link's session cookie; a person's session it replaces is signed
+/// out first, so that none is left valid in no one's hands.
+async fn share_link(
+    auth: Arc<Auth>,
+    secret: String,
+    peer: Option<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let link = match auth.principal_for_secret(&secret, address(peer)).await {
+        Ok(who) if who.via == Via::Share => who,
+        _ => {
+            return page_error(
+                StatusCode::NOT_FOUND,
+                "this link has expired or was withdrawn; ask the radiologist who shared it for a new one",
             );
-            with_cookie(redirect(&format!("/viewer?study={study}")), &cookie)
         }
-        _ => page_error(
-            StatusCode::NOT_FOUND,
-            "this link has expired or was withdrawn; ask the radiologist who shared it for a new one",
-        ),
+    };
+    let pacs_core::workflow::StudyScope::Study(study) = &link.scope else {
+        return page_error(StatusCode::NOT_FOUND, "this link does not open a study");
+    };
+    let viewer = redirect(&format!("/viewer?study={study}"));
+    let own = cookie(&headers, COOKIE).filter(|own| *own != secret);
+    let signed_in = match &own {
+        Some(own) => auth.principal_for_secret(own, address(peer)).await.ok(),
+        None => None,
     }
+    .filter(|me| me.via == Via::Session);
+    if let (Some(me), Some(own)) = (&signed_in, &own) {
+        match allow_study(auth.store.as_ref(), me, Action::ReadStudy, study).await {
+            Ok(Ok(())) => {
+                let detail = "opened a shared link, signed in".to_owned();
+                record(
+                    auth.store.as_ref(),
+                    Some(me),
+                    "study_view",
+                    Some(study),
+                    Some(detail),
+                    "ok",
+                )
+                .await;
+                return viewer;
+            }
+            Ok(Err(_)) => {
+                if let Err(e) = auth
+                    .store
+                    .revoke_session(&secret_hash(own), now_millis())
+                    .await
+                {
+                    return ApiError::from(e).into_response();
+                }
+                let detail = "signed out: opened a shared link to a study outside the account's";
+                record(
+                    auth.store.as_ref(),
+                    Some(me),
+                    "logout",
+                    None,
+                    Some(detail.into()),
+                    "ok",
+                )
+                .await;
+            }
+            Err(e) => return ApiError::from(e).into_response(),
+        }
+    }
+    record(
+        auth.store.as_ref(),
+        Some(&link),
+        "study_view",
+        Some(study),
+        Some("opened a shared link".into()),
+        "ok",
+    )
+    .await;
+    let cookie = session_cookie(
+        &secret,
+        std::time::Duration::from_secs(24 * 3600),
+        auth.settings.secure_cookie,
+    );
+    with_cookie(viewer, &cookie)
 }
 
 async fn oidc_login(auth: Arc<Auth>, oidc: Option<Arc<OidcSignIn>>) -> Response {
@@ -403,7 +460,8 @@ pub fn routes(auth: Arc<Auth>, oidc: Option<Arc<OidcSignIn>>) -> BoxedFilter<(Re
         .and(warp::get())
         .and(with_auth)
         .and(peer)
-        .then(|secret, auth, peer| share_link(auth, secret, peer));
+        .and(warp::header::headers_cloned())
+        .then(|secret, auth, peer, headers| share_link(auth, secret, peer, headers));
     login
         .or(logout)
         .unify()
