@@ -309,10 +309,24 @@ pub enum LockError {
     Signed,
     #[error("the report is not signed yet; change the draft instead")]
     NotSigned,
+    #[error("{by} added version {version} while you wrote; read it, then send yours again")]
+    Superseded { version: u32, by: String },
     #[error("there is no draft yet; write the report first")]
     NoDraft,
     #[error("no such study")]
     NoStudy,
+}
+
+/// An addendum to a signed report. It needs no reading lock: addenda
+/// only add, each its author's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Addendum {
+    pub reason: String,
+    pub text: String,
+    /// The last version its author had in view, when the client says:
+    /// an addendum written while a colleague's came in is refused, so
+    /// that neither is signed without the other read.
+    pub after_version: Option<u32>,
 }
 
 /// The five parts of a report.
@@ -584,8 +598,7 @@ pub trait Workflow: Send + Sync {
         &self,
         study_uid: &str,
         user: &str,
-        reason: &str,
-        text: &str,
+        addendum: &Addendum,
         now: Millis,
     ) -> Result<Result<SignedVersion, LockError>, IndexError>;
     /// Marks or unmarks a key image; like the draft, only by the lock's

@@ -263,6 +263,91 @@ fn a_site_uploads_a_radiologist_reports_and_the_referrer_reads_it() {
         .await;
         assert_eq!(read_only, json!(true), "a signed report cannot be edited");
 
+        // From the worklist the signed study opens straight away, with no
+        // lock to keep a colleague's addendum out, ready for an addendum.
+        client
+            .goto(&server.url("/worklist?status=all&lang=ru"))
+            .await
+            .expect("the worklist opens");
+        browser::wait_until(
+            &client,
+            "the signed study on the worklist",
+            &format!("return document.querySelector(\"{row}\")?.dataset.status === 'final';"),
+            LIMIT,
+        )
+        .await;
+        browser::eval(
+            &client,
+            &format!("document.querySelector(\"{row} [data-action=open]\").click();"),
+            vec![],
+        )
+        .await;
+        browser::wait_until(
+            &client,
+            "the signed report, open for an addendum",
+            "const b = document.querySelector('#report-addendum');
+             return !!b && !b.hidden
+               && document.querySelector('#report-status')?.dataset.status === 'final';",
+            LIMIT,
+        )
+        .await;
+        let (_, task) = api(&server, "rahimova", "/api/worklist?status=all").await;
+        assert!(task["tasks"][0]["lock"].is_null(), "{task}");
+
+        // A colleague's addendum comes in while she writes hers: hers is
+        // refused, his is shown, and the dialog comes back with her words.
+        let path = format!("/api/studies/{study}/report/addenda");
+        let his = json!({"reason": "Сравнение", "text": "Его дополнение.", "after_version": 1});
+        assert_eq!(as_user(&server, "karimov", "POST", &path, his).await, 200);
+        browser::eval(&client, "document.querySelector('#report-addendum').click();", vec![]).await;
+        browser::wait_until(
+            &client,
+            "the addendum dialog",
+            "return !!document.querySelector('#report-addendum-text');",
+            LIMIT,
+        )
+        .await;
+        let fill = "const set = (id, v) => {
+               const e = document.querySelector(id);
+               e.value = v;
+               e.dispatchEvent(new Event('input', { bubbles: true }));
+             };
+             set('#report-addendum-reason', 'Уточнение');
+             set('#report-addendum-text', 'Её дополнение.');
+             document.querySelector('#report-addendum-submit').click();";
+        browser::eval(&client, fill, vec![]).await;
+        browser::wait_until(
+            &client,
+            "the dialog again, with the refusal and her words",
+            "const t = document.querySelector('#dialog-text')?.textContent || '';
+             return t.includes('added version 2')
+               && document.querySelector('#report-addendum-text')?.value === 'Её дополнение.';",
+            LIMIT,
+        )
+        .await;
+        browser::eval(
+            &client,
+            "document.querySelector('#report-addendum-submit').click();",
+            vec![],
+        )
+        .await;
+        browser::wait_until(
+            &client,
+            "the report amended by both",
+            "return !!document.querySelector('article[data-version=\"3\"]')
+               && !document.querySelector('#dialog');",
+            LIMIT,
+        )
+        .await;
+        let (_, report) = api(&server, "rahimova", &format!("/api/studies/{study}/report")).await;
+        let authors: Vec<&str> = report["versions"]
+            .as_array()
+            .expect("versions")
+            .iter()
+            .filter_map(|v| v["signed_by"].as_str())
+            .collect();
+        assert_eq!(authors, ["rahimova", "karimov", "rahimova"], "{report}");
+
         // Sign out; the referring doctor signs in and reads it.
         browser::eval(&client, "document.querySelector('#sign-out').click();", vec![]).await;
         client

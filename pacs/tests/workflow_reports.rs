@@ -221,12 +221,8 @@ fn a_report_from_draft_to_signed_addendum_with_its_outputs_and_audit() {
         "Инфильтрат в нижней доле правого лёгкого."
     );
     assert!(signed["draft"].is_null());
-    assert_eq!(
-        w.post(&format!("/api/worklist/{a}/claim"), &rad, json!({}))
-            .0,
-        200,
-        "claiming a signed study is allowed"
-    );
+    let (status, refused) = w.post(&format!("/api/worklist/{a}/claim"), &rad, json!({}));
+    assert_eq!(status, 409, "a signed study is not read again: {refused}");
     let (status, body) = draft(&rad, "changed after signing");
     assert_eq!(status, 409, "a signed report cannot change: {body}");
     assert_eq!(
@@ -633,4 +629,92 @@ fn nth_instance(w: &World, study: &str, token: &str, n: usize) -> (String, Strin
         .1;
     let sop = web::string_value(&instances[n], "00080018").expect("the instance");
     (series_uid, sop)
+}
+
+#[test]
+fn colleagues_addenda_never_cross_unread() {
+    let w = world();
+    let a = w.andijan.clone();
+    let (rad1, rad2) = (w.token("rad1"), w.token("rad2"));
+    assert_eq!(
+        w.post(&format!("/api/worklist/{a}/claim"), &rad1, json!({}))
+            .0,
+        200
+    );
+    let (status, _) = w.call(
+        Method::PUT,
+        &format!("/api/studies/{a}/report/draft"),
+        Some(&rad1),
+        Some(json!({"language": "ru", "sections": sections("Норма.", "Без патологии.")})),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        w.post(&format!("/api/studies/{a}/report/sign"), &rad1, json!({}))
+            .0,
+        200
+    );
+
+    // Nobody takes a signed study for reading, so nobody keeps a
+    // colleague's addendum out with a lock.
+    for token in [&rad1, &rad2] {
+        let (status, body) = w.post(&format!("/api/worklist/{a}/claim"), token, json!({}));
+        assert_eq!(status, 409, "{body}");
+        assert!(
+            body["error"].as_str().unwrap().contains("addendum"),
+            "{body}"
+        );
+    }
+
+    // Both read version 1 and write an addendum; the second to send it
+    // is told of the first, reads it, and sends again.
+    let addendum = |token: &str, after: Option<u32>, text: &str| {
+        let mut body = json!({"reason": "Уточнение", "text": text});
+        if let Some(after) = after {
+            body["after_version"] = json!(after);
+        }
+        w.post(&format!("/api/studies/{a}/report/addenda"), token, body)
+    };
+    let (status, first) = addendum(&rad1, Some(1), "Первое дополнение.");
+    assert_eq!(status, 200, "{first}");
+    let (status, refused) = addendum(&rad2, Some(1), "Второе дополнение.");
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("Dr Rahimova added version 2"),
+        "{refused}"
+    );
+    let (status, second) = addendum(&rad2, Some(2), "Второе дополнение.");
+    assert_eq!(status, 200, "{second}");
+    // A client that does not say what it read only adds.
+    let (status, third) = addendum(&rad1, None, "Третье дополнение.");
+    assert_eq!(status, 200, "{third}");
+    let versions: Vec<(i64, &str)> = third["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["version"].as_i64().unwrap(),
+                v["signed_by"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        versions,
+        [(1, "rad1"), (2, "rad1"), (3, "rad2"), (4, "rad1")]
+    );
+
+    let audit = w
+        .get("/api/audit?action=report_addendum", Some(&w.token("admin")))
+        .1;
+    let refusals: Vec<&str> = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["outcome"] == "refused")
+        .filter_map(|e| e["user"].as_str())
+        .collect();
+    assert_eq!(refusals, ["rad2"], "{audit}");
 }

@@ -8,8 +8,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_i
 use crate::error::IndexError;
 use crate::forward::{Millis, Priority};
 use crate::workflow::{
-    Critical, Draft, KeyImageRef, LockError, ReadingLock, ReadingStatus, ReportRecord, Sections,
-    SignedVersion, StudyScope, Task, TaskFilter, VersionBody,
+    Addendum, Critical, Draft, KeyImageRef, LockError, ReadingLock, ReadingStatus, ReportRecord,
+    Sections, SignedVersion, StudyScope, Task, TaskFilter, VersionBody,
 };
 
 /// The SQL condition limiting studies (aliased `st`) to `scope`, with its
@@ -285,9 +285,14 @@ pub(super) fn claim(
     now: Millis,
     until: Millis,
 ) -> Result<Result<(), LockError>, IndexError> {
-    let Some((holder, _)) = lock_state(tx, study_uid, now)? else {
+    let Some((holder, status)) = lock_state(tx, study_uid, now)? else {
         return Ok(Err(LockError::NoStudy));
     };
+    // A signed report is not read again: it takes addenda, which need no
+    // lock, and a lock would only keep colleagues' addenda out.
+    if status.is_signed() {
+        return Ok(Err(LockError::Signed));
+    }
     if let Some(holder) = holder.filter(|h| h != user) {
         let holder_name: String = tx
             .prepare_cached("SELECT display_name FROM accounts WHERE username = ?1")?
@@ -486,8 +491,7 @@ pub(super) fn add_addendum(
     tx: &Transaction<'_>,
     study_uid: &str,
     user: &str,
-    reason: &str,
-    text: &str,
+    addendum: &Addendum,
     now: Millis,
 ) -> Result<Result<u32, LockError>, IndexError> {
     match lock_state(tx, study_uid, now)? {
@@ -496,6 +500,19 @@ pub(super) fn add_addendum(
         Some(_) => {}
     }
     let version = next_version(tx, study_uid)?;
+    let latest = version - 1;
+    if addendum.after_version.is_some_and(|seen| seen < latest) {
+        let by: String = tx
+            .prepare_cached(
+                "SELECT signed_by_name FROM report_versions WHERE study_uid = ?1 AND version = ?2",
+            )?
+            .query_row(params![study_uid, latest], |r| r.get(0))?;
+        return Ok(Err(LockError::Superseded {
+            version: latest,
+            by,
+        }));
+    }
+    let (reason, text) = (&addendum.reason, &addendum.text);
     tx.prepare_cached(
         "INSERT INTO report_versions (study_uid, version, kind, reason, body, signed_by,
             signed_by_name, signed_at)

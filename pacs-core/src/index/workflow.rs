@@ -12,9 +12,9 @@ use super::{audit, reading, sharing};
 use crate::error::IndexError;
 use crate::forward::{Millis, Priority, millis};
 use crate::workflow::{
-    Account, AuditEvent, AuditFilter, Critical, Draft, KeyImageRef, LockError, ReportRecord, Role,
-    Session, SessionKind, ShareLinkInfo, SignInLimits, SignedVersion, SiteRecord, StudyScope, Task,
-    TaskFilter, TokenInfo, Workflow, physician_key,
+    Account, Addendum, AuditEvent, AuditFilter, Critical, Draft, KeyImageRef, LockError,
+    ReportRecord, Role, Session, SessionKind, ShareLinkInfo, SignInLimits, SignedVersion,
+    SiteRecord, StudyScope, Task, TaskFilter, TokenInfo, Workflow, physician_key,
 };
 
 const ACCOUNT_COLUMNS: &str = "username, display_name, role, site, reading_sites, physician_name,
@@ -675,18 +675,12 @@ impl Workflow for SqliteIndex {
         &self,
         study_uid: &str,
         user: &str,
-        reason: &str,
-        text: &str,
+        addendum: &Addendum,
         now: Millis,
     ) -> Result<Result<SignedVersion, LockError>, IndexError> {
-        let (uid, user, reason, text) = (
-            study_uid.to_owned(),
-            user.to_owned(),
-            reason.to_owned(),
-            text.to_owned(),
-        );
+        let (uid, user, addendum) = (study_uid.to_owned(), user.to_owned(), addendum.clone());
         match self
-            .write(move |tx| reading::add_addendum(tx, &uid, &user, &reason, &text, now))
+            .write(move |tx| reading::add_addendum(tx, &uid, &user, &addendum, now))
             .await?
         {
             Ok(version) => Ok(Ok(self.version(study_uid, version).await?)),

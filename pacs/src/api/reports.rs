@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use pacs_core::forward::now_millis;
 use pacs_core::workflow::{
-    Draft, KeyImageRef, ReadingStatus, ReportRecord, Role, Sections, VersionBody,
+    Addendum, Draft, KeyImageRef, ReadingStatus, ReportRecord, Role, Sections, VersionBody,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -87,6 +87,8 @@ struct Body {
     sections: Option<Sections>,
     reason: Option<String>,
     text: Option<String>,
+    /// An addendum's: the last version its author had in view.
+    after_version: Option<u32>,
     note: Option<String>,
     series_uid: Option<String>,
     sop_uid: Option<String>,
@@ -179,9 +181,12 @@ async fn change(
                     "an addendum needs a reason and a text".into(),
                 ));
             }
-            let added = store
-                .add_addendum(&study, &user, reason.trim(), text.trim(), now)
-                .await?;
+            let addendum = Addendum {
+                reason: reason.trim().to_owned(),
+                text: text.trim().to_owned(),
+                after_version: body.after_version,
+            };
+            let added = store.add_addendum(&study, &user, &addendum, now).await?;
             let version = audited_refusal(auth, &who, attempt, &study, added).await?;
             auth.audit(
                 Some(&who),

@@ -92,6 +92,11 @@ pub async fn claim(panel: &Shared, asked: bool) {
                 save::restore_local(panel);
             }
         }
+        Err(ApiError::Conflict { holder: None, .. }) if !asked => {
+            // Signed meanwhile (by a colleague): it takes addenda, no lock.
+            intent::clear();
+            reload(panel).await;
+        }
         Err(ApiError::Conflict { message, holder }) => {
             panel.borrow_mut().lock_lost = true;
             let name = holder.unwrap_or(message);
@@ -217,31 +222,49 @@ async fn sign(panel: &Shared) {
     }
 }
 
+/// Asks for an addendum and sends it, saying which versions were in view.
+/// When a colleague's addendum came in meanwhile, the archive refuses it:
+/// theirs is shown, and the dialog comes back with the words typed.
 async fn addendum(panel: &Shared) {
-    let mut d = Dialog::new(tr("report.addendum_title"), tr("report.addendum_submit"));
-    d.fields.push(Field::line(
-        "report-addendum-reason",
-        tr("report.addendum_reason"),
-    ));
-    d.fields.push(Field::text(
-        "report-addendum-text",
-        tr("report.addendum_text"),
-    ));
-    d.ok_id = "report-addendum-submit";
-    let Some(values) = dialog::ask(d).await else {
-        return;
-    };
-    let (reason, text) = (
-        values.first().cloned().unwrap_or_default(),
-        values.get(1).cloned().unwrap_or_default(),
-    );
-    report_action(
-        panel,
-        "report/addenda",
-        Some(json!({ "reason": reason.trim(), "text": text.trim() })),
-        true,
-    )
-    .await;
+    let (mut reason, mut text, mut refusal) = (String::new(), String::new(), None);
+    loop {
+        let mut d = Dialog::new(tr("report.addendum_title"), tr("report.addendum_submit"));
+        d.text = refusal.take();
+        let mut reason_field = Field::line("report-addendum-reason", tr("report.addendum_reason"));
+        reason_field.value = reason.clone();
+        let mut text_field = Field::text("report-addendum-text", tr("report.addendum_text"));
+        text_field.value = text.clone();
+        d.fields.extend([reason_field, text_field]);
+        d.ok_id = "report-addendum-submit";
+        let Some(values) = dialog::ask(d).await else {
+            return;
+        };
+        reason = values.first().cloned().unwrap_or_default();
+        text = values.get(1).cloned().unwrap_or_default();
+        let seen = panel
+            .borrow()
+            .report
+            .as_ref()
+            .and_then(|r| r.versions.iter().map(|v| v.version).max());
+        let body = json!({ "reason": reason.trim(), "text": text.trim(), "after_version": seen });
+        let url = format!("{}/report/addenda", panel.borrow().api());
+        match api::call::<Report, _>("POST", &url, Some(&body)).await {
+            Ok(report) => {
+                say(panel, "");
+                show_report(panel, report, true);
+                return;
+            }
+            Err(ApiError::SignedOut) => return,
+            Err(e @ ApiError::Conflict { .. }) => {
+                reload(panel).await;
+                refusal = Some(api_words(&e));
+            }
+            Err(e) => {
+                say(panel, &api_words(&e));
+                return;
+            }
+        }
+    }
 }
 
 async fn critical(panel: &Shared) {

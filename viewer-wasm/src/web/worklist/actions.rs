@@ -1,6 +1,6 @@
 //! What a worklist row's controls do: open (claim, then the viewer; or
-//! who reads it and a read-only way in), view, assign, break the lock,
-//! change the priority.
+//! who reads it and a read-only way in; a signed study straight to the
+//! viewer), view, assign, break the lock, change the priority.
 
 use serde_json::json;
 use wasm_bindgen::JsCast;
@@ -29,6 +29,16 @@ pub(super) fn control(page: &Shared, task: &Task, action: TaskAction) -> HtmlEle
                     ("href", &read_only_link(&uid)),
                     ("data-action", action.name()),
                 ],
+            );
+            link
+        }
+        // A signed report is not read again, so its study is opened
+        // without a lock, where the report panel takes addenda.
+        TaskAction::Open if task.is_reported() => {
+            let link = text_el("a", "button-link primary", &tr(action.label_key()));
+            dom::set_attrs(
+                &link,
+                &[("href", &viewer_link(&uid)), ("data-action", action.name())],
             );
             link
         }
