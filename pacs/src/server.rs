@@ -194,6 +194,7 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
         turnaround: config.turnaround,
         institution: config.institution.clone(),
         deid: Some(deid_config(&config)?),
+        once: audit_once.clone(),
     });
 
     let mut dimse_config = ServerConfig::new(config.ae_title.clone());

@@ -244,3 +244,45 @@ fn console_changes_to_accounts_sites_and_tokens_are_on_the_audit_trail() {
     assert_eq!(by_console("account_disabled"), vec!["rad2"]);
     assert_eq!(by_console("token_revoked"), vec!["token 1"]);
 }
+
+#[test]
+fn lists_that_show_patients_are_on_the_audit_trail_once_while_they_repeat() {
+    let w = world();
+    let rad = w.token("rad1");
+    // The worklist page asks every few seconds: one line while it asks
+    // the same, another when it asks something else.
+    for _ in 0..3 {
+        assert_eq!(w.get("/api/worklist", Some(&rad)).0, 200);
+    }
+    assert_eq!(
+        w.get("/api/worklist?status=all&site=andijan", Some(&rad)).0,
+        200
+    );
+    let details = |action: &str, user: &str| -> Vec<String> {
+        let mut d: Vec<String> = audited(&w, action, user)
+            .iter()
+            .filter(|e| e["outcome"] == "ok")
+            .map(|e| e["detail"].as_str().unwrap().to_owned())
+            .collect();
+        d.sort();
+        d
+    };
+    assert_eq!(
+        details("worklist", "rad1"),
+        [
+            "status=active site=* modality=* mine=false limit=50 offset=0",
+            "status=all site=andijan modality=* mine=false limit=50 offset=0",
+        ]
+    );
+    let referrer = w.token("yusupov");
+    for _ in 0..2 {
+        assert_eq!(w.get("/api/referrals", Some(&referrer)).0, 200);
+    }
+    assert_eq!(details("referrals", "yusupov"), ["limit=50 offset=0"]);
+    let site = w.token("site_a");
+    assert_eq!(w.get("/api/notifications", Some(&site)).0, 200);
+    assert_eq!(
+        details("notifications", "site_a"),
+        ["open critical findings"]
+    );
+}

@@ -13,8 +13,8 @@ pub const PAGE_SIZE: u32 = 100;
 
 /// Actions the server records, offered as suggestions in the filter: the
 /// names of what was done, or, with the outcome "denied", of what was
-/// attempted. Some are only ever refusals (`worklist`, `administer`...).
-pub const ACTIONS: [&str; 38] = [
+/// attempted. Some are only ever refusals (`administer`, `supervise`...).
+pub const ACTIONS: [&str; 39] = [
     "login",
     "login_failed",
     "logout",
@@ -41,6 +41,7 @@ pub const ACTIONS: [&str; 38] = [
     "report",
     "worklist",
     "referrals",
+    "notifications",
     "supervise",
     "audit_read",
     "administer",

@@ -225,6 +225,8 @@ pub struct ApiState {
     pub institution: Option<String>,
     /// How second-opinion copies are de-identified.
     pub deid: Option<pacs_core::deid::DeidConfig>,
+    /// The audit trail, for what is recorded once while it repeats.
+    pub once: Arc<crate::auth::AuditOnce>,
 }
 
 impl ApiState {

@@ -1,5 +1,7 @@
 //! The worklist (`/api/worklist`), referring doctors' studies
 //! (`/api/referrals`) and open critical findings (`/api/notifications`).
+//! Each shows patients' names, so each is on the audit trail with what
+//! was asked (once while it repeats: the pages ask every few seconds).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -100,6 +102,13 @@ async fn list(
     };
     let now = now_millis();
     let (total, tasks) = state.store.tasks(&who.scope, &filter, now).await?;
+    let asked = format!(
+        "status={} site={} modality={} mine={mine} limit={limit} offset={offset}",
+        query.get("status").map_or("active", String::as_str),
+        filter.site.as_deref().unwrap_or("*"),
+        filter.modality.as_deref().unwrap_or("*"),
+    );
+    state.once.record_list(&who, "worklist", asked).await;
     Ok(json!({
         "total": total,
         "tasks": tasks.iter().map(|t| task_json(&state, t, now)).collect::<Vec<_>>(),
@@ -122,6 +131,8 @@ async fn referrals(
     };
     let now = now_millis();
     let (total, tasks) = state.store.tasks(&who.scope, &filter, now).await?;
+    let asked = format!("limit={limit} offset={offset}");
+    state.once.record_list(&who, "referrals", asked).await;
     Ok(json!({
         "total": total,
         "studies": tasks.iter().map(|t| task_json(&state, t, now)).collect::<Vec<_>>(),
@@ -137,6 +148,10 @@ async fn notifications(
         return Ok(json!([]));
     }
     let open = state.store.open_criticals(&who.scope, now_millis()).await?;
+    state
+        .once
+        .record_list(&who, "notifications", "open critical findings".into())
+        .await;
     Ok(Value::Array(
         open.iter()
             .map(|(t, c)| {

@@ -487,6 +487,24 @@ impl AuditOnce {
         }
     }
 
+    /// Records that a list of studies was shown (the worklist, a referring
+    /// doctor's studies, open critical findings): what was asked, as for
+    /// searches, once per five minutes while it stays the same, since the
+    /// pages ask again every few seconds.
+    pub async fn record_list(&self, who: &Principal, action: &str, asked: String) {
+        if self.first_recently(who, action, "", &asked) {
+            record(
+                self.store.as_ref(),
+                Some(who),
+                action,
+                None,
+                Some(asked),
+                "ok",
+            )
+            .await;
+        }
+    }
+
     /// Records an event every time: for what happens once per request
     /// anyway, such as a query.
     pub async fn record_each(
