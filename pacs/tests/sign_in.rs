@@ -298,3 +298,41 @@ fn repeated_wrong_passwords_lock_the_name_from_that_address() {
     common::accounts::pacs_cli(&data, &["user", "passwd", "rad1"], &format!("{PASSWORD}\n"));
     assert_eq!(me(&token), 401);
 }
+
+#[test]
+fn a_sign_in_is_taken_in_json_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = archive(dir.path(), None);
+    // What a page on another site can make a browser send without asking
+    // first: a form, or plain text that happens to be JSON.
+    let credentials = json!({"username": "rad1", "password": PASSWORD}).to_string();
+    for (content_type, body) in [
+        ("text/plain", credentials.clone()),
+        (
+            "application/x-www-form-urlencoded",
+            format!("username=rad1&password={}", PASSWORD.replace(' ', "+")),
+        ),
+    ] {
+        let reply = http()
+            .post(server.url("/api/auth/login"))
+            .header("content-type", content_type)
+            .header("origin", "http://elsewhere.example")
+            .body(body)
+            .send()
+            .unwrap();
+        assert_eq!(reply.status(), 415, "{content_type}");
+        assert!(
+            !reply.headers().contains_key("set-cookie"),
+            "{content_type}"
+        );
+        let said: Value = reply.json().unwrap();
+        assert!(said["error"].as_str().unwrap().contains("JSON"), "{said}");
+    }
+    let reply = http()
+        .post(server.url("/api/auth/login"))
+        .header("content-type", "application/json; charset=utf-8")
+        .body(credentials)
+        .send()
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+}

@@ -55,7 +55,34 @@ fn address(peer: Option<SocketAddr>) -> Option<std::net::IpAddr> {
     peer.map(|p| p.ip())
 }
 
-async fn login(auth: Arc<Auth>, peer: Option<SocketAddr>, body: bytes::Bytes) -> Response {
+/// Whether a `Content-Type` names JSON.
+fn is_json(content_type: Option<&str>) -> bool {
+    content_type
+        .and_then(|t| t.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+}
+
+async fn login(
+    auth: Arc<Auth>,
+    peer: Option<SocketAddr>,
+    content_type: Option<String>,
+    body: bytes::Bytes,
+) -> Response {
+    // A page on another site can make a browser post a form or plain text
+    // anywhere without asking first, and a sign-in needs no cookie to
+    // refuse: such a post could sign a reader's browser in to another's
+    // account, whose worklist and reports they would then fill. Only JSON
+    // needs the archive's leave (CORS), which it never gives.
+    if !is_json(content_type.as_deref()) {
+        let body = json!({
+            "error": "send the credentials as JSON, with Content-Type: application/json",
+        });
+        return warp::reply::with_status(
+            warp::reply::json(&body),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        )
+        .into_response();
+    }
     let Ok(c) = serde_json::from_slice::<Credentials>(&body) else {
         return ApiError::BadRequest("send JSON {\"username\": ..., \"password\": ...}".into())
             .into_response();
@@ -418,6 +445,7 @@ pub fn routes(auth: Arc<Auth>, oidc: Option<Arc<OidcSignIn>>) -> BoxedFilter<(Re
         .and(warp::post())
         .and(with_auth.clone())
         .and(peer)
+        .and(warp::header::optional::<String>("content-type"))
         .and(crate::api::small_body(16 << 10))
         .then(login);
     let logout = warp::path!("api" / "auth" / "logout")
