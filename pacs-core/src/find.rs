@@ -5,7 +5,9 @@
 //! Matching uses the index's columns (patient, study, series and instance
 //! attributes that QIDO-RS matches on too); any other key is a return key,
 //! answered from the stored metadata of one instance of the row's scope,
-//! or empty when the archive does not know it. Hierarchical search is
+//! or empty when the archive does not know it; a sequence key whose item
+//! names attributes gets the matching items with those attributes only
+//! (`sequence`). Hierarchical search is
 //! applied leniently: a missing unique key of a higher level widens the
 //! search instead of failing it, as most archives do.
 
@@ -16,6 +18,10 @@ use dicom_encoding::TransferSyntaxIndex;
 use dicom_object::InMemDicomObject;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use serde_json::{Map, Value as Json};
+
+mod sequence;
+
+use sequence::ItemKeys;
 
 use crate::index::SearchRow;
 use crate::json::tag_key;
@@ -99,6 +105,8 @@ pub struct Find {
     /// The identifier's keys other than the Query/Retrieve Level and the
     /// Specific Character Set, with the VR the peer gave them.
     keys: Vec<(Tag, VR)>,
+    /// The sequence keys whose item names attributes.
+    items: Vec<(Tag, ItemKeys)>,
 }
 
 /// Counts and other values computed per row rather than stored.
@@ -122,12 +130,16 @@ impl Find {
         };
         let mut query = Query::new(level);
         let mut keys = Vec::new();
+        let mut items = Vec::new();
         for element in identifier {
             let tag = element.header().tag;
             if tag == tags::QUERY_RETRIEVE_LEVEL || tag == tags::SPECIFIC_CHARACTER_SET {
                 continue;
             }
             keys.push((tag, element.header().vr));
+            if let Some(item) = ItemKeys::of(element.value()) {
+                items.push((tag, item));
+            }
             let Some(attribute) = attribute_of(tag) else {
                 continue;
             };
@@ -167,14 +179,22 @@ impl Find {
             .filter(|(tag, _)| attribute_of(*tag).is_none() && computed(*tag).is_none())
             .map(|(tag, _)| (tag.group(), tag.element()))
             .collect();
-        Ok(Find { level, query, keys })
+        Ok(Find {
+            level,
+            query,
+            keys,
+            items,
+        })
     }
 
     /// The response identifier for one search row: every requested key, in
     /// the request's order, with its value where the archive knows it and
-    /// empty otherwise; the Query/Retrieve Level; the Retrieve AE Title; and
-    /// UTF-8 as the character set when any value needs it.
-    pub fn response(&self, row: &SearchRow, retrieve_ae_title: &str) -> InMemDicomObject {
+    /// empty otherwise (of a sequence whose key names item attributes, the
+    /// matching items with those attributes only); the Query/Retrieve
+    /// Level; the Retrieve AE Title; and UTF-8 as the character set when
+    /// any value needs it. `None` when the row fails a sequence key's item
+    /// values, which the index does not match on.
+    pub fn response(&self, row: &SearchRow, retrieve_ae_title: &str) -> Option<InMemDicomObject> {
         let sample: Option<Map<String, Json>> = row
             .sample_metadata
             .as_deref()
@@ -198,6 +218,17 @@ impl Find {
         ));
         let mut non_ascii = false;
         for &(tag, vr) in &self.keys {
+            if let Some((_, item)) = self.items.iter().find(|(t, _)| *t == tag) {
+                let stored = sample.as_ref().and_then(|s| s.get(&tag_key(tag)));
+                let selected = item.select(tag, stored)?;
+                let element =
+                    from_metadata(&selected, tag).unwrap_or_else(|| empty_element(tag, vr));
+                non_ascii |= !serde_json::to_string(&selected)
+                    .unwrap_or_default()
+                    .is_ascii();
+                out.put(element);
+                continue;
+            }
             let element = known_value(tag, row)
                 .map(|mut text| {
                     non_ascii |= !text.is_ascii();
@@ -225,7 +256,7 @@ impl Find {
                 PrimitiveValue::from("ISO_IR 192"),
             ));
         }
-        out
+        Some(out)
     }
 }
 
@@ -465,7 +496,7 @@ mod tests {
             sample_metadata: Some(br#"{"00101010": {"vr": "AS", "Value": ["056Y"]}}"#.to_vec()),
             ..SearchRow::default()
         };
-        let out = find.response(&row, "PACS");
+        let out = find.response(&row, "PACS").unwrap();
         let text = |tag| out.element(tag).unwrap().to_str().unwrap().into_owned();
         assert_eq!(text(tags::QUERY_RETRIEVE_LEVEL), "STUDY");
         assert_eq!(text(tags::RETRIEVE_AE_TITLE), "PACS");

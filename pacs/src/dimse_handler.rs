@@ -321,7 +321,10 @@ impl ServiceHandler for ArchiveHandler {
                 };
                 let last_page = rows.len() < query.limit;
                 for row in &rows {
-                    let item = write_identifier(&find.response(row, &ae_title), &ts)
+                    let Some(identifier) = find.response(row, &ae_title) else {
+                        continue;
+                    };
+                    let item = write_identifier(&identifier, &ts)
                         .map(Bytes::from)
                         .map_err(|e| find_failure(Status::CANNOT_UNDERSTAND, &e.to_string()));
                     let failed = item.is_err();

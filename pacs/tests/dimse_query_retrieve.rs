@@ -21,7 +21,7 @@ use std::time::Duration;
 use common::{AE_TITLE, Server};
 use dicom_dictionary_std::tags;
 use dicom_object::{OpenFileOptions, mem::InMemDicomObject};
-use dicom_samples::{CtSpec, Patient, SampleTransferSyntax};
+use dicom_samples::{CtSpec, Patient, SampleTransferSyntax, XrayKind, XraySpec, write_xray};
 use dimse::command::{Command as DimseCommand, CommandField, DATA_SET_PRESENT};
 use qr_archive::{archive, files_by_sop, pynetdicom, text};
 use raw_peer::{Answer, P_DATA_TF, PC_FIND, RawPeer, STUDY_ROOT_FIND, p_data};
@@ -649,4 +649,66 @@ fn a_12_bit_lossy_jpeg_is_decoded_for_a_peer_that_cannot_take_it() {
     .parts();
     assert_eq!(stored[0]["pixel_sha256"], common::sha256(&frame[0].body));
     server.stop();
+}
+
+#[test]
+fn sequence_keys_return_matching_items_with_the_attributes_asked_for() {
+    let (dir, server, _, _) = archive();
+    let dx = XraySpec::chest(XrayKind::Dx, Patient::karimov_ascii(), 31).with_matrix(64, 48);
+    let file = write_xray(
+        &dx,
+        &dir.path().join("dx"),
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    )
+    .expect("DX written");
+    let done = storescu(&server, &[], &[file]);
+    assert!(done.success(), "storescu failed:\n{}", done.text);
+    let study = format!("StudyInstanceUID={}", dx.study.study_uid);
+
+    // The view's meaning only, and the region with code 51185008 (the
+    // chest) with its code only: not the coding scheme, not the meaning.
+    let images = findscu(
+        &server,
+        &dir.path().join("chest"),
+        "-S",
+        &[
+            "QueryRetrieveLevel=IMAGE",
+            &study,
+            "SOPInstanceUID",
+            "ViewCodeSequence[0].CodeMeaning",
+            "AnatomicRegionSequence[0].CodeValue=51185008",
+        ],
+    );
+    assert_eq!(images.len(), 1);
+    let items = |tag| {
+        images[0]
+            .element(tag)
+            .unwrap_or_else(|_| panic!("{tag} missing"))
+            .items()
+            .expect("a sequence")
+            .to_vec()
+    };
+    let view = items(tags::VIEW_CODE_SEQUENCE);
+    assert_eq!(view.len(), 1);
+    assert_eq!(text(&view[0], tags::CODE_MEANING), "postero-anterior");
+    assert!(view[0].element(tags::CODE_VALUE).is_err(), "not asked for");
+    let region = items(tags::ANATOMIC_REGION_SEQUENCE);
+    assert_eq!(region.len(), 1);
+    assert_eq!(text(&region[0], tags::CODE_VALUE), "51185008");
+    assert!(region[0].element(tags::CODING_SCHEME_DESIGNATOR).is_err());
+    assert!(region[0].element(tags::CODE_MEANING).is_err());
+
+    // An item value no stored item has: no match.
+    let none = findscu(
+        &server,
+        &dir.path().join("knee"),
+        "-S",
+        &[
+            "QueryRetrieveLevel=IMAGE",
+            &study,
+            "SOPInstanceUID",
+            "AnatomicRegionSequence[0].CodeValue=72696002",
+        ],
+    );
+    assert!(none.is_empty(), "{} answered", none.len());
 }
