@@ -13,6 +13,7 @@ mod refresh;
 mod schema;
 mod search;
 mod sharing;
+mod sign_in;
 mod sqlite;
 mod workflow;
 

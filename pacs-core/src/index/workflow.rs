@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
 use super::sqlite::SqliteIndex;
-use super::{audit, reading, sharing};
+use super::{audit, reading, sharing, sign_in};
 use crate::error::IndexError;
 use crate::forward::{Millis, Priority, millis};
 use crate::workflow::{
@@ -22,10 +22,6 @@ const ACCOUNT_COLUMNS: &str = "username, display_name, role, site, reading_sites
     (SELECT coalesce(max(f.locked_until), 0) FROM sign_in_failures f
      WHERE f.username = accounts.username),
     oidc_subject";
-
-/// The longest user name kept with a failed sign-in: no account has a
-/// longer one, and a guesser's megabyte-long names are not stored whole.
-const MAX_NAME_KEPT: usize = 256;
 
 fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
     let role: String = r.get(2)?;
@@ -42,11 +38,6 @@ fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
         locked_until: r.get(8)?,
         oidc_subject: r.get(9)?,
     })
-}
-
-/// `username` as failed sign-ins keep it: at most [`MAX_NAME_KEPT`] characters.
-fn name_kept(username: &str) -> String {
-    username.chars().take(MAX_NAME_KEPT).collect()
 }
 
 fn split_list(s: &str) -> Vec<String> {
@@ -155,10 +146,7 @@ impl Workflow for SqliteIndex {
             }
             // A new password ends the locks on the name.
             if a.password_hash.is_some() {
-                tx.execute(
-                    "DELETE FROM sign_in_failures WHERE username = ?1",
-                    [&a.username],
-                )?;
+                sign_in::forget(tx, &a.username)?;
             }
             Ok(())
         })
@@ -204,10 +192,7 @@ impl Workflow for SqliteIndex {
                 params![username, hash],
             )? > 0;
             // A new password ends the locks on the name.
-            tx.execute(
-                "DELETE FROM sign_in_failures WHERE username = ?1",
-                [&username],
-            )?;
+            sign_in::forget(tx, &username)?;
             // Whoever knew the old password is signed out.
             revoke_user_sessions(tx, &username, now)?;
             Ok(changed)
@@ -239,63 +224,15 @@ impl Workflow for SqliteIndex {
         now: Millis,
         limits: SignInLimits,
     ) -> Result<Result<Option<Millis>, Millis>, IndexError> {
-        let username = name_kept(username);
-        let address = address.to_owned();
-        let lock_for = millis(limits.lock_for);
-        self.write(move |tx| {
-            // What is older than a lock is forgotten: this also bounds the
-            // table under a flood of made-up names.
-            tx.prepare_cached("DELETE FROM sign_in_failures WHERE last_at < ?1")?
-                .execute([now.saturating_sub(lock_for)])?;
-            let (failures, locked): (i64, Millis) = tx
-                .prepare_cached(
-                    "SELECT failures, locked_until FROM sign_in_failures
-                     WHERE username = ?1 AND address = ?2",
-                )?
-                .query_row(params![username, address], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?
-                .unwrap_or((0, 0));
-            if locked > now {
-                return Ok(Err(locked));
-            }
-            let (from_address, newest): (i64, Option<Millis>) = tx
-                .prepare_cached(
-                    "SELECT coalesce(sum(failures), 0), max(last_at) FROM sign_in_failures
-                     WHERE address = ?1",
-                )?
-                .query_row([&address], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            if from_address >= i64::from(limits.per_address) {
-                return Ok(Err(newest.unwrap_or(now).saturating_add(lock_for)));
-            }
-            let until = now.saturating_add(lock_for);
-            let name_locked = failures + 1 >= i64::from(limits.per_name);
-            let address_locked = from_address + 1 >= i64::from(limits.per_address);
-            tx.prepare_cached(
-                "INSERT INTO sign_in_failures (username, address, failures, last_at, locked_until)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (username, address) DO UPDATE SET failures = excluded.failures,
-                    last_at = excluded.last_at, locked_until = excluded.locked_until",
-            )?
-            .execute(params![
-                username,
-                address,
-                failures + 1,
-                now,
-                if name_locked { until } else { 0 }
-            ])?;
-            Ok(Ok((name_locked || address_locked).then_some(until)))
-        })
-        .await
+        let (username, address) = (username.to_owned(), address.to_owned());
+        self.write(move |tx| sign_in::attempt(tx, &username, &address, now, limits))
+            .await
     }
 
     async fn login_succeeded(&self, username: &str, address: &str) -> Result<(), IndexError> {
-        let (username, address) = (name_kept(username), address.to_owned());
-        self.write(move |tx| {
-            tx.prepare_cached("DELETE FROM sign_in_failures WHERE username = ?1 AND address = ?2")?
-                .execute(params![username, address])?;
-            Ok(())
-        })
-        .await
+        let (username, address) = (username.to_owned(), address.to_owned());
+        self.write(move |tx| sign_in::succeeded(tx, &username, &address))
+            .await
     }
 
     async fn put_site(&self, site: SiteRecord) -> Result<(), IndexError> {
