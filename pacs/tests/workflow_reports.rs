@@ -467,7 +467,14 @@ fn a_study_is_shared_by_read_only_link_and_as_a_deidentified_copy() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let opened = browser.get(w.server.url(url)).send().unwrap();
+    // Without a session cookie (a link followed from mail arrives without
+    // the SameSite=Strict one) the archive's own page asks again first.
+    let page = browser.get(w.server.url(url)).send().unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(!page.headers().contains_key("set-cookie"));
+    let again = format!("{url}?via=page");
+    assert!(page.text().unwrap().contains(&again));
+    let opened = browser.get(w.server.url(&again)).send().unwrap();
     assert_eq!(opened.status(), 303);
     assert_eq!(
         opened.headers()["location"],

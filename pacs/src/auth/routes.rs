@@ -201,11 +201,18 @@ fn page_error(status: StatusCode, message: &str) -> Response {
 /// session and opens the study as that account. Any other browser gets
 /// the link's session cookie; a person's session it replaces is signed
 /// out first, so that none is left valid in no one's hands.
+///
+/// The session cookie is `SameSite=Strict`: a link followed from mail or
+/// a chat arrives without it. So a request without one is first answered
+/// with a page of this archive that asks again (`?via=page`); that
+/// request, made from the archive's own page, carries the cookie if the
+/// browser has one.
 async fn share_link(
     auth: Arc<Auth>,
     secret: String,
     peer: Option<SocketAddr>,
     headers: HeaderMap,
+    query: std::collections::HashMap<String, String>,
 ) -> Response {
     let link = match auth.principal_for_secret(&secret, address(peer)).await {
         Ok(who) if who.via == Via::Share => who,
@@ -219,8 +226,11 @@ async fn share_link(
     let pacs_core::workflow::StudyScope::Study(study) = &link.scope else {
         return page_error(StatusCode::NOT_FOUND, "this link does not open a study");
     };
-    let viewer = redirect(&format!("/viewer?study={study}"));
     let own = cookie(&headers, COOKIE).filter(|own| *own != secret);
+    if own.is_none() && !query.contains_key("via") {
+        return ask_again_from_here(&secret);
+    }
+    let viewer = redirect(&format!("/viewer?study={study}"));
     let signed_in = match &own {
         Some(own) => auth.principal_for_secret(own, address(peer)).await.ok(),
         None => None,
@@ -278,6 +288,33 @@ async fn share_link(
         auth.settings.secure_cookie,
     );
     with_cookie(viewer, &cookie)
+}
+
+/// A page of the archive that opens `/share/{secret}` again at once, so
+/// that the browser sends its `SameSite=Strict` session cookie, if any.
+fn ask_again_from_here(secret: &str) -> Response {
+    // A valid link's secret is base64url; nothing else reaches this page.
+    let secret: String = secret
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    let again = format!("/share/{secret}?via=page");
+    let page = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\">\
+         <meta name=\"referrer\" content=\"no-referrer\">\
+         <meta http-equiv=\"refresh\" content=\"0;url={again}\">\
+         <title>pacs</title></head>\
+         <body><p><a href=\"{again}\">Open the study / Открыть исследование / Tekshiruvni ochish</a></p>\
+         </body></html>"
+    );
+    let mut response = warp::reply::html(page).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
 }
 
 async fn oidc_login(auth: Arc<Auth>, oidc: Option<Arc<OidcSignIn>>) -> Response {
@@ -489,7 +526,8 @@ pub fn routes(auth: Arc<Auth>, oidc: Option<Arc<OidcSignIn>>) -> BoxedFilter<(Re
         .and(with_auth)
         .and(peer)
         .and(warp::header::headers_cloned())
-        .then(|secret, auth, peer, headers| share_link(auth, secret, peer, headers));
+        .and(warp::query::<std::collections::HashMap<String, String>>())
+        .then(|secret, auth, peer, headers, query| share_link(auth, secret, peer, headers, query));
     login
         .or(logout)
         .unify()
