@@ -100,7 +100,7 @@ pub struct SignInLimits {
     /// that name is locked for that address.
     pub per_name: u32,
     /// Failures under any names from one client address before that
-    /// address is refused: guessing across many names.
+    /// address is refused: guessing across many names. 0: no such limit.
     pub per_address: u32,
     /// How long a lock lasts, and how long a failure is remembered.
     pub lock_for: Duration,

@@ -44,7 +44,8 @@ pub enum UserCommand {
         #[arg(long)]
         physician: Option<String>,
     },
-    /// Set a new password, read from standard input; unlocks the account.
+    /// Set a new password, read from standard input; ends the sign-in
+    /// locks on the name, from every address.
     Passwd { name: String },
     /// Disable an account: its password is cleared, its sessions and the
     /// read-only links it made stop working at once and for good (`user

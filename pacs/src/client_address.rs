@@ -11,8 +11,12 @@
 //! that is not trusted the header is ignored altogether.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use warp::http::HeaderMap;
+
+/// Whether the operator was told of a proxy not in `trusted_proxies`.
+static WARNED: AtomicBool = AtomicBool::new(false);
 
 /// One entry of `trusted_proxies`: an address, or a network in CIDR form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +94,14 @@ impl TrustedProxies {
     pub fn client(&self, peer: SocketAddr, headers: &HeaderMap) -> SocketAddr {
         let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
         if !self.trusts(peer.ip()) {
+            if headers.contains_key("x-forwarded-for") && !WARNED.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    %peer,
+                    "a request came through a proxy that server.trusted_proxies does not name: \
+                     every client behind it counts as the proxy for the audit trail and the \
+                     sign-in limits"
+                );
+            }
             return peer;
         }
         let hops: Vec<&str> = headers

@@ -51,7 +51,7 @@ pub struct RawAuth {
     /// before that name is locked for that address (default 5).
     pub max_failures: Option<u32>,
     /// Failed sign-ins under any names from one client address before
-    /// that address is refused (default 50).
+    /// that address is refused (default 0: no such limit).
     pub max_failures_per_address: Option<u32>,
     /// How long a lock lasts (default 15 min).
     pub lockout_minutes: Option<u64>,
@@ -337,8 +337,7 @@ impl Config {
             max_address_failures: raw
                 .auth
                 .max_failures_per_address
-                .unwrap_or(defaults.max_address_failures)
-                .max(1),
+                .unwrap_or(defaults.max_address_failures),
             lockout: raw
                 .auth
                 .lockout_minutes

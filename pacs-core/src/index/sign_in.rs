@@ -49,12 +49,13 @@ pub(super) fn attempt(
              WHERE address = ?1",
         )?
         .query_row([address], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    if from_address >= i64::from(limits.per_address) {
+    let capped = limits.per_address > 0;
+    if capped && from_address >= i64::from(limits.per_address) {
         return Ok(Err(newest.unwrap_or(now).saturating_add(lock_for)));
     }
     let until = now.saturating_add(lock_for);
     let name_locked = failures + 1 >= i64::from(limits.per_name);
-    let address_locked = from_address + 1 >= i64::from(limits.per_address);
+    let address_locked = capped && from_address + 1 >= i64::from(limits.per_address);
     tx.prepare_cached(
         "INSERT INTO sign_in_failures (username, address, failures, last_at, locked_until)
          VALUES (?1, ?2, ?3, ?4, ?5)

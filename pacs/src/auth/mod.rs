@@ -118,7 +118,8 @@ pub struct AuthSettings {
     /// before that name is locked for that address.
     pub max_failures: u32,
     /// Failed sign-ins under any names from one client address before
-    /// that address is refused.
+    /// that address is refused; 0 (the default) for no such limit, since
+    /// a hospital's readers often share one address behind its NAT.
     pub max_address_failures: u32,
     pub lockout: Duration,
     /// Set the cookie's `Secure` attribute (the public URL is https).
@@ -132,7 +133,7 @@ impl Default for AuthSettings {
         AuthSettings {
             session_lifetime: Duration::from_secs(12 * 60 * 60),
             max_failures: 5,
-            max_address_failures: 50,
+            max_address_failures: 0,
             lockout: Duration::from_secs(15 * 60),
             secure_cookie: false,
             lock_lease: Duration::from_secs(5 * 60),
@@ -149,6 +150,19 @@ pub struct Auth {
     decoy: String,
     /// Password checks running at once.
     hashing: tokio::sync::Semaphore,
+}
+
+/// How failed sign-ins key a client address: an IPv6 client by its /64,
+/// since one host commonly holds a whole /64 and could otherwise guess
+/// from a fresh address each time.
+fn sign_in_address(address: IpAddr) -> String {
+    match address.to_canonical() {
+        IpAddr::V6(v6) => {
+            let network = u128::from(v6) & !((1u128 << 64) - 1);
+            format!("{}/64", std::net::Ipv6Addr::from(network))
+        }
+        v4 => v4.to_string(),
+    }
 }
 
 /// A fresh secret for a session or token: 32 random bytes, base64url.
@@ -235,7 +249,7 @@ impl Auth {
         address: Option<IpAddr>,
     ) -> Result<Login, AuthError> {
         let now = now_millis();
-        let address = address.map_or_else(|| "unknown".to_owned(), |a| a.to_string());
+        let address = address.map_or_else(|| "unknown".to_owned(), sign_in_address);
         let limits = SignInLimits {
             per_name: self.settings.max_failures,
             per_address: self.settings.max_address_failures,
@@ -614,6 +628,15 @@ pub fn cleared_cookie(secure: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        let key = |a: &str| sign_in_address(a.parse().unwrap());
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff::9"), "2001:db8:1:2::/64");
+        assert_eq!(key("::ffff:203.0.113.9"), "203.0.113.9");
+        assert_eq!(key("203.0.113.9"), "203.0.113.9");
+    }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
