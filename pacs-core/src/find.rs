@@ -220,7 +220,7 @@ impl Find {
         for &(tag, vr) in &self.keys {
             if let Some((_, item)) = self.items.iter().find(|(t, _)| *t == tag) {
                 let stored = sample.as_ref().and_then(|s| s.get(&tag_key(tag)));
-                let selected = item.select(tag, stored)?;
+                let selected = item.select(tag, stored, self.level == Level::Instance)?;
                 let element =
                     from_metadata(&selected, tag).unwrap_or_else(|| empty_element(tag, vr));
                 non_ascii |= !serde_json::to_string(&selected)

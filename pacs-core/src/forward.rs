@@ -356,8 +356,13 @@ impl Backoff {
 /// Matches `text` against a pattern with `*` (any run) and `?` (one
 /// character), ignoring case.
 pub fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.to_uppercase().chars().collect();
-    let t: Vec<char> = text.to_uppercase().chars().collect();
+    wildcard_match_cased(&pattern.to_uppercase(), &text.to_uppercase())
+}
+
+/// [`wildcard_match`] minding case, as DICOM matches all but names.
+pub fn wildcard_match_cased(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {

@@ -1,15 +1,20 @@
 //! Sequence keys (PS3.4 C.2.2.2.6). A sequence key with one item names
 //! what to return of each stored item, and may give values an item must
 //! have: the items that match come back holding only the attributes
-//! asked for, and an entity with none matches no more. A zero-length key,
-//! or one whose item is empty, asks for the whole sequence.
+//! asked for, and at the IMAGE level an instance with none matches no
+//! more. Above it one stored instance stands for the whole entity, so the
+//! values choose the items returned but drop no entity, as keys below the
+//! level asked for match nothing either. A zero-length key, or one whose
+//! item is empty, asks for the whole sequence. Item values match as
+//! top-level ones do: single values exactly, wildcards, date and time
+//! ranges; names ignoring case.
 
 use dicom_core::value::Value as DicomValue;
 use dicom_core::{Tag, VR};
 use dicom_object::InMemDicomObject;
 use serde_json::{Map, Value as Json};
 
-use crate::forward::wildcard_match;
+use crate::forward::{wildcard_match, wildcard_match_cased};
 use crate::json::tag_key;
 
 /// One attribute of a sequence key's item.
@@ -17,6 +22,7 @@ use crate::json::tag_key;
 struct ItemKey {
     /// The attribute's DICOM JSON key (`GGGGEEEE`).
     key: String,
+    vr: VR,
     /// The value an item must have (wildcards allowed), or `None` for a
     /// return key.
     wanted: Option<String>,
@@ -44,6 +50,7 @@ impl ItemKeys {
                 };
                 ItemKey {
                     key: tag_key(element.header().tag),
+                    vr: element.header().vr,
                     wanted,
                 }
             })
@@ -59,9 +66,14 @@ impl ItemKeys {
     /// The DICOM JSON of sequence `tag` as the response carries it, from
     /// the stored `value` (absent when the entity has none): the items
     /// that match, each holding only the attributes asked for. `None` when
-    /// values were asked for and no item has them: the entity does not
-    /// match.
-    pub(super) fn select(&self, tag: Tag, value: Option<&Json>) -> Option<Map<String, Json>> {
+    /// values were asked for, no item has them and `may_drop`: the entity
+    /// does not match.
+    pub(super) fn select(
+        &self,
+        tag: Tag,
+        value: Option<&Json>,
+        may_drop: bool,
+    ) -> Option<Map<String, Json>> {
         let stored = value
             .and_then(|v| v.get("Value"))
             .and_then(Json::as_array)
@@ -80,7 +92,7 @@ impl ItemKeys {
                 Json::Object(kept)
             })
             .collect();
-        if items.is_empty() && self.matches_values() {
+        if items.is_empty() && self.matches_values() && may_drop {
             return None;
         }
         let mut sequence = Map::new();
@@ -115,9 +127,27 @@ impl ItemKey {
                     .to_owned(),
                 _ => return false,
             };
-            wildcard_match(wanted, &text)
+            value_matches(self.vr, wanted, &text)
         })
     }
+}
+
+/// Whether a stored `text` of VR `vr` matches the `wanted` key value.
+fn value_matches(vr: VR, wanted: &str, text: &str) -> bool {
+    if vr == VR::PN {
+        return wildcard_match(wanted, text);
+    }
+    if matches!(vr, VR::DA | VR::TM | VR::DT)
+        && let Some((low, high)) = wanted.split_once('-')
+    {
+        let plain = |s: &str| s.trim().replace(':', "");
+        let (low, high, text) = (plain(low), plain(high), plain(text));
+        // A bound is compared over its own length: `-1200` takes 1159.59.
+        let at_least = low.is_empty() || text.as_str() >= low.as_str();
+        let at_most = high.is_empty() || text.get(..high.len()).unwrap_or(&text) <= high.as_str();
+        return at_least && at_most;
+    }
+    wildcard_match_cased(wanted, text)
 }
 
 #[cfg(test)]
@@ -167,7 +197,7 @@ mod tests {
     fn only_the_attributes_asked_for_come_back() {
         let keys = ItemKeys::of(&key_item(&[(tags::CODE_VALUE, VR::SH, "")])).unwrap();
         let out = keys
-            .select(tags::PROCEDURE_CODE_SEQUENCE, Some(&stored()))
+            .select(tags::PROCEDURE_CODE_SEQUENCE, Some(&stored()), true)
             .unwrap();
         assert_eq!(
             Json::Object(out),
@@ -177,7 +207,9 @@ mod tests {
             ]}})
         );
         // Nothing stored: an empty sequence, and still a match.
-        let out = keys.select(tags::PROCEDURE_CODE_SEQUENCE, None).unwrap();
+        let out = keys
+            .select(tags::PROCEDURE_CODE_SEQUENCE, None, true)
+            .unwrap();
         assert_eq!(
             Json::Object(out),
             serde_json::json!({"00081032": {"vr": "SQ", "Value": []}})
@@ -192,7 +224,7 @@ mod tests {
         ]))
         .unwrap();
         let out = keys
-            .select(tags::PROCEDURE_CODE_SEQUENCE, Some(&stored()))
+            .select(tags::PROCEDURE_CODE_SEQUENCE, Some(&stored()), true)
             .unwrap();
         assert_eq!(
             Json::Object(out),
@@ -203,14 +235,43 @@ mod tests {
         );
         let wildcard = ItemKeys::of(&key_item(&[(tags::CODE_MEANING, VR::LO, "CT ch*")])).unwrap();
         let out = wildcard
-            .select(tags::PROCEDURE_CODE_SEQUENCE, Some(&stored()))
+            .select(tags::PROCEDURE_CODE_SEQUENCE, Some(&stored()), true)
             .unwrap();
         assert_eq!(out["00081032"]["Value"].as_array().unwrap().len(), 1);
         let absent = ItemKeys::of(&key_item(&[(tags::CODE_VALUE, VR::SH, "MRHEAD")])).unwrap();
         assert_eq!(
-            absent.select(tags::PROCEDURE_CODE_SEQUENCE, Some(&stored())),
+            absent.select(tags::PROCEDURE_CODE_SEQUENCE, Some(&stored()), true),
             None
         );
-        assert_eq!(absent.select(tags::PROCEDURE_CODE_SEQUENCE, None), None);
+        assert_eq!(
+            absent.select(tags::PROCEDURE_CODE_SEQUENCE, None, true),
+            None
+        );
+    }
+
+    #[test]
+    fn item_values_match_as_top_level_ones_do() {
+        assert!(value_matches(VR::SH, "CTABD", "CTABD"));
+        assert!(!value_matches(VR::SH, "ctabd", "CTABD"), "case counts");
+        assert!(value_matches(VR::PN, "ivanov*", "Ivanov^Ivan"));
+        assert!(value_matches(VR::DA, "20200101-20201231", "20200615"));
+        assert!(!value_matches(VR::DA, "20200101-20201231", "20210102"));
+        assert!(value_matches(VR::DA, "-20200101", "20191231"));
+        assert!(value_matches(VR::DA, "20200101-", "20250101"));
+        assert!(value_matches(VR::TM, "0800-1200", "115959.5"));
+        assert!(!value_matches(VR::TM, "0800-1200", "1201"));
+        assert!(value_matches(VR::TM, "08:00-12:00", "09:30"));
+    }
+
+    #[test]
+    fn above_the_image_level_item_values_drop_no_entity() {
+        let absent = ItemKeys::of(&key_item(&[(tags::CODE_VALUE, VR::SH, "MRHEAD")])).unwrap();
+        let out = absent
+            .select(tags::PROCEDURE_CODE_SEQUENCE, Some(&stored()), false)
+            .unwrap();
+        assert_eq!(
+            Json::Object(out),
+            serde_json::json!({"00081032": {"vr": "SQ", "Value": []}})
+        );
     }
 }
