@@ -92,10 +92,13 @@ pub async fn claim(panel: &Shared, asked: bool) {
                 save::restore_local(panel);
             }
         }
-        Err(ApiError::Conflict { holder: None, .. }) if !asked => {
+        Err(e @ ApiError::Conflict { holder: None, .. }) => {
             // Signed meanwhile (by a colleague): it takes addenda, no lock.
             intent::clear();
             reload(panel).await;
+            if asked {
+                say(panel, &api_words(&e));
+            }
         }
         Err(ApiError::Conflict { message, holder }) => {
             panel.borrow_mut().lock_lost = true;
