@@ -209,6 +209,7 @@ pub static WORKFLOW: &[Entry] = &[
     ("audit.action.report", "Reporting", "Описание", "Tavsiflash"),
     ("audit.action.worklist", "Worklist", "Рабочий список", "Ish roʻyxati"),
     ("audit.action.referrals", "Referring doctor's list", "Список лечащего врача", "Yoʻllovchi shifokor roʻyxati"),
+    ("audit.action.notifications", "Critical findings list", "Список критических находок", "Kritik topilmalar roʻyxati"),
     ("audit.action.supervise", "Assignment and locks", "Назначения и блокировки", "Tayinlash va qulflar"),
     ("audit.action.audit_read", "Audit trail", "Журнал аудита", "Audit jurnali"),
     ("audit.action.administer", "Administration", "Администрирование", "Boshqaruv"),
