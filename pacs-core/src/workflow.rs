@@ -102,8 +102,51 @@ pub struct SignInLimits {
     /// Failures under any names from one client address before that
     /// address is refused: guessing across many names. 0: no such limit.
     pub per_address: u32,
+    /// Failures under one name from all addresses together before that
+    /// name is refused to every browser it has not signed in from:
+    /// guessing one name from many addresses. 0: no such limit.
+    pub per_account: u32,
     /// How long a lock lasts, and how long a failure is remembered.
     pub lock_for: Duration,
+}
+
+/// A sign-in attempt, as the limits see it before its password is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInAttempt<'a> {
+    pub username: &'a str,
+    /// The client address, as [`SignInLimits`] counts it.
+    pub address: &'a str,
+    /// The SHA-256 of the browser's sign-in cookie, if it sent one.
+    pub device: Option<&'a str>,
+}
+
+/// Which limit refuses sign-ins, and until when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInLock {
+    pub until: Millis,
+    pub scope: LockScope,
+}
+
+/// What a [`SignInLock`] refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockScope {
+    /// The name, from the attempt's address.
+    NameFromAddress,
+    /// Every name, from the attempt's address.
+    Address,
+    /// The name, from every browser it has not signed in from.
+    Name,
+}
+
+/// The limits' answer to a sign-in attempt, from
+/// [`Workflow::login_attempt`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInVerdict {
+    /// Check the password; when it is wrong, the lock this attempt set by
+    /// reaching a limit, if any, applies.
+    Check { lock_if_wrong: Option<SignInLock> },
+    /// Refused unchecked.
+    Refused(SignInLock),
 }
 
 impl Account {
@@ -444,25 +487,25 @@ pub trait Workflow: Send + Sync {
     /// it again (with a new password) brings none of them back. `false`
     /// for no such account.
     async fn disable_account(&self, username: &str, now: Millis) -> Result<bool, IndexError>;
-    /// Counts a sign-in attempt under `username` from client `address`
-    /// before its password is checked, so that attempts sent at once
-    /// cannot outrun the limits: `Err(until)` when sign-ins under that name
-    /// from that address, or any from that address, are refused until then
-    /// (the attempt is refused unchecked); `Ok(lock)` otherwise, where
-    /// `lock` is the lock this attempt set by reaching a limit (it applies
-    /// if the password turns out wrong). Names with no account are counted
-    /// alike, so that a refusal tells nothing of which names exist, and a
-    /// guesser elsewhere never locks a person out.
+    /// Counts a sign-in attempt before its password is checked, so that
+    /// attempts sent at once cannot outrun the limits. Names with no
+    /// account are counted alike, so that a refusal tells nothing of which
+    /// names exist, and a guesser elsewhere never locks a person out of a
+    /// browser they signed in from before.
     async fn login_attempt(
         &self,
-        username: &str,
-        address: &str,
+        attempt: SignInAttempt<'_>,
         now: Millis,
         limits: SignInLimits,
-    ) -> Result<Result<Option<Millis>, Millis>, IndexError>;
+    ) -> Result<SignInVerdict, IndexError>;
     /// A correct password: the failures under the name from the address
-    /// are forgotten.
-    async fn login_succeeded(&self, username: &str, address: &str) -> Result<(), IndexError>;
+    /// are forgotten, and the browser's sign-in cookie (`device`, by its
+    /// SHA-256) is remembered as one the name signs in from.
+    async fn login_succeeded(
+        &self,
+        attempt: SignInAttempt<'_>,
+        now: Millis,
+    ) -> Result<(), IndexError>;
 
     // sites
     async fn put_site(&self, site: SiteRecord) -> Result<(), IndexError>;

@@ -53,6 +53,10 @@ pub struct RawAuth {
     /// Failed sign-ins under any names from one client address before
     /// that address is refused (default 0: no such limit).
     pub max_failures_per_address: Option<u32>,
+    /// Failed sign-ins under one name from all addresses together before
+    /// that name is refused to browsers it has not signed in from
+    /// (default 20; 0: no such limit).
+    pub max_failures_per_account: Option<u32>,
     /// How long a lock lasts (default 15 min).
     pub lockout_minutes: Option<u64>,
     pub oidc: Option<crate::auth::oidc::RawOidc>,
@@ -338,6 +342,10 @@ impl Config {
                 .auth
                 .max_failures_per_address
                 .unwrap_or(defaults.max_address_failures),
+            max_account_failures: raw
+                .auth
+                .max_failures_per_account
+                .unwrap_or(defaults.max_account_failures),
             lockout: raw
                 .auth
                 .lockout_minutes

@@ -1,8 +1,10 @@
 //! Sign-in limits against the real server: wrong passwords lock a name
 //! for the address they came from, guessing across names locks the
-//! address, a guesser elsewhere never locks a person out, names with no
-//! account are answered alike, and behind a trusted reverse proxy the
-//! forwarded client is the one counted and audited.
+//! address, guessing one name from many addresses locks it for every
+//! browser but those it signed in from, a guesser elsewhere never locks a
+//! person out, names with no account are answered alike, and behind a
+//! trusted reverse proxy the forwarded client is the one counted and
+//! audited.
 
 // Set-up helpers fail the test on any error, like the tests themselves.
 #![allow(clippy::unwrap_used)]
@@ -159,6 +161,111 @@ fn guessing_across_names_refuses_the_address() {
     assert_locked(sign_in(&sprayer, &server, "rad1", PASSWORD));
     let desk = client_from("127.0.0.4");
     assert_eq!(sign_in(&desk, &server, "rad1", PASSWORD).status(), 200);
+}
+
+/// The browser's sign-in cookie a successful sign-in sets, checked to go
+/// only with sign-ins and never to scripts.
+fn device_cookie(reply: &Response) -> String {
+    let set = reply
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("pacs_device="))
+        .expect("a sign-in cookie")
+        .to_owned();
+    for attribute in ["Path=/api/auth/login", "HttpOnly", "SameSite=Strict"] {
+        assert!(set.contains(attribute), "{set}");
+    }
+    set.split(';').next().unwrap().to_owned()
+}
+
+fn sign_in_with(client: &Client, server: &Server, cookie: &str, password: &str) -> Response {
+    client
+        .post(server.url("/api/auth/login"))
+        .header("cookie", cookie)
+        .json(&json!({"username": "rad1", "password": password}))
+        .send()
+        .unwrap()
+}
+
+#[test]
+fn guessing_one_name_from_many_addresses_spares_the_browsers_it_signed_in_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = archive(dir.path(), Some("[auth]\nmax_failures_per_account = 6\n"));
+    let desk = client_from("127.0.0.1");
+    let first = sign_in(&desk, &server, "rad1", PASSWORD);
+    assert_eq!(first.status(), 200);
+    let own = device_cookie(&first);
+
+    // Six addresses guess once each: none reaches its own limit of five.
+    for i in 10..16 {
+        let guesser = client_from(&format!("127.0.0.{i}"));
+        let reply = sign_in(&guesser, &server, "rad1", "guess");
+        if i < 15 {
+            assert_eq!(reply.status(), 401);
+        } else {
+            assert_locked(reply);
+        }
+    }
+    // A browser the name never signed in from waits, right password or
+    // not, and so does one with a made-up cookie.
+    let elsewhere = client_from("127.0.0.20");
+    let refused = sign_in(&elsewhere, &server, "rad1", PASSWORD);
+    assert_eq!(refused.status(), 429);
+    let said: Value = refused.json().unwrap();
+    assert!(
+        said["error"]
+            .as_str()
+            .unwrap()
+            .contains("signed in under this name before"),
+        "{said}"
+    );
+    assert_eq!(said["refused"], "name", "{said}");
+    let made_up = format!("pacs_device={}", "A".repeat(43));
+    assert_locked(sign_in_with(&elsewhere, &server, &made_up, PASSWORD));
+    // The radiologist's own browser still signs in, at the desk or on
+    // another network, and a wrong password from it is only a failure.
+    assert_eq!(sign_in_with(&desk, &server, &own, PASSWORD).status(), 200);
+    let travelling = client_from("127.0.0.21");
+    assert_eq!(
+        sign_in_with(&travelling, &server, &own, "typo").status(),
+        401
+    );
+    assert_eq!(
+        sign_in_with(&travelling, &server, &own, PASSWORD).status(),
+        200
+    );
+    // The refusals say why on the audit trail.
+    let failed = audit(&server, "login_failed");
+    assert!(
+        failed.iter().any(|e| e["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("unrecognised browsers"))),
+        "{failed:?}"
+    );
+
+    // A name with no account is refused alike.
+    for i in 30..36 {
+        let guesser = client_from(&format!("127.0.0.{i}"));
+        let reply = sign_in(&guesser, &server, "nobody", "guess");
+        assert_eq!(reply.status(), if i < 35 { 401 } else { 429 });
+    }
+
+    // A new password ends the locks and forgets the name's browsers: an
+    // intruder's would be among them.
+    let data = dir.path().join("data");
+    common::accounts::pacs_cli(&data, &["user", "passwd", "rad1"], &format!("{PASSWORD}\n"));
+    assert_eq!(sign_in(&elsewhere, &server, "rad1", PASSWORD).status(), 200);
+    for i in 40..46 {
+        sign_in(
+            &client_from(&format!("127.0.0.{i}")),
+            &server,
+            "rad1",
+            "guess",
+        );
+    }
+    assert_locked(sign_in_with(&desk, &server, &own, PASSWORD));
 }
 
 #[test]

@@ -16,6 +16,10 @@ struct ErrorBody {
     /// On 409 from claim: who holds the study.
     #[serde(default)]
     holder: Option<String>,
+    /// On 429 from sign-in: what is refused (`name` when only browsers
+    /// that signed in under the name before may).
+    #[serde(default)]
+    refused: Option<String>,
 }
 
 /// A failed API call.
@@ -36,11 +40,14 @@ pub enum ApiError {
         message: String,
         holder: Option<String>,
     },
-    /// 429: too many attempts; wait `retry_after` seconds.
+    /// 429: too many attempts; wait `retry_after` seconds, unless
+    /// `known_browsers_pass` (a browser that signed in under the name
+    /// before may sign in now).
     #[error("too many attempts: {message}")]
     TooMany {
         message: String,
         retry_after: Option<u64>,
+        known_browsers_pass: bool,
     },
     /// Any other error status, with the server's sentence when it sent one.
     #[error("the archive answered {status}")]
@@ -69,6 +76,7 @@ impl ApiError {
                 ApiError::TooMany {
                     message,
                     retry_after,
+                    known_browsers_pass: parsed.refused.as_deref() == Some("name"),
                 }
             }
             _ => ApiError::Status { status, message },
@@ -104,14 +112,25 @@ impl ApiError {
             ApiError::Conflict { message, .. } => {
                 with_detail(t(lang, "error.conflict").into(), message)
             }
-            ApiError::TooMany { retry_after, .. } => match retry_after {
-                Some(s) => t_with(
-                    lang,
-                    "login.locked",
-                    &[("wait", &crate::time::wait_words(lang, *s))],
-                ),
-                None => t(lang, "login.locked_later").to_owned(),
-            },
+            ApiError::TooMany {
+                retry_after,
+                known_browsers_pass,
+                ..
+            } => {
+                let wait = match retry_after {
+                    Some(s) => t_with(
+                        lang,
+                        "login.locked",
+                        &[("wait", &crate::time::wait_words(lang, *s))],
+                    ),
+                    None => t(lang, "login.locked_later").to_owned(),
+                };
+                if *known_browsers_pass {
+                    format!("{wait} {}", t(lang, "login.locked_known_browsers"))
+                } else {
+                    wait
+                }
+            }
             ApiError::Status { status, message } => with_detail(
                 t_with(lang, "error.server", &[("status", &status.to_string())]),
                 message,
@@ -176,7 +195,8 @@ mod tests {
             header,
             ApiError::TooMany {
                 message: "too many failed sign-ins; try again in 300 s".into(),
-                retry_after: Some(120)
+                retry_after: Some(120),
+                known_browsers_pass: false,
             }
         );
         assert_eq!(
@@ -194,6 +214,17 @@ mod tests {
         );
         let unknown = ApiError::from_response(429, "", None);
         assert!(unknown.words(Lang::Uz).contains("Keyinroq"));
+        // Guessed at from many places: the person's own browser may sign in.
+        let guessed = ApiError::from_response(
+            429,
+            r#"{"error":"too many failed sign-ins; try again in 60 s","refused":"name"}"#,
+            Some("60"),
+        );
+        assert_eq!(
+            guessed.words(Lang::En),
+            "Too many failed sign-ins. Try again in 1 min. \
+             A browser that has signed in under this name before can sign in now."
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ use rusqlite::Connection;
 
 use crate::error::IndexError;
 
-pub(super) const VERSION: i64 = 8;
+pub(super) const VERSION: i64 = 9;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE studies (
@@ -330,6 +330,20 @@ ALTER TABLE accounts DROP COLUMN failed_logins;
 ALTER TABLE accounts DROP COLUMN locked_until;
 "#;
 
+/// Version 9: the browsers each name signed in from (by the SHA-256 of a
+/// long-lived cookie's secret). Guessing one name from many addresses is
+/// refused once it has failed too often, except from these browsers, so
+/// that the person keeps signing in from their own while it goes on.
+const SCHEMA_V9: &str = r#"
+CREATE TABLE sign_in_devices (
+    token_hash TEXT NOT NULL,
+    username TEXT NOT NULL,
+    last_used INTEGER NOT NULL,
+    PRIMARY KEY (token_hash, username)
+) WITHOUT ROWID;
+CREATE INDEX sign_in_devices_by_name ON sign_in_devices (username, last_used);
+"#;
+
 /// Creates or upgrades the schema.
 pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -404,6 +418,12 @@ pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
         tx.pragma_update(None, "user_version", 8)?;
         tx.commit()?;
     }
+    if version < 9 {
+        let tx = conn.transaction()?;
+        tx.execute_batch(SCHEMA_V9)?;
+        tx.pragma_update(None, "user_version", 9)?;
+        tx.commit()?;
+    }
     Ok(())
 }
 
@@ -411,8 +431,8 @@ pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
 mod tests {
     use super::*;
 
-    /// Undoes version 8 on a fresh database: its tables as version 7 had them.
-    const BACK_TO_V7: &str = "DROP TABLE sign_in_failures;
+    /// Undoes versions 8 and 9 on a fresh database: its tables as version 7 had them.
+    const BACK_TO_V7: &str = "DROP TABLE sign_in_devices; DROP TABLE sign_in_failures;
         ALTER TABLE accounts ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE accounts ADD COLUMN locked_until INTEGER NOT NULL DEFAULT 0;";
 

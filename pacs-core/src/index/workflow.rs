@@ -7,14 +7,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
+use super::sign_in::OwnedAttempt;
 use super::sqlite::SqliteIndex;
 use super::{audit, reading, sharing, sign_in};
 use crate::error::IndexError;
 use crate::forward::{Millis, Priority, millis};
 use crate::workflow::{
     Account, Addendum, AuditEvent, AuditFilter, Critical, Draft, KeyImageRef, LockError,
-    ReportRecord, Role, Session, SessionKind, ShareLinkInfo, SignInLimits, SignedVersion,
-    SiteRecord, StudyScope, Task, TaskFilter, TokenInfo, Workflow, physician_key,
+    ReportRecord, Role, Session, SessionKind, ShareLinkInfo, SignInAttempt, SignInLimits,
+    SignInVerdict, SignedVersion, SiteRecord, StudyScope, Task, TaskFilter, TokenInfo, Workflow,
+    physician_key,
 };
 
 const ACCOUNT_COLUMNS: &str = "username, display_name, role, site, reading_sites, physician_name,
@@ -212,6 +214,7 @@ impl Workflow for SqliteIndex {
                  WHERE username = ?1 AND kind IN ('user', 'share') AND revoked_at IS NULL",
                 params![username, now],
             )?;
+            sign_in::forget(tx, &username)?;
             Ok(found)
         })
         .await
@@ -219,19 +222,22 @@ impl Workflow for SqliteIndex {
 
     async fn login_attempt(
         &self,
-        username: &str,
-        address: &str,
+        attempt: SignInAttempt<'_>,
         now: Millis,
         limits: SignInLimits,
-    ) -> Result<Result<Option<Millis>, Millis>, IndexError> {
-        let (username, address) = (username.to_owned(), address.to_owned());
-        self.write(move |tx| sign_in::attempt(tx, &username, &address, now, limits))
+    ) -> Result<SignInVerdict, IndexError> {
+        let owned = OwnedAttempt::of(attempt);
+        self.write(move |tx| sign_in::attempt(tx, owned.borrow(), now, limits))
             .await
     }
 
-    async fn login_succeeded(&self, username: &str, address: &str) -> Result<(), IndexError> {
-        let (username, address) = (username.to_owned(), address.to_owned());
-        self.write(move |tx| sign_in::succeeded(tx, &username, &address))
+    async fn login_succeeded(
+        &self,
+        attempt: SignInAttempt<'_>,
+        now: Millis,
+    ) -> Result<(), IndexError> {
+        let owned = OwnedAttempt::of(attempt);
+        self.write(move |tx| sign_in::succeeded(tx, owned.borrow(), now))
             .await
     }
 

@@ -18,7 +18,8 @@ use base64::Engine;
 use pacs_core::IndexError;
 use pacs_core::forward::{Millis, now_millis};
 use pacs_core::workflow::{
-    Account, AuditEvent, Role, SessionKind, SignInLimits, StudyScope, Workflow,
+    Account, AuditEvent, Role, SessionKind, SignInAttempt, SignInLimits, SignInLock, SignInVerdict,
+    StudyScope, Workflow,
 };
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -121,6 +122,10 @@ pub struct AuthSettings {
     /// that address is refused; 0 (the default) for no such limit, since
     /// a hospital's readers often share one address behind its NAT.
     pub max_address_failures: u32,
+    /// Failed sign-ins under one name from all addresses together before
+    /// the name is refused to browsers it has not signed in from; 0 for
+    /// no such limit.
+    pub max_account_failures: u32,
     pub lockout: Duration,
     /// Set the cookie's `Secure` attribute (the public URL is https).
     pub secure_cookie: bool,
@@ -134,6 +139,7 @@ impl Default for AuthSettings {
             session_lifetime: Duration::from_secs(12 * 60 * 60),
             max_failures: 5,
             max_address_failures: 0,
+            max_account_failures: 20,
             lockout: Duration::from_secs(15 * 60),
             secure_cookie: false,
             lock_lease: Duration::from_secs(5 * 60),
@@ -172,6 +178,14 @@ pub fn new_secret() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Whether `value` could be a secret from [`new_secret`].
+fn is_secret(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// What the database keeps of a secret.
 pub fn secret_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
@@ -204,11 +218,11 @@ pub enum Login {
         token: String,
         expires_at: Millis,
         account: Box<Account>,
+        /// The secret of the browser's sign-in cookie, to send it (again).
+        device: String,
     },
     Wrong,
-    Locked {
-        until: Millis,
-    },
+    Locked(SignInLock),
 }
 
 impl Auth {
@@ -239,34 +253,43 @@ impl Auth {
         Ok(self.store.account_count().await? == 0)
     }
 
-    /// Checks a user name and password from a client `address`; counts
-    /// failures and locks the name for that address after too many, and
-    /// the address after too many under any names.
+    /// Checks a user name and password from a client `address`, in a
+    /// browser that sent `device`, its sign-in cookie (see
+    /// [`device_cookie`]) if any. Counts failures and refuses the name for
+    /// that address after too many, the address after too many under any
+    /// names, and the name to browsers it has not signed in from after too
+    /// many from all addresses together.
     pub async fn login(
         &self,
         username: &str,
         password: &str,
         address: Option<IpAddr>,
+        device: Option<&str>,
     ) -> Result<Login, AuthError> {
         let now = now_millis();
         let address = address.map_or_else(|| "unknown".to_owned(), sign_in_address);
         let limits = SignInLimits {
             per_name: self.settings.max_failures,
             per_address: self.settings.max_address_failures,
+            per_account: self.settings.max_account_failures,
             lock_for: self.settings.lockout,
         };
-        let lock = match self
-            .store
-            .login_attempt(username, &address, now, limits)
-            .await?
-        {
-            Err(until) => return Ok(Login::Locked { until }),
-            Ok(lock) => lock,
+        // A cookie this archive did not make names no browser: it is
+        // replaced on success.
+        let device = device
+            .filter(|d| is_secret(d))
+            .map_or_else(new_secret, str::to_owned);
+        let device_hash = secret_hash(&device);
+        let attempt = SignInAttempt {
+            username,
+            address: &address,
+            device: Some(&device_hash),
         };
-        let wrong = match lock {
-            Some(until) => Login::Locked { until },
-            None => Login::Wrong,
+        let lock = match self.store.login_attempt(attempt, now, limits).await? {
+            SignInVerdict::Refused(lock) => return Ok(Login::Locked(lock)),
+            SignInVerdict::Check { lock_if_wrong } => lock_if_wrong,
         };
+        let wrong = lock.map_or(Login::Wrong, Login::Locked);
         let account = self.store.account(username).await?;
         // Unknown, disabled and identity-provider-only accounts cost the
         // same check as a wrong password, and get the same answer.
@@ -278,12 +301,13 @@ impl Auth {
         if !self.verify(hash, password).await {
             return Ok(wrong);
         }
-        self.store.login_succeeded(username, &address).await?;
+        self.store.login_succeeded(attempt, now_millis()).await?;
         let (token, expires_at) = self.start_session(&account.username).await?;
         Ok(Login::Ok {
             token,
             expires_at,
             account: Box::new(account),
+            device,
         })
     }
 
@@ -613,6 +637,24 @@ pub fn session_cookie(token: &str, max_age: Duration, secure: bool) -> String {
     format!(
         "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
         max_age.as_secs(),
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// The cookie by which a browser is known as one a name signed in from.
+pub const DEVICE_COOKIE: &str = "pacs_device";
+
+/// How long a browser's sign-in cookie lasts: it is sent again on every
+/// sign-in, and the archive forgets a browser unused this long.
+const DEVICE_COOKIE_AGE: Duration = Duration::from_secs(180 * 24 * 60 * 60);
+
+/// The `Set-Cookie` value carrying a browser's sign-in cookie, sent only
+/// with sign-ins: while many addresses guess a name, the browsers it
+/// signed in from still may, and others wait.
+pub fn device_cookie(secret: &str, secure: bool) -> String {
+    format!(
+        "{DEVICE_COOKIE}={secret}; Path=/api/auth/login; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        DEVICE_COOKIE_AGE.as_secs(),
         if secure { "; Secure" } else { "" }
     )
 }

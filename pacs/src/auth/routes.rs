@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use pacs_core::forward::now_millis;
+use pacs_core::workflow::LockScope;
 use serde::Deserialize;
 use serde_json::json;
 use warp::Filter;
@@ -15,8 +16,8 @@ use warp::http::{HeaderMap, HeaderValue, StatusCode, header};
 use warp::reply::{Reply, Response};
 
 use super::{
-    Auth, AuthError, COOKIE, Login, Principal, Via, cleared_cookie, cookie, record, secret_hash,
-    session_cookie,
+    Auth, AuthError, COOKIE, DEVICE_COOKIE, Login, Principal, Via, cleared_cookie, cookie,
+    device_cookie, record, secret_hash, session_cookie,
 };
 use crate::access::{Action, allow_study};
 use crate::api::{ApiError, principal};
@@ -65,15 +66,18 @@ fn is_json(content_type: Option<&str>) -> bool {
 async fn login(
     auth: Arc<Auth>,
     peer: Option<SocketAddr>,
-    content_type: Option<String>,
+    headers: HeaderMap,
     body: bytes::Bytes,
 ) -> Response {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
     // A page on another site can make a browser post a form or plain text
     // anywhere without asking first, and a sign-in needs no cookie to
     // refuse: such a post could sign a reader's browser in to another's
     // account, whose worklist and reports they would then fill. Only JSON
     // needs the archive's leave (CORS), which it never gives.
-    if !is_json(content_type.as_deref()) {
+    if !is_json(content_type) {
         let body = json!({
             "error": "send the credentials as JSON, with Content-Type: application/json",
         });
@@ -97,11 +101,16 @@ async fn login(
         address: address(peer),
     };
     let store = auth.store.clone();
-    match auth.login(&c.username, &c.password, address(peer)).await {
+    let device = cookie(&headers, DEVICE_COOKIE);
+    let signed_in = auth
+        .login(&c.username, &c.password, address(peer), device.as_deref())
+        .await;
+    match signed_in {
         Ok(Login::Ok {
             token,
             expires_at,
             account,
+            device,
         }) => {
             let who = Principal {
                 role: account.role,
@@ -120,7 +129,11 @@ async fn login(
                 auth.settings.session_lifetime,
                 auth.settings.secure_cookie,
             );
-            with_cookie(warp::reply::json(&body).into_response(), &cookie)
+            let response = with_cookie(warp::reply::json(&body).into_response(), &cookie);
+            with_cookie(
+                response,
+                &device_cookie(&device, auth.settings.secure_cookie),
+            )
         }
         Ok(Login::Wrong) => {
             record_failed_sign_in(store.as_ref(), &attempt, None).await;
@@ -128,12 +141,29 @@ async fn login(
             warp::reply::with_status(warp::reply::json(&body), StatusCode::UNAUTHORIZED)
                 .into_response()
         }
-        Ok(Login::Locked { until }) => {
-            let detail = "account locked after repeated failures";
+        Ok(Login::Locked(lock)) => {
+            let (refused, detail, advice) = match lock.scope {
+                LockScope::NameFromAddress => (
+                    "name_from_address",
+                    "name refused from this address after repeated failures",
+                    "",
+                ),
+                LockScope::Address => (
+                    "address",
+                    "address refused after repeated failures under several names",
+                    "",
+                ),
+                LockScope::Name => (
+                    "name",
+                    "name refused to unrecognised browsers after repeated failures from several addresses",
+                    " (a browser that has signed in under this name before may sign in now)",
+                ),
+            };
             record_failed_sign_in(store.as_ref(), &attempt, Some(detail)).await;
-            let wait = ((until - now_millis()) / 1000).max(1);
+            let wait = ((lock.until - now_millis()) / 1000).max(1);
             let body = json!({
-                "error": format!("too many failed sign-ins; try again in {wait} s"),
+                "error": format!("too many failed sign-ins; try again in {wait} s{advice}"),
+                "refused": refused,
             });
             let mut response =
                 warp::reply::with_status(warp::reply::json(&body), StatusCode::TOO_MANY_REQUESTS)
@@ -482,7 +512,7 @@ pub fn routes(auth: Arc<Auth>, oidc: Option<Arc<OidcSignIn>>) -> BoxedFilter<(Re
         .and(warp::post())
         .and(with_auth.clone())
         .and(peer)
-        .and(warp::header::optional::<String>("content-type"))
+        .and(warp::header::headers_cloned())
         .and(crate::api::small_body(16 << 10))
         .then(login);
     let logout = warp::path!("api" / "auth" / "logout")

@@ -17,6 +17,7 @@ pub static WORKFLOW: &[Entry] = &[
     ("login.missing", "Enter your user name and password.", "Введите имя пользователя и пароль.", "Foydalanuvchi nomi va parolni kiriting."),
     ("login.wrong", "Wrong user name or password.", "Неверное имя пользователя или пароль.", "Foydalanuvchi nomi yoki parol notoʻgʻri."),
     ("login.locked", "Too many failed sign-ins. Try again in {wait}.", "Слишком много неудачных попыток входа. Повторите через {wait}.", "Kirishga urinishlar juda koʻp boʻldi. {wait}dan keyin qayta urinib koʻring."),
+    ("login.locked_known_browsers", "A browser that has signed in under this name before can sign in now.", "Из браузера, в котором под этим именем уже входили, войти можно и сейчас.", "Bu nom bilan avval kirilgan brauzerdan hozir ham kirish mumkin."),
     ("login.locked_later", "Too many failed sign-ins. Try again later.", "Слишком много неудачных попыток входа. Повторите позже.", "Kirishga urinishlar juda koʻp boʻldi. Keyinroq qayta urinib koʻring."),
     ("login.open", "This archive has no accounts: nobody needs to sign in.", "В этом архиве нет учётных записей: входить не нужно.", "Bu arxivda hisoblar yoʻq: kirish shart emas."),
 
