@@ -249,3 +249,69 @@ fn a_signed_in_browser_opens_a_link_without_losing_its_session() {
         "{audit}"
     );
 }
+
+#[test]
+fn only_a_study_here_is_shared_and_only_as_asked() {
+    let w = world();
+    let a = w.andijan.clone();
+    let (rad1, admin) = (w.token("rad1"), w.token("admin"));
+    // A study that is not here yet: a link or a share made now would open
+    // whatever study later came in under that UID.
+    let future = "2.25.5550001";
+    for token in [&rad1, &admin] {
+        let (status, said) = w.post(
+            &format!("/api/studies/{future}/share-link"),
+            token,
+            json!({}),
+        );
+        assert_eq!(status, 404, "{said}");
+        let (status, said) = w.post(
+            &format!("/api/studies/{future}/share"),
+            token,
+            json!({"username": "yusupov"}),
+        );
+        assert_eq!(status, 404, "{said}");
+        let (status, said) = w.post("/api/studies/not-a-uid/share-link", token, json!({}));
+        assert_eq!(status, 400, "{said}");
+    }
+    // A link asked for in a way the archive does not understand is
+    // refused, not made for the default three days.
+    for body in [
+        json!({"hours": 1.5}),
+        json!({"hours": "2"}),
+        json!({"hours": -5}),
+        json!({"hours": 0}),
+        json!({"hours": 721}),
+        json!({"hour": 2}),
+    ] {
+        let (status, said) = w.post(&format!("/api/studies/{a}/share-link"), &rad1, body.clone());
+        assert_eq!(status, 400, "{body}: {said}");
+        assert!(said["error"].as_str().unwrap().contains("hour"), "{said}");
+    }
+    let form = w
+        .client
+        .post(w.server.url(&format!("/api/studies/{a}/share-link")))
+        .bearer_auth(&rad1)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("hours=1")
+        .send()
+        .unwrap();
+    assert_eq!(form.status(), 400);
+    let (status, link) = w.post(
+        &format!("/api/studies/{a}/share-link"),
+        &rad1,
+        json!({"hours": 2}),
+    );
+    assert_eq!(status, 200, "{link}");
+    let expires = link["expires_at"].as_str().unwrap();
+    let (_, listed) = w.get(&format!("/api/studies/{a}/share-links"), Some(&rad1));
+    assert_eq!(listed["links"][0]["expires_at"], expires, "{listed}");
+    let (status, said) = w.post(
+        &format!("/api/studies/{a}/share"),
+        &rad1,
+        json!({"username": ["yusupov"]}),
+    );
+    assert_eq!(status, 400, "{said}");
+    // Nothing of the refused asks was made.
+    assert_eq!(listed["links"].as_array().unwrap().len(), 1, "{listed}");
+}

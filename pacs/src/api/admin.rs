@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use pacs_core::forward::{millis, now_millis};
-use pacs_core::workflow::{AuditEvent, AuditFilter, Role, SessionKind};
+use pacs_core::workflow::{AuditEvent, AuditFilter, Role, SessionKind, StudyScope};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use warp::Filter;
@@ -170,10 +170,24 @@ async fn users(state: Arc<ApiState>, who: Result<Principal, AuthError>) -> Resul
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 struct ShareBody {
     username: Option<String>,
     hours: Option<u64>,
+}
+
+/// The body of a share action: none, or JSON that says what it means. A
+/// link asked for with `"hours": 1.5` or `"2"` is refused, not made for
+/// the default three days.
+fn share_body(bytes: &[u8]) -> Result<ShareBody, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(ShareBody::default());
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "send JSON {{\"username\": \"...\"}} or {{\"hours\": whole hours from 1 to 720}}: {e}"
+        ))
+    })
 }
 
 async fn share(
@@ -181,10 +195,21 @@ async fn share(
     who: Result<Principal, AuthError>,
     study: String,
     what: String,
-    body: ShareBody,
+    body: Result<ShareBody, ApiError>,
 ) -> Result<Response, ApiError> {
     let who = state.caller_on(who, Action::Share, &study, "share").await?;
+    let body = body?;
     let now = now_millis();
+    // A share of a study not (yet) here would open it to whoever got the
+    // share the moment a study came in under that UID.
+    if matches!(what.as_str(), "share" | "share-link") {
+        pacs_core::Uid::parse(&study).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        if !state.store.study_visible(&StudyScope::All, &study).await? {
+            return Err(ApiError::NotFound(format!(
+                "no study {study} in the archive"
+            )));
+        }
+    }
     match what.as_str() {
         "share" => {
             let to = body.username.unwrap_or_default();
@@ -208,7 +233,12 @@ async fn share(
             Ok(warp::reply::json(&json!({ "shared_with": to })).into_response())
         }
         "share-link" => {
-            let hours = body.hours.unwrap_or(72).clamp(1, 24 * 30);
+            let hours = body.hours.unwrap_or(72);
+            if !(1..=24 * 30).contains(&hours) {
+                return Err(ApiError::BadRequest(format!(
+                    "a link lasts from 1 to 720 hours, not {hours}"
+                )));
+            }
             let secret = new_secret();
             let expires_at = now + millis(std::time::Duration::from_secs(hours * 3600));
             state
@@ -351,8 +381,7 @@ pub fn routes(state: Arc<ApiState>) -> BoxedFilter<(Response,)> {
         .then(
             |study, withdraw, s, w| async move { reply(share_links(s, w, study, withdraw).await) },
         );
-    let body = super::small_body(16 << 10)
-        .map(|b: bytes::Bytes| serde_json::from_slice::<ShareBody>(&b).unwrap_or_default());
+    let body = super::small_body(16 << 10).map(|b: bytes::Bytes| share_body(&b));
     // The action is checked before the body is read: a body read here
     // could not be read again by the report routes behind these.
     let share = warp::path!("api" / "studies" / String / String)
