@@ -340,6 +340,30 @@ impl Query {
     }
 }
 
+/// The form of a person's name (PN) that matching compares: upper case,
+/// each component trimmed, and empty trailing components and groups
+/// dropped, since PS3.5 §6.2 lets a sender leave them out or not:
+/// `Yusupov^Akmal^^^` and `yusupov ^ akmal` are `YUSUPOV^AKMAL`. Groups
+/// (`Latin=ideographic=phonetic`) stay apart.
+pub fn person_name_key(name: &str) -> String {
+    let groups: Vec<String> = name
+        .split('=')
+        .map(|group| {
+            let components: Vec<&str> = group.split('^').map(str::trim).collect();
+            let kept = components
+                .iter()
+                .rposition(|c| !c.is_empty())
+                .map_or(0, |last| last + 1);
+            components[..kept].join("^").to_uppercase()
+        })
+        .collect();
+    let kept = groups
+        .iter()
+        .rposition(|g| !g.is_empty())
+        .map_or(0, |last| last + 1);
+    groups[..kept].join("=")
+}
+
 fn level_noun(level: Level) -> &'static str {
     match level {
         Level::Patient => "patient",
@@ -494,6 +518,22 @@ fn iso_dates(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn names_match_whatever_padding_they_came_with() {
+        assert_eq!(person_name_key("Yusupov^Akmal^^^"), "YUSUPOV^AKMAL");
+        assert_eq!(person_name_key(" yusupov ^ Akmal "), "YUSUPOV^AKMAL");
+        assert_eq!(person_name_key("Yusupov^Akmal^^^=="), "YUSUPOV^AKMAL");
+        assert_eq!(
+            person_name_key("Yamada^Tarou=山田^太郎=やまだ^たろう"),
+            "YAMADA^TAROU=山田^太郎=やまだ^たろう"
+        );
+        assert_eq!(person_name_key("=Иванов^Иван"), "=ИВАНОВ^ИВАН");
+        assert_eq!(person_name_key("^^^"), "");
+        assert_eq!(person_name_key("Doe^^Jr"), "DOE^^JR");
+        assert_eq!(person_name_key("IVAN*^"), "IVAN*");
+    }
+
     use super::*;
 
     #[test]

@@ -167,7 +167,11 @@ impl Account {
 
 /// The key person names are matched on.
 pub fn physician_key(name: &str) -> String {
-    name.trim().to_uppercase()
+    let key = crate::query::person_name_key(name);
+    match key.split_once('=') {
+        Some((alphabetic, _)) => alphabetic.to_owned(),
+        None => key,
+    }
 }
 
 /// A sending site.

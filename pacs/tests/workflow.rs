@@ -658,3 +658,72 @@ fn a_share_with_a_referrer_is_withdrawn_and_ends_with_its_sharer() {
     common::accounts::pacs_cli(&w.server.data_dir, &["user", "disable", "rad1"], "");
     assert_eq!(sees(), 0, "a share ends with the account that made it");
 }
+
+/// Modalities pad names (`Yusupov^Akmal^^^`) or add a Cyrillic group
+/// after the Latin one: the referring doctor still sees the study, and a
+/// search by name finds it whichever way it is typed.
+#[test]
+fn names_match_whatever_padding_they_came_with() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let (padded, files) = two_sites::write_study(
+        dir.path(),
+        dicom_samples::Patient::toshmatov_utf8(),
+        21,
+        "YUSUPOV^Akmal^^=Юсупов^Акмал^^",
+    );
+    let mut args = vec![
+        "-aet".to_owned(),
+        "FERGANA_CT".into(),
+        "-aec".into(),
+        common::AE_TITLE.into(),
+        "127.0.0.1".into(),
+        w.server.dicom_port(),
+    ];
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = dcmtk("storescu", &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let yusupov = w.token("yusupov");
+    let seen = w.studies_seen(&yusupov);
+    assert_eq!(seen, sorted(vec![w.andijan.clone(), padded.clone()]));
+    let (status, referred) = w.get("/api/referrals", Some(&yusupov));
+    assert_eq!(status, 200, "{referred}");
+    assert!(referred.to_string().contains(&padded), "{referred}");
+
+    let admin = w.token("admin");
+    for asked in ["Тошматов^Шерзод^^", "тошматов ^ шерзод", "Yusupov^Akmal^"]
+    {
+        let key = if asked.starts_with('Y') {
+            "ReferringPhysicianName"
+        } else {
+            "PatientName"
+        };
+        let (status, found) = w.get(
+            &format!("/dicom-web/studies?{key}={}", urlencoding(asked)),
+            Some(&admin),
+        );
+        assert_eq!(status, 200, "{found}");
+        let uids: Vec<String> = found
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| web::string_value(s, "0020000D"))
+            .collect();
+        assert!(uids.contains(&padded), "{key}={asked}: {found}");
+    }
+}
+
+fn urlencoding(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -39,8 +39,17 @@ pub(super) fn scope_condition(scope: &StudyScope, params: &mut Vec<Value>) -> Op
                 "EXISTS (SELECT 1 FROM study_shares sh JOIN accounts sa ON sa.username = sh.shared_by
                  WHERE sh.study_uid = st.study_uid AND sh.username = {user} AND sa.disabled = 0)"
             );
-            Some(match physician_key {
-                Some(key) => format!("(st.referring_physician_key = {} OR {shared})", ph(key)),
+            // The study's name may carry ideographic or phonetic groups
+            // after the alphabetic one the account names.
+            Some(match physician_key.as_deref().filter(|k| !k.is_empty()) {
+                Some(key) => {
+                    let (exact, grouped) = (ph(key), ph(&format!("{key}=")));
+                    format!(
+                        "(st.referring_physician_key = {exact}
+                          OR substr(st.referring_physician_key, 1, length({grouped})) = {grouped}
+                          OR {shared})"
+                    )
+                }
                 None => shared,
             })
         }

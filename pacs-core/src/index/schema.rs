@@ -4,7 +4,7 @@ use rusqlite::Connection;
 
 use crate::error::IndexError;
 
-pub(super) const VERSION: i64 = 9;
+pub(super) const VERSION: i64 = 10;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE studies (
@@ -424,6 +424,49 @@ pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
         tx.pragma_update(None, "user_version", 9)?;
         tx.commit()?;
     }
+    if version < 10 {
+        let tx = conn.transaction()?;
+        rekey_person_names(&tx)?;
+        tx.pragma_update(None, "user_version", 10)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Version 10: person names are matched without the empty components
+/// and groups a sender may pad them with (`Yusupov^Akmal^^^`), and a
+/// referring doctor's account on the alphabetic group of the study's
+/// name; the keys already stored are made anew that way.
+fn rekey_person_names(tx: &rusqlite::Transaction<'_>) -> Result<(), IndexError> {
+    use super::sqlite::{index_name_groups, name_key};
+    let studies: Vec<(i64, Option<String>, Option<String>)> = tx
+        .prepare("SELECT pk, patient_name, referring_physician_name FROM studies")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    tx.execute("DELETE FROM study_name_groups", [])?;
+    for (pk, patient, physician) in studies {
+        tx.prepare_cached(
+            "UPDATE studies SET patient_name_key = ?2, referring_physician_key = ?3 WHERE pk = ?1",
+        )?
+        .execute(rusqlite::params![
+            pk,
+            patient.as_deref().map(name_key),
+            physician.as_deref().map(name_key)
+        ])?;
+        if let Some(name) = patient.as_deref().filter(|n| n.contains('=')) {
+            index_name_groups(tx, pk, name)?;
+        }
+    }
+    let physicians: Vec<(String, String)> = tx
+        .prepare("SELECT username, physician_name FROM accounts WHERE physician_name IS NOT NULL")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (username, name) in physicians {
+        tx.execute(
+            "UPDATE accounts SET physician_key = ?2 WHERE username = ?1",
+            rusqlite::params![username, crate::workflow::physician_key(&name)],
+        )?;
+    }
     Ok(())
 }
 
@@ -465,6 +508,47 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(version, VERSION);
+    }
+
+    /// An index of the version that matched names as sent: padded names
+    /// and referring doctors' accounts are keyed anew.
+    #[test]
+    fn upgrading_rekeys_padded_names() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        conn.execute_batch(
+            "PRAGMA user_version = 9;
+             INSERT INTO studies (study_uid, patient_name, patient_name_key,
+                                  referring_physician_name, referring_physician_key)
+             VALUES ('1.2.1', 'Ivanov^Ivan^^=Иванов^Иван^^', 'IVANOV^IVAN^^=ИВАНОВ^ИВАН^^',
+                     'Yusupov^Akmal^^^', 'YUSUPOV^AKMAL^^^');
+             INSERT INTO accounts (username, display_name, role, physician_name, physician_key)
+             VALUES ('yusupov', 'Dr Yusupov', 'referrer', 'Yusupov^Akmal^=Юсупов^Акмал',
+                     'YUSUPOV^AKMAL^=ЮСУПОВ^АКМАЛ');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let (patient, physician): (String, String) = conn
+            .query_row(
+                "SELECT patient_name_key, referring_physician_key FROM studies",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(patient, "IVANOV^IVAN=ИВАНОВ^ИВАН");
+        assert_eq!(physician, "YUSUPOV^AKMAL");
+        let groups: Vec<String> = conn
+            .prepare("SELECT key FROM study_name_groups ORDER BY key")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(groups, vec!["IVANOV^IVAN", "ИВАНОВ^ИВАН"]);
+        let account: String = conn
+            .query_row("SELECT physician_key FROM accounts", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(account, "YUSUPOV^AKMAL");
     }
 
     /// An index of the version before preliminaries were kept apart: a

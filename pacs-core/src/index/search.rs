@@ -159,6 +159,14 @@ fn conditions(q: &Query) -> (Vec<String>, Vec<rusqlite::types::Value>) {
                     sql.push(any_group(v, &|c| {
                         format!("({c} LIKE {a1} ESCAPE '\\' OR {c} LIKE {a2} ESCAPE '\\')")
                     }));
+                } else if a == Attribute::ReferringPhysicianName && !v.contains('=') {
+                    // The doctor's name as typed is its alphabetic group,
+                    // which the stored one may follow with others.
+                    let ph = p(&mut params, V::Text(fold(v)));
+                    let grouped = p(&mut params, V::Text(format!("{}=", fold(v))));
+                    sql.push(format!(
+                        "({col} = {ph} OR substr({col}, 1, length({grouped})) = {grouped})"
+                    ));
                 } else {
                     let ph = p(&mut params, V::Text(fold(v)));
                     sql.push(any_group(v, &|c| format!("{c} = {ph}")));

@@ -261,9 +261,9 @@ fn commit_group(conn: &mut Connection, jobs: &mut [Job]) -> Vec<Result<InsertOut
     }
 }
 
-/// Upper-case form used for case-insensitive person name matching.
+/// The form person names are matched in: see [`person_name_key`].
 pub(super) fn name_key(name: &str) -> String {
-    name.to_uppercase()
+    crate::query::person_name_key(name)
 }
 
 /// Indexes each component group of study `study_pk`'s patient name (one
@@ -275,9 +275,9 @@ pub(super) fn index_name_groups(
     study_pk: i64,
     name: &str,
 ) -> Result<(), IndexError> {
-    for group in name.split('=').filter(|g| !g.trim().is_empty()) {
+    for group in name.split('=').map(name_key).filter(|g| !g.is_empty()) {
         tx.prepare_cached("INSERT INTO study_name_groups (study_pk, key) VALUES (?1, ?2)")?
-            .execute(params![study_pk, name_key(group)])?;
+            .execute(params![study_pk, group])?;
     }
     Ok(())
 }
