@@ -230,6 +230,13 @@ impl Ingest {
         }
     }
 
+    /// What text in a data set that names no character set is read as
+    /// (`[ingest] undeclared_character_set`): queries from the equipment
+    /// that sends such data sets are read alike.
+    pub fn undeclared_character_set(&self) -> Option<crate::charset::Undeclared> {
+        self.config.undeclared_character_set
+    }
+
     /// The lock that stores of `sop_instance_uid` take.
     fn instance_lock(&self, sop_instance_uid: &str) -> &tokio::sync::Mutex<()> {
         use std::hash::{Hash, Hasher};

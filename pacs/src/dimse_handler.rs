@@ -280,8 +280,11 @@ impl ServiceHandler for ArchiveHandler {
         // does not fit the model, C000 for one that cannot be processed.
         let model = Model::of_sop_class(&request.affected_sop_class_uid)
             .ok_or_else(|| find_failure(Status::SOP_CLASS_NOT_SUPPORTED, "unknown query model"))?;
-        let identifier = read_identifier(&request.identifier, &request.transfer_syntax_uid)
+        let mut identifier = read_identifier(&request.identifier, &request.transfer_syntax_uid)
             .map_err(|e| find_failure(Status::CANNOT_UNDERSTAND, &e.to_string()))?;
+        // Key values in the identifier's character set, code extensions
+        // (ISO 2022 escape sequences) included, as stored data sets are read.
+        pacs_core::charset::repair(&mut identifier, self.ingest.undeclared_character_set());
         let find = Find::from_identifier(model, &identifier).map_err(|e| {
             tracing::info!(assoc_id = association.id, error = %e, "C-FIND refused");
             find_failure(Status::DATA_SET_DOES_NOT_MATCH_SOP_CLASS, &e.to_string())

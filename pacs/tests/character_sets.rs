@@ -8,6 +8,10 @@
 //! again by `pacs refresh`, beside the running server.
 
 mod common;
+#[path = "common/qr_archive.rs"]
+mod qr_archive;
+#[path = "common/scu.rs"]
+mod scu;
 #[path = "common/dicomweb_support.rs"]
 mod web;
 
@@ -132,6 +136,33 @@ fn names_in_code_extensions_and_undeclared_code_pages_read_as_written() {
         assert_eq!(patient_of(query), vec![patient], "{query}");
     }
     assert!(patient_of("Ivanov^Ivan=Иванов^Иван").contains(&"cyrillic".to_owned()));
+
+    // A console queries in the character set it stores in: code
+    // extensions, or its code page named nowhere.
+    let found = |env: &[(&str, &str)], name: &str| -> Vec<String> {
+        let keys = [format!("PatientName={name}"), "PatientID=".to_owned()];
+        let args: Vec<&str> = ["study", "STUDY"]
+            .into_iter()
+            .chain(keys.iter().map(String::as_str))
+            .collect();
+        let responses = qr_archive::pynetdicom(&server, "find.py", &args, env);
+        assert_eq!(
+            responses.last().map(|r| r["status"].clone()),
+            Some("0x0000".into()),
+            "{responses:?}"
+        );
+        responses
+            .iter()
+            .filter_map(|r| web::string_value(&r["identifier"], "00100020"))
+            .collect()
+    };
+    let code_extensions = [("QUERY_CHARSET", "\\ISO 2022 IR 144")];
+    assert_eq!(found(&code_extensions, "Иван*"), vec!["cyrillic"]);
+    assert_eq!(found(&code_extensions, "Иванов^Иван"), vec!["cyrillic"]);
+    let latin_and_cyrillic = [("QUERY_CHARSET", "ISO 2022 IR 6\\ISO 2022 IR 144")];
+    assert_eq!(found(&latin_and_cyrillic, "иванов^иван"), vec!["cyrillic"]);
+    let code_page = [("QUERY_UNDECLARED", "cp1251")];
+    assert_eq!(found(&code_page, "Петров*"), vec!["undeclared"]);
     assert!(server.stop().success());
 }
 

@@ -6,10 +6,15 @@ usage: find.py HOST PORT CALLED_AET MODEL LEVEL [KEYWORD=VALUE...]
 
 MODEL is `patient` or `study`; LEVEL the Query/Retrieve Level; each
 KEYWORD=VALUE adds a key (an empty VALUE asks for it to be returned).
+The identifier is in UTF-8 (ISO_IR 192), or in the character sets that
+QUERY_CHARSET names (backslash-separated, `\\ISO 2022 IR 144` for code
+extensions), or, with QUERY_UNDECLARED=CODEC, in that codec with no
+character set named, as older consoles write it.
 Exits 0 when the association could be established.
 """
 
 import json
+import os
 import sys
 
 from _dimse import application_entity, identifier
@@ -27,7 +32,15 @@ def main() -> int:
     }[model]
     ae = application_entity("PYFIND")
     ae.add_requested_context(model)
-    query = identifier(level, keys, charset="ISO_IR 192")
+    undeclared = os.environ.get("QUERY_UNDECLARED")
+    if undeclared:
+        query = identifier(level, [])
+        for key in keys:
+            keyword, _, value = key.partition("=")
+            setattr(query, keyword, value.encode(undeclared))
+    else:
+        charset = os.environ.get("QUERY_CHARSET", "ISO_IR 192").split("\\")
+        query = identifier(level, keys, charset=charset)
     assoc = ae.associate(host, int(port), ae_title=called)
     if not assoc.is_established:
         print("association failed", file=sys.stderr)
