@@ -16,50 +16,74 @@ pub struct Summary {
     pub rejected: Vec<(PathBuf, String)>,
 }
 
+/// What [`collect_files`] found.
+#[derive(Debug, Default)]
+pub struct Collected {
+    /// Regular files, and links to nothing, in a stable order.
+    pub files: Vec<PathBuf>,
+    /// Folders that could not be listed, with why (an unreadable `System
+    /// Volume Information` on a hospital's USB disk): the rest is taken.
+    pub unlisted: Vec<(PathBuf, String)>,
+}
+
 /// All regular files under `paths`, recursively, in a stable order.
 /// Symbolic links are followed (a folder reached twice, as through a link
 /// loop, is walked once); a link to nothing is listed, so that importing
-/// it fails with its reason instead of being skipped unseen.
-pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
+/// it fails with its reason instead of being skipped unseen. A path given
+/// that does not exist is an error; a folder below one that cannot be
+/// listed is reported in [`Collected::unlisted`].
+pub fn collect_files(paths: &[PathBuf]) -> Result<Collected> {
+    let mut found = Collected::default();
     let mut walked = std::collections::HashSet::new();
     for p in paths {
-        walk(p, &mut out, &mut walked)?;
+        if std::fs::symlink_metadata(p).is_err() {
+            anyhow::bail!("cannot read {}: no such file or folder", p.display());
+        }
+        walk(p, &mut found, &mut walked);
     }
-    Ok(out)
+    Ok(found)
 }
 
-fn walk(
-    path: &Path,
-    out: &mut Vec<PathBuf>,
-    walked: &mut std::collections::HashSet<PathBuf>,
-) -> Result<()> {
+fn walk(path: &Path, found: &mut Collected, walked: &mut std::collections::HashSet<PathBuf>) {
     let meta = match std::fs::metadata(path) {
         Ok(meta) => meta,
         Err(_) if std::fs::symlink_metadata(path).is_ok() => {
-            out.push(path.to_owned());
-            return Ok(());
+            found.files.push(path.to_owned());
+            return;
         }
-        Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
+        Err(e) => {
+            found
+                .unlisted
+                .push((path.to_owned(), format!("cannot read it: {e}")));
+            return;
+        }
     };
     if meta.is_dir() {
-        let real = std::fs::canonicalize(path)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        let listed = std::fs::canonicalize(path).and_then(|real| {
+            let entries = std::fs::read_dir(path)?
+                .map(|e| e.map(|e| e.path()))
+                .collect::<std::io::Result<Vec<PathBuf>>>()?;
+            Ok((real, entries))
+        });
+        let (real, mut entries) = match listed {
+            Ok(listed) => listed,
+            Err(e) => {
+                found
+                    .unlisted
+                    .push((path.to_owned(), format!("cannot list the folder: {e}")));
+                return;
+            }
+        };
         if !walked.insert(real) {
-            return Ok(());
+            return;
         }
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|e| anyhow::anyhow!("cannot list {}: {e}", path.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
         entries.sort();
         for e in entries {
-            walk(&e, out, walked)?;
+            walk(&e, found, walked);
         }
     } else if meta.is_file() {
-        out.push(path.to_owned());
+        found.files.push(path.to_owned());
     }
-    Ok(())
 }
 
 /// A progress bar on stderr for `len` files, hidden unless `show`.
@@ -75,10 +99,15 @@ pub fn progress_bar(len: usize, show: bool) -> ProgressBar {
     bar
 }
 
-/// Imports `files`, showing progress on stderr when `progress` is set.
-pub async fn import(ingest: &Ingest, files: Vec<PathBuf>, progress: bool) -> Summary {
+/// Imports the files found, showing progress on stderr when `progress`
+/// is set; the folders that could not be listed are rejected.
+pub async fn import(ingest: &Ingest, found: Collected, progress: bool) -> Summary {
+    let Collected { files, unlisted } = found;
     let bar = progress_bar(files.len(), progress);
-    let mut summary = Summary::default();
+    let mut summary = Summary {
+        rejected: unlisted,
+        ..Summary::default()
+    };
     for file in files {
         let outcome = match tokio::fs::read(&file).await {
             Ok(bytes) => {

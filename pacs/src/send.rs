@@ -116,14 +116,19 @@ fn header_of(path: &Path) -> Result<Part10Header, String> {
     Ok(header)
 }
 
-/// Sends `files` to `destination`.
+/// Sends the files found to `destination`; a folder that could not be
+/// listed is among the failures.
 pub async fn send(
-    files: Vec<PathBuf>,
+    found: crate::import::Collected,
     destination: &Destination,
     peers: &Peers,
     progress: bool,
 ) -> Result<Summary> {
-    let mut summary = Summary::default();
+    let crate::import::Collected { files, unlisted } = found;
+    let mut summary = Summary {
+        failed: unlisted,
+        ..Summary::default()
+    };
     let mut outgoing = Vec::with_capacity(files.len());
     for path in files {
         match header_of(&path) {

@@ -349,6 +349,75 @@ fn import_follows_links_and_names_a_dangling_one() {
     );
 }
 
+/// A folder that cannot be listed (an unreadable `System Volume
+/// Information` on a USB disk) is rejected with its reason, and the rest
+/// of the import goes ahead. Run as an unprivileged user, for whom
+/// permissions count.
+#[test]
+fn import_takes_what_it_can_list_and_names_a_folder_it_cannot() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let open = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    };
+    open(dir.path(), 0o777);
+    let folder = dir.path().join("usb");
+    ct_files(
+        &folder.join("a"),
+        2,
+        106,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    let locked = folder.join("System Volume Information");
+    std::fs::create_dir_all(&locked).expect("dir");
+    std::fs::write(locked.join("IndexerVolumeGuid"), "x").expect("write");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).expect("dir");
+    open(&data, 0o777);
+    open(&locked, 0o000);
+
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    let pacs = dir.path().join("pacs");
+    std::fs::copy(env!("CARGO_BIN_EXE_pacs"), &pacs).expect("copy pacs");
+    open(&pacs, 0o755);
+    let mut command = if root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&pacs);
+        c
+    } else {
+        Command::new(&pacs)
+    };
+    command
+        .arg("import")
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--quiet")
+        .arg(&folder)
+        .env("RUST_LOG", "warn")
+        .env_remove("PACS_CONFIG")
+        .env_remove("PACS_DATA_DIR");
+    let out = scu::run(command, scu::TOOL_LIMIT);
+    open(&locked, 0o755);
+    assert_eq!(out.status.code(), Some(2), "{}", out.text);
+    assert!(
+        out.text
+            .lines()
+            .any(|l| l == "stored 2 / duplicate 0 / rejected 1"),
+        "{}",
+        out.text
+    );
+    let named = format!("rejected {}: cannot list the folder", locked.display());
+    assert!(
+        out.text.lines().any(|l| l.starts_with(&named)),
+        "{}",
+        out.text
+    );
+}
+
 /// A client that opens an HTTP connection and stalls inside its request
 /// headers is disconnected, and others are served meanwhile.
 #[test]
