@@ -244,6 +244,19 @@ pub enum QueryError {
     BadValue { key: String, reason: String },
     #[error("{0} is not a number")]
     BadNumber(String),
+    /// A key that names no attribute: a typing slip (`PatientNmae`) that,
+    /// ignored, would widen the search to every patient.
+    #[error(
+        "{0} is not a DICOM attribute keyword or tag (such as PatientName or 00100010), \
+         nor one of limit, offset, fuzzymatching, includefield"
+    )]
+    UnknownKey(String),
+    #[error("{key} is {value:?}; it takes {takes}")]
+    BadParameter {
+        key: &'static str,
+        value: String,
+        takes: &'static str,
+    },
 }
 
 impl Query {
@@ -263,9 +276,9 @@ impl Query {
         }
     }
 
-    /// Builds a query from URL query pairs. Unknown matching keys are
-    /// returned as warnings (PS3.18 lets the server ignore them) rather
-    /// than errors.
+    /// Builds a query from URL query pairs. Attributes the archive does
+    /// not match on are returned as warnings (PS3.18 lets the server
+    /// ignore them); a key that names no attribute at all is an error.
     pub fn from_pairs<'a>(
         level: Level,
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
@@ -278,6 +291,13 @@ impl Query {
                     let asked = value
                         .parse::<usize>()
                         .map_err(|_| QueryError::BadNumber(value.into()))?;
+                    if asked == 0 {
+                        return Err(QueryError::BadParameter {
+                            key: "limit",
+                            value: value.into(),
+                            takes: "a number of results from 1",
+                        });
+                    }
                     if asked > MAX_LIMIT {
                         warnings.push(format!(
                             "limit {asked} is more than the {MAX_LIMIT} results this archive \
@@ -291,7 +311,19 @@ impl Query {
                         .parse()
                         .map_err(|_| QueryError::BadNumber(value.into()))?
                 }
-                "fuzzymatching" => q.fuzzy = value.eq_ignore_ascii_case("true"),
+                "fuzzymatching" => {
+                    q.fuzzy = match value.to_ascii_lowercase().as_str() {
+                        "true" => true,
+                        "false" => false,
+                        _ => {
+                            return Err(QueryError::BadParameter {
+                                key: "fuzzymatching",
+                                value: value.into(),
+                                takes: "true or false",
+                            });
+                        }
+                    }
+                }
                 "includefield" => {
                     for field in value.split(',').map(str::trim).filter(|f| !f.is_empty()) {
                         if field == "all" {
@@ -299,7 +331,11 @@ impl Query {
                         } else if let Some(t) = parse_tag(field) {
                             q.include.push(t);
                         } else {
-                            warnings.push(format!("includefield {field} is not a known attribute"));
+                            return Err(QueryError::BadParameter {
+                                key: "includefield",
+                                value: field.into(),
+                                takes: "all, or attribute keywords or tags",
+                            });
                         }
                     }
                 }
@@ -330,9 +366,10 @@ impl Query {
                         }
                         q.matches.push(Match { attribute, value });
                     }
-                    None => warnings.push(format!(
+                    None if parse_tag(key).is_some() => warnings.push(format!(
                         "matching on {key} is not supported and was ignored"
                     )),
+                    None => return Err(QueryError::UnknownKey(key.into())),
                 },
             }
         }
@@ -577,7 +614,7 @@ mod tests {
                 ("limit", "5"),
                 ("offset", "10"),
                 ("includefield", "00081030,StudyDescription,all"),
-                ("Foo", "bar"),
+                ("InstitutionName", "bar"),
             ],
         )
         .unwrap();
@@ -609,5 +646,19 @@ mod tests {
         assert!(Query::from_pairs(Level::Study, [("StudyDate", "yesterday")]).is_err());
         assert!(Query::from_pairs(Level::Study, [("StudyInstanceUID", "../x")]).is_err());
         assert!(Query::from_pairs(Level::Study, [("limit", "-1")]).is_err());
+        // A slip of the keyboard is no search of everything.
+        for (key, value) in [
+            ("PatientNmae", "Ivanov"),
+            ("0008103X", "1"),
+            ("includefield", "NoSuchAttribute"),
+            ("fuzzymatching", "maybe"),
+            ("limit", "0"),
+        ] {
+            let refused = Query::from_pairs(Level::Study, [(key, value)]).unwrap_err();
+            assert!(refused.to_string().contains(key), "{refused}");
+        }
+        // An attribute the archive does not match on is a warning.
+        let (_, warnings) = Query::from_pairs(Level::Study, [("99999999", "1")]).unwrap();
+        assert_eq!(warnings.len(), 1);
     }
 }

@@ -79,6 +79,21 @@ fn unknown_resources_are_404_and_invalid_uids_400() {
         let r = get(&format!("{base}{query}"), None);
         assert_eq!(r.status, 400, "{query}: {}", r.text());
     }
+    // A misspelt key, ignored, would list every patient: refused, named.
+    for (query, named) in [
+        ("/studies?PatientNmae=Ivanov", "PatientNmae"),
+        ("/series?0008103X=1", "0008103X"),
+        ("/studies?includefield=NoSuchAttr", "includefield"),
+        ("/studies?fuzzymatching=maybe", "fuzzymatching"),
+        ("/studies?limit=0", "limit"),
+    ] {
+        let r = get(&format!("{base}{query}"), None);
+        assert_eq!(r.status, 400, "{query}: {}", r.text());
+        assert!(r.text().contains(named), "{query}: {}", r.text());
+    }
+    // An attribute that exists but is not matched on is a warning.
+    let r = get(&format!("{base}/studies?InstitutionName=X"), None);
+    assert_eq!(r.status, 200, "{}", r.text());
     assert!(server.stop().success());
 }
 
