@@ -120,6 +120,8 @@ fn dicomweb_client_stores_and_finds_a_cyrillic_study() {
         {"level": "instances", "study": a, "series": ivanov.series_uid},
         {"level": "instances", "study": a, "series": ivanov.series_uid, "limit": 3, "offset": 8},
         {"level": "studies", "filters": {"PatientName": "Петров*"}},
+        {"level": "studies", "filters": {"ModalitiesInStudy": "C*"}},
+        {"level": "studies", "filters": {"ModalitiesInStudy": "?X"}},
     ]);
     let r = web::run_python(&py, "qido.py", &[&base, &queries.to_string()]);
     let r = r.as_array().expect("one result list per query");
@@ -139,6 +141,8 @@ fn dicomweb_client_stores_and_finds_a_cyrillic_study() {
     assert_eq!(paged, set([a, b, c]), "pages are disjoint and cover all");
     assert!(study_uids(&r[9]).is_empty(), "offset past the end");
     assert!(study_uids(&r[15]).is_empty(), "no match");
+    assert_eq!(study_uids(&r[16]), set([a, b]), "ModalitiesInStudy=C*");
+    assert_eq!(study_uids(&r[17]), set([c]), "ModalitiesInStudy=?X");
 
     for study in r[0].as_array().expect("studies") {
         let uid = string_value(study, "0020000D").expect("study UID");

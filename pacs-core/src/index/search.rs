@@ -109,13 +109,28 @@ fn conditions(q: &Query) -> (Vec<String>, Vec<rusqlite::types::Value>) {
                 MatchValue::UidList(v) => v.clone(),
                 MatchValue::Range(..) => Vec::new(),
             };
-            let phs: Vec<String> = values
+            if values
+                .iter()
+                .any(|v| !v.is_empty() && v.chars().all(|c| c == '*'))
+            {
+                continue; // matches every study
+            }
+            // Each value alone, or as a pattern (`C*`: CT and CR).
+            let each: Vec<String> = values
                 .into_iter()
-                .map(|v| p(&mut params, V::Text(v)))
+                .map(|v| {
+                    if v.contains(['*', '?']) {
+                        let ph = p(&mut params, V::Text(glob_pattern(&v)));
+                        format!("ms.modality GLOB {ph}")
+                    } else {
+                        let ph = p(&mut params, V::Text(v));
+                        format!("ms.modality = {ph}")
+                    }
+                })
                 .collect();
             sql.push(format!(
-                "EXISTS (SELECT 1 FROM series ms WHERE ms.study_pk = st.pk AND ms.modality IN ({}))",
-                phs.join(", ")
+                "EXISTS (SELECT 1 FROM series ms WHERE ms.study_pk = st.pk AND ({}))",
+                each.join(" OR ")
             ));
             continue;
         }
