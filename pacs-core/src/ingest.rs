@@ -384,6 +384,17 @@ impl Ingest {
 
         if let Some(existing) = existing {
             if existing.sha256 == sha256 {
+                // The same bytes again, from a site that may not add to
+                // the study they name, are refused as anything new from
+                // it would be, rather than acknowledged.
+                if let Some(site) = site
+                    && !self
+                        .index
+                        .site_may_add_to(p.study_instance_uid.as_str(), site)
+                        .await?
+                {
+                    return Err(IngestError::OtherSite(p.study_instance_uid.to_string()));
+                }
                 return Ok(reply(StoreKind::Duplicate));
             }
             if self.config.duplicate_policy == DuplicatePolicy::KeepFirst {

@@ -149,6 +149,23 @@ fn every_role_against_every_route() {
         "{refusals}"
     );
     assert_eq!(w.studies_seen(&token("site_f")), vec![f.clone()]);
+    // Nor send again an instance already in it: the same bytes are no
+    // more theirs than new ones, and are not acknowledged.
+    let copy = w
+        .client
+        .post(w.server.url("/dicom-web/studies"))
+        .bearer_auth(token("site_f"))
+        .header("content-type", web::stow_content_type())
+        .body(web::multipart_body(
+            &[("application/dicom", &body)],
+            web::BOUNDARY,
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(copy.status(), 409, "an identical copy refused");
+    let refused: Value = copy.json().unwrap();
+    assert_eq!(web::failed_sops(&refused)[0].1, 0x0124, "{refused}");
+    assert!(web::referenced_sops(&refused).is_empty(), "{refused}");
 
     // Worklist and report routes.
     let worklist = |u: &str| w.get("/api/worklist?status=all", Some(&token(u)));

@@ -174,6 +174,10 @@ pub trait Index: Send + Sync + 'static {
     /// The instance with this SOP Instance UID, if any.
     async fn find_instance(&self, sop_uid: &str) -> Result<Option<StoredInstance>, IndexError>;
 
+    /// Whether `site` may add instances to `study_uid`: a study not here
+    /// yet, or one the site already sent.
+    async fn site_may_add_to(&self, study_uid: &str, site: &str) -> Result<bool, IndexError>;
+
     /// Indexes an instance in one transaction, study and series rows and
     /// counters included. Duplicates are decided inside that transaction.
     async fn insert(

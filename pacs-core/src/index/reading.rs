@@ -60,11 +60,11 @@ pub(super) fn scope_condition(scope: &StudyScope, params: &mut Vec<Value>) -> Op
 /// Whether `site` may add an instance to `study_uid`: a new study, or one
 /// the site already sent.
 pub(super) fn may_add_to(
-    tx: &Transaction<'_>,
+    c: &rusqlite::Connection,
     study_uid: &str,
     site: &str,
 ) -> Result<bool, IndexError> {
-    let belongs: Option<bool> = tx
+    let belongs: Option<bool> = c
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM study_sites ss WHERE ss.study_uid = ?1 AND ss.site = ?2)
              FROM studies WHERE study_uid = ?1",

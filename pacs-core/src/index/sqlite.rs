@@ -557,6 +557,12 @@ impl Index for SqliteIndex {
         .await
     }
 
+    async fn site_may_add_to(&self, study_uid: &str, site: &str) -> Result<bool, IndexError> {
+        let (study, site) = (study_uid.to_owned(), site.to_owned());
+        self.read(move |c| super::reading::may_add_to(c, &study, &site))
+            .await
+    }
+
     async fn insert(
         &self,
         instance: NewInstance,
