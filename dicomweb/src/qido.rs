@@ -179,6 +179,9 @@ fn result(row: &SearchRow, q: &Query, base: &str) -> Map<String, Value> {
             if let Some(n) = row.columns {
                 put(&mut map, "00280011", "US", vec![json!(n)]);
             }
+            if let Some(n) = row.bits_allocated {
+                put(&mut map, "00280100", "US", vec![json!(n)]);
+            }
             if let Some(ts) = &row.transfer_syntax_uid {
                 put(&mut map, "00083002", "UI", vec![json!(ts)]);
             }

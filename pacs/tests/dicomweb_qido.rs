@@ -206,6 +206,8 @@ fn dicomweb_client_stores_and_finds_a_cyrillic_study() {
     for (n, i) in instances.iter().enumerate() {
         assert_eq!(int_value(i, "00200013"), Some(n as i64 + 1));
         assert_eq!(int_value(i, "00280010"), Some(128));
+        // Bits Allocated: of PS3.18's instance-level defaults.
+        assert_eq!(int_value(i, "00280100"), Some(16), "{i}");
         assert_eq!(
             string_value(i, "00081190"),
             Some(instance_url(&server, &ivanov, n as u32))

@@ -151,6 +151,8 @@ pub struct SearchRow {
     pub number_of_frames: Option<i64>,
     pub rows: Option<i64>,
     pub columns: Option<i64>,
+    /// Of an image the archive can decode (kept from its header).
+    pub bits_allocated: Option<i64>,
     pub transfer_syntax_uid: Option<String>,
     /// The DICOM JSON of one instance of the row's scope, when the query
     /// asks for attributes the index does not hold in columns.

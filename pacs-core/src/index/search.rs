@@ -320,6 +320,7 @@ pub fn run(c: &Connection, q: &Query) -> Result<Vec<SearchRow>, IndexError> {
                 "i.rows",
                 "i.columns",
                 "i.transfer_syntax_uid",
+                "json_extract(i.image, '$.bits_allocated')",
             ]);
             (
                 "instances i JOIN series se ON se.pk = i.series_pk JOIN studies st ON st.pk = se.study_pk",
@@ -409,7 +410,8 @@ pub fn run(c: &Connection, q: &Query) -> Result<Vec<SearchRow>, IndexError> {
             row.rows = r.get(k + 1)?;
             row.columns = r.get(k + 2)?;
             row.transfer_syntax_uid = r.get(k + 3)?;
-            k += 4;
+            row.bits_allocated = r.get(k + 4)?;
+            k += 5;
         }
         row.sample_metadata = r.get(k)?;
         if walk_column.is_some() {
