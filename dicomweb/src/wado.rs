@@ -251,15 +251,31 @@ pub async fn metadata(
     Ok(response(content_type, body))
 }
 
-/// Parses a frame list `1,2,3` (1-based).
+/// Parses a frame list `1,2,3` (1-based), its commas sent as they are or
+/// percent-encoded (`1%2C2`), as clients do either. A frame asked for
+/// twice is refused: the list would otherwise make a response of any
+/// size from one instance.
 pub fn frame_list(list: &str) -> Result<Vec<u32>, WebError> {
-    let frames: Result<Vec<u32>, _> = list.split(',').map(|f| f.trim().parse::<u32>()).collect();
-    match frames {
-        Ok(f) if !f.is_empty() && f.iter().all(|&n| n >= 1) && f.len() <= 10_000 => Ok(f),
-        _ => Err(WebError::bad_request(format!(
-            "frame list {list:?} is not a comma-separated list of frame numbers starting at 1"
-        ))),
+    let decoded = list.replace("%2C", ",").replace("%2c", ",");
+    let frames: Result<Vec<u32>, _> = decoded
+        .split(',')
+        .map(|f| f.trim().parse::<u32>())
+        .collect();
+    let frames = match frames {
+        Ok(f) if !f.is_empty() && f.iter().all(|&n| n >= 1) => f,
+        _ => {
+            return Err(WebError::bad_request(format!(
+                "frame list {decoded:?} is not a comma-separated list of frame numbers starting at 1"
+            )));
+        }
+    };
+    let mut seen = std::collections::HashSet::with_capacity(frames.len());
+    if let Some(again) = frames.iter().find(|n| !seen.insert(**n)) {
+        return Err(WebError::bad_request(format!(
+            "frame {again} is asked for more than once in {decoded:?}"
+        )));
     }
+    Ok(frames)
 }
 
 pub async fn frames(
@@ -290,8 +306,14 @@ pub async fn frames(
     let first = frame_bytes(&archive, &instance, numbers[0], &rendition).await?;
     let part_type = rendition.part_content_type();
     let media = rendition.media_type();
+    // Each part says which frame it is (PS3.18 §8.6.1.2).
+    let url = format!(
+        "{}/studies/{study}/series/{series}/instances/{sop}/frames",
+        req.base
+    );
+    let first_number = numbers[0];
     let rest = numbers[1..].to_vec();
-    let parts = stream::once(async move { Ok(first) })
+    let parts = stream::once(async move { Ok((first_number, first)) })
         .chain(stream::iter(rest).then(move |n| {
             let archive = archive.clone();
             let instance = instance.clone();
@@ -299,10 +321,16 @@ pub async fn frames(
             async move {
                 frame_bytes(&archive, &instance, n, &rendition)
                     .await
+                    .map(|b| (n, b))
                     .map_err(|e| std::io::Error::other(e.message))
             }
         }))
-        .map(move |r: Result<Bytes, std::io::Error>| r.map(|b| Part::new(part_type.clone(), b)));
+        .map(move |r: Result<(u32, Bytes), std::io::Error>| {
+            r.map(|(n, b)| {
+                Part::new(part_type.clone(), b)
+                    .with_header("Content-Location", format!("{url}/{n}"))
+            })
+        });
     Ok(multipart_response(media, parts))
 }
 

@@ -327,6 +327,19 @@ fn metadata_bulk_data_and_frames_give_the_source_pixels() {
         let r = get(&format!("{url}/frames/{bad}"), Some(OCTET_STREAM));
         assert_eq!(r.status, 400, "frames/{bad}: {}", r.text());
     }
+    // A percent-encoded comma is a comma; a frame asked for twice (which
+    // would let one URL stream an instance without end) is refused.
+    for twice in ["1,1", "1%2C1", "1%2c1"] {
+        let r = get(&format!("{url}/frames/{twice}"), Some(OCTET_STREAM));
+        assert_eq!(r.status, 400, "frames/{twice}: {}", r.text());
+        assert!(r.text().contains("more than once"), "{}", r.text());
+    }
+    // Each frame part says which frame it is.
+    let parts = get(&format!("{url}/frames/1"), Some(OCTET_STREAM)).parts();
+    assert_eq!(
+        parts[0].content_location.as_deref(),
+        Some(format!("{url}/frames/1").as_str())
+    );
 
     // dicomweb-client: the same through a real client
     let Some(py) = web::python_or_skip("metadata_bulk_data_and_frames (dicomweb-client part)")
