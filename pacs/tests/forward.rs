@@ -318,6 +318,21 @@ fn an_unreachable_node_is_retried_then_dead_lettered_and_an_operator_retry_deliv
         .send()
         .expect("retry");
     assert_eq!(reply.status(), 404);
+    // Nor is one named by something that is no job number.
+    for (method, path) in [
+        (reqwest::Method::POST, "/api/forwarding/jobs/abc/retry"),
+        (reqwest::Method::GET, "/api/forwarding/jobs/abc"),
+    ] {
+        let reply = http()
+            .request(method, edge.url(path))
+            .send()
+            .expect("request");
+        assert_eq!(reply.status(), 404, "{path}");
+        assert!(
+            reply.text().unwrap_or_default().contains("numbered"),
+            "{path}"
+        );
+    }
     edge.stop();
 }
 

@@ -58,11 +58,14 @@ pub fn routes(
 
     let one = base
         .and(warp::path("jobs"))
-        .and(warp::path::param::<i64>())
+        .and(warp::path::param::<String>())
         .and(warp::path::end())
         .and(warp::get())
         .and(with_outbox.clone())
-        .then(|id: i64, outbox: Arc<dyn Outbox>| async move {
+        .then(|id: String, outbox: Arc<dyn Outbox>| async move {
+            let Ok(id) = id.parse::<i64>() else {
+                return not_a_job(&id);
+            };
             match outbox.job(id).await {
                 Ok(Some((job, events))) => {
                     warp::reply::json(&json!({ "job": job, "events": events })).into_response()
@@ -74,14 +77,17 @@ pub fn routes(
 
     let action = base
         .and(warp::path("jobs"))
-        .and(warp::path::param::<i64>())
+        .and(warp::path::param::<String>())
         .and(warp::path::param::<String>())
         .and(warp::path::end())
         .and(warp::post())
         .and(with_outbox)
-        .then(move |id: i64, action: String, outbox: Arc<dyn Outbox>| {
+        .then(move |id: String, action: String, outbox: Arc<dyn Outbox>| {
             let wake = wake.clone();
             async move {
+                let Ok(id) = id.parse::<i64>() else {
+                    return not_a_job(&id);
+                };
                 let done = match action.as_str() {
                     "retry" => outbox.retry(id, now_millis()).await,
                     "cancel" => outbox.cancel(id, now_millis()).await,
@@ -215,5 +221,13 @@ fn index_failed(e: pacs_core::IndexError) -> Response {
     problem(
         StatusCode::SERVICE_UNAVAILABLE,
         &format!("the index failed: {e}"),
+    )
+}
+
+/// The answer to a job id in the path that is no job's number.
+fn not_a_job(segment: &str) -> Response {
+    problem(
+        StatusCode::NOT_FOUND,
+        &format!("no forwarding job {segment:?}: jobs are numbered"),
     )
 }
