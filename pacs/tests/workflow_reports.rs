@@ -157,6 +157,28 @@ fn a_report_from_draft_to_signed_addendum_with_its_outputs_and_audit() {
         json!({"series_uid": series_uid, "sop_uid": sop, "frame": 1}),
     );
     assert_eq!(status, 200, "{body}");
+    // Only an image of this study, and a frame it has.
+    let (fergana_series, fergana_sop) = nth_instance(&w, &w.fergana, &rad, 0);
+    for (asked, expected) in [
+        (
+            json!({"series_uid": fergana_series, "sop_uid": fergana_sop}),
+            404,
+        ),
+        (json!({"series_uid": series_uid, "sop_uid": "1.2.3.4"}), 404),
+        (
+            json!({"series_uid": series_uid, "sop_uid": sop, "frame": 99999}),
+            400,
+        ),
+    ] {
+        let (status, body) = w.post(&format!("/api/studies/{a}/key-images"), &rad, asked.clone());
+        assert_eq!(status, expected, "{asked}: {body}");
+    }
+    let (_, report) = w.get(&format!("/api/studies/{a}/report"), Some(&rad));
+    assert_eq!(
+        report["key_images"].as_array().map(Vec::len),
+        Some(1),
+        "{report}"
+    );
     let (status, _) = w.post(
         &format!("/api/studies/{a}/critical"),
         &rad,

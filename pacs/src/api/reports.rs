@@ -204,14 +204,32 @@ async fn change(
                     "a key image needs series_uid and sop_uid".into(),
                 ));
             };
-            for uid in [&series_uid, &sop_uid] {
+            let uid = |uid: &str| {
                 pacs_core::Uid::parse(uid)
-                    .map_err(|e| ApiError::BadRequest(format!("invalid UID: {e}")))?;
+                    .map_err(|e| ApiError::BadRequest(format!("invalid UID: {e}")))
+            };
+            let frame = body.frame.unwrap_or(1).max(1);
+            // Only an image of this study, and a frame it has: the report,
+            // its PDF and everyone reading it show what is marked here.
+            let instance = state
+                .archive
+                .instance(&uid(&study)?, &uid(&series_uid)?, &uid(&sop_uid)?)
+                .await
+                .map_err(|_| {
+                    ApiError::NotFound(format!(
+                        "no image {sop_uid} in series {series_uid} of this study"
+                    ))
+                })?;
+            let frames = instance.image.as_ref().map_or(0, |i| i.number_of_frames);
+            if u64::from(frame) > u64::from(frames) {
+                return Err(ApiError::BadRequest(format!(
+                    "image {sop_uid} has {frames} frame(s), not {frame}"
+                )));
             }
             let image = KeyImageRef {
                 series_uid,
                 sop_uid,
-                frame: body.frame.unwrap_or(1).max(1),
+                frame,
             };
             let marked = store
                 .set_key_image(&study, &image, &user, true, now)
