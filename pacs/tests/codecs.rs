@@ -390,6 +390,20 @@ fn instances_from_other_encoders_are_served_every_way() {
             Some(v.ts)
         );
 
+        // a client that names no type gets the default: uncompressed
+        for accept in [None, Some("*/*")] {
+            let parts = get(&format!("{url}/frames/1"), accept).parts();
+            assert!(
+                parts[0]
+                    .content_type
+                    .starts_with("application/octet-stream"),
+                "{} with Accept {accept:?}: {}",
+                v.name,
+                parts[0].content_type
+            );
+            assert_eq!(parts[0].body.len(), reference.len(), "{}", v.name);
+        }
+
         // uncompressed frame
         let parts = get(&format!("{url}/frames/1"), Some(OCTET_STREAM)).parts();
         assert_eq!(parts.len(), 1);

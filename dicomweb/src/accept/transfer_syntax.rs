@@ -242,11 +242,25 @@ impl FrameRendition {
 /// the stored UID, as OHIF asks), and uncompressed little-endian pixels. A
 /// range without `transfer-syntax` means the default syntax of its media
 /// type (PS3.18 Table 8.7.3-5: `image/jpeg` alone means JPEG lossless
-/// 1.2.840.10008.1.2.4.70). Ties favour the stored bitstream.
+/// 1.2.840.10008.1.2.4.70). Ties favour the stored bitstream, except for
+/// a client that names no type at all (no Accept, `*/*`,
+/// `multipart/related` without one): it gets the default, uncompressed
+/// pixels in explicit VR little endian (PS3.18 §8.7.3), as from any
+/// other archive.
 pub fn negotiate_frames(
     ranges: &[MediaRange],
     stored_ts: &str,
 ) -> Result<FrameRendition, NotAcceptable> {
+    let names_a_type = ranges.iter().filter(|r| r.q() > 0.0).any(|r| {
+        let m = r.media_type();
+        let wildcard = m.main_type() == "*" || m.subtype() == "*";
+        let untyped_multipart =
+            m.is("multipart", "related") && m.param("type").is_none_or(|t| t.trim() == "*/*");
+        !(wildcard || untyped_multipart) || m.param("transfer-syntax").is_some()
+    });
+    if !names_a_type && ranges.iter().any(|r| r.q() > 0.0) {
+        return Ok(FrameRendition::Uncompressed);
+    }
     let stored = clean_uid(stored_ts);
     let mut offers = Vec::new();
     if !NATIVE.contains(&stored) {

@@ -273,12 +273,32 @@ fn frames_uncompressed() {
         )
         .is_err()
     );
-    // */* is met by the default of each media type; ties favour stored.
+    // A client that names no type gets the default: uncompressed.
+    for accept in [
+        "*/*",
+        "multipart/related",
+        "multipart/*",
+        "multipart/related; type=\"*/*\"",
+    ] {
+        assert_eq!(
+            frames(accept, JLS_LOSSLESS),
+            Ok(FrameRendition::Uncompressed),
+            "{accept}"
+        );
+    }
+    assert_eq!(frames("*/*", JLS_NEAR), Ok(FrameRendition::Uncompressed));
+    // One that names the stored one among others gets it; ties favour it.
     assert_eq!(
-        frames("*/*", JLS_LOSSLESS),
+        frames("multipart/related; type=image/jls, */*", JLS_LOSSLESS),
         stored("image/jls", JLS_LOSSLESS)
     );
-    assert_eq!(frames("*/*", JLS_NEAR), Ok(FrameRendition::Uncompressed));
+    assert_eq!(
+        frames(
+            "multipart/related; type=\"*/*\"; transfer-syntax=*",
+            JLS_LOSSLESS
+        ),
+        stored("image/jls", JLS_LOSSLESS)
+    );
     assert_eq!(
         frames(
             "multipart/related; type=image/jls, multipart/related; type=application/octet-stream; q=0.5",
