@@ -44,6 +44,14 @@ impl WebError {
             warp::http::header::CONTENT_TYPE,
             warp::http::HeaderValue::from_static("text/plain; charset=utf-8"),
         );
+        // A 401 says how to authenticate (RFC 9110 §11.6.1): with a bearer
+        // token, as the archive's other routes ask.
+        if self.status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(
+                warp::http::header::WWW_AUTHENTICATE,
+                warp::http::HeaderValue::from_static("Bearer realm=\"pacs\""),
+            );
+        }
         r
     }
 }

@@ -57,6 +57,16 @@ fn every_role_against_every_route() {
         assert_eq!(status, 401, "{path} without a session");
         let (status, _) = w.get(path, Some("not-a-token"));
         assert_eq!(status, 401, "{path} with a made-up token");
+        // Each 401 says how to authenticate (RFC 9110 §11.6.1).
+        let reply = w.client.get(w.server.url(path)).send().unwrap();
+        assert_eq!(
+            reply
+                .headers()
+                .get("www-authenticate")
+                .and_then(|v| v.to_str().ok()),
+            Some("Bearer realm=\"pacs\""),
+            "{path}"
+        );
     }
     assert_eq!(w.get("/healthz", None).0, 200);
 
