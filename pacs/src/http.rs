@@ -59,8 +59,22 @@ pub async fn serve<F>(
             hyper::service::service_fn(move |mut request: http::Request<hyper::body::Incoming>| {
                 let client = trusted_proxies.client(peer, request.headers());
                 request.extensions_mut().insert(PeerAddr(client));
+                let private = holds_patient_data(request.uri().path());
                 let mut service = service.clone();
-                tower_service::Service::call(&mut service, request)
+                let answer = tower_service::Service::call(&mut service, request);
+                async move {
+                    let mut response = answer.await?;
+                    // Patient data stays out of the browser's disk cache on
+                    // a reading room's shared computer.
+                    let headers = response.headers_mut();
+                    if private && !headers.contains_key(http::header::CACHE_CONTROL) {
+                        headers.insert(
+                            http::header::CACHE_CONTROL,
+                            http::HeaderValue::from_static("no-store"),
+                        );
+                    }
+                    Ok::<_, Infallible>(response)
+                }
             });
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
@@ -78,6 +92,14 @@ pub async fn serve<F>(
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// Whether answers under `path` may hold patient data (everything but the
+/// viewer's files and the health check).
+fn holds_patient_data(path: &str) -> bool {
+    ["/dicom-web", "/api/", "/share/"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
 }
 
 /// The request's client address (see [`crate::client_address`]).

@@ -57,6 +57,19 @@ fn every_role_against_every_route() {
         assert_eq!(status, 401, "{path} without a session");
         let (status, _) = w.get(path, Some("not-a-token"));
         assert_eq!(status, 401, "{path} with a made-up token");
+        // Nothing of it is kept in the browser's disk cache.
+        assert_eq!(
+            w.client
+                .get(w.server.url(path))
+                .bearer_auth(token("admin"))
+                .send()
+                .unwrap()
+                .headers()
+                .get("cache-control")
+                .and_then(|v| v.to_str().ok()),
+            Some("no-store"),
+            "{path}"
+        );
         // Each 401 says how to authenticate (RFC 9110 §11.6.1).
         let reply = w.client.get(w.server.url(path)).send().unwrap();
         assert_eq!(
