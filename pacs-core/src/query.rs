@@ -474,8 +474,11 @@ pub fn parse_value(attribute: Attribute, raw: &str) -> Result<MatchValue, String
 
 fn range(raw: &str, exact_len: usize, what: &str) -> Result<MatchValue, String> {
     let raw = raw.trim().replace('.', "").replace('-', "~");
-    let valid =
-        |s: &str| s.bytes().all(|b| b.is_ascii_digit()) && (exact_len == 0 || s.len() == exact_len);
+    let valid = |s: &str| {
+        s.bytes().all(|b| b.is_ascii_digit())
+            && (exact_len == 0 || s.len() == exact_len)
+            && (exact_len != 8 || is_calendar_date(s))
+    };
     // dates in ISO form (2024-01-31) are accepted too: re-join their parts
     let raw = if raw.matches('~').count() == 2 || raw.matches('~').count() == 5 {
         iso_dates(&raw)
@@ -517,6 +520,14 @@ fn time_range(raw: &str) -> Result<MatchValue, String> {
         {
             return None;
         }
+        // Hours, minutes and seconds in range (60: a leap second).
+        let limits = [23, 59, 60];
+        for (i, limit) in limits.iter().enumerate().take(whole.len() / 2) {
+            let unit: u32 = whole[2 * i..2 * i + 2].parse().ok()?;
+            if unit > *limit {
+                return None;
+            }
+        }
         let fraction = fraction.trim_end_matches('0');
         Some(if fraction.is_empty() {
             whole.to_owned()
@@ -541,6 +552,24 @@ fn time_range(raw: &str) -> Result<MatchValue, String> {
             }
         }
     }
+}
+
+/// Whether `yyyymmdd` (eight digits) is a day of the calendar: a search
+/// for 20251301 is a mistake to say, not a search that finds nothing.
+fn is_calendar_date(yyyymmdd: &str) -> bool {
+    let part = |r: std::ops::Range<usize>| yyyymmdd.get(r).and_then(|p| p.parse::<u32>().ok());
+    let (Some(year), Some(month), Some(day)) = (part(0..4), part(4..6), part(6..8)) else {
+        return false;
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&day)
 }
 
 /// `2024~01~31` → `20240131`; `2024~01~01~2024~12~31` → `20240101~20241231`.
@@ -644,6 +673,21 @@ mod tests {
         let (q, _) = Query::from_pairs(Level::Study, [("StudyDate", "2024-01-31")]).unwrap();
         assert_eq!(q.matches[0].value, MatchValue::Exact("20240131".into()));
         assert!(Query::from_pairs(Level::Study, [("StudyDate", "yesterday")]).is_err());
+        for (key, impossible) in [
+            ("StudyDate", "20251301"),
+            ("StudyDate", "20250230"),
+            ("StudyDate", "20250101-20251332"),
+            ("StudyTime", "25"),
+            ("StudyTime", "1261"),
+            ("StudyTime", "9999"),
+        ] {
+            assert!(
+                Query::from_pairs(Level::Study, [(key, impossible)]).is_err(),
+                "{key}={impossible}"
+            );
+        }
+        let (q, _) = Query::from_pairs(Level::Study, [("StudyDate", "20240229")]).unwrap();
+        assert_eq!(q.matches.len(), 1);
         assert!(Query::from_pairs(Level::Study, [("StudyInstanceUID", "../x")]).is_err());
         assert!(Query::from_pairs(Level::Study, [("limit", "-1")]).is_err());
         // A slip of the keyboard is no search of everything.

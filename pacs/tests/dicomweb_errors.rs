@@ -73,6 +73,8 @@ fn unknown_resources_are_404_and_invalid_uids_400() {
 
     for query in [
         "/studies?StudyDate=yesterday",
+        "/studies?StudyDate=20251301",
+        "/studies?StudyTime=25",
         "/studies?limit=-1",
         "/studies?StudyInstanceUID=../x",
     ] {
