@@ -120,38 +120,30 @@ fn every_role_against_every_route() {
 
     // Storing (STOW-RS): sites and admins only.
     let body = std::fs::read(&w.andijan_files[0]).unwrap();
+    let stow = |user: &str, instance: &[u8]| {
+        w.client
+            .post(w.server.url("/dicom-web/studies"))
+            .bearer_auth(token(user))
+            .header("content-type", web::stow_content_type())
+            .body(web::multipart_body(
+                &[("application/dicom", instance)],
+                web::BOUNDARY,
+            ))
+            .send()
+            .unwrap()
+    };
     for (user, expected) in [
         ("site_a", 200),
         ("admin", 200),
         ("rad1", 403),
         ("yusupov", 403),
     ] {
-        let reply = w
-            .client
-            .post(w.server.url("/dicom-web/studies"))
-            .bearer_auth(token(user))
-            .header("content-type", web::stow_content_type())
-            .body(web::multipart_body(
-                &[("application/dicom", &body)],
-                web::BOUNDARY,
-            ))
-            .send()
-            .unwrap();
+        let reply = stow(user, &body);
         assert_eq!(reply.status().as_u16(), expected, "{user} storing");
     }
 
     // A site cannot add to another site's study (and so come to see it).
-    let intruder = w
-        .client
-        .post(w.server.url("/dicom-web/studies"))
-        .bearer_auth(token("site_f"))
-        .header("content-type", web::stow_content_type())
-        .body(web::multipart_body(
-            &[("application/dicom", &extra_slice(&w))],
-            web::BOUNDARY,
-        ))
-        .send()
-        .unwrap();
+    let intruder = stow("site_f", &extra_slice(&w));
     assert_eq!(intruder.status(), 409, "refused");
     let refused: Value = intruder.json().unwrap();
     assert_eq!(web::failed_sops(&refused)[0].1, 0x0124, "{refused}");
@@ -174,17 +166,7 @@ fn every_role_against_every_route() {
     assert_eq!(w.studies_seen(&token("site_f")), vec![f.clone()]);
     // Nor send again an instance already in it: the same bytes are no
     // more theirs than new ones, and are not acknowledged.
-    let copy = w
-        .client
-        .post(w.server.url("/dicom-web/studies"))
-        .bearer_auth(token("site_f"))
-        .header("content-type", web::stow_content_type())
-        .body(web::multipart_body(
-            &[("application/dicom", &body)],
-            web::BOUNDARY,
-        ))
-        .send()
-        .unwrap();
+    let copy = stow("site_f", &body);
     assert_eq!(copy.status(), 409, "an identical copy refused");
     let refused: Value = copy.json().unwrap();
     assert_eq!(web::failed_sops(&refused)[0].1, 0x0124, "{refused}");
