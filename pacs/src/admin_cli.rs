@@ -237,7 +237,7 @@ pub async fn user(config: &Config, command: UserCommand) -> Result<ExitCode> {
                     "{}\t{}\t{}\t{}{}",
                     a.username,
                     a.role.as_str(),
-                    a.site.as_deref().unwrap_or("-"),
+                    what_it_sees(&a),
                     a.display_name,
                     if a.disabled { "\t(disabled)" } else { "" }
                 );
@@ -245,6 +245,18 @@ pub async fn user(config: &Config, command: UserCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Which studies an account sees, as `pacs user list` says it: a site's,
+/// the sites a radiologist reads, a referring doctor's name.
+fn what_it_sees(a: &Account) -> String {
+    match a.role {
+        Role::Site => format!("site {}", a.site.as_deref().unwrap_or("-")),
+        Role::Radiologist if a.reading_sites.is_empty() => "reads every site".into(),
+        Role::Radiologist => format!("reads {}", a.reading_sites.join(",")),
+        Role::Referrer => format!("physician {}", a.physician_name.as_deref().unwrap_or("-")),
+        Role::Admin => "everything".into(),
+    }
 }
 
 pub async fn site(config: &Config, command: SiteCommand) -> Result<ExitCode> {

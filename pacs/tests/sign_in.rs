@@ -443,3 +443,35 @@ fn a_sign_in_is_taken_in_json_only() {
         .unwrap();
     assert_eq!(reply.status(), 200);
 }
+
+#[test]
+fn the_account_list_says_what_each_account_sees() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    common::accounts::add_site(&data, "andijan", "ANDIJAN_CT", "urgent");
+    add_user(&data, "admin", "admin", &[]);
+    add_user(&data, "rad1", "radiologist", &[]);
+    add_user(&data, "rad_a", "radiologist", &["--reads", "andijan"]);
+    add_user(&data, "desk", "site", &["--site", "andijan"]);
+    add_user(
+        &data,
+        "yusupov",
+        "referrer",
+        &["--physician", "Yusupov^Akmal"],
+    );
+    let listed = common::accounts::pacs_cli(&data, &["user", "list"], "");
+    let sees = |name: &str| -> String {
+        listed
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}\t")))
+            .and_then(|l| l.split('\t').nth(2))
+            .unwrap_or_else(|| panic!("{name} in {listed}"))
+            .to_owned()
+    };
+    assert_eq!(sees("admin"), "everything");
+    assert_eq!(sees("rad1"), "reads every site");
+    assert_eq!(sees("rad_a"), "reads andijan");
+    assert_eq!(sees("desk"), "site andijan");
+    assert_eq!(sees("yusupov"), "physician Yusupov^Akmal");
+}
