@@ -279,7 +279,7 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
             "no web viewer files found (build them with scripts/build-viewer.sh or pass --viewer-dir); serving DICOMweb only"
         ),
     }
-    let routes = health(ready.clone(), services.index.clone())
+    let routes = health(ready.clone(), services.index.clone(), auth.clone())
         .or(dicomweb::routes(web))
         .unify()
         .or(crate::auth::routes::routes(auth.clone(), oidc))
@@ -390,17 +390,23 @@ fn deid_config(config: &Config) -> Result<pacs_core::deid::DeidConfig> {
 }
 
 /// `GET /healthz`: 200 once the archive is ready, 503 while starting or
-/// stopping, with totals as JSON.
+/// stopping, as JSON. The totals of studies, series and instances are
+/// for an administrator (or anyone, on an archive without accounts), not
+/// for whoever can reach the port.
 fn health(
     ready: Arc<AtomicBool>,
     index: Arc<dyn Index>,
+    auth: Arc<Auth>,
 ) -> warp::filters::BoxedFilter<(warp::reply::Response,)> {
     warp::path("healthz")
         .and(warp::path::end())
         .and(warp::get())
-        .then(move || {
+        .and(warp::header::headers_cloned())
+        .and(crate::http::client_addr())
+        .then(move |headers, peer| {
             let ready = ready.clone();
             let index = index.clone();
+            let auth = auth.clone();
             async move {
                 use warp::Reply;
                 let status = if ready.load(Ordering::Acquire) {
@@ -409,7 +415,17 @@ fn health(
                     warp::http::StatusCode::SERVICE_UNAVAILABLE
                 };
                 let body = match index.totals().await {
-                    Ok(t) => serde_json::json!({ "ready": status.is_success(), "totals": t }),
+                    Ok(t) => {
+                        let mut body = serde_json::json!({ "ready": status.is_success() });
+                        let admin = auth
+                            .principal(&headers, peer)
+                            .await
+                            .is_ok_and(|p| p.role == pacs_core::workflow::Role::Admin);
+                        if admin {
+                            body["totals"] = serde_json::json!(t);
+                        }
+                        body
+                    }
                     Err(e) => serde_json::json!({ "ready": false, "error": e.to_string() }),
                 };
                 let status = if body["ready"] == true {

@@ -81,7 +81,14 @@ fn every_role_against_every_route() {
             "{path}"
         );
     }
-    assert_eq!(w.get("/healthz", None).0, 200);
+    let (status, health) = w.get("/healthz", None);
+    assert_eq!(status, 200);
+    // How much the archive holds is for an administrator.
+    assert!(health.get("totals").is_none(), "{health}");
+    let (_, health) = w.get("/healthz", Some(&token("rad1")));
+    assert!(health.get("totals").is_none(), "{health}");
+    let (_, health) = w.get("/healthz", Some(&token("admin")));
+    assert_eq!(health["totals"]["studies"], 2, "{health}");
 
     // Who sees which studies (QIDO-RS).
     let both = sorted(vec![a.clone(), f.clone()]);
