@@ -510,6 +510,9 @@ pub trait Workflow: Send + Sync {
         attempt: SignInAttempt<'_>,
         now: Millis,
     ) -> Result<(), IndexError>;
+    /// The failed sign-ins remembered under each name, all addresses
+    /// together: (name, failures, the last one's time).
+    async fn failures_by_name(&self) -> Result<Vec<(String, u64, Millis)>, IndexError>;
 
     // sites
     async fn put_site(&self, site: SiteRecord) -> Result<(), IndexError>;

@@ -208,6 +208,23 @@ fn guessing_one_name_from_many_addresses_spares_the_browsers_it_signed_in_from()
             assert_locked(reply);
         }
     }
+    // An administrator sees that the name is under attack.
+    let client = http();
+    let admin = common::accounts::login(&client, &server.url(""), "admin");
+    let users: Value = client
+        .get(server.url("/api/users"))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let rad1 = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "rad1")
+        .unwrap();
+    assert_eq!(rad1["locked"], true, "{users}");
     // A browser the name never signed in from waits, right password or
     // not, and so does one with a made-up cookie.
     let elsewhere = client_from("127.0.0.20");

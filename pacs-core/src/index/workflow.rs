@@ -241,6 +241,20 @@ impl Workflow for SqliteIndex {
             .await
     }
 
+    async fn failures_by_name(&self) -> Result<Vec<(String, u64, Millis)>, IndexError> {
+        self.read(|c| {
+            Ok(c.prepare(
+                "SELECT username, sum(failures), max(last_at) FROM sign_in_failures
+                 GROUP BY username",
+            )?
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
     async fn put_site(&self, site: SiteRecord) -> Result<(), IndexError> {
         self.write(move |tx| {
             tx.execute(

@@ -152,6 +152,22 @@ async fn audit_export(
 async fn users(state: Arc<ApiState>, who: Result<Principal, AuthError>) -> Result<Value, ApiError> {
     caller(&state.auth, who, Action::Administer).await?;
     let accounts = state.store.accounts().await?;
+    let now = now_millis();
+    // Refused to browsers it never signed in from: guessed at from many
+    // addresses (see `[auth] max_failures_per_account`).
+    let settings = &state.auth.settings;
+    let guessed: std::collections::HashSet<String> = state
+        .store
+        .failures_by_name()
+        .await?
+        .into_iter()
+        .filter(|(_, failures, last)| {
+            settings.max_account_failures > 0
+                && *failures >= u64::from(settings.max_account_failures)
+                && last.saturating_add(millis(settings.lockout)) > now
+        })
+        .map(|(name, _, _)| name)
+        .collect();
     Ok(json!(
         accounts
             .iter()
@@ -163,7 +179,7 @@ async fn users(state: Arc<ApiState>, who: Result<Principal, AuthError>) -> Resul
                 "reading_sites": a.reading_sites,
                 "physician_name": a.physician_name,
                 "disabled": a.disabled,
-                "locked": a.locked_until > now_millis(),
+                "locked": a.locked_until > now || guessed.contains(&a.username),
             }))
             .collect::<Vec<_>>()
     ))
