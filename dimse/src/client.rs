@@ -79,6 +79,10 @@ pub enum ScuError {
     },
     #[error("{called} accepted no presentation context for SOP class {sop_class}")]
     NoContext { called: String, sop_class: String },
+    /// The node answered, and took none of the SOP classes and transfer
+    /// syntaxes proposed.
+    #[error("{called} accepts none of the SOP classes and transfer syntaxes proposed")]
+    NothingAccepted { called: String },
     #[error("{called} did not answer within {timeout:?}")]
     Timeout { called: String, timeout: Duration },
     #[error("the association with {called} failed: {reason}")]
@@ -116,6 +120,11 @@ impl StoreScu {
                 return Err(ScuError::Timeout {
                     called: options.called_ae_title.clone(),
                     timeout: options.timeout,
+                });
+            }
+            Ok(Err(dicom_ul::association::Error::NoAcceptedPresentationContexts { .. })) => {
+                return Err(ScuError::NothingAccepted {
+                    called: options.called_ae_title.clone(),
                 });
             }
             Ok(Err(e)) => {

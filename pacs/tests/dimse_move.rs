@@ -159,3 +159,67 @@ fn movescu_sends_a_study_to_a_configured_node_bit_exact() {
     assert_eq!(failed, expected);
     server.stop();
 }
+
+/// A pynetdicom node that answers associations but takes no storage SOP
+/// class, stopped when dropped.
+struct PickyNode {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl PickyNode {
+    fn start() -> PickyNode {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/picky_scp.py");
+        let child = Command::new(common::python())
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .arg(script)
+            .args([&port.to_string(), "PICKY"])
+            .spawn()
+            .expect("start the picky node");
+        let node = PickyNode { child, port };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the picky node never listened"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        node
+    }
+}
+
+impl Drop for PickyNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A destination that answers but takes none of the study's SOP classes:
+/// A702 with every instance named, and a comment that says so rather than
+/// that the node cannot be reached.
+#[test]
+fn a_destination_that_takes_none_of_the_sop_classes_is_named_for_it() {
+    let picky = PickyNode::start();
+    let config = format!(
+        "[[dicom_nodes]]\nae_title = \"PICKY\"\nhost = \"127.0.0.1\"\nport = {}\n",
+        picky.port
+    );
+    let (_dir, server, ivanov, _karimov) = archive_with(Some(&config));
+    let study = format!("StudyInstanceUID={}", ivanov.study.study_uid);
+    let responses = pynetdicom(&server, "move.py", &["PICKY", "STUDY", &study], &[]);
+    let last = responses.last().expect("a final response");
+    assert_eq!(last["status"], "0xA702", "{responses:?}");
+    assert_eq!(last["failed"], 3, "{responses:?}");
+    let comment = last["comment"].as_str().unwrap_or_default();
+    assert!(
+        comment.contains("PICKY") && comment.contains("SOP class"),
+        "{responses:?}"
+    );
+}

@@ -10,7 +10,7 @@ use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::association::{AssociationEnd, Context, MAX_ERROR_COMMENT, Session};
 use super::sub_operations::{SubOperations, failed_uid_list};
-use crate::client::StoreScu;
+use crate::client::{ScuError, StoreScu};
 use crate::command::{Command, CommandField};
 use crate::message::{Assembler, pdvs};
 use crate::server::negotiation::{FIND_SOP_CLASSES, GET_SOP_CLASSES, MOVE_SOP_CLASSES};
@@ -243,12 +243,13 @@ impl Session {
                 else {
                     return Ok(());
                 };
-                response.error_comment = Some(
-                    format!("cannot reach {called}")
-                        .chars()
-                        .take(MAX_ERROR_COMMENT)
-                        .collect(),
-                );
+                let said = match error {
+                    ScuError::NothingAccepted { .. } => {
+                        format!("{called} takes none of these SOP classes")
+                    }
+                    _ => format!("cannot reach {called}"),
+                };
+                response.error_comment = Some(said.chars().take(MAX_ERROR_COMMENT).collect());
                 counts.failed = retrieval.sop_instance_uids;
                 counts.write_to(&mut response, false);
                 let identifier = failed_uid_list(&counts.failed, &context.transfer_syntax);

@@ -28,7 +28,12 @@ def main() -> int:
         if not status:
             print(json.dumps({"status": None}), flush=True)
             continue
-        print(json.dumps({**sub_operations(status), "failed_uids": failed_uids(answer)}), flush=True)
+        said = {
+            **sub_operations(status),
+            "failed_uids": failed_uids(answer),
+            "comment": status.get("ErrorComment"),
+        }
+        print(json.dumps(said), flush=True)
     assoc.release()
     return 0
 
