@@ -96,6 +96,26 @@ fn audit(server: &Server, action: &str) -> Vec<Value> {
     events
 }
 
+/// Whether the administrator's account list shows `name` as locked.
+fn shown_locked(server: &Server, name: &str) -> bool {
+    let client = http();
+    let admin = common::accounts::login(&client, &server.url(""), "admin");
+    let users: Value = client
+        .get(server.url("/api/users"))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let account = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == name)
+        .unwrap_or_else(|| panic!("{name} in {users}"));
+    account["locked"] == true
+}
+
 fn addresses(events: &[Value]) -> Vec<&str> {
     events
         .iter()
@@ -118,22 +138,7 @@ fn a_guesser_elsewhere_does_not_lock_a_person_out() {
     let desk = client_from("127.0.0.1");
     assert_eq!(sign_in(&desk, &server, "rad1", PASSWORD).status(), 200);
     // An admin sees that the name is under attack.
-    let client = http();
-    let admin = common::accounts::login(&client, &server.url(""), "admin");
-    let users: Value = client
-        .get(server.url("/api/users"))
-        .bearer_auth(&admin)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let rad1 = users
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["username"] == "rad1")
-        .unwrap();
-    assert_eq!(rad1["locked"], true, "{users}");
+    assert!(shown_locked(&server, "rad1"));
 
     // A name with no account is answered exactly alike: a refusal tells
     // nothing of which names exist.
@@ -209,22 +214,7 @@ fn guessing_one_name_from_many_addresses_spares_the_browsers_it_signed_in_from()
         }
     }
     // An administrator sees that the name is under attack.
-    let client = http();
-    let admin = common::accounts::login(&client, &server.url(""), "admin");
-    let users: Value = client
-        .get(server.url("/api/users"))
-        .bearer_auth(&admin)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let rad1 = users
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["username"] == "rad1")
-        .unwrap();
-    assert_eq!(rad1["locked"], true, "{users}");
+    assert!(shown_locked(&server, "rad1"));
     // A browser the name never signed in from waits, right password or
     // not, and so does one with a made-up cookie.
     let elsewhere = client_from("127.0.0.20");

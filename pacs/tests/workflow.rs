@@ -701,22 +701,7 @@ fn names_match_whatever_padding_they_came_with() {
         21,
         "YUSUPOV^Akmal^^=Юсупов^Акмал^^",
     );
-    let mut args = vec![
-        "-aet".to_owned(),
-        "FERGANA_CT".into(),
-        "-aec".into(),
-        common::AE_TITLE.into(),
-        "127.0.0.1".into(),
-        w.server.dicom_port(),
-    ];
-    args.extend(files.iter().map(|f| f.display().to_string()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = dcmtk("storescu", &args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    two_sites::store_as(&w.server, "FERGANA_CT", &files);
 
     let yusupov = w.token("yusupov");
     let seen = w.studies_seen(&yusupov);

@@ -51,6 +51,26 @@ pub fn write_study(
     (spec.study.study_uid.clone(), files)
 }
 
+/// Sends `files` with dcmtk's `storescu` as the modality `calling_ae`.
+pub fn store_as(server: &Server, calling_ae: &str, files: &[PathBuf]) {
+    let mut args = vec![
+        "-aet".to_owned(),
+        calling_ae.into(),
+        "-aec".into(),
+        crate::common::AE_TITLE.into(),
+        "127.0.0.1".into(),
+        server.dicom_port(),
+    ];
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = dcmtk("storescu", &args);
+    assert!(
+        out.status.success(),
+        "storescu: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -121,22 +141,7 @@ pub fn world() -> World {
         12,
         "Other^Doctor",
     );
-    let mut args = vec![
-        "-aet".to_owned(),
-        "FERGANA_CT".into(),
-        "-aec".into(),
-        crate::common::AE_TITLE.into(),
-        "127.0.0.1".into(),
-        server.dicom_port(),
-    ];
-    args.extend(fergana_files.iter().map(|f| f.display().to_string()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = dcmtk("storescu", &args);
-    assert!(
-        out.status.success(),
-        "storescu: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    store_as(&server, "FERGANA_CT", &fergana_files);
 
     World {
         _dir: dir,
