@@ -14,7 +14,9 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
-pub use reader::{Item, Limits, MultipartReader, OVERSIZED_HEAD_BYTES, OversizedPart, Part};
+pub use reader::{
+    Item, Limits, MultipartReader, OVERSIZED_HEAD_BYTES, OversizedPart, Part, UnfinishedPart,
+};
 pub use writer::{MultipartBody, MultipartWriter, OutgoingPart, PartBody};
 
 use crate::accept::MediaType;

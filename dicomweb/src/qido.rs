@@ -10,7 +10,7 @@ use warp::reply::Response;
 use crate::WebState;
 use crate::error::WebError;
 use crate::request::Request;
-use crate::router::response;
+use crate::router::{add_warning, response};
 
 pub async fn search(
     state: &WebState,
@@ -60,10 +60,7 @@ pub async fn search(
         .map_err(|e| WebError::new(warp::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     let mut r = response(content_type, body);
     for w in warnings {
-        let value = format!("299 pacs \"{}\"", w.replace('"', "'"));
-        if let Ok(v) = warp::http::HeaderValue::from_str(&value) {
-            r.headers_mut().append(warp::http::header::WARNING, v);
-        }
+        add_warning(&mut r, &w);
     }
     Ok(r)
 }

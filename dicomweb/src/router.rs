@@ -310,6 +310,29 @@ fn not_found(segments: &[&str]) -> WebError {
     ))
 }
 
+/// Appends a `Warning: 299 pacs "text"` header (RFC 7234 §5.5). The text
+/// becomes a valid quoted-string whatever it holds: double quotes turn
+/// single (so a quoted UID reads as one), backslashes are escaped, line
+/// breaks and other controls become spaces, and what is not ASCII becomes
+/// `?` (a header is read as Latin-1, so UTF-8 would arrive garbled).
+pub(crate) fn add_warning(r: &mut Response, text: &str) {
+    let mut value = String::with_capacity(text.len() + 12);
+    value.push_str("299 pacs \"");
+    for c in text.chars() {
+        match c {
+            '"' => value.push('\''),
+            '\\' => value.push_str("\\\\"),
+            c if c.is_ascii_control() => value.push(' '),
+            c if !c.is_ascii() => value.push('?'),
+            c => value.push(c),
+        }
+    }
+    value.push('"');
+    if let Ok(v) = warp::http::HeaderValue::from_str(&value) {
+        r.headers_mut().append(warp::http::header::WARNING, v);
+    }
+}
+
 /// Helper for resources: a response with a body and a content type.
 pub(crate) fn response(content_type: &str, body: impl Into<Bytes>) -> Response {
     let body: Bytes = body.into();
@@ -318,4 +341,29 @@ pub(crate) fn response(content_type: &str, body: impl Into<Bytes>) -> Response {
         r.headers_mut().insert(warp::http::header::CONTENT_TYPE, v);
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_are_quoted_strings_whatever_the_text() {
+        let mut r = response("text/plain", "");
+        add_warning(&mut r, "\"1.2.x\" is not a valid UID");
+        add_warning(&mut r, "PatientName=Юсупов\\Ali\r\nInjected: yes");
+        let values: Vec<&str> = r
+            .headers()
+            .get_all(warp::http::header::WARNING)
+            .iter()
+            .map(|v| v.to_str().expect("visible ASCII"))
+            .collect();
+        assert_eq!(
+            values,
+            vec![
+                "299 pacs \"'1.2.x' is not a valid UID\"",
+                "299 pacs \"PatientName=??????\\\\Ali  Injected: yes\"",
+            ]
+        );
+    }
 }

@@ -17,10 +17,11 @@ use warp::reply::Response;
 use crate::WebState;
 use crate::error::WebError;
 use crate::multipart::{
-    Item, Limits, MultipartError, MultipartReader, OversizedPart, Part, parse_content_type,
+    Item, Limits, MultipartError, MultipartReader, OversizedPart, Part, UnfinishedPart,
+    parse_content_type,
 };
 use crate::request::Request;
-use crate::router::response;
+use crate::router::{add_warning, response};
 
 /// Parts stored concurrently while the next ones are read.
 const PIPELINE: usize = 4;
@@ -161,6 +162,9 @@ pub async fn store(
     while let Some(o) = pending.next().await {
         outcomes.push(o);
     }
+    if let Some(part) = reader.unfinished() {
+        outcomes.push(cut_short(&part));
+    }
     state.gate.stored(&req.grant, store_report(&outcomes)).await;
     if let Some(e) = &read_error {
         tracing::warn!(peer = %req.peer, error = %e, stored = outcomes.len(), "STOW-RS body ended badly");
@@ -266,6 +270,23 @@ fn no_room(part: &OversizedPart) -> PartOutcome {
         message: "the archive is receiving as much as its memory allows; \
                   send the instance again shortly"
             .into(),
+        transient: true,
+        too_large: false,
+    }
+}
+
+/// The part the body broke off in: not stored, named where its file
+/// meta group arrived, so that the client knows what to send again.
+fn cut_short(part: &UnfinishedPart) -> PartOutcome {
+    let (sop_class, sop_instance) = sop_ids(read_part10_header(&part.head).ok());
+    PartOutcome::Failed {
+        sop_class,
+        sop_instance,
+        reason: 0x0110,
+        message: format!(
+            "the upload broke off {} bytes into this instance; it was not stored, send it again",
+            part.received
+        ),
         transient: true,
         too_large: false,
     }
@@ -392,10 +413,7 @@ fn reply(
         warnings.push(format!("the request body ended badly: {e}"));
     }
     for w in warnings {
-        let value = format!("299 pacs \"{}\"", w.replace(['"', '\r', '\n'], " "));
-        if let Ok(v) = warp::http::HeaderValue::from_str(&value) {
-            r.headers_mut().append(warp::http::header::WARNING, v);
-        }
+        add_warning(&mut r, &w);
     }
     r
 }

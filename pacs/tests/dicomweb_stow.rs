@@ -159,6 +159,12 @@ fn stow_reports_each_bad_part_and_stores_the_good_ones() {
             let failed = alone(&bytes, hostile);
             assert_eq!(failed.len(), 1);
             assert_eq!(failed[0].1, 0xA900, "{hostile}: {failed:?}");
+            // The Warning quotes the value as the message does, in single
+            // quotes inside its own double ones.
+            let warnings = stow(&server, None, &[&bytes]).warnings();
+            let quoted = format!("'{hostile}' is not a valid UID");
+            assert!(warnings.contains(&quoted), "{warnings}");
+            assert!(!warnings.contains("  "), "{warnings}");
         }
     }
     assert!(all_instances(&server).is_empty(), "nothing was stored");
@@ -437,7 +443,8 @@ fn duplicate_stow_is_idempotent_and_a_conflicting_one_keeps_the_first() {
     assert_eq!(all_instances(&server).len(), 3);
 
     // The conflicting part, then the body breaks off inside the next
-    // part: nothing was stored, so the request failed (not 202).
+    // part: nothing was stored, so the request failed (not 202), and the
+    // part broken off is named among the failures, to be sent again.
     let mut body = web::multipart_body(&[("application/dicom", &changed)], web::BOUNDARY);
     body.truncate(body.len() - format!("--{}--\r\n", web::BOUNDARY).len());
     body.extend_from_slice(
@@ -453,8 +460,28 @@ fn duplicate_stow_is_idempotent_and_a_conflicting_one_keeps_the_first() {
     assert!(referenced_sops(&r.json()).is_empty());
     assert_eq!(
         failed_sops(&r.json()),
-        vec![(Some(spec.sop_instance_uid(0)), 0x0111)]
+        vec![
+            (Some(spec.sop_instance_uid(0)), 0x0111),
+            (Some(spec.sop_instance_uid(1)), 0x0110)
+        ]
     );
+    let warning = r.warnings();
+    assert!(
+        warning.contains("broke off 1000 bytes into this instance"),
+        "{warning:?}"
+    );
+    assert_eq!(all_instances(&server).len(), 3);
+
+    // Broken off after a stored part: 202, the stored one referenced and
+    // the one broken off failed; broken off between a delimiter and the
+    // part's headers, the failure names no instance.
+    let mut body = web::multipart_body(&[("application/dicom", &bytes[0])], web::BOUNDARY);
+    body.truncate(body.len() - format!("--{}--\r\n", web::BOUNDARY).len());
+    body.extend_from_slice(format!("--{}\r\nContent-Ty", web::BOUNDARY).as_bytes());
+    let r = web::stow_raw(&server, None, &web::stow_content_type(), body);
+    assert_eq!(r.status, 202, "{}", r.text());
+    assert_eq!(referenced_sops(&r.json()), vec![spec.sop_instance_uid(0)]);
+    assert_eq!(failed_sops(&r.json()), vec![(None, 0x0110)]);
 
     assert!(server.stop().success());
 }

@@ -92,6 +92,20 @@ impl OversizedPart {
     }
 }
 
+/// The part a body broke off in: begun with a delimiter, never ended by
+/// one. From [`MultipartReader::unfinished`] after the read failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnfinishedPart {
+    /// Header fields, as in [`Part::headers`]; empty when the body broke
+    /// off inside them.
+    pub headers: Vec<(String, String)>,
+    /// The first bytes of the content that arrived, at most
+    /// [`OVERSIZED_HEAD_BYTES`]: enough for a DICOM file's meta group.
+    pub head: Bytes,
+    /// Content bytes that arrived, in all.
+    pub received: u64,
+}
+
 /// What the reader found between two delimiters. A part too large to hold
 /// is an item rather than an error because the reader can go on past it:
 /// every [`MultipartError`] ends the read, an oversized part does not.
@@ -183,6 +197,8 @@ pub struct MultipartReader<S> {
     held: Option<Held>,
     /// The budget held for the part last returned, until taken.
     last_held: Option<Held>,
+    /// The part the body broke off in, once the read failed.
+    unfinished: Option<UnfinishedPart>,
 }
 
 impl<S, E> MultipartReader<S>
@@ -215,6 +231,7 @@ where
             budget: None,
             held: None,
             last_held: None,
+            unfinished: None,
         }
     }
 
@@ -249,10 +266,44 @@ where
     /// buffered as soon as the body stream yields it.
     pub async fn next_part(&mut self) -> Result<Option<Item>, MultipartError> {
         let result = self.advance().await;
-        if result.is_err() {
+        if let Err(e) = &result {
+            if matches!(e, MultipartError::Truncated | MultipartError::Body(_)) {
+                self.unfinished = self.part_in_progress();
+            }
             self.state = State::Done;
         }
         result
+    }
+
+    /// After [`MultipartError::Truncated`] or [`MultipartError::Body`]:
+    /// the part the body broke off in, if it broke off inside one rather
+    /// than before the first delimiter. Its content is incomplete and was
+    /// not handed out; this says which part it was.
+    pub fn unfinished(&mut self) -> Option<UnfinishedPart> {
+        self.unfinished.take()
+    }
+
+    fn part_in_progress(&self) -> Option<UnfinishedPart> {
+        let (head, received) = match self.state {
+            State::Preamble | State::Done => return None,
+            State::Headers => (Bytes::new(), 0),
+            State::Body => {
+                let head = OVERSIZED_HEAD_BYTES.min(self.buf.len());
+                (
+                    Bytes::copy_from_slice(&self.buf[..head]),
+                    self.buf.len() as u64,
+                )
+            }
+            State::Oversized => (
+                self.oversized_head.clone(),
+                self.oversized_skipped + self.buf.len() as u64,
+            ),
+        };
+        Some(UnfinishedPart {
+            headers: self.headers.clone(),
+            head,
+            received,
+        })
     }
 
     async fn advance(&mut self) -> Result<Option<Item>, MultipartError> {

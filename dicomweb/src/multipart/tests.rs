@@ -346,6 +346,67 @@ fn body_stream_errors_are_reported_as_body_errors() {
     assert!(matches!(err, Some(MultipartError::Body(_))), "{err:?}");
 }
 
+/// Reads a body to its end and returns the part it broke off in.
+fn unfinished_in<S>(body: S, limits: Limits) -> Option<UnfinishedPart>
+where
+    S: Stream<Item = Result<Bytes, Io>> + Unpin + Send,
+{
+    block_on(async {
+        let mut reader = MultipartReader::new(body, B, limits);
+        while let Ok(Some(_)) = reader.next_part().await {}
+        reader.unfinished()
+    })
+}
+
+#[test]
+fn the_part_a_body_breaks_off_in_is_told() {
+    let whole = format!("--{B}\r\nContent-Type: a/b\r\n\r\nfirst\r\n--{B}--\r\n");
+    assert_eq!(
+        unfinished_in(chunked(whole.as_bytes(), 3), Limits::default()),
+        None
+    );
+    // Before the first delimiter no part has begun.
+    assert_eq!(
+        unfinished_in(chunked(b"preamble --b0und", 3), Limits::default()),
+        None
+    );
+
+    let in_headers = format!("--{B}\r\n\r\nfirst\r\n--{B}\r\nContent-Ty");
+    let part = unfinished_in(chunked(in_headers.as_bytes(), 3), Limits::default());
+    let part = part.expect("broke off in the second part's headers");
+    assert!(part.headers.is_empty() && part.head.is_empty() && part.received == 0);
+
+    let in_content = format!("--{B}\r\nContent-Type: a/b\r\n\r\nfirst part's conte");
+    let part = unfinished_in(chunked(in_content.as_bytes(), 4), Limits::default());
+    let part = part.expect("broke off in the content");
+    assert_eq!(
+        part.headers,
+        vec![("content-type".to_owned(), "a/b".to_owned())]
+    );
+    assert_eq!(&part.head[..], b"first part's conte");
+    assert_eq!(part.received, 18);
+
+    // A connection reset inside a part is the same break.
+    let items: Vec<Result<Bytes, Io>> = vec![
+        Ok(Bytes::from(format!("--{B}\r\n\r\nsec"))),
+        Err(Io::new(std::io::ErrorKind::ConnectionReset, "reset")),
+    ];
+    let part = unfinished_in(stream::iter(items), Limits::default()).expect("reset in a part");
+    assert_eq!(&part.head[..], b"sec");
+
+    // Inside a part already over the size limit: its head and all it sent.
+    let oversized = std::iter::once(Ok(Bytes::from(format!("--{B}\r\n\r\n"))))
+        .chain(std::iter::repeat_with(|| Ok(Bytes::from_static(&[b'x'; 1024]))).take(100));
+    let small = Limits {
+        max_part_size: 16 * 1024,
+        ..Limits::default()
+    };
+    let part = unfinished_in(stream::iter(oversized), small);
+    let part = part.expect("broke off in an oversized part");
+    assert_eq!(part.received, 100 * 1024);
+    assert_eq!(part.head.len(), OVERSIZED_HEAD_BYTES);
+}
+
 #[test]
 fn limits_are_enforced_and_named() {
     let message = format!("--{B}\r\nA: 1\r\n\r\n12345\r\n--{B}\r\n\r\n123\r\n--{B}--");
