@@ -63,9 +63,19 @@ impl std::fmt::Debug for Grant {
 pub struct StoreReport {
     /// Studies that received instances (new or already stored), with how many.
     pub stored: Vec<(String, usize)>,
-    /// Instances refused, with the reason of the first.
-    pub failed: usize,
-    pub first_failure: Option<String>,
+    /// Instances refused, by the study they belong to where that is known
+    /// (from the refusal, or from the request's `/studies/{study}`).
+    pub refused: Vec<Refusals>,
+}
+
+/// The instances of one study (or of no known study) a request had
+/// refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusals {
+    pub study: Option<String>,
+    pub count: usize,
+    /// Why the first was refused.
+    pub first_reason: String,
 }
 
 /// Decides each request.

@@ -16,6 +16,7 @@ use warp::reply::Response;
 
 use crate::WebState;
 use crate::error::WebError;
+use crate::gate::{Refusals, StoreReport};
 use crate::multipart::{
     Item, Limits, MultipartError, MultipartReader, OversizedPart, Part, UnfinishedPart,
     parse_content_type,
@@ -34,6 +35,8 @@ enum PartOutcome {
     Failed {
         sop_class: Option<String>,
         sop_instance: Option<String>,
+        /// The study, where the refusal names it.
+        study: Option<String>,
         reason: u16,
         message: String,
         transient: bool,
@@ -145,6 +148,7 @@ pub async fn store(
                     task.await.unwrap_or_else(|e| PartOutcome::Failed {
                         sop_class: None,
                         sop_instance: None,
+                        study: None,
                         reason: 0x0110,
                         message: format!("storing the part failed: {e}"),
                         transient: true,
@@ -165,7 +169,10 @@ pub async fn store(
     if let Some(part) = reader.unfinished() {
         outcomes.push(cut_short(&part));
     }
-    state.gate.stored(&req.grant, store_report(&outcomes)).await;
+    state
+        .gate
+        .stored(&req.grant, store_report(&outcomes, study.as_ref()))
+        .await;
     if let Some(e) = &read_error {
         tracing::warn!(peer = %req.peer, error = %e, stored = outcomes.len(), "STOW-RS body ended badly");
         if outcomes.is_empty() {
@@ -201,8 +208,8 @@ fn body_error_status(e: &MultipartError) -> StatusCode {
     }
 }
 
-fn store_report(outcomes: &[PartOutcome]) -> crate::gate::StoreReport {
-    let mut report = crate::gate::StoreReport::default();
+fn store_report(outcomes: &[PartOutcome], request_study: Option<&Uid>) -> StoreReport {
+    let mut report = StoreReport::default();
     for o in outcomes {
         match o {
             PartOutcome::Stored(s) => {
@@ -215,9 +222,18 @@ fn store_report(outcomes: &[PartOutcome]) -> crate::gate::StoreReport {
                     None => report.stored.push((s.study_instance_uid.clone(), 1)),
                 }
             }
-            PartOutcome::Failed { message, .. } => {
-                report.failed += 1;
-                report.first_failure.get_or_insert_with(|| message.clone());
+            PartOutcome::Failed { study, message, .. } => {
+                let study = study
+                    .clone()
+                    .or_else(|| request_study.map(|s| s.to_string()));
+                match report.refused.iter_mut().find(|r| r.study == study) {
+                    Some(r) => r.count += 1,
+                    None => report.refused.push(Refusals {
+                        study,
+                        count: 1,
+                        first_reason: message.clone(),
+                    }),
+                }
             }
         }
     }
@@ -233,6 +249,7 @@ fn not_dicom(part: &Part) -> Option<PartOutcome> {
     (!is_dicom).then(|| PartOutcome::Failed {
         sop_class: None,
         sop_instance: None,
+        study: None,
         reason: 0xC000,
         message: format!(
             "a part of type {} is not application/dicom",
@@ -250,6 +267,7 @@ fn too_large(part: &OversizedPart) -> PartOutcome {
     PartOutcome::Failed {
         sop_class,
         sop_instance,
+        study: None,
         reason: 0xA700,
         message: format!(
             "an instance of {} bytes is over the max_instance_size limit of {} bytes",
@@ -266,6 +284,7 @@ fn no_room(part: &OversizedPart) -> PartOutcome {
     PartOutcome::Failed {
         sop_class,
         sop_instance,
+        study: None,
         reason: 0xA700,
         message: "the archive is receiving as much as its memory allows; \
                   send the instance again shortly"
@@ -282,6 +301,7 @@ fn cut_short(part: &UnfinishedPart) -> PartOutcome {
     PartOutcome::Failed {
         sop_class,
         sop_instance,
+        study: None,
         reason: 0x0110,
         message: format!(
             "the upload broke off {} bytes into this instance; it was not stored, send it again",
@@ -297,6 +317,7 @@ fn failed(e: IngestError, ids: Option<pacs_core::layout::Part10Header>) -> PartO
     PartOutcome::Failed {
         sop_class,
         sop_instance,
+        study: e.study_uid().map(str::to_owned),
         reason: e.status(),
         transient: e.is_transient(),
         too_large: matches!(e, IngestError::TooLarge(_)),
@@ -354,6 +375,7 @@ fn reply(
                 message,
                 transient,
                 too_large,
+                study: _,
             } => {
                 all_transient &= *transient;
                 all_too_large &= *too_large;

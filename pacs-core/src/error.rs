@@ -61,6 +61,17 @@ impl IngestError {
         }
     }
 
+    /// The study the refused instance belongs to, where the refusal names
+    /// it: for the audit trail, which should say which study a site tried
+    /// to add to.
+    pub fn study_uid(&self) -> Option<&str> {
+        match self {
+            IngestError::WrongStudy { found, .. } => Some(found),
+            IngestError::OtherSite(study) => Some(study),
+            _ => None,
+        }
+    }
+
     /// Whether the sender should try again later (a server-side problem)
     /// rather than fix the instance.
     pub fn is_transient(&self) -> bool {

@@ -263,6 +263,15 @@ impl ServiceHandler for ArchiveHandler {
                     error = %e,
                     "C-STORE refused"
                 );
+                self.audit
+                    .record_refusal(
+                        &dimse_caller(association, site),
+                        "store",
+                        e.study_uid(),
+                        &format!("C-STORE {:04X}", e.status()),
+                        format!("C-STORE refused ({:04X}): {e}", e.status()),
+                    )
+                    .await;
                 StoreResponse {
                     status: Status(e.status()),
                     error_comment: Some(e.to_string().chars().take(64).collect()),

@@ -205,6 +205,42 @@ fn refused_actions_are_on_the_audit_trail_under_what_was_attempted() {
     assert!(audited(&w, "report", "yusupov").is_empty());
 }
 
+/// A modality whose stores are refused leaves a line on the trail naming
+/// the study it tried to add to: once for the series, not per instance.
+#[test]
+fn refused_c_stores_are_on_the_audit_trail_once_with_their_study() {
+    let w = world();
+    let mut args = vec![
+        "-aet".to_owned(),
+        "FERGANA_CT".into(),
+        "-aec".into(),
+        common::AE_TITLE.into(),
+        "127.0.0.1".into(),
+        w.server.dicom_port(),
+    ];
+    args.extend(w.andijan_files.iter().map(|f| f.display().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // storescu reports refused stores in its exit status differently from
+    // one dcmtk version to the next: the trail is what is checked.
+    let _ = dcmtk("storescu", &args);
+
+    // Its own study, stored when the world was set up, is the one "ok".
+    let refused: Vec<Value> = audited(&w, "store", "AE FERGANA_CT")
+        .into_iter()
+        .filter(|e| e["outcome"] != "ok")
+        .collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0]["outcome"], "failed", "{}", refused[0]);
+    assert_eq!(
+        refused[0]["study_uid"],
+        w.andijan.as_str(),
+        "{}",
+        refused[0]
+    );
+    let detail = refused[0]["detail"].as_str().unwrap();
+    assert!(detail.contains("C-STORE refused (0124)"), "{detail}");
+}
+
 #[test]
 fn console_changes_to_accounts_sites_and_tokens_are_on_the_audit_trail() {
     let w = world();

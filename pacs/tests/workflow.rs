@@ -164,6 +164,7 @@ fn every_role_against_every_route() {
             .unwrap()
             .iter()
             .any(|e| e["outcome"] == "failed"
+                && e["study_uid"] == a.as_str()
                 && e["detail"]
                     .as_str()
                     .unwrap_or("")

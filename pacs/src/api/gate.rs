@@ -136,14 +136,19 @@ impl Gate for WebGate {
                 )
                 .await;
         }
-        if report.failed > 0 {
+        for refused in &report.refused {
             let detail = format!(
                 "STOW-RS, {} instances refused: {}",
-                report.failed,
-                report.first_failure.unwrap_or_default()
+                refused.count, refused.first_reason
             );
             self.auth
-                .audit(who, "store", None, Some(detail), "failed")
+                .audit(
+                    who,
+                    "store",
+                    refused.study.as_deref(),
+                    Some(detail),
+                    "failed",
+                )
                 .await;
         }
     }

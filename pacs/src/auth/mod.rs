@@ -525,6 +525,30 @@ impl AuditOnce {
         }
     }
 
+    /// Records a refusal once per five minutes per caller, action, study
+    /// and `kind` (a status, say), with the first `detail`: a modality
+    /// whose whole series is refused leaves one line, not one per instance.
+    pub async fn record_refusal(
+        &self,
+        who: &Principal,
+        action: &str,
+        study: Option<&str>,
+        kind: &str,
+        detail: String,
+    ) {
+        if self.first_recently(who, action, study.unwrap_or(""), kind) {
+            record(
+                self.store.as_ref(),
+                Some(who),
+                action,
+                study,
+                Some(detail),
+                "failed",
+            )
+            .await;
+        }
+    }
+
     /// Records that a list of studies was shown (the worklist, a referring
     /// doctor's studies, open critical findings): what was asked, as for
     /// searches, once per five minutes while it stays the same, since the
