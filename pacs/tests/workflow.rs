@@ -712,13 +712,14 @@ fn names_match_whatever_padding_they_came_with() {
     assert!(referred.to_string().contains(&padded), "{referred}");
 
     let admin = w.token("admin");
-    for asked in ["Тошматов^Шерзод^^", "тошматов ^ шерзод", "Yusupov^Akmal^"]
-    {
-        let key = if asked.starts_with('Y') {
-            "ReferringPhysicianName"
-        } else {
-            "PatientName"
-        };
+    for (key, asked) in [
+        ("PatientName", "Тошматов^Шерзод^^"),
+        ("PatientName", "тошматов ^ шерзод"),
+        ("ReferringPhysicianName", "Yusupov^Akmal^"),
+        // The doctor by the Cyrillic group, whole or begun.
+        ("ReferringPhysicianName", "Юсупов^Акмал"),
+        ("ReferringPhysicianName", "юсупов*"),
+    ] {
         let (status, found) = w.get(
             &format!("/dicom-web/studies?{key}={}", urlencoding(asked)),
             Some(&admin),

@@ -4,7 +4,7 @@ use rusqlite::Connection;
 
 use crate::error::IndexError;
 
-pub(super) const VERSION: i64 = 10;
+pub(super) const VERSION: i64 = 11;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE studies (
@@ -344,6 +344,18 @@ CREATE TABLE sign_in_devices (
 CREATE INDEX sign_in_devices_by_name ON sign_in_devices (username, last_used);
 "#;
 
+/// The component groups of referring physicians' names that have
+/// several, each on its own, as for patients' names: a doctor is found
+/// by the Cyrillic form of the name as well as by the Latin one.
+const SCHEMA_V11: &str = r#"
+CREATE TABLE study_referrer_groups (
+    study_pk INTEGER NOT NULL REFERENCES studies(pk),
+    key TEXT NOT NULL
+);
+CREATE INDEX study_referrer_groups_by_key ON study_referrer_groups (key);
+CREATE INDEX study_referrer_groups_by_study ON study_referrer_groups (study_pk);
+"#;
+
 /// Creates or upgrades the schema.
 pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -390,7 +402,7 @@ pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
         for (pk, name) in named {
-            super::sqlite::index_name_groups(&tx, pk, &name)?;
+            super::sqlite::index_name_groups(&tx, super::sqlite::NameGroups::Patient, pk, &name)?;
         }
         tx.pragma_update(None, "user_version", 6)?;
         tx.commit()?;
@@ -430,6 +442,30 @@ pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
         tx.pragma_update(None, "user_version", 10)?;
         tx.commit()?;
     }
+    if version < 11 {
+        let tx = conn.transaction()?;
+        tx.execute_batch(SCHEMA_V11)?;
+        index_referrer_groups(&tx)?;
+        tx.pragma_update(None, "user_version", 11)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Version 11: the groups of referring physicians' names already stored
+/// are indexed on their own.
+fn index_referrer_groups(tx: &rusqlite::Transaction<'_>) -> Result<(), IndexError> {
+    use super::sqlite::{NameGroups, index_name_groups};
+    let studies: Vec<(i64, String)> = tx
+        .prepare(
+            "SELECT pk, referring_physician_name FROM studies
+             WHERE referring_physician_name LIKE '%=%'",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (pk, name) in studies {
+        index_name_groups(tx, NameGroups::Referrer, pk, &name)?;
+    }
     Ok(())
 }
 
@@ -438,7 +474,7 @@ pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
 /// referring doctor's account on the alphabetic group of the study's
 /// name; the keys already stored are made anew that way.
 fn rekey_person_names(tx: &rusqlite::Transaction<'_>) -> Result<(), IndexError> {
-    use super::sqlite::{index_name_groups, name_key};
+    use super::sqlite::{NameGroups, index_name_groups, name_key};
     let studies: Vec<(i64, Option<String>, Option<String>)> = tx
         .prepare("SELECT pk, patient_name, referring_physician_name FROM studies")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
@@ -454,7 +490,7 @@ fn rekey_person_names(tx: &rusqlite::Transaction<'_>) -> Result<(), IndexError> 
             physician.as_deref().map(name_key)
         ])?;
         if let Some(name) = patient.as_deref().filter(|n| n.contains('=')) {
-            index_name_groups(tx, pk, name)?;
+            index_name_groups(tx, NameGroups::Patient, pk, name)?;
         }
     }
     let physicians: Vec<(String, String)> = tx
@@ -475,7 +511,10 @@ mod tests {
     use super::*;
 
     /// Undoes versions 8 and 9 on a fresh database: its tables as version 7 had them.
-    const BACK_TO_V7: &str = "DROP TABLE sign_in_devices; DROP TABLE sign_in_failures;
+    /// What an index of version 10 lacks.
+    const BACK_TO_V10: &str = "DROP TABLE study_referrer_groups;";
+    const BACK_TO_V7: &str = "DROP TABLE study_referrer_groups;
+        DROP TABLE sign_in_devices; DROP TABLE sign_in_failures;
         ALTER TABLE accounts ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE accounts ADD COLUMN locked_until INTEGER NOT NULL DEFAULT 0;";
 
@@ -516,6 +555,7 @@ mod tests {
     fn upgrading_rekeys_padded_names() {
         let mut conn = Connection::open_in_memory().unwrap();
         migrate(&mut conn).unwrap();
+        conn.execute_batch(BACK_TO_V10).unwrap();
         conn.execute_batch(
             "PRAGMA user_version = 9;
              INSERT INTO studies (study_uid, patient_name, patient_name_key,
@@ -549,6 +589,41 @@ mod tests {
             .query_row("SELECT physician_key FROM accounts", [], |r| r.get(0))
             .unwrap();
         assert_eq!(account, "YUSUPOV^AKMAL");
+    }
+
+    /// An index of the version that indexed only patients' name groups:
+    /// the groups of referring physicians' names already stored are
+    /// indexed too.
+    #[test]
+    fn upgrading_indexes_the_groups_of_referrers_names() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        conn.execute_batch(BACK_TO_V10).unwrap();
+        conn.execute_batch(
+            "PRAGMA user_version = 10;
+             INSERT INTO studies (study_uid, referring_physician_name, referring_physician_key)
+             VALUES ('1.2.1', 'Yusupov^Akmal=Юсупов^Акмал', 'YUSUPOV^AKMAL=ЮСУПОВ^АКМАЛ'),
+                    ('1.2.2', 'Karimov^Otabek', 'KARIMOV^OTABEK');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let groups: Vec<(String, String)> = conn
+            .prepare(
+                "SELECT s.study_uid, g.key FROM study_referrer_groups g
+                 JOIN studies s ON s.pk = g.study_pk ORDER BY g.key",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            groups,
+            vec![
+                ("1.2.1".to_owned(), "YUSUPOV^AKMAL".to_owned()),
+                ("1.2.1".to_owned(), "ЮСУПОВ^АКМАЛ".to_owned())
+            ]
+        );
     }
 
     /// An index of the version before preliminaries were kept apart: a

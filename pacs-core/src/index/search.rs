@@ -146,19 +146,21 @@ fn conditions(q: &Query) -> (Vec<String>, Vec<rusqlite::types::Value>) {
                 s.to_owned()
             }
         };
-        // A patient's name asked for by one component group matches any of
-        // the stored name's groups (a Cyrillic or Japanese form beside the
+        // A name asked for by one component group matches any of the
+        // stored name's groups (a Cyrillic or Japanese form beside the
         // Latin one), which names with several have indexed on their own.
-        let any_group = |value: &str, on: &dyn Fn(&str) -> String| {
-            if a == Attribute::PatientName && !value.contains('=') {
-                format!(
-                    "({} OR st.pk IN (SELECT g.study_pk FROM study_name_groups g WHERE {}))",
-                    on(col),
-                    on("g.key")
-                )
-            } else {
-                on(col)
-            }
+        let groups = match a {
+            Attribute::PatientName => Some("study_name_groups"),
+            Attribute::ReferringPhysicianName => Some("study_referrer_groups"),
+            _ => None,
+        };
+        let any_group = |value: &str, on: &dyn Fn(&str) -> String| match groups {
+            Some(table) if !value.contains('=') => format!(
+                "({} OR st.pk IN (SELECT g.study_pk FROM {table} g WHERE {}))",
+                on(col),
+                on("g.key")
+            ),
+            _ => on(col),
         };
         match &m.value {
             MatchValue::Exact(v) => {
@@ -174,14 +176,6 @@ fn conditions(q: &Query) -> (Vec<String>, Vec<rusqlite::types::Value>) {
                     sql.push(any_group(v, &|c| {
                         format!("({c} LIKE {a1} ESCAPE '\\' OR {c} LIKE {a2} ESCAPE '\\')")
                     }));
-                } else if a == Attribute::ReferringPhysicianName && !v.contains('=') {
-                    // The doctor's name as typed is its alphabetic group,
-                    // which the stored one may follow with others.
-                    let ph = p(&mut params, V::Text(fold(v)));
-                    let grouped = p(&mut params, V::Text(format!("{}=", fold(v))));
-                    sql.push(format!(
-                        "({col} = {ph} OR substr({col}, 1, length({grouped})) = {grouped})"
-                    ));
                 } else {
                     let ph = p(&mut params, V::Text(fold(v)));
                     sql.push(any_group(v, &|c| format!("{c} = {ph}")));

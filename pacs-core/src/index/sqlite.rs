@@ -266,17 +266,38 @@ pub(super) fn name_key(name: &str) -> String {
     crate::query::person_name_key(name)
 }
 
-/// Indexes each component group of study `study_pk`'s patient name (one
-/// with several: `Ivanov^Ivan=Иванов^Иван`) on its own, for searches by
-/// any of them; the whole name's key alone would find only a prefix of
-/// the first.
+/// Whose name's component groups a table holds.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum NameGroups {
+    Patient,
+    Referrer,
+}
+
+impl NameGroups {
+    fn table(self) -> &'static str {
+        match self {
+            NameGroups::Patient => "study_name_groups",
+            NameGroups::Referrer => "study_referrer_groups",
+        }
+    }
+}
+
+/// Indexes each component group of a name of study `study_pk` (one with
+/// several: `Ivanov^Ivan=Иванов^Иван`) on its own, for searches by any of
+/// them; the whole name's key alone would find only a prefix of the
+/// first.
 pub(super) fn index_name_groups(
     tx: &Transaction<'_>,
+    whose: NameGroups,
     study_pk: i64,
     name: &str,
 ) -> Result<(), IndexError> {
+    let insert = format!(
+        "INSERT INTO {} (study_pk, key) VALUES (?1, ?2)",
+        whose.table()
+    );
     for group in name.split('=').map(name_key).filter(|g| !g.is_empty()) {
-        tx.prepare_cached("INSERT INTO study_name_groups (study_pk, key) VALUES (?1, ?2)")?
+        tx.prepare_cached(&insert)?
             .execute(params![study_pk, group])?;
     }
     Ok(())
@@ -312,10 +333,18 @@ pub(super) fn set_study_fields(
         s.referring_physician_name,
         s.referring_physician_name.as_deref().map(name_key),
     ])?;
-    tx.prepare_cached("DELETE FROM study_name_groups WHERE study_pk = ?1")?
+    for (whose, name) in [
+        (NameGroups::Patient, &s.patient_name),
+        (NameGroups::Referrer, &s.referring_physician_name),
+    ] {
+        tx.prepare_cached(&format!(
+            "DELETE FROM {} WHERE study_pk = ?1",
+            whose.table()
+        ))?
         .execute([study_pk])?;
-    if let Some(name) = s.patient_name.as_deref().filter(|n| n.contains('=')) {
-        index_name_groups(tx, study_pk, name)?;
+        if let Some(name) = name.as_deref().filter(|n| n.contains('=')) {
+            index_name_groups(tx, whose, study_pk, name)?;
+        }
     }
     Ok(())
 }
