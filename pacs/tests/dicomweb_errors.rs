@@ -1,7 +1,8 @@
 //! DICOMweb requests the archive refuses, against the real `pacs` binary:
 //! unknown resources (404), invalid UIDs and parameters (400), unmet
-//! Accept (406), STOW-RS bodies of the wrong type (415) and STOW-RS
-//! bodies with no part (400), with reqwest and raw sockets.
+//! Accept (406), STOW-RS bodies of the wrong type (415), STOW-RS bodies
+//! with no part (400) and uploads that stall (400), with reqwest and raw
+//! sockets.
 
 mod common;
 #[path = "common/dicomweb_fixtures.rs"]
@@ -16,7 +17,7 @@ use std::time::Duration;
 use dicom_samples::SampleTransferSyntax;
 
 use common::{Server, ct_files};
-use fixtures::{instance_url, read_all, refs};
+use fixtures::{instance_url, read, read_all, refs};
 use web::{all_instances, get, stow, stow_ok};
 
 /// Unknown resources are 404 with a message; a path segment that is not a
@@ -258,4 +259,65 @@ fn a_stow_body_without_a_part_is_400() {
     }
     assert!(all_instances(&server).is_empty());
     assert!(server.stop().success());
+}
+
+/// An upload that stops sending (a client gone quiet mid-body on a bad
+/// link) is ended after the body timeout instead of holding its request
+/// forever; meanwhile others are served, and the server then stops at
+/// once rather than waiting out its shutdown grace.
+#[test]
+fn a_stalled_upload_is_ended_and_does_not_hold_up_shutdown() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("pacs.toml");
+    std::fs::write(&config, "[server]\nhttp_body_timeout_secs = 2\n").expect("config");
+    let server = Server::start_with(&dir.path().join("data"), Some(&config), &[]);
+    let (spec, files) = ct_files(
+        &dir.path().join("ct"),
+        1,
+        96,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    let mut stalled = TcpStream::connect(server.http).expect("connect");
+    let head = format!(
+        "POST /dicom-web/studies HTTP/1.1\r\nHost: {}\r\nContent-Type: {}\r\nContent-Length: 10000000\r\n\r\n",
+        server.http,
+        web::stow_content_type()
+    );
+    stalled.write_all(head.as_bytes()).expect("head");
+    stalled
+        .write_all(
+            format!(
+                "--{}\r\nContent-Type: application/dicom\r\n\r\n",
+                web::BOUNDARY
+            )
+            .as_bytes(),
+        )
+        .expect("part head");
+    stalled
+        .write_all(&read(&files[0])[..150])
+        .expect("some bytes");
+    stalled
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .expect("timeout");
+    let started = std::time::Instant::now();
+
+    assert_eq!(
+        stow_ok(&server, &[&read(&files[0])]),
+        vec![spec.sop_instance_uid(0)]
+    );
+    let mut answer = Vec::new();
+    let ended = stalled.read_to_end(&mut answer);
+    assert!(ended.is_ok(), "the server ended the upload: {ended:?}");
+    let waited = started.elapsed();
+    assert!(
+        waited < std::time::Duration::from_secs(20),
+        "ended after {waited:?}"
+    );
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("nothing arrived for 2 s"), "{answer}");
+
+    let stopping = std::time::Instant::now();
+    assert!(server.stop().success());
+    assert!(stopping.elapsed() < std::time::Duration::from_secs(20));
 }
