@@ -15,12 +15,16 @@ use warp::reply::Response;
 use crate::error::WebError;
 use crate::request::Request;
 use crate::{WebState, qido, stow, wado};
+use pacs_core::query::Level;
 
-/// The DICOMweb routes, rooted at `/dicom-web`.
+/// The DICOMweb routes, rooted at `/dicom-web`. One filter takes every
+/// method: the path is resolved first, so that a path naming no resource
+/// is a 404 whatever the method, and a method the resource does not take
+/// is a 405 that names those it does (`Allow`, RFC 9110 §15.5.6).
 pub fn routes(state: Arc<WebState>) -> BoxedFilter<(Response,)> {
     let raw_query = warp::query::raw().or(warp::any().map(String::new)).unify();
     let state_filter = warp::any().map(move || state.clone());
-    let common = warp::path("dicom-web")
+    warp::path("dicom-web")
         .and(warp::method())
         .and(warp::path::tail())
         .and(raw_query)
@@ -29,50 +33,14 @@ pub fn routes(state: Arc<WebState>) -> BoxedFilter<(Response,)> {
             warp::ext::optional::<crate::PeerAddr>()
                 .map(|p: Option<crate::PeerAddr>| p.map(|p| p.0)),
         )
-        .and(state_filter);
-
-    let reads = common
-        .clone()
-        .and(warp::get().or(warp::head()).unify())
-        .then(
-            |method: Method,
-             tail: warp::path::Tail,
-             query: String,
-             headers: HeaderMap,
-             addr: Option<SocketAddr>,
-             state: Arc<WebState>| async move {
-                let mut req = request(&state, &query, &headers, addr);
-                let segments: Vec<&str> =
-                    tail.as_str().split('/').filter(|s| !s.is_empty()).collect();
-                let admitted = match read_access(&segments) {
-                    Ok(access) => {
-                        let access = access.as_access(tail.as_str(), &query);
-                        state.gate.admit(&headers, addr, access).await
-                    }
-                    Err(e) => Err(e),
-                };
-                let mut response = match admitted {
-                    Ok(grant) => {
-                        req.grant = grant;
-                        respond(get(&state, &req, &segments).await)
-                    }
-                    Err(e) => e.into_response(),
-                };
-                if method == Method::HEAD {
-                    *response.body_mut() = Bytes::new().into();
-                }
-                response
-            },
-        );
-    let writes = common
-        .and(warp::post())
+        .and(state_filter)
         .and(warp::body::stream())
-        .then(post);
-    reads.or(writes).unify().boxed()
+        .then(handle)
+        .boxed()
 }
 
-async fn post<S, B>(
-    _method: Method,
+async fn handle<S, B>(
+    method: Method,
     tail: warp::path::Tail,
     query: String,
     headers: HeaderMap,
@@ -84,16 +52,78 @@ where
     S: futures::Stream<Item = Result<B, warp::Error>> + Send + 'static,
     B: Buf + Send,
 {
-    let mut req = request(&state, &query, &headers, addr);
     let segments: Vec<&str> = tail.as_str().split('/').filter(|s| !s.is_empty()).collect();
-    let study = match segments.as_slice() {
-        ["studies", study] => uid(study).ok(),
+    let read = ReadResource::resolve(&segments);
+    let store = store_target(&segments);
+    match (method.as_str(), read, store) {
+        ("GET" | "HEAD", Ok(resource), _) => {
+            let head = method == Method::HEAD;
+            let access = resource.access(tail.as_str(), &query);
+            let mut response = match state.gate.admit(&headers, addr, access).await {
+                Ok(grant) => {
+                    let mut req = request(&state, &query, &headers, addr);
+                    req.grant = grant;
+                    respond(resource.read(&state, &req).await)
+                }
+                Err(e) => e.into_response(),
+            };
+            if head {
+                *response.body_mut() = Bytes::new().into();
+            }
+            response
+        }
+        ("POST", _, Some(Ok(study))) => post(&state, &query, &headers, addr, study, body).await,
+        (_, Err(e), Some(Err(_)) | None) | ("GET" | "HEAD", Err(e), _) => e.into_response(),
+        (_, Ok(_), Some(Err(e))) => e.into_response(),
+        (_, read, store) => {
+            let mut allowed = Vec::new();
+            if read.is_ok() {
+                allowed.extend(["GET", "HEAD"]);
+            }
+            if store.is_some() {
+                allowed.push("POST");
+            }
+            let allow = allowed.join(", ");
+            let mut r = WebError::new(
+                warp::http::StatusCode::METHOD_NOT_ALLOWED,
+                format!("{method} is not allowed here: {allow} is"),
+            )
+            .into_response();
+            if let Ok(value) = warp::http::HeaderValue::from_str(&allow) {
+                r.headers_mut().insert(warp::http::header::ALLOW, value);
+            }
+            r
+        }
+    }
+}
+
+/// Where a POST stores (STOW-RS): `Some` for the two paths that take one,
+/// with the study the path names, if any.
+fn store_target(segments: &[&str]) -> Option<Result<Option<Uid>, WebError>> {
+    match segments {
+        ["studies"] => Some(Ok(None)),
+        ["studies", study] => Some(uid(study).map(Some)),
         _ => None,
-    };
+    }
+}
+
+async fn post<S, B>(
+    state: &WebState,
+    query: &str,
+    headers: &HeaderMap,
+    addr: Option<SocketAddr>,
+    study: Option<Uid>,
+    body: S,
+) -> Response
+where
+    S: futures::Stream<Item = Result<B, warp::Error>> + Send + 'static,
+    B: Buf + Send,
+{
+    let mut req = request(state, query, headers, addr);
     match state
         .gate
         .admit(
-            &headers,
+            headers,
             addr,
             crate::gate::Access::Store {
                 study: study.as_ref(),
@@ -111,18 +141,7 @@ where
         ),
         state.config.body_idle_timeout,
     ));
-    let result = match segments.as_slice() {
-        ["studies"] => stow::store(&state, &req, None, body).await,
-        ["studies", study] => match uid(study) {
-            Ok(study) => stow::store(&state, &req, Some(study), body).await,
-            Err(e) => Err(e),
-        },
-        _ => Err(WebError::new(
-            warp::http::StatusCode::METHOD_NOT_ALLOWED,
-            "POST is allowed on /dicom-web/studies and /dicom-web/studies/{study} only",
-        )),
-    };
-    respond(result)
+    respond(stow::store(state, &req, study, body).await)
 }
 
 /// `body`, failing once nothing has arrived for `limit`.
@@ -195,111 +214,231 @@ fn request(
     }
 }
 
-/// A read's access, owned: the study UID parsed from the path.
-enum ReadAccess {
-    Search,
-    Read(Uid, crate::gate::ReadKind),
-}
-
-impl ReadAccess {
-    /// The access, for a request to `path` (under `/dicom-web/`) with
-    /// `query`.
-    fn as_access<'a>(&'a self, path: &'a str, query: &'a str) -> crate::gate::Access<'a> {
-        match self {
-            ReadAccess::Search => crate::gate::Access::Search {
-                resource: path,
-                query,
-            },
-            ReadAccess::Read(study, kind) => crate::gate::Access::Read { study, kind: *kind },
-        }
-    }
-}
-
-/// What a GET under `/dicom-web` reads, decided from its path before any
-/// resource runs.
-fn read_access(segments: &[&str]) -> Result<ReadAccess, WebError> {
-    use crate::gate::ReadKind;
-    match segments {
-        ["studies", s, rest @ ..] => {
-            let study = uid(s)?;
-            let kind = match rest {
-                [] => ReadKind::Retrieve,
-                ["series", _] | ["series", _, "instances", _] => ReadKind::Retrieve,
-                ["metadata"] | ["series"] | ["instances"] => ReadKind::Metadata,
-                ["series", _, "metadata" | "instances"] => ReadKind::Metadata,
-                ["series", _, "instances", _, "metadata"] => ReadKind::Metadata,
-                _ => ReadKind::Pixels,
-            };
-            Ok(ReadAccess::Read(study, kind))
-        }
-        _ => Ok(ReadAccess::Search),
-    }
-}
-
 /// A UID from the path; anything else is a 400, never a lookup.
 pub(crate) fn uid(segment: &str) -> Result<Uid, WebError> {
     Uid::parse(segment).map_err(|e| WebError::bad_request(format!("invalid UID in the path: {e}")))
 }
 
-async fn get(state: &WebState, req: &Request, segments: &[&str]) -> Result<Response, WebError> {
-    use pacs_core::query::Level;
-    match segments {
-        ["studies"] => qido::search(state, req, Level::Study, None, None).await,
-        ["series"] => qido::search(state, req, Level::Series, None, None).await,
-        ["instances"] => qido::search(state, req, Level::Instance, None, None).await,
-        ["studies", s, rest @ ..] => {
-            let s = uid(s)?;
-            match rest {
-                [] => wado::retrieve(state, req, &s, None, None).await,
-                ["metadata"] => wado::metadata(state, req, &s, None, None).await,
-                ["series"] => qido::search(state, req, Level::Series, Some(s), None).await,
-                ["instances"] => qido::search(state, req, Level::Instance, Some(s), None).await,
-                ["rendered"] | ["thumbnail"] => {
-                    wado::representative(state, req, &s, None, rest[0] == "thumbnail").await
-                }
-                ["series", se, rest @ ..] => {
-                    let se = uid(se)?;
-                    series(state, req, s, se, rest).await
-                }
-                _ => Err(not_found(segments)),
-            }
-        }
-        _ => Err(not_found(segments)),
-    }
+/// What a GET (or HEAD) under `/dicom-web` reads, resolved from its path
+/// before anything runs: UIDs checked, frame lists read.
+enum ReadResource<'a> {
+    Search {
+        level: Level,
+        study: Option<Uid>,
+        series: Option<Uid>,
+    },
+    Retrieve {
+        study: Uid,
+        series: Option<Uid>,
+        sop: Option<Uid>,
+    },
+    Metadata {
+        study: Uid,
+        series: Option<Uid>,
+        sop: Option<Uid>,
+    },
+    /// The study's or series' representative image.
+    Representative {
+        study: Uid,
+        series: Option<Uid>,
+        thumbnail: bool,
+    },
+    Rendered {
+        study: Uid,
+        series: Uid,
+        sop: Uid,
+        frame: Option<u32>,
+        thumbnail: bool,
+    },
+    Frames {
+        study: Uid,
+        series: Uid,
+        sop: Uid,
+        list: &'a str,
+    },
+    Bulkdata {
+        study: Uid,
+        series: Uid,
+        sop: Uid,
+        path: &'a [&'a str],
+    },
 }
 
-async fn series(
-    state: &WebState,
-    req: &Request,
-    s: Uid,
-    se: Uid,
-    rest: &[&str],
-) -> Result<Response, WebError> {
-    use pacs_core::query::Level;
-    match rest {
-        [] => wado::retrieve(state, req, &s, Some(&se), None).await,
-        ["metadata"] => wado::metadata(state, req, &s, Some(&se), None).await,
-        ["instances"] => qido::search(state, req, Level::Instance, Some(s), Some(se)).await,
-        ["rendered"] | ["thumbnail"] => {
-            wado::representative(state, req, &s, Some(&se), rest[0] == "thumbnail").await
-        }
-        ["instances", i, rest @ ..] => {
-            let i = uid(i)?;
-            match rest {
-                [] => wado::retrieve(state, req, &s, Some(&se), Some(&i)).await,
-                ["metadata"] => wado::metadata(state, req, &s, Some(&se), Some(&i)).await,
-                ["rendered"] => wado::rendered(state, req, &s, &se, &i, None, false).await,
-                ["thumbnail"] => wado::rendered(state, req, &s, &se, &i, None, true).await,
-                ["frames", list] => wado::frames(state, req, &s, &se, &i, list).await,
-                ["frames", list, kind @ ("rendered" | "thumbnail")] => {
-                    let first = wado::frame_list(list)?.first().copied();
-                    wado::rendered(state, req, &s, &se, &i, first, *kind == "thumbnail").await
+impl<'a> ReadResource<'a> {
+    fn resolve(segments: &'a [&'a str]) -> Result<ReadResource<'a>, WebError> {
+        let search = |level, study, series| ReadResource::Search {
+            level,
+            study,
+            series,
+        };
+        match segments {
+            ["studies"] => Ok(search(Level::Study, None, None)),
+            ["series"] => Ok(search(Level::Series, None, None)),
+            ["instances"] => Ok(search(Level::Instance, None, None)),
+            ["studies", s, rest @ ..] => {
+                let study = uid(s)?;
+                match rest {
+                    [] => Ok(ReadResource::Retrieve {
+                        study,
+                        series: None,
+                        sop: None,
+                    }),
+                    ["metadata"] => Ok(ReadResource::Metadata {
+                        study,
+                        series: None,
+                        sop: None,
+                    }),
+                    ["series"] => Ok(search(Level::Series, Some(study), None)),
+                    ["instances"] => Ok(search(Level::Instance, Some(study), None)),
+                    [kind @ ("rendered" | "thumbnail")] => Ok(ReadResource::Representative {
+                        study,
+                        series: None,
+                        thumbnail: *kind == "thumbnail",
+                    }),
+                    ["series", se, rest @ ..] => Self::in_series(study, uid(se)?, rest),
+                    _ => Err(not_found(segments)),
                 }
-                ["bulkdata", path @ ..] => wado::bulkdata(state, req, &s, &se, &i, path).await,
-                _ => Err(not_found(rest)),
             }
+            _ => Err(not_found(segments)),
         }
-        _ => Err(not_found(rest)),
+    }
+
+    fn in_series(
+        study: Uid,
+        series: Uid,
+        rest: &'a [&'a str],
+    ) -> Result<ReadResource<'a>, WebError> {
+        match rest {
+            [] => Ok(ReadResource::Retrieve {
+                study,
+                series: Some(series),
+                sop: None,
+            }),
+            ["metadata"] => Ok(ReadResource::Metadata {
+                study,
+                series: Some(series),
+                sop: None,
+            }),
+            ["instances"] => Ok(ReadResource::Search {
+                level: Level::Instance,
+                study: Some(study),
+                series: Some(series),
+            }),
+            [kind @ ("rendered" | "thumbnail")] => Ok(ReadResource::Representative {
+                study,
+                series: Some(series),
+                thumbnail: *kind == "thumbnail",
+            }),
+            ["instances", i, rest @ ..] => {
+                let sop = uid(i)?;
+                match rest {
+                    [] => Ok(ReadResource::Retrieve {
+                        study,
+                        series: Some(series),
+                        sop: Some(sop),
+                    }),
+                    ["metadata"] => Ok(ReadResource::Metadata {
+                        study,
+                        series: Some(series),
+                        sop: Some(sop),
+                    }),
+                    [kind @ ("rendered" | "thumbnail")] => Ok(ReadResource::Rendered {
+                        study,
+                        series,
+                        sop,
+                        frame: None,
+                        thumbnail: *kind == "thumbnail",
+                    }),
+                    ["frames", list] => Ok(ReadResource::Frames {
+                        study,
+                        series,
+                        sop,
+                        list,
+                    }),
+                    ["frames", list, kind @ ("rendered" | "thumbnail")] => {
+                        Ok(ReadResource::Rendered {
+                            study,
+                            series,
+                            sop,
+                            frame: wado::frame_list(list)?.first().copied(),
+                            thumbnail: *kind == "thumbnail",
+                        })
+                    }
+                    ["bulkdata", path @ ..] => Ok(ReadResource::Bulkdata {
+                        study,
+                        series,
+                        sop,
+                        path,
+                    }),
+                    _ => Err(not_found(rest)),
+                }
+            }
+            _ => Err(not_found(rest)),
+        }
+    }
+
+    /// What the gate is asked: a search across studies, or a read of one
+    /// study's metadata (its searches included), instances or pixels.
+    fn access<'b>(&'b self, path: &'b str, query: &'b str) -> crate::gate::Access<'b> {
+        use crate::gate::{Access, ReadKind};
+        let (study, kind) = match self {
+            ReadResource::Search { study: None, .. } => {
+                return Access::Search {
+                    resource: path,
+                    query,
+                };
+            }
+            ReadResource::Search {
+                study: Some(study), ..
+            }
+            | ReadResource::Metadata { study, .. } => (study, ReadKind::Metadata),
+            ReadResource::Retrieve { study, .. } => (study, ReadKind::Retrieve),
+            ReadResource::Representative { study, .. }
+            | ReadResource::Rendered { study, .. }
+            | ReadResource::Frames { study, .. }
+            | ReadResource::Bulkdata { study, .. } => (study, ReadKind::Pixels),
+        };
+        Access::Read { study, kind }
+    }
+
+    async fn read(self, state: &WebState, req: &Request) -> Result<Response, WebError> {
+        match self {
+            ReadResource::Search {
+                level,
+                study,
+                series,
+            } => qido::search(state, req, level, study, series).await,
+            ReadResource::Retrieve { study, series, sop } => {
+                wado::retrieve(state, req, &study, series.as_ref(), sop.as_ref()).await
+            }
+            ReadResource::Metadata { study, series, sop } => {
+                wado::metadata(state, req, &study, series.as_ref(), sop.as_ref()).await
+            }
+            ReadResource::Representative {
+                study,
+                series,
+                thumbnail,
+            } => wado::representative(state, req, &study, series.as_ref(), thumbnail).await,
+            ReadResource::Rendered {
+                study,
+                series,
+                sop,
+                frame,
+                thumbnail,
+            } => wado::rendered(state, req, &study, &series, &sop, frame, thumbnail).await,
+            ReadResource::Frames {
+                study,
+                series,
+                sop,
+                list,
+            } => wado::frames(state, req, &study, &series, &sop, list).await,
+            ReadResource::Bulkdata {
+                study,
+                series,
+                sop,
+                path,
+            } => wado::bulkdata(state, req, &study, &series, &sop, path).await,
+        }
     }
 }
 

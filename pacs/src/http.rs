@@ -6,6 +6,7 @@
 //! orderly shutdown that lets requests under way finish.
 
 use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dicomweb::PeerAddr;
@@ -16,6 +17,7 @@ use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use warp::Filter;
+use warp::http::Method;
 
 use crate::client_address::TrustedProxies;
 
@@ -59,14 +61,23 @@ pub async fn serve<F>(
             hyper::service::service_fn(move |mut request: http::Request<hyper::body::Incoming>| {
                 let client = trusted_proxies.client(peer, request.headers());
                 request.extensions_mut().insert(PeerAddr(client));
+                let allowed = Allowed::default();
+                request.extensions_mut().insert(allowed.clone());
                 let private = holds_patient_data(request.uri().path());
                 let mut service = service.clone();
                 let answer = tower_service::Service::call(&mut service, request);
                 async move {
                     let mut response = answer.await?;
+                    let response_status = response.status();
                     // Patient data stays out of the browser's disk cache on
                     // a reading room's shared computer.
                     let headers = response.headers_mut();
+                    if response_status == http::StatusCode::METHOD_NOT_ALLOWED
+                        && !headers.contains_key(http::header::ALLOW)
+                        && let Some(allow) = allowed.header()
+                    {
+                        headers.insert(http::header::ALLOW, allow);
+                    }
                     if private && !headers.contains_key(http::header::CACHE_CONTROL) {
                         headers.insert(
                             http::header::CACHE_CONTROL,
@@ -105,4 +116,84 @@ fn holds_patient_data(path: &str) -> bool {
 /// The request's client address (see [`crate::client_address`]).
 pub fn client_addr() -> impl Filter<Extract = (Option<SocketAddr>,), Error = Infallible> + Copy {
     warp::ext::optional::<PeerAddr>().map(|p: Option<PeerAddr>| p.map(|p| p.0))
+}
+
+/// The methods that the routes whose path matched a request would have
+/// taken, noted as warp tries them, so that a 405 can name them in its
+/// `Allow` header (RFC 9110 §15.5.6). Put in each request's extensions.
+#[derive(Debug, Clone, Default)]
+pub struct Allowed(Arc<Mutex<Vec<Method>>>);
+
+impl Allowed {
+    fn note(&self, method: &Method) {
+        if let Ok(mut methods) = self.0.lock()
+            && !methods.contains(method)
+        {
+            methods.push(method.clone());
+        }
+    }
+
+    /// `GET, POST`: the methods noted, in a fixed order; `None` when none
+    /// were.
+    fn header(&self) -> Option<http::HeaderValue> {
+        let mut methods: Vec<String> = self
+            .0
+            .lock()
+            .ok()?
+            .iter()
+            .map(|m| m.as_str().to_owned())
+            .collect();
+        if methods.is_empty() {
+            return None;
+        }
+        methods.sort_unstable();
+        http::HeaderValue::from_str(&methods.join(", ")).ok()
+    }
+}
+
+/// The rejection of a route whose path matched but whose method did not:
+/// answered 405 (see [`Allowed`]).
+#[derive(Debug)]
+pub struct WrongMethod;
+
+impl warp::reject::Reject for WrongMethod {}
+
+/// Requests with `method`. Put it after the route's path, so that a path
+/// no route has stays a 404 whatever the method.
+pub fn method(method: Method) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+    warp::method()
+        .and(warp::ext::optional::<Allowed>())
+        .and_then(move |got: Method, allowed: Option<Allowed>| {
+            let wanted = method.clone();
+            async move {
+                if got == wanted {
+                    return Ok(());
+                }
+                if let Some(allowed) = allowed {
+                    allowed.note(&wanted);
+                }
+                Err(warp::reject::custom(WrongMethod))
+            }
+        })
+        .untuple_one()
+}
+
+/// [`method`] GET.
+pub fn get() -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+    method(Method::GET)
+}
+
+/// [`method`] POST.
+pub fn post() -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+    method(Method::POST)
+}
+
+/// [`method`] PUT.
+pub fn put() -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+    method(Method::PUT)
+}
+
+/// [`method`] DELETE.
+pub fn delete() -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+    method(Method::DELETE)
 }

@@ -400,7 +400,7 @@ fn health(
 ) -> warp::filters::BoxedFilter<(warp::reply::Response,)> {
     warp::path("healthz")
         .and(warp::path::end())
-        .and(warp::get())
+        .and(crate::http::get())
         .and(warp::header::headers_cloned())
         .and(crate::http::client_addr())
         .then(move |headers, peer| {
@@ -448,7 +448,12 @@ async fn unmatched(
     if let Some(refused) = rejection.find::<crate::api::Refused>() {
         return Ok(crate::api::refusal_response(refused));
     }
-    let (status, message) = if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+    // Routes match the path before the method, so a route refusing the
+    // method means the path is there (the `Allow` header is added as the
+    // answer goes out: `crate::http::Allowed`).
+    let wrong_method = rejection.find::<crate::http::WrongMethod>().is_some()
+        || rejection.find::<warp::reject::MethodNotAllowed>().is_some();
+    let (status, message) = if wrong_method {
         (
             warp::http::StatusCode::METHOD_NOT_ALLOWED,
             "method not allowed here",

@@ -45,22 +45,20 @@ pub fn locate(configured: Option<&Path>) -> Option<PathBuf> {
 /// `GET /viewer-assets/<name>`.
 pub fn routes(dir: Option<PathBuf>) -> BoxedFilter<(WarpResponse,)> {
     let page_dir = dir.clone();
-    let pages = warp::get()
-        .and(
-            warp::path::end()
-                .or(warp::path("viewer").and(warp::path::end()))
-                .unify()
-                .or(warp::path("forwarding").and(warp::path::end()))
-                .unify()
-                .or(warp::path("worklist").and(warp::path::end()))
-                .unify()
-                .or(warp::path("referrals").and(warp::path::end()))
-                .unify()
-                .or(warp::path("audit").and(warp::path::end()))
-                .unify()
-                .or(warp::path("login").and(warp::path::end()))
-                .unify(),
-        )
+    let pages = warp::path::end()
+        .or(warp::path("viewer").and(warp::path::end()))
+        .unify()
+        .or(warp::path("forwarding").and(warp::path::end()))
+        .unify()
+        .or(warp::path("worklist").and(warp::path::end()))
+        .unify()
+        .or(warp::path("referrals").and(warp::path::end()))
+        .unify()
+        .or(warp::path("audit").and(warp::path::end()))
+        .unify()
+        .or(warp::path("login").and(warp::path::end()))
+        .unify()
+        .and(crate::http::get())
         .and(warp::header::optional::<String>("accept-encoding"))
         .and(warp::header::optional::<String>("if-none-match"))
         .then(move |encoding: Option<String>, etag: Option<String>| {
@@ -72,10 +70,10 @@ pub fn routes(dir: Option<PathBuf>) -> BoxedFilter<(WarpResponse,)> {
                 }
             }
         });
-    let assets = warp::get()
-        .and(warp::path("viewer-assets"))
+    let assets = warp::path("viewer-assets")
         .and(warp::path::param::<String>())
         .and(warp::path::end())
+        .and(crate::http::get())
         .and(warp::header::optional::<String>("accept-encoding"))
         .and(warp::header::optional::<String>("if-none-match"))
         .then(

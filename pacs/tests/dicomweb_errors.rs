@@ -1,8 +1,8 @@
 //! DICOMweb requests the archive refuses, against the real `pacs` binary:
 //! unknown resources (404), invalid UIDs and parameters (400), unmet
 //! Accept (406), STOW-RS bodies of the wrong type (415), STOW-RS bodies
-//! with no part (400) and uploads that stall (400), with reqwest and raw
-//! sockets.
+//! with no part (400), uploads that stall (400) and methods a resource
+//! does not take (405), with reqwest and raw sockets.
 
 mod common;
 #[path = "common/dicomweb_fixtures.rs"]
@@ -100,24 +100,81 @@ fn unknown_resources_are_404_and_invalid_uids_400() {
     assert!(server.stop().success());
 }
 
+/// A path no route has is 404 whatever the method; a method the resource
+/// does not take is 405 with an `Allow` header naming those it does (RFC
+/// 9110 §15.5.6), across DICOMweb, the API and the viewer's pages.
+#[test]
+fn wrong_methods_are_405_naming_the_allowed_ones() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("data"));
+    let series = "/dicom-web/studies/1.2.3/series";
+    for (method, path, allow) in [
+        ("DELETE", "/dicom-web/studies", "GET, HEAD, POST"),
+        ("PUT", "/dicom-web/studies/1.2.3", "GET, HEAD, POST"),
+        ("POST", series, "GET, HEAD"),
+        (
+            "DELETE",
+            "/dicom-web/studies/1.2.3/series/4.5/instances/6.7/frames/1",
+            "GET, HEAD",
+        ),
+        ("POST", "/healthz", "GET"),
+        ("DELETE", "/api/users", "GET"),
+        ("GET", "/api/auth/login", "POST"),
+        ("POST", "/viewer", "GET"),
+        ("PUT", "/viewer-assets/viewer.js", "GET"),
+    ] {
+        let (status, head) = raw_request(&server, method, path);
+        assert_eq!(status, 405, "{method} {path}: {head}");
+        let allowed = head
+            .lines()
+            .find_map(|l| l.strip_prefix("allow: "))
+            .unwrap_or_else(|| panic!("{method} {path}: no Allow in {head}"));
+        assert_eq!(allowed.trim(), allow.to_ascii_lowercase(), "{method} {path}");
+    }
+    for (method, path) in [
+        ("POST", "/nothing"),
+        ("DELETE", "/dicom-web/nothing"),
+        ("POST", "/dicom-web/studies/1.2.3/nothing"),
+        ("PUT", "/api/nothing"),
+    ] {
+        let (status, head) = raw_request(&server, method, path);
+        assert_eq!(status, 404, "{method} {path}: {head}");
+    }
+    assert!(server.stop().success());
+}
+
 /// The status code of a GET sent byte for byte over a socket.
 fn raw_get(server: &Server, path: &str) -> u16 {
+    raw_request(server, "GET", path).0
+}
+
+/// The status code and the head of a request without a body, sent byte
+/// for byte over a socket.
+fn raw_request(server: &Server, method: &str, path: &str) -> (u16, String) {
     let mut s = TcpStream::connect(server.http).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         server.http
     )
     .expect("send");
-    let mut head = Vec::new();
-    let _ = s.read_to_end(&mut head);
-    let head = String::from_utf8_lossy(&head);
-    head.split_whitespace()
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    let head = answer
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .replace("\r\n", "\n")
+        .to_ascii_lowercase();
+    let status = head
+        .split_whitespace()
         .nth(1)
         .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("no status line: {head:?}"))
+        .unwrap_or_else(|| panic!("no status line: {answer:?}"));
+    (status, head)
 }
 
 /// 406 when the Accept cannot be met (a STOW-RS one before its body is

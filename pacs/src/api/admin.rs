@@ -365,13 +365,13 @@ pub fn routes(state: Arc<ApiState>) -> BoxedFilter<(Response,)> {
     let who = principal(state.auth.clone());
     let query = warp::query::<HashMap<String, String>>();
     let audit = warp::path!("api" / "audit")
-        .and(warp::get())
+        .and(crate::http::get())
         .and(with_state(state.clone()))
         .and(who.clone())
         .and(query)
         .then(|s, w, q| async move { reply(audit_list(s, w, q).await) });
     let export = warp::path!("api" / "audit" / "export")
-        .and(warp::get())
+        .and(crate::http::get())
         .and(with_state(state.clone()))
         .and(who.clone())
         .and(query)
@@ -381,15 +381,15 @@ pub fn routes(state: Arc<ApiState>) -> BoxedFilter<(Response,)> {
                 .unwrap_or_else(ApiError::into_response)
         });
     let users = warp::path!("api" / "users")
-        .and(warp::get())
+        .and(crate::http::get())
         .and(with_state(state.clone()))
         .and(who.clone())
         .then(|s, w| async move { reply(users(s, w).await) });
     let links = warp::path!("api" / "studies" / String / "share-links")
         .and(
-            warp::get()
+            crate::http::get()
                 .map(|| false)
-                .or(warp::delete().map(|| true))
+                .or(crate::http::delete().map(|| true))
                 .unify(),
         )
         .and(with_state(state.clone()))
@@ -401,7 +401,7 @@ pub fn routes(state: Arc<ApiState>) -> BoxedFilter<(Response,)> {
     // The action is checked before the body is read: a body read here
     // could not be read again by the report routes behind these.
     let share = warp::path!("api" / "studies" / String / String)
-        .and(warp::post())
+        .and(crate::http::post())
         .and_then(|study: String, what: String| async move {
             if matches!(
                 what.as_str(),

@@ -356,17 +356,17 @@ fn done(result: Result<Response, ApiError>) -> Response {
 pub fn routes(state: Arc<ApiState>) -> BoxedFilter<(Response,)> {
     let who = principal(state.auth.clone());
     let pdf = warp::path!("api" / "studies" / String / "report.pdf")
-        .and(warp::get())
+        .and(crate::http::get())
         .and(with_state(state.clone()))
         .and(who.clone())
         .then(|study, s, w| async move { done(pdf(s, w, study).await) });
     let fhir = warp::path!("api" / "studies" / String / "report" / "fhir")
-        .and(warp::get())
+        .and(crate::http::get())
         .and(with_state(state.clone()))
         .and(who.clone())
         .then(|study, s, w| async move { done(fhir(s, w, study).await) });
     let key = warp::path!("api" / "studies" / String / "key-images" / String / String)
-        .and(warp::get())
+        .and(crate::http::get())
         .and(with_state(state))
         .and(who)
         .then(

@@ -339,18 +339,18 @@ pub fn routes(state: Arc<ApiState>) -> BoxedFilter<(Response,)> {
         })
     });
     let get = warp::path!("api" / "studies" / String / "report")
-        .and(warp::get())
+        .and(crate::http::get())
         .and(with_state(state.clone()))
         .and(who.clone())
         .then(|study, s, w| async move { reply(get(s, w, study).await) });
     let one = warp::path!("api" / "studies" / String / String)
-        .and(warp::post().or(warp::put()).unify())
+        .and(crate::http::post().or(crate::http::put()).unify())
         .and(with_state(state.clone()))
         .and(who.clone())
         .and(body.clone())
         .then(|study, what, s, w, b| async move { reply(change(s, w, study, what, b).await) });
     let two = warp::path!("api" / "studies" / String / String / String)
-        .and(warp::post().or(warp::put()).unify())
+        .and(crate::http::post().or(crate::http::put()).unify())
         .and(with_state(state.clone()))
         .and(who.clone())
         .and(body)
@@ -358,14 +358,14 @@ pub fn routes(state: Arc<ApiState>) -> BoxedFilter<(Response,)> {
             reply(change(s, w, study, format!("{a}/{b}"), body).await)
         });
     let unmark = warp::path!("api" / "studies" / String / "key-images" / String / u32)
-        .and(warp::delete())
+        .and(crate::http::delete())
         .and(with_state(state.clone()))
         .and(who.clone())
         .then(|study, sop, frame, s, w| async move {
             reply(remove_key_image(s, w, study, sop, frame).await)
         });
     let templates = warp::path!("api" / "templates")
-        .and(warp::get())
+        .and(crate::http::get())
         .and(who)
         .and(
             warp::query::<std::collections::HashMap<String, String>>()

@@ -350,26 +350,26 @@ async fn draft_taken_over(
 pub fn routes(state: Arc<ApiState>) -> BoxedFilter<(Response,)> {
     let who = principal(state.auth.clone());
     let list = warp::path!("api" / "worklist")
-        .and(warp::get())
+        .and(crate::http::get())
         .and(with_state(state.clone()))
         .and(who.clone())
         .and(warp::query::<HashMap<String, String>>())
         .then(|s, w, q| async move { reply(list(s, w, q).await) });
     let referrals = warp::path!("api" / "referrals")
-        .and(warp::get())
+        .and(crate::http::get())
         .and(with_state(state.clone()))
         .and(who.clone())
         .and(warp::query::<HashMap<String, String>>())
         .then(|s, w, q| async move { reply(referrals(s, w, q).await) });
     let notifications = warp::path!("api" / "notifications")
-        .and(warp::get())
+        .and(crate::http::get())
         .and(with_state(state.clone()))
         .and(who.clone())
         .then(|s, w| async move { reply(notifications(s, w).await) });
     let body = super::small_body(64 << 10)
         .map(|b: bytes::Bytes| serde_json::from_slice::<Body>(&b).unwrap_or_default());
     let act = warp::path!("api" / "worklist" / String / String)
-        .and(warp::post().or(warp::put()).unify())
+        .and(crate::http::post().or(crate::http::put()).unify())
         .and(with_state(state))
         .and(who)
         .and(body)

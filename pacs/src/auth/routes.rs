@@ -509,27 +509,27 @@ pub fn routes(auth: Arc<Auth>, oidc: Option<Arc<OidcSignIn>>) -> BoxedFilter<(Re
     };
     let peer = crate::http::client_addr();
     let login = warp::path!("api" / "auth" / "login")
-        .and(warp::post())
+        .and(crate::http::post())
         .and(with_auth.clone())
         .and(peer)
         .and(warp::header::headers_cloned())
         .and(crate::api::small_body(16 << 10))
         .then(login);
     let logout = warp::path!("api" / "auth" / "logout")
-        .and(warp::post())
+        .and(crate::http::post())
         .and(with_auth.clone())
         .and(warp::header::headers_cloned())
         .and(principal(auth.clone()))
         .then(logout);
     let me = warp::path!("api" / "auth" / "me")
-        .and(warp::get())
+        .and(crate::http::get())
         .and(principal(auth.clone()))
         .map(|who: Result<Principal, AuthError>| match who {
             Ok(p) => warp::reply::json(&user_json(&p)).into_response(),
             Err(e) => ApiError::from(e).into_response(),
         });
     let config = warp::path!("api" / "auth" / "config")
-        .and(warp::get())
+        .and(crate::http::get())
         .and(with_oidc.clone())
         .map(|oidc: Option<Arc<OidcSignIn>>| {
             warp::reply::json(&json!({
@@ -539,12 +539,12 @@ pub fn routes(auth: Arc<Auth>, oidc: Option<Arc<OidcSignIn>>) -> BoxedFilter<(Re
             .into_response()
         });
     let oidc_login = warp::path!("api" / "auth" / "oidc" / "login")
-        .and(warp::get())
+        .and(crate::http::get())
         .and(with_auth.clone())
         .and(with_oidc.clone())
         .then(oidc_login);
     let oidc_callback = warp::path!("api" / "auth" / "oidc" / "callback")
-        .and(warp::get())
+        .and(crate::http::get())
         .and(with_auth.clone())
         .and(with_oidc)
         .and(warp::query::<Callback>())
@@ -552,7 +552,7 @@ pub fn routes(auth: Arc<Auth>, oidc: Option<Arc<OidcSignIn>>) -> BoxedFilter<(Re
         .and(warp::header::headers_cloned())
         .then(oidc_callback);
     let share = warp::path!("share" / String)
-        .and(warp::get())
+        .and(crate::http::get())
         .and(with_auth)
         .and(peer)
         .and(warp::header::headers_cloned())

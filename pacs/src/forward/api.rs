@@ -37,7 +37,7 @@ pub fn routes(
     let destinations = base
         .and(warp::path("destinations"))
         .and(warp::path::end())
-        .and(warp::get())
+        .and(crate::http::get())
         .and(with_outbox.clone())
         .then(move |outbox: Arc<dyn Outbox>| {
             let config = config.clone();
@@ -47,7 +47,7 @@ pub fn routes(
     let list = base
         .and(warp::path("jobs"))
         .and(warp::path::end())
-        .and(warp::get())
+        .and(crate::http::get())
         .and(warp::query::<HashMap<String, String>>())
         .and(with_outbox.clone())
         .then(
@@ -60,7 +60,7 @@ pub fn routes(
         .and(warp::path("jobs"))
         .and(warp::path::param::<String>())
         .and(warp::path::end())
-        .and(warp::get())
+        .and(crate::http::get())
         .and(with_outbox.clone())
         .then(|id: String, outbox: Arc<dyn Outbox>| async move {
             let Ok(id) = id.parse::<i64>() else {
@@ -80,7 +80,7 @@ pub fn routes(
         .and(warp::path::param::<String>())
         .and(warp::path::param::<String>())
         .and(warp::path::end())
-        .and(warp::post())
+        .and(crate::http::post())
         .and(with_outbox)
         .then(move |id: String, action: String, outbox: Arc<dyn Outbox>| {
             let wake = wake.clone();
