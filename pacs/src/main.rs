@@ -423,6 +423,7 @@ async fn run(command: Command) -> Result<ExitCode> {
             if !index.is_file() {
                 anyhow::bail!("there is no index at {}", index.display());
             }
+            refuse_backup_inside(&config.data_dir, &to)?;
             let target = to.clone();
             let c = tokio::task::spawn_blocking(move || pacs_core::index::back_up(&index, &target))
                 .await?
@@ -532,4 +533,31 @@ async fn run(command: Command) -> Result<ExitCode> {
             })
         }
     }
+}
+
+/// Refuses a backup whose file would be inside the data directory it
+/// backs up: lost with the disk it is meant to survive, taken for an
+/// unindexed object under `objects/`, or (the index's own name) written
+/// over the live index.
+fn refuse_backup_inside(
+    data_dir: &std::path::Path,
+    target: &std::path::Path,
+) -> anyhow::Result<()> {
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let (Ok(data_dir), Ok(dir)) = (data_dir.canonicalize(), dir.canonicalize()) else {
+        // A directory that is not there: the backup itself says so.
+        return Ok(());
+    };
+    if dir.starts_with(&data_dir) {
+        anyhow::bail!(
+            "{} is inside the data directory {}: a backup there is lost with it (and \
+             index.sqlite there is the live index); write it to another disk",
+            target.display(),
+            data_dir.display()
+        );
+    }
+    Ok(())
 }

@@ -228,6 +228,19 @@ fn reindex_brings_back_studies_an_older_index_backup_lacks() {
     let out = pacs(&data, &["backup", "--to", "/nonexistent/dir/index.sqlite"]);
     assert!(!out.status.success());
     assert!(text(&out).contains("cannot"), "{}", text(&out));
+    // Never over the live index, nor anywhere in the data directory.
+    for inside in [
+        data.join("index.sqlite"),
+        data.join("objects").join("b.sqlite"),
+    ] {
+        let out = pacs(&data, &["backup", "--to", inside.to_str().unwrap()]);
+        assert!(!out.status.success(), "{}", text(&out));
+        assert!(
+            text(&out).contains("inside the data directory"),
+            "{}",
+            text(&out)
+        );
+    }
     std::fs::create_dir_all(backup.parent().unwrap()).expect("backup dir");
     let out = pacs(&data, &["backup", "--to", backup.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out));

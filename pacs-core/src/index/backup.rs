@@ -114,6 +114,48 @@ fn put_in_place(partial: &Path, target: &Path, dir: &Path) -> Result<(), IndexEr
         .map_err(|e| io("write", target, e))
 }
 
+/// Refuses a backup named `name` in `dir` that would take the place of the
+/// index at `source` or of a file SQLite keeps beside it (by any path: a
+/// symbolic or hard link too): renamed over the live index, the copy
+/// would leave the server writing to a file no longer there and the next
+/// start reading a database its log no longer matches.
+fn refuse_own_files(source: &Path, dir: &Path, name: &str) -> Result<(), IndexError> {
+    use std::os::unix::fs::MetadataExt;
+    let own: Vec<PathBuf> = ["", "-wal", "-shm", "-journal"]
+        .iter()
+        .map(|suffix| {
+            let mut file = source.as_os_str().to_owned();
+            file.push(suffix);
+            PathBuf::from(file)
+        })
+        .collect();
+    let target = dir
+        .canonicalize()
+        .map_err(|e| io("find the directory of", dir, e))?
+        .join(name);
+    let same_inode = |a: &Path, b: &Path| match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    };
+    let source_dir = source
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .canonicalize()
+        .map_err(|e| io("find the directory of", source, e))?;
+    for file in &own {
+        let canonical = file.file_name().map(|n| source_dir.join(n));
+        if canonical.as_deref() == Some(target.as_path()) || same_inode(file, &target) {
+            return Err(IndexError::Database(format!(
+                "{} is the index being backed up (or a file SQLite keeps beside it): \
+                 a backup must go elsewhere, best on another disk",
+                target.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Writes a consistent copy of the whole index at `source` (instances,
 /// accounts, sites, worklist, reports, audit trail, forwarding queue) to
 /// `target`, while the index stays in use: one read transaction on a
@@ -124,6 +166,7 @@ fn put_in_place(partial: &Path, target: &Path, dir: &Path) -> Result<(), IndexEr
 /// its owner only: it holds password and session hashes.
 pub fn back_up(source: &Path, target: &Path) -> Result<BackupContents, IndexError> {
     let (dir, name) = place(target)?;
+    refuse_own_files(source, &dir, name)?;
     let partial = dir.join(format!(".{name}.partial"));
     fresh_partial(&partial)?;
     let written = (|| {
@@ -283,6 +326,42 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap()
+    }
+
+    #[test]
+    fn a_backup_never_takes_the_place_of_the_index_or_its_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = dir.path().join("index.sqlite");
+        index_with(&index, &["1.1"]);
+        std::fs::write(dir.path().join("index.sqlite-wal"), b"").unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let link = elsewhere.path().join("link.sqlite");
+        std::os::unix::fs::symlink(&index, &link).unwrap();
+        let hard = elsewhere.path().join("hard.sqlite");
+        std::fs::hard_link(&index, &hard).unwrap();
+        let roundabout = dir.path().join("..").join(dir.path().file_name().unwrap());
+        for target in [
+            index.clone(),
+            dir.path().join("index.sqlite-wal"),
+            dir.path().join("index.sqlite-shm"),
+            roundabout.join("index.sqlite"),
+            link,
+            hard,
+        ] {
+            let e = back_up(&index, &target).unwrap_err().to_string();
+            assert!(
+                e.contains("is the index being backed up"),
+                "{}: {e}",
+                target.display()
+            );
+        }
+        assert_eq!(studies_in(&index), ["1.1"]);
+        assert_eq!(
+            back_up(&index, &elsewhere.path().join("b.sqlite"))
+                .unwrap()
+                .studies,
+            1
+        );
     }
 
     #[test]
