@@ -45,6 +45,7 @@ use crate::render::ImageHeader;
 use crate::uid::Uid;
 
 mod in_place;
+mod repair;
 mod upload;
 
 pub use in_place::dimse_caller_of;
@@ -97,6 +98,9 @@ pub enum StoreKind {
     New,
     /// The same bytes were already stored: nothing changed.
     Duplicate,
+    /// The same data set was indexed, but its object was missing or
+    /// damaged: the bytes received took its place.
+    Repaired,
     /// Different bytes were stored under this SOP Instance UID and were
     /// replaced (policy `replace`).
     Replaced,
@@ -233,6 +237,11 @@ impl Ingest {
     /// What text in a data set that names no character set is read as
     /// (`[ingest] undeclared_character_set`): queries from the equipment
     /// that sends such data sets are read alike.
+    /// The largest instance accepted, in bytes.
+    pub fn max_instance_size(&self) -> u64 {
+        self.config.max_instance_size
+    }
+
     pub fn undeclared_character_set(&self) -> Option<crate::charset::Undeclared> {
         self.config.undeclared_character_set
     }
@@ -395,7 +404,13 @@ impl Ingest {
                 {
                     return Err(IngestError::OtherSite(p.study_instance_uid.to_string()));
                 }
-                return Ok(reply(StoreKind::Duplicate));
+                // Sent again, perhaps because the archive lost it: the
+                // object is checked, and put back from these bytes if it is
+                // missing or damaged.
+                return self
+                    .keep_or_repair(&prepared, &sha256, &existing, source)
+                    .await
+                    .map(reply);
             }
             if self.config.duplicate_policy == DuplicatePolicy::KeepFirst {
                 return Err(IngestError::Conflict(p.sop_instance_uid.to_string()));

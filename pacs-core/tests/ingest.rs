@@ -290,6 +290,7 @@ async fn concurrent_identical_stores_all_succeed_once() {
             StoreKind::New => new += 1,
             StoreKind::Duplicate => {}
             StoreKind::Replaced => panic!("nothing to replace"),
+            StoreKind::Repaired => panic!("nothing lost"),
         }
     }
     assert_eq!(

@@ -202,6 +202,14 @@ pub trait Index: Send + Sync + 'static {
         apply: bool,
     ) -> Result<Option<Refreshed>, IndexError>;
 
+    /// Points the instance indexed with data set `instance.sha256` and
+    /// object `old_key` at the object `instance.object_key` instead: the
+    /// same data set with another file meta group, written because the old
+    /// object was lost or damaged. Its size, transfer syntax and pixel
+    /// locations follow the new object; nothing else changes. `false` when
+    /// the index no longer names `old_key` for that data set.
+    async fn relocate(&self, old_key: &str, instance: NewInstance) -> Result<bool, IndexError>;
+
     /// Instances of a study, a series or one instance, ordered by series
     /// number then instance number.
     async fn instances(

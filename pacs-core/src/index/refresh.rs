@@ -212,3 +212,28 @@ fn refresh_study(
     set_study_fields(tx, study_pk, s)?;
     Ok(changed)
 }
+
+/// See [`super::Index::relocate`].
+pub(super) fn relocate(
+    tx: &Transaction<'_>,
+    old_key: &str,
+    n: &NewInstance,
+) -> Result<bool, IndexError> {
+    let pixel = serde_json::to_string(&n.pixel)
+        .map_err(|e| IndexError::Database(format!("cannot encode the pixel layout: {e}")))?;
+    let changed = tx
+        .prepare_cached(
+            "UPDATE instances SET object_key = ?4, size = ?5, transfer_syntax_uid = ?6, pixel = ?7
+             WHERE sop_uid = ?1 AND sha256 = ?2 AND object_key = ?3",
+        )?
+        .execute(params![
+            n.sop_instance_uid,
+            n.sha256,
+            old_key,
+            n.object_key,
+            n.size as i64,
+            n.transfer_syntax_uid,
+            pixel,
+        ])?;
+    Ok(changed == 1)
+}

@@ -627,6 +627,12 @@ impl Index for SqliteIndex {
         }
     }
 
+    async fn relocate(&self, old_key: &str, instance: NewInstance) -> Result<bool, IndexError> {
+        let old_key = old_key.to_owned();
+        self.write(move |tx| super::refresh::relocate(tx, &old_key, &instance))
+            .await
+    }
+
     async fn instances(
         &self,
         study: &Uid,
