@@ -13,7 +13,50 @@ use pacs_core::{Incoming, Ingest, StoreKind};
 pub struct Summary {
     pub stored: usize,
     pub duplicates: usize,
+    /// Already indexed, but their stored objects were missing or damaged:
+    /// the files took their place.
+    pub repaired: usize,
     pub rejected: Vec<(PathBuf, String)>,
+    /// Files that are not instances and are left alone without failing
+    /// the import: a disc's DICOMDIR.
+    pub skipped: Vec<(PathBuf, &'static str)>,
+}
+
+/// Media Storage Directory Storage: a DICOMDIR, the index of a disc.
+const DICOMDIR_SOP_CLASS: &str = "1.2.840.10008.1.3.10";
+
+/// What a file's size and first bytes say before it is read whole.
+enum Peek {
+    Read,
+    Reject(String),
+}
+
+/// Refuses, from its size and first 132 bytes, a file that cannot be an
+/// instance, so that a film or an installer on a hospital's USB disk is
+/// never read whole into memory.
+fn peek(file: &Path, limit: u64) -> Peek {
+    use std::io::Read;
+    let opened = std::fs::File::open(file).and_then(|f| Ok((f.metadata()?.len(), f)));
+    let (len, mut f) = match opened {
+        Ok(opened) => opened,
+        Err(e) => return Peek::Reject(format!("cannot read the file: {e}")),
+    };
+    if len > limit {
+        return Peek::Reject(format!(
+            "{len} bytes, larger than the largest instance accepted ({limit} bytes, \
+             [ingest] max_instance_size)"
+        ));
+    }
+    let mut start = [0u8; 132];
+    match f.read_exact(&mut start) {
+        Ok(()) if &start[128..] == b"DICM" => Peek::Read,
+        Ok(()) => {
+            Peek::Reject("not a DICOM file: the DICM prefix is missing at byte 128".to_owned())
+        }
+        Err(_) => Peek::Reject(format!(
+            "not a DICOM file: {len} bytes, shorter than the 128-byte preamble and DICM prefix"
+        )),
+    }
 }
 
 /// What [`collect_files`] found.
@@ -109,7 +152,20 @@ pub async fn import(ingest: &Ingest, found: Collected, progress: bool) -> Summar
         ..Summary::default()
     };
     for file in files {
-        let outcome = match tokio::fs::read(&file).await {
+        let read = match peek(&file, ingest.max_instance_size()) {
+            Peek::Read => tokio::fs::read(&file)
+                .await
+                .map_err(|e| format!("cannot read the file: {e}")),
+            Peek::Reject(reason) => Err(reason),
+        };
+        let outcome = match read {
+            Ok(bytes) if is_dicomdir(&bytes) => {
+                summary
+                    .skipped
+                    .push((file, "a DICOMDIR (the index of a disc), not an image"));
+                bar.inc(1);
+                continue;
+            }
             Ok(bytes) => {
                 let source = format!("import:{}", file.display());
                 ingest
@@ -117,10 +173,11 @@ pub async fn import(ingest: &Ingest, found: Collected, progress: bool) -> Summar
                     .await
                     .map_err(|e| e.to_string())
             }
-            Err(e) => Err(format!("cannot read the file: {e}")),
+            Err(reason) => Err(reason),
         };
         match outcome {
             Ok(s) if s.kind == StoreKind::Duplicate => summary.duplicates += 1,
+            Ok(s) if s.kind == StoreKind::Repaired => summary.repaired += 1,
             Ok(_) => summary.stored += 1,
             Err(reason) => summary.rejected.push((file, reason)),
         }
@@ -134,4 +191,9 @@ pub async fn import(ingest: &Ingest, found: Collected, progress: bool) -> Summar
     }
     bar.finish();
     summary
+}
+
+fn is_dicomdir(bytes: &[u8]) -> bool {
+    pacs_core::layout::read_part10_header(bytes)
+        .is_ok_and(|h| h.media_storage_sop_class_uid.trim_end_matches('\0') == DICOMDIR_SOP_CLASS)
 }

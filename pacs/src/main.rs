@@ -290,6 +290,17 @@ async fn run(command: Command) -> Result<ExitCode> {
             let _index = data_lock::DataDirLock::use_index(&config.data_dir)?;
             let services = server::open(&config).await?;
             let files = import::collect_files(&paths)?;
+            if files.files.is_empty() && files.unlisted.is_empty() {
+                services.ingest.shutdown().await;
+                anyhow::bail!(
+                    "nothing to import: no files under {} (is the disc or disk mounted?)",
+                    paths
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
             let summary = import::import(&services.ingest, files, !quiet).await;
             services.ingest.shutdown().await;
             println!(
@@ -298,6 +309,16 @@ async fn run(command: Command) -> Result<ExitCode> {
                 summary.duplicates,
                 summary.rejected.len()
             );
+            if summary.repaired > 0 {
+                println!(
+                    "repaired {}: already indexed, but their stored copies were missing or \
+                     damaged; the files took their place",
+                    summary.repaired
+                );
+            }
+            for (file, why) in &summary.skipped {
+                println!("skipped {}: {why}", file.display());
+            }
             for (file, reason) in &summary.rejected {
                 println!("rejected {}: {reason}", file.display());
             }

@@ -129,7 +129,11 @@ fn wrong_methods_are_405_naming_the_allowed_ones() {
             .lines()
             .find_map(|l| l.strip_prefix("allow: "))
             .unwrap_or_else(|| panic!("{method} {path}: no Allow in {head}"));
-        assert_eq!(allowed.trim(), allow.to_ascii_lowercase(), "{method} {path}");
+        assert_eq!(
+            allowed.trim(),
+            allow.to_ascii_lowercase(),
+            "{method} {path}"
+        );
     }
     for (method, path) in [
         ("POST", "/nothing"),

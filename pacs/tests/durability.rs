@@ -308,6 +308,115 @@ fn import_of_a_folder_reports_rejects_and_duplicates_and_is_served() {
     }
 }
 
+/// `pacs import` of what a hospital's disc or USB disk holds: the disc's
+/// DICOMDIR is skipped, not a failure; a file that cannot be an instance
+/// is refused from its size or first bytes, never read whole; an empty
+/// folder is an error, not an import of nothing; and an instance whose
+/// stored copy was lost comes back from the file.
+#[test]
+fn import_skips_a_dicomdir_refuses_unread_and_repairs_a_lost_copy() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let folder = dir.path().join("disc");
+    let (_, files) = ct_files(
+        &folder.join("ct"),
+        3,
+        105,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    std::fs::create_dir_all(folder.join("DICOM")).expect("dir");
+    std::fs::copy(&files[0], folder.join("DICOM").join("IM0")).expect("copy");
+    let out = common::dcmtk(
+        "dcmmkdir",
+        &[
+            "+r",
+            "+id",
+            folder.to_str().expect("path"),
+            "+D",
+            folder.join("DICOMDIR").to_str().expect("path"),
+            "DICOM",
+        ],
+    );
+    assert!(out.status.success(), "dcmmkdir: {out:?}");
+    // A film on the same disk, larger than any instance may be (sparse:
+    // it takes no room here).
+    let film = folder.join("video").join("film.mp4");
+    std::fs::create_dir_all(film.parent().expect("parent")).expect("dir");
+    std::fs::File::create(&film)
+        .and_then(|f| f.set_len(3 << 30))
+        .expect("film");
+
+    let first = pacs_import(&data, &folder);
+    assert_eq!(first.status.code(), Some(2), "{}", first.text);
+    let lines: Vec<&str> = first.text.lines().collect();
+    assert!(
+        lines.contains(&"stored 3 / duplicate 1 / rejected 1"),
+        "{}",
+        first.text
+    );
+    let skipped = format!("skipped {}: a DICOMDIR", folder.join("DICOMDIR").display());
+    assert!(
+        lines.iter().any(|l| l.starts_with(&skipped)),
+        "{}",
+        first.text
+    );
+    let refused = format!("rejected {}: ", film.display());
+    let line = lines
+        .iter()
+        .find(|l| l.starts_with(&refused))
+        .unwrap_or_else(|| panic!("{}", first.text));
+    assert!(
+        line.contains("larger than the largest instance accepted"),
+        "{line}"
+    );
+
+    // The stored copy of one instance is lost; importing the disc again
+    // puts it back.
+    let objects: Vec<PathBuf> = walk_files(&data.join("objects").join("dicom"));
+    assert_eq!(objects.len(), 3);
+    std::fs::remove_file(&objects[0]).expect("remove");
+    std::fs::remove_file(&film).expect("film");
+    let second = pacs_import(&data, &folder);
+    assert_eq!(second.status.code(), Some(0), "{}", second.text);
+    let lines: Vec<&str> = second.text.lines().collect();
+    assert!(
+        lines.contains(&"stored 0 / duplicate 3 / rejected 0"),
+        "{}",
+        second.text
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("repaired 1: ")),
+        "{}",
+        second.text
+    );
+    assert!(objects[0].is_file());
+
+    let empty = dir.path().join("unmounted");
+    std::fs::create_dir_all(&empty).expect("dir");
+    let nothing = pacs_import(&data, &empty);
+    assert_eq!(nothing.status.code(), Some(1), "{}", nothing.text);
+    assert!(
+        nothing.text.contains("nothing to import"),
+        "{}",
+        nothing.text
+    );
+}
+
+/// Regular files under `dir`, recursively, sorted.
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk_files(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found.sort();
+    found
+}
+
 /// `pacs import` follows symbolic links (a folder given as a link, links
 /// inside folders, a link loop walked once) and names a link to nothing
 /// among the rejects instead of skipping it unseen.
