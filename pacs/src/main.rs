@@ -335,6 +335,7 @@ async fn run(command: Command) -> Result<ExitCode> {
             quiet,
         } => {
             let config = data_config(common)?;
+            existing_archive(&config.data_dir, !reindex)?;
             // With the directory whole (no server, no import), no store
             // can be under way: every unindexed object may be indexed.
             let alone = match reindex {
@@ -354,6 +355,20 @@ async fn run(command: Command) -> Result<ExitCode> {
                 .map(|s| pacs_core::Uid::parse(&s).map_err(|e| anyhow::anyhow!("--study: {e}")))
                 .transpose()?;
             let services = server::open(&config).await?;
+            if let Some(uid) = &study
+                && !reindex
+                && services
+                    .archive
+                    .index()
+                    .instances(uid, None, None)
+                    .await?
+                    .is_empty()
+            {
+                anyhow::bail!(
+                    "the index holds no study {uid} (if its objects are still stored, \
+                     --reindex indexes them again)"
+                );
+            }
             let summary = verify::verify(&services.archive, study, !quiet).await?;
             let reindexed = if reindex {
                 if min_age.is_zero() {
@@ -415,6 +430,7 @@ async fn run(command: Command) -> Result<ExitCode> {
             quiet,
         } => {
             let config = data_config(common)?;
+            existing_archive(&config.data_dir, true)?;
             refresh::print_reading(config.undeclared_character_set.map(|u| u.name()), !dry_run);
             let _index = data_lock::DataDirLock::use_index(&config.data_dir)?;
             let study = study
@@ -439,11 +455,9 @@ async fn run(command: Command) -> Result<ExitCode> {
         }
         Command::Backup { common, to } => {
             let config = data_config(common)?;
+            existing_archive(&config.data_dir, true)?;
             let _index = data_lock::DataDirLock::use_index(&config.data_dir)?;
             let index = config.data_dir.join("index.sqlite");
-            if !index.is_file() {
-                anyhow::bail!("there is no index at {}", index.display());
-            }
             refuse_backup_inside(&config.data_dir, &to)?;
             let target = to.clone();
             let c = tokio::task::spawn_blocking(move || pacs_core::index::back_up(&index, &target))
@@ -554,6 +568,26 @@ async fn run(command: Command) -> Result<ExitCode> {
             })
         }
     }
+}
+
+/// Refuses a data directory that holds no archive (no index, or with
+/// `index_needed` unset not even the directory): a mistyped `--data-dir`
+/// would otherwise be made into a new, empty archive and reported on as
+/// if it were the real one.
+fn existing_archive(data_dir: &std::path::Path, index_needed: bool) -> anyhow::Result<()> {
+    let index = data_dir.join("index.sqlite");
+    if index.is_file() || (!index_needed && data_dir.is_dir()) {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "there is no archive at {}: {} is not there (is --data-dir right?)",
+        data_dir.display(),
+        if data_dir.is_dir() {
+            index.display().to_string()
+        } else {
+            "the directory".to_owned()
+        }
+    )
 }
 
 /// Refuses a backup whose file would be inside the data directory it

@@ -527,6 +527,42 @@ fn an_object_reindexing_refuses_stays_where_it_was() {
 
 /// An instance whose file meta group carries more private information
 /// than a first read covers is still checked, and found intact.
+/// The operator commands refuse a data directory that holds no archive,
+/// rather than make a new empty one and report on it, and `verify` says
+/// so of a study the index does not hold rather than find it fine.
+#[test]
+fn commands_refuse_a_directory_without_an_archive_and_an_unknown_study() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let typo = dir.path().join("dta");
+    let backup = dir.path().join("b.sqlite");
+    for args in [
+        vec!["verify"],
+        vec!["refresh", "--dry-run"],
+        vec!["backup", "--to", backup.to_str().unwrap()],
+    ] {
+        let out = pacs(&typo, &args);
+        assert!(!out.status.success(), "{args:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("there is no archive at"),
+            "{args:?}: {}",
+            text(&out)
+        );
+        assert!(!typo.exists(), "{args:?} made the directory");
+    }
+
+    let data = dir.path().join("data");
+    import_ct(&data, &dir.path().join("ct"), 2, 91);
+    let out = pacs(&data, &["verify", "--study", "1.2.3.4"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("the index holds no study 1.2.3.4"),
+        "{}",
+        text(&out)
+    );
+    let out = pacs(&data, &["verify"]);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
 #[test]
 fn an_instance_with_a_long_file_meta_group_verifies_intact() {
     let dir = tempfile::tempdir().expect("temp dir");
