@@ -72,8 +72,7 @@ impl DataDirLock {
 /// Opens (creating) a lock file; read-only where another account made it
 /// and this one may not write it: a lock needs no more.
 fn open(data_dir: &Path, name: &str) -> Result<(File, bool)> {
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    private_dir(data_dir)?;
     let path = data_dir.join(name);
     let writable = OpenOptions::new()
         .read(true)
@@ -157,6 +156,42 @@ fn try_index(data_dir: &Path, whole: bool) -> Result<Option<File>> {
         Err(TryLockError::WouldBlock) => Ok(None),
         Err(TryLockError::Error(e)) => Err(e).context("cannot lock index.lock"),
     }
+}
+
+/// Creates `dir` (and its missing parents) open to its owner only, or
+/// takes away what every other account on the machine may do in it: it
+/// holds patient data and the index's password and session hashes, and
+/// whatever the files' own modes, nobody can reach them through a
+/// directory they may not enter. Access given to the group is left as an
+/// operator set it.
+pub fn private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    if !dir.is_dir() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("cannot create the directory {}", dir.display()))?;
+        return Ok(());
+    }
+    let meta = std::fs::metadata(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o007 == 0 {
+        return Ok(());
+    }
+    match std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode & !0o007)) {
+        Ok(()) => tracing::warn!(
+            dir = %dir.display(),
+            "every account on this machine could enter this directory; access for others removed"
+        ),
+        // Another account's directory, used as this one may: say so.
+        Err(e) => tracing::warn!(
+            dir = %dir.display(),
+            error = %e,
+            "every account on this machine can enter this directory, and its access cannot be changed from here"
+        ),
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -43,17 +43,16 @@ pub struct Services {
 
 /// Opens storage and the index.
 pub async fn open(config: &Config) -> Result<Services> {
-    std::fs::create_dir_all(&config.data_dir).with_context(|| {
-        format!(
-            "cannot create the data directory {}",
-            config.data_dir.display()
-        )
-    })?;
+    crate::data_lock::private_dir(&config.data_dir)?;
     let store: Arc<dyn ObjectStore> = match &config.storage {
-        StorageConfig::Fs { root } => Arc::new(
-            FsStore::open(root)
-                .with_context(|| format!("cannot open local storage at {}", root.display()))?,
-        ),
+        StorageConfig::Fs { root } => {
+            // Objects may be kept outside the data directory.
+            crate::data_lock::private_dir(root)?;
+            Arc::new(
+                FsStore::open(root)
+                    .with_context(|| format!("cannot open local storage at {}", root.display()))?,
+            )
+        }
         StorageConfig::S3(c) => {
             let s3 = S3Store::new(c.clone()).context("cannot set up S3 storage")?;
             // A listing, not a HEAD: a HEAD response has no body, so a

@@ -563,6 +563,30 @@ fn commands_refuse_a_directory_without_an_archive_and_an_unknown_study() {
     assert!(out.status.success(), "{}", text(&out));
 }
 
+/// The data directory holds patient data and password hashes: made open
+/// to its owner only, and closed to other accounts where an operator left
+/// it open to everyone (group access left as set).
+#[test]
+fn the_data_directory_is_closed_to_other_accounts() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("new").join("data");
+    import_ct(&data, &dir.path().join("ct"), 1, 93);
+    let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("objects")), 0o700);
+
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let out = pacs(&data, &["verify"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("access for others removed"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(mode(&data), 0o750);
+}
+
 #[test]
 fn an_instance_with_a_long_file_meta_group_verifies_intact() {
     let dir = tempfile::tempdir().expect("temp dir");
