@@ -2,6 +2,7 @@
 //! answered in DICOM JSON from the index alone.
 
 use pacs_core::Uid;
+use pacs_core::attribute_level;
 use pacs_core::index::SearchRow;
 use pacs_core::query::{Attribute, Level, Query};
 use serde_json::{Map, Value, json};
@@ -107,8 +108,13 @@ fn result(row: &SearchRow, q: &Query, base: &str) -> Map<String, Value> {
         && let Ok(Value::Object(sample)) = serde_json::from_slice::<Value>(sample)
     {
         for (key, value) in sample {
-            let wanted = q.include.iter().any(|&(g, e)| tag_key(g, e) == key)
-                || (q.include_all && belongs_to_level(&key, q.level));
+            // What belongs below the level asked for is one instance's,
+            // not the result's: never returned (PS3.18 §10.6.3.3).
+            let asked = q.include.iter().any(|&(g, e)| tag_key(g, e) == key)
+                && attribute_level::answers_at(&key, q.level, true);
+            let all = q.include_all
+                && attribute_level::answers_at(&key, q.level, q.level == Level::Instance);
+            let wanted = asked || all;
             if wanted && !is_bulk(&value) {
                 map.insert(key, value);
             }
@@ -195,59 +201,4 @@ fn result(row: &SearchRow, q: &Query, base: &str) -> Map<String, Value> {
 
 fn is_bulk(value: &Value) -> bool {
     value.get("BulkDataURI").is_some() || value.get("InlineBinary").is_some()
-}
-
-/// Whether an attribute of an instance's metadata belongs in a result at
-/// `level` for `includefield=all`.
-fn belongs_to_level(key: &str, level: Level) -> bool {
-    let group = &key[..4.min(key.len())];
-    let study_level = matches!(
-        key,
-        "00080020"
-            | "00080030"
-            | "00080050"
-            | "00080051"
-            | "00080090"
-            | "00081030"
-            | "00081032"
-            | "00080080"
-            | "00080081"
-            | "0020000D"
-            | "00200010"
-            | "00321032"
-            | "00321060"
-            | "00081060"
-            | "00101010"
-            | "00101020"
-            | "00101030"
-            | "00102160"
-            | "00104000"
-    ) || group == "0010";
-    let series_level = matches!(
-        key,
-        "00080021"
-            | "00080031"
-            | "00080060"
-            | "0008103E"
-            | "00180015"
-            | "0020000E"
-            | "00200011"
-            | "00200060"
-            | "00400244"
-            | "00400245"
-            | "00400253"
-            | "00400254"
-            | "00181030"
-            | "00080070"
-            | "00081090"
-            | "00181000"
-            | "00181020"
-            | "00200052"
-    );
-    match level {
-        Level::Patient => group == "0010",
-        Level::Study => study_level,
-        Level::Series => study_level || series_level,
-        Level::Instance => true,
-    }
 }

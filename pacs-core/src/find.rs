@@ -218,9 +218,25 @@ impl Find {
         ));
         let mut non_ascii = false;
         for &(tag, vr) in &self.keys {
+            // What the stored instance holds of a key that belongs below
+            // the level asked for is that instance's, not the entity's:
+            // returned empty, never matched.
+            let own_level = crate::attribute_level::answers_at(&tag_key(tag), self.level, true);
             if let Some((_, item)) = self.items.iter().find(|(t, _)| *t == tag) {
+                if !own_level {
+                    out.put(empty_element(tag, vr));
+                    continue;
+                }
                 let stored = sample.as_ref().and_then(|s| s.get(&tag_key(tag)));
-                let selected = item.select(tag, stored, self.level == Level::Instance)?;
+                // Of the entity's own level or above, the one instance's
+                // items stand for the entity's and decide the match; of
+                // an unknown level, only at the IMAGE level.
+                let decides = crate::attribute_level::answers_at(
+                    &tag_key(tag),
+                    self.level,
+                    self.level == Level::Instance,
+                );
+                let selected = item.select(tag, stored, decides)?;
                 let element =
                     from_metadata(&selected, tag).unwrap_or_else(|| empty_element(tag, vr));
                 non_ascii |= !serde_json::to_string(&selected)
@@ -239,7 +255,7 @@ impl Find {
                     DataElement::new(tag, vr, PrimitiveValue::from(text))
                 })
                 .or_else(|| {
-                    let sample = sample.as_ref()?;
+                    let sample = sample.as_ref().filter(|_| own_level)?;
                     let element = from_metadata(sample, tag)?;
                     if let Ok(text) = element.to_str() {
                         non_ascii |= !text.is_ascii();

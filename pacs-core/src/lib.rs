@@ -4,6 +4,7 @@
 //! Nothing here knows HTTP or DIMSE; the protocol crates call into
 //! [`Ingest`] and [`Archive`], and the server binary wires them together.
 
+pub mod attribute_level;
 pub mod charset;
 pub mod deid;
 pub mod error;

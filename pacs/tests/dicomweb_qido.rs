@@ -122,6 +122,8 @@ fn dicomweb_client_stores_and_finds_a_cyrillic_study() {
         {"level": "studies", "filters": {"PatientName": "Петров*"}},
         {"level": "studies", "filters": {"ModalitiesInStudy": "C*"}},
         {"level": "studies", "filters": {"ModalitiesInStudy": "?X"}},
+        {"level": "instances", "study": a, "series": ivanov.series_uid, "limit": 1,
+         "fields": ["SliceThickness"]},
     ]);
     let r = web::run_python(&py, "qido.py", &[&base, &queries.to_string()]);
     let r = r.as_array().expect("one result list per query");
@@ -175,10 +177,17 @@ fn dicomweb_client_stores_and_finds_a_cyrillic_study() {
         Some("Nukus District Hospital"),
         "includefield=InstitutionName: {included}"
     );
+    // An image's attribute is no study's (PS3.18 §10.6.3.3.1): asked for
+    // in a study search, it is left out; in an instance search it is there.
+    assert!(
+        included.get("00180050").is_none(),
+        "includefield=SliceThickness in a study: {included}"
+    );
+    let image = &r[18][0];
     assert_eq!(
-        included["00180050"]["Value"][0].as_f64(),
+        image["00180050"]["Value"][0].as_f64(),
         Some(1.25),
-        "includefield=SliceThickness: {included}"
+        "includefield=SliceThickness: {image}"
     );
 
     let series = r[11].as_array().expect("series");

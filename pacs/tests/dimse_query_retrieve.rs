@@ -661,9 +661,53 @@ fn sequence_keys_return_matching_items_with_the_attributes_asked_for() {
         SampleTransferSyntax::ExplicitVrLittleEndian,
     )
     .expect("DX written");
+    let coded = common::dcmtk(
+        "dcmodify",
+        &[
+            "-nb",
+            "-i",
+            "(0008,1032)[0].(0008,0100)=CHESTPA",
+            "-i",
+            "(0008,1032)[0].(0008,0102)=LOCAL",
+            file.to_str().expect("path"),
+        ],
+    );
+    assert!(coded.status.success(), "dcmodify: {coded:?}");
     let done = storescu(&server, &[], &[file]);
     assert!(done.success(), "storescu failed:\n{}", done.text);
     let study = format!("StudyInstanceUID={}", dx.study.study_uid);
+
+    // A study's own sequence decides a STUDY query's match; what belongs
+    // to an image is no study's and comes back empty.
+    for (code, answers) in [("CHESTPA", 1), ("NOPE", 0)] {
+        let studies = findscu(
+            &server,
+            &dir.path().join(format!("study-{code}")),
+            "-S",
+            &[
+                "QueryRetrieveLevel=STUDY",
+                &study,
+                &format!("ProcedureCodeSequence[0].CodeValue={code}"),
+                "SOPInstanceUID",
+                "Rows",
+            ],
+        );
+        assert_eq!(studies.len(), answers, "{code}");
+        if let Some(found) = studies.first() {
+            let codes = found
+                .element(tags::PROCEDURE_CODE_SEQUENCE)
+                .expect("the sequence")
+                .items()
+                .expect("items")
+                .to_vec();
+            assert_eq!(codes.len(), 1);
+            assert_eq!(text(&codes[0], tags::CODE_VALUE), "CHESTPA");
+            for tag in [tags::SOP_INSTANCE_UID, tags::ROWS] {
+                let empty = found.element(tag).expect("asked for").to_str();
+                assert_eq!(empty.as_deref().unwrap_or(""), "", "{tag}");
+            }
+        }
+    }
 
     // The view's meaning only, and the region with code 51185008 (the
     // chest) with its code only: not the coding scheme, not the meaning.

@@ -1,10 +1,13 @@
 //! Sequence keys (PS3.4 C.2.2.2.6). A sequence key with one item names
 //! what to return of each stored item, and may give values an item must
 //! have: the items that match come back holding only the attributes
-//! asked for, and at the IMAGE level an instance with none matches no
-//! more. Above it one stored instance stands for the whole entity, so the
-//! values choose the items returned but drop no entity, as keys below the
-//! level asked for match nothing either. A zero-length key, or one whose
+//! asked for, and an entity with none matches no more. Above the IMAGE
+//! level one stored instance stands for the whole entity: that holds for a
+//! sequence of the entity's own level or above (Procedure Code Sequence in
+//! a study query), which therefore decides the match; one of a lower level
+//! (`crate::attribute_level`) comes back empty and matches nothing, and
+//! one of unknown level chooses the items returned but drops no entity.
+//! A zero-length key, or one whose
 //! item is empty, asks for the whole sequence. Item values match as
 //! top-level ones do: single values exactly, wildcards, date and time
 //! ranges; names ignoring case.
