@@ -463,12 +463,17 @@ fn a_stat_study_overtakes_a_routine_one_on_a_busy_link() {
 }
 
 /// A DICOMweb endpoint that only records what it is sent: the request
-/// line and headers of each STOW-RS request, answered 200.
-fn recording_endpoint() -> (u16, std::sync::mpsc::Receiver<String>) {
+/// line and headers of each STOW-RS request, answered 200 with a store
+/// response naming `stored` (the one instance the test sends) as stored.
+fn recording_endpoint(stored: &str) -> (u16, std::sync::mpsc::Receiver<String>) {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("address").port();
     let (tx, rx) = std::sync::mpsc::channel();
+    let answer = serde_json::json!({
+        "00081199": {"vr": "SQ", "Value": [{"00081155": {"vr": "UI", "Value": [stored]}}]},
+    })
+    .to_string();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { return };
@@ -508,7 +513,12 @@ fn recording_endpoint() -> (u16, std::sync::mpsc::Receiver<String>) {
             }
             let _ = tx.send(head);
             let _ = stream.write_all(
-                b"HTTP/1.1 200 OK\r\ncontent-type: application/dicom+json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/dicom+json\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                    answer.len()
+                )
+                .as_bytes(),
             );
         }
     });
@@ -518,13 +528,13 @@ fn recording_endpoint() -> (u16, std::sync::mpsc::Receiver<String>) {
 #[test]
 fn a_dicomweb_destination_gets_the_bearer_token_and_never_sees_it_logged() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (port, requests) = recording_endpoint();
-    let (_spec, files) = ct_files(
+    let (spec, files) = ct_files(
         &dir.path().join("outgoing"),
         1,
         36,
         SampleTransferSyntax::ExplicitVrLittleEndian,
     );
+    let (port, requests) = recording_endpoint(&spec.sop_instance_uid(0));
     let token = dir.path().join("centre.token");
     std::fs::write(&token, "s3cret-token-value\n").expect("token written");
     let config = dir.path().join("edge.toml");

@@ -12,6 +12,7 @@ pub mod api;
 pub mod config;
 mod peer;
 pub mod session;
+mod stow_response;
 pub mod throttle;
 
 use std::collections::HashMap;
@@ -230,7 +231,8 @@ impl Forwarder {
                 let error = match (&report.stop, report.refused.first()) {
                     (Stop::Failed(e), _) => e.clone(),
                     (_, Some((uid, why))) => {
-                        format!("{} instance(s) refused; {uid}: {why}", report.refused.len())
+                        let n = report.refused.len();
+                        format!("{n} instance(s) not delivered; {uid}: {why}")
                     }
                     _ => "failed".into(),
                 };
@@ -262,6 +264,24 @@ impl Forwarder {
             outcome = ?outcome,
             "forwarding attempt ended"
         );
+        if let Outcome::Failed {
+            error,
+            attempts,
+            retry_at: None,
+        } = &outcome
+        {
+            // Nothing retries this job any more: the study stays unsent
+            // until an operator acts, so it must reach a log kept at warn.
+            tracing::warn!(
+                job = claim.job,
+                destination = %claim.destination,
+                study = %claim.study_uid,
+                attempts,
+                error = %error,
+                "forwarding gave up on a study after its last attempt; it waits on the \
+                 dead-letter list until an operator retries it"
+            );
+        }
         if let Err(e) = self
             .outbox
             .finish(claim.job, &self.owner, outcome, now_millis())

@@ -13,9 +13,9 @@ use dimse::client::{StoreScu, StoreScuOptions};
 use pacs_core::index::StoredInstance;
 use pacs_core::layout::PixelLayout;
 use pacs_core::render::ImageHeader;
-use serde_json::Value;
 
 use super::config::{Target, Token};
+use super::stow_response::{self, Fate, StoreResponse};
 
 /// An instance to send: a Part 10 object and what its file meta group
 /// says of it.
@@ -270,12 +270,17 @@ impl Session for StowSession {
             ))
         })?;
         let status = response.status();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         let text = response
             .text()
             .await
             .map_err(|e| LinkError(format!("STOW-RS response from {} failed: {e}", self.url)))?;
-        // 200: all stored; 202: some failed; 409: all failed; each failure
-        // is listed in the Failed SOP Sequence.
+        // 200: all stored; 202: some failed; 409: all failed. Each stored
+        // instance is listed in the Referenced SOP Sequence, each failure
+        // in the Failed SOP Sequence.
         if !matches!(status.as_u16(), 200 | 202 | 409) {
             let snippet: String = text.chars().take(200).collect();
             return Err(LinkError(format!(
@@ -284,49 +289,51 @@ impl Session for StowSession {
                 snippet.trim()
             )));
         }
-        let failed = failed_instances(&text);
-        Ok(batch
-            .iter()
-            .map(|o| {
-                let uid = &o.sop_instance_uid;
-                match failed.iter().find(|(u, _)| u == uid) {
-                    Some((_, reason)) => Err(format!("the endpoint refused it (reason {reason})")),
-                    None if status.as_u16() == 409 => {
-                        Err("the endpoint refused the whole request (409)".into())
-                    }
-                    None => Ok(Sent {
-                        bytes: o.object.len() as u64,
-                        warning: None,
-                    }),
-                }
-            })
-            .collect())
+        let refused = |reason: &str| format!("the endpoint refused it (reason {reason})");
+        if status.as_u16() == 409 {
+            let failed = StoreResponse::failures_in(&text);
+            let why = |uid: &str| match failed.iter().find(|(u, _)| u == uid) {
+                Some((_, reason)) => refused(reason),
+                None => "the endpoint refused the whole request (409)".into(),
+            };
+            return Ok(batch
+                .iter()
+                .map(|o| Err(why(&o.sop_instance_uid)))
+                .collect());
+        }
+        // A 200 alone proves nothing (a proxy's login page answers 200 to
+        // any POST): only what the response names as stored was delivered.
+        let response = match StoreResponse::parse(&text) {
+            Some(r) if stow_response::is_json(content_type.as_deref()) => r,
+            _ => {
+                return Err(LinkError(stow_response::not_a_store_response(
+                    &self.url,
+                    status,
+                    content_type.as_deref(),
+                    &text,
+                )));
+            }
+        };
+        let result = |o: &Outgoing| match response.fate(&o.sop_class_uid, &o.sop_instance_uid) {
+            Fate::Stored => Ok(Sent {
+                bytes: o.object.len() as u64,
+                warning: None,
+            }),
+            Fate::Failed(reason) => Err(refused(reason)),
+            Fate::OtherClass(class) => Err(format!(
+                "the endpoint's store response names it as SOP class {class}, not {}: \
+                 it is not counted as delivered",
+                o.sop_class_uid
+            )),
+            Fate::Unaccounted => Err(format!(
+                "the endpoint answered {status} but its store response lists it neither \
+                 as stored nor as failed: it is not counted as delivered"
+            )),
+        };
+        Ok(batch.iter().map(result).collect())
     }
 
     async fn close(self: Box<Self>) {}
-}
-
-/// SOP Instance UIDs and failure reasons from a STOW-RS response body.
-fn failed_instances(body: &str) -> Vec<(String, String)> {
-    let Ok(json) = serde_json::from_str::<Value>(body) else {
-        return Vec::new();
-    };
-    let items = json
-        .get("00081198")
-        .and_then(|a| a.get("Value"))
-        .and_then(Value::as_array);
-    items
-        .into_iter()
-        .flatten()
-        .filter_map(|item| {
-            let first = |tag: &str| item.get(tag)?.get("Value")?.get(0).cloned();
-            let uid = first("00081155")?.as_str()?.to_owned();
-            let reason = first("00081197")
-                .and_then(|r| r.as_u64())
-                .map_or_else(|| "unknown".into(), |r| format!("{r:04X}H"));
-            Some((uid, reason))
-        })
-        .collect()
 }
 
 /// Why a request failed: reqwest's own message only repeats the URL, so
@@ -342,28 +349,5 @@ pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
         e.to_string()
     } else {
         causes.join(": ")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn failures_are_read_from_a_stow_response() {
-        let body = r#"{
-            "00081198": {"vr": "SQ", "Value": [
-                {"00081150": {"vr": "UI", "Value": ["1.2.840.10008.5.1.4.1.1.2"]},
-                 "00081155": {"vr": "UI", "Value": ["1.2.3.4"]},
-                 "00081197": {"vr": "US", "Value": [272]}}
-            ]},
-            "00081199": {"vr": "SQ", "Value": []}
-        }"#;
-        assert_eq!(
-            failed_instances(body),
-            vec![("1.2.3.4".to_owned(), "0110H".to_owned())]
-        );
-        assert!(failed_instances("{}").is_empty());
-        assert!(failed_instances("<NativeDicomModel/>").is_empty());
     }
 }

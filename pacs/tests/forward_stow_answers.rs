@@ -1,0 +1,253 @@
+//! A DICOMweb destination's answer decides what was delivered, not its
+//! status code alone. `pacs` forwards to a small HTTP server that answers
+//! STOW-RS as a misconfigured destination would: 200 with nginx's welcome
+//! page, or 200 with a store response that names only some instances.
+//! Neither may count the rest as delivered; delivery to a real `pacs` is
+//! covered in `forward.rs`.
+
+mod common;
+#[path = "common/dicomweb_fixtures.rs"]
+mod fixtures;
+#[path = "common/scu.rs"]
+mod scu;
+#[path = "common/dicomweb_support.rs"]
+mod web;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use common::{Server, ct_files};
+use dicom_samples::{CtSpec, SampleTransferSyntax};
+use scu::wait_for;
+use serde_json::{Value, json};
+
+const LIMIT: Duration = Duration::from_secs(90);
+const CT_IMAGE_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.2";
+
+const NGINX_WELCOME: &str = "<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>\n\
+    </head>\n<body>\n<h1>Welcome to nginx!</h1>\n<p>If you see this page, the nginx web server \
+    is successfully installed and working.</p>\n</body>\n</html>\n";
+
+/// An HTTP server on a loopback port that reads each request whole and
+/// gives every one the same answer; counts the POSTs it was sent.
+struct Destination {
+    port: u16,
+    posts: Arc<AtomicUsize>,
+}
+
+impl Destination {
+    fn answering(content_type: &'static str, body: String) -> Destination {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let posts = Arc::new(AtomicUsize::new(0));
+        let counted = posts.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let Ok(reading) = stream.try_clone() else {
+                    continue;
+                };
+                let head = read_request(&mut BufReader::new(reading));
+                if head.starts_with("POST ") {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                }
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(answer.as_bytes());
+            }
+        });
+        Destination { port, posts }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/dicom-web", self.port)
+    }
+
+    fn posts(&self) -> usize {
+        self.posts.load(Ordering::SeqCst)
+    }
+}
+
+/// Reads a request's head and body (sized or chunked); returns the head.
+fn read_request(reader: &mut impl BufRead) -> String {
+    let mut head = String::new();
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+        head.push_str(&line);
+    }
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        loop {
+            let mut size = String::new();
+            if reader.read_line(&mut size).unwrap_or(0) == 0 {
+                break;
+            }
+            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            let mut chunk = vec![0u8; n + 2];
+            if reader.read_exact(&mut chunk).is_err() || n == 0 {
+                break;
+            }
+        }
+    } else {
+        let mut body = vec![0u8; length];
+        let _ = reader.read_exact(&mut body);
+    }
+    head
+}
+
+/// An edge forwarding every study to `url`, giving up after two attempts
+/// a fraction of a second apart.
+fn edge(dir: &Path, url: &str) -> Server {
+    let config = dir.join("edge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+            [[forward.destinations]]
+            name = "centre"
+            dicomweb_url = "{url}"
+            max_attempts = 2
+            retry_initial_secs = 0.2
+            retry_max_secs = 0.5
+
+            [[forward.rules]]
+            to = ["centre"]
+            stable_secs = 1
+            "#
+        ),
+    )
+    .expect("config written");
+    Server::start_with(&dir.join("edge"), Some(&config), &["--log-json"])
+}
+
+/// A CT series of `slices` to send, and its files' bytes.
+fn study(dir: &Path, slices: u32, seed: u64) -> (CtSpec, Vec<Vec<u8>>) {
+    let (spec, files) = ct_files(
+        dir,
+        slices,
+        seed,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    (spec, fixtures::read_all(&files))
+}
+
+/// The one job to `centre`, once it has stopped moving: delivered, or
+/// given up on.
+fn settled_job(edge: &Server) -> Value {
+    wait_for(LIMIT, "the forwarding job to settle", || {
+        let jobs: Value = common::http()
+            .get(edge.url("/api/forwarding/jobs"))
+            .send()
+            .expect("jobs")
+            .json()
+            .expect("JSON");
+        let jobs = jobs.as_array().expect("a list");
+        assert!(jobs.len() <= 1, "one study, one job: {jobs:?}");
+        jobs.first()
+            .filter(|j| j["state"] == "delivered" || j["state"] == "failed")
+            .cloned()
+    })
+}
+
+/// The job was given up on after its last attempt, with a WARN line that
+/// an operator logging at warn sees, naming the destination and study.
+fn assert_given_up_and_warned(edge: &Server, job: &Value, study: &str) {
+    assert_eq!(job["attempts"], 2, "{job}");
+    let log = edge.log_text();
+    let warned = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .any(|line| {
+            line["level"] == "WARN"
+                && line["fields"]["destination"] == "centre"
+                && line["fields"]["study"] == study
+                && line["fields"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("dead-letter"))
+        });
+    assert!(warned, "a WARN line names the lost study:\n{log}");
+}
+
+#[test]
+fn a_destination_answering_200_with_a_web_page_gets_nothing_counted_as_delivered() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (spec, files) = study(&dir.path().join("outgoing"), 3, 61);
+    let nginx = Destination::answering("text/html", NGINX_WELCOME.to_owned());
+    let edge = edge(dir.path(), &nginx.url());
+    web::stow_ok(&edge, &fixtures::refs(&files));
+
+    let job = settled_job(&edge);
+    assert_eq!(job["state"], "failed", "nothing was stored: {job}");
+    assert_eq!(job["instances_sent"], 0, "{job}");
+    assert_eq!(job["study_uid"], spec.study.study_uid.as_str());
+    assert_eq!(nginx.posts(), 2, "each attempt reached the destination");
+    let error = job["last_error"].as_str().expect("a reason");
+    for words in [
+        "answered 200 OK but not with a DICOM store response",
+        "text/html",
+        "Welcome to nginx!",
+        "nothing is counted as delivered",
+        "dicomweb_url",
+        &nginx.url(),
+    ] {
+        assert!(error.contains(words), "{words:?} in {error:?}");
+    }
+    assert_given_up_and_warned(&edge, &job, &spec.study.study_uid);
+    edge.stop();
+}
+
+#[test]
+fn instances_a_store_response_does_not_reference_are_not_counted_as_delivered() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (spec, files) = study(&dir.path().join("outgoing"), 3, 62);
+    // The destination names only the first instance as stored, and none
+    // as failed.
+    let first = spec.sop_instance_uid(0);
+    let answer = json!({
+        "00081190": {"vr": "UR", "Value": [format!("http://centre/studies/{}", spec.study.study_uid)]},
+        "00081199": {"vr": "SQ", "Value": [{
+            "00081150": {"vr": "UI", "Value": [CT_IMAGE_STORAGE]},
+            "00081155": {"vr": "UI", "Value": [first]},
+        }]},
+    });
+    let centre = Destination::answering("application/dicom+json", answer.to_string());
+    let edge = edge(dir.path(), &centre.url());
+    web::stow_ok(&edge, &fixtures::refs(&files));
+
+    let job = settled_job(&edge);
+    assert_eq!(
+        job["state"], "failed",
+        "two instances were not stored: {job}"
+    );
+    assert_eq!(job["instances_total"], 3, "{job}");
+    assert_eq!(job["instances_sent"], 1, "only the referenced one: {job}");
+    let error = job["last_error"].as_str().expect("a reason");
+    assert!(
+        error.contains("2 instance(s) not delivered")
+            && error.contains("lists it neither as stored nor as failed"),
+        "{error}"
+    );
+    let unreferenced = [spec.sop_instance_uid(1), spec.sop_instance_uid(2)];
+    assert!(
+        unreferenced.iter().any(|sop| error.contains(sop.as_str())),
+        "an unreferenced instance is named: {error}"
+    );
+    assert_given_up_and_warned(&edge, &job, &spec.study.study_uid);
+    edge.stop();
+}
