@@ -29,6 +29,15 @@ pub enum IngestError {
     Conflict(String),
     #[error("study {0} is not one of the sending site's studies; a site adds only to its own")]
     OtherSite(String),
+    #[error(
+        "series {series} already belongs to study {stored}, not to study {found} that this \
+         instance names: its Series or Study Instance UID is wrong (a modality reusing UIDs?)"
+    )]
+    SeriesOfAnotherStudy {
+        series: String,
+        stored: String,
+        found: String,
+    },
     #[error("the archive is shutting down and accepts no new instances")]
     ShuttingDown,
     #[error("the instance is larger than the configured limit of {0} bytes")]
@@ -49,7 +58,8 @@ impl IngestError {
             IngestError::MissingAttribute(_)
             | IngestError::InvalidUid { .. }
             | IngestError::DoesNotMatchSopClass(_)
-            | IngestError::WrongStudy { .. } => 0xA900,
+            | IngestError::WrongStudy { .. }
+            | IngestError::SeriesOfAnotherStudy { .. } => 0xA900,
             IngestError::UnsupportedTransferSyntax(_) => 0xC122,
             IngestError::Conflict(_) => 0x0111,
             // Refused: Not Authorized.

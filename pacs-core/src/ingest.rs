@@ -468,6 +468,15 @@ impl Ingest {
                 self.discard(&key).await;
                 Err(IngestError::Conflict(p.sop_instance_uid.to_string()))
             }
+            Ok(InsertOutcome::SeriesOfAnotherStudy { study_uid }) => {
+                self.discard_unless_referenced(p.sop_instance_uid.as_str(), &key)
+                    .await;
+                Err(IngestError::SeriesOfAnotherStudy {
+                    series: p.series_instance_uid.to_string(),
+                    stored: study_uid,
+                    found: p.study_instance_uid.to_string(),
+                })
+            }
             Ok(InsertOutcome::OtherSite) => {
                 // The same bytes may be stored already, under this very key.
                 self.discard_unless_referenced(p.sop_instance_uid.as_str(), &key)

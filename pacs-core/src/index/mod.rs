@@ -127,6 +127,12 @@ pub enum InsertOutcome {
     /// The instance's study exists and is not the sending site's: a site
     /// adds only to its own studies.
     OtherSite,
+    /// The instance's series is indexed under another study
+    /// (`study_uid`): a series belongs to one study, so the instance's
+    /// Series or Study Instance UID is wrong. Nothing was written.
+    SeriesOfAnotherStudy {
+        study_uid: String,
+    },
     /// Different bytes were indexed and have been replaced; their object
     /// key is returned so the caller can delete the object.
     Replaced {

@@ -359,6 +359,17 @@ fn insert_one(
     {
         return Ok(InsertOutcome::OtherSite);
     }
+    // Checked before anything is written: a series is one study's.
+    let owner: Option<String> = tx
+        .prepare_cached(
+            "SELECT st.study_uid FROM series se JOIN studies st ON st.pk = se.study_pk
+             WHERE se.series_uid = ?1",
+        )?
+        .query_row([&n.series.series_uid], |r| r.get(0))
+        .optional()?;
+    if let Some(study_uid) = owner.filter(|s| *s != n.study.study_uid) {
+        return Ok(InsertOutcome::SeriesOfAnotherStudy { study_uid });
+    }
     let existing: Option<(i64, String, String, i64)> = tx
         .query_row(
             "SELECT pk, sha256, object_key, series_pk FROM instances WHERE sop_uid = ?1",
@@ -419,6 +430,7 @@ fn insert_one(
         .optional()?
     {
         Some((pk, owner)) if owner == study_pk => pk,
+        // Refused above, before anything was written.
         Some(_) => {
             return Err(IndexError::Corrupt(format!(
                 "series {} already belongs to another study",

@@ -69,6 +69,13 @@ impl Ingest {
             InsertOutcome::OtherSite => {
                 Err(IngestError::OtherSite(p.study_instance_uid.to_string()))
             }
+            InsertOutcome::SeriesOfAnotherStudy { study_uid } => {
+                Err(IngestError::SeriesOfAnotherStudy {
+                    series: p.series_instance_uid.to_string(),
+                    stored: study_uid,
+                    found: p.study_instance_uid.to_string(),
+                })
+            }
         }
     }
 }
