@@ -5,6 +5,8 @@
 //! goes on serving the intact instances. `--reindex` brings back studies
 //! an index restored from an older backup lacks.
 
+#[path = "common/cli.rs"]
+mod cli;
 mod common;
 #[path = "common/scu.rs"]
 mod scu;
@@ -12,45 +14,12 @@ mod scu;
 mod web;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, SystemTime};
 
+use cli::{import_ct, pacs, text};
 use common::{Server, ct_files};
-use dicom_samples::{CtSpec, SampleTransferSyntax};
-
-fn pacs(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pacs"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(data)
-        .output()
-        .expect("pacs runs")
-}
-
-/// Writes a CT series of `slices` from `seed` into `dir` and imports it
-/// into `data`; its spec and files.
-fn import_ct(data: &Path, dir: &Path, slices: u32, seed: u64) -> (CtSpec, Vec<PathBuf>) {
-    let (spec, files) = ct_files(
-        dir,
-        slices,
-        seed,
-        SampleTransferSyntax::ExplicitVrLittleEndian,
-    );
-    let out = pacs(
-        data,
-        &["import", "--quiet", dir.to_str().expect("a UTF-8 path")],
-    );
-    assert!(out.status.success(), "{}", text(&out));
-    (spec, files)
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use dicom_samples::SampleTransferSyntax;
 
 /// The object file of the instance `sop`.
 fn object_of(data: &Path, sop: &str) -> PathBuf {
@@ -527,66 +496,6 @@ fn an_object_reindexing_refuses_stays_where_it_was() {
 
 /// An instance whose file meta group carries more private information
 /// than a first read covers is still checked, and found intact.
-/// The operator commands refuse a data directory that holds no archive,
-/// rather than make a new empty one and report on it, and `verify` says
-/// so of a study the index does not hold rather than find it fine.
-#[test]
-fn commands_refuse_a_directory_without_an_archive_and_an_unknown_study() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let typo = dir.path().join("dta");
-    let backup = dir.path().join("b.sqlite");
-    for args in [
-        vec!["verify"],
-        vec!["refresh", "--dry-run"],
-        vec!["backup", "--to", backup.to_str().unwrap()],
-    ] {
-        let out = pacs(&typo, &args);
-        assert!(!out.status.success(), "{args:?}: {}", text(&out));
-        assert!(
-            text(&out).contains("there is no archive at"),
-            "{args:?}: {}",
-            text(&out)
-        );
-        assert!(!typo.exists(), "{args:?} made the directory");
-    }
-
-    let data = dir.path().join("data");
-    import_ct(&data, &dir.path().join("ct"), 2, 91);
-    let out = pacs(&data, &["verify", "--study", "1.2.3.4"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(
-        text(&out).contains("the index holds no study 1.2.3.4"),
-        "{}",
-        text(&out)
-    );
-    let out = pacs(&data, &["verify"]);
-    assert!(out.status.success(), "{}", text(&out));
-}
-
-/// The data directory holds patient data and password hashes: made open
-/// to its owner only, and closed to other accounts where an operator left
-/// it open to everyone (group access left as set).
-#[test]
-fn the_data_directory_is_closed_to_other_accounts() {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let data = dir.path().join("new").join("data");
-    import_ct(&data, &dir.path().join("ct"), 1, 93);
-    let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
-    assert_eq!(mode(&data), 0o700);
-    assert_eq!(mode(&data.join("objects")), 0o700);
-
-    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let out = pacs(&data, &["verify"]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(
-        text(&out).contains("access for others removed"),
-        "{}",
-        text(&out)
-    );
-    assert_eq!(mode(&data), 0o750);
-}
-
 #[test]
 fn an_instance_with_a_long_file_meta_group_verifies_intact() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -1,0 +1,71 @@
+//! The data directory as the operator commands treat it: one without an
+//! archive is refused rather than made, and it is kept from other
+//! accounts on the machine.
+
+#[path = "common/cli.rs"]
+mod cli;
+mod common;
+
+use std::path::Path;
+
+use cli::{import_ct, pacs, text};
+
+/// The operator commands refuse a data directory that holds no archive,
+/// rather than make a new empty one and report on it, and `verify` says
+/// so of a study the index does not hold rather than find it fine.
+#[test]
+fn commands_refuse_a_directory_without_an_archive_and_an_unknown_study() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let typo = dir.path().join("dta");
+    let backup = dir.path().join("b.sqlite");
+    for args in [
+        vec!["verify"],
+        vec!["refresh", "--dry-run"],
+        vec!["backup", "--to", backup.to_str().unwrap()],
+    ] {
+        let out = pacs(&typo, &args);
+        assert!(!out.status.success(), "{args:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("there is no archive at"),
+            "{args:?}: {}",
+            text(&out)
+        );
+        assert!(!typo.exists(), "{args:?} made the directory");
+    }
+
+    let data = dir.path().join("data");
+    import_ct(&data, &dir.path().join("ct"), 2, 91);
+    let out = pacs(&data, &["verify", "--study", "1.2.3.4"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("the index holds no study 1.2.3.4"),
+        "{}",
+        text(&out)
+    );
+    let out = pacs(&data, &["verify"]);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+/// The data directory holds patient data and password hashes: made open
+/// to its owner only, and closed to other accounts where an operator left
+/// it open to everyone (group access left as set).
+#[test]
+fn the_data_directory_is_closed_to_other_accounts() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("new").join("data");
+    import_ct(&data, &dir.path().join("ct"), 1, 93);
+    let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("objects")), 0o700);
+
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let out = pacs(&data, &["verify"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("access for others removed"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(mode(&data), 0o750);
+}
