@@ -19,6 +19,11 @@
 //! - `POST /api/peer/studies/{uid}/complete` `{"instances": [...]}`: the
 //!   completion commit; 409 with what is missing;
 //! - `GET /api/peer/studies/{uid}`: whether the study is complete.
+//!
+//! An unfinished upload is kept per sending site and hash, and remembers
+//! the package size it was started for: one started for another size
+//! cannot be the start of this package, so it is dropped and the upload
+//! starts afresh rather than refusing every resumption for ever.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -45,6 +50,14 @@ const STALE_UPLOAD: Duration = Duration::from_secs(7 * 24 * 3600);
 /// How often an upload's file is synced while bytes stream in, so that
 /// what the sender is told survives a crash here.
 const SYNC_EVERY: u64 = 1 << 20;
+/// An upload's file starts with the package size it was started for (u64,
+/// little-endian); the package bytes follow.
+const HEADER: u64 = 8;
+/// Most bytes of a misplaced upload read (and dropped) before it is told
+/// where the upload stands. A sender that writes its whole body before it
+/// reads the answer (reqwest does) would otherwise see only a broken pipe;
+/// beyond this it still learns the offset from its next status request.
+const DRAIN_LIMIT: u64 = 8 << 20;
 
 pub struct PeerState {
     pub ingest: Arc<Ingest>,
@@ -55,8 +68,8 @@ pub struct PeerState {
     pub max_package: u64,
     /// Largest unpacked instance.
     pub max_instance: u64,
-    /// One writer per upload at a time.
-    busy: Mutex<HashSet<String>>,
+    /// One writer per upload file at a time.
+    busy: Mutex<HashSet<PathBuf>>,
     /// Who the sender is: its site's studies are recorded as the site's.
     auth: Option<Arc<crate::auth::Auth>>,
 }
@@ -134,8 +147,57 @@ impl PeerState {
         Ok(())
     }
 
-    fn part(&self, sha: &str) -> PathBuf {
-        self.uploads.join(format!("{sha}.part"))
+    /// The file of an unfinished upload. Each site has its own, so that
+    /// what one site sends (or leaves behind) under a hash never becomes
+    /// part of, or stands in the way of, another site's upload of it.
+    /// Callers with no site (an archive without accounts, an
+    /// administrator's token) share one.
+    fn part(&self, site: Option<&str>, sha: &str) -> PathBuf {
+        match site {
+            None => self.uploads.join(format!("{sha}.part")),
+            Some(site) => {
+                use sha2::Digest;
+                let tag = hex::encode(&sha2::Sha256::digest(site.as_bytes())[..8]);
+                self.uploads.join(format!("{sha}.{tag}.part"))
+            }
+        }
+    }
+}
+
+/// What an upload file holds: the package size it was started for and how
+/// many package bytes have arrived.
+struct Partial {
+    size: u64,
+    held: u64,
+}
+
+impl Partial {
+    /// Reads the header of the upload file at `path`; `None` when there is
+    /// none. A file too short for its header (a crash while it was being
+    /// created) reads as started for size 0, which no upload declares, so
+    /// it is dropped like any other that does not fit.
+    async fn read(path: &Path) -> std::io::Result<Option<Partial>> {
+        use tokio::io::AsyncReadExt;
+        let mut file = match tokio::fs::File::open(path).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let len = file.metadata().await?.len();
+        if len < HEADER {
+            return Ok(Some(Partial { size: 0, held: 0 }));
+        }
+        let mut header = [0u8; HEADER as usize];
+        file.read_exact(&mut header).await?;
+        Ok(Some(Partial {
+            size: u64::from_le_bytes(header),
+            held: len - HEADER,
+        }))
+    }
+
+    /// Whether the upload of a `size`-byte package can go on from this.
+    fn fits(&self, size: u64) -> bool {
+        self.size == size && self.held <= size
     }
 }
 
@@ -184,11 +246,19 @@ pub fn routes(state: Arc<PeerState>) -> BoxedFilter<(Response,)> {
         .and(warp::path("status"))
         .and(warp::path::end())
         .and(crate::http::post())
+        .and(crate::http::client_addr())
+        .and(warp::header::headers_cloned())
         .and(warp::body::content_length_limit(64 << 20))
         .and(warp::body::json::<Listing>())
         .and(with_state.clone())
         .then(
-            |listing: Listing, state: Arc<PeerState>| async move { status(&state, listing).await },
+            |remote: Option<SocketAddr>,
+             headers: warp::http::HeaderMap,
+             listing: Listing,
+             state: Arc<PeerState>| async move {
+                let site = state.site_of(&headers, remote).await;
+                status(&state, site.as_deref(), listing).await
+            },
         );
 
     let upload = base
@@ -209,7 +279,18 @@ pub fn routes(state: Arc<PeerState>) -> BoxedFilter<(Response,)> {
              body,
              state: Arc<PeerState>| async move {
                 let site = state.site_of(&headers, remote).await;
-                upload(&state, sha, query, remote, site, body).await
+                // Such a client waits for a go-ahead before it sends the
+                // body, so it reads a refusal without the body being read.
+                let waits = headers
+                    .get(warp::http::header::EXPECT)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+                let sender = Sender {
+                    remote,
+                    site,
+                    waits,
+                };
+                upload(&state, sha, query, sender, body).await
             },
         );
 
@@ -279,7 +360,7 @@ fn problem(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-async fn status(state: &PeerState, listing: Listing) -> Response {
+async fn status(state: &PeerState, site: Option<&str>, listing: Listing) -> Response {
     if listing.instances.len() > MAX_LISTED {
         return problem(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -298,13 +379,16 @@ async fn status(state: &PeerState, listing: Listing) -> Response {
             Ok(held) => held,
             Err(e) => return problem(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
         };
+        // The package size is not known here: a partial started for
+        // another size is reported as it stands and dropped when the
+        // upload names its size.
         let offset = if stored {
             0
         } else {
-            tokio::fs::metadata(state.part(&l.sha256))
-                .await
-                .map(|m| m.len())
-                .unwrap_or(0)
+            match Partial::read(&state.part(site, &l.sha256)).await {
+                Ok(Some(p)) if p.held <= p.size => p.held,
+                _ => 0,
+            }
         };
         out.push(json!({
             "sop_instance_uid": l.sop_instance_uid,
@@ -318,23 +402,30 @@ async fn status(state: &PeerState, listing: Listing) -> Response {
 /// Releases an upload's claim when the request ends, however it ends.
 struct Busy<'a> {
     state: &'a PeerState,
-    sha: String,
+    path: PathBuf,
 }
 
 impl Drop for Busy<'_> {
     fn drop(&mut self) {
         if let Ok(mut busy) = self.state.busy.lock() {
-            busy.remove(&self.sha);
+            busy.remove(&self.path);
         }
     }
+}
+
+/// Who sends an upload.
+struct Sender {
+    remote: Option<SocketAddr>,
+    site: Option<String>,
+    /// The client sent `Expect: 100-continue`.
+    waits: bool,
 }
 
 async fn upload<S, B>(
     state: &PeerState,
     sha: String,
     query: UploadQuery,
-    remote: Option<SocketAddr>,
-    site: Option<String>,
+    sender: Sender,
     body: S,
 ) -> Response
 where
@@ -367,14 +458,15 @@ where
             &format!("a package may be 1 to {} bytes", state.max_package),
         );
     }
-    let _busy = {
+    let path = state.part(sender.site.as_deref(), &sha);
+    let busy = {
         let Ok(mut busy) = state.busy.lock() else {
             return problem(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "upload registry poisoned",
             );
         };
-        if !busy.insert(sha.clone()) {
+        if !busy.insert(path.clone()) {
             return problem(
                 StatusCode::CONFLICT,
                 "this upload is being written by another request",
@@ -382,22 +474,64 @@ where
         }
         Busy {
             state,
-            sha: sha.clone(),
+            path: path.clone(),
         }
     };
-    let path = state.part(&sha);
-    let have = tokio::fs::metadata(&path)
-        .await
-        .map(|m| m.len())
-        .unwrap_or(0);
+    let have = match Partial::read(&path).await {
+        Ok(Some(p)) if p.fits(query.size) => p.held,
+        Ok(Some(p)) => {
+            // Started for a package of another size (or longer than
+            // this one): none of it can be this package, and keeping it
+            // would refuse every upload of this one until it ages out.
+            tracing::info!(
+                sha,
+                size = query.size,
+                partial_size = p.size,
+                held = p.held,
+                "peer upload: dropping a partial upload made for another package size"
+            );
+            if let Err(e) = tokio::fs::remove_file(&path).await
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                return problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &format!(
+                        "cannot remove the unfinished upload {}: {e}",
+                        path.display()
+                    ),
+                );
+            }
+            0
+        }
+        Ok(None) => 0,
+        Err(e) => {
+            return problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("cannot read the unfinished upload {}: {e}", path.display()),
+            );
+        }
+    };
     if have != query.offset {
+        // Another request for this upload may go on while this body is
+        // read and dropped.
+        drop(busy);
+        if !sender.waits {
+            drain(body, DRAIN_LIMIT.min(query.size - query.offset)).await;
+        }
         return warp::reply::with_status(
-            warp::reply::json(&json!({ "error": "the upload is elsewhere", "offset": have })),
+            warp::reply::json(&json!({
+                "error": format!(
+                    "the upload stands at byte {have}, not {}: send from there",
+                    query.offset
+                ),
+                "offset": have,
+            })),
             StatusCode::CONFLICT,
         )
         .into_response();
     }
-    let written = match append(&path, body, query.size - have).await {
+    let fresh = (have == 0).then_some(query.size);
+    let written = match append(&path, body, query.size - have, fresh).await {
         Ok(n) => have + n,
         Err(e) => {
             tracing::info!(sha, error = %e, "peer upload broke off; kept for resuming");
@@ -416,7 +550,9 @@ where
     }
     let source = format!(
         "peer:{}",
-        remote.map_or_else(|| "unknown".into(), |a| a.to_string())
+        sender
+            .remote
+            .map_or_else(|| "unknown".into(), |a| a.to_string())
     );
     let result = finish(
         state,
@@ -425,7 +561,7 @@ where
         &query.sop,
         query.store_as.as_deref(),
         &source,
-        site.as_deref(),
+        sender.site.as_deref(),
     )
     .await;
     // Finished either way: a package that did not check out is sent
@@ -447,18 +583,52 @@ where
     }
 }
 
-/// Appends up to `limit` bytes of `body` to `path`, syncing as it goes;
-/// returns how many were written. More than `limit` is an error.
-async fn append<S, B>(path: &Path, mut body: S, limit: u64) -> std::io::Result<u64>
+/// Reads and drops up to `limit` bytes of a body that is not kept.
+async fn drain<S, B>(mut body: S, limit: u64)
 where
     S: Stream<Item = Result<B, warp::Error>> + Unpin,
     B: Buf,
 {
-    let mut file = tokio::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .await?;
+    let mut read = 0u64;
+    while read < limit {
+        match body.next().await {
+            Some(Ok(chunk)) => read += chunk.remaining() as u64,
+            _ => break,
+        }
+    }
+}
+
+/// Appends up to `limit` bytes of `body` to `path`, syncing as it goes;
+/// returns how many were written. More than `limit` is an error. With
+/// `fresh`, the file is started anew for a package of that size.
+async fn append<S, B>(
+    path: &Path,
+    mut body: S,
+    limit: u64,
+    fresh: Option<u64>,
+) -> std::io::Result<u64>
+where
+    S: Stream<Item = Result<B, warp::Error>> + Unpin,
+    B: Buf,
+{
+    let mut file = match fresh {
+        Some(size) => {
+            let mut file = tokio::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(true)
+                .open(path)
+                .await?;
+            file.write_all(&size.to_le_bytes()).await?;
+            file
+        }
+        None => {
+            tokio::fs::OpenOptions::new()
+                .append(true)
+                .open(path)
+                .await?
+        }
+    };
     let mut written = 0u64;
     let mut unsynced = 0u64;
     let outcome = loop {
@@ -502,9 +672,10 @@ async fn finish(
     source: &str,
     site: Option<&str>,
 ) -> Result<StoreKind, (StatusCode, String)> {
-    let package = tokio::fs::read(path)
+    let mut package = tokio::fs::read(path)
         .await
         .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    package.drain(..(HEADER as usize).min(package.len()));
     let limit = state.max_instance;
     let to = store_as.map(str::to_owned);
     let (object, converted) = tokio::task::spawn_blocking(move || {
