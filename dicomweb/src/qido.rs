@@ -73,7 +73,7 @@ fn vr_of(a: Attribute) -> &'static str {
         Attribute::PatientBirthDate
         | Attribute::StudyDate
         | Attribute::PerformedProcedureStepStartDate => "DA",
-        Attribute::StudyTime => "TM",
+        Attribute::StudyTime | Attribute::PerformedProcedureStepStartTime => "TM",
         Attribute::PatientSex
         | Attribute::ModalitiesInStudy
         | Attribute::Modality
@@ -82,7 +82,10 @@ fn vr_of(a: Attribute) -> &'static str {
         | Attribute::SeriesInstanceUid
         | Attribute::SopInstanceUid
         | Attribute::SopClassUid => "UI",
-        Attribute::AccessionNumber | Attribute::StudyId => "SH",
+        Attribute::AccessionNumber
+        | Attribute::StudyId
+        | Attribute::RequestedProcedureId
+        | Attribute::ScheduledProcedureStepId => "SH",
         Attribute::SeriesNumber | Attribute::InstanceNumber => "IS",
     }
 }
@@ -132,6 +135,9 @@ fn result(row: &SearchRow, q: &Query, base: &str) -> Map<String, Value> {
             continue;
         }
         put(&mut map, &tag_key(g, e), vr, vec![value]);
+    }
+    if !row.requests.is_empty() {
+        put(&mut map, "00400275", "SQ", request_items(row));
     }
     let study_url = format!("{base}/studies/{}", row.study_uid);
     put(&mut map, "00080056", "CS", vec![json!("ONLINE")]);
@@ -197,6 +203,24 @@ fn result(row: &SearchRow, q: &Query, base: &str) -> Map<String, Value> {
         }
     }
     map
+}
+
+/// The series' Request Attributes Sequence, each item with the IDs it
+/// has (PS3.18 Table 10.6.3-4).
+fn request_items(row: &SearchRow) -> Vec<Value> {
+    row.requests
+        .iter()
+        .map(|r| {
+            let mut item = Map::new();
+            if let Some(id) = &r.scheduled_procedure_step_id {
+                put(&mut item, "00400009", "SH", vec![json!(id)]);
+            }
+            if let Some(id) = &r.requested_procedure_id {
+                put(&mut item, "00401001", "SH", vec![json!(id)]);
+            }
+            Value::Object(item)
+        })
+        .collect()
 }
 
 fn is_bulk(value: &Value) -> bool {

@@ -290,11 +290,12 @@ fn empty_element(tag: Tag, vr: VR) -> DataElement<InMemDicomObject> {
     }
 }
 
-/// The matching attribute a tag stands for.
+/// The matching attribute a top-level tag stands for (the attributes of
+/// a sequence's items are matched as sequence keys, `sequence`).
 fn attribute_of(tag: Tag) -> Option<Attribute> {
     Attribute::ALL.into_iter().find(|a| {
         let (_, group, element) = a.keyword_and_tag();
-        Tag(group, element) == tag
+        Tag(group, element) == tag && a.sequence().is_none()
     })
 }
 

@@ -28,25 +28,25 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use dicom_dictionary_std::tags;
-use dicom_object::InMemDicomObject;
 use sha2::{Digest, Sha256};
 use storage::{Body, ObjectKey, ObjectStore, Staged};
 use tokio::sync::Notify;
 
 use crate::error::IngestError;
 use crate::forward::{Arrival, Router};
-use crate::index::{
-    DuplicatePolicy, Index, InsertOutcome, NewInstance, SeriesFields, StoredInstance, StudyFields,
-};
+use crate::index::{DuplicatePolicy, Index, InsertOutcome, NewInstance, StoredInstance};
 use crate::json;
 use crate::layout::{self, PixelLayout};
-use crate::parse::{self, ParsedInstance, float_values, int_value, text_value};
-use crate::render::ImageHeader;
+use crate::parse::{self, ParsedInstance, int_value};
 use crate::uid::Uid;
 
+mod fields;
 mod in_place;
 mod repair;
 mod upload;
+
+pub use fields::image_attributes;
+use fields::{series_fields, study_fields};
 
 pub use in_place::dimse_caller_of;
 pub use upload::{Upload, UploadCommand};
@@ -720,79 +720,4 @@ fn new_instance(prepared: &Prepared, sha256: &str, key: &str, source: &str) -> N
         site: None,
         forward: Vec::new(),
     }
-}
-
-fn study_fields(h: &InMemDicomObject, study_uid: &str) -> StudyFields {
-    StudyFields {
-        study_uid: study_uid.to_owned(),
-        patient_id: text_value(h, tags::PATIENT_ID),
-        patient_name: text_value(h, tags::PATIENT_NAME),
-        patient_birth_date: text_value(h, tags::PATIENT_BIRTH_DATE),
-        patient_sex: text_value(h, tags::PATIENT_SEX),
-        study_date: text_value(h, tags::STUDY_DATE),
-        study_time: text_value(h, tags::STUDY_TIME),
-        accession_number: text_value(h, tags::ACCESSION_NUMBER),
-        study_id: text_value(h, tags::STUDY_ID),
-        study_description: text_value(h, tags::STUDY_DESCRIPTION),
-        referring_physician_name: text_value(h, tags::REFERRING_PHYSICIAN_NAME),
-    }
-}
-
-fn series_fields(h: &InMemDicomObject, series_uid: &str) -> SeriesFields {
-    SeriesFields {
-        series_uid: series_uid.to_owned(),
-        modality: text_value(h, tags::MODALITY),
-        series_number: int_value(h, tags::SERIES_NUMBER),
-        series_description: text_value(h, tags::SERIES_DESCRIPTION),
-        body_part_examined: text_value(h, tags::BODY_PART_EXAMINED),
-        performed_procedure_step_start_date: text_value(
-            h,
-            tags::PERFORMED_PROCEDURE_STEP_START_DATE,
-        ),
-    }
-}
-
-/// Image attributes, when the instance is an image.
-pub fn image_attributes(h: &InMemDicomObject, transfer_syntax_uid: &str) -> Option<ImageHeader> {
-    let rows = int_value(h, tags::ROWS)?;
-    let columns = int_value(h, tags::COLUMNS)?;
-    let bits_allocated = int_value(h, tags::BITS_ALLOCATED).unwrap_or(16);
-    let u16_of = |v: i64| u16::try_from(v).unwrap_or(0);
-    let photometric_interpretation =
-        text_value(h, tags::PHOTOMETRIC_INTERPRETATION).unwrap_or_else(|| "MONOCHROME2".into());
-    let palette = if photometric_interpretation == "PALETTE COLOR" {
-        crate::render::palette::from_header(h)
-            .inspect_err(|e| tracing::warn!(error = %e, "palette colour image cannot be rendered"))
-            .ok()
-    } else {
-        None
-    };
-    Some(ImageHeader {
-        transfer_syntax_uid: transfer_syntax_uid.to_owned(),
-        rows: u16_of(rows),
-        columns: u16_of(columns),
-        samples_per_pixel: u16_of(int_value(h, tags::SAMPLES_PER_PIXEL).unwrap_or(1)),
-        bits_allocated: u16_of(bits_allocated),
-        bits_stored: u16_of(int_value(h, tags::BITS_STORED).unwrap_or(bits_allocated)),
-        high_bit: u16_of(int_value(h, tags::HIGH_BIT).unwrap_or(bits_allocated - 1)),
-        pixel_representation: u16_of(int_value(h, tags::PIXEL_REPRESENTATION).unwrap_or(0)),
-        photometric_interpretation,
-        planar_configuration: u16_of(int_value(h, tags::PLANAR_CONFIGURATION).unwrap_or(0)),
-        number_of_frames: int_value(h, tags::NUMBER_OF_FRAMES)
-            .and_then(|n| u32::try_from(n).ok())
-            .unwrap_or(1)
-            .max(1),
-        rescale_slope: float_values(h, tags::RESCALE_SLOPE)
-            .first()
-            .copied()
-            .unwrap_or(1.0),
-        rescale_intercept: float_values(h, tags::RESCALE_INTERCEPT)
-            .first()
-            .copied()
-            .unwrap_or(0.0),
-        window_centers: float_values(h, tags::WINDOW_CENTER),
-        window_widths: float_values(h, tags::WINDOW_WIDTH),
-        voi_lut_function: text_value(h, tags::VOILUT_FUNCTION),
-        palette,
-    })
 }

@@ -36,6 +36,13 @@ pub enum Attribute {
     SeriesDescription,
     BodyPartExamined,
     PerformedProcedureStepStartDate,
+    PerformedProcedureStepStartTime,
+    /// Requested Procedure ID of an item of the series' Request
+    /// Attributes Sequence: a series matches when any item does.
+    RequestedProcedureId,
+    /// Scheduled Procedure Step ID of an item of the series' Request
+    /// Attributes Sequence.
+    ScheduledProcedureStepId,
     SopInstanceUid,
     SopClassUid,
     InstanceNumber,
@@ -59,7 +66,7 @@ pub enum MatchKind {
 }
 
 impl Attribute {
-    pub const ALL: [Attribute; 21] = [
+    pub const ALL: [Attribute; 24] = [
         Attribute::PatientName,
         Attribute::PatientId,
         Attribute::PatientBirthDate,
@@ -78,12 +85,16 @@ impl Attribute {
         Attribute::SeriesDescription,
         Attribute::BodyPartExamined,
         Attribute::PerformedProcedureStepStartDate,
+        Attribute::PerformedProcedureStepStartTime,
+        Attribute::RequestedProcedureId,
+        Attribute::ScheduledProcedureStepId,
         Attribute::SopInstanceUid,
         Attribute::SopClassUid,
         Attribute::InstanceNumber,
     ];
 
-    /// Keyword and tag (group, element).
+    /// Keyword and tag (group, element); of an attribute of a sequence's
+    /// items ([`Attribute::sequence`]), the item attribute's own.
     pub fn keyword_and_tag(self) -> (&'static str, u16, u16) {
         match self {
             Attribute::PatientName => ("PatientName", 0x0010, 0x0010),
@@ -106,6 +117,11 @@ impl Attribute {
             Attribute::PerformedProcedureStepStartDate => {
                 ("PerformedProcedureStepStartDate", 0x0040, 0x0244)
             }
+            Attribute::PerformedProcedureStepStartTime => {
+                ("PerformedProcedureStepStartTime", 0x0040, 0x0245)
+            }
+            Attribute::RequestedProcedureId => ("RequestedProcedureID", 0x0040, 0x1001),
+            Attribute::ScheduledProcedureStepId => ("ScheduledProcedureStepID", 0x0040, 0x0009),
             Attribute::SopInstanceUid => ("SOPInstanceUID", 0x0008, 0x0018),
             Attribute::SopClassUid => ("SOPClassUID", 0x0008, 0x0016),
             Attribute::InstanceNumber => ("InstanceNumber", 0x0020, 0x0013),
@@ -118,7 +134,7 @@ impl Attribute {
             Attribute::PatientBirthDate
             | Attribute::StudyDate
             | Attribute::PerformedProcedureStepStartDate => MatchKind::Date,
-            Attribute::StudyTime => MatchKind::Time,
+            Attribute::StudyTime | Attribute::PerformedProcedureStepStartTime => MatchKind::Time,
             Attribute::StudyInstanceUid
             | Attribute::SeriesInstanceUid
             | Attribute::SopInstanceUid
@@ -136,7 +152,10 @@ impl Attribute {
             | Attribute::SeriesNumber
             | Attribute::SeriesDescription
             | Attribute::BodyPartExamined
-            | Attribute::PerformedProcedureStepStartDate => Level::Series,
+            | Attribute::PerformedProcedureStepStartDate
+            | Attribute::PerformedProcedureStepStartTime
+            | Attribute::RequestedProcedureId
+            | Attribute::ScheduledProcedureStepId => Level::Series,
             Attribute::SopInstanceUid | Attribute::SopClassUid | Attribute::InstanceNumber => {
                 Level::Instance
             }
@@ -148,11 +167,36 @@ impl Attribute {
         }
     }
 
-    /// Looks an attribute up by keyword or by tag as 8 hex digits.
+    /// The sequence (keyword, group, element) whose items hold the
+    /// attribute, for those matched within a sequence (PS3.18 Table
+    /// 10.6.1-5 names two such for series).
+    pub fn sequence(self) -> Option<(&'static str, u16, u16)> {
+        match self {
+            Attribute::RequestedProcedureId | Attribute::ScheduledProcedureStepId => {
+                Some(("RequestAttributesSequence", 0x0040, 0x0275))
+            }
+            _ => None,
+        }
+    }
+
+    /// Looks an attribute up by keyword or by tag as 8 hex digits; one
+    /// of a sequence's items by its path, `Sequence.Attribute` (PS3.18
+    /// §8.3.4.1), each part a keyword or a tag.
     pub fn from_key(key: &str) -> Option<Attribute> {
+        let names = |(kw, g, e): (&str, u16, u16), part: &str| {
+            kw == part || format!("{g:04X}{e:04X}").eq_ignore_ascii_case(part)
+        };
+        let (sequence, own) = match key.split_once('.') {
+            Some((sequence, own)) => (Some(sequence), own),
+            None => (None, key),
+        };
         Attribute::ALL.into_iter().find(|a| {
-            let (kw, g, e) = a.keyword_and_tag();
-            kw == key || format!("{g:04X}{e:04X}").eq_ignore_ascii_case(key)
+            let in_sequence = match (sequence, a.sequence()) {
+                (None, None) => true,
+                (Some(part), Some(seq)) => names(seq, part),
+                _ => false,
+            };
+            in_sequence && names(a.keyword_and_tag(), own)
         })
     }
 }
@@ -366,9 +410,9 @@ impl Query {
                         }
                         q.matches.push(Match { attribute, value });
                     }
-                    None if parse_tag(key).is_some() => warnings.push(format!(
-                        "matching on {key} is not supported and was ignored"
-                    )),
+                    None if key.split('.').all(|part| parse_tag(part).is_some()) => warnings.push(
+                        format!("matching on {key} is not supported and was ignored"),
+                    ),
                     None => return Err(QueryError::UnknownKey(key.into())),
                 },
             }

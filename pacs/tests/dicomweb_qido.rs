@@ -380,3 +380,191 @@ fn partial_answers_and_ignored_keys_are_said_in_warnings() {
     assert!(warnings.is_empty(), "{warnings}");
     assert!(server.stop().success());
 }
+
+/// Stores a small DX of Karimov's made from `seed` whose series was
+/// acquired for the orders `requests` (Requested Procedure ID, Scheduled
+/// Procedure Step ID) and whose step started at `started`; its Series
+/// Instance UID.
+fn store_ordered_dx(
+    server: &Server,
+    dir: &std::path::Path,
+    seed: u64,
+    requests: &[(Option<&str>, Option<&str>)],
+    started: Option<&str>,
+) -> String {
+    use dicom_core::value::DataSetSequence;
+    use dicom_core::{Length, PrimitiveValue, Tag, VR};
+    use dicom_object::InMemDicomObject;
+    use dicom_object::mem::InMemElement;
+
+    let spec = XraySpec::chest(XrayKind::Dx, Patient::karimov_ascii(), seed).with_matrix(32, 26);
+    let file = write_xray(
+        &spec,
+        &dir.join(format!("dx{seed}")),
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    )
+    .expect("write a DX");
+    let mut object = dicom_object::open_file(&file).expect("open the DX");
+    let sh = |tag: Tag, value: &str| InMemElement::new(tag, VR::SH, PrimitiveValue::from(value));
+    let items: Vec<InMemDicomObject> = requests
+        .iter()
+        .map(|(requested, scheduled)| {
+            let mut item = InMemDicomObject::new_empty();
+            if let Some(id) = requested {
+                item.put(sh(Tag(0x0040, 0x1001), id));
+            }
+            if let Some(id) = scheduled {
+                item.put(sh(Tag(0x0040, 0x0009), id));
+            }
+            item
+        })
+        .collect();
+    if !items.is_empty() {
+        object.put(InMemElement::new(
+            Tag(0x0040, 0x0275),
+            VR::SQ,
+            DataSetSequence::new(items, Length::UNDEFINED),
+        ));
+    }
+    if let Some(time) = started {
+        object.put(InMemElement::new(
+            Tag(0x0040, 0x0245),
+            VR::TM,
+            PrimitiveValue::from(time),
+        ));
+    }
+    object.write_to_file(&file).expect("write the DX");
+    web::stow_ok(server, &[&std::fs::read(file).expect("read")]);
+    spec.series_uid.clone()
+}
+
+/// The series keys PS3.18 requires (Table 10.6.1-5) beside the plain
+/// ones: the Requested Procedure and Scheduled Procedure Step IDs of the
+/// Request Attributes Sequence, by keyword or tag path, both within one
+/// item, and the step's start time; the series answer with their items.
+/// A sequence path the archive does not match on is ignored with a
+/// warning; one that names no attribute is refused.
+#[test]
+fn series_are_found_by_the_orders_they_were_acquired_for() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("data"));
+    let two_orders = store_ordered_dx(
+        &server,
+        dir.path(),
+        41,
+        &[(Some("RP-100"), Some("SPS-1")), (Some("RP-200"), None)],
+        Some("101500"),
+    );
+    let one_order = store_ordered_dx(
+        &server,
+        dir.path(),
+        42,
+        &[(Some("RP-300"), Some("SPS-9"))],
+        Some("143000.5"),
+    );
+    let no_order = store_ordered_dx(&server, dir.path(), 43, &[], None);
+    let series = |query: &str| -> BTreeSet<String> {
+        web::qido(&server, &format!("/series?{query}"))
+            .iter()
+            .map(|r| string_value(r, "0020000E").expect("SeriesInstanceUID"))
+            .collect()
+    };
+    for (query, want) in [
+        (
+            "RequestAttributesSequence.RequestedProcedureID=RP-200",
+            vec![&two_orders],
+        ),
+        ("00400275.00401001=RP-300", vec![&one_order]),
+        (
+            "RequestAttributesSequence.00401001=RP-*",
+            vec![&two_orders, &one_order],
+        ),
+        ("00400275.ScheduledProcedureStepID=SPS-9", vec![&one_order]),
+        (
+            "RequestAttributesSequence.RequestedProcedureID=RP-100\
+             &RequestAttributesSequence.ScheduledProcedureStepID=SPS-1",
+            vec![&two_orders],
+        ),
+        // one item must hold both
+        (
+            "RequestAttributesSequence.RequestedProcedureID=RP-200\
+             &RequestAttributesSequence.ScheduledProcedureStepID=SPS-1",
+            vec![],
+        ),
+        (
+            "RequestAttributesSequence.RequestedProcedureID=rp-100",
+            vec![],
+        ),
+        (
+            "PerformedProcedureStepStartTime=1000-1100",
+            vec![&two_orders],
+        ),
+        ("00400245=1430", vec![&one_order]),
+        (
+            "RequestAttributesSequence.RequestedProcedureID=*",
+            vec![&two_orders, &one_order, &no_order],
+        ),
+    ] {
+        let want: BTreeSet<String> = want.into_iter().cloned().collect();
+        assert_eq!(series(query), want, "{query}");
+    }
+
+    let found = web::qido(&server, &format!("/series?SeriesInstanceUID={two_orders}"));
+    let items = web::items(&found[0], "00400275");
+    let ids: Vec<(Option<String>, Option<String>)> = items
+        .iter()
+        .map(|i| (string_value(i, "00401001"), string_value(i, "00400009")))
+        .collect();
+    assert_eq!(
+        ids,
+        vec![
+            (Some("RP-100".into()), Some("SPS-1".into())),
+            (Some("RP-200".into()), None)
+        ]
+    );
+    assert_eq!(
+        string_value(&found[0], "00400245").as_deref(),
+        Some("101500")
+    );
+    let plain = web::qido(&server, &format!("/series?SeriesInstanceUID={no_order}"));
+    assert!(plain[0].get("00400275").is_none(), "{}", plain[0]);
+
+    let ignored = web::get(
+        &format!(
+            "{}/series?ReferencedPerformedProcedureStepSequence.ReferencedSOPInstanceUID=1.2.3",
+            server.base()
+        ),
+        Some("application/dicom+json"),
+    );
+    assert_eq!(ignored.status, 200, "{}", ignored.text());
+    assert_eq!(ignored.json().as_array().map(Vec::len), Some(3));
+    assert!(
+        ignored.warnings().contains("not supported"),
+        "{}",
+        ignored.warnings()
+    );
+    let at_study_level = web::get(
+        &format!(
+            "{}/studies?RequestAttributesSequence.RequestedProcedureID=RP-200",
+            server.base()
+        ),
+        Some("application/dicom+json"),
+    );
+    assert_eq!(at_study_level.status, 200, "{}", at_study_level.text());
+    assert!(
+        at_study_level
+            .warnings()
+            .contains("not supported in a search for studies"),
+        "{}",
+        at_study_level.warnings()
+    );
+    let typo = web::get(
+        &format!(
+            "{}/series?RequestAttributesSequense.RequestedProcedureID=1",
+            server.base()
+        ),
+        Some("application/dicom+json"),
+    );
+    assert_eq!(typo.status, 400, "{}", typo.text());
+    assert!(server.stop().success());
+}

@@ -55,6 +55,17 @@ pub struct SeriesFields {
     pub series_description: Option<String>,
     pub body_part_examined: Option<String>,
     pub performed_procedure_step_start_date: Option<String>,
+    pub performed_procedure_step_start_time: Option<String>,
+    /// The items of its Request Attributes Sequence that name an order.
+    pub requests: Vec<RequestItem>,
+}
+
+/// One item of a series' Request Attributes Sequence, as searches match
+/// and return it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RequestItem {
+    pub requested_procedure_id: Option<String>,
+    pub scheduled_procedure_step_id: Option<String>,
 }
 
 /// An instance about to be indexed. Its object is already durable.
@@ -154,6 +165,9 @@ pub struct SearchRow {
     pub study_related_series: i64,
     pub study_related_instances: i64,
     pub series_related_instances: Option<i64>,
+    /// Series and instance levels: the series' Request Attributes
+    /// Sequence items.
+    pub requests: Vec<RequestItem>,
     pub number_of_frames: Option<i64>,
     pub rows: Option<i64>,
     pub columns: Option<i64>,

@@ -9,8 +9,8 @@
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::sqlite::set_study_fields;
-use super::{NewInstance, SeriesFields, StudyFields};
+use super::sqlite::{set_series_requests, set_study_fields};
+use super::{NewInstance, RequestItem, SeriesFields, StudyFields};
 use crate::error::IndexError;
 
 /// What a refresh changed in the index.
@@ -125,23 +125,38 @@ fn refresh_series(
         se.series_description,
         se.body_part_examined,
         se.performed_procedure_step_start_date,
+        se.performed_procedure_step_start_time,
     ];
-    let unchanged: bool = tx
+    let columns_unchanged: bool = tx
         .prepare_cached(
             "SELECT modality IS ?2 AND series_number IS ?3 AND series_description IS ?4
-                AND body_part_examined IS ?5 AND pps_start_date IS ?6
+                AND body_part_examined IS ?5 AND pps_start_date IS ?6 AND pps_start_time IS ?7
              FROM series WHERE pk = ?1",
         )?
         .query_row(values, |r| r.get(0))?;
+    let requests: Vec<RequestItem> = tx
+        .prepare_cached(
+            "SELECT requested_procedure_id, scheduled_step_id FROM series_requests
+             WHERE series_pk = ?1 ORDER BY rowid",
+        )?
+        .query_map([series_pk], |r| {
+            Ok(RequestItem {
+                requested_procedure_id: r.get(0)?,
+                scheduled_procedure_step_id: r.get(1)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let unchanged = columns_unchanged && requests == se.requests;
     if unchanged || !apply {
         return Ok(!unchanged);
     }
     tx.prepare_cached(
         "UPDATE series SET modality = ?2, series_number = ?3, series_description = ?4,
-            body_part_examined = ?5, pps_start_date = ?6
+            body_part_examined = ?5, pps_start_date = ?6, pps_start_time = ?7
          WHERE pk = ?1",
     )?
     .execute(values)?;
+    set_series_requests(tx, series_pk, &se.requests)?;
     // ModalitiesInStudy is the set of its series' modalities.
     let mut modalities: Vec<String> = tx
         .prepare_cached(

@@ -4,7 +4,7 @@ use rusqlite::Connection;
 
 use crate::error::IndexError;
 
-pub(super) const VERSION: i64 = 11;
+pub(super) const VERSION: i64 = 12;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE studies (
@@ -356,6 +356,22 @@ CREATE INDEX study_referrer_groups_by_key ON study_referrer_groups (key);
 CREATE INDEX study_referrer_groups_by_study ON study_referrer_groups (study_pk);
 "#;
 
+/// Version 12: the series matching keys PS3.18 requires beside those of
+/// version 1 (Table 10.6.1-5): the Performed Procedure Step Start Time,
+/// and the Requested Procedure and Scheduled Procedure Step IDs of the
+/// items of the Request Attributes Sequence, one row per item.
+const SCHEMA_V12: &str = r#"
+ALTER TABLE series ADD COLUMN pps_start_time TEXT;
+CREATE TABLE series_requests (
+    series_pk INTEGER NOT NULL REFERENCES series (pk),
+    requested_procedure_id TEXT,
+    scheduled_step_id TEXT
+);
+CREATE INDEX series_requests_by_series ON series_requests (series_pk);
+CREATE INDEX series_requests_by_procedure ON series_requests (requested_procedure_id);
+CREATE INDEX series_requests_by_step ON series_requests (scheduled_step_id);
+"#;
+
 /// Creates or upgrades the schema.
 pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -449,6 +465,59 @@ pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
         tx.pragma_update(None, "user_version", 11)?;
         tx.commit()?;
     }
+    if version < 12 {
+        let tx = conn.transaction()?;
+        tx.execute_batch(SCHEMA_V12)?;
+        index_series_requests(&tx)?;
+        tx.pragma_update(None, "user_version", 12)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Version 12: the new series keys of the series already stored, read
+/// from the stored metadata of each series' earliest instance (whose
+/// attributes the series row holds, see `refresh`).
+fn index_series_requests(tx: &rusqlite::Transaction<'_>) -> Result<(), IndexError> {
+    let earliest: Vec<(i64, Vec<u8>)> = tx
+        .prepare(
+            "SELECT i.series_pk, i.metadata FROM instances i
+             WHERE i.pk IN (SELECT MIN(pk) FROM instances GROUP BY series_pk)",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let text = |v: &serde_json::Value, key: &str| {
+        v.get(key)?
+            .get("Value")?
+            .get(0)?
+            .as_str()
+            .map(str::to_owned)
+    };
+    for (series_pk, metadata) in earliest {
+        let Ok(m) = serde_json::from_slice::<serde_json::Value>(&metadata) else {
+            continue;
+        };
+        tx.execute(
+            "UPDATE series SET pps_start_time = ?2 WHERE pk = ?1",
+            rusqlite::params![series_pk, text(&m, "00400245")],
+        )?;
+        let items = m
+            .get("00400275")
+            .and_then(|s| s.get("Value"))
+            .and_then(|v| v.as_array());
+        for item in items.into_iter().flatten() {
+            let requested = text(item, "00401001");
+            let scheduled = text(item, "00400009");
+            if requested.is_some() || scheduled.is_some() {
+                tx.execute(
+                    "INSERT INTO series_requests
+                        (series_pk, requested_procedure_id, scheduled_step_id)
+                     VALUES (?1, ?2, ?3)",
+                    rusqlite::params![series_pk, requested, scheduled],
+                )?;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -507,188 +576,4 @@ fn rekey_person_names(tx: &rusqlite::Transaction<'_>) -> Result<(), IndexError> 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Undoes versions 8 and 9 on a fresh database: its tables as version 7 had them.
-    /// What an index of version 10 lacks.
-    const BACK_TO_V10: &str = "DROP TABLE study_referrer_groups;";
-    const BACK_TO_V7: &str = "DROP TABLE study_referrer_groups;
-        DROP TABLE sign_in_devices; DROP TABLE sign_in_failures;
-        ALTER TABLE accounts ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE accounts ADD COLUMN locked_until INTEGER NOT NULL DEFAULT 0;";
-
-    /// An index of the version before name groups had studies whose
-    /// names have several groups: the upgrade indexes each group.
-    #[test]
-    fn upgrading_indexes_the_groups_of_names_already_stored() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        migrate(&mut conn).unwrap();
-        conn.execute_batch(BACK_TO_V7).unwrap();
-        conn.execute_batch(
-            "DROP TABLE study_name_groups;
-             DROP TABLE report_preliminaries;
-             PRAGMA user_version = 5;
-             INSERT INTO studies (study_uid, patient_name, patient_name_key)
-             VALUES ('1.2.1', 'Ivanov^Ivan=Иванов^Иван', 'IVANOV^IVAN=ИВАНОВ^ИВАН'),
-                    ('1.2.2', 'Karimov^Otabek', 'KARIMOV^OTABEK');",
-        )
-        .unwrap();
-        migrate(&mut conn).unwrap();
-        let groups: Vec<String> = conn
-            .prepare("SELECT key FROM study_name_groups ORDER BY key")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert_eq!(groups, vec!["IVANOV^IVAN", "ИВАНОВ^ИВАН"]);
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(version, VERSION);
-    }
-
-    /// An index of the version that matched names as sent: padded names
-    /// and referring doctors' accounts are keyed anew.
-    #[test]
-    fn upgrading_rekeys_padded_names() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        migrate(&mut conn).unwrap();
-        conn.execute_batch(BACK_TO_V10).unwrap();
-        conn.execute_batch(
-            "PRAGMA user_version = 9;
-             INSERT INTO studies (study_uid, patient_name, patient_name_key,
-                                  referring_physician_name, referring_physician_key)
-             VALUES ('1.2.1', 'Ivanov^Ivan^^=Иванов^Иван^^', 'IVANOV^IVAN^^=ИВАНОВ^ИВАН^^',
-                     'Yusupov^Akmal^^^', 'YUSUPOV^AKMAL^^^');
-             INSERT INTO accounts (username, display_name, role, physician_name, physician_key)
-             VALUES ('yusupov', 'Dr Yusupov', 'referrer', 'Yusupov^Akmal^=Юсупов^Акмал',
-                     'YUSUPOV^AKMAL^=ЮСУПОВ^АКМАЛ');",
-        )
-        .unwrap();
-        migrate(&mut conn).unwrap();
-        let (patient, physician): (String, String) = conn
-            .query_row(
-                "SELECT patient_name_key, referring_physician_key FROM studies",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .unwrap();
-        assert_eq!(patient, "IVANOV^IVAN=ИВАНОВ^ИВАН");
-        assert_eq!(physician, "YUSUPOV^AKMAL");
-        let groups: Vec<String> = conn
-            .prepare("SELECT key FROM study_name_groups ORDER BY key")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert_eq!(groups, vec!["IVANOV^IVAN", "ИВАНОВ^ИВАН"]);
-        let account: String = conn
-            .query_row("SELECT physician_key FROM accounts", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(account, "YUSUPOV^AKMAL");
-    }
-
-    /// An index of the version that indexed only patients' name groups:
-    /// the groups of referring physicians' names already stored are
-    /// indexed too.
-    #[test]
-    fn upgrading_indexes_the_groups_of_referrers_names() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        migrate(&mut conn).unwrap();
-        conn.execute_batch(BACK_TO_V10).unwrap();
-        conn.execute_batch(
-            "PRAGMA user_version = 10;
-             INSERT INTO studies (study_uid, referring_physician_name, referring_physician_key)
-             VALUES ('1.2.1', 'Yusupov^Akmal=Юсупов^Акмал', 'YUSUPOV^AKMAL=ЮСУПОВ^АКМАЛ'),
-                    ('1.2.2', 'Karimov^Otabek', 'KARIMOV^OTABEK');",
-        )
-        .unwrap();
-        migrate(&mut conn).unwrap();
-        let groups: Vec<(String, String)> = conn
-            .prepare(
-                "SELECT s.study_uid, g.key FROM study_referrer_groups g
-                 JOIN studies s ON s.pk = g.study_pk ORDER BY g.key",
-            )
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert_eq!(
-            groups,
-            vec![
-                ("1.2.1".to_owned(), "YUSUPOV^AKMAL".to_owned()),
-                ("1.2.1".to_owned(), "ЮСУПОВ^АКМАЛ".to_owned())
-            ]
-        );
-    }
-
-    /// An index of the version before preliminaries were kept apart: a
-    /// preliminary already issued is kept as its draft stands, and the
-    /// kept text cannot be changed.
-    #[test]
-    fn upgrading_keeps_a_preliminary_already_issued() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        migrate(&mut conn).unwrap();
-        conn.execute_batch(BACK_TO_V7).unwrap();
-        conn.execute_batch(
-            "DROP TABLE report_preliminaries;
-             PRAGMA user_version = 6;
-             INSERT INTO reading_tasks (study_uid, priority, status, received_at, updated_at)
-             VALUES ('1.2.1', 1, 'preliminary', 10, 20), ('1.2.2', 1, 'in_progress', 10, 30);
-             INSERT INTO report_drafts (study_uid, author, language, sections, updated_at)
-             VALUES ('1.2.1', 'rad1', 'ru', '{\"impression\":\"A\"}', 15),
-                    ('1.2.2', 'rad1', 'ru', '{\"impression\":\"B\"}', 25);",
-        )
-        .unwrap();
-        migrate(&mut conn).unwrap();
-        let kept: Vec<(String, i64, String)> = conn
-            .prepare("SELECT study_uid, issued_at, sections FROM report_preliminaries")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert_eq!(
-            kept,
-            vec![("1.2.1".into(), 20, "{\"impression\":\"A\"}".into())]
-        );
-        let changed = conn.execute("UPDATE report_preliminaries SET sections = '{}'", []);
-        assert!(changed.is_err(), "an issued preliminary is never changed");
-    }
-
-    /// An index of the version that locked accounts: its accounts stay,
-    /// and failures are counted per name and address from then on.
-    #[test]
-    fn upgrading_moves_sign_in_failures_off_the_accounts() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        migrate(&mut conn).unwrap();
-        conn.execute_batch(BACK_TO_V7).unwrap();
-        conn.execute_batch(
-            "PRAGMA user_version = 7;
-             INSERT INTO accounts (username, display_name, role, failed_logins, locked_until)
-             VALUES ('rad1', 'Dr One', 'radiologist', 5, 99999999999999);",
-        )
-        .unwrap();
-        migrate(&mut conn).unwrap();
-        let name: String = conn
-            .query_row(
-                "SELECT display_name FROM accounts WHERE username = 'rad1'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(name, "Dr One");
-        let old = conn.prepare("SELECT locked_until FROM accounts");
-        assert!(old.is_err(), "the account-wide lock is gone");
-        conn.execute(
-            "INSERT INTO sign_in_failures (username, address, failures, last_at)
-             VALUES ('rad1', '127.0.0.1', 1, 10)",
-            [],
-        )
-        .unwrap();
-    }
-}
+mod tests;

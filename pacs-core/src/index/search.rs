@@ -2,8 +2,8 @@
 
 use rusqlite::Connection;
 
-use super::SearchRow;
 use super::sqlite::name_key;
+use super::{RequestItem, SearchRow};
 use crate::error::IndexError;
 use crate::query::{Attribute, Key, Level, MatchKind, MatchValue, Paging, Position, Query};
 
@@ -29,6 +29,10 @@ fn column(a: Attribute) -> &'static str {
         Attribute::SeriesDescription => "se.series_description",
         Attribute::BodyPartExamined => "se.body_part_examined",
         Attribute::PerformedProcedureStepStartDate => "se.pps_start_date",
+        Attribute::PerformedProcedureStepStartTime => "se.pps_start_time",
+        // within `EXISTS (... series_requests rq ...)`, see `conditions`
+        Attribute::RequestedProcedureId => "rq.requested_procedure_id",
+        Attribute::ScheduledProcedureStepId => "rq.scheduled_step_id",
         Attribute::SopInstanceUid => "i.sop_uid",
         Attribute::SopClassUid => "i.sop_class_uid",
         Attribute::InstanceNumber => "i.instance_number",
@@ -96,6 +100,9 @@ fn conditions(q: &Query) -> (Vec<String>, Vec<rusqlite::types::Value>) {
         let ph = p(&mut params, V::Text(series.as_str().to_owned()));
         sql.push(format!("se.series_uid = {ph}"));
     }
+    // The conditions on the attributes of one sequence item: an item
+    // must meet them all (PS3.4 C.2.2.2.6).
+    let mut item = Vec::new();
     for m in &q.matches {
         let a = m.attribute;
         // Series-level modality at study level means "any series of that modality".
@@ -162,6 +169,7 @@ fn conditions(q: &Query) -> (Vec<String>, Vec<rusqlite::types::Value>) {
             ),
             _ => on(col),
         };
+        let first = sql.len();
         match &m.value {
             MatchValue::Exact(v) => {
                 if kind == MatchKind::Integer {
@@ -235,6 +243,15 @@ fn conditions(q: &Query) -> (Vec<String>, Vec<rusqlite::types::Value>) {
                 }
             }
         }
+        if a.sequence().is_some() {
+            item.extend(sql.split_off(first));
+        }
+    }
+    if !item.is_empty() {
+        sql.push(format!(
+            "EXISTS (SELECT 1 FROM series_requests rq WHERE rq.series_pk = se.pk AND {})",
+            item.join(" AND ")
+        ));
     }
     (sql, params)
 }
@@ -252,19 +269,26 @@ const STUDY_FIELDS: [Attribute; 11] = [
     Attribute::StudyDescription,
     Attribute::ReferringPhysicianName,
 ];
-const SERIES_FIELDS: [Attribute; 6] = [
+const SERIES_FIELDS: [Attribute; 7] = [
     Attribute::SeriesInstanceUid,
     Attribute::Modality,
     Attribute::SeriesNumber,
     Attribute::SeriesDescription,
     Attribute::BodyPartExamined,
     Attribute::PerformedProcedureStepStartDate,
+    Attribute::PerformedProcedureStepStartTime,
 ];
 const INSTANCE_FIELDS: [Attribute; 3] = [
     Attribute::SopInstanceUid,
     Attribute::SopClassUid,
     Attribute::InstanceNumber,
 ];
+
+/// A series' Request Attributes Sequence items, as a JSON array of
+/// `[requested procedure ID, scheduled step ID]` pairs.
+const SERIES_REQUESTS: &str =
+    "(SELECT json_group_array(json_array(rq.requested_procedure_id, rq.scheduled_step_id))
+     FROM series_requests rq WHERE rq.series_pk = se.pk)";
 
 /// The row key a walk below patient level pages by, and whether it
 /// runs newest first (studies) or in the order of storing.
@@ -299,7 +323,7 @@ pub fn run(c: &Connection, q: &Query) -> Result<Vec<SearchRow>, IndexError> {
         ),
         Level::Series => {
             fields.extend(SERIES_FIELDS);
-            extra.push("se.num_instances");
+            extra.extend(["se.num_instances", SERIES_REQUESTS]);
             (
                 "series se JOIN studies st ON st.pk = se.study_pk",
                 "ORDER BY st.study_date DESC, st.pk DESC, se.series_number IS NULL, se.series_number, se.pk",
@@ -310,6 +334,7 @@ pub fn run(c: &Connection, q: &Query) -> Result<Vec<SearchRow>, IndexError> {
             fields.extend(INSTANCE_FIELDS);
             extra.extend([
                 "se.num_instances",
+                SERIES_REQUESTS,
                 "i.number_of_frames",
                 "i.rows",
                 "i.columns",
@@ -397,7 +422,19 @@ pub fn run(c: &Connection, q: &Query) -> Result<Vec<SearchRow>, IndexError> {
         k += 3;
         if q.level > Level::Study {
             row.series_related_instances = r.get(k)?;
-            k += 1;
+            let requests: Option<String> = r.get(k + 1)?;
+            row.requests = requests
+                .and_then(|j| {
+                    serde_json::from_str::<Vec<(Option<String>, Option<String>)>>(&j).ok()
+                })
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(requested, scheduled)| RequestItem {
+                    requested_procedure_id: requested,
+                    scheduled_procedure_step_id: scheduled,
+                })
+                .collect();
+            k += 2;
         }
         if q.level == Level::Instance {
             row.number_of_frames = r.get(k)?;

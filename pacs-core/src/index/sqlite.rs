@@ -16,8 +16,8 @@ use tokio::sync::oneshot;
 use super::schema;
 use super::search;
 use super::{
-    DuplicatePolicy, Index, InsertOutcome, NewInstance, Refreshed, SearchRow, StoredInstance,
-    Totals,
+    DuplicatePolicy, Index, InsertOutcome, NewInstance, Refreshed, RequestItem, SearchRow,
+    StoredInstance, Totals,
 };
 use crate::error::IndexError;
 use crate::query::Query;
@@ -304,6 +304,29 @@ pub(super) fn index_name_groups(
 }
 
 /// Sets study `study_pk`'s patient and study attributes and the search
+
+/// Makes `requests` the series' Request Attributes Sequence items, as
+/// searches match them.
+pub(super) fn set_series_requests(
+    tx: &Transaction<'_>,
+    series_pk: i64,
+    requests: &[RequestItem],
+) -> Result<(), IndexError> {
+    tx.prepare_cached("DELETE FROM series_requests WHERE series_pk = ?1")?
+        .execute([series_pk])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO series_requests (series_pk, requested_procedure_id, scheduled_step_id)
+         VALUES (?1, ?2, ?3)",
+    )?;
+    for r in requests {
+        insert.execute(params![
+            series_pk,
+            r.requested_procedure_id,
+            r.scheduled_procedure_step_id
+        ])?;
+    }
+    Ok(())
+}
 /// keys made of them.
 pub(super) fn set_study_fields(
     tx: &Transaction<'_>,
@@ -440,8 +463,8 @@ fn insert_one(
         None => {
             tx.prepare_cached(
                 "INSERT INTO series (study_pk, series_uid, modality, series_number,
-                    series_description, body_part_examined, pps_start_date)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    series_description, body_part_examined, pps_start_date, pps_start_time)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
                 study_pk,
@@ -451,8 +474,10 @@ fn insert_one(
                 se.series_description,
                 se.body_part_examined,
                 se.performed_procedure_step_start_date,
+                se.performed_procedure_step_start_time,
             ])?;
             let pk = tx.last_insert_rowid();
+            set_series_requests(tx, pk, &se.requests)?;
             tx.prepare_cached("UPDATE studies SET num_series = num_series + 1 WHERE pk = ?1")?
                 .execute([study_pk])?;
             if let Some(m) = &se.modality {
