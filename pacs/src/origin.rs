@@ -3,14 +3,16 @@
 //! behalf of another web site is refused before any route sees it.
 //!
 //! A page elsewhere can make the browser send a simple POST (a form, or
-//! `text/plain`) to any address without asking the server first. With
-//! accounts the session cookie is `SameSite=Strict`, so such a request
-//! comes without it; an archive without accounts on loopback has no
-//! cookie to withhold, and a page the reader happens to visit could
-//! otherwise claim studies, change priorities or retry forwarding. Browsers
-//! say where a request comes from (`Sec-Fetch-Site`, and `Origin` on every
-//! cross-origin POST); clients that are not browsers (modalities' STOW-RS,
-//! scripts, peer archives) send neither and are not affected.
+//! `text/plain`) to any address without asking the server first. The
+//! session cookie is `SameSite=Strict`, which keeps it from another
+//! site's page but not from a page of the same site: another port of the
+//! same host, or another name under the same domain, could otherwise have
+//! a signed-in radiologist's browser claim a study and sign a report in
+//! their name. An archive without accounts on loopback has no cookie to
+//! withhold at all. Browsers say where a request comes from
+//! (`Sec-Fetch-Site`, and `Origin` on every cross-origin POST); clients
+//! that are not browsers (modalities' STOW-RS, scripts, peer archives)
+//! send neither and are not affected.
 
 use std::sync::Arc;
 
@@ -19,7 +21,7 @@ use warp::http::uri::Authority;
 use warp::http::{HeaderMap, Method, StatusCode};
 
 use crate::api::Refused;
-use crate::auth::Auth;
+use crate::auth::{Auth, COOKIE};
 
 /// Where a request comes from, as far as the headers tell.
 #[derive(Debug, PartialEq, Eq)]
@@ -35,11 +37,12 @@ enum Verdict {
 }
 
 /// Passes every request except a cross-origin change. `public_url` is the
-/// address readers use when the archive sits behind a proxy that does not
-/// pass the original `Host` on. A change whose origin is merely unsure is
-/// refused only while the archive has no accounts: with accounts the
-/// session cookie is `SameSite=Strict`, which no other site's page gets
-/// sent, while a proxy rewriting `Host` is common.
+/// address readers use when the archive sits behind a proxy that passes
+/// neither the original `Host` nor `X-Forwarded-Host` on. A change whose
+/// origin is merely unsure is refused when it carries a session cookie
+/// (which a page of the same site gets sent), or while the archive has no
+/// accounts; one that authenticates otherwise (a bearer token, which no
+/// browser adds by itself) is let through.
 pub fn same_origin_changes(
     public_url: Option<&str>,
     auth: Arc<Auth>,
@@ -57,16 +60,23 @@ pub fn same_origin_changes(
                     public.as_deref(),
                 );
                 let auth = auth.clone();
+                let session = carries_session(&headers);
                 async move {
                     let reason = match verdict {
                         Verdict::Same => return Ok(()),
                         Verdict::Foreign(reason) => reason,
+                        Verdict::Unsure(reason) if session => reason,
                         Verdict::Unsure(reason) => match auth.open().await {
                             Ok(false) => return Ok(()),
                             Ok(true) | Err(_) => reason,
                         },
                     };
-                    tracing::warn!(%method, reason, "cross-origin change refused");
+                    tracing::warn!(
+                        %method,
+                        reason,
+                        "cross-origin change refused (behind a proxy that rewrites Host and \
+                         sends no X-Forwarded-Host, set public_url to the readers' address)"
+                    );
                     Err(warp::reject::custom(Refused(
                         StatusCode::FORBIDDEN,
                         format!(
@@ -108,13 +118,33 @@ fn judge(
     let asked = origin_of(origin)
         .and_then(|o| o.split_once("://"))
         .map(|(_, a)| a);
-    let same = asked.is_some_and(|a| host.is_some_and(|h| a.eq_ignore_ascii_case(h)))
-        || public.is_some_and(|p| p.eq_ignore_ascii_case(origin));
+    // A proxy in front may name the address readers asked in
+    // `X-Forwarded-Host` (a page elsewhere cannot add such a header
+    // without the browser asking this server first, which it does not
+    // allow).
+    let forwarded = header("x-forwarded-host").and_then(|h| h.split(',').next().map(str::trim));
+    let same = asked.is_some_and(|a| {
+        [host, forwarded]
+            .into_iter()
+            .flatten()
+            .any(|h| a.eq_ignore_ascii_case(h))
+    }) || public.is_some_and(|p| p.eq_ignore_ascii_case(origin));
     if same {
         Verdict::Same
     } else {
         Verdict::Unsure(format!("the browser sent this for a page of {origin}"))
     }
+}
+
+/// Whether the request carries a session cookie (valid or not: either way
+/// the browser sent it by itself).
+fn carries_session(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(warp::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .any(|pair| pair.trim().split_once('=').map(|(name, _)| name.trim()) == Some(COOKIE))
 }
 
 /// `scheme://host[:port]` of a URL; `None` for anything else (including
@@ -204,6 +234,31 @@ mod tests {
             host,
             public
         ));
+        // Behind a proxy that says which address was asked.
+        let forwarded = |origin: &str, by: &str| {
+            let h = headers(&[("origin", origin), ("x-forwarded-host", by)]);
+            judge(&Method::POST, &h, Some("127.0.0.1:8042"), None) == Verdict::Same
+        };
+        assert!(forwarded("https://pacs.hospital.uz", "pacs.hospital.uz"));
+        assert!(forwarded(
+            "https://pacs.hospital.uz",
+            "pacs.hospital.uz, 10.0.0.1"
+        ));
+        assert!(!forwarded("https://evil.example", "pacs.hospital.uz"));
+    }
+
+    #[test]
+    fn session_cookies_are_found_among_others() {
+        assert!(carries_session(&headers(&[(
+            "cookie",
+            "lang=ru; pacs_session=abc"
+        )])));
+        assert!(carries_session(&headers(&[("cookie", "pacs_session=")])));
+        assert!(!carries_session(&headers(&[(
+            "cookie",
+            "pacs_session_old=abc; x=pacs_session"
+        )])));
+        assert!(!carries_session(&HeaderMap::new()));
     }
 
     #[test]

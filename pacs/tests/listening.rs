@@ -213,7 +213,7 @@ fn without_accounts_a_page_elsewhere_cannot_change_the_archive() {
 }
 
 #[test]
-fn with_accounts_a_proxy_may_rewrite_host_but_other_sites_are_refused() {
+fn with_accounts_a_proxy_may_rewrite_host_but_other_pages_are_refused() {
     let w = world();
     let study = w.andijan.clone();
     let token = w.token("rad1");
@@ -237,6 +237,30 @@ fn with_accounts_a_proxy_may_rewrite_host_but_other_sites_are_refused() {
     );
     // Plain http through a proxy that passes its own Host on: the origin
     // differs from the address the archive sees, and no Sec-Fetch-Site
-    // says more. With accounts the session cookie guards this.
+    // says more. A bearer token is never sent by the browser on its own.
     assert_eq!(claim(&[("origin", "http://pacs.hospital.local")]), 200);
+    // A session cookie is, even for a page of the same site (another
+    // port): such a change must come from the archive's own address.
+    let cookie = format!("pacs_session={token}");
+    let by_cookie = |from: &[(&str, &str)]| {
+        let mut request = w
+            .client
+            .post(w.server.url(&format!("/api/worklist/{study}/release")))
+            .header("cookie", &cookie);
+        for (name, value) in from {
+            request = request.header(*name, *value);
+        }
+        let reply = request.send().unwrap();
+        let status = reply.status().as_u16();
+        (status, reply.text().unwrap())
+    };
+    let (status, said) = by_cookie(&[("origin", "http://127.0.0.1:8080")]);
+    assert_eq!(status, 403, "{said}");
+    assert!(said.contains("only from its own pages"), "{said}");
+    // ... as a proxy may say in X-Forwarded-Host.
+    let (status, said) = by_cookie(&[
+        ("origin", "http://pacs.hospital.local"),
+        ("x-forwarded-host", "pacs.hospital.local"),
+    ]);
+    assert_eq!(status, 200, "{said}");
 }
