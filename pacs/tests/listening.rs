@@ -135,13 +135,12 @@ fn without_accounts_a_page_elsewhere_cannot_change_the_archive() {
     web::stow_ok(&server, &[&std::fs::read(&files[0]).unwrap()]);
     let study = spec.study.study_uid;
     let client = http();
-    // What a page can make a browser send without asking first: a PUT is
-    // not one of those, but the same holds for POST, and a `text/plain`
-    // body is read as JSON by the worklist.
-    let set_priority = |priority: &str, from: &[(&str, &str)]| {
+    // A PUT is not what a page can make a browser send without asking
+    // first, but the same holds for POST.
+    let set_priority_as = |content_type: &str, priority: &str, from: &[(&str, &str)]| {
         let mut request = client
             .put(server.url(&format!("/api/worklist/{study}/priority")))
-            .header("content-type", "text/plain")
+            .header("content-type", content_type)
             .body(format!(r#"{{"priority":"{priority}"}}"#));
         for (name, value) in from {
             request = request.header(*name, *value);
@@ -149,6 +148,8 @@ fn without_accounts_a_page_elsewhere_cannot_change_the_archive() {
         let response = request.send().unwrap();
         (response.status().as_u16(), response.text().unwrap())
     };
+    let set_priority =
+        |priority: &str, from: &[(&str, &str)]| set_priority_as("application/json", priority, from);
     let current = || {
         let list: Value = client
             .get(server.url("/api/worklist?status="))
@@ -197,6 +198,12 @@ fn without_accounts_a_page_elsewhere_cannot_change_the_archive() {
     assert_eq!(current(), "urgent");
     let (status, text) = set_priority("stat", &[]);
     assert_eq!(status, 200, "{text}");
+    assert_eq!(current(), "stat");
+    // What a form or plain text can carry is not taken for JSON, even
+    // from the archive's own address.
+    let (status, text) = set_priority_as("text/plain", "routine", &[]);
+    assert_eq!(status, 415, "{text}");
+    assert!(text.contains("Content-Type: application/json"), "{text}");
     assert_eq!(current(), "stat");
     // Reading from elsewhere is the browser's business (no CORS headers).
     let read = client

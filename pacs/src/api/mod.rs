@@ -287,6 +287,35 @@ pub fn small_body(
         .and(warp::body::bytes())
 }
 
+/// A small JSON request body (of at most `limit` bytes): none, or only
+/// blanks, is `T::default()`; anything else must be JSON and say so in
+/// its Content-Type. A page elsewhere can make a browser send a form or
+/// plain text without asking first, but never JSON.
+pub fn json_body<T>(limit: u64) -> impl Filter<Extract = (T,), Error = warp::Rejection> + Clone
+where
+    T: serde::de::DeserializeOwned + Default + Send,
+{
+    small_body(limit)
+        .and(warp::header::optional::<String>("content-type"))
+        .and_then(|b: bytes::Bytes, content_type: Option<String>| async move {
+            if b.iter().all(u8::is_ascii_whitespace) {
+                return Ok(T::default());
+            }
+            if !crate::auth::routes::is_json(content_type.as_deref()) {
+                return Err(refuse(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "send the request body as JSON, with Content-Type: application/json".into(),
+                ));
+            }
+            serde_json::from_slice::<T>(&b).map_err(|e| {
+                refuse(
+                    StatusCode::BAD_REQUEST,
+                    format!("the request body is not valid JSON: {e}"),
+                )
+            })
+        })
+}
+
 fn refuse(status: StatusCode, message: String) -> warp::Rejection {
     warp::reject::custom(Refused(status, message))
 }

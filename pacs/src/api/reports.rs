@@ -327,17 +327,7 @@ async fn templates(
 
 pub fn routes(state: Arc<ApiState>) -> BoxedFilter<(Response,)> {
     let who = principal(state.auth.clone());
-    let body = super::small_body(1 << 20).and_then(|b: bytes::Bytes| async move {
-        if b.is_empty() {
-            return Ok(Body::default());
-        }
-        serde_json::from_slice::<Body>(&b).map_err(|e| {
-            warp::reject::custom(super::Refused(
-                warp::http::StatusCode::BAD_REQUEST,
-                format!("the request body is not valid JSON: {e}"),
-            ))
-        })
-    });
+    let body = super::json_body::<Body>(1 << 20);
     let get = warp::path!("api" / "studies" / String / "report")
         .and(crate::http::get())
         .and(with_state(state.clone()))

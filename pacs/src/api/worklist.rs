@@ -366,8 +366,7 @@ pub fn routes(state: Arc<ApiState>) -> BoxedFilter<(Response,)> {
         .and(with_state(state.clone()))
         .and(who.clone())
         .then(|s, w| async move { reply(notifications(s, w).await) });
-    let body = super::small_body(64 << 10)
-        .map(|b: bytes::Bytes| serde_json::from_slice::<Body>(&b).unwrap_or_default());
+    let body = super::json_body::<Body>(64 << 10);
     let act = warp::path!("api" / "worklist" / String / String)
         .and(crate::http::post().or(crate::http::put()).unify())
         .and(with_state(state))

@@ -57,7 +57,7 @@ fn address(peer: Option<SocketAddr>) -> Option<std::net::IpAddr> {
 }
 
 /// Whether a `Content-Type` names JSON.
-fn is_json(content_type: Option<&str>) -> bool {
+pub(crate) fn is_json(content_type: Option<&str>) -> bool {
     content_type
         .and_then(|t| t.split(';').next())
         .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
