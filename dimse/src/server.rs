@@ -28,7 +28,7 @@ use tracing::{Instrument, Span, debug, field, info, info_span, warn};
 
 use crate::status::Status;
 use association::Session;
-use negotiation::{Admission, PeekError, TRANSFER_SYNTAXES, serves_abstract_syntax};
+use negotiation::{Admission, PeekError, serves_abstract_syntax};
 
 /// Settings of the acceptor.
 #[derive(Debug, Clone)]
@@ -461,8 +461,8 @@ impl Connection {
                 info!(abstract_syntax = uid, "abstract syntax not supported");
             }
         }
-        for ts in TRANSFER_SYNTAXES {
-            options = options.with_transfer_syntax(*ts);
+        for ts in negotiation::transfer_syntaxes(request) {
+            options = options.with_transfer_syntax(ts);
         }
 
         let association = match options.establish_async(socket).await {

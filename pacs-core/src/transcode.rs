@@ -28,6 +28,39 @@ pub const LOSSLESS_STORAGE: [&str; 3] = [
     uids::RLE_LOSSLESS,
 ];
 
+/// Transfer syntaxes an instance may be converted to: those that keep
+/// every sample as it is. A lossy copy of an instance would need a new
+/// SOP Instance UID and the lossy compression attributes (PS3.3
+/// C.7.6.1.1.5); the archive makes none, and sends a lossy syntax only
+/// where the instance is stored in it.
+const LOSSLESS_TARGETS: [&str; 11] = [
+    uids::IMPLICIT_VR_LITTLE_ENDIAN,
+    uids::EXPLICIT_VR_LITTLE_ENDIAN,
+    "1.2.840.10008.1.2.2", // explicit VR big endian (retired)
+    uids::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+    uids::JPEG_LOSSLESS,
+    uids::JPEG_LOSSLESS_SV1,
+    uids::JPEGLS_LOSSLESS,
+    uids::JPEG2000_LOSSLESS,
+    uids::HTJ2K_LOSSLESS,
+    uids::HTJ2K_LOSSLESS_RPCL,
+    uids::RLE_LOSSLESS,
+];
+
+/// Refuses a conversion to `to` that would lose image information.
+fn lossless_target(from: &str, to: &str) -> Result<(), ArchiveError> {
+    if from == to || LOSSLESS_TARGETS.contains(&to) {
+        return Ok(());
+    }
+    let name = TransferSyntaxRegistry
+        .get(to)
+        .map_or(to.to_owned(), |ts| format!("{} ({to})", ts.name()));
+    Err(ArchiveError::NotAcceptable(format!(
+        "converting the instance to {name} would lose image information, and a lossy copy \
+         is not made; accept its stored syntax or an uncompressed one"
+    )))
+}
+
 /// The instance re-encoded in explicit VR little endian; encapsulated
 /// pixel data is decoded.
 pub fn to_explicit_le(bytes: &[u8]) -> Result<Bytes, ArchiveError> {
@@ -44,6 +77,7 @@ pub fn to_explicit_le(bytes: &[u8]) -> Result<Bytes, ArchiveError> {
 /// syntax.
 pub fn object_to(bytes: &[u8], to: &str) -> Result<Bytes, ArchiveError> {
     let mut obj = open(bytes)?;
+    lossless_target(obj.meta().transfer_syntax().trim_end_matches('\0'), to)?;
     decode_extended_jpeg(&mut obj)?;
     let ts = TransferSyntaxRegistry
         .get(to)
@@ -73,6 +107,7 @@ pub fn dataset_to(
         })
     };
     let (from_ts, to_ts) = (syntax(from)?, syntax(to)?);
+    lossless_target(from, to)?;
     let object =
         dicom_object::InMemDicomObject::read_dataset_with_ts(dataset, from_ts).map_err(|e| {
             ArchiveError::Unprocessable(format!("cannot read the stored instance: {e}"))

@@ -48,6 +48,51 @@ pub const TRANSFER_SYNTAXES: &[&str] = &[
     uids::RLE_LOSSLESS,
 ];
 
+/// The lossy ones among [`TRANSFER_SYNTAXES`]: taken as a sender chose to
+/// send, never made by the archive from a better copy.
+pub const LOSSY_TRANSFER_SYNTAXES: [&str; 5] = [
+    uids::JPEG_BASELINE8_BIT,
+    uids::JPEG_EXTENDED12_BIT,
+    uids::JPEGLS_NEAR_LOSSLESS,
+    uids::JPEG2000,
+    uids::HTJ2K,
+];
+
+/// Whether `uid` is one of [`LOSSY_TRANSFER_SYNTAXES`].
+pub fn is_lossy(uid: &str) -> bool {
+    LOSSY_TRANSFER_SYNTAXES.contains(&uid.trim_end_matches(['\0', ' ']))
+}
+
+/// The transfer syntaxes to accept on the association `request` asks
+/// for. Per context the first one the peer proposes is taken, which
+/// keeps a sender's choice for what it stores here. Where the peer is to
+/// receive instances (it takes the SCP role of a storage class, for
+/// C-GET), a lossy syntax is left out wherever every context proposing
+/// it also proposes a lossless one: the peer then gets what is stored,
+/// or an uncompressed copy, not a lossy one made on the way.
+pub fn transfer_syntaxes(request: &AssociationRQ) -> Vec<&'static str> {
+    if peer_scp_classes(request).is_empty() {
+        return TRANSFER_SYNTAXES.to_vec();
+    }
+    let trim = |uid: &str| uid.trim_end_matches(['\0', ' ']).to_owned();
+    let lossless = |uid: &String| TRANSFER_SYNTAXES.contains(&uid.as_str()) && !is_lossy(uid);
+    let contexts: Vec<Vec<String>> = request
+        .presentation_contexts
+        .iter()
+        .map(|pc| pc.transfer_syntaxes.iter().map(|t| trim(t)).collect())
+        .collect();
+    TRANSFER_SYNTAXES
+        .iter()
+        .copied()
+        .filter(|&ts| {
+            !is_lossy(ts)
+                || contexts.iter().any(|proposed| {
+                    proposed.iter().any(|t| t == ts) && !proposed.iter().any(lossless)
+                })
+        })
+        .collect()
+}
+
 /// Retired in the standard but still sent by older modalities.
 pub const EXPLICIT_VR_BIG_ENDIAN: &str = "1.2.840.10008.1.2.2";
 
@@ -305,6 +350,69 @@ mod tests {
             Roles.negotiate_roles(uids::CT_IMAGE_STORAGE, true, false),
             None
         );
+    }
+
+    fn request(contexts: &[(&str, &[&str])], peer_scp: &[&str]) -> AssociationRQ {
+        use dicom_ul::pdu::PresentationContextProposed;
+        AssociationRQ {
+            protocol_version: 1,
+            calling_ae_title: "PEER".into(),
+            called_ae_title: "PACS".into(),
+            application_context_name: "1.2.840.10008.3.1.1.1".into(),
+            presentation_contexts: contexts
+                .iter()
+                .enumerate()
+                .map(|(i, (class, syntaxes))| PresentationContextProposed {
+                    id: (2 * i + 1) as u8,
+                    abstract_syntax: (*class).into(),
+                    transfer_syntaxes: syntaxes.iter().map(|s| (*s).into()).collect(),
+                })
+                .collect(),
+            user_variables: peer_scp
+                .iter()
+                .map(|class| {
+                    UserVariableItem::ScuScpRoleSelectionSubItem(
+                        (*class).into(),
+                        RequestorRoles {
+                            scu: false,
+                            scp: true,
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_peer_that_receives_is_offered_no_lossy_copy_where_it_takes_a_lossless_one() {
+        let ct = uids::CT_IMAGE_STORAGE;
+        let dx = uids::DIGITAL_X_RAY_IMAGE_STORAGE_FOR_PRESENTATION;
+        let get = uids::STUDY_ROOT_QUERY_RETRIEVE_INFORMATION_MODEL_GET;
+        let lossy_first = [uids::JPEG_BASELINE8_BIT, uids::EXPLICIT_VR_LITTLE_ENDIAN];
+        let accepted = |contexts: &[(&str, &[&str])], peer_scp: &[&str]| {
+            transfer_syntaxes(&request(contexts, peer_scp))
+        };
+        // A C-GET whose CT context proposes JPEG Baseline before explicit
+        // VR little endian: the baseline is not accepted.
+        let taken = accepted(
+            &[
+                (get, &[uids::IMPLICIT_VR_LITTLE_ENDIAN]),
+                (ct, &lossy_first),
+            ],
+            &[ct],
+        );
+        assert!(!taken.contains(&uids::JPEG_BASELINE8_BIT), "{taken:?}");
+        assert!(taken.contains(&uids::EXPLICIT_VR_LITTLE_ENDIAN));
+        assert!(taken.contains(&uids::JPEG_LOSSLESS_SV1));
+        // Where a context offers nothing lossless, its lossy syntax stays.
+        let taken = accepted(
+            &[(ct, &lossy_first), (dx, &[uids::JPEG_BASELINE8_BIT])],
+            &[ct, dx],
+        );
+        assert!(taken.contains(&uids::JPEG_BASELINE8_BIT), "{taken:?}");
+        // A sender storing here keeps its choice.
+        let taken = accepted(&[(ct, &lossy_first)], &[]);
+        assert_eq!(taken, TRANSFER_SYNTAXES.to_vec());
     }
 
     #[test]

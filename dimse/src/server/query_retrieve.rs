@@ -452,7 +452,16 @@ impl Session {
             .iter()
             .filter(|(_, c)| c.abstract_syntax == outgoing.sop_class_uid)
             .collect();
-        candidates.sort_by_key(|(id, c)| (c.transfer_syntax != outgoing.transfer_syntax_uid, **id));
+        // The stored syntax first; else one the instance can be converted
+        // to without loss (a lossy one only if the peer took nothing else,
+        // and the conversion then refuses it).
+        candidates.sort_by_key(|(id, c)| {
+            (
+                c.transfer_syntax != outgoing.transfer_syntax_uid,
+                super::negotiation::is_lossy(&c.transfer_syntax),
+                **id,
+            )
+        });
         let Some(&(&pc, context)) = candidates.first() else {
             warn!(
                 sop_class = outgoing.sop_class_uid,

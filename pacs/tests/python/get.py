@@ -6,8 +6,9 @@ C-GET response.
 
 usage: get.py HOST PORT CALLED_AET MODEL LEVEL TS [KEYWORD=VALUE...]
 
-MODEL is `patient` or `study`; TS is `implicit` or `explicit`: the only
-transfer syntax proposed for receiving CT images. With the environment
+MODEL is `patient` or `study`; TS is the transfer syntaxes proposed, in
+order, for receiving CT images, one context: `implicit`, `explicit` or
+UIDs, separated by commas. With the environment
 variable CANCEL_AFTER_FIRST=N a C-CANCEL-RQ naming message N is sent
 while the first instance is being received (the C-GET is message 1; 0
 sends none); with NO_ROLE=1 the CT context is proposed
@@ -65,10 +66,11 @@ def main() -> int:
         "study": StudyRootQueryRetrieveInformationModelGet,
     }[model]
     MODEL.append(model)
-    ts = {"implicit": ImplicitVRLittleEndian, "explicit": ExplicitVRLittleEndian}[ts]
+    named = {"implicit": ImplicitVRLittleEndian, "explicit": ExplicitVRLittleEndian}
+    syntaxes = [named.get(t, t) for t in ts.split(",")]
     ae = application_entity("PYGET")
     ae.add_requested_context(model)
-    ae.add_requested_context(CTImageStorage, [ts])
+    ae.add_requested_context(CTImageStorage, syntaxes)
     query = identifier(level, keys)
     assoc = ae.associate(
         host,
