@@ -598,7 +598,7 @@ fn a_study_is_shared_by_read_only_link_and_as_a_deidentified_copy() {
 }
 
 #[test]
-fn key_images_seen_are_on_the_audit_trail() {
+fn key_images_are_seen_once_issued_and_on_the_audit_trail() {
     let w = world();
     let a = w.andijan.clone();
     let rad = w.token("rad1");
@@ -616,15 +616,38 @@ fn key_images_seen_are_on_the_audit_trail() {
     assert_eq!(status, 200, "{body}");
 
     let referrer = w.token("yusupov");
-    let png = w
-        .client
-        .get(
-            w.server
-                .url(&format!("/api/studies/{a}/key-images/{sop}/1.png")),
+    let key_image = || {
+        w.client
+            .get(
+                w.server
+                    .url(&format!("/api/studies/{a}/key-images/{sop}/1.png")),
+            )
+            .bearer_auth(&referrer)
+            .send()
+            .unwrap()
+    };
+    // The choice of a draft no one has issued is not the referrer's to see.
+    assert_eq!(key_image().status(), 404);
+    let (_, report) = w.get(&format!("/api/studies/{a}/report"), Some(&referrer));
+    assert_eq!(report["key_images"], json!([]), "{report}");
+    let (_, report) = w.get(&format!("/api/studies/{a}/report"), Some(&rad));
+    assert_eq!(report["key_images"].as_array().map(Vec::len), Some(1));
+    let sections = json!({"sections": {"findings": "Очаг.", "impression": "Норма."}});
+    assert_eq!(
+        w.call(
+            Method::PUT,
+            &format!("/api/studies/{a}/report/draft"),
+            Some(&rad),
+            Some(sections)
         )
-        .bearer_auth(&referrer)
-        .send()
-        .unwrap();
+        .0,
+        200
+    );
+    let issue = format!("/api/studies/{a}/report/preliminary");
+    assert_eq!(w.post(&issue, &rad, json!({})).0, 200);
+    let (_, report) = w.get(&format!("/api/studies/{a}/report"), Some(&referrer));
+    assert_eq!(report["key_images"].as_array().map(Vec::len), Some(1));
+    let png = key_image();
     assert_eq!(png.status(), 200);
     assert_eq!(png.headers()["content-type"], "image/png");
     let audit = w

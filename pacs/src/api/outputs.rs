@@ -325,8 +325,7 @@ async fn key_image(
         .and_then(|f| f.parse().ok())
         .ok_or_else(|| ApiError::NotFound("key images are at .../{sop}/{frame}.png".into()))?;
     let record = super::reports::current(&state, &study).await?;
-    let key = record
-        .key_images
+    let key = super::reports::shown_key_images(who.role, &record)
         .iter()
         .find(|k| k.sop_uid == sop && k.frame == frame)
         .ok_or_else(|| ApiError::NotFound("that image is not a key image of this report".into()))?;

@@ -54,7 +54,7 @@ pub fn report_json(r: &ReportRecord, who: &Principal, now: i64) -> Value {
                 "signed_at": time(v.signed_at),
             })
         }).collect::<Vec<_>>(),
-        "key_images": r.key_images,
+        "key_images": shown_key_images(who.role, r),
         "critical": r.critical.as_ref().map(|c| json!({
             "note": c.note,
             "flagged_by": c.flagged_by,
@@ -137,6 +137,16 @@ async fn change(
     let user = who.actor();
     let store = &state.store;
     let auth = &state.auth;
+    // Nothing is kept for a study the archive does not hold (a mistyped
+    // UID): a critical finding would otherwise wait for whatever study
+    // later arrives under it. A caller limited to some studies was told
+    // no above already.
+    if !store
+        .study_visible(&pacs_core::workflow::StudyScope::All, &study)
+        .await?
+    {
+        return Err(ApiError::NotFound("no such study".into()));
+    }
     match what.as_str() {
         "report/draft" => {
             let sections = body
@@ -293,10 +303,11 @@ async fn remove_key_image(
         sop_uid,
         frame,
     };
-    state
+    let unmarked = state
         .store
         .set_key_image(&study, &image, &who.actor(), false, now)
-        .await??;
+        .await?;
+    audited_refusal(&state.auth, &who, "key_image_removed", &study, unmarked).await?;
     state
         .auth
         .audit(
@@ -396,6 +407,18 @@ async fn audited_refusal<T>(
             .await;
             Err(refusal.into())
         }
+    }
+}
+
+/// The key images a role sees: the reading side those marked so far; the
+/// requesting side those of a report issued (preliminary or signed),
+/// never the choices of a draft no one has issued.
+pub fn shown_key_images(role: Role, r: &ReportRecord) -> &[KeyImageRef] {
+    let issued = r.task.status == ReadingStatus::Preliminary || r.task.status.is_signed();
+    if matches!(role, Role::Radiologist | Role::Admin) || issued {
+        &r.key_images
+    } else {
+        &[]
     }
 }
 

@@ -203,7 +203,17 @@ async fn act(
     let task = match what.as_str() {
         // Only a lock the caller holds is renewed: one that lapsed or was
         // broken is taken again by a claim, audited as such.
-        "renew" => Some(store.renew(&study, &who.actor(), now, lease).await??),
+        "renew" => {
+            let renewed = store.renew(&study, &who.actor(), now, lease).await?;
+            if let Err(refusal) = &renewed {
+                let detail = Some(format!("renewing: {refusal}"));
+                state
+                    .auth
+                    .audit(Some(&who), attempt, Some(&study), detail, "refused")
+                    .await;
+            }
+            Some(renewed?)
+        }
         "claim" => {
             let result = store.claim(&study, &who.actor(), now, lease).await?;
             let outcome = if result.is_ok() { "ok" } else { "refused" };
