@@ -76,26 +76,7 @@ impl Sites {
             }
             return Ok(None);
         }
-        let calling = calling_ae_title.trim();
-        for site in known.iter() {
-            if site.ae_titles.iter().any(|a| a.trim() == calling) {
-                let allowed = site.addresses.is_empty()
-                    || site
-                        .addresses
-                        .iter()
-                        .any(|a| a.parse::<IpAddr>().is_ok_and(|a| a == ip));
-                if allowed {
-                    return Ok(Some(site.clone()));
-                }
-                return Err(format!(
-                    "calling AE title {calling} belongs to site {} but {ip} is not one of its addresses",
-                    site.name
-                ));
-            }
-        }
-        Err(format!(
-            "calling AE title {calling:?} is not configured for any site"
-        ))
+        site_of(&known, calling_ae_title, ip).cloned().map(Some)
     }
 
     /// The reading priority of the site named `name`, `None` for no such
@@ -111,10 +92,15 @@ impl Sites {
     pub fn named_by_ae_title(&self, ae_title: &str) -> Option<String> {
         let ae_title = ae_title.trim();
         let known = self.known.read().ok()?;
-        known
+        let mut named = known
             .iter()
-            .find(|s| s.ae_titles.iter().any(|a| a.trim() == ae_title))
-            .map(|s| s.name.clone())
+            .filter(|s| s.ae_titles.iter().any(|a| a.trim() == ae_title));
+        // Several sites share the title (told apart by address): which
+        // one cannot be said from the title alone.
+        match (named.next(), named.next()) {
+            (Some(site), None) => Some(site.name.clone()),
+            _ => None,
+        }
     }
 
     /// Whether a site named `name` exists.
@@ -130,5 +116,109 @@ impl Sites {
             Some(site) => StudyScope::Sites(vec![site.name]),
             None => StudyScope::All,
         })
+    }
+}
+
+/// The site among `known` whose AE titles include `calling` and whose
+/// addresses admit `ip`. Two hospitals may give their modalities the same
+/// AE title and be told apart by address: a site listing the address
+/// wins over one admitting any address, and a caller two sites would
+/// admit alike is refused rather than filed under either.
+fn site_of<'a>(
+    known: &'a [SiteRecord],
+    calling: &str,
+    ip: IpAddr,
+) -> Result<&'a SiteRecord, String> {
+    let calling = calling.trim();
+    let named: Vec<&SiteRecord> = known
+        .iter()
+        .filter(|s| s.ae_titles.iter().any(|a| a.trim() == calling))
+        .collect();
+    if named.is_empty() {
+        return Err(format!(
+            "calling AE title {calling:?} is not configured for any site"
+        ));
+    }
+    let lists = |s: &SiteRecord| {
+        s.addresses
+            .iter()
+            .any(|a| a.parse::<IpAddr>().is_ok_and(|a| a == ip))
+    };
+    let by_address: Vec<&SiteRecord> = named.iter().copied().filter(|s| lists(s)).collect();
+    let admitting = if by_address.is_empty() {
+        named
+            .iter()
+            .copied()
+            .filter(|s| s.addresses.is_empty())
+            .collect()
+    } else {
+        by_address
+    };
+    let names = |sites: &[&SiteRecord]| {
+        sites
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match admitting.as_slice() {
+        [site] => Ok(site),
+        [] => Err(format!(
+            "calling AE title {calling} belongs to site {} but {ip} is not one of its addresses",
+            names(&named)
+        )),
+        several => Err(format!(
+            "calling AE title {calling} from {ip} is admitted by sites {} alike: give each \
+             site its addresses (pacs site add --address)",
+            names(several)
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(name: &str, ae_titles: &[&str], addresses: &[&str]) -> SiteRecord {
+        SiteRecord {
+            name: name.into(),
+            ae_titles: ae_titles.iter().map(|a| (*a).into()).collect(),
+            addresses: addresses.iter().map(|a| (*a).into()).collect(),
+            priority: Priority::Routine,
+        }
+    }
+
+    fn name_of(known: &[SiteRecord], calling: &str, ip: &str) -> Result<String, String> {
+        site_of(known, calling, ip.parse().unwrap()).map(|s| s.name.clone())
+    }
+
+    #[test]
+    fn a_shared_ae_title_is_told_apart_by_address() {
+        let known = [
+            site("andijan", &["CT"], &["10.0.0.2"]),
+            site("fergana", &["CT", "DX"], &["10.0.0.1"]),
+        ];
+        assert_eq!(name_of(&known, "CT", "10.0.0.1").unwrap(), "fergana");
+        assert_eq!(name_of(&known, "CT ", "10.0.0.2").unwrap(), "andijan");
+        let refused = name_of(&known, "CT", "10.0.0.3").unwrap_err();
+        assert!(refused.contains("andijan, fergana"), "{refused}");
+        assert!(
+            name_of(&known, "MR", "10.0.0.1")
+                .unwrap_err()
+                .contains("any site")
+        );
+    }
+
+    #[test]
+    fn a_listed_address_wins_and_a_tie_is_refused() {
+        let known = [
+            site("anywhere", &["CT"], &[]),
+            site("fergana", &["CT"], &["10.0.0.1"]),
+        ];
+        assert_eq!(name_of(&known, "CT", "10.0.0.1").unwrap(), "fergana");
+        assert_eq!(name_of(&known, "CT", "10.0.0.9").unwrap(), "anywhere");
+        let tie = [site("a", &["CT"], &[]), site("b", &["CT"], &[])];
+        let refused = name_of(&tie, "CT", "10.0.0.1").unwrap_err();
+        assert!(refused.contains("alike"), "{refused}");
     }
 }

@@ -42,3 +42,45 @@ fn silent_connections_take_no_association_slot() {
     );
     drop(silent);
 }
+
+/// Two hospitals whose modalities share an AE title, told apart by
+/// address: a caller from the second's address is admitted as the
+/// second's, though the first site listed has the title too; one from
+/// neither address is refused.
+#[test]
+fn a_shared_ae_title_is_admitted_by_address() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    for (site, address) in [("andijan", "127.0.0.2"), ("fergana", "127.0.0.1")] {
+        common::accounts::pacs_cli(
+            &data,
+            &["site", "add", site, "--aet", "CT", "--address", address],
+            "",
+        );
+    }
+    let server = Server::start(&data);
+    let echo = scu::echoscu(&server, "CT", common::AE_TITLE);
+    assert!(echo.success(), "{}", echo.text);
+    let log = server.log_text();
+    assert!(!log.contains("not one of its addresses"), "{log}");
+    server.stop();
+
+    common::accounts::pacs_cli(
+        &data,
+        &[
+            "site",
+            "add",
+            "fergana",
+            "--aet",
+            "CT",
+            "--address",
+            "127.0.0.3",
+        ],
+        "",
+    );
+    let server = Server::start(&data);
+    let refused = scu::echoscu(&server, "CT", common::AE_TITLE);
+    assert!(!refused.success(), "{}", refused.text);
+    server.stop();
+}
