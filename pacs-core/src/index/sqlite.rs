@@ -303,8 +303,6 @@ pub(super) fn index_name_groups(
     Ok(())
 }
 
-/// Sets study `study_pk`'s patient and study attributes and the search
-
 /// Makes `requests` the series' Request Attributes Sequence items, as
 /// searches match them.
 pub(super) fn set_series_requests(
@@ -327,6 +325,8 @@ pub(super) fn set_series_requests(
     }
     Ok(())
 }
+
+/// Sets study `study_pk`'s patient and study attributes and the search
 /// keys made of them.
 pub(super) fn set_study_fields(
     tx: &Transaction<'_>,
