@@ -529,13 +529,14 @@ fn series_are_found_by_the_orders_they_were_acquired_for() {
     let plain = web::qido(&server, &format!("/series?SeriesInstanceUID={no_order}"));
     assert!(plain[0].get("00400275").is_none(), "{}", plain[0]);
 
-    let ignored = web::get(
-        &format!(
-            "{}/series?ReferencedPerformedProcedureStepSequence.ReferencedSOPInstanceUID=1.2.3",
-            server.base()
-        ),
-        Some("application/dicom+json"),
-    );
+    let ask = |path: &str| {
+        web::get(
+            &format!("{}{path}", server.base()),
+            Some("application/dicom+json"),
+        )
+    };
+    let ignored =
+        ask("/series?ReferencedPerformedProcedureStepSequence.ReferencedSOPInstanceUID=1.2.3");
     assert_eq!(ignored.status, 200, "{}", ignored.text());
     assert_eq!(ignored.json().as_array().map(Vec::len), Some(3));
     assert!(
@@ -543,13 +544,7 @@ fn series_are_found_by_the_orders_they_were_acquired_for() {
         "{}",
         ignored.warnings()
     );
-    let at_study_level = web::get(
-        &format!(
-            "{}/studies?RequestAttributesSequence.RequestedProcedureID=RP-200",
-            server.base()
-        ),
-        Some("application/dicom+json"),
-    );
+    let at_study_level = ask("/studies?RequestAttributesSequence.RequestedProcedureID=RP-200");
     assert_eq!(at_study_level.status, 200, "{}", at_study_level.text());
     assert!(
         at_study_level
@@ -558,13 +553,7 @@ fn series_are_found_by_the_orders_they_were_acquired_for() {
         "{}",
         at_study_level.warnings()
     );
-    let typo = web::get(
-        &format!(
-            "{}/series?RequestAttributesSequense.RequestedProcedureID=1",
-            server.base()
-        ),
-        Some("application/dicom+json"),
-    );
+    let typo = ask("/series?RequestAttributesSequense.RequestedProcedureID=1");
     assert_eq!(typo.status, 400, "{}", typo.text());
     assert!(server.stop().success());
 }
