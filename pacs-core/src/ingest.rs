@@ -43,6 +43,7 @@ use crate::uid::Uid;
 mod fields;
 mod in_place;
 mod repair;
+mod resent;
 mod upload;
 
 pub use fields::image_attributes;
@@ -392,10 +393,16 @@ impl Ingest {
         let reply = |kind| Stored::of(p, kind);
 
         if let Some(existing) = existing {
-            if existing.sha256 == sha256 {
-                // The same bytes again, from a site that may not add to
-                // the study they name, are refused as anything new from
-                // it would be, rather than acknowledged.
+            let same_bytes = existing.sha256 == sha256;
+            let keep_first = self.config.duplicate_policy == DuplicatePolicy::KeepFirst;
+            if same_bytes || keep_first {
+                let same = same_bytes || self.holds_the_same(&prepared, &existing).await;
+                if !same {
+                    return Err(IngestError::Conflict(p.sop_instance_uid.to_string()));
+                }
+                // The same instance again, from a site that may not add to
+                // the study it names, is refused as anything new from it
+                // would be, rather than acknowledged.
                 if let Some(site) = site
                     && !self
                         .index
@@ -404,6 +411,16 @@ impl Ingest {
                 {
                     return Err(IngestError::OtherSite(p.study_instance_uid.to_string()));
                 }
+                if !same_bytes {
+                    tracing::info!(
+                        sop_instance_uid = %p.sop_instance_uid,
+                        stored = %existing.transfer_syntax_uid,
+                        received = %p.transfer_syntax_uid,
+                        source,
+                        "an instance sent again in other bytes holds what is stored; the stored object stays"
+                    );
+                    return Ok(reply(StoreKind::Duplicate));
+                }
                 // Sent again, perhaps because the archive lost it: the
                 // object is checked, and put back from these bytes if it is
                 // missing or damaged.
@@ -411,9 +428,6 @@ impl Ingest {
                     .keep_or_repair(&prepared, &sha256, &existing, source)
                     .await
                     .map(reply);
-            }
-            if self.config.duplicate_policy == DuplicatePolicy::KeepFirst {
-                return Err(IngestError::Conflict(p.sop_instance_uid.to_string()));
             }
         }
 

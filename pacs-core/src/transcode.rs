@@ -131,6 +131,46 @@ pub fn dataset_to(
     Ok(Bytes::from(out))
 }
 
+/// Attributes that say how pixel data was compressed rather than what it
+/// is: encoders add them (dcmcjpeg writes a Derivation Description and
+/// Lossy Image Compression "00" when it compresses losslessly).
+const COMPRESSION_RECORDS: [dicom_core::Tag; 5] = [
+    tags::DERIVATION_DESCRIPTION,
+    tags::LOSSY_IMAGE_COMPRESSION,
+    tags::LOSSY_IMAGE_COMPRESSION_RATIO,
+    tags::LOSSY_IMAGE_COMPRESSION_METHOD,
+    tags::ENCAPSULATED_PIXEL_DATA_VALUE_TOTAL_LENGTH,
+];
+
+/// What an instance holds, whatever transfer syntax carries it: its data
+/// set re-encoded in implicit VR little endian, encapsulated pixel data
+/// decoded, without the attributes that record a compression. Two
+/// objects hold the same instance when these bytes are equal: the same
+/// attributes with the same values and the same decoded samples (a lossy
+/// copy decodes to other samples). Implicit VR writes no VR, so a private
+/// element read as UN from one syntax and with its own VR from another
+/// encodes alike, and sequences are written one way whatever lengths
+/// they came with.
+pub fn content(object: &[u8]) -> Result<Vec<u8>, ArchiveError> {
+    let mut obj = open(object)?;
+    decode_extended_jpeg(&mut obj)?;
+    let implicit = TransferSyntaxRegistry
+        .get(uids::IMPLICIT_VR_LITTLE_ENDIAN)
+        .ok_or_else(|| {
+            ArchiveError::Unprocessable("implicit VR little endian is not known".into())
+        })?;
+    obj.transcode(implicit).map_err(|e| {
+        ArchiveError::NotAcceptable(format!("the instance cannot be decoded ({e})"))
+    })?;
+    for tag in COMPRESSION_RECORDS {
+        obj.remove_element(tag);
+    }
+    let mut out = Vec::with_capacity(object.len());
+    obj.write_dataset_with_ts(&mut out, implicit)
+        .map_err(|e| ArchiveError::Unprocessable(format!("cannot encode the instance: {e}")))?;
+    Ok(out)
+}
+
 /// Replaces 12-bit lossy JPEG pixel data (JPEG Extended, processes 2 and
 /// 4) with its decoded samples, native little endian, and has the object
 /// say explicit VR little endian: dicom-pixeldata's JPEG codec refuses
