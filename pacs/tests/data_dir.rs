@@ -69,3 +69,48 @@ fn the_data_directory_is_closed_to_other_accounts() {
     );
     assert_eq!(mode(&data), 0o750);
 }
+
+/// A backup whose disk fills up says that its own directory has no
+/// space, not that the index is out of space (the archive's disk is
+/// fine), and leaves nothing behind there. The full disk is a 64 KiB
+/// tmpfs, mounted in a mount namespace of the command's own.
+#[test]
+fn a_backup_onto_a_full_disk_names_the_backup_disk() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    import_ct(&data, &dir.path().join("ct"), 2, 95);
+    let small = dir.path().join("small");
+    std::fs::create_dir_all(&small).expect("mount point");
+    let script = r#"mount -t tmpfs -o size=64k tmpfs "$1" || exit 9
+"$2" backup --to "$1/index.sqlite" --data-dir "$3"; status=$?
+echo "left behind: [$(ls -A "$1")]"; exit $status"#;
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "sh", "-c", script, "sh"])
+        .arg(&small)
+        .arg(env!("CARGO_BIN_EXE_pacs"))
+        .arg(&data)
+        .output()
+        .expect("unshare runs (util-linux)");
+    let said = text(&out);
+    assert!(!out.status.success(), "{said}");
+    assert_ne!(
+        out.status.code(),
+        Some(9),
+        "the test mounts a tmpfs, as root: {said}"
+    );
+    assert!(
+        said.contains(&format!(
+            "{} has no space left for the copy",
+            small.display()
+        )),
+        "{said}"
+    );
+    assert!(!said.contains("index database is out of space"), "{said}");
+    assert!(said.contains("left behind: []"), "{said}");
+    let out = pacs(&data, &["verify"]);
+    assert!(
+        out.status.success(),
+        "the archive is intact: {}",
+        text(&out)
+    );
+}

@@ -174,7 +174,17 @@ pub fn back_up(source: &Path, target: &Path) -> Result<BackupContents, IndexErro
         let into = partial
             .to_str()
             .ok_or_else(|| IndexError::Database("the backup path is not UTF-8".into()))?;
-        conn.execute("VACUUM INTO ?1", params![into])?;
+        conn.execute("VACUUM INTO ?1", params![into])
+            .map_err(|e| match IndexError::from(e) {
+                // The copy's disk, not the index's: say which.
+                IndexError::OutOfSpace(why) => IndexError::Database(format!(
+                    "{} has no space left for the copy ({why}); it needs about as much \
+                     as the index, {}",
+                    dir.display(),
+                    size_of_index(source)
+                )),
+                other => other,
+            })?;
         drop(conn);
         check(&partial)
     })()
@@ -183,6 +193,17 @@ pub fn back_up(source: &Path, target: &Path) -> Result<BackupContents, IndexErro
         let _ = std::fs::remove_file(&partial);
     }
     written
+}
+
+/// The index's size on disk with its write-ahead log, in words.
+fn size_of_index(index: &Path) -> String {
+    let mut bytes = 0;
+    for suffix in ["", "-wal"] {
+        let mut path = index.as_os_str().to_owned();
+        path.push(suffix);
+        bytes += std::fs::metadata(path).map_or(0, |m| m.len());
+    }
+    format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
 /// What [`restore`] did.
