@@ -169,7 +169,9 @@ async fn retrieve_bulk_data(
     let mut plan = Vec::with_capacity(instances.len());
     for instance in instances {
         let frames = instance.image.as_ref().map_or(0, |i| i.number_of_frames);
-        if frames == 0 || instance.pixel == PixelLayout::Absent {
+        // (Absent with an image: pixel data not located in the stored
+        // bytes, as in a deflated data set, and read from the whole object.)
+        if frames == 0 || instance.pixel == PixelLayout::Absent && instance.image.is_none() {
             continue;
         }
         let rendition = negotiate_frames(&ranges, &instance.transfer_syntax_uid)
@@ -519,8 +521,9 @@ pub async fn bulkdata(
         if frames == 0 || instance.pixel == PixelLayout::Absent && instance.image.is_none() {
             return Err(WebError::not_found("the instance has no pixel data"));
         }
-        let list: Vec<String> = (1..=frames).map(|n| n.to_string()).collect();
-        return self::frames(state, req, study, series, sop, &list.join(",")).await;
+        // The value its BulkDataURI names, as the instance's bulk data
+        // retrieve sends it: uncompressed, all frames in one part.
+        return retrieve_bulk_data(state, req, vec![instance]).await;
     }
     let object = state.archive.object(&instance).await?;
     let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();

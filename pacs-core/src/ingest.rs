@@ -36,8 +36,8 @@ use crate::error::IngestError;
 use crate::forward::{Arrival, Router};
 use crate::index::{DuplicatePolicy, Index, InsertOutcome, NewInstance, StoredInstance};
 use crate::json;
-use crate::layout::{self, PixelLayout};
-use crate::parse::{self, ParsedInstance, int_value};
+use crate::layout;
+use crate::parse::{self, ParsedInstance, PixelData, int_value};
 use crate::uid::Uid;
 
 mod fields;
@@ -698,9 +698,9 @@ fn metadata_json(p: &ParsedInstance) -> Result<Vec<u8>, IngestError> {
         "00083002".into(),
         serde_json::json!({ "vr": "UI", "Value": [p.transfer_syntax_uid.trim_end_matches('\0')] }),
     );
-    if p.pixel != PixelLayout::Absent {
-        let vr = match (&p.pixel, int_value(&p.header, tags::BITS_ALLOCATED)) {
-            (PixelLayout::Native { .. }, Some(b)) if b > 8 => "OW",
+    if p.pixel_data != PixelData::None {
+        let vr = match (p.pixel_data, int_value(&p.header, tags::BITS_ALLOCATED)) {
+            (PixelData::Native, Some(b)) if b > 8 => "OW",
             _ => "OB",
         };
         map.insert(

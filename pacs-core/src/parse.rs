@@ -26,6 +26,18 @@ pub struct ParsedInstance {
     pub header: InMemDicomObject,
     /// Where the pixel data lies in the stored object.
     pub pixel: PixelLayout,
+    /// Whether the data set has pixel data, and in which form: also for a
+    /// deflated data set, whose pixel data has no place in the stored
+    /// bytes (`pixel` is then [`PixelLayout::Absent`]).
+    pub pixel_data: PixelData,
+}
+
+/// The form of an instance's pixel data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PixelData {
+    None,
+    Native,
+    Encapsulated,
 }
 
 /// Transfer syntaxes the archive accepts and stores as received.
@@ -138,6 +150,11 @@ pub fn parse_instance(
         }
         _ => {}
     }
+    let pixel_data = match &walked {
+        Some((_, PixelLayout::Native { .. })) => PixelData::Native,
+        Some((_, PixelLayout::Encapsulated { .. })) => PixelData::Encapsulated,
+        _ => PixelData::None,
+    };
     let pixel = match walked {
         _ if ts == DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN => PixelLayout::Absent,
         None => PixelLayout::Absent,
@@ -165,6 +182,7 @@ pub fn parse_instance(
         transfer_syntax_uid: ts.to_owned(),
         header,
         pixel,
+        pixel_data,
     })
 }
 

@@ -279,18 +279,35 @@ fn metadata_bulk_data_and_frames_give_the_source_pixels() {
         assert_eq!(parts[0].body, source_pixels(i), "frame 1 of slice {i}");
     }
     for other in &others {
+        let meta = get(&format!("{}/metadata", series_url(&server, other)), None).json();
         for i in 0..2 {
-            let parts = get(
-                &format!("{}/frames/1", instance_url(&server, other, i)),
-                Some(OCTET_STREAM),
-            )
-            .parts();
+            let url = instance_url(&server, other, i);
+            let source = web::words_le(&ct_slice_pixels(other, i));
+            let parts = get(&format!("{url}/frames/1"), Some(OCTET_STREAM)).parts();
             assert_eq!(
-                parts[0].body,
-                web::words_le(&ct_slice_pixels(other, i)),
+                parts[0].body, source,
                 "frame of a {:?} instance",
                 other.series_uid
             );
+            // Deflated pixel data has no place in the stored bytes; it is
+            // there all the same, at its BulkDataURI and as bulk data.
+            let item = meta
+                .as_array()
+                .and_then(|m| {
+                    m.iter().find(|item| {
+                        string_value(item, "00080018") == Some(other.sop_instance_uid(i))
+                    })
+                })
+                .expect("metadata of the instance");
+            let uri = item["7FE00010"]["BulkDataURI"]
+                .as_str()
+                .unwrap_or_else(|| panic!("pixel data in the metadata: {item}"));
+            let parts = get(uri, Some(OCTET_STREAM)).parts();
+            assert_eq!(parts.len(), 1);
+            assert_eq!(parts[0].body, source, "{uri}");
+            let parts = get(&url, Some(OCTET_STREAM)).parts();
+            assert_eq!(parts.len(), 1, "bulk data of {url}");
+            assert_eq!(parts[0].body, source, "bulk data of {url}");
         }
     }
     // A series asked for as bulk data: each instance's pixel data, one
@@ -434,4 +451,65 @@ fn links_are_under_the_configured_public_url() {
         Some(format!("{instance}/bulkdata/7FE00010").as_str())
     );
     assert!(server.stop().success());
+}
+
+/// The pixel data of a multi-frame instance is one value: its BulkDataURI
+/// gives every frame in one part, as the instance's bulk data retrieve
+/// does, and each frame is at its own frame URL.
+#[test]
+fn multi_frame_pixel_data_is_one_value_at_its_bulk_data_uri() {
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_dictionary_std::tags;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("data"));
+    let (spec, files) = ct_files(
+        &dir.path().join("ct"),
+        3,
+        66,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    // Three slices as the frames of one multi-frame secondary capture.
+    let frames: Vec<Vec<u8>> = (0..3)
+        .map(|i| web::words_le(&ct_slice_pixels(&spec, i)))
+        .collect();
+    let mut object = dicom_object::open_file(&files[0]).expect("sample");
+    let sop_class = "1.2.840.10008.5.1.4.1.1.7.3";
+    object.put(DataElement::new(
+        tags::SOP_CLASS_UID,
+        VR::UI,
+        PrimitiveValue::from(sop_class),
+    ));
+    object.meta_mut().media_storage_sop_class_uid = sop_class.to_owned();
+    object.put(DataElement::new(
+        tags::NUMBER_OF_FRAMES,
+        VR::IS,
+        PrimitiveValue::from("3"),
+    ));
+    object.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OW,
+        PrimitiveValue::from(frames.concat()),
+    ));
+    let path = dir.path().join("multi-frame.dcm");
+    object.write_to_file(&path).expect("written");
+    stow_ok(&server, &refs(&read_all(&[path])));
+
+    let url = instance_url(&server, &spec, 0);
+    let meta = get(&format!("{url}/metadata"), None).json();
+    let uri = meta[0]["7FE00010"]["BulkDataURI"]
+        .as_str()
+        .expect("BulkDataURI");
+    for (what, parts) in [
+        ("its BulkDataURI", get(uri, Some(OCTET_STREAM)).parts()),
+        ("its bulk data", get(&url, Some(OCTET_STREAM)).parts()),
+    ] {
+        assert_eq!(parts.len(), 1, "one value at {what}");
+        assert_eq!(parts[0].body, frames.concat(), "every frame at {what}");
+        assert_eq!(parts[0].content_location.as_deref(), Some(uri));
+    }
+    for (n, frame) in frames.iter().enumerate() {
+        let parts = get(&format!("{url}/frames/{}", n + 1), Some(OCTET_STREAM)).parts();
+        assert_eq!(&parts[0].body, frame, "frame {}", n + 1);
+    }
 }
