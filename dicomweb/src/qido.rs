@@ -44,7 +44,7 @@ pub async fn search(
         rows.truncate(limit);
         warnings.push(format!(
             "There are additional results that can be requested: ask again with offset={}",
-            query.offset + limit
+            query.offset.saturating_add(limit)
         ));
     }
     let results: Vec<Value> = rows

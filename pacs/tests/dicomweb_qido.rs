@@ -342,6 +342,15 @@ fn partial_answers_and_ignored_keys_are_said_in_warnings() {
     let (n, warnings) = search("/studies?limit=3");
     assert_eq!(n, 3);
     assert!(warnings.is_empty(), "the whole answer: {warnings}");
+    // An offset beyond what the database counts is past the end too,
+    // never back at the start.
+    for level in ["studies", "series", "instances"] {
+        for offset in ["9223372036854775808", "18446744073709551615"] {
+            let (n, warnings) = search(&format!("/{level}?limit=2&offset={offset}"));
+            assert_eq!(n, 0, "{level} from offset {offset}");
+            assert!(warnings.is_empty(), "{warnings}");
+        }
+    }
 
     let (n, warnings) = search("/studies?limit=20000");
     assert_eq!(n, 3);

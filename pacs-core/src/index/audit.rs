@@ -63,7 +63,7 @@ pub(super) fn events(
         |r| r.get(0),
     )?;
     params.push(Value::Integer(f.limit.max(1) as i64));
-    params.push(Value::Integer(f.offset as i64));
+    params.push(Value::Integer(i64::try_from(f.offset).unwrap_or(i64::MAX)));
     let n = params.len();
     let events = c
         .prepare(&format!(

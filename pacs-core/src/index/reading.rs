@@ -239,7 +239,10 @@ pub(super) fn tasks(
         "ORDER BY t.priority, t.received_at, st.pk"
     };
     let limit = ph(&mut params, Value::Integer(f.limit.max(1) as i64));
-    let offset = ph(&mut params, Value::Integer(f.offset as i64));
+    let offset = ph(
+        &mut params,
+        Value::Integer(i64::try_from(f.offset).unwrap_or(i64::MAX)),
+    );
     let mut stmt = c.prepare(&format!(
         "SELECT {TASK_COLUMNS} FROM {TASK_FROM} {where_sql} {order} LIMIT {limit} OFFSET {offset}"
     ))?;

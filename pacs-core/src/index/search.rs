@@ -469,7 +469,11 @@ fn paged(
         format!("WHERE {}", conds.join(" AND "))
     };
     params.push(rusqlite::types::Value::Integer(limit as i64));
-    params.push(rusqlite::types::Value::Integer(offset as i64));
+    // An offset past what SQLite counts is past every result (a cast
+    // would wrap it negative, which SQLite reads as none).
+    params.push(rusqlite::types::Value::Integer(
+        i64::try_from(offset).unwrap_or(i64::MAX),
+    ));
     let n = params.len();
     let sql = format!(
         "{select} {where_sql} {group} {order} LIMIT ?{} OFFSET ?{}",
