@@ -167,7 +167,15 @@ pub async fn store(
         outcomes.push(o);
     }
     if let Some(part) = reader.unfinished() {
-        outcomes.push(cut_short(&part));
+        // A body unreadable from its first part is a bad request as a
+        // whole (400 below); after stored parts, the part is listed.
+        let unreadable = matches!(
+            read_error,
+            Some(MultipartError::MalformedHeader(_) | MultipartError::HeadersTooLarge { .. })
+        );
+        if !(unreadable && outcomes.is_empty()) {
+            outcomes.push(cut_short(&part, read_error.as_ref()));
+        }
     }
     state
         .gate
@@ -296,18 +304,34 @@ fn no_room(part: &OversizedPart) -> PartOutcome {
 
 /// The part the body broke off in: not stored, named where its file
 /// meta group arrived, so that the client knows what to send again.
-fn cut_short(part: &UnfinishedPart) -> PartOutcome {
+/// The part the body broke off in: cut short (send it again), or with
+/// header fields that could not be read (fix the request).
+fn cut_short(part: &UnfinishedPart, error: Option<&MultipartError>) -> PartOutcome {
     let (sop_class, sop_instance) = sop_ids(read_part10_header(&part.head).ok());
+    let (reason, message, transient) = match error {
+        Some(e @ (MultipartError::MalformedHeader(_) | MultipartError::HeadersTooLarge { .. })) => {
+            (
+                0xC000,
+                format!("{e}: neither this part nor any after it was stored"),
+                false,
+            )
+        }
+        _ => (
+            0x0110,
+            format!(
+                "the upload broke off {} bytes into this instance; it was not stored, send it again",
+                part.received
+            ),
+            true,
+        ),
+    };
     PartOutcome::Failed {
         sop_class,
         sop_instance,
         study: None,
-        reason: 0x0110,
-        message: format!(
-            "the upload broke off {} bytes into this instance; it was not stored, send it again",
-            part.received
-        ),
-        transient: true,
+        reason,
+        message,
+        transient,
         too_large: false,
     }
 }

@@ -322,6 +322,53 @@ fn a_stow_body_without_a_part_is_400() {
     assert!(server.stop().success());
 }
 
+/// A body whose part header cannot be read after a stored part: the
+/// stored one is acknowledged and the unreadable one listed as failed
+/// (0xC000), so a 202 never lacks what failed. An empty part (a delimiter
+/// at once after another) is a part that is not DICOM, not an upload cut
+/// short.
+#[test]
+fn a_part_that_cannot_be_read_after_a_stored_one_is_listed_as_failed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("data"));
+    let (spec, files) = ct_files(
+        &dir.path().join("ct"),
+        2,
+        52,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    let b = web::BOUNDARY;
+    let long = format!("X-Long: {}\r\n", "a".repeat(20_000));
+    for (n, broken) in [
+        "no colon in this line\r\n\r\nxx\r\n".to_owned(),
+        format!("{long}\r\nxx\r\n"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let good = read(&files[n]);
+        let mut body = format!("--{b}\r\nContent-Type: application/dicom\r\n\r\n").into_bytes();
+        body.extend_from_slice(&good);
+        body.extend_from_slice(format!("\r\n--{b}\r\n{broken}--{b}--\r\n").as_bytes());
+        let r = web::stow_raw(&server, None, &web::stow_content_type(), body);
+        assert_eq!(r.status, 202, "{}", r.text());
+        let answer = r.json();
+        assert_eq!(
+            web::referenced_sops(&answer),
+            vec![spec.sop_instance_uid(n as u32)]
+        );
+        assert_eq!(web::failed_sops(&answer), vec![(None, 0xC000)], "{answer}");
+    }
+
+    let empty = format!("--{b}\r\n\r\n--{b}--\r\n");
+    let r = web::stow_raw(&server, None, &web::stow_content_type(), empty.into_bytes());
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert_eq!(web::failed_sops(&r.json()), vec![(None, 0xC000)]);
+    assert!(!r.text().contains("broke off"), "{}", r.text());
+    assert_eq!(all_instances(&server).len(), 2);
+    assert!(server.stop().success());
+}
+
 /// An upload that stops sending (a client gone quiet mid-body on a bad
 /// link) is ended after the body timeout instead of holding its request
 /// forever; meanwhile others are served, and the server then stops at

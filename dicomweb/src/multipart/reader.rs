@@ -267,7 +267,13 @@ where
     pub async fn next_part(&mut self) -> Result<Option<Item>, MultipartError> {
         let result = self.advance().await;
         if let Err(e) = &result {
-            if matches!(e, MultipartError::Truncated | MultipartError::Body(_)) {
+            if matches!(
+                e,
+                MultipartError::Truncated
+                    | MultipartError::Body(_)
+                    | MultipartError::MalformedHeader(_)
+                    | MultipartError::HeadersTooLarge { .. }
+            ) {
                 self.unfinished = self.part_in_progress();
             }
             self.state = State::Done;
@@ -275,10 +281,11 @@ where
         result
     }
 
-    /// After [`MultipartError::Truncated`] or [`MultipartError::Body`]:
-    /// the part the body broke off in, if it broke off inside one rather
-    /// than before the first delimiter. Its content is incomplete and was
-    /// not handed out; this says which part it was.
+    /// After [`MultipartError::Truncated`], [`MultipartError::Body`] or
+    /// header fields that could not be read: the part the body broke off
+    /// in, if it broke off inside one rather than before the first
+    /// delimiter. Its content is incomplete and was not handed out; this
+    /// says which part it was.
     pub fn unfinished(&mut self) -> Option<UnfinishedPart> {
         self.unfinished.take()
     }
@@ -522,10 +529,27 @@ where
     fn read_headers(&mut self) -> Result<bool, MultipartError> {
         let limit = self.limits.max_header_bytes;
         if self.buf.starts_with(b"\r\n") {
-            // No header fields at all: the blank line follows the delimiter.
-            self.buf.advance(2);
+            let delimiter = self.finder.needle();
+            let known = delimiter.len().min(self.buf.len());
+            let ends_here = if self.buf[..known] != delimiter[..known] {
+                false
+            } else if known < delimiter.len() {
+                return Ok(false);
+            } else {
+                match classify_tail(&self.buf[known..]) {
+                    Tail::Incomplete => return Ok(false),
+                    Tail::Close | Tail::Line(_) => true,
+                    Tail::NotDelimiter => false,
+                }
+            };
             self.headers.clear();
             self.scan_from = 0;
+            // Either the next delimiter follows at once, and the part has
+            // neither header fields nor content (RFC 2046: the CRLF is the
+            // delimiter's), or this CRLF ends an empty header block.
+            if !ends_here {
+                self.buf.advance(2);
+            }
             return Ok(true);
         }
         let from = self.scan_from;

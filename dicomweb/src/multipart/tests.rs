@@ -239,6 +239,31 @@ fn preamble_epilogue_padding_and_missing_headers() {
 }
 
 #[test]
+fn a_part_with_neither_headers_nor_content_is_an_empty_part() {
+    // RFC 2046: the CRLF before a delimiter is the delimiter's, so a
+    // delimiter line followed at once by another delimiter is a part
+    // without header fields or content; a lookalike after the CRLF is
+    // content after an empty header block.
+    for (message, want) in [
+        (format!("--{B}\r\n\r\n--{B}--\r\n"), vec![&b""[..]]),
+        (
+            format!("--{B}\r\n\r\n--{B}\r\n\r\nx\r\n--{B}--"),
+            vec![&b""[..], b"x"],
+        ),
+        (
+            format!("--{B}\r\n\r\n--{B}X\r\n--{B}--"),
+            vec![format!("--{B}X").as_bytes()],
+        ),
+    ] {
+        for chunk in [1, 2, 3, 1000] {
+            let read = read_ok(message.as_bytes(), B, chunk);
+            assert_eq!(bodies(&read), want, "{message:?} in chunks of {chunk}");
+            assert!(read.iter().all(|p| p.headers.is_empty()));
+        }
+    }
+}
+
+#[test]
 fn first_delimiter_may_or_may_not_follow_a_crlf() {
     for message in [
         format!("--{B}\r\n\r\nx\r\n--{B}--"),
