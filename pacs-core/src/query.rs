@@ -93,6 +93,18 @@ impl Attribute {
         Attribute::InstanceNumber,
     ];
 
+    /// Whether the attribute's VR is CS (a code string: upper case
+    /// letters, digits, space and underscore).
+    pub fn is_code_string(self) -> bool {
+        matches!(
+            self,
+            Attribute::PatientSex
+                | Attribute::ModalitiesInStudy
+                | Attribute::Modality
+                | Attribute::BodyPartExamined
+        )
+    }
+
     /// Keyword and tag (group, element); of an attribute of a sequence's
     /// items ([`Attribute::sequence`]), the item attribute's own.
     pub fn keyword_and_tag(self) -> (&'static str, u16, u16) {
@@ -210,6 +222,9 @@ pub enum MatchValue {
     Wildcard(String),
     /// One of these UIDs.
     UidList(Vec<String>),
+    /// Any of these values, each exact or with wildcards: a text key with
+    /// several values (`CT\\MR`, and `CT,MR` for code strings).
+    AnyOf(Vec<String>),
     /// Inclusive range; either end may be open. Dates as `YYYYMMDD`,
     /// times as `HHMMSS`.
     Range(Option<String>, Option<String>),
@@ -507,10 +522,27 @@ pub fn parse_value(attribute: Attribute, raw: &str) -> Result<MatchValue, String
             .map(|i| MatchValue::Exact(i.to_string()))
             .map_err(|_| "expected an integer".to_owned()),
         MatchKind::Text | MatchKind::PersonName => {
-            if raw.contains(['*', '?']) {
-                Ok(MatchValue::Wildcard(raw.to_owned()))
+            // A backslash separates values in every text VR; a comma only
+            // in code strings, where it cannot be part of a value.
+            let list: Vec<&str> = if attribute.is_code_string() {
+                raw.split(['\\', ',']).collect()
             } else {
-                Ok(MatchValue::Exact(raw.to_owned()))
+                raw.split('\\').collect()
+            };
+            let list: Vec<&str> = list.into_iter().filter(|v| !v.is_empty()).collect();
+            let value = match list[..] {
+                [_, _, ..] => {
+                    return Ok(MatchValue::AnyOf(
+                        list.into_iter().map(str::to_owned).collect(),
+                    ));
+                }
+                [one] => one,
+                [] => raw,
+            };
+            if value.contains(['*', '?']) {
+                Ok(MatchValue::Wildcard(value.to_owned()))
+            } else {
+                Ok(MatchValue::Exact(value.to_owned()))
             }
         }
     }
@@ -673,6 +705,28 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn several_text_values_match_any_of_them() {
+        let value = |attribute, raw| parse_value(attribute, raw).unwrap();
+        let any = |v: &[&str]| MatchValue::AnyOf(v.iter().map(|s| s.to_string()).collect());
+        assert_eq!(value(Attribute::Modality, "CR\\DX"), any(&["CR", "DX"]));
+        assert_eq!(value(Attribute::Modality, "CR,D*"), any(&["CR", "D*"]));
+        assert_eq!(value(Attribute::PatientId, "A1\\B2"), any(&["A1", "B2"]));
+        assert_eq!(
+            value(Attribute::PatientName, "Ivanov*\\Petrov*"),
+            any(&["Ivanov*", "Petrov*"])
+        );
+        // A comma may be part of a value other than a code string's.
+        assert_eq!(
+            value(Attribute::PatientId, "A1,B2"),
+            MatchValue::Exact("A1,B2".into())
+        );
+        assert_eq!(
+            value(Attribute::Modality, "CT\\"),
+            MatchValue::Exact("CT".into())
+        );
     }
 
     #[test]

@@ -448,7 +448,7 @@ fn find_text(find: &Find) -> String {
         .map(|m| {
             let value = match &m.value {
                 MatchValue::Exact(v) | MatchValue::Wildcard(v) => v.clone(),
-                MatchValue::UidList(uids) => uids.join("\\"),
+                MatchValue::UidList(values) | MatchValue::AnyOf(values) => values.join("\\"),
                 MatchValue::Range(from, to) => format!(
                     "{}-{}",
                     from.as_deref().unwrap_or(""),

@@ -387,6 +387,38 @@ fn partial_answers_and_ignored_keys_are_said_in_warnings() {
     let (n, warnings) = search("/studies?Modality=CT");
     assert_eq!(n, 0);
     assert!(warnings.is_empty(), "{warnings}");
+    // Several values match any of them, at every level: separated by a
+    // backslash, or for code strings (Modality) by a comma too.
+    let accessions: Vec<String> = web::qido(&server, "/studies")
+        .iter()
+        .map(|s| string_value(s, "00080050").expect("accession"))
+        .collect();
+    for (query, want) in [
+        ("/series?Modality=CT%5CDX".to_owned(), 3),
+        ("/series?Modality=CT,DX".to_owned(), 3),
+        ("/series?Modality=CT%5CMR".to_owned(), 0),
+        ("/series?Modality=CT%5CD*".to_owned(), 3),
+        ("/instances?Modality=CR%5CDX".to_owned(), 3),
+        (format!("/studies?PatientID=UNKNOWN%5C{id}"), 3),
+        (
+            format!(
+                "/studies?AccessionNumber={}%5C{}",
+                accessions[0], accessions[1]
+            ),
+            2,
+        ),
+        (
+            format!(
+                "/studies?AccessionNumber={},{}",
+                accessions[0], accessions[1]
+            ),
+            0,
+        ),
+    ] {
+        let (n, warnings) = search(&query);
+        assert_eq!(n, want, "{query}");
+        assert!(warnings.is_empty(), "{query}: {warnings}");
+    }
     assert!(server.stop().success());
 }
 

@@ -80,6 +80,72 @@ fn glob_pattern(pattern: &str) -> String {
     pattern.replace('[', "[[]")
 }
 
+/// The condition for one text value of a key (exact, or with wildcards)
+/// on the column `any_group` applies it to; `None` when it matches
+/// everything (`*`).
+fn text_condition(
+    params: &mut Vec<rusqlite::types::Value>,
+    v: &str,
+    kind: MatchKind,
+    fuzzy: bool,
+    any_group: &dyn Fn(&str, &dyn Fn(&str) -> String) -> String,
+) -> Option<String> {
+    use rusqlite::types::Value as V;
+    let p = |params: &mut Vec<V>, v: V| {
+        params.push(v);
+        format!("?{}", params.len())
+    };
+    let fold = |s: &str| {
+        if kind == MatchKind::PersonName {
+            name_key(s)
+        } else {
+            s.to_owned()
+        }
+    };
+    if kind == MatchKind::Integer {
+        let ph = p(params, V::Integer(v.parse().unwrap_or_default()));
+        return Some(any_group(v, &|c| format!("{c} = {ph}")));
+    }
+    if !v.contains(['*', '?']) {
+        if kind == MatchKind::PersonName && fuzzy {
+            let a1 = p(params, V::Text(format!("{}%", like_pattern(&fold(v)))));
+            let a2 = p(params, V::Text(format!("%^{}%", like_pattern(&fold(v)))));
+            return Some(any_group(v, &|c| {
+                format!("({c} LIKE {a1} ESCAPE '\\' OR {c} LIKE {a2} ESCAPE '\\')")
+            }));
+        }
+        let ph = p(params, V::Text(fold(v)));
+        return Some(any_group(v, &|c| format!("{c} = {ph}")));
+    }
+    let folded = fold(v);
+    if folded.chars().all(|c| c == '*') {
+        return None;
+    }
+    // A plain prefix pattern also becomes a range, which uses the index.
+    let range = folded
+        .strip_suffix('*')
+        .filter(|s| !s.contains(['*', '?']))
+        .map(|prefix| {
+            let lo = p(params, V::Text(prefix.to_owned()));
+            let hi = p(params, V::Text(format!("{prefix}\u{10FFFF}")));
+            (lo, hi)
+        });
+    // Names are compared by their folded keys (case-blind); other text is
+    // case-sensitive (PS3.4 C.2.2.2.4), as the exact match and the prefix
+    // range are: GLOB, not LIKE, which ignores ASCII case.
+    let test = if kind == MatchKind::PersonName {
+        let ph = p(params, V::Text(like_pattern(&folded)));
+        format!("LIKE {ph} ESCAPE '\\'")
+    } else {
+        let ph = p(params, V::Text(glob_pattern(&folded)));
+        format!("GLOB {ph}")
+    };
+    Some(any_group(v, &|c| match &range {
+        Some((lo, hi)) => format!("({c} >= {lo} AND {c} < {hi} AND {c} {test})"),
+        None => format!("{c} {test}"),
+    }))
+}
+
 /// Builds the conditions of a query; returns SQL and parameters.
 fn conditions(q: &Query) -> (Vec<String>, Vec<rusqlite::types::Value>) {
     use rusqlite::types::Value as V;
@@ -113,7 +179,7 @@ fn conditions(q: &Query) -> (Vec<String>, Vec<rusqlite::types::Value>) {
                 MatchValue::Exact(v) | MatchValue::Wildcard(v) => {
                     v.split(['\\', ',']).map(|s| s.trim().to_owned()).collect()
                 }
-                MatchValue::UidList(v) => v.clone(),
+                MatchValue::UidList(v) | MatchValue::AnyOf(v) => v.clone(),
                 MatchValue::Range(..) => Vec::new(),
             };
             if values
@@ -146,13 +212,6 @@ fn conditions(q: &Query) -> (Vec<String>, Vec<rusqlite::types::Value>) {
         }
         let col = match_column(a);
         let kind = a.match_kind();
-        let fold = |s: &str| {
-            if kind == MatchKind::PersonName {
-                name_key(s)
-            } else {
-                s.to_owned()
-            }
-        };
         // A name asked for by one component group matches any of the
         // stored name's groups (a Cyrillic or Japanese form beside the
         // Latin one), which names with several have indexed on their own.
@@ -171,53 +230,24 @@ fn conditions(q: &Query) -> (Vec<String>, Vec<rusqlite::types::Value>) {
         };
         let first = sql.len();
         match &m.value {
-            MatchValue::Exact(v) => {
-                if kind == MatchKind::Integer {
-                    let ph = p(&mut params, V::Integer(v.parse().unwrap_or_default()));
-                    sql.push(format!("{col} = {ph}"));
-                } else if kind == MatchKind::PersonName && q.fuzzy {
-                    let a1 = p(&mut params, V::Text(format!("{}%", like_pattern(&fold(v)))));
-                    let a2 = p(
-                        &mut params,
-                        V::Text(format!("%^{}%", like_pattern(&fold(v)))),
-                    );
-                    sql.push(any_group(v, &|c| {
-                        format!("({c} LIKE {a1} ESCAPE '\\' OR {c} LIKE {a2} ESCAPE '\\')")
-                    }));
-                } else {
-                    let ph = p(&mut params, V::Text(fold(v)));
-                    sql.push(any_group(v, &|c| format!("{c} = {ph}")));
+            MatchValue::Exact(v) | MatchValue::Wildcard(v) => {
+                match text_condition(&mut params, v, kind, q.fuzzy, &any_group) {
+                    Some(c) => sql.push(c),
+                    None => continue, // matches everything
                 }
             }
-            MatchValue::Wildcard(v) => {
-                let folded = fold(v);
-                if folded.chars().all(|c| c == '*') {
-                    continue; // matches everything
+            MatchValue::AnyOf(values) => {
+                let mut each = Vec::with_capacity(values.len());
+                for v in values {
+                    match text_condition(&mut params, v, kind, q.fuzzy, &any_group) {
+                        Some(c) => each.push(c),
+                        None => break,
+                    }
                 }
-                // A plain prefix pattern also becomes a range, which uses the index.
-                let range = folded
-                    .strip_suffix('*')
-                    .filter(|s| !s.contains(['*', '?']))
-                    .map(|prefix| {
-                        let lo = p(&mut params, V::Text(prefix.to_owned()));
-                        let hi = p(&mut params, V::Text(format!("{prefix}\u{10FFFF}")));
-                        (lo, hi)
-                    });
-                // Names are compared by their folded keys (case-blind);
-                // other text is case-sensitive (PS3.4 C.2.2.2.4), as the
-                // exact match and the prefix range are: GLOB, not LIKE,
-                // which ignores ASCII case.
-                let test = if kind == MatchKind::PersonName {
-                    let ph = p(&mut params, V::Text(like_pattern(&folded)));
-                    format!("LIKE {ph} ESCAPE '\\'")
-                } else {
-                    let ph = p(&mut params, V::Text(glob_pattern(&folded)));
-                    format!("GLOB {ph}")
-                };
-                sql.push(any_group(v, &|c| match &range {
-                    Some((lo, hi)) => format!("({c} >= {lo} AND {c} < {hi} AND {c} {test})"),
-                    None => format!("{c} {test}"),
-                }));
+                if each.len() < values.len() {
+                    continue; // one of them matches everything
+                }
+                sql.push(format!("({})", each.join(" OR ")));
             }
             MatchValue::UidList(list) => {
                 let phs: Vec<String> = list
