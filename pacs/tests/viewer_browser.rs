@@ -140,6 +140,51 @@ fn run_viewer_checks(backend: Backend) {
             "measured {mm} mm, expected 50 ± {tolerance}"
         );
 
+        // A first point clicked on this slice is dropped when another
+        // slice shows: the next click there begins a length, never ends
+        // one reaching back to a point of the slice left.
+        browser::drag(&client, from, from).await;
+        browser::press(&client, if next > first { "\u{E013}" } else { "\u{E015}" }).await;
+        browser::wait_until(
+            &client,
+            "the slice before",
+            &format!("return window.pacsViewer.state().slice === {first};"),
+            Duration::from_secs(20),
+        )
+        .await;
+        browser::drag(&client, to, to).await;
+        let state = browser::state(&client).await;
+        assert_eq!(
+            state["measurements"], 1,
+            "no length across two slices: {state}"
+        );
+        browser::press(&client, "\u{E00C}").await; // Escape: drop the point
+
+        // With a Cyrillic layout the key labelled I types ш: still invert.
+        let invert = |on: bool| format!("return window.pacsViewer.state().invert === {on};");
+        browser::wait_until(
+            &client,
+            "not inverted",
+            &invert(false),
+            Duration::from_secs(5),
+        )
+        .await;
+        browser::eval(
+            &client,
+            "window.dispatchEvent(new KeyboardEvent('keydown', {key: 'ш', code: 'KeyI'}));",
+            vec![],
+        )
+        .await;
+        browser::wait_until(&client, "inverted", &invert(true), Duration::from_secs(5)).await;
+        browser::press(&client, "i").await;
+        browser::wait_until(
+            &client,
+            "inverted back",
+            &invert(false),
+            Duration::from_secs(5),
+        )
+        .await;
+
         check_mpr_region_statistics(&client).await;
         check_palette_colours(&client, server, backend).await;
     });

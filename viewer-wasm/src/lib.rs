@@ -57,6 +57,7 @@ pub mod autosave;
 pub mod format;
 pub mod forwarding;
 pub mod frames;
+pub mod keys;
 pub mod layout;
 pub mod mpr;
 pub mod multipart;

@@ -102,9 +102,26 @@ pub struct Editor {
     /// The current press started the shape (so a click there only places
     /// its first point).
     started_by_press: bool,
+    /// The image the shape is drawn on.
+    on: Option<Place>,
 }
 
+/// Which image is on screen, as the caller tells images apart (viewport,
+/// series, slice): a shape belongs to the one it was begun on.
+pub type Place = (usize, usize, usize);
+
 impl Editor {
+    /// Another image is on screen than the one the shape was begun on
+    /// (another slice, series or viewport): the half-drawn shape is
+    /// dropped, so that no point placed on one image ends up measuring
+    /// on another. Call before every event and before drawing the preview.
+    pub fn stay_on(&mut self, place: Place) {
+        if self.on.is_some_and(|on| on != place) {
+            self.cancel();
+        }
+        self.on = Some(place);
+    }
+
     /// Whether a shape is being drawn (keys like Escape cancel it first).
     pub fn is_drawing(&self) -> bool {
         self.pending.is_some()
@@ -227,6 +244,38 @@ mod tests {
         }
         assert_eq!(Tool::from_name("scroll"), None);
         assert!(Tool::Angle.measures() && !Tool::Pan.measures());
+    }
+
+    #[test]
+    fn a_shape_begun_on_one_image_is_dropped_on_another() {
+        let mut e = Editor::default();
+        e.stay_on((0, 1, 10));
+        e.press(Tool::Length, (10.0, 10.0));
+        assert_eq!(e.release((10.0, 10.0), false), None, "first point placed");
+        e.stay_on((0, 1, 10));
+        assert!(e.is_drawing(), "the same image: still drawing");
+        // Another slice of the series, then the second click.
+        e.stay_on((0, 1, 12));
+        assert!(!e.is_drawing());
+        e.press(Tool::Length, (50.0, 10.0));
+        assert_eq!(e.release((50.0, 10.0), false), None, "a new first point");
+        e.stay_on((0, 1, 12));
+        e.press(Tool::Length, (90.0, 10.0));
+        assert_eq!(
+            e.release((90.0, 10.0), false),
+            Some(Shape::Length {
+                a: (50.0, 10.0),
+                b: (90.0, 10.0)
+            }),
+            "both points on the slice shown"
+        );
+        // Another series in the viewport drops an angle's placed arm.
+        e.stay_on((0, 1, 12));
+        e.press(Tool::Angle, (0.0, 0.0));
+        e.release((20.0, 0.0), true);
+        assert!(e.is_drawing());
+        e.stay_on((0, 2, 12));
+        assert_eq!(e.preview(), None);
     }
 
     #[test]

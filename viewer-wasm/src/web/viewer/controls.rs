@@ -102,7 +102,7 @@ pub fn wire(shared: &Shared) {
         if typing(&event) || event.alt_key() || event.ctrl_key() || event.meta_key() {
             return;
         }
-        if handle_key(&s, &event.key()) {
+        if handle_key(&s, &crate::keys::shortcut(&event.key(), &event.code())) {
             event.prevent_default();
         }
     });

@@ -25,7 +25,13 @@ fn set(element: &web_sys::HtmlElement, text: &str) {
 /// Refreshes viewport `i`'s overlay from the state.
 pub fn update(v: &mut Viewer, i: usize) {
     let active = v.active == i;
-    let preview = if active { v.editor.preview() } else { None };
+    let preview = if active {
+        let on = super::pointer::place(v, i);
+        v.editor.stay_on(on);
+        v.editor.preview()
+    } else {
+        None
+    };
     let references = reference_lines(v, i);
     let fatal = if i == 0 { v.fatal.clone() } else { None };
     let slab_mm = v.slab_mm;

@@ -70,6 +70,17 @@ fn image_point(v: &mut Viewer, pane: usize, p: (f64, f64)) -> Option<(f64, f64)>
     Some(view.screen_to_image(p, image, pane.rect.size()))
 }
 
+/// The image viewport `pane` shows, as [`crate::tools::Editor`] tells
+/// images apart: a measurement begun on it is dropped once another shows.
+pub fn place(v: &Viewer, pane: usize) -> crate::tools::Place {
+    let p = &v.panes[pane];
+    let series = p
+        .series
+        .as_ref()
+        .map_or(0, |s| std::rc::Rc::as_ptr(s) as usize);
+    (pane, series, p.stack.index())
+}
+
 /// Makes viewport `pane` the active one.
 pub fn activate(shared: &Shared, pane: usize) {
     let changed = {
@@ -124,6 +135,8 @@ pub fn wire(shared: &Shared) {
                 Tool::Zoom => DragKind::Zoom { anchor: p },
                 Tool::Pan => DragKind::Pan,
                 tool => {
+                    let on = place(&v, pane);
+                    v.editor.stay_on(on);
                     if let Some(point) = image_point(&mut v, pane, p) {
                         v.editor.press(tool, point);
                     }
@@ -159,6 +172,8 @@ pub fn wire(shared: &Shared) {
                 && v.active == pane
                 && let Some(point) = image_point(&mut v, pane, p)
             {
+                let on = place(&v, pane);
+                v.editor.stay_on(on);
                 v.editor.move_to(point);
                 drop(v);
                 request_redraw(&s);
@@ -189,6 +204,8 @@ pub fn wire(shared: &Shared) {
                 }
             }
             DragKind::Measure => {
+                let on = place(&v, pane);
+                v.editor.stay_on(on);
                 if let Some(point) = image_point(&mut v, pane, p) {
                     v.editor.move_to(point);
                 }
@@ -216,6 +233,8 @@ pub fn wire(shared: &Shared) {
             return;
         }
         if drag.kind == DragKind::Measure {
+            let on = place(&v, pane);
+            v.editor.stay_on(on);
             let p = local(&v, pane, &event);
             let Some(point) = image_point(&mut v, pane, p) else {
                 return;
