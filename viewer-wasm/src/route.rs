@@ -54,6 +54,9 @@ pub enum Page {
     Viewer(ViewerRequest),
     /// `/viewer` without a study.
     ViewerWithoutStudy,
+    /// `/viewer` whose `study=` is no Study Instance UID (a link cut
+    /// short or mangled in a message).
+    ViewerWithInvalidStudy,
     /// `/forwarding`: forwarding jobs, filtered by `?state=`.
     Forwarding { state: Option<String> },
     /// `/login`: sign-in, then `next` (one of this application's pages).
@@ -69,12 +72,24 @@ pub enum Page {
     Unknown,
 }
 
+/// Whether `s` has the form of a UID (PS3.5 §9.1): at most 64 characters,
+/// components of digits without leading zeros, joined by dots.
+fn is_uid(s: &str) -> bool {
+    s.len() <= 64
+        && s.split('.').all(|c| {
+            !c.is_empty()
+                && c.bytes().all(|b| b.is_ascii_digit())
+                && (c == "0" || !c.starts_with('0'))
+        })
+}
+
 /// Decides the page from `location.pathname` and `location.search`.
 pub fn route(pathname: &str, search: &str) -> Page {
     let pairs = parse_query(search);
     match pathname.trim_end_matches('/') {
         "" | "/index.html" => Page::StudyList(StudySearch::from_pairs(&pairs)),
         "/viewer" => match query_value(&pairs, "study") {
+            Some(study) if !is_uid(study.trim()) => Page::ViewerWithInvalidStudy,
             Some(study) => Page::Viewer(ViewerRequest {
                 study: study.trim().to_owned(),
                 series: query_value(&pairs, "series").map(str::to_owned),
@@ -160,6 +175,19 @@ mod tests {
         );
         assert_eq!(route("/viewer", ""), Page::ViewerWithoutStudy);
         assert_eq!(route("/viewer", "?study="), Page::ViewerWithoutStudy);
+        for bad in [
+            "?study=%3Cscript%3E",
+            "?study=../../admin",
+            "?study=1.2.3.",
+            "?study=1.02.3",
+            &format!("?study=1.{}", "2".repeat(70)),
+        ] {
+            assert_eq!(route("/viewer", bad), Page::ViewerWithInvalidStudy, "{bad}");
+        }
+        assert!(matches!(
+            route("/viewer", "?study=1.2.0.3"),
+            Page::Viewer(_)
+        ));
         assert_eq!(route("/elsewhere", ""), Page::Unknown);
         assert_eq!(
             route("/forwarding", "?state=failed"),

@@ -157,6 +157,7 @@ pub static TABLE: &[Entry] = &[
     ("error.server", "The server answered with an error ({status})", "Сервер ответил ошибкой ({status})", "Server xato bilan javob berdi ({status})"),
     ("error.study_not_found", "Study not found", "Исследование не найдено", "Tekshiruv topilmadi"),
     ("error.no_study", "No study was chosen", "Исследование не выбрано", "Tekshiruv tanlanmagan"),
+    ("error.invalid_study", "This link does not name a study: it may have been cut short when it was copied", "Эта ссылка не указывает на исследование: возможно, она была обрезана при копировании", "Bu havola tekshiruvni koʻrsatmaydi: nusxa olinganda qisqarib qolgan boʻlishi mumkin"),
     ("error.no_images", "This study has no images", "В этом исследовании нет изображений", "Bu tekshiruvda tasvirlar yoʻq"),
     ("error.decode", "This image could not be decoded", "Не удалось декодировать это изображение", "Bu tasvirni dekodlab boʻlmadi"),
     ("error.unsupported", "This image's format is not supported", "Формат этого изображения не поддерживается", "Bu tasvir formati qoʻllab-quvvatlanmaydi"),

@@ -264,12 +264,13 @@ fn navigate(page: &Rc<RefCell<ListPage>>, search: StudySearch, push: bool) {
                     NetError::Status { status, .. } => {
                         tr_with("error.server", &[("status", &status.to_string())])
                     }
-                    other => other.to_string(),
+                    other => crate::web::viewer::net_message(&other),
                 };
                 p.error.set_text_content(Some(&message));
                 p.error.set_hidden(false);
                 p.prev.set_hidden(true);
                 p.next.set_hidden(true);
+                p.range.set_text_content(None);
                 dom::set_root_data("state", "error");
             }
         }

@@ -79,6 +79,7 @@ fn show(app: &web_sys::HtmlElement, page: Page, me: Me, module: JsValue) {
         Page::StudyList(search) => list::show(app, &me, search),
         Page::Viewer(request) => viewer::show(app, &me, request, module),
         Page::ViewerWithoutStudy => show_message(app, &text::tr("error.no_study")),
+        Page::ViewerWithInvalidStudy => show_message(app, &text::tr("error.invalid_study")),
         Page::Forwarding { state } => forwarding::show(app, &me, state),
         Page::Worklist(filter) => worklist::show(app, &me, filter),
         Page::Referrals { study } => referrals::show(app, &me, study),

@@ -15,6 +15,7 @@ mod hooks;
 mod keyimages;
 mod layouts;
 mod loader;
+pub(crate) use loader::net_message;
 mod mpr;
 mod overlay;
 mod page;
