@@ -80,6 +80,10 @@ fn glob_pattern(pattern: &str) -> String {
     pattern.replace('[', "[[]")
 }
 
+/// Puts a condition on a name column to the stored name and to each of
+/// its component groups (see `conditions`); other columns as they are.
+type OnNameGroups<'a> = &'a dyn Fn(&str, &dyn Fn(&str) -> String) -> String;
+
 /// The condition for one text value of a key (exact, or with wildcards)
 /// on the column `any_group` applies it to; `None` when it matches
 /// everything (`*`).
@@ -88,7 +92,7 @@ fn text_condition(
     v: &str,
     kind: MatchKind,
     fuzzy: bool,
-    any_group: &dyn Fn(&str, &dyn Fn(&str) -> String) -> String,
+    any_group: OnNameGroups<'_>,
 ) -> Option<String> {
     use rusqlite::types::Value as V;
     let p = |params: &mut Vec<V>, v: V| {
