@@ -232,6 +232,19 @@ fn dicomweb_client_stores_and_finds_a_cyrillic_study() {
     assert!(server.stop().success());
 }
 
+/// Writes a small DX of Karimov's made from `seed` under `dir`; its spec
+/// and file.
+fn write_dx(dir: &std::path::Path, seed: u64) -> (XraySpec, std::path::PathBuf) {
+    let spec = XraySpec::chest(XrayKind::Dx, Patient::karimov_ascii(), seed).with_matrix(32, 26);
+    let file = write_xray(
+        &spec,
+        &dir.join(format!("dx{seed}")),
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    )
+    .expect("write a DX");
+    (spec, file)
+}
+
 /// Stores a small DX of Karimov's made from `seed`, its Study Time
 /// rewritten to `time` as a modality may write it (fraction and all);
 /// its Study and SOP Instance UIDs.
@@ -241,13 +254,7 @@ fn store_dx(
     seed: u64,
     time: Option<&str>,
 ) -> (String, String) {
-    let spec = XraySpec::chest(XrayKind::Dx, Patient::karimov_ascii(), seed).with_matrix(32, 26);
-    let file = write_xray(
-        &spec,
-        &dir.join(format!("dx{seed}")),
-        SampleTransferSyntax::ExplicitVrLittleEndian,
-    )
-    .expect("write a DX");
+    let (spec, file) = write_dx(dir, seed);
     if let Some(time) = time {
         let mut object = dicom_object::open_file(&file).expect("open the DX");
         object.put(dicom_object::mem::InMemElement::new(
@@ -438,13 +445,7 @@ fn store_ordered_dx(
     use dicom_object::InMemDicomObject;
     use dicom_object::mem::InMemElement;
 
-    let spec = XraySpec::chest(XrayKind::Dx, Patient::karimov_ascii(), seed).with_matrix(32, 26);
-    let file = write_xray(
-        &spec,
-        &dir.join(format!("dx{seed}")),
-        SampleTransferSyntax::ExplicitVrLittleEndian,
-    )
-    .expect("write a DX");
+    let (spec, file) = write_dx(dir, seed);
     let mut object = dicom_object::open_file(&file).expect("open the DX");
     let sh = |tag: Tag, value: &str| InMemElement::new(tag, VR::SH, PrimitiveValue::from(value));
     let items: Vec<InMemDicomObject> = requests

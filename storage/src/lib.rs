@@ -55,6 +55,16 @@ impl Body {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The bytes in one buffer: the segment itself when there is one,
+    /// a copy joining them otherwise.
+    pub fn contiguous(&self) -> Bytes {
+        match &self.segments[..] {
+            [] => Bytes::new(),
+            [one] => one.clone(),
+            many => Bytes::from(many.concat()),
+        }
+    }
 }
 
 impl From<Bytes> for Body {

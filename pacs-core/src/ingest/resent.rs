@@ -44,12 +44,8 @@ impl Ingest {
         };
         let received = prepared.body.clone();
         let compared = tokio::task::spawn_blocking(move || {
-            let mut whole = Vec::with_capacity(usize::try_from(received.len()).unwrap_or(0));
-            for segment in received.segments() {
-                whole.extend_from_slice(segment);
-            }
             Ok::<_, crate::error::ArchiveError>(
-                transcode::content(&stored)? == transcode::content(&whole)?,
+                transcode::content(&stored)? == transcode::content(&received.contiguous())?,
             )
         })
         .await;
