@@ -249,9 +249,10 @@ pub fn pynetdicom_store(
     server: &Server,
     files: &[PathBuf],
 ) -> (Vec<Option<u16>>, Option<u16>, String) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/common/store_raw.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/store_raw.py");
     let mut command = Command::new(crate::common::python());
     command
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .arg(script)
         .arg("127.0.0.1")
         .arg(server.dicom_port())

@@ -17,7 +17,7 @@ import json
 import os
 import sys
 
-from _dimse import application_entity, identifier
+from _dimse import application_entity, associate, identifier
 from pynetdicom.sop_class import (
     PatientRootQueryRetrieveInformationModelFind,
     StudyRootQueryRetrieveInformationModelFind,
@@ -41,7 +41,7 @@ def main() -> int:
     else:
         charset = os.environ.get("QUERY_CHARSET", "ISO_IR 192").split("\\")
         query = identifier(level, keys, charset=charset)
-    assoc = ae.associate(host, int(port), ae_title=called)
+    assoc = associate(ae, host, port, called)
     if not assoc.is_established:
         print("association failed", file=sys.stderr)
         return 1

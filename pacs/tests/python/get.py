@@ -23,7 +23,7 @@ import sys
 
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import build_role, evt
-from _dimse import application_entity, failed_uids, identifier, sub_operations
+from _dimse import application_entity, associate, failed_uids, identifier, sub_operations
 from pynetdicom.sop_class import (
     CTImageStorage,
     PatientRootQueryRetrieveInformationModelGet,
@@ -72,10 +72,11 @@ def main() -> int:
     ae.add_requested_context(model)
     ae.add_requested_context(CTImageStorage, syntaxes)
     query = identifier(level, keys)
-    assoc = ae.associate(
+    assoc = associate(
+        ae,
         host,
-        int(port),
-        ae_title=called,
+        port,
+        called,
         ext_neg=[]
         if os.environ.get("NO_ROLE") == "1"
         else [build_role(CTImageStorage, scp_role=True)],

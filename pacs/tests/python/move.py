@@ -10,7 +10,7 @@ Exits 0 when the association could be established.
 import json
 import sys
 
-from _dimse import application_entity, failed_uids, identifier, sub_operations
+from _dimse import application_entity, associate, failed_uids, identifier, sub_operations
 from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelMove
 
 
@@ -19,7 +19,7 @@ def main() -> int:
     ae = application_entity("PYMOVE")
     ae.add_requested_context(StudyRootQueryRetrieveInformationModelMove)
     query = identifier(level, keys)
-    assoc = ae.associate(host, int(port), ae_title=called)
+    assoc = associate(ae, host, port, called)
     if not assoc.is_established:
         print("association failed", file=sys.stderr)
         return 1

@@ -15,8 +15,9 @@ be established.
 
 import sys
 
+from _dimse import application_entity, associate
 from pydicom import config as pydicom_config
-from pynetdicom import AE, _config
+from pynetdicom import _config
 from pynetdicom.dsutils import split_dataset
 from pynetdicom.sop_class import Verification
 
@@ -29,10 +30,7 @@ pydicom_config.settings.writing_validation_mode = pydicom_config.IGNORE
 
 def main() -> int:
     host, port, called, calling, *files = sys.argv[1:]
-    ae = AE(ae_title=calling)
-    ae.acse_timeout = 30
-    ae.dimse_timeout = 30
-    ae.network_timeout = 30
+    ae = application_entity(calling)
     contexts = set()
     for f in files:
         meta, _ = split_dataset(f)
@@ -40,7 +38,7 @@ def main() -> int:
     for sop_class, ts in sorted(contexts):
         ae.add_requested_context(sop_class, [ts])
     ae.add_requested_context(Verification)
-    assoc = ae.associate(host, int(port), ae_title=called)
+    assoc = associate(ae, host, port, called)
     if not assoc.is_established:
         print("association refused", flush=True)
         return 1
