@@ -436,21 +436,31 @@ impl Query {
     }
 }
 
-/// The form of a person's name (PN) that matching compares: upper case,
-/// each component trimmed, and empty trailing components and groups
-/// dropped, since PS3.5 §6.2 lets a sender leave them out or not:
-/// `Yusupov^Akmal^^^` and `yusupov ^ akmal` are `YUSUPOV^AKMAL`. Groups
-/// (`Latin=ideographic=phonetic`) stay apart.
+/// The form of a person's name (PN) that matching compares, so that the
+/// ways one name gets typed at a district hospital's console find each
+/// other:
+/// - upper case, each component trimmed, and empty trailing components
+///   and groups dropped, since PS3.5 §6.2 lets a sender leave them out or
+///   not: `Yusupov^Akmal^^^` and `yusupov ^ akmal` are `YUSUPOV^AKMAL`;
+/// - words within a component (split by spaces or hyphens) are
+///   components of their own: `Иванов Иван` is `ИВАНОВ^ИВАН`, as is
+///   `Иванов^Иван`, and `Ivanov^Ivan Petrovich` is `IVANOV^IVAN^PETROVICH`;
+/// - apostrophes of any form, which Uzbek Latin spells `oʻ` and `gʻ` with
+///   (U+02BB, typed as `'`, `‘`, `’` or `` ` `` or left out), are
+///   dropped: `Oʻrinboyeva` and `O'rinboyeva` are `ORINBOYEVA`;
+/// - `Ё` is `Е`, as Russian is mostly written.
+///
+/// Groups (`Latin=ideographic=phonetic`) stay apart.
 pub fn person_name_key(name: &str) -> String {
     let groups: Vec<String> = name
         .split('=')
         .map(|group| {
-            let components: Vec<&str> = group.split('^').map(str::trim).collect();
+            let components: Vec<String> = group.split('^').map(component_key).collect();
             let kept = components
                 .iter()
                 .rposition(|c| !c.is_empty())
                 .map_or(0, |last| last + 1);
-            components[..kept].join("^").to_uppercase()
+            components[..kept].join("^")
         })
         .collect();
     let kept = groups
@@ -458,6 +468,32 @@ pub fn person_name_key(name: &str) -> String {
         .rposition(|g| !g.is_empty())
         .map_or(0, |last| last + 1);
     groups[..kept].join("=")
+}
+
+/// One component of a name as [`person_name_key`] compares it: its words
+/// joined by `^`.
+fn component_key(component: &str) -> String {
+    let folded: String = component
+        .chars()
+        .filter(|c| !is_apostrophe(*c))
+        .flat_map(char::to_uppercase)
+        .map(|c| if c == 'Ё' { 'Е' } else { c })
+        .collect();
+    folded
+        .split(|c: char| c.is_whitespace() || c == '-')
+        .filter(|word| !word.is_empty())
+        .collect::<Vec<_>>()
+        .join("^")
+}
+
+/// The characters names are written with for an apostrophe or the Uzbek
+/// okina: ASCII `'` and `` ` ``, U+2018/U+2019 quotation marks, U+02BB
+/// modifier turned comma, U+02BC modifier apostrophe, U+00B4 acute.
+fn is_apostrophe(c: char) -> bool {
+    matches!(
+        c,
+        '\'' | '`' | '\u{2018}' | '\u{2019}' | '\u{02BB}' | '\u{02BC}' | '\u{00B4}'
+    )
 }
 
 fn level_noun(level: Level) -> &'static str {

@@ -235,7 +235,16 @@ fn dicomweb_client_stores_and_finds_a_cyrillic_study() {
 /// Writes a small DX of Karimov's made from `seed` under `dir`; its spec
 /// and file.
 fn write_dx(dir: &std::path::Path, seed: u64) -> (XraySpec, std::path::PathBuf) {
-    let spec = XraySpec::chest(XrayKind::Dx, Patient::karimov_ascii(), seed).with_matrix(32, 26);
+    write_dx_of(dir, Patient::karimov_ascii(), seed)
+}
+
+/// Writes a small DX of `patient`'s made from `seed` under `dir`.
+fn write_dx_of(
+    dir: &std::path::Path,
+    patient: Patient,
+    seed: u64,
+) -> (XraySpec, std::path::PathBuf) {
+    let spec = XraySpec::chest(XrayKind::Dx, patient, seed).with_matrix(32, 26);
     let file = write_xray(
         &spec,
         &dir.join(format!("dx{seed}")),
@@ -243,6 +252,70 @@ fn write_dx(dir: &std::path::Path, seed: u64) -> (XraySpec, std::path::PathBuf) 
     )
     .expect("write a DX");
     (spec, file)
+}
+
+/// A name is found however a person at a district hospital's console
+/// types it: words apart with spaces instead of `^`, the Uzbek okina as
+/// any apostrophe or none, `е` for `ё`, in any case; in the name's
+/// Latin and Cyrillic groups alike.
+#[test]
+fn names_are_found_however_they_are_typed() {
+    let Some(py) = web::python_or_skip("names_are_found_however_they_are_typed") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("data"));
+    let birth = Date {
+        year: 1979,
+        month: 4,
+        day: 2,
+    };
+    let patients = [
+        Patient::orinboyeva_utf8(),
+        Patient::ivanov_iso_ir_144(),
+        Patient::new(
+            "Fyodorov^Artyom=Фёдоров^Артём",
+            "UZ-TAS-000555",
+            birth,
+            dicom_samples::Sex::Male,
+            dicom_samples::CharacterSet::Utf8,
+        ),
+    ];
+    let studies: Vec<String> = patients
+        .into_iter()
+        .zip(41..)
+        .map(|(patient, seed)| {
+            let (spec, file) = write_dx_of(dir.path(), patient, seed);
+            web::stow_ok(&server, &[&std::fs::read(file).expect("read")]);
+            spec.study.study_uid.clone()
+        })
+        .collect();
+    let (orinboyeva, ivanov, fyodorov) = (&studies[0], &studies[1], &studies[2]);
+    let cases: &[(&str, Option<&String>)] = &[
+        ("O'rinboyeva*", Some(orinboyeva)),
+        ("O\u{2019}rinboyeva G\u{2018}uncha", Some(orinboyeva)),
+        ("orinboyeva guncha", Some(orinboyeva)),
+        ("Oʻrinboyeva^Gʻuncha", Some(orinboyeva)),
+        ("Иванов Иван*", Some(ivanov)),
+        ("иванов иван петрович", Some(ivanov)),
+        ("Иванов^Иван Петрович", Some(ivanov)),
+        ("Федоров Артем", Some(fyodorov)),
+        ("Fyodorov Artyom", Some(fyodorov)),
+        ("Иванов Пётр*", None),
+        ("Orinboyev", None),
+    ];
+    let queries: Vec<Value> = cases
+        .iter()
+        .map(|(name, _)| json!({"level": "studies", "filters": {"PatientName": name}}))
+        .collect();
+    let base = server.base();
+    let r = web::run_python(&py, "qido.py", &[&base, &Value::from(queries).to_string()]);
+    let r = r.as_array().expect("one result list per query");
+    for ((name, want), found) in cases.iter().zip(r) {
+        let want: BTreeSet<String> = want.iter().map(|s| s.to_string()).collect();
+        assert_eq!(study_uids(found), want, "PatientName={name}");
+    }
+    assert!(server.stop().success());
 }
 
 /// Stores a small DX of Karimov's made from `seed`, its Study Time

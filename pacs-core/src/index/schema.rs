@@ -4,7 +4,7 @@ use rusqlite::Connection;
 
 use crate::error::IndexError;
 
-pub(super) const VERSION: i64 = 12;
+pub(super) const VERSION: i64 = 13;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE studies (
@@ -470,6 +470,16 @@ pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
         tx.execute_batch(SCHEMA_V12)?;
         index_series_requests(&tx)?;
         tx.pragma_update(None, "user_version", 12)?;
+        tx.commit()?;
+    }
+    if version < 13 {
+        // Person names are matched by words and without apostrophes (see
+        // `person_name_key`): every stored key is made anew.
+        let tx = conn.transaction()?;
+        rekey_person_names(&tx)?;
+        tx.execute("DELETE FROM study_referrer_groups", [])?;
+        index_referrer_groups(&tx)?;
+        tx.pragma_update(None, "user_version", 13)?;
         tx.commit()?;
     }
     Ok(())

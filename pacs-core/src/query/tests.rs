@@ -16,6 +16,46 @@ fn names_match_whatever_padding_they_came_with() {
 }
 
 #[test]
+fn names_match_however_the_console_spelled_them() {
+    // Words typed with spaces (or hyphens) instead of `^`.
+    assert_eq!(
+        person_name_key("Иванов Иван"),
+        person_name_key("Иванов^Иван")
+    );
+    assert_eq!(person_name_key("  Иванов   Иван "), "ИВАНОВ^ИВАН");
+    assert_eq!(
+        person_name_key("Ivanov^Ivan Petrovich"),
+        person_name_key("Ivanov^Ivan^Petrovich")
+    );
+    assert_eq!(
+        person_name_key("Petrov-Vodkin^Kuzma"),
+        "PETROV^VODKIN^KUZMA"
+    );
+    // Empty components inside a name keep their place.
+    assert_eq!(person_name_key("Doe^^Jr"), "DOE^^JR");
+    // The Uzbek okina however typed, or left out.
+    for typed in [
+        "Oʻrinboyeva",
+        "O'rinboyeva",
+        "O‘rinboyeva",
+        "O’rinboyeva",
+        "O`rinboyeva",
+        "Orinboyeva",
+    ] {
+        assert_eq!(person_name_key(typed), "ORINBOYEVA", "{typed}");
+    }
+    assert_eq!(person_name_key("Gʻulomov^Oʻktam"), "GULOMOV^OKTAM");
+    // Ё as Е.
+    assert_eq!(
+        person_name_key("Фёдоров^Артём"),
+        person_name_key("Федоров^Артем")
+    );
+    // Wildcards are kept for the match.
+    assert_eq!(person_name_key("Иванов Ив*"), "ИВАНОВ^ИВ*");
+    assert_eq!(person_name_key("O'rin?oyeva"), "ORIN?OYEVA");
+}
+
+#[test]
 fn times_match_their_whole_last_unit_and_ignore_trailing_zeros() {
     let parse = |v: &str| {
         let (q, _) = Query::from_pairs(Level::Study, [("StudyTime", v)]).expect(v);

@@ -125,6 +125,57 @@ fn upgrading_indexes_the_groups_of_referrers_names() {
     );
 }
 
+/// An index of the version that matched names word for word as typed:
+/// names with apostrophes, spaces or `Ё` and the accounts of referring
+/// doctors are keyed anew, their groups too.
+#[test]
+fn upgrading_rekeys_names_by_their_words() {
+    let mut conn = Connection::open_in_memory().unwrap();
+    migrate(&mut conn).unwrap();
+    conn.execute_batch(
+        "PRAGMA user_version = 12;
+         INSERT INTO studies (study_uid, patient_name, patient_name_key,
+                              referring_physician_name, referring_physician_key)
+         VALUES ('1.2.1', 'Oʻrinboyeva^Dilnoza=Оринбоева Дилноза',
+                 'OʻRINBOYEVA^DILNOZA=ОРИНБОЕВА ДИЛНОЗА',
+                 'Karimov Aziz=Каримов Азиз', 'KARIMOV AZIZ=КАРИМОВ АЗИЗ'),
+                ('1.2.2', 'Фёдоров^Артём', 'ФЁДОРОВ^АРТЁМ', NULL, NULL);
+         INSERT INTO study_name_groups (study_pk, key)
+         VALUES (1, 'OʻRINBOYEVA^DILNOZA'), (1, 'ОРИНБОЕВА ДИЛНОЗА');
+         INSERT INTO study_referrer_groups (study_pk, key)
+         VALUES (1, 'KARIMOV AZIZ'), (1, 'КАРИМОВ АЗИЗ');
+         INSERT INTO accounts (username, display_name, role, physician_name, physician_key)
+         VALUES ('karimov', 'Dr Karimov', 'referrer', 'Karimov Aziz', 'KARIMOV AZIZ');",
+    )
+    .unwrap();
+    migrate(&mut conn).unwrap();
+    let keys = |sql: &str| -> Vec<String> {
+        conn.prepare(sql)
+            .unwrap()
+            .query_map([], |r| r.get::<_, Option<String>>(0))
+            .unwrap()
+            .map(|k| k.unwrap().unwrap_or_default())
+            .collect()
+    };
+    assert_eq!(
+        keys("SELECT patient_name_key FROM studies ORDER BY pk"),
+        ["ORINBOYEVA^DILNOZA=ОРИНБОЕВА^ДИЛНОЗА", "ФЕДОРОВ^АРТЕМ"]
+    );
+    assert_eq!(
+        keys("SELECT referring_physician_key FROM studies ORDER BY pk"),
+        ["KARIMOV^AZIZ=КАРИМОВ^АЗИЗ", ""]
+    );
+    assert_eq!(
+        keys("SELECT key FROM study_name_groups ORDER BY key"),
+        ["ORINBOYEVA^DILNOZA", "ОРИНБОЕВА^ДИЛНОЗА"]
+    );
+    assert_eq!(
+        keys("SELECT key FROM study_referrer_groups ORDER BY key"),
+        ["KARIMOV^AZIZ", "КАРИМОВ^АЗИЗ"]
+    );
+    assert_eq!(keys("SELECT physician_key FROM accounts"), ["KARIMOV^AZIZ"]);
+}
+
 /// An index of the version before preliminaries were kept apart: a
 /// preliminary already issued is kept as its draft stands, and the
 /// kept text cannot be changed.
