@@ -1,7 +1,8 @@
 //! Loading a study's slices in real headless Chromium over links that are
 //! fast, slow or broken: one request per slice nearest the one on screen
 //! first, the rest of the series in one request once the link proves
-//! fast, and requests the link broke sent again until it is mended.
+//! fast, and requests the link broke sent again until it is mended, those
+//! for the strip's thumbnails and the patient's prior studies included.
 //!
 //! Needs the built viewer (`scripts/build-viewer.sh`), `chromium` and
 //! `chromedriver`; without them the tests say so loudly and pass, except
@@ -98,6 +99,85 @@ fn slices_lost_to_a_broken_link_are_fetched_again() {
         .await;
     });
     server.stop();
+}
+
+/// The requests for the series thumbnails and for the patient's prior
+/// studies fail as a dropped link fails them: once it is mended, the
+/// thumbnails come and the prior study is listed in the strip, without
+/// the reader opening the study again.
+#[test]
+fn thumbnails_and_priors_lost_to_a_broken_link_come_once_it_is_mended() {
+    let test = "thumbnails_and_priors_lost_to_a_broken_link_come_once_it_is_mended";
+    let Some(viewer) = browser::viewer_dir_or_skip(test) else {
+        return;
+    };
+    let (tmp, server) = server_with_study(&viewer);
+    let prior = store_prior(&server, tmp.path());
+    let base = format!("http://{}", server.http);
+    in_chromium(|client| async move {
+        browser::block_urls(&client, &["*PatientID=*", "*/thumbnail*"]).await;
+        client
+            .goto(&format!("{base}/viewer?study={STUDY}&lang=en"))
+            .await
+            .expect("the page opens");
+        wait_first_image(&client).await;
+        let shown = "const imgs = [...document.querySelectorAll('.series-thumb img')];
+             return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0);";
+        let listed =
+            format!("return !!document.querySelector('.strip-heading[data-prior=\"{prior}\"]');");
+        // Long enough for the first attempts and a retry to fail.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let now = |script: String| {
+            let client = client.clone();
+            async move { browser::eval(&client, &script, vec![]).await }
+        };
+        assert_eq!(
+            now(shown.to_owned()).await,
+            false,
+            "thumbnails while blocked"
+        );
+        assert_eq!(now(listed.clone()).await, false, "the prior while blocked");
+
+        browser::block_urls(&client, &[]).await;
+        browser::wait_until(&client, "the thumbnails", shown, Duration::from_secs(30)).await;
+        browser::wait_until(&client, "the prior study", &listed, Duration::from_secs(30)).await;
+        let thumbnails =
+            now("return document.querySelectorAll('.series-thumb img').length;".to_owned()).await;
+        assert_eq!(thumbnails, 2, "the study's series and the prior's");
+    });
+    server.stop();
+}
+
+/// Stores an earlier radiograph of the test study's patient; its Study
+/// Instance UID.
+fn store_prior(server: &common::Server, dir: &std::path::Path) -> String {
+    use dicom_samples::{CharacterSet, Date, Patient, Sex, XrayKind, XraySpec};
+    let born = Date {
+        year: 1971,
+        month: 5,
+        day: 9,
+    };
+    let patient = Patient::new(
+        "Петров^Пётр",
+        "E2E-0001",
+        born,
+        Sex::Male,
+        CharacterSet::Utf8,
+    );
+    let mut spec = XraySpec::chest(XrayKind::Dx, patient, 7).with_matrix(64, 52);
+    spec.study.date = Date {
+        year: 2025,
+        month: 3,
+        day: 1,
+    };
+    let file = dicom_samples::write_xray(
+        &spec,
+        &dir.join("prior"),
+        dicom_samples::SampleTransferSyntax::ExplicitVrLittleEndian,
+    )
+    .expect("write the prior");
+    web::stow_ok(server, &[&std::fs::read(file).expect("read the prior")]);
+    spec.study.study_uid.clone()
 }
 
 /// Opens the test study on `server` and waits for all `count` slices;

@@ -238,6 +238,53 @@ pub async fn wait_until(client: &Client, what: &str, condition: &str, limit: Dur
     }
 }
 
+/// Makes the browser fail every request whose URL matches one of
+/// `patterns` (`*` for any text), as a dropped link fails it; an empty
+/// list lets every request through again. Through chromedriver's Chrome
+/// DevTools Protocol endpoint (`Network.setBlockedURLs`).
+pub async fn block_urls(client: &Client, patterns: &[&str]) {
+    devtools(client, "Network.enable", json!({})).await;
+    devtools(
+        client,
+        "Network.setBlockedURLs",
+        json!({ "urls": patterns }),
+    )
+    .await;
+}
+
+/// Sends a Chrome DevTools Protocol command to the session's page.
+async fn devtools(client: &Client, command: &'static str, params: Value) {
+    client
+        .issue_cmd(DevTools { command, params })
+        .await
+        .unwrap_or_else(|e| panic!("DevTools {command} failed: {e}"));
+}
+
+/// chromedriver's `goog/cdp/execute` command.
+#[derive(Debug)]
+struct DevTools {
+    command: &'static str,
+    params: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for DevTools {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "cmd": self.command, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
 /// `window.pacsViewer.state()`.
 pub async fn state(client: &Client) -> Value {
     eval(client, "return window.pacsViewer.state();", vec![]).await

@@ -8,7 +8,9 @@ use super::state::{SeriesEntry, Shared, Viewer};
 use super::strip;
 use crate::studies::rows_newest_first;
 use crate::url::build_query;
-use crate::web::net::{self, DICOMWEB};
+use crate::web::dom;
+use crate::web::net::{self, DICOMWEB, NetError};
+use viewer_core::dicom_json::Attributes;
 
 /// Priors looked at: the newest few are what a reader compares with.
 const MAX_PRIORS: usize = 4;
@@ -24,8 +26,10 @@ pub struct PriorStudy {
 }
 
 /// Finds the patient's earlier studies (newest first) and lists them in the
-/// strip. Failures only leave the strip without priors: the current study
-/// is what was asked for.
+/// strip. A request the link broke is sent again until it passes, as a
+/// slice's is, so a dropped connection does not silently cost the reader
+/// the comparison; other failures only leave the strip without priors
+/// (or without that prior): the current study is what was asked for.
 pub async fn find(shared: Shared) {
     let (patient_id, current, current_date) = {
         let v = shared.borrow();
@@ -44,7 +48,7 @@ pub async fn find(shared: Shared) {
         ("fuzzymatching", "false"),
         ("limit", "20"),
     ]);
-    let Ok(list) = net::get_attributes(&format!("{DICOMWEB}/studies?{query}")).await else {
+    let Ok(list) = get_retrying(&format!("{DICOMWEB}/studies?{query}")).await else {
         return;
     };
     let rows: Vec<_> = rows_newest_first(&list)
@@ -63,7 +67,7 @@ pub async fn find(shared: Shared) {
             "{DICOMWEB}/studies/{}/series",
             crate::url::encode_component(&row.study_uid)
         );
-        let Ok(list) = net::get_attributes(&url).await else {
+        let Ok(list) = get_retrying(&url).await else {
             continue;
         };
         let Some(series) = series_entries(&row.study_uid, &list) else {
@@ -88,6 +92,23 @@ pub async fn find(shared: Shared) {
     }
     shared.borrow_mut().priors = priors;
     strip::build(&shared);
+}
+
+/// [`net::get_attributes`], asked again after the waits of
+/// [`crate::retry`] while it fails in a way that may pass.
+async fn get_retrying(url: &str) -> Result<Vec<Attributes>, NetError> {
+    let mut attempt = 0;
+    loop {
+        match net::get_attributes(url).await {
+            Err(error) if error.is_transient() => {
+                attempt += 1;
+                let wait = crate::retry::delay_ms(attempt);
+                dom::log(&format!("{url}: {error}; asking again in {wait} ms"));
+                dom::sleep(wait).await;
+            }
+            done => return done,
+        }
+    }
 }
 
 /// The series a new viewport should show first: the first series of each

@@ -1,6 +1,7 @@
 //! The series strip: one thumbnail per series (the server renders them),
 //! the series shown in the active viewport highlighted; a click opens a
-//! series there.
+//! series there. A thumbnail the link broke is asked for again until it
+//! comes.
 
 use wasm_bindgen::JsCast;
 use web_sys::HtmlImageElement;
@@ -9,7 +10,7 @@ use super::loader::open_series;
 use super::state::Shared;
 use crate::frames::thumbnail_url;
 use crate::web::dom::{self, append, clear, el, text_el};
-use crate::web::net::DICOMWEB;
+use crate::web::net::{self, DICOMWEB};
 use crate::web::text::{tr, tr_with};
 
 /// Fills the strip from the series list. Thumbnails are not requested yet:
@@ -50,10 +51,9 @@ fn add_series(
         let _ = item.set_attribute("data-series", &entry.series_uid);
         let img: HtmlImageElement = el("img", "").unchecked_into();
         img.set_alt(&entry.description);
-        let _ = img.set_attribute(
-            "data-src",
-            &thumbnail_url(DICOMWEB, &entry.study_uid, &entry.series_uid),
-        );
+        let src = thumbnail_url(DICOMWEB, &entry.study_uid, &entry.series_uid);
+        let _ = img.set_attribute("data-src", &src);
+        retry_when_broken(&img, src);
         append(&item, &img);
         let number = entry
             .number
@@ -93,6 +93,37 @@ pub fn load_thumbnails(shared: &Shared) {
             let _ = img.remove_attribute("data-src");
         }
     }
+}
+
+/// Asks for a thumbnail again when its image fails to load in a way that
+/// may pass (the link dropped, the server restarted), after the waits of
+/// [`crate::retry`]. The image element cannot tell why it failed: the
+/// same request made with `fetch` tells, and once it passes, the image
+/// loads again.
+fn retry_when_broken(img: &HtmlImageElement, src: String) {
+    let target = img.clone();
+    dom::on::<web_sys::Event, _>(img, "error", move |_| {
+        let (img, src) = (target.clone(), src.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                dom::sleep(crate::retry::delay_ms(attempt)).await;
+                match net::get_bytes(&src, "image/jpeg").await {
+                    Ok(_) => {
+                        img.set_src(&src);
+                        return;
+                    }
+                    Err(error) if error.is_transient() => continue,
+                    Err(error) => {
+                        dom::log(&format!("{src}: {error}"));
+                        let _ = img.set_attribute("data-failed", "");
+                        return;
+                    }
+                }
+            }
+        });
+    });
 }
 
 /// Highlights the series the active viewport shows.
