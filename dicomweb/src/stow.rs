@@ -3,6 +3,7 @@
 //! complete. The upload is never held whole in memory: at most the part
 //! being read and the parts being stored.
 
+use std::collections::HashMap;
 use std::pin::Pin;
 
 use bytes::Bytes;
@@ -11,6 +12,7 @@ use futures::stream::{FuturesOrdered, StreamExt};
 use pacs_core::layout::read_part10_header;
 use pacs_core::{Incoming, IngestError, Stored, Uid};
 use serde_json::{Map, Value, json};
+use tokio::sync::oneshot;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
@@ -87,6 +89,9 @@ pub async fn store(
     let mut outcomes = Vec::new();
     let mut pending = FuturesOrdered::new();
     let mut read_error = None;
+    // Per SOP Instance UID, when the request's latest part of that
+    // instance is done (see `after`).
+    let mut latest: HashMap<String, oneshot::Receiver<()>> = HashMap::new();
     loop {
         // keep a few stores in flight while reading on
         while pending.len() >= PIPELINE {
@@ -125,12 +130,27 @@ pub async fn store(
                 let source = source.clone();
                 let site = req.grant.site.clone();
                 let study = study.clone();
+                let ids = read_part10_header(&part.body).ok();
+                let (done, after) = match &ids {
+                    Some(h) => {
+                        let (done, finished) = oneshot::channel();
+                        let uid = h.media_storage_sop_instance_uid.clone();
+                        (Some(done), latest.insert(uid, finished))
+                    }
+                    None => (None, None),
+                };
                 // a task of its own, so that it progresses while the next
                 // part is read
                 let task = tokio::spawn(async move {
                     let _held = held;
+                    // An instance sent twice in one request is stored in
+                    // the order sent, so that "the first one is kept" holds
+                    // of the request's first.
+                    if let Some(earlier) = after {
+                        let _ = earlier.await;
+                    }
+                    let _done = done;
                     let body = part.body;
-                    let ids = read_part10_header(&body).ok();
                     match ingest
                         .ingest_from(
                             Incoming::Part10(body),

@@ -2,7 +2,8 @@
 //! unknown resources (404), invalid UIDs and parameters (400), unmet
 //! Accept (406), STOW-RS bodies of the wrong type (415), STOW-RS bodies
 //! with no part (400), uploads that stall (400) and methods a resource
-//! does not take (405), with reqwest and raw sockets.
+//! does not take (405), one instance sent twice in a request with
+//! different content (the first kept), with reqwest and raw sockets.
 
 mod common;
 #[path = "common/dicomweb_fixtures.rs"]
@@ -14,11 +15,11 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use dicom_samples::SampleTransferSyntax;
+use dicom_samples::{CtSpec, Patient, SampleTransferSyntax, write_ct_series};
 
-use common::{Server, ct_files};
+use common::{Server, ct_files, sha256};
 use fixtures::{instance_url, read, read_all, refs};
-use web::{all_instances, get, stow, stow_ok};
+use web::{DICOM_ANY_TS, all_instances, failed_sops, get, referenced_sops, stow, stow_ok};
 
 /// Unknown resources are 404 with a message; a path segment that is not a
 /// UID is a 400 and never a lookup.
@@ -428,4 +429,43 @@ fn a_stalled_upload_is_ended_and_does_not_hold_up_shutdown() {
     let stopping = std::time::Instant::now();
     assert!(server.stop().success());
     assert!(stopping.elapsed() < std::time::Duration::from_secs(20));
+}
+
+/// One SOP Instance UID in two parts of a request, with different
+/// content: the request's first is kept and the second refused as a
+/// conflict, as the answer says, even when the first, larger part takes
+/// longer to store than the second.
+#[test]
+fn an_instance_sent_twice_in_one_request_keeps_the_first_part() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("data"));
+    for seed in 61..64 {
+        // The same seed gives the same UIDs: a 9 MiB slice and a small one.
+        let write = |matrix: u16, name: &str| {
+            let spec = CtSpec::chest(Patient::karimov_ascii(), seed)
+                .with_slices(1)
+                .with_matrix(matrix, matrix);
+            let files = write_ct_series(
+                &spec,
+                &dir.path().join(format!("{name}{seed}")),
+                SampleTransferSyntax::ExplicitVrLittleEndian,
+            )
+            .expect("write a slice");
+            (spec, read(&files[0]))
+        };
+        let (spec, first) = write(2048, "big");
+        let (_, second) = write(64, "small");
+        let sop = spec.sop_instance_uid(0);
+        let r = stow(&server, None, &[&first, &second]);
+        let answer = r.json();
+        assert_eq!(referenced_sops(&answer), [sop.as_str()], "{answer}");
+        assert_eq!(failed_sops(&answer), [(Some(sop), 0x0111)], "{answer}");
+        let parts = get(&instance_url(&server, &spec, 0), Some(DICOM_ANY_TS)).parts();
+        assert_eq!(
+            sha256(&parts[0].body),
+            sha256(&first),
+            "the request's first part is the instance kept"
+        );
+    }
+    assert!(server.stop().success());
 }
