@@ -360,7 +360,7 @@ impl<'a> ReadResource<'a> {
                             study,
                             series,
                             sop,
-                            frame: wado::frame_list(list)?.first().copied(),
+                            frame: Some(one_rendered_frame(list)?),
                             thumbnail: *kind == "thumbnail",
                         })
                     }
@@ -439,6 +439,21 @@ impl<'a> ReadResource<'a> {
                 path,
             } => wado::bulkdata(state, req, &study, &series, &sop, path).await,
         }
+    }
+}
+
+/// The frame of a `frames/{list}/rendered` (or `/thumbnail`) request:
+/// JPEG and PNG hold one image, so a list of several is refused rather
+/// than answered with its first frame alone.
+fn one_rendered_frame(list: &str) -> Result<u32, WebError> {
+    match wado::frame_list(list)?[..] {
+        [frame] => Ok(frame),
+        ref frames => Err(WebError::bad_request(format!(
+            "a rendered image is one frame: ask for frames/{}/rendered, and each of the other {} \
+             frames the same way",
+            frames[0],
+            frames.len() - 1
+        ))),
     }
 }
 

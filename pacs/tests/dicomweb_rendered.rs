@@ -143,6 +143,20 @@ fn rendered_images_follow_the_voi_window_and_thumbnails_fit() {
         let r = get(&format!("{url}/rendered?{bad}"), Some("image/png"));
         assert_eq!(r.status, 400, "{bad}: {}", r.text());
     }
+    // A rendered image is one frame: a list of several is refused, not
+    // answered with its first; a frame the instance lacks is not found.
+    for (frames, status) in [("1,2", 400), ("1%2C2", 400), ("2", 404)] {
+        for kind in ["rendered", "thumbnail"] {
+            let r = get(&format!("{url}/frames/{frames}/{kind}"), Some("image/png"));
+            assert_eq!(r.status, status, "frames/{frames}/{kind}: {}", r.text());
+        }
+    }
+    let several = get(&format!("{url}/frames/1,2/rendered"), Some("image/png"));
+    assert!(
+        several.text().contains("frames/1/rendered"),
+        "{}",
+        several.text()
+    );
 
     let Some(py) = web::python_or_skip("rendered_images_follow_the_voi_window (pixel values)")
     else {
