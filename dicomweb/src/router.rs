@@ -68,7 +68,7 @@ where
                 Err(e) => e.into_response(),
             };
             if head {
-                *response.body_mut() = Bytes::new().into();
+                without_body(&mut response);
             }
             response
         }
@@ -95,6 +95,19 @@ where
             r
         }
     }
+}
+
+/// A GET's response as HEAD answers it: the same headers, Content-Length
+/// included where the body's size is known (a streamed body's is not,
+/// and then GET's has none either), and no body.
+fn without_body(response: &mut Response) {
+    use http_body::Body;
+    if let Some(size) = response.body().size_hint().exact() {
+        response
+            .headers_mut()
+            .insert(warp::http::header::CONTENT_LENGTH, size.into());
+    }
+    *response.body_mut() = Bytes::new().into();
 }
 
 /// Where a POST stores (STOW-RS): `Some` for the two paths that take one,

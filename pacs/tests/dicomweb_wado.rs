@@ -513,3 +513,63 @@ fn multi_frame_pixel_data_is_one_value_at_its_bulk_data_uri() {
         assert_eq!(&parts[0].body, frame, "frame {}", n + 1);
     }
 }
+
+/// HEAD answers with GET's status and headers, Content-Length included
+/// where GET's body has a known length, and no body.
+#[test]
+fn head_answers_with_the_headers_of_get() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("data"));
+    let (spec, files) = ct_files(
+        &dir.path().join("ct"),
+        2,
+        95,
+        SampleTransferSyntax::ExplicitVrLittleEndian,
+    );
+    stow_ok(&server, &refs(&read_all(&files)));
+    let instance = instance_url(&server, &spec, 0);
+    let client = reqwest::blocking::Client::new();
+    for (url, accept) in [
+        (format!("{instance}/metadata"), "application/dicom+json"),
+        (format!("{instance}/rendered"), "image/png"),
+        (format!("{instance}/frames/1"), OCTET_STREAM),
+        (
+            format!("{}/metadata", series_url(&server, &spec)),
+            "application/dicom+json",
+        ),
+        (
+            format!("{}/studies?PatientID=nobody", server.base()),
+            "application/dicom+json",
+        ),
+        (format!("{instance}/frames/9"), OCTET_STREAM),
+    ] {
+        let got = get(&url, Some(accept));
+        let head = client
+            .head(&url)
+            .header("accept", accept)
+            .send()
+            .expect("HEAD");
+        assert_eq!(head.status().as_u16(), got.status, "{url}");
+        // The same type; a multipart boundary is drawn anew for each.
+        let media_type = |h: &reqwest::header::HeaderMap| {
+            let value = h.get("content-type").map(|v| v.to_str().expect("ASCII"));
+            value.map(|v| v.split("; boundary=").next().unwrap_or_default().to_owned())
+        };
+        assert_eq!(
+            media_type(head.headers()),
+            media_type(&got.headers),
+            "{url}"
+        );
+        let length = |h: &reqwest::header::HeaderMap| {
+            h.get("content-length")
+                .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        };
+        // A streamed answer (multipart frames) has no length to give.
+        if !url.contains("/frames/1") {
+            assert_eq!(length(&got.headers), Some(got.body.len()), "GET {url}");
+        }
+        assert_eq!(length(head.headers()), length(&got.headers), "HEAD {url}");
+        assert!(head.bytes().expect("body").is_empty(), "{url}");
+    }
+    assert!(server.stop().success());
+}
