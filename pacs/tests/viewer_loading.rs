@@ -75,11 +75,43 @@ fn slices_lost_to_a_broken_link_are_fetched_again() {
             state["loaded"].as_u64().expect("loaded") < u64::from(MANY),
             "the series finished before the link broke: {state}"
         );
+        // The last slice, loaded last, has not come: the viewport says
+        // so and why, instead of showing black.
+        browser::press(&client, "\u{E010}").await;
+        browser::wait_until(
+            &client,
+            "the last slice on screen",
+            &format!("return window.pacsViewer.state().slice === {};", MANY - 1),
+            Duration::from_secs(10),
+        )
+        .await;
+        let state = browser::state(&client).await;
+        assert_eq!(state["sliceLoaded"], false, "{state}");
+        browser::wait_until(
+            &client,
+            "a note over the slice on its way",
+            "const n = document.querySelector('.viewport-note');
+             return !!n && !n.hidden;",
+            Duration::from_secs(10),
+        )
+        .await;
+        let note = text_of(&client, ".viewport-note").await;
+        assert!(
+            note.starts_with("This image has not arrived yet: the connection"),
+            "{note:?}"
+        );
 
         via.set_broken(false);
         wait_whole_series(&client, MANY).await;
         let state = browser::state(&client).await;
         assert_eq!(state["linkLost"], false, "{state}");
+        let note_hidden = browser::eval(
+            &client,
+            "return document.querySelector('.viewport-note').hidden;",
+            vec![],
+        )
+        .await;
+        assert_eq!(note_hidden, true, "the note goes once the slice is in");
         let hidden = browser::eval(
             &client,
             "return document.querySelector('.progress').hidden;",

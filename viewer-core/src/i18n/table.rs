@@ -51,6 +51,8 @@ pub static TABLE: &[Entry] = &[
     ("viewer.series", "Series", "Серии", "Seriyalar"),
     ("viewer.prior", "Prior study", "Предыдущее исследование", "Oldingi tekshiruv"),
     ("viewer.no_prior", "No prior studies", "Предыдущих исследований нет", "Oldingi tekshiruvlar yoʻq"),
+    ("viewer.slice_waiting", "Loading this image…", "Загрузка этого изображения…", "Bu tasvir yuklanmoqda…"),
+    ("viewer.slice_waiting_link", "This image has not arrived yet: the connection to the server was lost, trying again", "Это изображение ещё не загружено: связь с сервером потеряна, повторяем попытку", "Bu tasvir hali yuklanmadi: server bilan aloqa uzildi, qayta urinilmoqda"),
     ("viewer.help", "Help", "Справка", "Yordam"),
     ("viewer.close", "Close", "Закрыть", "Yopish"),
 

@@ -55,6 +55,9 @@ fn state(shared: &Shared) -> JsValue {
         "study": study,
         "series": series,
         "slice": pane.stack.index(),
+        "sliceLoaded": pane.series.as_ref().is_some_and(|s| {
+            matches!(s.borrow().slices.get(pane.stack.index()), Some(SliceState::Ready(_)))
+        }),
         "slices": pane.stack.len(),
         "loaded": loaded,
         "failed": failed,

@@ -399,6 +399,8 @@ async fn fetch_retrying(
         };
         if changed {
             force_progress(shared);
+            // The note over a slice still on its way says why.
+            super::draw::request_redraw(shared);
         }
         if !lost {
             return fetched;

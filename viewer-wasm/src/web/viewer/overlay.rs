@@ -34,6 +34,7 @@ pub fn update(v: &mut Viewer, i: usize) {
     };
     let references = reference_lines(v, i);
     let fatal = if i == 0 { v.fatal.clone() } else { None };
+    let link_lost = v.link_lost;
     let slab_mm = v.slab_mm;
     let pane = &mut v.panes[i];
     let info = pane.info();
@@ -52,6 +53,25 @@ pub fn update(v: &mut Viewer, i: usize) {
         }
         None => pane.dom.error.set_hidden(true),
     }
+    // A slice still on its way is said so: black alone would read as an
+    // empty image. (A reformat is drawn once its whole volume is in.)
+    let waiting = error.is_none()
+        && pane.mpr.is_none()
+        && pane.series.as_ref().is_some_and(|s| {
+            matches!(
+                s.borrow().slices.get(pane.stack.index()),
+                Some(SliceState::Missing | SliceState::InFlight)
+            )
+        });
+    if waiting {
+        let key = if link_lost {
+            "viewer.slice_waiting_link"
+        } else {
+            "viewer.slice_waiting"
+        };
+        set(&pane.dom.note, &tr(key));
+    }
+    pane.dom.note.set_hidden(!waiting);
     let d = &pane.dom;
     let Some(info) = info else {
         for e in [

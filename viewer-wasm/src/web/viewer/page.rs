@@ -44,6 +44,9 @@ pub struct PaneDom {
     /// Left, top, right, bottom.
     pub orientation: [HtmlElement; 4],
     pub error: HtmlElement,
+    /// Said over a slice that has not arrived yet, instead of a black
+    /// viewport.
+    pub note: HtmlElement,
 }
 
 /// Everything the viewer updates after construction.
@@ -312,6 +315,10 @@ pub fn pane(area: &HtmlElement, index: usize) -> PaneDom {
         error.set_id("viewer-error");
     }
     append(&root, &error);
+    let note = el("div", "viewport-note");
+    let _ = note.set_attribute("role", "status");
+    note.set_hidden(true);
+    append(&root, &note);
     append(area, &root);
     PaneDom {
         root,
@@ -327,6 +334,7 @@ pub fn pane(area: &HtmlElement, index: usize) -> PaneDom {
         calibration,
         orientation,
         error,
+        note,
     }
 }
 
