@@ -462,10 +462,10 @@ fn one_rendered_frame(list: &str) -> Result<u32, WebError> {
     match wado::frame_list(list)?[..] {
         [frame] => Ok(frame),
         ref frames => Err(WebError::bad_request(format!(
-            "a rendered image is one frame: ask for frames/{}/rendered, and each of the other {} \
-             frames the same way",
-            frames[0],
-            frames.len() - 1
+            "a rendered image is one frame: ask for each of these {} frames on its own, \
+             frames/{}/rendered first",
+            frames.len(),
+            frames[0]
         ))),
     }
 }
