@@ -56,9 +56,17 @@ fn run_viewer_checks(backend: Backend) {
                 Duration::from_secs(20),
             )
             .await;
+            check_link_to_a_series_elsewhere(&client, server).await;
         }
         client.goto(&url).await.expect("the page opens");
         wait_first_image(&client).await;
+        let notice_hidden = browser::eval(
+            &client,
+            "return document.querySelector('.viewer-notice').hidden;",
+            vec![],
+        )
+        .await;
+        assert_eq!(notice_hidden, true, "a plain link gets no notice");
         browser::wait_until(
             &client,
             "the whole series",
@@ -210,6 +218,48 @@ fn run_viewer_checks(backend: Backend) {
 /// Region statistics on a reformat describe what it shows: with a MIP
 /// slab over every slice, the top-right quadrant (which changes by 100 HU
 /// per slice) reads as its largest value, not the centre slice's.
+/// A link naming a series that is not the study's (here another study's)
+/// opens the study's first series and says so, instead of passing it off
+/// as the one asked for; the reader can close the notice.
+async fn check_link_to_a_series_elsewhere(client: &fantoccini::Client, server: &Server) {
+    let url = format!(
+        "/viewer?study={STUDY}&series={}&backend=webgl2&lang=en",
+        palette::SERIES
+    );
+    client
+        .goto(&server.url(&url))
+        .await
+        .expect("the page opens");
+    wait_first_image(client).await;
+    let state = browser::state(client).await;
+    assert_eq!(state["series"], SERIES, "{state}");
+    browser::wait_until(
+        client,
+        "the notice about the series",
+        "const n = document.querySelector('.viewer-notice'); return !!n && !n.hidden;",
+        Duration::from_secs(10),
+    )
+    .await;
+    let said = text_of(client, ".viewer-notice .text").await;
+    assert!(
+        said.starts_with("The series this link asks for is not among this study's images"),
+        "{said:?}"
+    );
+    browser::eval(
+        client,
+        "document.querySelector('.viewer-notice [data-action=notice-close]').click(); return true;",
+        vec![],
+    )
+    .await;
+    let hidden = browser::eval(
+        client,
+        "return document.querySelector('.viewer-notice').hidden;",
+        vec![],
+    )
+    .await;
+    assert_eq!(hidden, true, "closing the notice hides it");
+}
+
 async fn check_mpr_region_statistics(client: &fantoccini::Client) {
     browser::eval(
         client,

@@ -53,6 +53,7 @@ pub static TABLE: &[Entry] = &[
     ("viewer.no_prior", "No prior studies", "Предыдущих исследований нет", "Oldingi tekshiruvlar yoʻq"),
     ("viewer.slice_waiting", "Loading this image…", "Загрузка этого изображения…", "Bu tasvir yuklanmoqda…"),
     ("viewer.slice_waiting_link", "This image has not arrived yet: the connection to the server was lost, trying again", "Это изображение ещё не загружено: связь с сервером потеряна, повторяем попытку", "Bu tasvir hali yuklanmadi: server bilan aloqa uzildi, qayta urinilmoqda"),
+    ("viewer.series_not_in_study", "The series this link asks for is not among this study's images: its first series is shown instead", "Серии, указанной в ссылке, нет среди изображений этого исследования: вместо неё показана первая серия", "Havoladagi seriya bu tekshiruv tasvirlari orasida yoʻq: uning oʻrniga birinchi seriya koʻrsatilmoqda"),
     ("viewer.help", "Help", "Справка", "Yordam"),
     ("viewer.close", "Close", "Закрыть", "Yopish"),
 

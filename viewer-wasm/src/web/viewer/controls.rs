@@ -96,6 +96,10 @@ pub fn wire(shared: &Shared) {
         let s = shared.clone();
         dom::on::<web_sys::MouseEvent, _>(&close, "click", move |_| toggle_help(&s));
     }
+    let notice = shared.borrow().dom.notice.clone();
+    if let Ok(Some(close)) = notice.query_selector("[data-action=notice-close]") {
+        dom::on::<web_sys::MouseEvent, _>(&close, "click", move |_| notice.set_hidden(true));
+    }
 
     let s = shared.clone();
     dom::on::<KeyboardEvent, _>(&dom::window(), "keydown", move |event| {

@@ -48,6 +48,16 @@ pub fn show_fatal(shared: &Shared, message: &str) {
     request_redraw(shared);
 }
 
+/// Tells the reader something about what was opened, until they close it.
+pub fn show_notice(shared: &Shared, message: &str) {
+    let v = shared.borrow();
+    let notice = &v.dom.notice;
+    if let Ok(Some(text)) = notice.query_selector(".text") {
+        text.set_text_content(Some(message));
+    }
+    notice.set_hidden(false);
+}
+
 /// "Loading n of N" for the active viewport's series while it streams in,
 /// at most a few times a second: every change of the page costs a
 /// composited frame, which on a software-rendered browser is as dear as a

@@ -9,7 +9,7 @@ use viewer_core::dicom_json::Attributes;
 use viewer_core::palette::{PaletteLut, PaletteSource};
 use viewer_core::tags;
 
-use super::draw::{request_redraw, show_fatal, update_progress};
+use super::draw::{request_redraw, show_fatal, show_notice, update_progress};
 use super::state::{LoadedSeries, SeriesEntry, Shared, SliceState};
 use super::strip;
 use crate::frames::{
@@ -77,9 +77,17 @@ pub async fn open_study(shared: Shared, wanted_series: Option<String>) {
         show_fatal(&shared, &tr("error.no_images"));
         return;
     }
-    let first = wanted_series
-        .and_then(|uid| images.iter().find(|e| e.series_uid == uid).cloned())
-        .unwrap_or_else(|| images[0].clone());
+    let wanted = wanted_series.map(|uid| images.iter().find(|e| e.series_uid == uid).cloned());
+    let first = match wanted {
+        Some(Some(entry)) => entry,
+        // A link to a series the study does not have (or one without
+        // images) must not pass the first series off as the one asked for.
+        Some(None) => {
+            show_notice(&shared, &tr("viewer.series_not_in_study"));
+            images[0].clone()
+        }
+        None => images[0].clone(),
+    };
     shared.borrow_mut().series_list = images;
     strip::build(&shared);
     open_series(shared.clone(), 0, first).await;

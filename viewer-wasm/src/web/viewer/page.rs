@@ -58,6 +58,9 @@ pub struct PageDom {
     pub area: HtmlElement,
     pub canvas: HtmlCanvasElement,
     pub progress: HtmlElement,
+    /// A message about what was opened (`.text`), kept until the reader
+    /// closes it (`[data-action=notice-close]`).
+    pub notice: HtmlElement,
     pub help_panel: HtmlElement,
 }
 
@@ -237,6 +240,14 @@ pub fn build(app: &HtmlElement) -> PageDom {
     let progress = el("div", "progress");
     progress.set_hidden(true);
     append(&area, &progress);
+    let notice = el("div", "viewer-notice");
+    let _ = notice.set_attribute("role", "alert");
+    notice.set_hidden(true);
+    append(&notice, &el("span", "text"));
+    let close = button("viewer.close", "×");
+    let _ = close.set_attribute("data-action", "notice-close");
+    append(&notice, &close);
+    append(&area, &notice);
     append(&main, &area);
     append(app, &main);
 
@@ -260,6 +271,7 @@ pub fn build(app: &HtmlElement) -> PageDom {
         area,
         canvas,
         progress,
+        notice,
         help_panel,
     }
 }
