@@ -733,5 +733,6 @@ fn new_instance(prepared: &Prepared, sha256: &str, key: &str, source: &str) -> N
         source: source.to_owned(),
         site: None,
         forward: Vec::new(),
+        received_at: None,
     }
 }

@@ -267,7 +267,14 @@ async fn reindex_one(
     let site = pacs_core::ingest::dimse_caller_of(&bytes)
         .and_then(|caller| sites.named_by_ae_title(&caller));
     match ingest
-        .index_stored(key, bytes, "reindex", site.as_deref(), replace)
+        .index_stored(
+            key,
+            bytes,
+            "reindex",
+            site.as_deref(),
+            meta.modified,
+            replace,
+        )
         .await
     {
         Ok(stored) if matches!(stored.kind, StoreKind::New | StoreKind::Replaced) => {

@@ -364,15 +364,27 @@ fn reindex_brings_back_studies_an_older_index_backup_lacks() {
             .any(|w| w == object.1.as_slice()),
         "the retrieved instance is the object as sent"
     );
-    let worklist = common::http()
+    // The task keeps its place in the queue: it is as old as the study's
+    // objects, not as the reindex.
+    let worklist: serde_json::Value = common::http()
         .get(server.url("/api/worklist"))
         .send()
         .expect("worklist")
-        .text()
-        .expect("text");
+        .json()
+        .expect("json");
+    let task = worklist["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .find(|t| t["study_uid"] == spec.study.study_uid.as_str())
+        .unwrap_or_else(|| panic!("no task for the study: {worklist}"));
+    assert_eq!(task["site"], "fergana", "{task}");
+    let received = chrono::DateTime::parse_from_rfc3339(task["received_at"].as_str().unwrap())
+        .expect("a time");
+    let sent = chrono::DateTime::<chrono::Utc>::from(an_hour_ago);
     assert!(
-        worklist.contains(&spec.study.study_uid) && worklist.contains("fergana"),
-        "{worklist}"
+        (received.timestamp() - sent.timestamp()).abs() <= 1,
+        "received {received}, written {sent}: {task}"
     );
     server.stop();
 }

@@ -94,6 +94,10 @@ pub struct NewInstance {
     pub site: Option<String>,
     /// Where the study goes next: queued in the same transaction.
     pub forward: Vec<crate::forward::ForwardOrder>,
+    /// When it arrived, where that was not now: an object indexed where
+    /// it lies arrived when it was written. A study's reading task is as
+    /// old as its first instance.
+    pub received_at: Option<crate::forward::Millis>,
 }
 
 /// A stored instance as the index knows it.

@@ -92,11 +92,14 @@ pub(super) fn series_belongs_to(
 /// Records a newly indexed instance against its study's reading task,
 /// inside the insert transaction: the first instance makes the task (at
 /// the sending site's priority); a later one on a reported study flags it.
+/// The task is as old as the earliest instance `arrived` (before `now`
+/// only for an object indexed where it lies).
 pub(super) fn on_instance(
     tx: &Transaction<'_>,
     study_uid: &str,
     site: Option<&str>,
     source: &str,
+    arrived: Millis,
     now: Millis,
 ) -> Result<(), IndexError> {
     if let Some(site) = site {
@@ -117,13 +120,14 @@ pub(super) fn on_instance(
     };
     tx.prepare_cached(
         "INSERT INTO reading_tasks (study_uid, site, priority, status, received_at, updated_at)
-         VALUES (?1, ?2, ?3, 'scheduled', ?4, ?4)
+         VALUES (?1, ?2, ?3, 'scheduled', ?4, ?5)
          ON CONFLICT (study_uid) DO UPDATE SET
             new_images = CASE WHEN status IN ('preliminary', 'final', 'amended') THEN 1 ELSE new_images END,
             site = coalesce(site, excluded.site),
+            received_at = min(received_at, excluded.received_at),
             updated_at = excluded.updated_at",
     )?
-    .execute(params![study_uid, site, priority, now])?;
+    .execute(params![study_uid, site, priority, arrived, now])?;
     Ok(())
 }
 

@@ -528,7 +528,8 @@ fn insert_one(
     .execute([study_pk])?;
     let now = crate::forward::now_millis();
     super::outbox::enqueue(tx, &s.study_uid, &n.forward, now)?;
-    super::reading::on_instance(tx, &s.study_uid, n.site.as_deref(), &n.source, now)?;
+    let arrived = n.received_at.map_or(now, |t| t.min(now));
+    super::reading::on_instance(tx, &s.study_uid, n.site.as_deref(), &n.source, arrived, now)?;
     // A study that grows is no longer the whole its sender declared.
     tx.prepare_cached("DELETE FROM study_completions WHERE study_uid = ?1")?
         .execute([&s.study_uid])?;

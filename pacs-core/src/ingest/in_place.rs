@@ -18,7 +18,8 @@ use crate::layout;
 impl Ingest {
     /// Indexes an object that is in storage under `key` but has no index
     /// entry (the entry was lost, or never committed), as an instance
-    /// `site` sent. Parsed and checked as any arriving instance, and its
+    /// `site` sent when the object was `written` (where the store says).
+    /// Parsed and checked as any arriving instance, and its
     /// content must give `key`; but nothing is written or removed in
     /// storage, whatever the outcome: the object may be the only copy.
     /// Never forwards. Replaces the indexed instance only when `replace`
@@ -30,6 +31,7 @@ impl Ingest {
         object: Bytes,
         source: &str,
         site: Option<&str>,
+        written: Option<std::time::SystemTime>,
         replace: bool,
     ) -> Result<Stored, IngestError> {
         let _guard = self.enter()?;
@@ -53,6 +55,9 @@ impl Ingest {
         let reply = |kind| Stored::of(p, kind);
         let mut record = new_instance(&prepared, &sha256, key.as_str(), source);
         record.site = site.map(str::to_owned);
+        record.received_at = written
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(crate::forward::millis);
         let policy = if replace {
             DuplicatePolicy::Replace
         } else {
