@@ -304,7 +304,9 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
             ),
         )
         .unify()
-        .or(crate::viewer::routes(viewer_dir))
+        .or(crate::viewer::routes(viewer_dir.clone()))
+        .unify()
+        .or(crate::viewer::missing_page(viewer_dir))
         .unify();
     let routes = crate::origin::same_origin_changes(config.public_url.as_deref(), auth.clone())
         .and(routes)

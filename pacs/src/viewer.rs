@@ -93,6 +93,48 @@ pub fn routes(dir: Option<PathBuf>) -> BoxedFilter<(WarpResponse,)> {
     pages.or(assets).unify().boxed()
 }
 
+/// First path segments that are no page: a wrong address under them gets
+/// the plain answer a program reads.
+const NOT_PAGES: [&str; 4] = ["api", "dicom-web", "viewer-assets", "healthz"];
+
+/// `GET` of any other address by a browser (one that accepts HTML): the
+/// page, answered 404, which tells the reader in their language that
+/// there is no such page and leads back to the study list. Anything else
+/// is left to the plain "not found".
+pub fn missing_page(dir: Option<PathBuf>) -> BoxedFilter<(WarpResponse,)> {
+    // The method is checked here, not with `http::get`: a path no route
+    // has must stay a 404 for every method, not become a 405.
+    warp::path::full()
+        .and(warp::method())
+        .and(warp::header::optional::<String>("accept"))
+        .and(warp::header::optional::<String>("accept-encoding"))
+        .and_then(
+            move |path: warp::path::FullPath,
+                  method: warp::http::Method,
+                  accept: Option<String>,
+                  encoding: Option<String>| {
+                let dir = dir.clone();
+                async move {
+                    let first = path.as_str().trim_start_matches('/').split('/').next();
+                    let page = method == warp::http::Method::GET
+                        && accept.is_some_and(|a| a.contains("text/html"))
+                        && !first.is_some_and(|s| NOT_PAGES.contains(&s));
+                    match dir {
+                        Some(dir) if page => {
+                            let mut page = send_file(&dir, INDEX, encoding, None).await;
+                            if page.status() == StatusCode::OK {
+                                *page.status_mut() = StatusCode::NOT_FOUND;
+                            }
+                            Ok(page)
+                        }
+                        _ => Err(warp::reject::not_found()),
+                    }
+                }
+            },
+        )
+        .boxed()
+}
+
 /// One plain file name: no separators, no dot files, nothing that could
 /// leave the directory.
 fn safe_name(name: &str) -> bool {

@@ -173,3 +173,68 @@ fn without_viewer_files_the_page_says_how_to_install_them() {
     assert!(r.status().is_success(), "{}", r.status());
     server.stop();
 }
+
+/// An address that is no page: a browser gets the page, answered 404 (it
+/// says so in the reader's language); a program, and any wrong address
+/// under the API, DICOMweb or the assets, gets plain words.
+#[test]
+fn a_wrong_address_gets_a_page_for_people_and_plain_words_for_programs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = viewer_dir(tmp.path());
+    let server = Server::start_with(
+        &tmp.path().join("data"),
+        None,
+        &["--viewer-dir", dir.to_str().unwrap()],
+    );
+    let client = http();
+    let browser_accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    for path in ["/studies", "/viewer/extra", "/worklist/old?x=1"] {
+        let r = client
+            .get(server.url(path))
+            .header("accept", browser_accept)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+        assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
+        assert_eq!(r.text().unwrap(), "<!doctype html><title>viewer</title>");
+        // The page's ETag must not turn a later visit into a 304 of a 404.
+        let again = client
+            .get(server.url(path))
+            .header("accept", browser_accept)
+            .header("if-none-match", "*")
+            .send()
+            .unwrap();
+        assert_eq!(again.status(), 404, "{path}");
+    }
+    for (path, accept) in [
+        ("/studies", "*/*"),
+        ("/studies", "application/json"),
+        ("/api/nothing", browser_accept),
+        ("/dicom-web/nothing", browser_accept),
+        ("/viewer-assets/nothing.js", browser_accept),
+        ("/healthz/more", browser_accept),
+    ] {
+        let r = client
+            .get(server.url(path))
+            .header("accept", accept)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 404, "{path} {accept}");
+        let kind = r.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(kind.starts_with("text/plain"), "{path} {accept}: {kind}");
+    }
+    // Only GET (and HEAD): a POST to nowhere is still plainly not found.
+    let r = client
+        .post(server.url("/studies"))
+        .header("accept", browser_accept)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    server.stop();
+}

@@ -57,6 +57,7 @@ fn run_viewer_checks(backend: Backend) {
             )
             .await;
             check_link_to_a_series_elsewhere(&client, server).await;
+            check_wrong_address(&client, server).await;
         }
         client.goto(&url).await.expect("the page opens");
         wait_first_image(&client).await;
@@ -218,6 +219,38 @@ fn run_viewer_checks(backend: Backend) {
 /// Region statistics on a reformat describe what it shows: with a MIP
 /// slab over every slice, the top-right quadrant (which changes by 100 HU
 /// per slice) reads as its largest value, not the centre slice's.
+/// An address that is no page says so, in the reader's language, with
+/// the way back; the page's icon is there (no 404 in the browser's log).
+async fn check_wrong_address(client: &fantoccini::Client, server: &Server) {
+    client
+        .goto(&server.url("/studeis?lang=ru"))
+        .await
+        .expect("the page opens");
+    browser::wait_until(
+        client,
+        "the message about the address",
+        "const e = document.getElementById('viewer-error');
+         return !!e && e.textContent.startsWith('Такой страницы нет');",
+        Duration::from_secs(20),
+    )
+    .await;
+    let back = browser::eval(
+        client,
+        "return document.querySelector('a.back-link').getAttribute('href');",
+        vec![],
+    )
+    .await;
+    assert_eq!(back, "/");
+    let icon = browser::eval(
+        client,
+        "return fetch(document.querySelector('link[rel=icon]').href)
+            .then(r => r.status + ' ' + r.headers.get('content-type'));",
+        vec![],
+    )
+    .await;
+    assert_eq!(icon, "200 image/svg+xml");
+}
+
 /// A link naming a series that is not the study's (here another study's)
 /// opens the study's first series and says so, instead of passing it off
 /// as the one asked for; the reader can close the notice.

@@ -159,6 +159,7 @@ pub static TABLE: &[Entry] = &[
     ("error.server_unreachable", "The server cannot be reached", "Сервер недоступен", "Serverga ulanib boʻlmayapti"),
     ("error.server", "The server answered with an error ({status})", "Сервер ответил ошибкой ({status})", "Server xato bilan javob berdi ({status})"),
     ("error.study_not_found", "Study not found", "Исследование не найдено", "Tekshiruv topilmadi"),
+    ("error.no_page", "There is no such page: check the address, or go back to the study list", "Такой страницы нет: проверьте адрес или вернитесь к списку исследований", "Bunday sahifa yoʻq: manzilni tekshiring yoki tekshiruvlar roʻyxatiga qayting"),
     ("error.no_study", "No study was chosen", "Исследование не выбрано", "Tekshiruv tanlanmagan"),
     ("error.invalid_study", "This link does not name a study: it may have been cut short when it was copied", "Эта ссылка не указывает на исследование: возможно, она была обрезана при копировании", "Bu havola tekshiruvni koʻrsatmaydi: nusxa olinganda qisqarib qolgan boʻlishi mumkin"),
     ("error.no_images", "This study has no images", "В этом исследовании нет изображений", "Bu tekshiruvda tasvirlar yoʻq"),

@@ -86,9 +86,9 @@ fn show(app: &web_sys::HtmlElement, page: Page, me: Me, module: JsValue) {
         Page::Audit(filter) => audit::show(app, &me, filter),
         // Handled before: a signed-in user is sent on from there.
         Page::Login { .. } => list::show(app, &me, Default::default()),
-        // The server only sends this page for the application's paths;
-        // anything else (a saved `/index.html`) gets the list.
-        Page::Unknown => list::show(app, &me, Default::default()),
+        // The server sends this page, answered 404, for an address that
+        // is none of the application's.
+        Page::Unknown => show_message(app, &text::tr("error.no_page")),
     }
 }
 
