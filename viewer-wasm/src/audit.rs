@@ -159,14 +159,16 @@ impl AuditFilter {
 
     /// The filter as the API takes it: the days become RFC 3339 UTC
     /// times (the first second of `from`, the last of `to`) in a zone
-    /// `offset_minutes` east of UTC.
+    /// `offset_minutes` east of UTC. Days typed the wrong way round mean
+    /// the days between them.
     fn api_pairs(&self, offset_minutes: i64) -> Vec<(&'static str, String)> {
-        let from = local_day_bounds(&self.from, offset_minutes)
-            .map(|(start, _)| start)
-            .unwrap_or_default();
-        let to = local_day_bounds(&self.to, offset_minutes)
-            .map(|(_, end)| end)
-            .unwrap_or_default();
+        let (mut first, mut last) = (self.from.as_str(), self.to.as_str());
+        let bounds = |day: &str| local_day_bounds(day, offset_minutes);
+        if bounds(first).is_some() && bounds(last).is_some() && first > last {
+            std::mem::swap(&mut first, &mut last);
+        }
+        let from = bounds(first).map(|(start, _)| start).unwrap_or_default();
+        let to = bounds(last).map(|(_, end)| end).unwrap_or_default();
         vec![
             ("user", self.user.clone()),
             ("action", self.action.clone()),
@@ -272,5 +274,14 @@ mod tests {
         assert_eq!(filter.page(false).offset, 0);
         assert_eq!(AuditFilter::default().export_link(0), "/api/audit/export?");
         assert_eq!(AuditFilter::default().to_api_query(0), "limit=100&offset=0");
+    }
+
+    #[test]
+    fn days_the_wrong_way_round_mean_the_days_between() {
+        let filter = AuditFilter::from_pairs(&parse_query("from=2026-11-23&to=2026-11-22"));
+        assert_eq!(
+            filter.to_api_query(300),
+            "from=2026-11-21T19%3A00%3A00Z&to=2026-11-23T18%3A59%3A59Z&limit=100&offset=0"
+        );
     }
 }

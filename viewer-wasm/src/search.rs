@@ -126,10 +126,14 @@ fn prefix_match(name: &str) -> String {
 }
 
 /// A DICOM date range (`20240101-20241231`, open on either side) from
-/// `YYYY-MM-DD` bounds; an empty string when neither bound is set.
+/// `YYYY-MM-DD` bounds; an empty string when neither bound is set. Bounds
+/// typed the wrong way round mean the days between them (a range that
+/// ends before it starts would find nothing and say nothing of why).
 fn date_range(from: &str, to: &str) -> String {
-    let from = dicom_date(from);
-    let to = dicom_date(to);
+    let (mut from, mut to) = (dicom_date(from), dicom_date(to));
+    if !from.is_empty() && !to.is_empty() && from > to {
+        std::mem::swap(&mut from, &mut to);
+    }
     match (from.is_empty(), to.is_empty()) {
         (true, true) => String::new(),
         (false, false) if from == to => from,
@@ -168,6 +172,12 @@ mod tests {
         assert_eq!(date_range("2024-05-05", "2024-05-05"), "20240505");
         assert_eq!(date_range("", ""), "");
         assert_eq!(date_range("yesterday", ""), "");
+    }
+
+    #[test]
+    fn date_bounds_the_wrong_way_round_mean_the_days_between() {
+        assert_eq!(date_range("2024-12-31", "2024-01-01"), "20240101-20241231");
+        assert_eq!(date_range("2024-03-02", "2024-03-01"), "20240301-20240302");
     }
 
     #[test]
