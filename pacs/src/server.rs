@@ -465,7 +465,14 @@ async fn unmatched(
             "not found: the viewer is at /, DICOMweb under /dicom-web, forwarding under /api/forwarding, health under /healthz",
         )
     };
-    Ok(warp::reply::with_status(format!("{message}\n"), status).into_response())
+    let mut response = warp::reply::with_status(format!("{message}\n"), status).into_response();
+    // A browser asking for the same address may get the viewer's page
+    // instead (`viewer::missing_page`).
+    response.headers_mut().insert(
+        warp::http::header::VARY,
+        warp::http::HeaderValue::from_static("Accept"),
+    );
+    Ok(response)
 }
 
 async fn wait_for_signal() {

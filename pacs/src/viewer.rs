@@ -46,6 +46,8 @@ pub fn locate(configured: Option<&Path>) -> Option<PathBuf> {
 pub fn routes(dir: Option<PathBuf>) -> BoxedFilter<(WarpResponse,)> {
     let page_dir = dir.clone();
     let pages = warp::path::end()
+        .or(warp::path(INDEX).and(warp::path::end()))
+        .unify()
         .or(warp::path("viewer").and(warp::path::end()))
         .unify()
         .or(warp::path("forwarding").and(warp::path::end()))
@@ -125,6 +127,12 @@ pub fn missing_page(dir: Option<PathBuf>) -> BoxedFilter<(WarpResponse,)> {
                             if page.status() == StatusCode::OK {
                                 *page.status_mut() = StatusCode::NOT_FOUND;
                             }
+                            // The same address gets plain words with
+                            // another Accept: caches must keep them apart.
+                            page.headers_mut().insert(
+                                header::VARY,
+                                HeaderValue::from_static("Accept, Accept-Encoding"),
+                            );
                             Ok(page)
                         }
                         _ => Err(warp::reject::not_found()),

@@ -45,7 +45,7 @@ fn pages_and_assets_are_served_with_types_gzip_and_etags() {
     );
     let client = http();
 
-    for page in ["/", "/viewer", "/viewer?study=1.2.3"] {
+    for page in ["/", "/index.html", "/viewer", "/viewer?study=1.2.3"] {
         let r = client.get(server.url(page)).send().unwrap();
         assert_eq!(r.status(), 200, "{page}");
         assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
@@ -196,6 +196,7 @@ fn a_wrong_address_gets_a_page_for_people_and_plain_words_for_programs() {
             .unwrap();
         assert_eq!(r.status(), 404, "{path}");
         assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
+        assert_eq!(r.headers()["vary"], "Accept, Accept-Encoding");
         assert_eq!(r.text().unwrap(), "<!doctype html><title>viewer</title>");
         // The page's ETag must not turn a later visit into a 304 of a 404.
         let again = client
@@ -222,8 +223,12 @@ fn a_wrong_address_gets_a_page_for_people_and_plain_words_for_programs() {
         assert_eq!(r.status(), 404, "{path} {accept}");
         let kind = r.headers()["content-type"].to_str().unwrap().to_owned();
         assert!(kind.starts_with("text/plain"), "{path} {accept}: {kind}");
+        if path == "/studies" {
+            // Where a browser gets the page instead.
+            assert_eq!(r.headers()["vary"], "Accept", "{path} {accept}");
+        }
     }
-    // Only GET (and HEAD): a POST to nowhere is still plainly not found.
+    // Only GET: a POST to nowhere is still plainly not found.
     let r = client
         .post(server.url("/studies"))
         .header("accept", browser_accept)

@@ -216,9 +216,6 @@ fn run_viewer_checks(backend: Backend) {
     server.stop();
 }
 
-/// Region statistics on a reformat describe what it shows: with a MIP
-/// slab over every slice, the top-right quadrant (which changes by 100 HU
-/// per slice) reads as its largest value, not the centre slice's.
 /// An address that is no page says so, in the reader's language, with
 /// the way back; the page's icon is there (no 404 in the browser's log).
 async fn check_wrong_address(client: &fantoccini::Client, server: &Server) {
@@ -278,12 +275,17 @@ async fn check_link_to_a_series_elsewhere(client: &fantoccini::Client, server: &
         said.starts_with("The series this link asks for is not among this study's images"),
         "{said:?}"
     );
-    browser::eval(
-        client,
-        "document.querySelector('.viewer-notice [data-action=notice-close]').click(); return true;",
-        vec![],
-    )
-    .await;
+    // A real click (pointer events and all), which the image area under
+    // the notice must not take for itself.
+    client
+        .find(fantoccini::Locator::Css(
+            ".viewer-notice [data-action=notice-close]",
+        ))
+        .await
+        .expect("the close button")
+        .click()
+        .await
+        .expect("clicked");
     let hidden = browser::eval(
         client,
         "return document.querySelector('.viewer-notice').hidden;",
@@ -293,6 +295,9 @@ async fn check_link_to_a_series_elsewhere(client: &fantoccini::Client, server: &
     assert_eq!(hidden, true, "closing the notice hides it");
 }
 
+/// Region statistics on a reformat describe what it shows: with a MIP
+/// slab over every slice, the top-right quadrant (which changes by 100 HU
+/// per slice) reads as its largest value, not the centre slice's.
 async fn check_mpr_region_statistics(client: &fantoccini::Client) {
     browser::eval(
         client,

@@ -92,7 +92,9 @@ pub fn route(pathname: &str, search: &str) -> Page {
             Some(study) if !is_uid(study.trim()) => Page::ViewerWithInvalidStudy,
             Some(study) => Page::Viewer(ViewerRequest {
                 study: study.trim().to_owned(),
-                series: query_value(&pairs, "series").map(str::to_owned),
+                series: query_value(&pairs, "series")
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty()),
                 backend: BackendChoice::from_param(query_value(&pairs, "backend")),
                 read_only: matches!(query_value(&pairs, "readonly"), Some("1" | "true")),
             }),

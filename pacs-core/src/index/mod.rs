@@ -94,9 +94,9 @@ pub struct NewInstance {
     pub site: Option<String>,
     /// Where the study goes next: queued in the same transaction.
     pub forward: Vec<crate::forward::ForwardOrder>,
-    /// When it arrived, where that was not now: an object indexed where
-    /// it lies arrived when it was written. A study's reading task is as
-    /// old as its first instance.
+    /// When it arrived, where that was not now (an object indexed where
+    /// it lies arrived when it was written), for the study's reading
+    /// task: it is as old as its earliest instance.
     pub received_at: Option<crate::forward::Millis>,
 }
 

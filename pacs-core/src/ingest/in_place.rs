@@ -15,6 +15,10 @@ use crate::error::IngestError;
 use crate::index::{DuplicatePolicy, InsertOutcome, Refreshed, StoredInstance};
 use crate::layout;
 
+/// 2000-01-01 in milliseconds since 1970: object times before it are not
+/// taken as when an instance arrived.
+const EARLIEST_PLAUSIBLE_WRITE: crate::forward::Millis = 946_684_800_000;
+
 impl Ingest {
     /// Indexes an object that is in storage under `key` but has no index
     /// entry (the entry was lost, or never committed), as an instance
@@ -55,9 +59,12 @@ impl Ingest {
         let reply = |kind| Stored::of(p, kind);
         let mut record = new_instance(&prepared, &sha256, key.as_str(), source);
         record.site = site.map(str::to_owned);
+        // A time from before any archive like this one ran (a file copied
+        // with its time lost, as 1970) says nothing: the task is new.
         record.received_at = written
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(crate::forward::millis);
+            .map(crate::forward::millis)
+            .filter(|&ms| ms >= EARLIEST_PLAUSIBLE_WRITE);
         let policy = if replace {
             DuplicatePolicy::Replace
         } else {

@@ -97,6 +97,11 @@ pub fn wire(shared: &Shared) {
         dom::on::<web_sys::MouseEvent, _>(&close, "click", move |_| toggle_help(&s));
     }
     let notice = shared.borrow().dom.notice.clone();
+    // The notice lies over the image area: a press or a wheel on it is
+    // its own, not a drag, a measurement or a scroll of the image below.
+    for event in ["pointerdown", "wheel"] {
+        dom::on::<web_sys::Event, _>(&notice, event, |e| e.stop_propagation());
+    }
     if let Ok(Some(close)) = notice.query_selector("[data-action=notice-close]") {
         dom::on::<web_sys::MouseEvent, _>(&close, "click", move |_| notice.set_hidden(true));
     }

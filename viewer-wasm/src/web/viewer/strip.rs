@@ -66,6 +66,8 @@ fn add_series(
         append(&item, &caption_el);
         let shared_click = shared.clone();
         dom::on::<web_sys::MouseEvent, _>(&item, "click", move |_| {
+            // What the notice said of the series shown no longer holds.
+            shared_click.borrow().dom.notice.set_hidden(true);
             let pane = shared_click.borrow().active;
             let entry = entry.clone();
             let shared = shared_click.clone();
