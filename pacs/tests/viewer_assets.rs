@@ -34,15 +34,21 @@ fn viewer_dir(root: &std::path::Path) -> std::path::PathBuf {
     dir
 }
 
-#[test]
-fn pages_and_assets_are_served_with_types_gzip_and_etags() {
-    let tmp = tempfile::tempdir().unwrap();
+/// A server serving the fixture viewer of [`viewer_dir`], in a temp dir.
+fn serving_fixture() -> (tempfile::TempDir, std::path::PathBuf, Server) {
+    let tmp = tempfile::tempdir().expect("temp dir");
     let dir = viewer_dir(tmp.path());
     let server = Server::start_with(
         &tmp.path().join("data"),
         None,
-        &["--viewer-dir", dir.to_str().unwrap()],
+        &["--viewer-dir", dir.to_str().expect("utf-8 path")],
     );
+    (tmp, dir, server)
+}
+
+#[test]
+fn pages_and_assets_are_served_with_types_gzip_and_etags() {
+    let (_tmp, dir, server) = serving_fixture();
     let client = http();
 
     for page in ["/", "/index.html", "/viewer", "/viewer?study=1.2.3"] {
@@ -113,13 +119,7 @@ fn pages_and_assets_are_served_with_types_gzip_and_etags() {
 /// Raw request paths that try to leave the viewer directory.
 #[test]
 fn asset_paths_cannot_leave_the_viewer_directory() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = viewer_dir(tmp.path());
-    let server = Server::start_with(
-        &tmp.path().join("data"),
-        None,
-        &["--viewer-dir", dir.to_str().unwrap()],
-    );
+    let (_tmp, _dir, server) = serving_fixture();
     for path in [
         "/viewer-assets/../secret.txt",
         "/viewer-assets/..%2fsecret.txt",
@@ -179,13 +179,7 @@ fn without_viewer_files_the_page_says_how_to_install_them() {
 /// under the API, DICOMweb or the assets, gets plain words.
 #[test]
 fn a_wrong_address_gets_a_page_for_people_and_plain_words_for_programs() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = viewer_dir(tmp.path());
-    let server = Server::start_with(
-        &tmp.path().join("data"),
-        None,
-        &["--viewer-dir", dir.to_str().unwrap()],
-    );
+    let (_tmp, _dir, server) = serving_fixture();
     let client = http();
     let browser_accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
     for path in ["/studies", "/viewer/extra", "/worklist/old?x=1"] {
