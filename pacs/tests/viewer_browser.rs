@@ -313,7 +313,8 @@ async fn check_mpr_region_statistics(client: &fantoccini::Client) {
         "the reformats",
         &format!(
             "const s = window.pacsViewer.state();
-             return s.layout === '1x3' && s.activeViewport === 0 && s.slice === {centre};"
+             return s.layout === '1x3' && s.activeViewport === 0 && s.slice === {centre}
+                 && window.pacsViewer.imageToScreen(0, 0) !== null;"
         ),
         Duration::from_secs(20),
     )
