@@ -61,13 +61,10 @@ fn run_viewer_checks(backend: Backend) {
         }
         client.goto(&url).await.expect("the page opens");
         wait_first_image(&client).await;
-        let notice_hidden = browser::eval(
-            &client,
-            "return document.querySelector('.viewer-notice').hidden;",
-            vec![],
-        )
-        .await;
-        assert_eq!(notice_hidden, true, "a plain link gets no notice");
+        assert!(
+            is_hidden(&client, ".viewer-notice").await,
+            "a plain link gets no notice"
+        );
         browser::wait_until(
             &client,
             "the whole series",
@@ -286,13 +283,10 @@ async fn check_link_to_a_series_elsewhere(client: &fantoccini::Client, server: &
         .click()
         .await
         .expect("clicked");
-    let hidden = browser::eval(
-        client,
-        "return document.querySelector('.viewer-notice').hidden;",
-        vec![],
-    )
-    .await;
-    assert_eq!(hidden, true, "closing the notice hides it");
+    assert!(
+        is_hidden(client, ".viewer-notice").await,
+        "closing the notice hides it"
+    );
 }
 
 /// Region statistics on a reformat describe what it shows: with a MIP

@@ -105,20 +105,14 @@ fn slices_lost_to_a_broken_link_are_fetched_again() {
         wait_whole_series(&client, MANY).await;
         let state = browser::state(&client).await;
         assert_eq!(state["linkLost"], false, "{state}");
-        let note_hidden = browser::eval(
-            &client,
-            "return document.querySelector('.viewport-note').hidden;",
-            vec![],
-        )
-        .await;
-        assert_eq!(note_hidden, true, "the note goes once the slice is in");
-        let hidden = browser::eval(
-            &client,
-            "return document.querySelector('.progress').hidden;",
-            vec![],
-        )
-        .await;
-        assert_eq!(hidden, true, "the progress note goes once all is loaded");
+        assert!(
+            is_hidden(&client, ".viewport-note").await,
+            "the note goes once the slice is in"
+        );
+        assert!(
+            is_hidden(&client, ".progress").await,
+            "the progress note goes once all is loaded"
+        );
 
         // The ends of the stack, each in its place.
         visit_slices(

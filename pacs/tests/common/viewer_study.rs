@@ -272,6 +272,18 @@ pub async fn text_of(client: &fantoccini::Client, css: &str) -> String {
         .to_owned()
 }
 
+/// Whether the first element matching `css` is hidden (it must exist).
+pub async fn is_hidden(client: &fantoccini::Client, css: &str) -> bool {
+    browser::eval(
+        client,
+        "return document.querySelector(arguments[0]).hidden;",
+        vec![serde_json::json!(css)],
+    )
+    .await
+    .as_bool()
+    .unwrap_or_else(|| panic!("no element {css}"))
+}
+
 pub async fn wait_window(client: &fantoccini::Client, center: f64, width: f64) {
     browser::wait_until(
         client,
