@@ -64,7 +64,8 @@ pub struct StoreScuOptions {
     pub calling_ae_title: String,
     pub called_ae_title: String,
     pub max_pdu_length: u32,
-    /// Bound on connecting, and on each exchange after it.
+    /// Bound on connecting, on each PDU sent and on each answer awaited
+    /// (not on a whole exchange, which on a slow link may take minutes).
     pub timeout: Duration,
 }
 
@@ -186,23 +187,28 @@ impl StoreScu {
             command.move_originator_ae_title = Some(ae_title.to_owned());
             command.move_originator_message_id = Some(id);
         }
+        // The limit is on each PDU and on the answer, not on the whole
+        // exchange: a large instance on a slow link that keeps moving
+        // takes as long as it needs; a link that stops is let go.
         let timeout = self.options.timeout;
-        let exchange = async {
-            let peer_max = self.association.acceptor_max_pdu_length();
-            for pdu in encode_message(pc, &command, Some(dataset), peer_max) {
-                self.association
-                    .send(&pdu)
-                    .await
-                    .map_err(|e| self.failed(e.to_string()))?;
+        let peer_max = self.association.acceptor_max_pdu_length();
+        for pdu in encode_message(pc, &command, Some(dataset), peer_max) {
+            match tokio::time::timeout(timeout, self.association.send(&pdu)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(self.failed(e.to_string())),
+                Err(_) => return Err(self.timed_out()),
             }
-            self.response_to(message_id).await
-        };
-        match tokio::time::timeout(timeout, exchange).await {
+        }
+        match tokio::time::timeout(timeout, self.response_to(message_id)).await {
             Ok(result) => result,
-            Err(_) => Err(ScuError::Timeout {
-                called: self.options.called_ae_title.clone(),
-                timeout,
-            }),
+            Err(_) => Err(self.timed_out()),
+        }
+    }
+
+    fn timed_out(&self) -> ScuError {
+        ScuError::Timeout {
+            called: self.options.called_ae_title.clone(),
+            timeout: self.options.timeout,
         }
     }
 

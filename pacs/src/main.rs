@@ -543,7 +543,10 @@ async fn run(command: Command) -> Result<ExitCode> {
                 timeout: config.timeout,
                 http: reqwest::Client::builder()
                     .connect_timeout(config.timeout)
-                    .read_timeout(config.timeout)
+                    // A link that stops acknowledging is let go; a slow
+                    // one is not (see `forward::watch`).
+                    .tcp_user_timeout(config.timeout)
+                    .tcp_keepalive(std::time::Duration::from_secs(30))
                     .build()
                     .context("cannot set up an HTTP client")?,
             };

@@ -234,7 +234,10 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
             timeout: config.idle_timeout,
             http: reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(30))
-                .read_timeout(config.idle_timeout)
+                // A link that stops acknowledging is let go; a slow one
+                // is not (see `forward::watch`).
+                .tcp_user_timeout(config.idle_timeout)
+                .tcp_keepalive(Duration::from_secs(30))
                 .build()
                 .context("cannot set up the HTTP client for forwarding")?,
         },

@@ -14,6 +14,7 @@ mod peer;
 pub mod session;
 mod stow_response;
 pub mod throttle;
+mod watch;
 
 use std::collections::HashMap;
 use std::sync::Arc;

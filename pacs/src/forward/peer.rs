@@ -3,14 +3,9 @@
 //! says it stands, several at once so a long round trip does not leave
 //! the link idle, and a completion commit at the end.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::Duration;
-
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
-use pacs_core::forward::now_millis;
 use serde_json::{Value, json};
 
 use super::config::Token;
@@ -23,9 +18,6 @@ use super::session::{
 const IN_FLIGHT: usize = 4;
 /// Raw bytes per batch: one status request per batch, so batches are large.
 const BATCH_BYTES: u64 = 32 << 20;
-/// An upload that moves no byte for this long is given up; it resumes at
-/// the next attempt from what arrived.
-const STALL: Duration = Duration::from_secs(20);
 /// Bytes per chunk of an upload's body: the unit the stall watch sees.
 const CHUNK: usize = 64 << 10;
 
@@ -34,6 +26,7 @@ pub struct PeerSession {
     base: String,
     token: Option<Token>,
     store_as: Option<String>,
+    limits: super::watch::Limits,
 }
 
 impl PeerSession {
@@ -42,16 +35,25 @@ impl PeerSession {
         url: &str,
         token: Option<Token>,
         store_as: Option<String>,
+        limits: super::watch::Limits,
     ) -> PeerSession {
         PeerSession {
             http,
             base: format!("{}/api/peer", url.trim_end_matches('/')),
             token,
             store_as,
+            limits,
         }
     }
 
+    /// A small request and its answer, within the answer limit.
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.upload_request(method, path)
+            .timeout(self.limits.answer)
+    }
+
+    /// A request whose body is watched instead of timed as a whole.
+    fn upload_request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let r = self.http.request(method, format!("{}{path}", self.base));
         match &self.token {
             Some(Token(t)) => r.bearer_auth(t),
@@ -141,7 +143,9 @@ impl PeerSession {
             sent += body.len() as u64;
             let response = self.put_watched(&path, body).await?;
             let status = response.status();
-            let text = response.text().await.unwrap_or_default();
+            let text = super::watch::text(response, self.limits.answer)
+                .await
+                .unwrap_or_default();
             let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
             match status.as_u16() {
                 201 => {
@@ -172,41 +176,24 @@ impl PeerSession {
         )))
     }
 
-    /// PUTs `body`, giving up when no byte of it has moved for [`STALL`].
+    /// PUTs `body`, watched by its progress ([`super::watch`]).
     async fn put_watched(&self, path: &str, body: Bytes) -> Result<reqwest::Response, LinkError> {
-        let moved = Arc::new(AtomicI64::new(now_millis()));
-        let watch = moved.clone();
         let chunks: Vec<Bytes> = (0..body.len())
             .step_by(CHUNK)
             .map(|start| body.slice(start..(start + CHUNK).min(body.len())))
             .collect();
-        let stream = futures::stream::iter(chunks).map(move |chunk| {
-            watch.store(now_millis(), Ordering::Relaxed);
-            Ok::<_, std::io::Error>(chunk)
-        });
+        let stream = futures::stream::iter(chunks.into_iter().map(Ok::<_, std::io::Error>));
         let request = self
-            .request(reqwest::Method::PUT, path)
-            .header("Content-Type", "application/octet-stream")
-            .body(reqwest::Body::wrap_stream(stream))
-            .send();
-        let stalled = async {
-            loop {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                let idle = now_millis() - moved.load(Ordering::Relaxed);
-                if idle > STALL.as_millis() as i64 {
-                    return;
+            .upload_request(reqwest::Method::PUT, path)
+            .header("Content-Type", "application/octet-stream");
+        super::watch::send(request, stream, self.limits)
+            .await
+            .map_err(|e| match e {
+                super::watch::UploadError::Stalled(_) => {
+                    LinkError(format!("{}: {e}; the upload resumes later", self.base))
                 }
-            }
-        };
-        tokio::select! {
-            response = request => response
-                .map_err(|e| LinkError(format!("{}: {}", self.base, error_chain(&e)))),
-            () = stalled => Err(LinkError(format!(
-                "{}: no progress for {} s; the upload resumes later",
-                self.base,
-                STALL.as_secs()
-            ))),
-        }
+                e => LinkError(format!("{}: {e}", self.base)),
+            })
     }
 }
 

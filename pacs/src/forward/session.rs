@@ -102,8 +102,21 @@ pub enum CompleteError {
 pub struct Peers {
     pub calling_ae_title: String,
     pub max_pdu_length: u32,
+    /// The longest wait for an answer, and for a DICOM node, for each
+    /// PDU to leave.
     pub timeout: Duration,
+    /// With no overall limit: uploads are watched by progress
+    /// ([`super::watch`]), and every other request carries its own limit.
     pub http: reqwest::Client,
+}
+
+impl Peers {
+    fn upload_limits(&self) -> super::watch::Limits {
+        super::watch::Limits {
+            stall: super::watch::STALL,
+            answer: self.timeout + super::watch::ANSWER_SLACK,
+        }
+    }
 }
 
 /// Opens a session to `target` fit for instances of these SOP classes
@@ -132,6 +145,7 @@ pub async fn open(
             http: peers.http.clone(),
             url: format!("{url}/studies"),
             token: token.clone(),
+            limits: peers.upload_limits(),
         })),
         Target::Peer {
             url,
@@ -142,6 +156,7 @@ pub async fn open(
             url,
             token.clone(),
             store_as.clone(),
+            peers.upload_limits(),
         ))),
     }
 }
@@ -229,6 +244,7 @@ struct StowSession {
     http: reqwest::Client,
     url: String,
     token: Option<Token>,
+    limits: super::watch::Limits,
 }
 
 /// Instances per STOW-RS request: few round trips on a slow link, little
@@ -257,25 +273,19 @@ impl Session for StowSession {
             .http
             .post(&self.url)
             .header("Content-Type", writer.content_type())
-            .header("Accept", "application/dicom+json")
-            .body(reqwest::Body::wrap_stream(body));
+            .header("Accept", "application/dicom+json");
         if let Some(Token(token)) = &self.token {
             request = request.bearer_auth(token);
         }
-        let response = request.send().await.map_err(|e| {
-            LinkError(format!(
-                "STOW-RS to {} failed: {}",
-                self.url,
-                error_chain(&e)
-            ))
-        })?;
+        let response = super::watch::send(request, body, self.limits)
+            .await
+            .map_err(|e| LinkError(format!("STOW-RS to {} failed: {e}", self.url)))?;
         let status = response.status();
         let content_type = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        let text = response
-            .text()
+        let text = super::watch::text(response, self.limits.answer)
             .await
             .map_err(|e| LinkError(format!("STOW-RS response from {} failed: {e}", self.url)))?;
         // 200: all stored; 202: some failed; 409: all failed. Each stored
