@@ -2,8 +2,9 @@
 //! status code alone. `pacs` forwards to a small HTTP server that answers
 //! STOW-RS as a misconfigured destination would: 200 with nginx's welcome
 //! page, or 200 with a store response that names only some instances.
-//! Neither may count the rest as delivered; delivery to a real `pacs` is
-//! covered in `forward.rs`.
+//! Neither may count the rest as delivered. A 409 saying it already holds
+//! every instance, on the other hand, is a delivery. Delivery to a real
+//! `pacs` is covered in `forward.rs`.
 
 mod common;
 #[path = "common/dicomweb_fixtures.rs"]
@@ -41,6 +42,14 @@ struct Destination {
 
 impl Destination {
     fn answering(content_type: &'static str, body: String) -> Destination {
+        Destination::answering_with("200 OK", content_type, body)
+    }
+
+    fn answering_with(
+        status: &'static str,
+        content_type: &'static str,
+        body: String,
+    ) -> Destination {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("address").port();
         let posts = Arc::new(AtomicUsize::new(0));
@@ -56,7 +65,7 @@ impl Destination {
                     counted.fetch_add(1, Ordering::SeqCst);
                 }
                 let answer = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\n\
+                    "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\n\
                      content-length: {}\r\nconnection: close\r\n\r\n{body}",
                     body.len()
                 );
@@ -249,5 +258,34 @@ fn instances_a_store_response_does_not_reference_are_not_counted_as_delivered() 
         "an unreferenced instance is named: {error}"
     );
     assert_given_up_and_warned(&edge, &job, &spec.study.study_uid);
+    edge.stop();
+}
+
+/// A resend after a lost answer meets a destination that refuses a second
+/// POST of what it already holds (409, each instance failed as a
+/// Duplicate SOP Instance): delivered, not a refusal to retry for hours.
+#[test]
+fn instances_the_destination_already_holds_count_as_delivered() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (spec, files) = study(&dir.path().join("outgoing"), 2, 63);
+    let failed: Vec<Value> = (0..2)
+        .map(|k| {
+            json!({
+                "00081150": {"vr": "UI", "Value": [CT_IMAGE_STORAGE]},
+                "00081155": {"vr": "UI", "Value": [spec.sop_instance_uid(k)]},
+                "00081197": {"vr": "US", "Value": [0x0111]},
+            })
+        })
+        .collect();
+    let answer = json!({ "00081198": {"vr": "SQ", "Value": failed} });
+    let centre =
+        Destination::answering_with("409 Conflict", "application/dicom+json", answer.to_string());
+    let edge = edge(dir.path(), &centre.url());
+    web::stow_ok(&edge, &fixtures::refs(&files));
+
+    let job = settled_job(&edge);
+    assert_eq!(job["state"], "delivered", "{job}");
+    assert_eq!(job["instances_sent"], 2, "{job}");
+    assert_eq!(centre.posts(), 1, "one attempt was enough");
     edge.stop();
 }

@@ -355,6 +355,13 @@ impl Forwarder {
             for (instance, result) in instances.into_iter().zip(results) {
                 match result {
                     Ok(sent) => {
+                        if let Some(warning) = &sent.warning {
+                            tracing::info!(
+                                sop_instance_uid = %instance.sop_instance_uid,
+                                %warning,
+                                "delivered with a warning"
+                            );
+                        }
                         wire += sent.bytes;
                         report.delivered += 1;
                         report.bytes += sent.bytes;

@@ -299,17 +299,25 @@ impl Session for StowSession {
                 snippet.trim()
             )));
         }
-        let refused = |reason: &str| format!("the endpoint refused it (reason {reason})");
+        let failed_with = |o: &Outgoing, reason: &str| {
+            if stow_response::already_held(reason) {
+                Ok(Sent {
+                    bytes: o.object.len() as u64,
+                    warning: Some(format!(
+                        "the endpoint already held it (reason {reason}): counted as delivered"
+                    )),
+                })
+            } else {
+                Err(format!("the endpoint refused it (reason {reason})"))
+            }
+        };
         if status.as_u16() == 409 {
             let failed = StoreResponse::failures_in(&text);
-            let why = |uid: &str| match failed.iter().find(|(u, _)| u == uid) {
-                Some((_, reason)) => refused(reason),
-                None => "the endpoint refused the whole request (409)".into(),
+            let fate = |o: &Outgoing| match failed.iter().find(|(u, _)| *u == o.sop_instance_uid) {
+                Some((_, reason)) => failed_with(o, reason),
+                None => Err("the endpoint refused the whole request (409)".into()),
             };
-            return Ok(batch
-                .iter()
-                .map(|o| Err(why(&o.sop_instance_uid)))
-                .collect());
+            return Ok(batch.iter().map(fate).collect());
         }
         // A 200 alone proves nothing (a proxy's login page answers 200 to
         // any POST): only what the response names as stored was delivered.
@@ -329,7 +337,7 @@ impl Session for StowSession {
                 bytes: o.object.len() as u64,
                 warning: None,
             }),
-            Fate::Failed(reason) => Err(refused(reason)),
+            Fate::Failed(reason) => failed_with(o, reason),
             Fate::OtherClass(class) => Err(format!(
                 "the endpoint's store response names it as SOP class {class}, not {}: \
                  it is not counted as delivered",

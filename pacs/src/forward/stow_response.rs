@@ -93,6 +93,15 @@ impl StoreResponse {
     }
 }
 
+/// Whether a failure reason says the destination already holds the
+/// instance: 0111H, Duplicate SOP Instance (PS3.7 C.4.2.1.4), or
+/// B00EH, which some cloud DICOM services give a second POST of an
+/// instance. A resend after a lost answer (routine on a flaky link) meets
+/// it; sending again can change nothing, so it is no refusal.
+pub(super) fn already_held(reason: &str) -> bool {
+    matches!(reason, "0111H" | "B00EH")
+}
+
 /// The items of a sequence attribute; none where it has no `Value` (an
 /// empty sequence may leave it out).
 fn items_of(attribute: &Value) -> Vec<&Value> {
