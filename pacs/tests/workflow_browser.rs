@@ -168,6 +168,19 @@ fn a_site_uploads_a_radiologist_reports_and_the_referrer_reads_it() {
             assert_eq!(status, 200, "{method} {path}");
         }
 
+        // This browser kept text from an earlier session, typed before the
+        // colleague saved his draft: his newer words must not be overwritten.
+        browser::eval(
+            &client,
+            "localStorage.setItem(arguments[0], JSON.stringify({
+                 template: null,
+                 sections: { clinical_information: '', technique: '', comparison: '',
+                             findings: 'Старый текст этого браузера.', impression: '' },
+                 base: { updated_at: null } }));",
+            vec![json!(format!("pacs.report-draft.{study}"))],
+        )
+        .await;
+
         // Open: the study is claimed and opens with the report panel.
         browser::eval(
             &client,
@@ -194,6 +207,20 @@ fn a_site_uploads_a_radiologist_reports_and_the_referrer_reads_it() {
             LIMIT,
         )
         .await;
+        let kept = browser::eval(
+            &client,
+            "return { findings: document.querySelector('#report-section-findings').value,
+                      notice: document.querySelector('#report-notice').textContent };",
+            vec![],
+        )
+        .await;
+        assert_eq!(kept["findings"], "Начато коллегой.", "{kept}");
+        assert!(
+            kept["notice"]
+                .as_str()
+                .is_some_and(|n| n.contains("не восстановлен") && n.contains("karimov")),
+            "{kept}"
+        );
         let (_, task) = api(&server, "rahimova", "/api/worklist?status=all").await;
         assert_eq!(task["tasks"][0]["lock"]["holder"], "rahimova", "{task}");
 

@@ -109,6 +109,42 @@ impl Draft {
     }
 }
 
+/// The browser's copy of unsaved text (kept until the server confirms
+/// it), with the server's draft it was typed over.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LocalCopy {
+    pub template: Option<String>,
+    pub sections: Sections,
+    /// When the server's draft the text was typed over was saved (`None`:
+    /// there was none). Absent from copies kept by earlier versions of
+    /// the page.
+    #[serde(default)]
+    pub base: Option<CopyBase>,
+}
+
+/// See [`LocalCopy::base`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CopyBase {
+    pub updated_at: Option<String>,
+}
+
+impl LocalCopy {
+    /// Whether the copy may replace the server's draft `server`: only
+    /// while that draft is still the one it was typed over. A colleague
+    /// who took the study and saved since wrote newer words, which an
+    /// old copy in another browser must never overwrite. A copy that
+    /// does not say what it was typed over goes only over no draft, or
+    /// over `me`'s own.
+    pub fn applies_over(&self, server: Option<&Draft>, me: Option<&str>) -> bool {
+        match &self.base {
+            Some(base) => {
+                server.and_then(|d| d.updated_at.as_deref()) == base.updated_at.as_deref()
+            }
+            None => server.is_none_or(|d| d.by_someone_else(me).is_none()),
+        }
+    }
+}
+
 /// A signed version: the final report (`kind: final`) or an addendum.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Version {
@@ -454,5 +490,40 @@ mod tests {
                 assert_ne!(t(lang, &label), label);
             }
         }
+    }
+
+    #[test]
+    fn a_kept_copy_never_overwrites_a_newer_draft() {
+        let draft = |at: &str, author: &str| Draft {
+            template: None,
+            language: None,
+            sections: Sections::default(),
+            updated_at: Some(at.to_owned()),
+            author: Some(author.to_owned()),
+        };
+        let copy = |base: Option<Option<&str>>| LocalCopy {
+            template: None,
+            sections: Sections::default(),
+            base: base.map(|at| CopyBase {
+                updated_at: at.map(str::to_owned),
+            }),
+        };
+        let mine = draft("2026-11-24T10:00:00Z", "karimov");
+        // Typed over the draft the server still has: put back.
+        assert!(
+            copy(Some(Some("2026-11-24T10:00:00Z"))).applies_over(Some(&mine), Some("karimov"))
+        );
+        // Typed over no draft, and still none.
+        assert!(copy(Some(None)).applies_over(None, Some("karimov")));
+        // A colleague saved since: the copy is older than the draft.
+        let theirs = draft("2026-11-24T12:00:00Z", "aliyeva");
+        assert!(
+            !copy(Some(Some("2026-11-24T10:00:00Z"))).applies_over(Some(&theirs), Some("karimov"))
+        );
+        assert!(!copy(Some(None)).applies_over(Some(&theirs), Some("karimov")));
+        // A copy from an earlier page: only over no draft or one's own.
+        assert!(copy(None).applies_over(None, Some("karimov")));
+        assert!(copy(None).applies_over(Some(&mine), Some("karimov")));
+        assert!(!copy(None).applies_over(Some(&theirs), Some("karimov")));
     }
 }

@@ -127,6 +127,7 @@ pub static WORKFLOW: &[Entry] = &[
     ("report.retrying", "Saving again…", "Повторное сохранение…", "Qayta saqlanmoqda…"),
     ("report.not_saved", "Not saved — will retry", "Не сохранено — повторим попытку", "Saqlanmadi — yana urinib koʻriladi"),
     ("report.not_saved_stopped", "Not saved — the text is kept in this browser", "Не сохранено — текст хранится в этом браузере", "Saqlanmadi — matn ushbu brauzerda saqlab qolindi"),
+    ("report.restore_outdated", "Text this browser kept from an earlier session was not put back: {author} has saved the draft since.", "Текст, сохранённый этим браузером в прошлом сеансе, не восстановлен: с тех пор черновик сохранил(а) {author}.", "Ushbu brauzer oldingi seansdan saqlagan matn tiklanmadi: shundan beri qoralamani {author} saqlagan."),
     ("report.restored", "Unsaved text kept by this browser was put back.", "Восстановлен несохранённый текст из этого браузера.", "Ushbu brauzerda qolgan saqlanmagan matn tiklandi."),
     ("report.lock_lost", "You no longer hold this study, so the report cannot be saved. Your text is kept in this browser.", "Исследование больше не закреплено за вами, протокол не может быть сохранён. Ваш текст хранится в этом браузере.", "Bu tekshiruv endi sizga biriktirilmagan, bayonnomani saqlab boʻlmaydi. Matningiz ushbu brauzerda saqlab qolindi."),
     ("report.preliminary", "Preliminary", "Предварительное", "Dastlabki xulosa"),

@@ -7,23 +7,16 @@
 
 use super::super::api;
 use super::super::dom;
-use super::super::text::{clock, lang, now_ms, tr};
+use super::super::text::{clock, lang, now_ms, tr, tr_with};
 use super::{Shared, intent, say, show_report};
 use crate::api_error::ApiError;
 use crate::autosave::SaveState;
-use crate::report::{DraftBody, Report, Sections};
+use crate::report::{CopyBase, DraftBody, LocalCopy, Report};
 
 /// How often the autosave looks whether a save is due.
 const TICK_MS: i32 = 250;
 /// How often the lock is renewed while the study is held (it lasts 5 min).
 const HEARTBEAT_MS: i32 = 60_000;
-
-/// The browser's copy of unsaved text.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct LocalCopy {
-    template: Option<String>,
-    sections: Sections,
-}
 
 fn local_key(study: &str) -> String {
     format!("pacs.report-draft.{study}")
@@ -33,6 +26,14 @@ fn keep_local(p: &super::Panel) {
     let copy = LocalCopy {
         template: p.template.clone(),
         sections: p.typed(),
+        // The last draft the server confirmed, to this page or another.
+        base: Some(CopyBase {
+            updated_at: p
+                .report
+                .as_ref()
+                .and_then(|r| r.draft.as_ref())
+                .and_then(|d| d.updated_at.clone()),
+        }),
     };
     if let Ok(text) = serde_json::to_string(&copy) {
         dom::store(&local_key(&p.study), &text);
@@ -241,6 +242,25 @@ pub fn restore_local(panel: &Shared) {
         return;
     }
     if !editable {
+        return;
+    }
+    let newer_author = {
+        let p = panel.borrow();
+        let server = p.report.as_ref().and_then(|r| r.draft.as_ref());
+        if copy.applies_over(server, p.me.username.as_deref()) {
+            None
+        } else {
+            Some(server.and_then(|d| d.author.clone()).unwrap_or_default())
+        }
+    };
+    if let Some(author) = newer_author {
+        // The draft was saved since the text was typed: the draft wins,
+        // and the reader is told what was not put back.
+        forget_local(&study);
+        say(
+            panel,
+            &tr_with("report.restore_outdated", &[("author", &author)]),
+        );
         return;
     }
     {
