@@ -330,8 +330,19 @@ fn a_report_from_draft_to_signed_addendum_with_its_outputs_and_audit() {
         .unwrap()
         .clone();
     assert_eq!(task["new_images"], false);
+    let active = |w: &World| -> Vec<Value> {
+        w.get("/api/worklist", Some(&rad)).1["tasks"]
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .filter(|t| t["study_uid"] == a.as_str())
+            .cloned()
+            .collect()
+    };
+    assert!(active(&w).is_empty(), "signed: off the default worklist");
 
-    // New images after the report flag the study.
+    // New images after the report flag the study, and bring it back to
+    // the default worklist: someone must look at them.
     let reply = w
         .client
         .post(w.server.url("/dicom-web/studies"))
@@ -344,14 +355,7 @@ fn a_report_from_draft_to_signed_addendum_with_its_outputs_and_audit() {
         .send()
         .unwrap();
     assert_eq!(reply.status(), 200);
-    let task = w.get("/api/worklist?status=all", Some(&rad)).1;
-    let task = task["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["study_uid"] == a.as_str())
-        .unwrap()
-        .clone();
+    let task = active(&w).pop().expect("back on the default worklist");
     assert_eq!(task["new_images"], true, "{task}");
 
     // The audit trail has each step, with who, what and where from.

@@ -198,7 +198,8 @@ pub(super) fn tasks(
         format!("?{}", params.len())
     };
     match &f.statuses {
-        None => conds.push("t.status NOT IN ('final', 'amended')".into()),
+        // To be read: not signed, or signed and sent new images since.
+        None => conds.push("(t.status NOT IN ('final', 'amended') OR t.new_images = 1)".into()),
         Some(list) if list.is_empty() => {}
         Some(list) => {
             let phs: Vec<String> = list

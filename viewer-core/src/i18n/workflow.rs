@@ -62,7 +62,7 @@ pub static WORKFLOW: &[Entry] = &[
 
     // Worklist
     ("worklist.title", "Worklist", "Рабочий список", "Ish roʻyxati"),
-    ("worklist.status_active", "Active (not signed)", "Активные (не подписаны)", "Faol (imzolanmagan)"),
+    ("worklist.status_active", "To read (unsigned or new images)", "К прочтению (не подписаны или новые снимки)", "Oʻqish uchun (imzolanmagan yoki yangi tasvirlar)"),
     ("worklist.status_all", "All", "Все", "Hammasi"),
     ("worklist.mine", "Assigned to me", "Назначенные мне", "Menga biriktirilgan"),
     ("worklist.column.priority", "Priority", "Приоритет", "Ustuvorlik"),
