@@ -257,4 +257,15 @@ fn a_hospital_account_signs_in_through_the_identity_provider() {
             .iter()
             .any(|e| e["user"] == "visitor" && e["action"] == "login_failed")
     );
+    // The callbacks refused before the provider was asked are there too:
+    // the trace a forged or replayed sign-in leaves.
+    let refused_here = |words: &str| {
+        events.iter().any(|e| {
+            e["user"] == "(identity provider)"
+                && e["action"] == "login_failed"
+                && e["detail"].as_str().is_some_and(|d| d.contains(words))
+        })
+    };
+    assert!(refused_here("not started in this browser"), "{audit}");
+    assert!(refused_here("unknown or was already used"), "{audit}");
 }

@@ -399,37 +399,9 @@ async fn oidc_callback(
     let Some(oidc) = oidc else {
         return page_error(StatusCode::NOT_FOUND, "no identity provider is configured");
     };
-    if let Some(error) = query.error {
-        let detail = query.error_description.unwrap_or_default();
-        return page_error(
-            StatusCode::UNAUTHORIZED,
-            &format!("the identity provider refused the sign-in: {error} {detail}"),
-        );
-    }
-    let (Some(state), Some(code)) = (query.state, query.code) else {
-        return page_error(
-            StatusCode::BAD_REQUEST,
-            "the callback lacks state or code; sign in again",
-        );
-    };
-    if super::cookie(&headers, STATE_COOKIE).as_deref() != Some(state.as_str()) {
-        return page_error(
-            StatusCode::BAD_REQUEST,
-            "this sign-in was not started in this browser; start again from the sign-in page",
-        );
-    }
-    let pending = match auth.store.take_pending_login(&state).await {
-        Ok(Some(data)) => serde_json::from_str::<oidc::PendingLogin>(&data).ok(),
-        Ok(None) => None,
-        Err(e) => return page_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
-    };
-    let Some(pending) = pending else {
-        return page_error(
-            StatusCode::BAD_REQUEST,
-            "this sign-in is unknown or was already used; start again from the sign-in page",
-        );
-    };
-    let failed = |who: String, why: String| {
+    // Every refusal is in the audit trail: a callback from another browser
+    // or a replayed one is what a forged sign-in leaves behind.
+    let failed = |who: String, why: String, status: StatusCode| {
         let auth = auth.clone();
         async move {
             let p = Principal {
@@ -450,12 +422,40 @@ async fn oidc_callback(
                 "failed",
             )
             .await;
-            page_error(StatusCode::UNAUTHORIZED, &format!("sign-in failed: {why}"))
+            page_error(status, &format!("sign-in failed: {why}"))
         }
+    };
+    const PROVIDER: &str = "(identity provider)";
+    if let Some(error) = query.error {
+        let detail = query.error_description.unwrap_or_default();
+        let why = format!("the identity provider refused the sign-in: {error} {detail}");
+        return failed(
+            PROVIDER.into(),
+            why.trim().to_owned(),
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
+    }
+    let (Some(state), Some(code)) = (query.state, query.code) else {
+        let why = "the callback lacks state or code; sign in again";
+        return failed(PROVIDER.into(), why.into(), StatusCode::BAD_REQUEST).await;
+    };
+    if super::cookie(&headers, STATE_COOKIE).as_deref() != Some(state.as_str()) {
+        let why = "this sign-in was not started in this browser; start again from the sign-in page";
+        return failed(PROVIDER.into(), why.into(), StatusCode::BAD_REQUEST).await;
+    }
+    let pending = match auth.store.take_pending_login(&state).await {
+        Ok(Some(data)) => serde_json::from_str::<oidc::PendingLogin>(&data).ok(),
+        Ok(None) => None,
+        Err(e) => return page_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    };
+    let Some(pending) = pending else {
+        let why = "this sign-in is unknown or was already used; start again from the sign-in page";
+        return failed(PROVIDER.into(), why.into(), StatusCode::BAD_REQUEST).await;
     };
     let identity = match oidc.provider.finish(&pending, &state, &code).await {
         Ok(i) => i,
-        Err(e) => return failed("(identity provider)".into(), e.to_string()).await,
+        Err(e) => return failed(PROVIDER.into(), e.to_string(), StatusCode::UNAUTHORIZED).await,
     };
     let existing = match auth.store.account(&identity.username).await {
         Ok(a) => a,
@@ -463,7 +463,7 @@ async fn oidc_callback(
     };
     let account = match super::oidc::account_for(&identity, existing) {
         Ok(a) => a,
-        Err(why) => return failed(identity.username.clone(), why).await,
+        Err(why) => return failed(identity.username.clone(), why, StatusCode::UNAUTHORIZED).await,
     };
     if let Err(e) = auth.store.add_account(account.clone()).await {
         return page_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string());
