@@ -183,6 +183,16 @@ pub fn get() -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
     method(Method::GET)
 }
 
+/// [`method`] GET or HEAD, extracting whether it is HEAD. A HEAD is
+/// answered as its GET would be, with the body's length and without the
+/// body (hyper leaves out a HEAD response's body on the wire).
+pub fn get_or_head() -> impl Filter<Extract = (bool,), Error = warp::Rejection> + Clone {
+    method(Method::GET)
+        .map(|| false)
+        .or(method(Method::HEAD).map(|| true))
+        .unify()
+}
+
 /// [`method`] POST.
 pub fn post() -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
     method(Method::POST)

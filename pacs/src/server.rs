@@ -393,10 +393,11 @@ fn deid_config(config: &Config) -> Result<pacs_core::deid::DeidConfig> {
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// `GET /healthz`: 200 once the archive is ready, 503 while starting or
-/// stopping, as JSON. The totals of studies, series and instances are
-/// for an administrator (or anyone, on an archive without accounts), not
-/// for whoever can reach the port.
+/// `GET /healthz` (or `HEAD`, for monitors that ask only for the status):
+/// 200 once the archive is ready, 503 while starting or stopping, as
+/// JSON. The totals of studies, series and instances are for an
+/// administrator (or anyone, on an archive without accounts), not for
+/// whoever can reach the port.
 fn health(
     ready: Arc<AtomicBool>,
     index: Arc<dyn Index>,
@@ -404,10 +405,10 @@ fn health(
 ) -> warp::filters::BoxedFilter<(warp::reply::Response,)> {
     warp::path("healthz")
         .and(warp::path::end())
-        .and(crate::http::get())
+        .and(crate::http::get_or_head())
         .and(warp::header::headers_cloned())
         .and(crate::http::client_addr())
-        .then(move |headers, peer| {
+        .then(move |_head: bool, headers, peer| {
             let ready = ready.clone();
             let index = index.clone();
             let auth = auth.clone();

@@ -40,9 +40,9 @@ pub fn locate(configured: Option<&Path>) -> Option<PathBuf> {
         .find(|dir| dir.join(INDEX).is_file())
 }
 
-/// `GET /`, `GET /viewer`, `GET /forwarding`, `GET /worklist`,
-/// `GET /referrals`, `GET /audit`, `GET /login` and
-/// `GET /viewer-assets/<name>`.
+/// `GET` (or `HEAD`) `/`, `/viewer`, `/forwarding`, `/worklist`,
+/// `/referrals`, `/audit`, `/login` and
+/// `/viewer-assets/<name>`.
 pub fn routes(dir: Option<PathBuf>) -> BoxedFilter<(WarpResponse,)> {
     let page_dir = dir.clone();
     let pages = warp::path::end()
@@ -60,14 +60,12 @@ pub fn routes(dir: Option<PathBuf>) -> BoxedFilter<(WarpResponse,)> {
         .unify()
         .or(warp::path("login").and(warp::path::end()))
         .unify()
-        .and(crate::http::get())
-        .and(warp::header::optional::<String>("accept-encoding"))
-        .and(warp::header::optional::<String>("if-none-match"))
-        .then(move |encoding: Option<String>, etag: Option<String>| {
+        .and(wanted())
+        .then(move |wanted: Wanted| {
             let dir = page_dir.clone();
             async move {
                 match dir {
-                    Some(dir) => send_file(&dir, INDEX, encoding, etag).await,
+                    Some(dir) => send_file(&dir, INDEX, wanted).await,
                     None => not_built(),
                 }
             }
@@ -75,23 +73,17 @@ pub fn routes(dir: Option<PathBuf>) -> BoxedFilter<(WarpResponse,)> {
     let assets = warp::path("viewer-assets")
         .and(warp::path::param::<String>())
         .and(warp::path::end())
-        .and(crate::http::get())
-        .and(warp::header::optional::<String>("accept-encoding"))
-        .and(warp::header::optional::<String>("if-none-match"))
-        .then(
-            move |name: String, encoding: Option<String>, etag: Option<String>| {
-                let dir = dir.clone();
-                async move {
-                    match dir {
-                        Some(dir) if safe_name(&name) => {
-                            send_file(&dir, &name, encoding, etag).await
-                        }
-                        Some(_) => plain(StatusCode::NOT_FOUND, "no such viewer file"),
-                        None => not_built(),
-                    }
+        .and(wanted())
+        .then(move |name: String, wanted: Wanted| {
+            let dir = dir.clone();
+            async move {
+                match dir {
+                    Some(dir) if safe_name(&name) => send_file(&dir, &name, wanted).await,
+                    Some(_) => plain(StatusCode::NOT_FOUND, "no such viewer file"),
+                    None => not_built(),
                 }
-            },
-        );
+            }
+        });
     pages.or(assets).unify().boxed()
 }
 
@@ -123,7 +115,16 @@ pub fn missing_page(dir: Option<PathBuf>) -> BoxedFilter<(WarpResponse,)> {
                         && !first.is_some_and(|s| NOT_PAGES.contains(&s));
                     match dir {
                         Some(dir) if page => {
-                            let mut page = send_file(&dir, INDEX, encoding, None).await;
+                            let mut page = send_file(
+                                &dir,
+                                INDEX,
+                                Wanted {
+                                    encoding,
+                                    if_none_match: None,
+                                    head: false,
+                                },
+                            )
+                            .await;
                             if page.status() == StatusCode::OK {
                                 *page.status_mut() = StatusCode::NOT_FOUND;
                             }
@@ -185,15 +186,33 @@ fn accepts_gzip(encoding: Option<&str>) -> bool {
     })
 }
 
-async fn send_file(
-    dir: &Path,
-    name: &str,
+/// What a request for a viewer file asks of the answer.
+struct Wanted {
+    /// `Accept-Encoding`.
     encoding: Option<String>,
+    /// `If-None-Match`.
     if_none_match: Option<String>,
-) -> WarpResponse {
+    /// A HEAD: the headers and the length, not the file.
+    head: bool,
+}
+
+/// The [`Wanted`] of a GET or HEAD.
+fn wanted() -> impl Filter<Extract = (Wanted,), Error = warp::Rejection> + Clone {
+    crate::http::get_or_head()
+        .and(warp::header::optional::<String>("accept-encoding"))
+        .and(warp::header::optional::<String>("if-none-match"))
+        .map(|head, encoding, if_none_match| Wanted {
+            encoding,
+            if_none_match,
+            head,
+        })
+}
+
+async fn send_file(dir: &Path, name: &str, wanted: Wanted) -> WarpResponse {
     let plain_path = dir.join(name);
     let gz_path = dir.join(format!("{name}.gz"));
-    let gzip = accepts_gzip(encoding.as_deref()) && tokio::fs::metadata(&gz_path).await.is_ok();
+    let gzip =
+        accepts_gzip(wanted.encoding.as_deref()) && tokio::fs::metadata(&gz_path).await.is_ok();
     let path = if gzip { &gz_path } else { &plain_path };
     let meta = match tokio::fs::metadata(path).await {
         Ok(m) if m.is_file() => m,
@@ -234,11 +253,15 @@ async fn send_file(
     if gzip {
         set(header::CONTENT_ENCODING, "gzip");
     }
-    let revalidated = if_none_match
+    let revalidated = wanted
+        .if_none_match
         .as_deref()
         .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
     let (status, body) = if revalidated {
         (StatusCode::NOT_MODIFIED, Vec::new())
+    } else if wanted.head {
+        set(header::CONTENT_LENGTH, &meta.len().to_string());
+        (StatusCode::OK, Vec::new())
     } else {
         match tokio::fs::read(path).await {
             Ok(data) => (StatusCode::OK, data),

@@ -116,6 +116,64 @@ fn pages_and_assets_are_served_with_types_gzip_and_etags() {
     server.stop();
 }
 
+/// Uptime monitors and link checkers ask with HEAD: the answer GET would
+/// have, its length included, without the body.
+#[test]
+fn head_is_answered_as_get_without_the_body() {
+    let (_tmp, dir, server) = serving_fixture();
+    let client = http();
+    let length = |r: &reqwest::blocking::Response| -> u64 {
+        r.headers()["content-length"]
+            .to_str()
+            .expect("ascii")
+            .parse()
+            .expect("a number")
+    };
+
+    let page = client.head(server.url("/viewer")).send().unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    let etag = page.headers()["etag"].clone();
+    assert_eq!(
+        length(&page),
+        "<!doctype html><title>viewer</title>".len() as u64
+    );
+    assert!(page.bytes().unwrap().is_empty());
+    // The same validator as GET's, so a cache can use either.
+    let got = client.get(server.url("/viewer")).send().unwrap();
+    assert_eq!(got.headers()["etag"], etag);
+
+    let gz = client
+        .head(server.url("/viewer-assets/viewer_wasm_bg.wasm"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .unwrap();
+    assert_eq!(gz.status(), 200);
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let gz_len = std::fs::metadata(dir.join("viewer_wasm_bg.wasm.gz"))
+        .unwrap()
+        .len();
+    assert_eq!(length(&gz), gz_len);
+    assert!(gz.bytes().unwrap().is_empty());
+
+    let missing = client
+        .head(server.url("/viewer-assets/nothing.js"))
+        .send()
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+
+    let health = client.head(server.url("/healthz")).send().unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.headers()["content-type"], "application/json");
+    assert!(health.bytes().unwrap().is_empty());
+
+    // Other methods are refused, naming the two that are taken.
+    let post = client.post(server.url("/viewer")).send().unwrap();
+    assert_eq!(post.status(), 405);
+    assert_eq!(post.headers()["allow"], "GET, HEAD");
+    server.stop();
+}
+
 /// Raw request paths that try to leave the viewer directory.
 #[test]
 fn asset_paths_cannot_leave_the_viewer_directory() {
