@@ -3,7 +3,7 @@
 //! export alike).
 
 use serde::Deserialize;
-use viewer_core::i18n::{Lang, t};
+use viewer_core::i18n::{Lang, t, t_with};
 
 use crate::time::local_day_bounds;
 use crate::url::{build_query, query_value};
@@ -94,6 +94,25 @@ pub fn action_words(lang: Lang, action: &str) -> String {
         action.to_owned()
     } else {
         text.to_owned()
+    }
+}
+
+/// Who acted, in words. Accounts appear by name. The server writes the
+/// actors that have no account in English and in parentheses (a user name
+/// never holds a space, so none can look like them): the archive before
+/// its first account, the identity provider refusing a sign-in, and a
+/// command run at the server's console by an operating-system user.
+pub fn user_words(lang: Lang, user: &str) -> String {
+    match user {
+        "(no accounts)" => t(lang, "audit.user.open").to_owned(),
+        "(identity provider)" => t(lang, "audit.user.identity_provider").to_owned(),
+        _ => match user
+            .strip_prefix("(console ")
+            .and_then(|rest| rest.strip_suffix(')'))
+        {
+            Some(operator) => t_with(lang, "audit.user.console", &[("operator", operator)]),
+            None => user.to_owned(),
+        },
     }
 }
 
@@ -233,6 +252,29 @@ mod tests {
         assert_eq!(action_words(Lang::En, "something_new"), "something_new");
         assert_eq!(outcome_words(Lang::En, "denied"), "Denied");
         assert_eq!(outcome_words(Lang::En, "odd"), "odd");
+    }
+
+    #[test]
+    fn actors_without_an_account_are_named_in_the_readers_language() {
+        assert_eq!(
+            user_words(Lang::Ru, "(no accounts)"),
+            "(без учётных записей)"
+        );
+        assert_eq!(
+            user_words(Lang::Uz, "(identity provider)"),
+            "(kirish provayderi)"
+        );
+        assert_eq!(
+            user_words(Lang::Ru, "(console root)"),
+            "(консоль сервера: root)"
+        );
+        assert_eq!(
+            user_words(Lang::En, "(console admin)"),
+            "(server console: admin)"
+        );
+        // Account names, and anything else, stay as written.
+        assert_eq!(user_words(Lang::Ru, "karimov"), "karimov");
+        assert_eq!(user_words(Lang::Ru, "(console"), "(console");
     }
 
     #[test]

@@ -21,7 +21,7 @@ use super::dom::{self, append, el, text_el};
 use super::text::{api_time, api_words, lang, tr, tr_with, zone_offset_minutes};
 use super::topbar::{self, Bar};
 use crate::api_error::ApiError;
-use crate::audit::{ACTIONS, AuditFilter, AuditPage, action_words, outcome_words};
+use crate::audit::{ACTIONS, AuditFilter, AuditPage, action_words, outcome_words, user_words};
 use crate::route::read_only_link;
 use crate::session::{Me, NavPage};
 
@@ -276,7 +276,14 @@ fn render(p: &Page, list: &AuditPage) {
         append(&row, &text_el("td", "time", &time));
         append(
             &row,
-            &text_el("td", "user", event.user.as_deref().unwrap_or("—")),
+            &text_el(
+                "td",
+                "user",
+                &event
+                    .user
+                    .as_deref()
+                    .map_or_else(|| "—".to_owned(), |u| user_words(lang(), u)),
+            ),
         );
         append(&row, &text_el("td", "role", &role));
         append(
