@@ -32,23 +32,80 @@ impl Shape {
         }
     }
 
-    /// Where the result text goes: beside the last point placed, or the
-    /// lower right corner of a region.
-    pub fn label_anchor(&self) -> Point {
+    /// The same shape with every point moved by `f` (image to screen).
+    pub fn mapped(&self, f: impl Fn(Point) -> Point) -> Shape {
         match *self {
-            Shape::Length { a, b } => {
-                if b.0 >= a.0 {
-                    b
-                } else {
-                    a
-                }
-            }
-            Shape::Angle { vertex, .. } => vertex,
-            Shape::Rect { from, to } | Shape::Ellipse { from, to } => {
-                (from.0.max(to.0), from.1.max(to.1))
-            }
+            Shape::Length { a, b } => Shape::Length { a: f(a), b: f(b) },
+            Shape::Angle { a, vertex, b } => Shape::Angle {
+                a: f(a),
+                vertex: f(vertex),
+                b: f(b),
+            },
+            Shape::Rect { from, to } => Shape::Rect {
+                from: f(from),
+                to: f(to),
+            },
+            Shape::Ellipse { from, to } => Shape::Ellipse {
+                from: f(from),
+                to: f(to),
+            },
         }
     }
+
+    /// Where the result text goes, for a shape in screen coordinates (y
+    /// down), so that it stays clear of the shape's lines however the
+    /// image is rotated or flipped: right of a line's right end, below
+    /// and right of a region, and on the side of an angle's vertex away
+    /// from both its arms.
+    pub fn label_place(&self) -> LabelPlace {
+        match *self {
+            Shape::Length { a, b } => LabelPlace {
+                at: if b.0 >= a.0 { b } else { a },
+                leftward: false,
+                upward: false,
+            },
+            Shape::Angle { a, vertex, b } => {
+                let unit = |p: Point| {
+                    let (dx, dy) = (p.0 - vertex.0, p.1 - vertex.1);
+                    let len = dx.hypot(dy);
+                    if len > 0.0 {
+                        (dx / len, dy / len)
+                    } else {
+                        (0.0, 0.0)
+                    }
+                };
+                let (ua, ub) = (unit(a), unit(b));
+                // Where the arms point, together; the text goes the other way.
+                let arms = (ua.0 + ub.0, ua.1 + ub.1);
+                LabelPlace {
+                    at: vertex,
+                    leftward: arms.0 > ARMS_ALONG_AXIS,
+                    upward: arms.1 > ARMS_ALONG_AXIS,
+                }
+            }
+            Shape::Rect { from, to } | Shape::Ellipse { from, to } => LabelPlace {
+                at: (from.0.max(to.0), from.1.max(to.1)),
+                leftward: false,
+                upward: false,
+            },
+        }
+    }
+}
+
+/// How far an angle's arms must reach, together, to one side of its
+/// vertex before its label moves to the other: arms that lie along one
+/// axis (an angle near 180°) leave the label below and to the right.
+const ARMS_ALONG_AXIS: f64 = 0.05;
+
+/// Where a measurement's result text goes on screen ([`Shape::label_place`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LabelPlace {
+    /// The point of the shape the text is set beside, in screen pixels.
+    pub at: Point,
+    /// The text ends left of `at` (otherwise it starts right of it).
+    pub leftward: bool,
+    /// The text's last line is above `at` (otherwise its first is below).
+    pub upward: bool,
 }
 
 /// A finished measurement on one slice of a viewport's series.
@@ -287,13 +344,57 @@ mod tests {
             measure(&shape, &ct_info(true), None, Lang::En),
             ["Area 0.8 mm²"]
         );
-        assert_eq!(
-            Shape::Rect {
-                from: (5.0, 1.0),
-                to: (2.0, 7.0)
-            }
-            .label_anchor(),
-            (5.0, 7.0)
-        );
+        let rect = Shape::Rect {
+            from: (5.0, 1.0),
+            to: (2.0, 7.0),
+        };
+        assert_eq!(rect.label_place().at, (5.0, 7.0));
+    }
+
+    /// The label is placed on screen, after rotation and flips: on a
+    /// mirrored image, a line's right end on screen is its left end in
+    /// the image.
+    #[test]
+    fn a_label_sits_clear_of_its_shape_as_the_reader_sees_it() {
+        let line = Shape::Length {
+            a: (10.0, 10.0),
+            b: (50.0, 40.0),
+        };
+        let width = 100.0;
+        let mirrored = line.mapped(|(x, y)| (width - x, y));
+        assert_eq!(line.label_place().at, (50.0, 40.0));
+        assert_eq!(mirrored.label_place().at, (90.0, 10.0));
+        assert!(!mirrored.label_place().leftward);
+
+        // Arms down and to the right: the text goes up and to the left.
+        let angle = Shape::Angle {
+            a: (60.0, 50.0),
+            vertex: (50.0, 50.0),
+            b: (50.0, 60.0),
+        };
+        let place = angle.label_place();
+        assert_eq!(place.at, (50.0, 50.0));
+        assert!(place.leftward && place.upward);
+        // Turned a half turn, the arms point up and left: the text goes
+        // down and right.
+        let turned = angle.mapped(|(x, y)| (100.0 - x, 100.0 - y)).label_place();
+        assert!(!turned.leftward && !turned.upward);
+        // A straight angle along the screen's x axis: below, as a line's.
+        let straight = Shape::Angle {
+            a: (40.0, 50.0),
+            vertex: (50.0, 50.0),
+            b: (60.0, 50.0),
+        };
+        let place = straight.label_place();
+        assert!(!place.leftward && !place.upward);
+
+        // A region drawn from its lower right corner, then turned a
+        // quarter turn: the label stays below and right on screen.
+        let region = Shape::Ellipse {
+            from: (30.0, 30.0),
+            to: (10.0, 20.0),
+        };
+        let quarter = region.mapped(|(x, y)| (100.0 - y, x)).label_place();
+        assert_eq!(quarter.at, (80.0, 30.0));
     }
 }

@@ -275,6 +275,14 @@ fn sex(code: &str) -> String {
     }
 }
 
+/// Space between a measurement and its result text, in CSS pixels.
+const LABEL_GAP_PX: f64 = 6.0;
+/// A result line's height: 1.2em of the 12px text (`viewer.css`,
+/// `svg.annotations text`).
+const LABEL_LINE_PX: f64 = 14.4;
+/// From a point to the baseline of text set just below it.
+const LABEL_FIRST_BASELINE_PX: f64 = 14.0;
+
 fn fmt(v: f64) -> String {
     format!("{v:.1}")
 }
@@ -342,13 +350,25 @@ fn draw_shape(
         }
     }
     if !lines.is_empty() {
-        let anchor = to_screen(shape.label_anchor());
+        let place = shape.mapped(to_screen).label_place();
+        let x = if place.leftward {
+            place.at.0 - LABEL_GAP_PX
+        } else {
+            place.at.0 + LABEL_GAP_PX
+        };
+        // The first line's baseline: one line below the point, or as
+        // many lines above it as there are.
+        let y = if place.upward {
+            place.at.1 - LABEL_GAP_PX - LABEL_LINE_PX * (lines.len() - 1) as f64
+        } else {
+            place.at.1 + LABEL_FIRST_BASELINE_PX
+        };
         let text = svg_el("text");
         let _ = text.set_attribute("data-measurement", "");
-        set_attrs(
-            &text,
-            &[("x", &fmt(anchor.0 + 6.0)), ("y", &fmt(anchor.1 + 14.0))],
-        );
+        set_attrs(&text, &[("x", &fmt(x)), ("y", &fmt(y))]);
+        if place.leftward {
+            let _ = text.set_attribute("text-anchor", "end");
+        }
         for (k, content) in lines.iter().enumerate() {
             if k > 0 {
                 // Keeps the lines apart in the element's text.
@@ -357,10 +377,7 @@ fn draw_shape(
             let span = svg_el("tspan");
             set_attrs(
                 &span,
-                &[
-                    ("x", &fmt(anchor.0 + 6.0)),
-                    ("dy", if k == 0 { "0" } else { "1.2em" }),
-                ],
+                &[("x", &fmt(x)), ("dy", if k == 0 { "0" } else { "1.2em" })],
             );
             span.set_text_content(Some(content));
             append(&text, &span);
