@@ -174,6 +174,109 @@ fn thumbnails_and_priors_lost_to_a_broken_link_come_once_it_is_mended() {
     server.stop();
 }
 
+/// A series whose thumbnail the server cannot make (its one frame a
+/// damaged JPEG codestream, as a failing disk leaves it): the strip says
+/// so in the image's place rather than showing a broken-image icon, and
+/// the study's other series keeps its own thumbnail.
+#[test]
+fn a_thumbnail_the_server_cannot_make_is_said_so() {
+    let test = "a_thumbnail_the_server_cannot_make_is_said_so";
+    let Some(viewer) = browser::viewer_dir_or_skip(test) else {
+        return;
+    };
+    let (_tmp, server) = server_with_study(&viewer);
+    web::stow_ok(&server, &[&undecodable_slice()]);
+    let base = format!("http://{}", server.http);
+    in_chromium(|client| async move {
+        client
+            .goto(&format!(
+                "{base}/viewer?study={STUDY}&series={SERIES}&lang=ru"
+            ))
+            .await
+            .expect("the page opens");
+        wait_first_image(&client).await;
+        let damaged = format!(".series-thumb[data-series=\"{DAMAGED_SERIES}\"]");
+        browser::wait_until(
+            &client,
+            "the words for the missing thumbnail",
+            &format!("return !!document.querySelector('{damaged} .thumb-missing[data-failed]');"),
+            Duration::from_secs(30),
+        )
+        .await;
+        assert_eq!(
+            text_of(&client, &format!("{damaged} .thumb-missing")).await,
+            "Нет миниатюры"
+        );
+        let images = browser::eval(
+            &client,
+            &format!("return document.querySelectorAll('{damaged} img').length;"),
+            vec![],
+        )
+        .await;
+        assert_eq!(images, 0, "no broken image left beside the words");
+        browser::wait_until(
+            &client,
+            "the other series' thumbnail",
+            &format!(
+                "const i = document.querySelector('.series-thumb[data-series=\"{SERIES}\"] img');
+                 return !!i && i.complete && i.naturalWidth > 0;"
+            ),
+            Duration::from_secs(30),
+        )
+        .await;
+    });
+    server.stop();
+}
+
+/// The series of [`undecodable_slice`].
+const DAMAGED_SERIES: &str = "1.2.826.0.1.3680043.10.1453.77.1.9";
+
+/// A slice of the test study in a series of its own, stored as JPEG
+/// baseline whose one fragment is no JPEG codestream: well formed, so
+/// the archive keeps it, but no decoder can read its frame.
+fn undecodable_slice() -> Vec<u8> {
+    use dicom_core::value::PixelFragmentSequence;
+    use dicom_core::{DataElement, VR};
+    use dicom_dictionary_std::tags;
+
+    let sop = format!("{DAMAGED_SERIES}.1");
+    let mut obj = dicom_object::OpenFileOptions::new()
+        .read_preamble(dicom_object::file::ReadPreamble::Always)
+        .from_reader(&slice_of_size(0, SIZE, (CENTER, WIDTH))[..])
+        .expect("the test slice reads back")
+        .into_inner();
+    obj.put(DataElement::new(
+        tags::SERIES_INSTANCE_UID,
+        VR::UI,
+        DAMAGED_SERIES,
+    ));
+    obj.put(DataElement::new(tags::SERIES_NUMBER, VR::IS, "9"));
+    obj.put(DataElement::new(
+        tags::SOP_INSTANCE_UID,
+        VR::UI,
+        sop.as_str(),
+    ));
+    // JPEG baseline holds 8-bit samples.
+    for (tag, value) in [
+        (tags::BITS_ALLOCATED, 8u16),
+        (tags::BITS_STORED, 8),
+        (tags::HIGH_BIT, 7),
+        (tags::PIXEL_REPRESENTATION, 0),
+    ] {
+        obj.put(DataElement::new(
+            tag,
+            VR::US,
+            dicom_core::PrimitiveValue::from(value),
+        ));
+    }
+    obj.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OB,
+        PixelFragmentSequence::new(Vec::<u32>::new(), vec![vec![0u8; 64]]),
+    ));
+    ct_file(obj, &sop, "1.2.840.10008.1.2.4.50")
+}
+
 /// Stores an earlier radiograph of the test study's patient; its Study
 /// Instance UID.
 fn store_prior(server: &common::Server, dir: &std::path::Path) -> String {

@@ -130,12 +130,17 @@ pub fn slice_of_size(k: u32, size: u16, window: (f64, f64)) -> Vec<u8> {
         VR::OW,
         PrimitiveValue::I16(pixels.into_iter().collect()),
     );
-    let file = o
+    ct_file(o, &sop, "1.2.840.10008.1.2.1")
+}
+
+/// A CT image data set as a DICOM file in transfer syntax `ts`.
+pub fn ct_file(data_set: InMemDicomObject, sop: &str, ts: &str) -> Vec<u8> {
+    let file = data_set
         .with_meta(
             FileMetaTableBuilder::new()
-                .transfer_syntax("1.2.840.10008.1.2.1")
+                .transfer_syntax(ts)
                 .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.2")
-                .media_storage_sop_instance_uid(sop.as_str()),
+                .media_storage_sop_instance_uid(sop),
         )
         .expect("file meta");
     let mut bytes = Vec::new();

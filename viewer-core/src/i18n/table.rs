@@ -49,6 +49,7 @@ pub static TABLE: &[Entry] = &[
     // Viewer: navigation
     ("viewer.back", "Study list", "Список исследований", "Tekshiruvlar roʻyxati"),
     ("viewer.series", "Series", "Серии", "Seriyalar"),
+    ("viewer.no_thumbnail", "No preview", "Нет миниатюры", "Koʻrinish yoʻq"),
     ("viewer.prior", "Prior study", "Предыдущее исследование", "Oldingi tekshiruv"),
     ("viewer.no_prior", "No prior studies", "Предыдущих исследований нет", "Oldingi tekshiruvlar yoʻq"),
     ("viewer.slice_waiting", "Loading this image…", "Загрузка этого изображения…", "Bu tasvir yuklanmoqda…"),

@@ -40,6 +40,36 @@ impl NetError {
     }
 }
 
+/// Whether an answer is a failure that may pass by asking again.
+pub fn transient<T>(answer: &Result<T, NetError>) -> bool {
+    matches!(answer, Err(error) if error.is_transient())
+}
+
+/// Asks with `ask` until `again` says the answer is final, waiting the
+/// times of [`crate::retry`] between attempts. `again` sees every answer,
+/// so a caller can show meanwhile that the link was lost (and take that
+/// back once an answer comes); it is usually [`transient`], with a
+/// caller's own reasons to stop added (a series closed meanwhile).
+pub async fn retrying<T>(
+    url: &str,
+    mut ask: impl AsyncFnMut() -> Result<T, NetError>,
+    mut again: impl FnMut(&Result<T, NetError>) -> bool,
+) -> Result<T, NetError> {
+    let mut attempt = 0;
+    loop {
+        let answer = ask().await;
+        if !again(&answer) {
+            return answer;
+        }
+        attempt += 1;
+        let wait = crate::retry::delay_ms(attempt);
+        if let Err(error) = &answer {
+            super::dom::log(&format!("{url}: {error}; asking again in {wait} ms"));
+        }
+        super::dom::sleep(wait).await;
+    }
+}
+
 /// A successful response's body and content type.
 pub struct Fetched {
     pub content_type: String,

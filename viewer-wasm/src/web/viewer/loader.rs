@@ -394,13 +394,8 @@ async fn fetch_retrying(
     url: &str,
     accept: &str,
 ) -> Result<net::Fetched, NetError> {
-    let mut attempt = 0;
-    loop {
-        let fetched = net::get_bytes(url, accept).await;
-        let lost = match &fetched {
-            Err(error) => error.is_transient() && !series.borrow().closed,
-            Ok(_) => false,
-        };
+    let again = |answer: &Result<net::Fetched, NetError>| {
+        let lost = net::transient(answer) && !series.borrow().closed;
         let changed = {
             let mut v = shared.borrow_mut();
             std::mem::replace(&mut v.link_lost, lost) != lost
@@ -410,18 +405,9 @@ async fn fetch_retrying(
             // The note over a slice still on its way says why.
             super::draw::request_redraw(shared);
         }
-        if !lost {
-            return fetched;
-        }
-        attempt += 1;
-        if let Err(error) = &fetched {
-            dom::log(&format!(
-                "{url}: {error}; asking again in {} ms",
-                crate::retry::delay_ms(attempt)
-            ));
-        }
-        dom::sleep(crate::retry::delay_ms(attempt)).await;
-    }
+        lost
+    };
+    net::retrying(url, async || net::get_bytes(url, accept).await, again).await
 }
 
 /// Writes the loading progress now, not at its usual pace.

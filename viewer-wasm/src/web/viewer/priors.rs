@@ -8,7 +8,6 @@ use super::state::{SeriesEntry, Shared, Viewer};
 use super::strip;
 use crate::studies::rows_newest_first;
 use crate::url::build_query;
-use crate::web::dom;
 use crate::web::net::{self, DICOMWEB, NetError};
 use viewer_core::dicom_json::Attributes;
 
@@ -94,21 +93,10 @@ pub async fn find(shared: Shared) {
     strip::build(&shared);
 }
 
-/// [`net::get_attributes`], asked again after the waits of
-/// [`crate::retry`] while it fails in a way that may pass.
+/// [`net::get_attributes`], asked again while it fails in a way that
+/// may pass.
 async fn get_retrying(url: &str) -> Result<Vec<Attributes>, NetError> {
-    let mut attempt = 0;
-    loop {
-        match net::get_attributes(url).await {
-            Err(error) if error.is_transient() => {
-                attempt += 1;
-                let wait = crate::retry::delay_ms(attempt);
-                dom::log(&format!("{url}: {error}; asking again in {wait} ms"));
-                dom::sleep(wait).await;
-            }
-            done => return done,
-        }
-    }
+    net::retrying(url, async || net::get_attributes(url).await, net::transient).await
 }
 
 /// The series a new viewport should show first: the first series of each

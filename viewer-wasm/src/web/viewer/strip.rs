@@ -1,7 +1,7 @@
 //! The series strip: one thumbnail per series (the server renders them),
 //! the series shown in the active viewport highlighted; a click opens a
 //! series there. A thumbnail the link broke is asked for again until it
-//! comes.
+//! comes; one the server cannot make is replaced by words saying so.
 
 use wasm_bindgen::JsCast;
 use web_sys::HtmlImageElement;
@@ -107,21 +107,17 @@ fn retry_when_broken(img: &HtmlImageElement, src: String) {
     dom::on::<web_sys::Event, _>(img, "error", move |_| {
         let (img, src) = (target.clone(), src.clone());
         wasm_bindgen_futures::spawn_local(async move {
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                dom::sleep(crate::retry::delay_ms(attempt)).await;
-                match net::get_bytes(&src, "image/jpeg").await {
-                    Ok(_) => {
-                        img.set_src(&src);
-                        return;
-                    }
-                    Err(error) if error.is_transient() => continue,
-                    Err(error) => {
-                        dom::log(&format!("{src}: {error}"));
-                        let _ = img.set_attribute("data-failed", "");
-                        return;
-                    }
+            dom::sleep(crate::retry::delay_ms(1)).await;
+            let ask = async || net::get_bytes(&src, "image/jpeg").await;
+            match net::retrying(&src, ask, net::transient).await {
+                Ok(_) => img.set_src(&src),
+                Err(error) => {
+                    dom::log(&format!("{src}: {error}"));
+                    // Words in the image's place, not a broken-image icon;
+                    // the series still opens with a click.
+                    let missing = text_el("div", "thumb-missing", &tr("viewer.no_thumbnail"));
+                    let _ = missing.set_attribute("data-failed", "");
+                    let _ = img.replace_with_with_node_1(&missing);
                 }
             }
         });
