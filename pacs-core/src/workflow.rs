@@ -426,6 +426,17 @@ pub struct KeyImageRef {
     pub frame: u32,
 }
 
+/// What became of an acknowledgement of a critical finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Acknowledgement {
+    /// Acknowledged: the note as acknowledged.
+    Done { note: String },
+    /// There is no open critical finding on the study.
+    NoneOpen,
+    /// The finding was flagged again after the reader was shown it.
+    Changed,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Critical {
     pub note: String,
@@ -672,12 +683,16 @@ pub trait Workflow: Send + Sync {
         note: &str,
         now: Millis,
     ) -> Result<(), IndexError>;
+    /// Acknowledges the open critical finding, if its note is still
+    /// `seen` (what the reader was shown), when given: one flagged again
+    /// meanwhile says more than they read.
     async fn acknowledge_critical(
         &self,
         study_uid: &str,
         user: &str,
+        seen: Option<&str>,
         now: Millis,
-    ) -> Result<bool, IndexError>;
+    ) -> Result<Acknowledgement, IndexError>;
     /// Open critical findings within `scope`: (task, critical).
     async fn open_criticals(
         &self,

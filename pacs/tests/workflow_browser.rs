@@ -421,6 +421,49 @@ fn a_site_uploads_a_radiologist_reports_and_the_referrer_reads_it() {
             "{shown}"
         );
         assert_eq!(shown["editors"], 0, "no editing for the referrer: {shown}");
+
+        // A critical finding flagged again while the page shows the first
+        // note: acknowledging what was shown is refused, the page shows
+        // both notes, and only then is the whole acknowledged.
+        let critical = format!("/api/studies/{study}/critical");
+        let flag = json!({"note": "Пневмоторакс справа"});
+        assert_eq!(as_user(&server, "rahimova", "POST", &critical, flag).await, 200);
+        client.refresh().await.expect("reloaded");
+        browser::wait_until(
+            &client,
+            "the finding to acknowledge",
+            "return !!document.querySelector('#referral-acknowledge');",
+            LIMIT,
+        )
+        .await;
+        let again = json!({"note": "Также: свободный газ"});
+        assert_eq!(as_user(&server, "karimov", "POST", &critical, again).await, 200);
+        let click = "document.querySelector('#referral-acknowledge').click();";
+        browser::eval(&client, click, vec![]).await;
+        browser::wait_until(
+            &client,
+            "the refusal, and the finding as it now stands",
+            "const e = document.querySelector('#referrals-error');
+             const note = document.querySelector('#referral-critical .critical-note');
+             return !!e && !e.hidden && e.textContent.includes('flagged again')
+               && !!note && note.textContent.includes('свободный газ')
+               && !!document.querySelector('#referral-acknowledge');",
+            LIMIT,
+        )
+        .await;
+        let (_, report) = api(&server, "yusupov", &format!("/api/studies/{study}/report")).await;
+        assert!(report["critical"]["acknowledged_by"].is_null(), "{report}");
+        browser::eval(&client, click, vec![]).await;
+        browser::wait_until(
+            &client,
+            "the finding acknowledged",
+            "return !document.querySelector('#referral-acknowledge')
+               && !!document.querySelector('#referral-critical');",
+            LIMIT,
+        )
+        .await;
+        let (_, report) = api(&server, "yusupov", &format!("/api/studies/{study}/report")).await;
+        assert_eq!(report["critical"]["acknowledged_by"], "yusupov", "{report}");
         let _ = client.close().await;
     });
 

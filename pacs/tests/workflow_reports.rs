@@ -221,7 +221,13 @@ fn a_report_from_draft_to_signed_addendum_with_its_outputs_and_audit() {
     );
     assert!(report["critical"]["acknowledged_by"].is_null(), "{report}");
     let path = format!("/api/studies/{a}/critical/acknowledge");
-    assert_eq!(w.post(&path, &site, json!({})).0, 200);
+    // A page drawn before the second flag acknowledges only what it showed:
+    // refused, so the new note is not closed unread.
+    let (status, body) = w.post(&path, &site, json!({"note": "Пневмоторакс справа"}));
+    assert_eq!(status, 409, "{body}");
+    assert!(body.to_string().contains("flagged again"), "{body}");
+    let shown = report["critical"]["note"].clone();
+    assert_eq!(w.post(&path, &site, json!({ "note": shown })).0, 200);
     let report = w.get(&format!("/api/studies/{a}/report"), Some(&rad)).1;
     assert_eq!(report["critical"]["acknowledged_by"], "site_a");
     assert!(

@@ -13,10 +13,10 @@ use super::{audit, reading, sharing, sign_in};
 use crate::error::IndexError;
 use crate::forward::{Millis, Priority, millis};
 use crate::workflow::{
-    Account, Addendum, AuditEvent, AuditFilter, Critical, Draft, KeyImageRef, LockError,
-    ReportRecord, Role, Session, SessionKind, ShareLinkInfo, SignInAttempt, SignInLimits,
-    SignInVerdict, SignedVersion, SiteRecord, StudyScope, Task, TaskFilter, TokenInfo, Workflow,
-    physician_key,
+    Account, Acknowledgement, Addendum, AuditEvent, AuditFilter, Critical, Draft, KeyImageRef,
+    LockError, ReportRecord, Role, Session, SessionKind, ShareLinkInfo, SignInAttempt,
+    SignInLimits, SignInVerdict, SignedVersion, SiteRecord, StudyScope, Task, TaskFilter,
+    TokenInfo, Workflow, physician_key,
 };
 
 const ACCOUNT_COLUMNS: &str = "username, display_name, role, site, reading_sites, physician_name,
@@ -702,15 +702,32 @@ impl Workflow for SqliteIndex {
         &self,
         study_uid: &str,
         user: &str,
+        seen: Option<&str>,
         now: Millis,
-    ) -> Result<bool, IndexError> {
+    ) -> Result<Acknowledgement, IndexError> {
         let (uid, user) = (study_uid.to_owned(), user.to_owned());
+        let seen = seen.map(str::to_owned);
         self.write(move |tx| {
-            Ok(tx.execute(
+            let open: Option<String> = tx
+                .query_row(
+                    "SELECT note FROM critical_findings
+                     WHERE study_uid = ?1 AND acknowledged_at IS NULL",
+                    [&uid],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(note) = open else {
+                return Ok(Acknowledgement::NoneOpen);
+            };
+            if seen.is_some_and(|seen| seen != note) {
+                return Ok(Acknowledgement::Changed);
+            }
+            tx.execute(
                 "UPDATE critical_findings SET acknowledged_by = ?2, acknowledged_at = ?3
                  WHERE study_uid = ?1 AND acknowledged_at IS NULL",
                 params![uid, user, now],
-            )? > 0)
+            )?;
+            Ok(Acknowledgement::Done { note })
         })
         .await
     }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use pacs_core::forward::now_millis;
 use pacs_core::workflow::{
-    Addendum, Draft, KeyImageRef, ReadingStatus, ReportRecord, Role, Sections, VersionBody,
+    Acknowledgement, Addendum, Draft, KeyImageRef, ReadingStatus, ReportRecord, Role, Sections,
+    VersionBody,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -272,14 +273,33 @@ async fn change(
             .await;
         }
         "critical/acknowledge" => {
-            if !store.acknowledge_critical(&study, &user, now).await? {
-                return Err(ApiError::Conflict {
-                    message: "there is no open critical finding on this study".into(),
-                    holder: None,
-                });
-            }
-            auth.audit(Some(&who), "critical_acknowledge", Some(&study), None, "ok")
-                .await;
+            // The note as the reader was shown it, when the client says.
+            let seen = body.note.as_deref();
+            let note = match store.acknowledge_critical(&study, &user, seen, now).await? {
+                Acknowledgement::Done { note } => note,
+                Acknowledgement::NoneOpen => {
+                    return Err(ApiError::Conflict {
+                        message: "there is no open critical finding on this study".into(),
+                        holder: None,
+                    });
+                }
+                Acknowledgement::Changed => {
+                    return Err(ApiError::Conflict {
+                        message: "the critical finding was flagged again after it was shown: \
+                                  read it again, then acknowledge it"
+                            .into(),
+                        holder: None,
+                    });
+                }
+            };
+            auth.audit(
+                Some(&who),
+                "critical_acknowledge",
+                Some(&study),
+                Some(note),
+                "ok",
+            )
+            .await;
         }
         _ => return Err(ApiError::NotFound(format!("no report action {what:?}"))),
     }

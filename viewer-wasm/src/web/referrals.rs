@@ -446,20 +446,29 @@ fn fill_critical(page: &Shared, parts: &Parts, study: &str, report: &Report) {
         let ack = text_el("button", "danger", &tr("critical.acknowledge"));
         ack.set_id("referral-acknowledge");
         dom::set_attrs(&ack, &[("type", "button"), ("data-action", "acknowledge")]);
-        let (page, study) = (page.clone(), study.to_owned());
+        let (page, study, note) = (page.clone(), study.to_owned(), c.note.clone());
         let button = ack.clone();
         dom::on::<web_sys::MouseEvent, _>(&ack, "click", move |_| {
             let _ = button.set_attribute("disabled", "");
-            let (page, study, button) = (page.clone(), study.clone(), button.clone());
+            let (page, study, button, note) =
+                (page.clone(), study.clone(), button.clone(), note.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 let url = format!(
                     "/api/studies/{}/critical/acknowledge",
                     encode_component(&study)
                 );
-                match api::call::<Report, ()>("POST", &url, None).await {
+                // The note as shown: one flagged again meanwhile is refused,
+                // not acknowledged unread.
+                let body = serde_json::json!({ "note": note });
+                match api::call::<Report, _>("POST", &url, Some(&body)).await {
                     Ok(_) => {
                         topbar::refresh_banner();
                         draw(&page, Some(study));
+                    }
+                    Err(e @ ApiError::Conflict { .. }) => {
+                        // Shown again as it now stands, with why.
+                        draw(&page, Some(study));
+                        fail(&page, &e);
                     }
                     Err(e) => {
                         let _ = button.remove_attribute("disabled");

@@ -197,11 +197,11 @@ fn render(banner: &Rc<HtmlElement>, list: &[Notification], role: Role) {
         append(&item, &open);
         let ack = text_el("button", "danger", &tr("critical.acknowledge"));
         dom::set_attrs(&ack, &[("type", "button"), ("data-action", "acknowledge")]);
-        let study = n.study_uid.clone();
+        let (study, note) = (n.study_uid.clone(), n.note.clone());
         let b = banner.clone();
         let button = ack.clone();
         dom::on::<web_sys::MouseEvent, _>(&ack, "click", move |_| {
-            let study = study.clone();
+            let (study, note) = (study.clone(), note.clone());
             let b = b.clone();
             let button = button.clone();
             let _ = button.set_attribute("disabled", "");
@@ -210,8 +210,18 @@ fn render(banner: &Rc<HtmlElement>, list: &[Notification], role: Role) {
                     "/api/studies/{}/critical/acknowledge",
                     encode_component(&study)
                 );
-                match api::post(&url).await {
-                    Ok(()) => refresh_notifications(&b, role).await,
+                // The note as shown: one flagged again meanwhile is
+                // refused, and the banner shows it as it now stands.
+                let body = serde_json::json!({ "note": note });
+                match api::call::<serde_json::Value, _>("POST", &url, Some(&body)).await {
+                    Ok(_) => refresh_notifications(&b, role).await,
+                    Err(e @ crate::api_error::ApiError::Conflict { .. }) => {
+                        refresh_notifications(&b, role).await;
+                        let item = format!("[data-critical-study=\"{study}\"]");
+                        if let Ok(Some(item)) = b.query_selector(&item) {
+                            append(&item, &text_el("span", "job-error", &api_words(&e)));
+                        }
+                    }
                     Err(e) => {
                         let _ = button.remove_attribute("disabled");
                         let _ = button.set_attribute("title", &api_words(&e));
