@@ -118,11 +118,11 @@ fn wrong_methods_are_405_naming_the_allowed_ones() {
             "/dicom-web/studies/1.2.3/series/4.5/instances/6.7/frames/1",
             "GET, HEAD",
         ),
-        ("POST", "/healthz", "GET"),
+        ("POST", "/healthz", "GET, HEAD"),
         ("DELETE", "/api/users", "GET"),
         ("GET", "/api/auth/login", "POST"),
-        ("POST", "/viewer", "GET"),
-        ("PUT", "/viewer-assets/viewer.js", "GET"),
+        ("POST", "/viewer", "GET, HEAD"),
+        ("PUT", "/viewer-assets/viewer.js", "GET, HEAD"),
     ] {
         let (status, head) = raw_request(&server, method, path);
         assert_eq!(status, 405, "{method} {path}: {head}");
