@@ -129,14 +129,55 @@ pub fn next_to_fetch(current: usize, wanted: impl Fn(usize) -> bool, len: usize)
 }
 
 /// What the first requests of a series, one frame each, showed of the
-/// link: frames received and their pixels' bytes uncompressed (what the
+/// link: frames received, their pixels' bytes uncompressed (what the
 /// link brought of the series, whatever the syntax it travelled in), and
-/// the milliseconds they took.
+/// the milliseconds during which at least one of them was on its way.
+///
+/// Only that busy time counts: while no request is out the viewer is
+/// drawing or decoding, and a laptop busy drawing the first slice says
+/// nothing of the link.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct LinkSample {
     pub frames: usize,
     pub bytes: usize,
-    pub elapsed_ms: f64,
+    /// Busy time of the requests already ended.
+    busy_ms: f64,
+    /// Requests on their way, and since when one has been.
+    open: usize,
+    open_since: f64,
+}
+
+impl LinkSample {
+    /// A request went out at `now` (milliseconds).
+    pub fn begin(&mut self, now: f64) {
+        if self.open == 0 {
+            self.open_since = now;
+        }
+        self.open += 1;
+    }
+
+    /// A request that went out ended at `now`, bringing a frame of
+    /// `bytes` when it succeeded.
+    pub fn end(&mut self, now: f64, bytes: Option<usize>) {
+        if let Some(bytes) = bytes {
+            self.frames += 1;
+            self.bytes += bytes;
+        }
+        self.open = self.open.saturating_sub(1);
+        if self.open == 0 {
+            self.busy_ms += (now - self.open_since).max(0.0);
+        }
+    }
+
+    /// Milliseconds up to `now` during which a request was on its way.
+    pub fn busy_ms(&self, now: f64) -> f64 {
+        let running = if self.open > 0 {
+            (now - self.open_since).max(0.0)
+        } else {
+            0.0
+        };
+        self.busy_ms + running
+    }
 }
 
 /// Frames fetched one by one before the link is judged.
@@ -149,8 +190,8 @@ pub const FAST_LINK_BYTES_PER_MS: f64 = 10_000.0;
 /// Fewest slices left for one request to be worth it.
 pub const STREAM_MIN_REMAINING: usize = 12;
 
-/// Whether the `remaining` slices of a series should come in one request
-/// for the whole series rather than one request each.
+/// Whether, at `now`, the `remaining` slices of a series should come in
+/// one request for the whole series rather than one request each.
 ///
 /// One request per slice costs the browser and the server a few
 /// milliseconds each, which on a fast link is most of the time a series
@@ -158,11 +199,12 @@ pub const STREAM_MIN_REMAINING: usize = 12;
 /// requested one by one, nearest the one on screen first, let the reader
 /// start while the rest arrive. So the whole-series request is made only
 /// when the first frames came fast.
-pub fn stream_the_rest(sample: &LinkSample, remaining: usize) -> bool {
+pub fn stream_the_rest(sample: &LinkSample, remaining: usize, now: f64) -> bool {
+    let busy = sample.busy_ms(now);
     sample.frames >= SAMPLE_FRAMES
         && remaining >= STREAM_MIN_REMAINING
-        && sample.elapsed_ms > 0.0
-        && sample.bytes as f64 / sample.elapsed_ms >= FAST_LINK_BYTES_PER_MS
+        && busy > 0.0
+        && sample.bytes as f64 / busy >= FAST_LINK_BYTES_PER_MS
 }
 
 #[cfg(test)]
@@ -196,19 +238,44 @@ mod tests {
 
     #[test]
     fn only_a_fast_link_gets_the_rest_in_one_request() {
-        let sample = |frames, mb_per_s: f64| LinkSample {
-            frames,
-            bytes: frames * 524_288,
-            elapsed_ms: (frames * 524_288) as f64 / (mb_per_s * 1000.0),
+        // `frames` slices of 512 KiB, one after the other, at `mb_per_s`.
+        let sample = |frames, mb_per_s: f64| {
+            let mut sample = LinkSample::default();
+            let each = 524_288.0 / (mb_per_s * 1000.0);
+            for k in 0..frames {
+                let start = k as f64 * each;
+                sample.begin(start);
+                sample.end(start + each, Some(524_288));
+            }
+            sample
         };
+        let end = 1000.0;
         // Loopback or a gigabit LAN.
-        assert!(stream_the_rest(&sample(6, 100.0), 290));
+        assert!(stream_the_rest(&sample(6, 100.0), 290, end));
         // 100 Mbit/s, a district hospital's link: slice by slice.
-        assert!(!stream_the_rest(&sample(6, 9.0), 290));
+        assert!(!stream_the_rest(&sample(6, 9.0), 290, end));
         // Too soon to judge, or too little left.
-        assert!(!stream_the_rest(&sample(5, 100.0), 290));
-        assert!(!stream_the_rest(&sample(6, 100.0), 11));
-        assert!(!stream_the_rest(&LinkSample::default(), 290));
+        assert!(!stream_the_rest(&sample(5, 100.0), 290, end));
+        assert!(!stream_the_rest(&sample(6, 100.0), 11, end));
+        assert!(!stream_the_rest(&LinkSample::default(), 290, end));
+    }
+
+    #[test]
+    fn only_time_with_a_request_on_its_way_counts_against_the_link() {
+        let mut sample = LinkSample::default();
+        // Two requests side by side for 10 ms, each bringing 100 kB.
+        sample.begin(0.0);
+        sample.begin(2.0);
+        sample.end(8.0, Some(100_000));
+        sample.end(10.0, Some(100_000));
+        assert_eq!(sample.busy_ms(10.0), 10.0);
+        // The viewer draws for 500 ms with nothing asked: not the link's.
+        sample.begin(510.0);
+        assert_eq!(sample.busy_ms(515.0), 15.0);
+        // A request that failed still took the link's time.
+        sample.end(520.0, None);
+        assert_eq!((sample.frames, sample.bytes), (2, 200_000));
+        assert_eq!(sample.busy_ms(900.0), 20.0);
     }
 
     #[test]

@@ -143,6 +143,23 @@ pub fn now_ms() -> f64 {
     window().performance().map(|p| p.now()).unwrap_or(0.0)
 }
 
+/// When the browser's network stack finished receiving the last request
+/// for `url` (an absolute URL), in `performance.now()` milliseconds: the
+/// link's own time, however late a busy page got to the answer. None when
+/// the browser did not record it (its list of timings is full).
+pub fn response_end_ms(url: &str) -> Option<f64> {
+    use wasm_bindgen::JsCast;
+    let entries = window()
+        .performance()?
+        .get_entries_by_name_with_entry_type(url, "resource");
+    let last = entries.get(entries.length().checked_sub(1)?);
+    let end = last
+        .dyn_into::<web_sys::PerformanceResourceTiming>()
+        .ok()?
+        .response_end();
+    (end > 0.0).then_some(end)
+}
+
 /// A value from `localStorage`, if storage is allowed and holds it.
 pub fn stored(key: &str) -> Option<String> {
     window()

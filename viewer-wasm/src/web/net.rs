@@ -74,6 +74,8 @@ pub async fn retrying<T>(
 pub struct Fetched {
     pub content_type: String,
     pub body: ArrayBuffer,
+    /// The answer's absolute URL, as the browser's timings name it.
+    pub url: String,
 }
 
 /// A request `index.html` started for `url` while the application was
@@ -269,6 +271,7 @@ pub async fn post(url: &str) -> Result<(), NetError> {
 pub async fn get_bytes(url: &str, accept: &str) -> Result<Fetched, NetError> {
     let response = send(url, accept).await?;
     let content_type = content_type(&response);
+    let url = response.url();
     let buffer = JsFuture::from(
         response
             .array_buffer()
@@ -279,5 +282,6 @@ pub async fn get_bytes(url: &str, accept: &str) -> Result<Fetched, NetError> {
     Ok(Fetched {
         content_type,
         body: buffer.unchecked_into(),
+        url,
     })
 }

@@ -41,6 +41,8 @@ fn state(shared: &Shared) -> JsValue {
         .unwrap_or_else(|| v.study_uid.clone());
     let view = pane.view.unwrap_or_default();
     let streaming = pane.series.as_ref().is_some_and(|s| s.borrow().streaming);
+    let link = pane.series.as_ref().map(|s| s.borrow().sample);
+    let now = dom::now_ms();
     let (loaded, failed) = pane.series.as_ref().map_or((0, 0), |s| {
         let s = s.borrow();
         let count = |f: fn(&SliceState) -> bool| s.slices.iter().filter(|x| f(x)).count();
@@ -63,6 +65,11 @@ fn state(shared: &Shared) -> JsValue {
         "failed": failed,
         "linkLost": v.link_lost,
         "streaming": streaming,
+        "linkSample": link.map(|l| serde_json::json!({
+            "frames": l.frames,
+            "bytes": l.bytes,
+            "busyMs": l.busy_ms(now),
+        })),
         "window": pane.window.as_ref().map(|w| serde_json::json!({
             "center": w.center,
             "width": w.width,

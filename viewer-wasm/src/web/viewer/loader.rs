@@ -288,7 +288,6 @@ fn loaded_series(
         streamable,
         requested: 0,
         sample: Default::default(),
-        sample_started: None,
         streaming: false,
     }
 }
@@ -450,12 +449,16 @@ async fn fetch_slice(shared: &Shared, series: Rc<RefCell<LoadedSeries>>, index: 
         let sampled = {
             let mut s = series.borrow_mut();
             s.requested += 1;
-            s.requested > 1
+            let sampled = s.requested > 1;
+            if sampled {
+                s.sample.begin(dom::now_ms());
+            }
+            sampled
         };
-        let started = dom::now_ms();
         let fetched = fetch_retrying(shared, &series, &url, &accept).await;
-        if sampled && fetched.is_ok() {
-            sample_link(shared, &series, started, frame_bytes);
+        if sampled {
+            let arrived = fetched.as_ref().ok().map(|f| (f.url.as_str(), frame_bytes));
+            sample_link(shared, &series, arrived);
         }
         {
             let mut v = shared.borrow_mut();
@@ -494,29 +497,36 @@ async fn fetch_slice(shared: &Shared, series: Rc<RefCell<LoadedSeries>>, index: 
     settle(shared, &series, index, outcome);
 }
 
-/// Counts a frame that arrived through its own request (started at
-/// `started`, `bytes` long) in the series' sample of the link, and once
-/// the sample says the link is fast, starts fetching the rest of the
+/// Counts a request of the series' own that has just ended (with a frame
+/// of `bytes` from `url` when it succeeded) in its sample of the link, and
+/// once the sample says the link is fast, starts fetching the rest of the
 /// series in one request ([`stream_rest`]).
-fn sample_link(shared: &Shared, series: &Rc<RefCell<LoadedSeries>>, started: f64, bytes: usize) {
+fn sample_link(
+    shared: &Shared,
+    series: &Rc<RefCell<LoadedSeries>>,
+    arrived: Option<(&str, usize)>,
+) {
     let start = {
         let mut s = series.borrow_mut();
+        let now = dom::now_ms();
+        // When the bytes were in, not when the page got round to them.
+        let end = arrived
+            .and_then(|(url, _)| dom::response_end_ms(url))
+            .map_or(now, |end| end.min(now));
+        let bytes = arrived.map(|(_, bytes)| bytes);
+        s.sample.end(end, bytes);
         // One request asks in one syntax: every instance must be wanted in
         // the same (stored the same, or all uncompressed).
         let one_syntax = s.accept.windows(2).all(|pair| pair[0] == pair[1]);
-        if !s.streamable || !one_syntax || s.streaming || s.closed {
+        if bytes.is_none() || !s.streamable || !one_syntax || s.streaming || s.closed {
             return;
         }
-        let since = *s.sample_started.get_or_insert(started);
-        s.sample.frames += 1;
-        s.sample.bytes += bytes;
-        s.sample.elapsed_ms = dom::now_ms() - since;
         let remaining = s
             .slices
             .iter()
             .filter(|x| matches!(x, SliceState::Missing))
             .count();
-        let start = stream_the_rest(&s.sample, remaining);
+        let start = stream_the_rest(&s.sample, remaining, now);
         s.streaming = start;
         start
     };

@@ -73,10 +73,8 @@ pub struct LoadedSeries {
     pub streamable: bool,
     /// Frame requests started for the series.
     pub requested: usize,
-    /// The link as the requests after the first found it, and when the
-    /// first of them started (ms since page start).
+    /// The link as the requests after the first found it.
     pub sample: crate::series::LinkSample,
-    pub sample_started: Option<f64>,
     /// The rest of the series is coming (or came) in one request.
     pub streaming: bool,
 }
