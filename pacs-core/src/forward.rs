@@ -245,10 +245,14 @@ pub enum Outcome {
     Released,
     /// Failed; try again at `retry_at`, or give up when it is `None`.
     /// `attempts` is the job's count of consecutive failed attempts now.
+    /// `unreachable` when the destination could not be reached or did not
+    /// answer as one: the job then goes early once it takes another study.
+    /// A job whose instances it refused waits out its back-off.
     Failed {
         error: String,
         attempts: i64,
         retry_at: Option<Millis>,
+        unreachable: bool,
     },
 }
 

@@ -290,6 +290,7 @@ async fn failures_back_off_then_dead_letter_and_an_operator_retries() {
                 error: "connection refused".into(),
                 attempts: 1,
                 retry_at: Some(now + 10_000),
+                unreachable: true,
             },
             now,
         )
@@ -314,6 +315,7 @@ async fn failures_back_off_then_dead_letter_and_an_operator_retries() {
                 error: "association rejected".into(),
                 attempts: 2,
                 retry_at: None,
+                unreachable: true,
             },
             now + 10_000,
         )
@@ -365,6 +367,62 @@ async fn failures_back_off_then_dead_letter_and_an_operator_retries() {
             "cancelled"
         ]
     );
+}
+
+/// A delivery shows the destination answers again: a job that waited for
+/// it goes at once, while one whose instances it refused waits out its
+/// back-off instead of being refused again after every delivery.
+#[tokio::test]
+async fn a_delivery_frees_jobs_waiting_for_the_link_not_refused_ones() {
+    let f = fixture(Duration::ZERO);
+    let mut jobs = Vec::new();
+    for (seed, unreachable) in [(21, true), (22, false)] {
+        let study = store(&f, &spec(seed, "CT CHEST"), 0).await;
+        let now = now_millis();
+        let claim = claim_at(&f, "a:1", now).await.unwrap();
+        assert_eq!(claim.study_uid, study);
+        let error = if unreachable {
+            "connection refused"
+        } else {
+            "1 instance(s) not delivered; the endpoint refused it (reason A900)"
+        };
+        let failed = Outcome::Failed {
+            error: error.into(),
+            attempts: 1,
+            retry_at: Some(now + 600_000),
+            unreachable,
+        };
+        f.outbox
+            .finish(claim.job, "a:1", failed, now)
+            .await
+            .unwrap();
+        jobs.push(claim.job);
+    }
+    assert!(claim_at(&f, "a:1", now_millis()).await.is_none());
+
+    let study = store(&f, &spec(23, "CT CHEST"), 0).await;
+    let claim = claim_at(&f, "a:1", now_millis()).await.unwrap();
+    assert_eq!(claim.study_uid, study);
+    deliver_all(&f, &claim, "a:1").await;
+
+    let next = claim_at(&f, "a:1", now_millis()).await.expect("freed");
+    assert_eq!(next.job, jobs[0], "the job that waited for the link");
+    f.outbox
+        .finish(next.job, "a:1", Outcome::Released, now_millis())
+        .await
+        .unwrap();
+    let (refused, _) = f.outbox.job(jobs[1]).await.unwrap().unwrap();
+    assert!(
+        refused
+            .not_before
+            .is_some_and(|t| t > now_millis() + 500_000)
+    );
+    let claimed: Vec<i64> = [claim_at(&f, "a:1", now_millis()).await]
+        .into_iter()
+        .flatten()
+        .map(|c| c.job)
+        .collect();
+    assert_eq!(claimed, [jobs[0]], "the refused job still backs off");
 }
 
 #[tokio::test]

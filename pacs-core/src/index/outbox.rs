@@ -334,11 +334,12 @@ impl Outbox for SqliteIndex {
                     .execute(params![job, now])?;
                     event(tx, job, now, "delivered", None)?;
                     // The destination answers again: its jobs waiting out a
-                    // back-off go now, so a link that comes back drains.
+                    // back-off for want of it go now, so a link that comes
+                    // back drains. Jobs it refused instances of keep waiting.
                     tx.prepare_cached(
-                        "UPDATE forward_jobs SET retry_at = 0
+                        "UPDATE forward_jobs SET retry_at = 0, waits_for_link = 0
                          WHERE destination = (SELECT destination FROM forward_jobs WHERE pk = ?1)
-                           AND state = 'queued' AND retry_at > ?2",
+                           AND state = 'queued' AND retry_at > ?2 AND waits_for_link = 1",
                     )?
                     .execute(params![job, now])?;
                 }
@@ -358,6 +359,7 @@ impl Outbox for SqliteIndex {
                     error,
                     attempts,
                     retry_at,
+                    unreachable,
                 } => {
                     let (state, what) = match retry_at {
                         Some(_) => ("queued", "failed"),
@@ -365,8 +367,8 @@ impl Outbox for SqliteIndex {
                     };
                     tx.prepare_cached(
                         "UPDATE forward_jobs SET state = ?2, attempts = ?3, last_error = ?4,
-                            retry_at = ?5, lease_owner = NULL, lease_until = NULL,
-                            updated_at = ?6 WHERE pk = ?1",
+                            retry_at = ?5, waits_for_link = ?7, lease_owner = NULL,
+                            lease_until = NULL, updated_at = ?6 WHERE pk = ?1",
                     )?
                     .execute(params![
                         job,
@@ -374,7 +376,8 @@ impl Outbox for SqliteIndex {
                         attempts,
                         error,
                         retry_at.unwrap_or(0),
-                        now
+                        now,
+                        unreachable
                     ])?;
                     event(tx, job, now, what, Some(&error))?;
                 }

@@ -4,7 +4,7 @@ use rusqlite::Connection;
 
 use crate::error::IndexError;
 
-pub(super) const VERSION: i64 = 13;
+pub(super) const VERSION: i64 = 14;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE studies (
@@ -372,6 +372,16 @@ CREATE INDEX series_requests_by_procedure ON series_requests (requested_procedur
 CREATE INDEX series_requests_by_step ON series_requests (scheduled_step_id);
 "#;
 
+/// Version 14: whether a queued job waits out a back-off because its
+/// destination could not be reached (and so goes as soon as the
+/// destination takes another study), or because the destination refused
+/// some of its instances. Jobs already backing off keep going at the next
+/// delivery, as they did.
+const SCHEMA_V14: &str = r#"
+ALTER TABLE forward_jobs ADD COLUMN waits_for_link INTEGER NOT NULL DEFAULT 0;
+UPDATE forward_jobs SET waits_for_link = 1 WHERE state = 'queued' AND retry_at > 0;
+"#;
+
 /// Creates or upgrades the schema.
 pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -480,6 +490,12 @@ pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
         tx.execute("DELETE FROM study_referrer_groups", [])?;
         index_referrer_groups(&tx)?;
         tx.pragma_update(None, "user_version", 13)?;
+        tx.commit()?;
+    }
+    if version < 14 {
+        let tx = conn.transaction()?;
+        tx.execute_batch(SCHEMA_V14)?;
+        tx.pragma_update(None, "user_version", 14)?;
         tx.commit()?;
     }
     Ok(())

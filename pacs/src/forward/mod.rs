@@ -228,9 +228,9 @@ impl Forwarder {
             Stop::Done if report.refused.is_empty() => Outcome::Done,
             Stop::Lost => return,
             Stop::Released => Outcome::Released,
-            Stop::Done | Stop::Failed(_) => {
+            Stop::Done | Stop::Failed(_) | Stop::Unreachable(_) => {
                 let error = match (&report.stop, report.refused.first()) {
-                    (Stop::Failed(e), _) => e.clone(),
+                    (Stop::Failed(e) | Stop::Unreachable(e), _) => e.clone(),
                     (_, Some((uid, why))) => {
                         let n = report.refused.len();
                         format!("{n} instance(s) not delivered; {uid}: {why}")
@@ -252,6 +252,7 @@ impl Forwarder {
                     error,
                     attempts,
                     retry_at,
+                    unreachable: matches!(report.stop, Stop::Unreachable(_)),
                 }
             }
         };
@@ -269,6 +270,7 @@ impl Forwarder {
             error,
             attempts,
             retry_at: None,
+            ..
         } = &outcome
         {
             // Nothing retries this job any more: the study stays unsent
@@ -317,7 +319,7 @@ impl Forwarder {
             .collect();
         let mut session = match session::open(&lane.config.target, &self.peers, &kinds).await {
             Ok(s) => s,
-            Err(LinkError(e)) => return report.stopped(Stop::Failed(e)),
+            Err(LinkError(e)) => return report.stopped(Stop::Unreachable(e)),
         };
         let mut queue = unsent.into_iter().peekable();
         while queue.peek().is_some() {
@@ -329,13 +331,13 @@ impl Forwarder {
                 };
                 break;
             }
-            let batch = match self.next_batch(&mut queue, session.batch_bytes()).await {
-                Ok(b) => b,
-                Err(e) => {
-                    report.stop = Stop::Failed(e);
-                    break;
-                }
-            };
+            let (batch, unreadable) = self.next_batch(&mut queue, session.batch_bytes()).await;
+            // An instance that cannot be read here is left for the next
+            // attempt; the rest of the study goes on.
+            report.refused.extend(unreadable);
+            if batch.is_empty() {
+                continue;
+            }
             if lane.config.rate_at(local_minute()) == Some(0) {
                 // The schedule closed the link: give the job back.
                 report.stop = Stop::Released;
@@ -346,7 +348,7 @@ impl Forwarder {
             let results = match session.send(&batch).await {
                 Ok(r) => r,
                 Err(LinkError(e)) => {
-                    report.stop = Stop::Failed(e);
+                    report.stop = Stop::Unreachable(e);
                     break;
                 }
             };
@@ -432,32 +434,41 @@ impl Forwarder {
                     "the destination lacks {n} instance(s) of the study; they go again"
                 ));
             }
-            Err(session::CompleteError::Link(LinkError(e))) => report.stop = Stop::Failed(e),
+            Err(session::CompleteError::Link(LinkError(e))) => report.stop = Stop::Unreachable(e),
         }
     }
 
-    /// Reads instances from the queue until the batch is worth a request.
+    /// Reads instances from the queue until the batch is worth a request;
+    /// with it, the instances that could not be read and why.
     async fn next_batch(
         &self,
         queue: &mut std::iter::Peekable<std::vec::IntoIter<StoredInstance>>,
         batch_bytes: u64,
-    ) -> Result<Vec<(StoredInstance, Outgoing)>, String> {
+    ) -> (Vec<(StoredInstance, Outgoing)>, Vec<(String, String)>) {
         let mut batch = Vec::new();
+        let mut unreadable = Vec::new();
         let mut bytes = 0u64;
         while bytes < batch_bytes
             && let Some(instance) = queue.next_if(|i| bytes == 0 || bytes + i.size <= batch_bytes)
         {
-            let object = self.archive.object(&instance).await.map_err(|e| {
-                format!(
-                    "cannot read stored instance {}: {e}",
-                    instance.sop_instance_uid
-                )
-            })?;
-            bytes += object.len() as u64;
-            let outgoing = Outgoing::stored(&instance, object);
-            batch.push((instance, outgoing));
+            match self.archive.object(&instance).await {
+                Ok(object) => {
+                    bytes += object.len() as u64;
+                    let outgoing = Outgoing::stored(&instance, object);
+                    batch.push((instance, outgoing));
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        sop_instance_uid = %instance.sop_instance_uid,
+                        error = %e,
+                        "a stored instance cannot be read to forward it"
+                    );
+                    let why = format!("this archive cannot read its stored copy: {e}");
+                    unreadable.push((instance.sop_instance_uid, why));
+                }
+            }
         }
-        Ok(batch)
+        (batch, unreadable)
     }
 
     /// Waits as long as the destination's cap asks after `bytes` went out.
@@ -515,6 +526,9 @@ enum Stop {
     Done,
     Released,
     Lost,
+    /// The destination could not be reached, or did not answer as one.
+    Unreachable(String),
+    /// Something here failed (the index).
     Failed(String),
 }
 

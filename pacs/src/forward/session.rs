@@ -146,6 +146,7 @@ pub async fn open(
             url: format!("{url}/studies"),
             token: token.clone(),
             limits: peers.upload_limits(),
+            batch_bytes: STOW_BATCH_BYTES,
         })),
         Target::Peer {
             url,
@@ -213,11 +214,13 @@ impl DicomSession {
             let converted = tokio::task::spawn_blocking(move || {
                 pacs_core::transcode::dataset_to(&stored, &class, &sop, &from, &to)
             })
-            .await
-            .map_err(|e| LinkError(format!("conversion failed: {e}")))?;
+            .await;
             match converted {
-                Ok(d) => d,
-                Err(e) => return Ok(Err(format!("cannot convert it to {ts}: {e}"))),
+                Ok(Ok(d)) => d,
+                Ok(Err(e)) => return Ok(Err(format!("cannot convert it to {ts}: {e}"))),
+                // The codec gave up on this data set (a panic in it): the
+                // instance is not sent, the rest of the study is.
+                Err(e) => return Ok(Err(format!("converting it to {ts} failed: {e}"))),
             }
         };
         let status = self
@@ -245,6 +248,18 @@ struct StowSession {
     url: String,
     token: Option<Token>,
     limits: super::watch::Limits,
+    /// [`STOW_BATCH_BYTES`], or one instance a request once the endpoint
+    /// (or a proxy before it) found a request too large.
+    batch_bytes: u64,
+}
+
+/// What an endpoint made of one STOW-RS request.
+enum Posted {
+    /// Its fate for each instance sent.
+    Each(Vec<InstanceResult>),
+    /// The request as a whole was refused for what it held (400 or 413):
+    /// the status and the endpoint's words.
+    Refused(u16, String),
 }
 
 /// Instances per STOW-RS request: few round trips on a slow link, little
@@ -254,10 +269,48 @@ const STOW_BATCH_BYTES: u64 = 8 << 20;
 #[async_trait]
 impl Session for StowSession {
     fn batch_bytes(&self) -> u64 {
-        STOW_BATCH_BYTES
+        self.batch_bytes
     }
 
+    /// One request for the batch; when the endpoint refuses it whole for
+    /// what it holds (one instance it cannot take, or a size a proxy
+    /// limits), each instance goes alone so that the rest are delivered
+    /// and only the one at fault is refused.
     async fn send(&mut self, batch: &[Outgoing]) -> Result<Vec<InstanceResult>, LinkError> {
+        let (status, why) = match self.post(batch).await? {
+            Posted::Each(results) => return Ok(results),
+            Posted::Refused(status, why) => (status, why),
+        };
+        if batch.len() == 1 {
+            return Ok(vec![Err(why)]);
+        }
+        tracing::info!(
+            url = %self.url,
+            status,
+            instances = batch.len(),
+            "the endpoint refused a STOW-RS request whole; sending its instances one by one"
+        );
+        if status == 413 {
+            self.batch_bytes = 1;
+        }
+        let mut results = Vec::with_capacity(batch.len());
+        for one in batch {
+            results.push(match self.post(std::slice::from_ref(one)).await? {
+                Posted::Each(mut each) => each
+                    .pop()
+                    .unwrap_or_else(|| Err("the endpoint answered nothing for it".into())),
+                Posted::Refused(_, why) => Err(why),
+            });
+        }
+        Ok(results)
+    }
+
+    async fn close(self: Box<Self>) {}
+}
+
+impl StowSession {
+    /// Sends `batch` in one STOW-RS request and reads the answer.
+    async fn post(&self, batch: &[Outgoing]) -> Result<Posted, LinkError> {
         let writer = dicomweb::multipart::MultipartWriter::new("application/dicom");
         let parts: Vec<Result<_, std::io::Error>> = batch
             .iter()
@@ -291,6 +344,15 @@ impl Session for StowSession {
         // 200: all stored; 202: some failed; 409: all failed. Each stored
         // instance is listed in the Referenced SOP Sequence, each failure
         // in the Failed SOP Sequence.
+        if matches!(status.as_u16(), 400 | 413) {
+            let snippet: String = text.chars().take(200).collect();
+            return Ok(Posted::Refused(
+                status.as_u16(),
+                format!("the endpoint refused it: {status} {}", snippet.trim())
+                    .trim_end()
+                    .to_owned(),
+            ));
+        }
         if !matches!(status.as_u16(), 200 | 202 | 409) {
             let snippet: String = text.chars().take(200).collect();
             return Err(LinkError(format!(
@@ -317,7 +379,7 @@ impl Session for StowSession {
                 Some((_, reason)) => failed_with(o, reason),
                 None => Err("the endpoint refused the whole request (409)".into()),
             };
-            return Ok(batch.iter().map(fate).collect());
+            return Ok(Posted::Each(batch.iter().map(fate).collect()));
         }
         // A 200 alone proves nothing (a proxy's login page answers 200 to
         // any POST): only what the response names as stored was delivered.
@@ -348,10 +410,8 @@ impl Session for StowSession {
                  as stored nor as failed: it is not counted as delivered"
             )),
         };
-        Ok(batch.iter().map(result).collect())
+        Ok(Posted::Each(batch.iter().map(result).collect()))
     }
-
-    async fn close(self: Box<Self>) {}
 }
 
 /// Why a request failed: reqwest's own message only repeats the URL, so

@@ -2,15 +2,20 @@
 
 use super::*;
 
+/// What an index of version 13 lacks.
+const BACK_TO_V13: &str = "ALTER TABLE forward_jobs DROP COLUMN waits_for_link;";
 /// What an index of version 11 lacks.
-const BACK_TO_V11: &str = "DROP TABLE series_requests;
+const BACK_TO_V11: &str = "ALTER TABLE forward_jobs DROP COLUMN waits_for_link;
+    DROP TABLE series_requests;
     ALTER TABLE series DROP COLUMN pps_start_time;";
 /// What an index of version 10 lacks.
-const BACK_TO_V10: &str = "DROP TABLE series_requests;
+const BACK_TO_V10: &str = "ALTER TABLE forward_jobs DROP COLUMN waits_for_link;
+    DROP TABLE series_requests;
     ALTER TABLE series DROP COLUMN pps_start_time;
     DROP TABLE study_referrer_groups;";
 /// Undoes versions 8 and later on a fresh database: its tables as version 7 had them.
-const BACK_TO_V7: &str = "DROP TABLE series_requests;
+const BACK_TO_V7: &str = "ALTER TABLE forward_jobs DROP COLUMN waits_for_link;
+    DROP TABLE series_requests;
     ALTER TABLE series DROP COLUMN pps_start_time;
     DROP TABLE study_referrer_groups;
     DROP TABLE sign_in_devices; DROP TABLE sign_in_failures;
@@ -132,6 +137,7 @@ fn upgrading_indexes_the_groups_of_referrers_names() {
 fn upgrading_rekeys_names_by_their_words() {
     let mut conn = Connection::open_in_memory().unwrap();
     migrate(&mut conn).unwrap();
+    conn.execute_batch(BACK_TO_V13).unwrap();
     conn.execute_batch(
         "PRAGMA user_version = 12;
          INSERT INTO studies (study_uid, patient_name, patient_name_key,
@@ -303,4 +309,32 @@ fn upgrading_indexes_the_request_attributes_of_series_already_stored() {
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(times, vec![Some("101500".to_owned()), None]);
+}
+
+/// Jobs of an older index backing off went at the next delivery to their
+/// destination, whatever had failed: after the upgrade they still do,
+/// while later failures say whether the destination was out of reach.
+#[test]
+fn upgrading_keeps_backed_off_jobs_going_at_the_next_delivery() {
+    let mut conn = Connection::open_in_memory().unwrap();
+    migrate(&mut conn).unwrap();
+    conn.execute_batch(BACK_TO_V13).unwrap();
+    conn.execute_batch(
+        "PRAGMA user_version = 13;
+         INSERT INTO forward_jobs (pk, study_uid, destination, priority, state,
+                                   settle_until, retry_at, created_at, updated_at)
+         VALUES (1, '1.2.1', 'centre', 2, 'queued', 0, 5000, 0, 0),
+                (2, '1.2.2', 'centre', 2, 'queued', 0, 0, 0, 0),
+                (3, '1.2.3', 'centre', 2, 'delivered', 0, 0, 0, 0);",
+    )
+    .unwrap();
+    migrate(&mut conn).unwrap();
+    let waiting: Vec<(i64, bool)> = conn
+        .prepare("SELECT pk, waits_for_link FROM forward_jobs ORDER BY pk")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(waiting, vec![(1, true), (2, false), (3, false)]);
 }
