@@ -534,8 +534,11 @@ async fn run(command: Command) -> Result<ExitCode> {
                 ),
                 _ => None,
             };
-            let destination =
-                send::Destination::parse(&to, &config, token.map(forward::config::Token))?;
+            let destination = send::Destination::parse(
+                &to,
+                &config,
+                token.map(forward::config::Credentials::Bearer),
+            )?;
             let files = import::collect_files(&paths)?;
             let peers = forward::session::Peers {
                 calling_ae_title: config.ae_title.clone(),

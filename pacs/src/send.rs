@@ -13,7 +13,7 @@ use pacs_core::layout::{Part10Header, read_part10_header};
 use sha2::Digest;
 
 use crate::config::{DicomNode, SendConfig};
-use crate::forward::config::{Target, Token};
+use crate::forward::config::{Credentials, Target, without_credentials};
 use crate::forward::session::{self, LinkError, Outgoing, Peers};
 
 /// The most of a file read to find its file meta group; real groups are a
@@ -28,23 +28,33 @@ pub struct Destination {
 }
 
 impl Destination {
-    /// `http(s)://…` (a DICOMweb base URL; the bearer token, if any, from
-    /// `token`), a configured forwarding destination's name, a configured
-    /// DICOM node's AE title, or `AET@HOST:PORT`.
-    pub fn parse(text: &str, config: &SendConfig, token: Option<Token>) -> Result<Destination> {
+    /// `http(s)://…` (a DICOMweb base URL, with a user and password in it
+    /// for HTTP Basic, or the bearer token `token`), a configured
+    /// forwarding destination's name, a configured DICOM node's AE title,
+    /// or `AET@HOST:PORT`.
+    pub fn parse(
+        text: &str,
+        config: &SendConfig,
+        token: Option<Credentials>,
+    ) -> Result<Destination> {
         if text.starts_with("http://") || text.starts_with("https://") {
+            let (url, basic) = without_credentials(text.trim_end_matches('/'))
+                .with_context(|| format!("{text:?} is not a valid URL"))?;
+            if basic.is_some() && token.is_some() {
+                bail!("give a user and password in the URL or a bearer token, not both");
+            }
             return Ok(Destination {
-                name: text.to_owned(),
+                name: url.clone(),
                 target: Target::DicomWeb {
-                    url: text.trim_end_matches('/').to_owned(),
-                    token,
+                    url,
+                    auth: basic.or(token),
                 },
             });
         }
         if let Some(d) = config.forward.destinations.iter().find(|d| d.name == text) {
             let mut target = d.target.clone();
-            if let (Target::DicomWeb { token: t, .. }, Some(given)) = (&mut target, token) {
-                *t = Some(given);
+            if let (Target::DicomWeb { auth, .. }, Some(given)) = (&mut target, token) {
+                *auth = Some(given);
             }
             return Ok(Destination {
                 name: text.to_owned(),
@@ -258,14 +268,14 @@ mod tests {
         let web = Destination::parse(
             "https://centre.example.org/dicom-web/",
             &config,
-            Some(Token("t".into())),
+            Some(Credentials::Bearer("t".into())),
         )
         .unwrap();
         assert_eq!(
             web.target,
             Target::DicomWeb {
                 url: "https://centre.example.org/dicom-web".into(),
-                token: Some(Token("t".into()))
+                auth: Some(Credentials::Bearer("t".into()))
             }
         );
         assert!(parse("WS2").is_err());

@@ -56,7 +56,8 @@ pub struct RawDestination {
     pub store_as: Option<String>,
     /// A file holding the bearer token for the DICOMweb endpoint or peer. The
     /// environment variable `PACS_FORWARD_TOKEN_<NAME>` (the name in upper
-    /// case, other characters as `_`) wins over it.
+    /// case, other characters as `_`) wins over it. An endpoint that wants
+    /// HTTP Basic takes `https://user:password@host/...` in its URL instead.
     pub token_file: Option<PathBuf>,
     /// Jobs of this destination sent at once, across every node.
     pub concurrency: Option<usize>,
@@ -113,13 +114,33 @@ pub enum SendWhen {
     EachInstance,
 }
 
-/// A bearer token; never printed.
+/// How requests to a DICOMweb endpoint or peer prove who sends them;
+/// never printed.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Token(pub String);
+pub enum Credentials {
+    /// `Authorization: Bearer`, from `token_file` or the environment.
+    Bearer(String),
+    /// HTTP Basic, from a user and password written in the URL. They are
+    /// taken out of it, so the URL as logged and shown carries neither.
+    Basic { user: String, password: String },
+}
 
-impl std::fmt::Debug for Token {
+impl Credentials {
+    /// `request` with these credentials.
+    pub fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self {
+            Credentials::Bearer(token) => request.bearer_auth(token),
+            Credentials::Basic { user, password } => request.basic_auth(user, Some(password)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Token(..)")
+        match self {
+            Credentials::Bearer(_) => f.write_str("Bearer(..)"),
+            Credentials::Basic { .. } => f.write_str("Basic(..)"),
+        }
     }
 }
 
@@ -129,14 +150,14 @@ pub enum Target {
     Dicom(DicomNode),
     DicomWeb {
         url: String,
-        token: Option<Token>,
+        auth: Option<Credentials>,
     },
     /// Another `pacs` at its base URL: packed, resumable uploads and a
     /// completion commit; `store_as` asks it to store instances converted
     /// to that lossless transfer syntax.
     Peer {
         url: String,
-        token: Option<Token>,
+        auth: Option<Credentials>,
         store_as: Option<String>,
     },
 }
@@ -319,12 +340,22 @@ impl Rule {
 
 fn destination(d: RawDestination, nodes: &[DicomNode]) -> Result<Destination> {
     let name = d.name.clone();
-    let http_url = |url: &str| -> Result<String> {
+    // The URL, and the credentials written in it or in a token.
+    let http_url = |url: &str| -> Result<(String, Option<Credentials>)> {
         let url = url.trim().trim_end_matches('/').to_owned();
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             bail!("forwarding destination {name:?}: the URL must start with http:// or https://");
         }
-        Ok(url)
+        let token = token(&name, d.token_file.as_deref())?;
+        let (url, basic) = without_credentials(&url)
+            .with_context(|| format!("forwarding destination {name:?}: the URL is not valid"))?;
+        match (basic, token) {
+            (Some(_), Some(_)) => bail!(
+                "forwarding destination {name:?}: give a user and password in the URL or a \
+                 bearer token, not both"
+            ),
+            (basic, token) => Ok((url, basic.or(token))),
+        }
     };
     if d.store_as.is_some() && d.peer_url.is_none() {
         bail!("forwarding destination {name:?}: store_as is for peer destinations");
@@ -346,23 +377,26 @@ fn destination(d: RawDestination, nodes: &[DicomNode]) -> Result<Destination> {
             }
             Target::Dicom(node.clone())
         }
-        (None, Some(url), None) => Target::DicomWeb {
-            url: http_url(url)?,
-            token: token(&name, d.token_file.as_deref())?,
-        },
-        (None, None, Some(url)) => Target::Peer {
-            url: http_url(url)?,
-            token: token(&name, d.token_file.as_deref())?,
-            store_as: match &d.store_as {
-                Some(ts) if !pacs_core::transcode::LOSSLESS_STORAGE.contains(&ts.as_str()) => {
-                    bail!(
-                        "forwarding destination {name:?}: store_as must be one of {}",
-                        pacs_core::transcode::LOSSLESS_STORAGE.join(", ")
-                    )
-                }
-                other => other.clone(),
-            },
-        },
+        (None, Some(url), None) => {
+            let (url, auth) = http_url(url)?;
+            Target::DicomWeb { url, auth }
+        }
+        (None, None, Some(url)) => {
+            let (url, auth) = http_url(url)?;
+            Target::Peer {
+                url,
+                auth,
+                store_as: match &d.store_as {
+                    Some(ts) if !pacs_core::transcode::LOSSLESS_STORAGE.contains(&ts.as_str()) => {
+                        bail!(
+                            "forwarding destination {name:?}: store_as must be one of {}",
+                            pacs_core::transcode::LOSSLESS_STORAGE.join(", ")
+                        )
+                    }
+                    other => other.clone(),
+                },
+            }
+        }
         _ => bail!(
             "forwarding destination {name:?} needs exactly one of dicom_node, dicomweb_url and peer_url"
         ),
@@ -400,7 +434,28 @@ fn destination(d: RawDestination, nodes: &[DicomNode]) -> Result<Destination> {
     })
 }
 
-fn token(name: &str, file: Option<&std::path::Path>) -> Result<Option<Token>> {
+/// `url` without the user and password written in it, and those as HTTP
+/// Basic credentials.
+pub fn without_credentials(url: &str) -> Result<(String, Option<Credentials>)> {
+    let mut parsed = url::Url::parse(url)?;
+    if parsed.username().is_empty() && parsed.password().is_none() {
+        return Ok((url.to_owned(), None));
+    }
+    let decode = |s: &str| -> Result<String> {
+        Ok(percent_encoding::percent_decode_str(s)
+            .decode_utf8()
+            .context("the user or password is not UTF-8")?
+            .into_owned())
+    };
+    let user = decode(parsed.username())?;
+    let password = decode(parsed.password().unwrap_or(""))?;
+    let _ = parsed.set_username("");
+    let _ = parsed.set_password(None);
+    let bare = parsed.as_str().trim_end_matches('/').to_owned();
+    Ok((bare, Some(Credentials::Basic { user, password })))
+}
+
+fn token(name: &str, file: Option<&std::path::Path>) -> Result<Option<Credentials>> {
     let var: String = name
         .chars()
         .map(|c| {
@@ -414,14 +469,14 @@ fn token(name: &str, file: Option<&std::path::Path>) -> Result<Option<Token>> {
     if let Ok(t) = std::env::var(format!("PACS_FORWARD_TOKEN_{var}"))
         && !t.trim().is_empty()
     {
-        return Ok(Some(Token(t.trim().to_owned())));
+        return Ok(Some(Credentials::Bearer(t.trim().to_owned())));
     }
     match file {
         None => Ok(None),
         Some(path) => {
             let t = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read the token file {}", path.display()))?;
-            Ok(Some(Token(t.trim().to_owned())))
+            Ok(Some(Credentials::Bearer(t.trim().to_owned())))
         }
     }
 }
@@ -564,11 +619,11 @@ mod tests {
             "#,
         )
         .unwrap();
-        let Target::DicomWeb { url, token } = &c.destinations[0].target else {
+        let Target::DicomWeb { url, auth } = &c.destinations[0].target else {
             panic!("a DICOMweb destination");
         };
         assert_eq!(url, "https://centre.example.org/dicom-web");
-        assert_eq!(token, &None);
+        assert_eq!(auth, &None);
 
         let ct = |site, description| Arrival {
             calling_ae_title: Some("ANY_CT"),
@@ -630,7 +685,41 @@ mod tests {
     }
 
     #[test]
-    fn tokens_never_print() {
-        assert_eq!(format!("{:?}", Token("secret".into())), "Token(..)");
+    fn credentials_never_print() {
+        assert_eq!(
+            format!("{:?}", Credentials::Bearer("secret".into())),
+            "Bearer(..)"
+        );
+        let basic = Credentials::Basic {
+            user: "edge".into(),
+            password: "secret".into(),
+        };
+        assert_eq!(format!("{basic:?}"), "Basic(..)");
+    }
+
+    /// A user and password in a destination's URL become its credentials
+    /// and leave the URL, so nothing that shows or logs the URL has them.
+    #[test]
+    fn credentials_in_a_url_are_taken_out_of_it() {
+        let c = parse(
+            r#"
+            [[forward.destinations]]
+            name = "orthanc"
+            dicomweb_url = "https://edge%40dh1:p%3Ass@centre.example.org:8042/dicom-web/"
+            "#,
+        )
+        .unwrap();
+        let Target::DicomWeb { url, auth } = &c.destinations[0].target else {
+            panic!("a DICOMweb destination");
+        };
+        assert_eq!(url, "https://centre.example.org:8042/dicom-web");
+        assert_eq!(
+            auth,
+            &Some(Credentials::Basic {
+                user: "edge@dh1".into(),
+                password: "p:ss".into(),
+            })
+        );
+        assert!(!format!("{c:?}").contains("p:ss") && !format!("{c:?}").contains("p%3Ass"));
     }
 }

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use super::config::Token;
+use super::config::Credentials;
 use super::session::{
     CompleteError, InstanceResult, LinkError, Outgoing, Sent, Session, error_chain,
 };
@@ -24,7 +24,7 @@ const CHUNK: usize = 64 << 10;
 pub struct PeerSession {
     http: reqwest::Client,
     base: String,
-    token: Option<Token>,
+    auth: Option<Credentials>,
     store_as: Option<String>,
     limits: super::watch::Limits,
 }
@@ -33,14 +33,14 @@ impl PeerSession {
     pub fn new(
         http: reqwest::Client,
         url: &str,
-        token: Option<Token>,
+        auth: Option<Credentials>,
         store_as: Option<String>,
         limits: super::watch::Limits,
     ) -> PeerSession {
         PeerSession {
             http,
             base: format!("{}/api/peer", url.trim_end_matches('/')),
-            token,
+            auth,
             store_as,
             limits,
         }
@@ -55,8 +55,8 @@ impl PeerSession {
     /// A request whose body is watched instead of timed as a whole.
     fn upload_request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let r = self.http.request(method, format!("{}{path}", self.base));
-        match &self.token {
-            Some(Token(t)) => r.bearer_auth(t),
+        match &self.auth {
+            Some(auth) => auth.authorize(r),
             None => r,
         }
     }

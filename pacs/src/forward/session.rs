@@ -14,7 +14,7 @@ use pacs_core::index::StoredInstance;
 use pacs_core::layout::PixelLayout;
 use pacs_core::render::ImageHeader;
 
-use super::config::{Target, Token};
+use super::config::{Credentials, Target};
 use super::stow_response::{self, Fate, StoreResponse};
 
 /// An instance to send: a Part 10 object and what its file meta group
@@ -141,21 +141,21 @@ pub async fn open(
                 .map_err(|e| LinkError(e.to_string()))?;
             Ok(Box::new(DicomSession { scu }))
         }
-        Target::DicomWeb { url, token } => Ok(Box::new(StowSession {
+        Target::DicomWeb { url, auth } => Ok(Box::new(StowSession {
             http: peers.http.clone(),
             url: format!("{url}/studies"),
-            token: token.clone(),
+            auth: auth.clone(),
             limits: peers.upload_limits(),
             batch_bytes: STOW_BATCH_BYTES,
         })),
         Target::Peer {
             url,
-            token,
+            auth,
             store_as,
         } => Ok(Box::new(super::peer::PeerSession::new(
             peers.http.clone(),
             url,
-            token.clone(),
+            auth.clone(),
             store_as.clone(),
             peers.upload_limits(),
         ))),
@@ -246,7 +246,7 @@ impl DicomSession {
 struct StowSession {
     http: reqwest::Client,
     url: String,
-    token: Option<Token>,
+    auth: Option<Credentials>,
     limits: super::watch::Limits,
     /// [`STOW_BATCH_BYTES`], or one instance a request once the endpoint
     /// (or a proxy before it) found a request too large.
@@ -327,8 +327,8 @@ impl StowSession {
             .post(&self.url)
             .header("Content-Type", writer.content_type())
             .header("Accept", "application/dicom+json");
-        if let Some(Token(token)) = &self.token {
-            request = request.bearer_auth(token);
+        if let Some(auth) = &self.auth {
+            request = auth.authorize(request);
         }
         let response = super::watch::send(request, body, self.limits)
             .await

@@ -529,10 +529,17 @@ pub fn python_dir() -> PathBuf {
 /// Whether an external tool (by absolute path) is installed; a loud skip
 /// notice when not (a failure on CI).
 pub fn tool_or_skip(path: &str, test: &str) -> bool {
+    let how = "install dcmtk and libgdcm-tools (apt-get install dcmtk libgdcm-tools)";
+    installed_or_skip(path, test, how)
+}
+
+/// Whether the file at `path` (a program or plugin) is installed; when it
+/// is not, fails on CI and otherwise prints a skip notice saying `how` to
+/// install it.
+pub fn installed_or_skip(path: &str, test: &str, how: &str) -> bool {
     if Path::new(path).is_file() {
         return true;
     }
-    let how = "install dcmtk and libgdcm-tools (apt-get install dcmtk libgdcm-tools)";
     if required() {
         panic!("{test}: {path} is required on CI but missing; {how}");
     }
