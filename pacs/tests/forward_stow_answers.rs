@@ -523,7 +523,7 @@ fn an_instance_that_cannot_be_read_here_holds_back_only_itself() {
     assert_eq!(job["state"], "failed", "{job}");
     assert_eq!(job["instances_sent"], 2, "{job}");
     let error = job["last_error"].as_str().expect("a reason");
-    for words in [lost.as_str(), "cannot read its stored copy"] {
+    for words in [lost.as_str(), "has lost its stored copy"] {
         assert!(error.contains(words), "{words:?} in {error:?}");
     }
     let sent: BTreeSet<String> = [0, 2].map(|k| spec.sop_instance_uid(k)).into();

@@ -56,6 +56,9 @@ pub(super) fn enqueue(
                         priority = min(priority, ?2),
                         settle_until = max(settle_until, ?3),
                         attempts = CASE state WHEN 'delivered' THEN 0 ELSE attempts END,
+                        -- New instances are worth a try now, whatever the
+                        -- study's others met.
+                        retry_at = CASE state WHEN 'queued' THEN 0 ELSE retry_at END,
                         state = CASE state WHEN 'delivered' THEN 'queued' ELSE state END,
                         updated_at = ?4
                      WHERE pk = ?1",

@@ -22,11 +22,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use pacs_core::Archive;
+use pacs_core::ArchiveError;
 use pacs_core::forward::{
     Arrival, Claim, Delivered, ForwardOrder, Lease, Opening, Outbox, Outcome, Router, millis,
     now_millis,
 };
 use pacs_core::index::StoredInstance;
+use storage::StorageError;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -331,8 +333,15 @@ impl Forwarder {
                 };
                 break;
             }
-            let (batch, unreadable) = self.next_batch(&mut queue, session.batch_bytes()).await;
-            // An instance that cannot be read here is left for the next
+            let (batch, unreadable) = match self.next_batch(&mut queue, session.batch_bytes()).await
+            {
+                Ok(read) => read,
+                Err(e) => {
+                    report.stop = Stop::Failed(e);
+                    break;
+                }
+            };
+            // An instance whose stored copy is gone is left for the next
             // attempt; the rest of the study goes on.
             report.refused.extend(unreadable);
             if batch.is_empty() {
@@ -439,14 +448,16 @@ impl Forwarder {
     }
 
     /// Reads instances from the queue until the batch is worth a request;
-    /// with it, the instances that could not be read and why.
+    /// with it, the instance whose stored copy is missing, if one is (the
+    /// batch then ends there, so a stop asked for is heard between each).
+    /// Storage that fails as a whole (unreachable, misconfigured) ends the
+    /// attempt: no instance is to blame.
     async fn next_batch(
         &self,
         queue: &mut std::iter::Peekable<std::vec::IntoIter<StoredInstance>>,
         batch_bytes: u64,
-    ) -> (Vec<(StoredInstance, Outgoing)>, Vec<(String, String)>) {
+    ) -> Result<(Vec<(StoredInstance, Outgoing)>, Option<(String, String)>), String> {
         let mut batch = Vec::new();
-        let mut unreadable = Vec::new();
         let mut bytes = 0u64;
         while bytes < batch_bytes
             && let Some(instance) = queue.next_if(|i| bytes == 0 || bytes + i.size <= batch_bytes)
@@ -457,18 +468,24 @@ impl Forwarder {
                     let outgoing = Outgoing::stored(&instance, object);
                     batch.push((instance, outgoing));
                 }
-                Err(e) => {
+                Err(e @ ArchiveError::Storage(StorageError::NotFound(_))) => {
                     tracing::warn!(
                         sop_instance_uid = %instance.sop_instance_uid,
                         error = %e,
-                        "a stored instance cannot be read to forward it"
+                        "a stored instance is missing and cannot be forwarded"
                     );
-                    let why = format!("this archive cannot read its stored copy: {e}");
-                    unreadable.push((instance.sop_instance_uid, why));
+                    let why = format!("this archive has lost its stored copy: {e}");
+                    return Ok((batch, Some((instance.sop_instance_uid, why))));
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "cannot read stored instance {}: {e}",
+                        instance.sop_instance_uid
+                    ));
                 }
             }
         }
-        (batch, unreadable)
+        Ok((batch, None))
     }
 
     /// Waits as long as the destination's cap asks after `bytes` went out.

@@ -293,14 +293,37 @@ impl Session for StowSession {
         if status == 413 {
             self.batch_bytes = 1;
         }
-        let mut results = Vec::with_capacity(batch.len());
+        let mut results: Vec<InstanceResult> = Vec::with_capacity(batch.len());
+        let mut each_refused_whole = true;
         for one in batch {
-            results.push(match self.post(std::slice::from_ref(one)).await? {
-                Posted::Each(mut each) => each
-                    .pop()
-                    .unwrap_or_else(|| Err("the endpoint answered nothing for it".into())),
+            let posted = match self.post(std::slice::from_ref(one)).await {
+                Ok(posted) => posted,
+                // What went before was delivered and must be recorded as
+                // such; this one and the rest wait for the next attempt.
+                Err(LinkError(e)) if !results.is_empty() => {
+                    let why = format!("not sent: {e}");
+                    results.resize_with(batch.len(), || Err(why.clone()));
+                    return Ok(results);
+                }
+                Err(e) => return Err(e),
+            };
+            results.push(match posted {
+                Posted::Each(mut each) => {
+                    each_refused_whole = false;
+                    each.pop()
+                        .unwrap_or_else(|| Err("the endpoint answered nothing for it".into()))
+                }
                 Posted::Refused(_, why) => Err(why),
             });
+        }
+        if each_refused_whole {
+            // Not one instance's fault: every request is refused (a wrong
+            // address, a filter before the endpoint). The attempt ends
+            // rather than sending the study twice over for nothing.
+            return Err(LinkError(format!(
+                "STOW-RS to {}: every request was refused, one instance each too: {why}",
+                self.url
+            )));
         }
         Ok(results)
     }
