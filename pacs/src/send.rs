@@ -38,8 +38,9 @@ impl Destination {
         token: Option<Credentials>,
     ) -> Result<Destination> {
         if text.starts_with("http://") || text.starts_with("https://") {
+            // The text is not repeated: it may hold a password.
             let (url, basic) = without_credentials(text.trim_end_matches('/'))
-                .with_context(|| format!("{text:?} is not a valid URL"))?;
+                .context("the destination is not a valid URL")?;
             if basic.is_some() && token.is_some() {
                 bail!("give a user and password in the URL or a bearer token, not both");
             }
@@ -161,13 +162,14 @@ pub async fn send(
     let mut session = session::open(&destination.target, peers, &kinds)
         .await
         .map_err(|LinkError(e)| anyhow::anyhow!(e))?;
-    let batch_bytes = session.batch_bytes();
     let bar = crate::import::progress_bar(outgoing.len(), progress);
     let mut broken: Option<String> = None;
     let mut queue = outgoing.into_iter().peekable();
     while queue.peek().is_some() {
         let mut batch: Vec<(PathBuf, Outgoing)> = Vec::new();
         let mut bytes = 0u64;
+        // Asked each time: a session may lower it (after a 413).
+        let batch_bytes = session.batch_bytes();
         while bytes < batch_bytes
             && let Some(file) = queue.next()
         {

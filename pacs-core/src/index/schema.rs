@@ -382,6 +382,49 @@ ALTER TABLE forward_jobs ADD COLUMN waits_for_link INTEGER NOT NULL DEFAULT 0;
 UPDATE forward_jobs SET waits_for_link = 1 WHERE state = 'queued' AND retry_at > 0;
 "#;
 
+/// Version 14: earlier versions wrote destination URLs into forwarding
+/// errors with any user and password written in them; those are taken
+/// out of what is kept (and shown by the forwarding API).
+fn scrub_stored_passwords(tx: &rusqlite::Transaction<'_>) -> Result<(), IndexError> {
+    for (table, column) in [("forward_jobs", "last_error"), ("forward_events", "detail")] {
+        let rows: Vec<(i64, String)> = tx
+            .prepare(&format!(
+                "SELECT rowid, {column} FROM {table} WHERE {column} LIKE '%://%@%'"
+            ))?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (rowid, text) in rows {
+            tx.execute(
+                &format!("UPDATE {table} SET {column} = ?2 WHERE rowid = ?1"),
+                rusqlite::params![rowid, without_userinfo(&text)],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `text` with the user information (`user:password@`) taken out of every
+/// URL in it.
+fn without_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        let authority_end = after
+            .find(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace())
+            .unwrap_or(after.len());
+        let authority = &after[..authority_end];
+        match authority.rfind('@') {
+            Some(userinfo_end) => out.push_str(&authority[userinfo_end + 1..]),
+            None => out.push_str(authority),
+        }
+        rest = &after[authority_end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Creates or upgrades the schema.
 pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -495,6 +538,7 @@ pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
     if version < 14 {
         let tx = conn.transaction()?;
         tx.execute_batch(SCHEMA_V14)?;
+        scrub_stored_passwords(&tx)?;
         tx.pragma_update(None, "user_version", 14)?;
         tx.commit()?;
     }

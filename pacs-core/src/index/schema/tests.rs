@@ -325,7 +325,12 @@ fn upgrading_keeps_backed_off_jobs_going_at_the_next_delivery() {
                                    settle_until, retry_at, created_at, updated_at)
          VALUES (1, '1.2.1', 'centre', 2, 'queued', 0, 5000, 0, 0),
                 (2, '1.2.2', 'centre', 2, 'queued', 0, 0, 0, 0),
-                (3, '1.2.3', 'centre', 2, 'delivered', 0, 0, 0, 0);",
+                (3, '1.2.3', 'centre', 2, 'delivered', 0, 0, 0, 0);
+         UPDATE forward_jobs SET last_error =
+             'STOW-RS to https://edge:s3cret@centre.example.org/dicom-web/studies failed'
+         WHERE pk = 1;
+         INSERT INTO forward_events (job_pk, at, event, detail)
+         VALUES (1, 0, 'failed', 'http://edge:p@ss@10.0.0.1:8042/x: 401; see https://h/doc');",
     )
     .unwrap();
     migrate(&mut conn).unwrap();
@@ -337,4 +342,24 @@ fn upgrading_keeps_backed_off_jobs_going_at_the_next_delivery() {
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(waiting, vec![(1, true), (2, false), (3, false)]);
+    // Passwords older versions wrote into errors are gone.
+    let error: String = conn
+        .query_row(
+            "SELECT last_error FROM forward_jobs WHERE pk = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        error,
+        "STOW-RS to https://centre.example.org/dicom-web/studies failed"
+    );
+    let detail: String = conn
+        .query_row(
+            "SELECT detail FROM forward_events WHERE job_pk = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(detail, "http://10.0.0.1:8042/x: 401; see https://h/doc");
 }
