@@ -493,6 +493,13 @@ pub trait Workflow: Send + Sync {
     /// Creates or updates an account. A new password for an existing
     /// account signs out its sessions, as [`Workflow::set_password`] does.
     async fn add_account(&self, account: Account) -> Result<(), IndexError>;
+    /// Records a sign-in through the identity provider as one step: a new
+    /// name becomes a new account; an existing one takes the provider's
+    /// role, site (when it gives one) and display name, but only while it
+    /// is still enabled and bound to the same provider subject. `false`
+    /// when it is not, whatever was read before: an administrator who
+    /// disables the account during a sign-in is never undone by it.
+    async fn sign_in_from_provider(&self, account: Account) -> Result<bool, IndexError>;
     async fn account(&self, username: &str) -> Result<Option<Account>, IndexError>;
     async fn accounts(&self) -> Result<Vec<Account>, IndexError>;
     async fn account_count(&self) -> Result<u64, IndexError>;

@@ -2,7 +2,8 @@
 //! SQLite: a study arriving from a site becomes a task at the site's
 //! priority, scopes limit what is listed, a lock is held by one reader
 //! until it lapses, signed versions and the audit trail cannot be changed
-//! even by SQL, and new images flag a reported study.
+//! even by SQL, and new images flag a reported study. A sign-in through
+//! the identity provider never undoes what an administrator did meanwhile.
 
 // The fixtures below are test set-up: a failure there should stop the test.
 #![allow(clippy::unwrap_used)]
@@ -15,8 +16,8 @@ use dicom_samples::{CtSpec, Patient, SampleTransferSyntax, ct_slice, to_bytes};
 use pacs_core::forward::{Priority, now_millis};
 use pacs_core::index::Index;
 use pacs_core::workflow::{
-    AuditEvent, AuditFilter, Draft, LockError, ReadingStatus, Sections, SiteRecord, StudyScope,
-    TaskFilter, Workflow,
+    Account, AuditEvent, AuditFilter, Draft, LockError, ReadingStatus, Role, Sections, SiteRecord,
+    StudyScope, TaskFilter, Workflow,
 };
 use pacs_core::{Incoming, Ingest, IngestConfig, SqliteIndex};
 use storage::{FsStore, ObjectStore};
@@ -198,4 +199,78 @@ async fn a_lock_has_one_holder_until_it_lapses_and_a_signed_report_stays_signed(
     let task = f.db.task(&study, later).await.unwrap().unwrap();
     assert!(task.new_images);
     assert_eq!(task.status, ReadingStatus::Final);
+}
+
+fn from_provider(username: &str, subject: &str, role: Role, site: Option<&str>) -> Account {
+    Account {
+        username: username.into(),
+        display_name: format!("{username} (provider)"),
+        role,
+        site: site.map(str::to_owned),
+        reading_sites: Vec::new(),
+        physician_name: None,
+        password_hash: None,
+        oidc_subject: Some(subject.into()),
+        disabled: false,
+        locked_until: 0,
+    }
+}
+
+#[tokio::test]
+async fn a_provider_sign_in_never_undoes_an_administrator() {
+    let f = fixture().await;
+    let db = &f.db;
+    let subject = "https://id.example#4f1c";
+
+    // A first sign-in makes the account.
+    let first = from_provider("dr.aliyev", subject, Role::Radiologist, None);
+    assert!(db.sign_in_from_provider(first.clone()).await.unwrap());
+    let made = db.account("dr.aliyev").await.unwrap().unwrap();
+    assert_eq!((made.role, made.disabled), (Role::Radiologist, false));
+    assert_eq!(made.oidc_subject.as_deref(), Some(subject));
+    assert_eq!(made.password_hash, None);
+
+    // An administrator limits the reading sites; the next sign-in keeps
+    // them and takes the provider's name, role and site.
+    let mut limited = made.clone();
+    limited.reading_sites = vec!["andijan".into()];
+    db.add_account(limited).await.unwrap();
+    let mut again = from_provider("dr.aliyev", subject, Role::Radiologist, Some("andijan"));
+    again.display_name = "Dr Aliyev".into();
+    assert!(db.sign_in_from_provider(again).await.unwrap());
+    let now = db.account("dr.aliyev").await.unwrap().unwrap();
+    assert_eq!(now.reading_sites, vec!["andijan".to_owned()]);
+    assert_eq!(
+        (now.display_name.as_str(), now.site.as_deref()),
+        ("Dr Aliyev", Some("andijan"))
+    );
+    // A provider that gives no site leaves the one the account has.
+    assert!(db.sign_in_from_provider(first.clone()).await.unwrap());
+    let now = db.account("dr.aliyev").await.unwrap().unwrap();
+    assert_eq!(now.site.as_deref(), Some("andijan"));
+
+    // Disabled between a sign-in's read and its write: the account the
+    // sign-in read (enabled) is not written back over the disabled one.
+    let read_before = db.account("dr.aliyev").await.unwrap().unwrap();
+    assert!(db.disable_account("dr.aliyev", now_millis()).await.unwrap());
+    let mut stale = read_before;
+    stale.role = Role::Admin;
+    assert!(!db.sign_in_from_provider(stale).await.unwrap());
+    let now = db.account("dr.aliyev").await.unwrap().unwrap();
+    assert!(now.disabled, "the administrator's disabling stands");
+    assert_eq!(now.role, Role::Radiologist);
+
+    // A local account of the same name, or one bound to another subject,
+    // is not taken over.
+    let mut local = from_provider("admin", subject, Role::Admin, None);
+    local.oidc_subject = None;
+    local.display_name = "Administrator".into();
+    local.password_hash = Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into());
+    db.add_account(local).await.unwrap();
+    let intruder = from_provider("admin", "https://id.example#9999", Role::Admin, None);
+    assert!(!db.sign_in_from_provider(intruder).await.unwrap());
+    let kept = db.account("admin").await.unwrap().unwrap();
+    assert_eq!(kept.oidc_subject, None);
+    assert!(kept.password_hash.is_some());
+    assert_eq!(kept.display_name, "Administrator");
 }

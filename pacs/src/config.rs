@@ -217,8 +217,7 @@ pub struct Config {
     pub viewer_dir: Option<PathBuf>,
     pub forward: ForwardConfig,
     pub auth: crate::auth::AuthSettings,
-    pub oidc: Option<oidc::OidcConfig>,
-    pub oidc_label: String,
+    pub oidc: Option<crate::auth::oidc::OidcSettings>,
     pub turnaround: pacs_core::workflow::Turnaround,
     pub institution: Option<String>,
     pub deidentify_dates: pacs_core::deid::DateHandling,
@@ -358,9 +357,9 @@ impl Config {
                 .lock_minutes
                 .map_or(defaults.lock_lease, |m| Duration::from_secs(m.max(1) * 60)),
         };
-        let (oidc, oidc_label) = match raw.auth.oidc {
-            None => (None, String::new()),
-            Some(o) => oidc_config(o, public_url.as_deref())?,
+        let oidc = match raw.auth.oidc {
+            None => None,
+            Some(o) => Some(oidc_config(o, public_url.as_deref())?),
         };
         let hours = |h: Option<f64>, default: Duration| -> Result<Duration> {
             match h {
@@ -390,7 +389,6 @@ impl Config {
         Ok(Config {
             auth,
             oidc,
-            oidc_label,
             turnaround,
             institution: raw.reading.institution,
             deidentify_dates,
@@ -436,7 +434,7 @@ impl Config {
 fn oidc_config(
     o: crate::auth::oidc::RawOidc,
     public_url: Option<&str>,
-) -> Result<(Option<oidc::OidcConfig>, String)> {
+) -> Result<crate::auth::oidc::OidcSettings> {
     let secret = match (&o.client_secret_file, env("PACS_OIDC_CLIENT_SECRET")) {
         (Some(path), _) => read_secret(path)?,
         (None, Some(s)) => s,
@@ -460,7 +458,11 @@ fn oidc_config(
     let label = o
         .label
         .unwrap_or_else(|| "Sign in with the hospital account".into());
-    Ok((Some(config), label))
+    Ok(crate::auth::oidc::OidcSettings {
+        provider: config,
+        label,
+        role_prefix: o.role_prefix.unwrap_or_else(|| "pacs-".into()),
+    })
 }
 
 /// The configuration file's contents; all defaults without a file.

@@ -176,12 +176,15 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
                 .timeout(Duration::from_secs(30))
                 .build()
                 .context("cannot set up the HTTP client for the identity provider")?;
-            let provider = oidc::Provider::discover(c.clone(), http)
+            let provider = oidc::Provider::discover(c.provider.clone(), http)
                 .await
-                .with_context(|| format!("cannot reach the identity provider {}", c.issuer))?;
+                .with_context(|| {
+                    format!("cannot reach the identity provider {}", c.provider.issuer)
+                })?;
             Some(Arc::new(crate::auth::routes::OidcSignIn {
                 provider,
-                label: config.oidc_label.clone(),
+                label: c.label.clone(),
+                role_prefix: c.role_prefix.clone(),
             }))
         }
     };

@@ -2,7 +2,8 @@
 //! against a real OpenID Connect provider on loopback, a browser played
 //! by reqwest following the redirects by hand. The provider's roles and
 //! site become the archive account's; a user without a role for the
-//! archive is refused and the refusal is audited.
+//! archive (the provider's own role names grant none) is refused and the
+//! refusal is audited.
 
 // Helpers outside `#[test]` functions panic on failure like the tests do.
 #![allow(clippy::unwrap_used)]
@@ -142,10 +143,19 @@ fn a_hospital_account_signs_in_through_the_identity_provider() {
             password: "idp admin".into(),
             email: None,
             name: Some("Not the archive's admin".into()),
-            roles: vec!["admin".into()],
+            roles: vec!["pacs-admin".into()],
             site: None,
         },
         TestUser::new("visitor", "no role here"),
+        TestUser {
+            username: "realm.admin".into(),
+            password: "runs the provider".into(),
+            email: None,
+            name: None,
+            // The provider's own administrator, and a bare role name.
+            roles: vec!["admin".into(), "radiologist".into()],
+            site: None,
+        },
     ];
     let idp = OidcTestProvider::start(
         users,
@@ -212,6 +222,11 @@ fn a_hospital_account_signs_in_through_the_identity_provider() {
     assert_eq!(refused.status(), 401);
     assert!(session_cookie(&refused).is_none());
     assert!(refused.text().unwrap().contains("no role"));
+    // Nor do the provider's own role names, without the archive's prefix.
+    let refused = sign_in(&archive, "realm.admin", "runs the provider");
+    assert_eq!(refused.status(), 401);
+    assert!(session_cookie(&refused).is_none());
+    assert!(refused.text().unwrap().contains("pacs-admin"));
 
     // A callback URL taken to another browser (login CSRF) is refused.
     let (callback, _cookie) = to_callback(&archive, "dr.aliyev", "idp password");

@@ -155,6 +155,31 @@ impl Workflow for SqliteIndex {
         .await
     }
 
+    async fn sign_in_from_provider(&self, a: Account) -> Result<bool, IndexError> {
+        self.write(move |tx| {
+            // The WHERE of the update is checked against the row as it is
+            // when written, not as it was read.
+            let changed = tx.execute(
+                "INSERT INTO accounts (username, display_name, role, site, reading_sites,
+                    physician_name, physician_key, password_hash, disabled, oidc_subject)
+                 VALUES (?1, ?2, ?3, ?4, '', NULL, NULL, NULL, 0, ?5)
+                 ON CONFLICT (username) DO UPDATE SET display_name = excluded.display_name,
+                    role = excluded.role, site = coalesce(excluded.site, accounts.site)
+                 WHERE accounts.oidc_subject = excluded.oidc_subject
+                    AND accounts.disabled = 0",
+                params![
+                    a.username,
+                    a.display_name,
+                    a.role.as_str(),
+                    a.site,
+                    a.oidc_subject,
+                ],
+            )?;
+            Ok(changed > 0)
+        })
+        .await
+    }
+
     async fn account(&self, username: &str) -> Result<Option<Account>, IndexError> {
         let username = username.to_owned();
         self.read(move |c| {

@@ -20,18 +20,36 @@ pub struct RawOidc {
     /// The text of the sign-in button, e.g. "Sign in with Hospital ID".
     pub label: Option<String>,
     pub username_claim: Option<String>,
-    /// Default `roles`; values `site`, `radiologist`, `referrer`, `admin`
-    /// (optionally prefixed `pacs-`).
+    /// Default `roles`.
     pub roles_claim: Option<String>,
+    /// What the provider's role names for this archive start with; default
+    /// `pacs-` (`pacs-site`, `pacs-radiologist`, `pacs-referrer`,
+    /// `pacs-admin`). `""` takes bare role names, for a claim that only
+    /// this archive's roles go into.
+    pub role_prefix: Option<String>,
     pub site_claim: Option<String>,
+}
+
+/// The identity provider's settings as the server uses them.
+#[derive(Debug, Clone)]
+pub struct OidcSettings {
+    pub provider: oidc::OidcConfig,
+    /// The text of the sign-in button.
+    pub label: String,
+    /// See [`RawOidc::role_prefix`].
+    pub role_prefix: String,
 }
 
 /// The archive's role among the provider's role names: the most
 /// privileged one it knows, so a user with several gets what they need.
-pub fn role_from(roles: &[String]) -> Option<Role> {
+/// Only names carrying `prefix` count: a provider's own `admin` role
+/// (administering the provider, or another application) is not this
+/// archive's.
+pub fn role_from(roles: &[String], prefix: &str) -> Option<Role> {
     let known: Vec<Role> = roles
         .iter()
-        .filter_map(|r| Role::parse(r.trim().trim_start_matches("pacs-")))
+        .filter_map(|r| r.trim().strip_prefix(prefix))
+        .filter_map(Role::parse)
         .collect();
     [Role::Admin, Role::Radiologist, Role::Site, Role::Referrer]
         .into_iter()
@@ -44,11 +62,13 @@ pub fn role_from(roles: &[String]) -> Option<Role> {
 /// account bound to someone else, is refused.
 pub fn account_for(
     identity: &oidc::Identity,
+    role_prefix: &str,
     existing: Option<Account>,
 ) -> Result<Account, String> {
-    let role = role_from(&identity.roles).ok_or_else(|| {
+    let role = role_from(&identity.roles, role_prefix).ok_or_else(|| {
         format!(
-            "the identity provider gives {} no role for this archive (site, radiologist, referrer or admin)",
+            "the identity provider gives {} no role for this archive \
+             ({role_prefix}site, {role_prefix}radiologist, {role_prefix}referrer or {role_prefix}admin)",
             identity.username
         )
     })?;
@@ -97,10 +117,34 @@ mod tests {
     fn the_most_privileged_known_role_wins() {
         let roles = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            role_from(&roles(&["offline_access", "pacs-radiologist"])),
+            role_from(&roles(&["offline_access", "pacs-radiologist"]), "pacs-"),
             Some(Role::Radiologist)
         );
-        assert_eq!(role_from(&roles(&["referrer", "admin"])), Some(Role::Admin));
-        assert_eq!(role_from(&roles(&["uma_authorization"])), None);
+        assert_eq!(
+            role_from(&roles(&["pacs-referrer", "pacs-admin"]), "pacs-"),
+            Some(Role::Admin)
+        );
+        assert_eq!(role_from(&roles(&["uma_authorization"]), "pacs-"), None);
+    }
+
+    #[test]
+    fn the_providers_own_role_names_grant_nothing() {
+        let roles = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // A realm administrator who reads here as a radiologist.
+        assert_eq!(
+            role_from(&roles(&["admin", "pacs-radiologist"]), "pacs-"),
+            Some(Role::Radiologist)
+        );
+        assert_eq!(role_from(&roles(&["admin", "radiologist"]), "pacs-"), None);
+        assert_eq!(
+            role_from(&roles(&["pacs-radiologist"]), "archive-"),
+            None,
+            "another prefix is another application's"
+        );
+        // A claim that only this archive's roles go into.
+        assert_eq!(
+            role_from(&roles(&["referrer", "admin"]), ""),
+            Some(Role::Admin)
+        );
     }
 }

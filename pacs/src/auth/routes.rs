@@ -26,6 +26,9 @@ use crate::api::{ApiError, principal};
 pub struct OidcSignIn {
     pub provider: oidc::Provider,
     pub label: String,
+    /// What the provider's role names start with (see
+    /// [`super::oidc::role_from`]).
+    pub role_prefix: String,
 }
 
 #[derive(Deserialize)]
@@ -461,12 +464,21 @@ async fn oidc_callback(
         Ok(a) => a,
         Err(e) => return page_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     };
-    let account = match super::oidc::account_for(&identity, existing) {
+    let account = match super::oidc::account_for(&identity, &oidc.role_prefix, existing) {
         Ok(a) => a,
         Err(why) => return failed(identity.username.clone(), why, StatusCode::UNAUTHORIZED).await,
     };
-    if let Err(e) = auth.store.add_account(account.clone()).await {
-        return page_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string());
+    match auth.store.sign_in_from_provider(account.clone()).await {
+        Ok(true) => {}
+        Ok(false) => {
+            // Disabled or bound to someone else since it was read above.
+            let why = format!(
+                "the account {} was disabled or changed during this sign-in",
+                account.username
+            );
+            return failed(account.username.clone(), why, StatusCode::UNAUTHORIZED).await;
+        }
+        Err(e) => return page_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     }
     let (token, _) = match auth.start_session(&account.username).await {
         Ok(t) => t,
