@@ -2,7 +2,8 @@
 //! headless Chromium: the session cookie is `SameSite=Strict`, so the
 //! link's first request comes without it; the archive's own page asks
 //! again, and a radiologist who may read the study opens it as
-//! themselves, still signed in.
+//! themselves, still signed in. A link straight to that second step from
+//! another site is asked again too.
 //!
 //! Needs the built viewer, `chromium` and `chromedriver` (see
 //! `viewer_browser.rs`).
@@ -66,25 +67,32 @@ fn a_link_followed_from_elsewhere_keeps_a_signed_in_session() {
         )
         .await;
 
-        // A page of another site links to the study.
-        let elsewhere = format!("data:text/html,<a id=\"link\" href=\"{share_url}\">the study</a>");
-        client.goto(&elsewhere).await.unwrap();
-        browser::eval(&client, "document.querySelector('#link').click();", vec![]).await;
-        browser::wait_until(
-            &client,
-            "the viewer",
-            &format!("return location.pathname === '/viewer' && location.search.includes('{a}');"),
-            LIMIT,
-        )
-        .await;
-        browser::eval(
-            &client,
-            "fetch('/api/auth/me').then(r => r.json()).then(me => { window.me = me; });",
-            vec![],
-        )
-        .await;
-        browser::wait_until(&client, "who the page is", "return !!window.me;", LIMIT).await;
-        let me = browser::eval(&client, "return window.me;", vec![]).await;
-        assert_eq!(me["username"], "rad_andijan", "{me}");
+        // A page of another site links to the study; a hostile one links
+        // straight to the second step, which only the archive's own page
+        // may take.
+        for url in [share_url.clone(), format!("{share_url}?via=page")] {
+            let elsewhere = format!("data:text/html,<a id=\"link\" href=\"{url}\">the study</a>");
+            client.goto(&elsewhere).await.unwrap();
+            browser::eval(&client, "document.querySelector('#link').click();", vec![]).await;
+            browser::wait_until(
+                &client,
+                "the viewer",
+                &format!(
+                    "return location.pathname === '/viewer' && location.search.includes('{a}');"
+                ),
+                LIMIT,
+            )
+            .await;
+            browser::eval(
+                &client,
+                "window.me = null;
+                 fetch('/api/auth/me').then(r => r.json()).then(me => { window.me = me; });",
+                vec![],
+            )
+            .await;
+            browser::wait_until(&client, "who the page is", "return !!window.me;", LIMIT).await;
+            let me = browser::eval(&client, "return window.me;", vec![]).await;
+            assert_eq!(me["username"], "rad_andijan", "{url}: {me}");
+        }
     });
 }

@@ -220,6 +220,26 @@ fn a_signed_in_browser_opens_a_link_without_losing_its_session() {
     assert_eq!(set_cookie(&opened), None, "the session is kept");
     assert_eq!(me(&rad), 200);
 
+    // The second step taken from another site, which held the session
+    // cookie back, is asked again rather than answered with the link's
+    // cookie, which would replace the session unseen.
+    let second = format!("/share/{link}?via=page");
+    let hostile = browser
+        .get(w.server.url(&second))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .unwrap();
+    assert_eq!(hostile.status(), 200);
+    assert_eq!(set_cookie(&hostile), None);
+    assert!(hostile.text().unwrap().contains(&second));
+    let ours = browser
+        .get(w.server.url(&second))
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .unwrap();
+    assert_eq!(ours.status(), 303);
+    assert_eq!(set_cookie(&ours), Some(format!("pacs_session={link}")));
+
     // Fergana's site account may not read it: the link's session takes the
     // browser, and the account's session is ended rather than left valid.
     let site = signed_in_cookie(&w, "site_f");

@@ -239,7 +239,7 @@ fn page_error(status: StatusCode, message: &str) -> Response {
 /// a chat arrives without it. So a request without one is first answered
 /// with a page of this archive that asks again (`?via=page`); that
 /// request, made from the archive's own page, carries the cookie if the
-/// browser has one.
+/// browser has one. The same request from another site is asked again.
 async fn share_link(
     auth: Arc<Auth>,
     secret: String,
@@ -260,7 +260,15 @@ async fn share_link(
         return page_error(StatusCode::NOT_FOUND, "this link does not open a study");
     };
     let own = cookie(&headers, COOKIE).filter(|own| *own != secret);
-    if own.is_none() && !query.contains_key("via") {
+    // The second step counts only when the archive's own page took it.
+    // From another site the browser held its session cookie back, and
+    // the link's cookie would replace that session unseen and unended.
+    // Browsers say where a navigation came from in `Sec-Fetch-Site`.
+    let from_our_page = query.contains_key("via")
+        && headers
+            .get("sec-fetch-site")
+            .is_none_or(|site| site.as_bytes() == b"same-origin");
+    if own.is_none() && !from_our_page {
         return ask_again_from_here(&secret);
     }
     let viewer = redirect(&format!("/viewer?study={study}"));
