@@ -71,6 +71,9 @@ pub struct RawReading {
     pub routine_hours: Option<f64>,
     /// How long a reading lock lasts without a heartbeat (default 5 min).
     pub lock_minutes: Option<u64>,
+    /// How long a reading page may stand unused before the study goes
+    /// back to the worklist (default 20 min; 0 for never).
+    pub idle_minutes: Option<f64>,
     /// The reading centre's name, printed on reports.
     pub institution: Option<String>,
     /// De-identified copies: `shift` dates per patient (default), `keep`
@@ -356,6 +359,14 @@ impl Config {
                 .reading
                 .lock_minutes
                 .map_or(defaults.lock_lease, |m| Duration::from_secs(m.max(1) * 60)),
+            lock_idle: match raw.reading.idle_minutes {
+                None => defaults.lock_idle,
+                Some(0.0) => None,
+                Some(m) if m > 0.0 && m.is_finite() => Some(Duration::from_secs_f64(m * 60.0)),
+                Some(m) => {
+                    bail!("reading.idle_minutes {m} must be a positive number (0 for never)")
+                }
+            },
         };
         let oidc = match raw.auth.oidc {
             None => None,

@@ -1,6 +1,7 @@
 //! What the reading workflow refuses, against the real server: nothing
-//! kept for a study the archive does not hold, and every refused lock
-//! renewal or key image removal on the audit trail.
+//! kept for a study the archive does not hold, every refused lock
+//! renewal or key image removal on the audit trail, and no lock kept by
+//! a reading page nobody uses.
 
 // Set-up helpers fail the test on any error, like the tests themselves.
 #![allow(clippy::unwrap_used)]
@@ -124,4 +125,69 @@ fn refused_renewals_and_key_image_removals_are_on_the_audit_trail() {
     );
     assert_eq!(status, 200, "{body}");
     assert_eq!(audited(&w, "key_image_removed", "rad1")[0]["outcome"], "ok");
+}
+
+/// The lock on `study` as the worklist shows it.
+fn lock_of(w: &two_sites::World, study: &str) -> Value {
+    let (status, list) = w.get("/api/worklist?status=all", Some(&w.token("admin")));
+    assert_eq!(status, 200, "{list}");
+    list["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["study_uid"] == study)
+        .unwrap()["lock"]
+        .clone()
+}
+
+/// A reading page left open and unused (a forgotten tab keeps renewing
+/// the lock) gives its study back to the worklist at the next heartbeat
+/// once it has stood unused past the limit (20 minutes by default): a
+/// STAT study does not wait for an administrator to break the lock.
+#[test]
+fn a_reading_page_nobody_uses_gives_its_study_back() {
+    let w = world();
+    let a = w.andijan.clone();
+    let (rad1, rad2) = (w.token("rad1"), w.token("rad2"));
+    let claim = format!("/api/worklist/{a}/claim");
+    let renew = format!("/api/worklist/{a}/renew");
+    assert_eq!(w.post(&claim, &rad1, json!({})).0, 200);
+    let draft = json!({"language": "en", "sections": {"findings": "Clear lungs."}});
+    let (status, body) = w.call(
+        Method::PUT,
+        &format!("/api/studies/{a}/report/draft"),
+        Some(&rad1),
+        Some(draft),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    // Read a while without touching anything: still held.
+    let (status, body) = w.post(&renew, &rad1, json!({"idle_seconds": 19 * 60}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(w.post(&claim, &rad2, json!({})).0, 409);
+
+    // Left for 20 minutes: given back, and the page is told why.
+    let (status, body) = w.post(&renew, &rad1, json!({"idle_seconds": 20 * 60 + 5}));
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["reason"], "idle", "{body}");
+    assert_eq!(lock_of(&w, &a), Value::Null);
+    let released = audited(&w, "lock_release", "rad1");
+    assert_eq!(released.len(), 1, "{released:?}");
+    assert!(
+        released[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("20 min without activity"),
+        "{}",
+        released[0]
+    );
+    // Another radiologist takes it; the draft is still there.
+    assert_eq!(w.post(&claim, &rad2, json!({})).0, 200);
+    let (_, report) = w.get(&format!("/api/studies/{a}/report"), Some(&rad2));
+    assert!(report.to_string().contains("Clear lungs."), "{report}");
+    // The idle page's next heartbeat neither takes it back nor releases it.
+    let (status, _) = w.post(&renew, &rad1, json!({"idle_seconds": 21 * 60}));
+    assert_eq!(status, 409);
+    assert_eq!(audited(&w, "lock_release", "rad1").len(), 1);
+    assert_eq!(lock_of(&w, &a)["holder"], "rad2");
 }

@@ -348,3 +348,17 @@ pub async fn drag(client: &Client, from: (f64, f64), to: (f64, f64)) {
         .expect("pointer actions");
     let _ = client.release_actions().await;
 }
+
+/// Moves the pointer to a page point, as a reader's hand on the mouse does.
+pub async fn move_pointer(client: &Client, to: (f64, f64)) {
+    let mouse = MouseActions::new("mouse".into()).then(PointerAction::MoveTo {
+        duration: Some(Duration::from_millis(50)),
+        x: to.0,
+        y: to.1,
+    });
+    client
+        .perform_actions(mouse)
+        .await
+        .expect("pointer actions");
+    let _ = client.release_actions().await;
+}

@@ -16,6 +16,10 @@ struct ErrorBody {
     /// On 409 from claim: who holds the study.
     #[serde(default)]
     holder: Option<String>,
+    /// On 409: why, in a word (`idle`: the study went back to the
+    /// worklist after the page stood unused).
+    #[serde(default)]
+    reason: Option<String>,
     /// On 429 from sign-in: what is refused (`name` when only browsers
     /// that signed in under the name before may).
     #[serde(default)]
@@ -39,6 +43,8 @@ pub enum ApiError {
     Conflict {
         message: String,
         holder: Option<String>,
+        /// Why, in a word the page chooses its own sentence by (`idle`).
+        reason: Option<String>,
     },
     /// 429: too many attempts; wait `retry_after` seconds, unless
     /// `known_browsers_pass` (a browser that signed in under the name
@@ -68,6 +74,7 @@ impl ApiError {
             409 => ApiError::Conflict {
                 message,
                 holder: parsed.holder,
+                reason: parsed.reason,
             },
             429 => {
                 let retry_after = retry_after
@@ -173,6 +180,19 @@ mod tests {
             ApiError::Conflict {
                 message: "1.2.3 is being read by Dr Karimov".into(),
                 holder: Some("karimov".into()),
+                reason: None,
+            }
+        );
+        assert_eq!(
+            ApiError::from_response(
+                409,
+                r#"{"error":"the study went back to the worklist","reason":"idle"}"#,
+                None
+            ),
+            ApiError::Conflict {
+                message: "the study went back to the worklist".into(),
+                holder: None,
+                reason: Some("idle".into()),
             }
         );
         assert_eq!(

@@ -32,9 +32,25 @@ pub struct Lock {
     pub holder_name: Option<String>,
     #[serde(default)]
     pub expires_at: Option<String>,
+    /// How long the lock lasts without being renewed.
+    #[serde(default)]
+    pub lease_seconds: Option<u64>,
 }
 
+/// How often a page renews a lock when the server does not say how long
+/// it lasts: it lasts five minutes by default.
+pub const RENEW_EVERY_MS: f64 = 60_000.0;
+
 impl Lock {
+    /// How often the holder's page renews it: five times per lease, so
+    /// that a few failed renewals on a poor link do not lose it, and at
+    /// least every minute.
+    pub fn renew_every_ms(&self) -> f64 {
+        self.lease_seconds.map_or(RENEW_EVERY_MS, |s| {
+            (s as f64 * 1000.0 / 5.0).clamp(5_000.0, RENEW_EVERY_MS)
+        })
+    }
+
     /// The holder as people know them.
     pub fn shown_name(&self) -> &str {
         self.holder_name
@@ -396,6 +412,7 @@ mod tests {
         assert_eq!(study_date(t.study_date.as_deref()), "2026-11-22");
         assert_eq!(t.lock_holder(), Some("karimov"));
         assert_eq!(t.lock.as_ref().unwrap().shown_name(), "Dr Karimov");
+        assert_eq!(t.lock.as_ref().unwrap().renew_every_ms(), RENEW_EVERY_MS);
         assert!(t.critical_open());
         assert!(t.new_images);
         // A minimal task: everything optional may be missing.
@@ -521,5 +538,20 @@ mod tests {
         }
         assert_eq!(range_words(Lang::En, 50, 10, 60), "Studies 51–60 of 60");
         assert_eq!(range_words(Lang::En, 0, 0, 0), "No studies to read");
+    }
+
+    #[test]
+    fn a_lock_is_renewed_five_times_per_lease_and_at_least_every_minute() {
+        let lock = |lease: Option<u64>| Lock {
+            holder: "karimov".into(),
+            holder_name: None,
+            expires_at: None,
+            lease_seconds: lease,
+        };
+        assert_eq!(lock(Some(300)).renew_every_ms(), 60_000.0);
+        assert_eq!(lock(Some(60)).renew_every_ms(), 12_000.0);
+        assert_eq!(lock(Some(3600)).renew_every_ms(), 60_000.0);
+        assert_eq!(lock(Some(1)).renew_every_ms(), 5_000.0);
+        assert_eq!(lock(None).renew_every_ms(), 60_000.0);
     }
 }

@@ -39,6 +39,8 @@ pub enum ApiError {
     Conflict {
         message: String,
         holder: Option<String>,
+        /// A word for pages to choose their own sentence by (`idle`).
+        reason: Option<&'static str>,
     },
     #[error("{0}")]
     Internal(String),
@@ -57,10 +59,12 @@ impl From<LockError> for ApiError {
             LockError::HeldBy { holder, .. } => ApiError::Conflict {
                 message: e.to_string(),
                 holder: Some(holder.clone()),
+                reason: None,
             },
             _ => ApiError::Conflict {
                 message: e.to_string(),
                 holder: None,
+                reason: None,
             },
         }
     }
@@ -86,11 +90,13 @@ impl ApiError {
             tracing::error!(error = %self, "API request failed");
         }
         let mut body = serde_json::json!({ "error": self.to_string() });
-        if let ApiError::Conflict {
-            holder: Some(h), ..
-        } = &self
-        {
-            body["holder"] = serde_json::Value::String(h.clone());
+        if let ApiError::Conflict { holder, reason, .. } = &self {
+            if let Some(h) = holder {
+                body["holder"] = serde_json::Value::String(h.clone());
+            }
+            if let Some(r) = reason {
+                body["reason"] = serde_json::Value::from(*r);
+            }
         }
         let mut response =
             warp::reply::with_status(warp::reply::json(&body), status).into_response();

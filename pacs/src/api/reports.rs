@@ -281,6 +281,7 @@ async fn change(
                     return Err(ApiError::Conflict {
                         message: "there is no open critical finding on this study".into(),
                         holder: None,
+                        reason: None,
                     });
                 }
                 Acknowledgement::Changed => {
@@ -289,6 +290,7 @@ async fn change(
                                   read it again, then acknowledge it"
                             .into(),
                         holder: None,
+                        reason: None,
                     });
                 }
             };

@@ -47,6 +47,7 @@ pub fn task_json(state: &ApiState, t: &Task, now: i64) -> Value {
             "holder": l.holder,
             "holder_name": l.holder_name,
             "expires_at": time(l.until),
+            "lease_seconds": state.auth.settings.lock_lease.as_secs(),
         })),
         "new_images": t.new_images,
         "critical": t.critical_open.then(|| json!({ "open": true })),
@@ -172,6 +173,47 @@ struct Body {
     username: Option<String>,
     reason: Option<String>,
     priority: Option<String>,
+    /// With `renew`: how long the reading page has gone without anyone
+    /// using it, in seconds.
+    idle_seconds: Option<f64>,
+}
+
+/// A reading page left unused past the limit: the study goes back to the
+/// worklist, so that a forgotten tab does not keep a STAT study from
+/// every other radiologist until an administrator steps in. The draft
+/// stays; taking the study again carries on with it.
+async fn give_back_idle(
+    state: &ApiState,
+    who: &Principal,
+    study: &str,
+    idle_seconds: f64,
+    now: pacs_core::forward::Millis,
+) -> ApiError {
+    let minutes = (idle_seconds / 60.0).floor();
+    let store = &state.store;
+    let held = match store.task(study, now).await {
+        Ok(task) => task
+            .and_then(|t| t.lock)
+            .is_some_and(|l| l.holder == who.actor()),
+        Err(e) => return e.into(),
+    };
+    if held {
+        if let Err(e) = store.release(study, &who.actor(), now).await {
+            return e.into();
+        }
+        let detail = format!("given back after {minutes} min without activity on the reading page");
+        state
+            .auth
+            .audit(Some(who), "lock_release", Some(study), Some(detail), "ok")
+            .await;
+    }
+    ApiError::Conflict {
+        message: format!(
+            "the study went back to the worklist after {minutes} minutes without activity; take it again to go on"
+        ),
+        holder: None,
+        reason: Some("idle"),
+    }
 }
 
 /// `POST /api/worklist/{study}/{claim|renew|release|assign|break-lock}`
@@ -204,6 +246,12 @@ async fn act(
         // Only a lock the caller holds is renewed: one that lapsed or was
         // broken is taken again by a claim, audited as such.
         "renew" => {
+            let idle = body.idle_seconds.filter(|s| s.is_finite() && *s >= 0.0);
+            if let (Some(idle), Some(limit)) = (idle, state.auth.settings.lock_idle)
+                && idle >= limit.as_secs_f64()
+            {
+                return Err(give_back_idle(&state, &who, &study, idle, now).await);
+            }
             let renewed = store.renew(&study, &who.actor(), now, lease).await?;
             if let Err(refusal) = &renewed {
                 let detail = Some(format!("renewing: {refusal}"));

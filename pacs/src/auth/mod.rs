@@ -131,6 +131,9 @@ pub struct AuthSettings {
     pub secure_cookie: bool,
     /// How long a reading lock lasts without a heartbeat.
     pub lock_lease: Duration,
+    /// How long a reading page may go without anyone using it before its
+    /// heartbeat gives the study back to the worklist; `None` for never.
+    pub lock_idle: Option<Duration>,
 }
 
 impl Default for AuthSettings {
@@ -143,6 +146,7 @@ impl Default for AuthSettings {
             lockout: Duration::from_secs(15 * 60),
             secure_cookie: false,
             lock_lease: Duration::from_secs(5 * 60),
+            lock_idle: Some(Duration::from_secs(20 * 60)),
         }
     }
 }

@@ -72,6 +72,12 @@ pub fn store_as(server: &Server, calling_ae: &str, files: &[PathBuf]) {
 }
 
 pub fn world() -> World {
+    world_configured("")
+}
+
+/// [`world`] with the server reading `config` (TOML) as its
+/// configuration file.
+pub fn world_configured(config: &str) -> World {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
@@ -105,7 +111,13 @@ pub fn world() -> World {
         &["--physician", "Yusupov^Akmal"],
     );
     let token = site_token(&data, "andijan");
-    let server = Server::start(&data);
+    let server = if config.is_empty() {
+        Server::start(&data)
+    } else {
+        let file = dir.path().join("pacs.toml");
+        std::fs::write(&file, config).unwrap();
+        Server::start_with(&data, Some(&file), &[])
+    };
     let client = http();
 
     let (andijan, andijan_files) = write_study(

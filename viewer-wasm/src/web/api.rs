@@ -107,13 +107,6 @@ pub async fn get_prefetched<T: DeserializeOwned>(url: &str) -> Result<T, ApiErro
     parse(&text)
 }
 
-/// POSTs to `url` with no body and ignores the answer's body.
-pub async fn post(url: &str) -> Result<(), ApiError> {
-    call::<serde_json::Value, ()>("POST", url, None)
-        .await
-        .map(|_| ())
-}
-
 /// Sends a request that outlives the page (`fetch(..., {keepalive:
 /// true})`): what must still reach the server while the reader leaves.
 /// Nothing is learned of its answer.

@@ -75,8 +75,9 @@ where
 pub async fn claim(panel: &Shared, asked: bool) {
     let url = format!("{}/claim", panel.borrow().worklist_api());
     match api::call::<Task, ()>("POST", &url, None).await {
-        Ok(_) => {
+        Ok(task) => {
             intent::mark(&panel.borrow().study);
+            save::renewed(panel, &task);
             let was_lost = {
                 let mut p = panel.borrow_mut();
                 let was = p.lock_lost;
@@ -100,7 +101,9 @@ pub async fn claim(panel: &Shared, asked: bool) {
                 say(panel, &api_words(&e));
             }
         }
-        Err(ApiError::Conflict { message, holder }) => {
+        Err(ApiError::Conflict {
+            message, holder, ..
+        }) => {
             panel.borrow_mut().lock_lost = true;
             let name = holder.unwrap_or(message);
             say(panel, &tr_with("worklist.being_read", &[("name", &name)]));

@@ -67,6 +67,10 @@ pub struct Panel {
     pub save: Autosave,
     /// The lock was taken away (or could not be had): editing stopped.
     pub lock_lost: bool,
+    /// How often the lock is renewed while held, and when it last was
+    /// (`performance.now()` milliseconds).
+    pub renew_every_ms: f64,
+    pub renewed_at: f64,
     pub dom: PanelDom,
     pub images: ImageLink,
 }
@@ -133,6 +137,8 @@ pub fn attach(parent: &HtmlElement, me: &Me, study: &str, read_only: bool, image
         template: None,
         save: Autosave::new(),
         lock_lost: false,
+        renew_every_ms: crate::worklist::RENEW_EVERY_MS,
+        renewed_at: dom::now_ms(),
         dom: panel_dom,
         images,
     }));

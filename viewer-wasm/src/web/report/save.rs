@@ -3,7 +3,14 @@
 //! fails, sent with `keepalive` when the tab is hidden or left, and kept
 //! in `localStorage` until the server confirms it, so a crash or a lost
 //! session loses nothing. Also the lock's heartbeat while the study is
-//! held, and giving the lock back on leaving.
+//! held, which tells the server how long the page has gone unused (it
+//! gives the study back to the worklist past its limit), and giving the
+//! lock back on leaving.
+
+use std::cell::Cell;
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::Closure;
 
 use super::super::api;
 use super::super::dom;
@@ -12,11 +19,52 @@ use super::{Shared, intent, say, show_report};
 use crate::api_error::ApiError;
 use crate::autosave::SaveState;
 use crate::report::{CopyBase, DraftBody, LocalCopy, Report};
+use crate::worklist::Task;
 
 /// How often the autosave looks whether a save is due.
 const TICK_MS: i32 = 250;
-/// How often the lock is renewed while the study is held (it lasts 5 min).
-const HEARTBEAT_MS: i32 = 60_000;
+/// How often the heartbeat looks whether the lock is due for renewal.
+const HEARTBEAT_MS: i32 = 5_000;
+
+thread_local! {
+    /// When someone last used this page (pointer, keys, wheel, touch), in
+    /// `performance.now()` milliseconds.
+    static LAST_USED: Cell<f64> = const { Cell::new(0.0) };
+    static WATCHING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Notes every use of the page, in the capture phase so that no handler
+/// that stops an event hides it.
+fn watch_use() {
+    LAST_USED.with(|t| t.set(dom::now_ms()));
+    if WATCHING.with(|w| w.replace(true)) {
+        return;
+    }
+    let used = Closure::<dyn FnMut()>::new(|| LAST_USED.with(|t| t.set(dom::now_ms())));
+    let window = dom::window();
+    for event in [
+        "pointerdown",
+        "pointermove",
+        "keydown",
+        "wheel",
+        "touchstart",
+        "input",
+    ] {
+        let _ = window.add_event_listener_with_callback_and_bool(
+            event,
+            used.as_ref().unchecked_ref(),
+            true,
+        );
+    }
+    // Listens for the page's lifetime.
+    used.forget();
+}
+
+/// How long the page has gone unused, in whole seconds.
+fn idle_seconds() -> f64 {
+    let last = LAST_USED.with(Cell::get);
+    ((dom::now_ms() - last) / 1000.0).max(0.0).floor()
+}
 
 fn local_key(study: &str) -> String {
     format!("pacs.report-draft.{study}")
@@ -69,6 +117,7 @@ pub fn wire(panel: &Shared) {
     let p = panel.clone();
     dom::on::<web_sys::Event, _>(&dom::window(), "pagehide", move |_| send_on_leave(&p, true));
     tick(panel.clone());
+    watch_use();
     let p = panel.clone();
     dom::set_timeout(HEARTBEAT_MS, move || heartbeat(p));
 }
@@ -131,6 +180,7 @@ pub async fn save_now(panel: &Shared) -> Result<(), ApiError> {
                         p.save.stop();
                         p.lock_lost = true;
                     }
+                    intent::clear();
                     say(panel, &tr("report.lock_lost"));
                     super::render(panel);
                 }
@@ -195,22 +245,48 @@ fn send_on_leave(panel: &Shared, leaving: bool) {
     }
 }
 
-/// Renews the lock every minute while the study is held.
+/// The lock was taken or renewed, as `task` now stands.
+pub fn renewed(panel: &Shared, task: &Task) {
+    let mut p = panel.borrow_mut();
+    p.renewed_at = dom::now_ms();
+    if let Some(lock) = &task.lock {
+        p.renew_every_ms = lock.renew_every_ms();
+    }
+}
+
+/// Renews the lock while the study is held, five times per lease.
 fn heartbeat(panel: Shared) {
-    let holding = panel.borrow().editable();
+    let due = {
+        let p = panel.borrow();
+        p.editable() && dom::now_ms() - p.renewed_at >= p.renew_every_ms
+    };
     let p = panel.clone();
     wasm_bindgen_futures::spawn_local(async move {
-        if holding {
+        if due {
             let url = format!("{}/renew", p.borrow().worklist_api());
-            // A failed heartbeat is tried again at the next: the lock
-            // lasts five of them. Only a refusal means it is gone.
-            if let Err(ApiError::Conflict { .. }) = api::post(&url).await {
+            let body = serde_json::json!({ "idle_seconds": idle_seconds() });
+            let answer = api::call::<Task, _>("POST", &url, Some(&body)).await;
+            // A failed renewal is tried again at the next: the lock lasts
+            // five of them. Only a refusal means it is gone.
+            p.borrow_mut().renewed_at = dom::now_ms();
+            if let Ok(task) = &answer {
+                renewed(&p, task);
+            }
+            if let Err(ApiError::Conflict { reason, .. }) = answer {
                 {
                     let mut panel = p.borrow_mut();
                     panel.save.stop();
                     panel.lock_lost = true;
                 }
-                say(&p, &tr("report.lock_lost"));
+                // Gone (lapsed, broken, or given back for want of use): a
+                // reload must not take it back unasked.
+                intent::clear();
+                let words = if reason.as_deref() == Some("idle") {
+                    "report.lock_idle"
+                } else {
+                    "report.lock_lost"
+                };
+                say(&p, &tr(words));
                 super::reload(&p).await;
             }
         }

@@ -138,7 +138,9 @@ async fn open(page: &Shared, uid: &str, lock: Option<(String, String)>, button: 
             intent::mark(uid);
             let _ = dom::window().location().assign(&viewer_link(uid));
         }
-        Err(ApiError::Conflict { message, holder }) => {
+        Err(ApiError::Conflict {
+            message, holder, ..
+        }) => {
             let name = match (&holder, &lock) {
                 (Some(h), Some((lock_holder, name))) if h == lock_holder => name.clone(),
                 (Some(h), _) => h.clone(),
