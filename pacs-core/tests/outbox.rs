@@ -369,6 +369,68 @@ async fn failures_back_off_then_dead_letter_and_an_operator_retries() {
     );
 }
 
+/// A study given up on (the dead-letter list) is tried again when new
+/// instances of it arrive, with its attempts counted afresh and all it
+/// never delivered still to send; one an operator cancelled stays so.
+#[tokio::test]
+async fn new_instances_reopen_a_job_given_up_but_not_one_cancelled() {
+    let f = fixture(Duration::ZERO);
+    let given_up = spec(8, "CT CHEST");
+    let cancelled = spec(9, "CT CHEST");
+    store(&f, &given_up, 0).await;
+    store(&f, &cancelled, 0).await;
+    let now = now_millis();
+    let mut jobs = Vec::new();
+    for _ in 0..2 {
+        let claim = claim_at(&f, "a:1", now).await.unwrap();
+        jobs.push((claim.study_uid.clone(), claim.job));
+        f.outbox
+            .finish(
+                claim.job,
+                "a:1",
+                Outcome::Failed {
+                    error: "association rejected".into(),
+                    attempts: 20,
+                    retry_at: None,
+                    unreachable: true,
+                },
+                now,
+            )
+            .await
+            .unwrap();
+    }
+    let job_of = |uid: &str| jobs.iter().find(|(s, _)| s == uid).unwrap().1;
+    let (given_up_job, cancelled_job) = (
+        job_of(&given_up.study.study_uid),
+        job_of(&cancelled.study.study_uid),
+    );
+    assert!(f.outbox.cancel(cancelled_job, now).await.unwrap());
+
+    store(&f, &given_up, 1).await;
+    store(&f, &cancelled, 1).await;
+    let (view, events) = f.outbox.job(given_up_job).await.unwrap().unwrap();
+    assert_eq!((view.state, view.attempts), (JobState::Queued, 0));
+    let last = events.last().unwrap();
+    assert_eq!(last.event, "reopened");
+    assert!(
+        last.detail.as_deref().unwrap().contains("given up"),
+        "{last:?}"
+    );
+    let (view, _) = f.outbox.job(cancelled_job).await.unwrap().unwrap();
+    assert_eq!(view.state, JobState::Cancelled);
+
+    let claim = claim_at(&f, "a:1", now + 1_000).await.expect("reopened");
+    assert_eq!(claim.job, given_up_job);
+    assert_eq!(claim.attempts, 0);
+    assert_eq!(
+        f.outbox.unsent(claim.job).await.unwrap().len(),
+        2,
+        "the instance it gave up on, and the new one"
+    );
+    deliver_all(&f, &claim, "a:1").await;
+    assert!(claim_at(&f, "a:1", now + 2_000).await.is_none());
+}
+
 /// A delivery shows the destination answers again: a job that waited for
 /// it goes at once, while one whose instances it refused waits out its
 /// back-off instead of being refused again after every delivery.

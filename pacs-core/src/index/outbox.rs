@@ -51,15 +51,20 @@ pub(super) fn enqueue(
                 event(tx, job, now, "queued", None)?;
             }
             Some((job, state)) => {
+                // New instances are worth a try now, whatever the study's
+                // others met: a delivered job, or one given up (the
+                // dead-letter list), is queued again with its attempts
+                // counted afresh. One an operator cancelled stays so.
                 tx.prepare_cached(
                     "UPDATE forward_jobs SET
                         priority = min(priority, ?2),
                         settle_until = max(settle_until, ?3),
-                        attempts = CASE state WHEN 'delivered' THEN 0 ELSE attempts END,
-                        -- New instances are worth a try now, whatever the
-                        -- study's others met.
-                        retry_at = CASE state WHEN 'queued' THEN 0 ELSE retry_at END,
-                        state = CASE state WHEN 'delivered' THEN 'queued' ELSE state END,
+                        attempts = CASE WHEN state IN ('delivered', 'failed') THEN 0
+                            ELSE attempts END,
+                        retry_at = CASE WHEN state IN ('queued', 'failed') THEN 0
+                            ELSE retry_at END,
+                        state = CASE WHEN state IN ('delivered', 'failed') THEN 'queued'
+                            ELSE state END,
                         updated_at = ?4
                      WHERE pk = ?1",
                 )?
@@ -69,8 +74,13 @@ pub(super) fn enqueue(
                     settle_until,
                     now
                 ])?;
-                if state == "delivered" {
-                    event(tx, job, now, "reopened", Some("new instances arrived"))?;
+                let reopened = match state.as_str() {
+                    "delivered" => Some("new instances arrived"),
+                    "failed" => Some("new instances arrived after it was given up"),
+                    _ => None,
+                };
+                if let Some(why) = reopened {
+                    event(tx, job, now, "reopened", Some(why))?;
                 }
             }
         }
