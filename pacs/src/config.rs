@@ -76,6 +76,10 @@ pub struct RawReading {
     pub idle_minutes: Option<f64>,
     /// The reading centre's name, printed on reports.
     pub institution: Option<String>,
+    /// The offset from UTC of the times reports give (`+05:00`): study
+    /// times as the modalities wrote them, and signing times. Default:
+    /// this server's own time zone.
+    pub utc_offset: Option<String>,
     /// De-identified copies: `shift` dates per patient (default), `keep`
     /// them, or `remove` them.
     pub deidentify_dates: Option<String>,
@@ -223,6 +227,8 @@ pub struct Config {
     pub oidc: Option<crate::auth::oidc::OidcSettings>,
     pub turnaround: pacs_core::workflow::Turnaround,
     pub institution: Option<String>,
+    /// `[reading] utc_offset` in minutes; `None` for the server's zone.
+    pub utc_offset_minutes: Option<i32>,
     pub deidentify_dates: pacs_core::deid::DateHandling,
 }
 
@@ -397,11 +403,18 @@ impl Config {
             Some("remove") => pacs_core::deid::DateHandling::Remove,
             Some(other) => bail!("reading.deidentify_dates {other:?}: use shift, keep or remove"),
         };
+        let utc_offset_minutes = match raw.reading.utc_offset.as_deref() {
+            None => None,
+            Some(text) => Some(utc_offset_minutes(text).with_context(|| {
+                format!("reading.utc_offset {text:?}: write it as +05:00 or -03:30")
+            })?),
+        };
         Ok(Config {
             auth,
             oidc,
             turnaround,
             institution: raw.reading.institution,
+            utc_offset_minutes,
             deidentify_dates,
             forward,
             data_dir,
@@ -474,6 +487,34 @@ fn oidc_config(
         label,
         role_prefix: o.role_prefix.unwrap_or_else(|| "pacs-".into()),
     })
+}
+
+/// Minutes east of UTC for `+HH:MM`, `-HH:MM`, `+HHMM` or `Z`: the
+/// offsets in use run from -12:00 to +14:00.
+fn utc_offset_minutes(text: &str) -> Result<i32> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("z") || text.eq_ignore_ascii_case("utc") {
+        return Ok(0);
+    }
+    let (sign, rest) = match text.as_bytes().first() {
+        Some(b'+') => (1, &text[1..]),
+        Some(b'-') => (-1, &text[1..]),
+        _ => bail!("it needs a sign"),
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    let well_formed = digits.len() == 4
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (rest.len() == 4 || rest.find(':') == Some(2));
+    if !well_formed {
+        bail!("it needs hours and minutes");
+    }
+    let hours: i32 = digits[..2].parse()?;
+    let minutes: i32 = digits[2..].parse()?;
+    let total = sign * (hours * 60 + minutes);
+    if minutes >= 60 || !(-12 * 60..=14 * 60).contains(&total) {
+        bail!("no place on Earth keeps that time");
+    }
+    Ok(total)
 }
 
 /// The configuration file's contents; all defaults without a file.
@@ -679,6 +720,30 @@ mod tests {
         assert_eq!(c.dicom_nodes[0].port, 104);
         let bad: Result<RawConfig, _> = toml::from_str("[server]\nsecret = 1");
         assert!(bad.is_err(), "unknown keys are refused");
+    }
+
+    #[test]
+    fn the_reports_utc_offset_is_read_with_its_sign() {
+        let with = |offset: &str| {
+            let raw: RawConfig = toml::from_str(&format!(
+                "data_dir = \"/srv/pacs\"\n[reading]\nutc_offset = \"{offset}\"\n"
+            ))
+            .unwrap();
+            Config::from_raw(raw, Overrides::default()).map(|c| c.utc_offset_minutes)
+        };
+        assert_eq!(with("+05:00").unwrap(), Some(300));
+        assert_eq!(with("+0530").unwrap(), Some(330));
+        assert_eq!(with("-03:30").unwrap(), Some(-210));
+        assert_eq!(with("Z").unwrap(), Some(0));
+        for bad in [
+            "5", "05:00", "+5:00", "+05:60", "+15:00", "+05:0a", "+0:500",
+        ] {
+            let error = format!("{:#}", with(bad).err().unwrap());
+            assert!(error.contains("reading.utc_offset"), "{bad}: {error}");
+        }
+        let raw: RawConfig = toml::from_str("data_dir = \"/srv/pacs\"\n").unwrap();
+        let c = Config::from_raw(raw, Overrides::default()).unwrap();
+        assert_eq!(c.utc_offset_minutes, None, "the server's own zone");
     }
 
     #[test]

@@ -195,6 +195,7 @@ pub async fn serve(config: Config, with_samples: bool) -> Result<()> {
         ingest: services.ingest.clone(),
         turnaround: config.turnaround,
         institution: config.institution.clone(),
+        utc_offset_minutes: config.utc_offset_minutes,
         deid: Some(deid_config(&config)?),
         once: audit_once.clone(),
     });

@@ -229,6 +229,9 @@ pub struct ApiState {
     pub turnaround: pacs_core::workflow::Turnaround,
     /// The archive's name on reports (institution).
     pub institution: Option<String>,
+    /// The offset from UTC of the times reports give, in minutes; `None`
+    /// for this server's time zone.
+    pub utc_offset_minutes: Option<i32>,
     /// How second-opinion copies are de-identified.
     pub deid: Option<pacs_core::deid::DeidConfig>,
     /// The audit trail, for what is recorded once while it repeats.

@@ -42,6 +42,16 @@ fn sections(s: &pacs_core::workflow::Sections) -> reports::Sections {
 }
 
 /// The report as the output crate takes it, key images rendered.
+/// This server's offset from UTC at `at`, in minutes: its time zone as
+/// the system sets it (`TZ`, `/etc/localtime`), summer time included.
+fn server_offset_minutes(at: pacs_core::forward::Millis) -> i32 {
+    use chrono::{Offset, TimeZone};
+    chrono::Local
+        .timestamp_millis_opt(at)
+        .single()
+        .map_or(0, |t| t.offset().fix().local_minus_utc() / 60)
+}
+
 async fn document(state: &ApiState, r: &ReportRecord) -> Result<reports::ReportDocument, ApiError> {
     let t = &r.task;
     let mut versions = Vec::new();
@@ -95,11 +105,11 @@ async fn document(state: &ApiState, r: &ReportRecord) -> Result<reports::ReportD
             signed_at: d.updated_at,
         });
     }
-    if versions.is_empty() {
+    let Some(signed_at) = versions.last().map(|v| v.signed_at) else {
         return Err(ApiError::NotFound(
             "this study has no issued report yet".into(),
         ));
-    }
+    };
     let mut key_images = Vec::new();
     for k in &r.key_images {
         match key_image_png(
@@ -136,7 +146,9 @@ async fn document(state: &ApiState, r: &ReportRecord) -> Result<reports::ReportD
         site: t.site.clone(),
         institution_name: state.institution.clone(),
         language: lang(&language),
-        utc_offset_minutes: 0,
+        utc_offset_minutes: state
+            .utc_offset_minutes
+            .unwrap_or_else(|| server_offset_minutes(signed_at)),
         versions,
         key_images,
         critical: r.critical.as_ref().map(|c| reports::CriticalFinding {

@@ -78,6 +78,11 @@ pub fn world() -> World {
 /// [`world`] with the server reading `config` (TOML) as its
 /// configuration file.
 pub fn world_configured(config: &str) -> World {
+    world_with(config, &[])
+}
+
+/// [`world_configured`], with extra environment variables for the server.
+pub fn world_with(config: &str, env: &[(&str, &str)]) -> World {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
@@ -111,13 +116,9 @@ pub fn world_configured(config: &str) -> World {
         &["--physician", "Yusupov^Akmal"],
     );
     let token = site_token(&data, "andijan");
-    let server = if config.is_empty() {
-        Server::start(&data)
-    } else {
-        let file = dir.path().join("pacs.toml");
-        std::fs::write(&file, config).unwrap();
-        Server::start_with(&data, Some(&file), &[])
-    };
+    let file = dir.path().join("pacs.toml");
+    std::fs::write(&file, config).unwrap();
+    let server = Server::start_with_env(&data, Some(&file), &[], env);
     let client = http();
 
     let (andijan, andijan_files) = write_study(
