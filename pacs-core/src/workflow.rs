@@ -362,6 +362,10 @@ pub enum LockError {
     NoDraft,
     #[error("no such study")]
     NoStudy,
+    #[error(
+        "the study went back to the worklist after {minutes} minutes without activity; take it again to go on"
+    )]
+    Idle { minutes: u64 },
 }
 
 /// An addendum to a signed report. It needs no reading lock: addenda
@@ -595,12 +599,19 @@ pub trait Workflow: Send + Sync {
     /// Extends the reading lock `user` holds until `now + lease`;
     /// [`LockError::NotHeld`] when it lapsed, was broken or is another's:
     /// taking it again is a claim, with its audit and its checks.
+    ///
+    /// `used` is when the renewing page was last used. The lock keeps the
+    /// latest such time over all of the holder's pages (and its claim);
+    /// once that is `idle_limit` or more ago, the lock is released
+    /// instead, and the answer is [`LockError::Idle`].
     async fn renew(
         &self,
         study_uid: &str,
         user: &str,
         now: Millis,
         lease: Duration,
+        used: Millis,
+        idle_limit: Option<Duration>,
     ) -> Result<Result<Task, LockError>, IndexError>;
     /// Takes (or, held already, renews) the reading lock for `user` until
     /// `now + lease`.

@@ -368,7 +368,10 @@ impl Config {
             lock_idle: match raw.reading.idle_minutes {
                 None => defaults.lock_idle,
                 Some(0.0) => None,
-                Some(m) if m > 0.0 && m.is_finite() => Some(Duration::from_secs_f64(m * 60.0)),
+                Some(m) if m > 0.0 && m.is_finite() => Some(
+                    Duration::try_from_secs_f64(m * 60.0)
+                        .with_context(|| format!("reading.idle_minutes {m} is too long"))?,
+                ),
                 Some(m) => {
                     bail!("reading.idle_minutes {m} must be a positive number (0 for never)")
                 }
@@ -381,7 +384,8 @@ impl Config {
         let hours = |h: Option<f64>, default: Duration| -> Result<Duration> {
             match h {
                 None => Ok(default),
-                Some(h) if h > 0.0 && h.is_finite() => Ok(Duration::from_secs_f64(h * 3600.0)),
+                Some(h) if h > 0.0 && h.is_finite() => Duration::try_from_secs_f64(h * 3600.0)
+                    .with_context(|| format!("reading turnaround {h} h is too long")),
                 Some(h) => bail!("reading turnaround {h} h must be a positive number of hours"),
             }
         };

@@ -115,8 +115,9 @@ fn a_reading_page_nobody_uses_gives_its_study_back() {
             .await
             .unwrap();
         take_for_reading(&client).await;
-        assert_eq!(lock_of(&w, &a)["holder"], "rad1");
-        assert_eq!(lock_of(&w, &a)["lease_seconds"], 60);
+        let taken = lock_of(&w, &a);
+        assert_eq!(taken["holder"], "rad1");
+        assert_eq!(taken["lease_seconds"], 60);
 
         // In use: the pointer moves over the page every two seconds for
         // longer than two renewals and twice the limit. The lock stays.
@@ -127,7 +128,12 @@ fn a_reading_page_nobody_uses_gives_its_study_back() {
             browser::move_pointer(&client, (300.0 + 20.0 * (step % 10.0), 300.0)).await;
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
-        assert_eq!(lock_of(&w, &a)["holder"], "rad1", "renewed while in use");
+        let held = lock_of(&w, &a);
+        assert_eq!(held["holder"], "rad1", "renewed while in use");
+        assert!(
+            held["expires_at"].as_str() > taken["expires_at"].as_str(),
+            "renewed: {held} after {taken}"
+        );
         let notice = "return document.querySelector('#report-notice').textContent;";
         assert_eq!(browser::eval(&client, notice, vec![]).await, "");
 

@@ -323,6 +323,7 @@ pub(super) fn claim(
     }
     tx.prepare_cached(
         "UPDATE reading_tasks SET lock_holder = ?2, lock_until = ?3, updated_at = ?4,
+            lock_active_at = ?4,
             status = CASE status WHEN 'scheduled' THEN 'in_progress' ELSE status END
          WHERE study_uid = ?1",
     )?
@@ -330,12 +331,21 @@ pub(super) fn claim(
     Ok(Ok(()))
 }
 
+/// A renewal: the lease's new end, when the renewing page was last used,
+/// and how long the holder's pages may all go unused.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Renewal {
+    pub until: Millis,
+    pub used: Millis,
+    pub idle_limit: Option<Millis>,
+}
+
 pub(super) fn renew(
     tx: &Transaction<'_>,
     study_uid: &str,
     user: &str,
     now: Millis,
-    until: Millis,
+    renewal: Renewal,
 ) -> Result<Result<(), LockError>, IndexError> {
     let Some((holder, _)) = lock_state(tx, study_uid, now)? else {
         return Ok(Err(LockError::NoStudy));
@@ -343,10 +353,25 @@ pub(super) fn renew(
     if holder.as_deref() != Some(user) {
         return Ok(Err(LockError::NotHeld));
     }
+    // The latest use of any of the holder's pages: one page left open
+    // does not give the study away from under the reader at another.
+    let active_at: Millis = tx
+        .prepare_cached(
+            "UPDATE reading_tasks SET lock_active_at = max(coalesce(lock_active_at, 0), ?2)
+             WHERE study_uid = ?1 RETURNING lock_active_at",
+        )?
+        .query_row(params![study_uid, renewal.used.min(now)], |r| r.get(0))?;
+    if let Some(limit) = renewal.idle_limit
+        && now.saturating_sub(active_at) >= limit
+    {
+        release(tx, study_uid, Some(user), now)?;
+        let minutes = u64::try_from(now.saturating_sub(active_at) / 60_000).unwrap_or(0);
+        return Ok(Err(LockError::Idle { minutes }));
+    }
     tx.prepare_cached(
         "UPDATE reading_tasks SET lock_until = ?2, updated_at = ?3 WHERE study_uid = ?1",
     )?
-    .execute(params![study_uid, until, now])?;
+    .execute(params![study_uid, renewal.until, now])?;
     Ok(Ok(()))
 }
 

@@ -4,7 +4,7 @@ use rusqlite::Connection;
 
 use crate::error::IndexError;
 
-pub(super) const VERSION: i64 = 14;
+pub(super) const VERSION: i64 = 15;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE studies (
@@ -382,6 +382,14 @@ ALTER TABLE forward_jobs ADD COLUMN waits_for_link INTEGER NOT NULL DEFAULT 0;
 UPDATE forward_jobs SET waits_for_link = 1 WHERE state = 'queued' AND retry_at > 0;
 "#;
 
+/// Version 15: when the holder of a reading lock last used any page
+/// reading the study, so that a page forgotten open gives the study back
+/// to the worklist without taking it from the same reader at work on
+/// another page.
+const SCHEMA_V15: &str = r#"
+ALTER TABLE reading_tasks ADD COLUMN lock_active_at INTEGER;
+"#;
+
 /// Version 14: earlier versions wrote destination URLs into forwarding
 /// errors with any user and password written in them; those are taken
 /// out of what is kept (and shown by the forwarding API).
@@ -540,6 +548,17 @@ pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
         tx.execute_batch(SCHEMA_V14)?;
         scrub_stored_passwords(&tx)?;
         tx.pragma_update(None, "user_version", 14)?;
+        tx.commit()?;
+    }
+    if version < 15 {
+        // Locks held now count as used at the upgrade.
+        let tx = conn.transaction()?;
+        tx.execute_batch(SCHEMA_V15)?;
+        tx.execute(
+            "UPDATE reading_tasks SET lock_active_at = updated_at WHERE lock_holder IS NOT NULL",
+            [],
+        )?;
+        tx.pragma_update(None, "user_version", 15)?;
         tx.commit()?;
     }
     Ok(())

@@ -519,9 +519,25 @@ impl Workflow for SqliteIndex {
         user: &str,
         now: Millis,
         lease: Duration,
+        used: Millis,
+        idle_limit: Option<Duration>,
     ) -> Result<Result<Task, LockError>, IndexError> {
-        self.take_lock(study_uid, user, now, lease, reading::renew)
-            .await
+        let (uid, user) = (study_uid.to_owned(), user.to_owned());
+        let renewal = reading::Renewal {
+            until: now.saturating_add(millis(lease)),
+            used,
+            idle_limit: idle_limit.map(millis),
+        };
+        if let Err(e) = self
+            .write(move |tx| reading::renew(tx, &uid, &user, now, renewal))
+            .await?
+        {
+            return Ok(Err(e));
+        }
+        Ok(self
+            .task_after(study_uid, now)
+            .await?
+            .ok_or(LockError::NoStudy))
     }
 
     async fn claim(

@@ -61,6 +61,11 @@ impl From<LockError> for ApiError {
                 holder: Some(holder.clone()),
                 reason: None,
             },
+            LockError::Idle { .. } => ApiError::Conflict {
+                message: e.to_string(),
+                holder: None,
+                reason: Some("idle"),
+            },
             _ => ApiError::Conflict {
                 message: e.to_string(),
                 holder: None,

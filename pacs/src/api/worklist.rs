@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use pacs_core::forward::{Priority, millis, now_millis};
-use pacs_core::workflow::{ReadingStatus, Role, Task, TaskFilter};
+use pacs_core::workflow::{LockError, ReadingStatus, Role, Task, TaskFilter};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use warp::Filter;
@@ -178,44 +178,6 @@ struct Body {
     idle_seconds: Option<f64>,
 }
 
-/// A reading page left unused past the limit: the study goes back to the
-/// worklist, so that a forgotten tab does not keep a STAT study from
-/// every other radiologist until an administrator steps in. The draft
-/// stays; taking the study again carries on with it.
-async fn give_back_idle(
-    state: &ApiState,
-    who: &Principal,
-    study: &str,
-    idle_seconds: f64,
-    now: pacs_core::forward::Millis,
-) -> ApiError {
-    let minutes = (idle_seconds / 60.0).floor();
-    let store = &state.store;
-    let held = match store.task(study, now).await {
-        Ok(task) => task
-            .and_then(|t| t.lock)
-            .is_some_and(|l| l.holder == who.actor()),
-        Err(e) => return e.into(),
-    };
-    if held {
-        if let Err(e) = store.release(study, &who.actor(), now).await {
-            return e.into();
-        }
-        let detail = format!("given back after {minutes} min without activity on the reading page");
-        state
-            .auth
-            .audit(Some(who), "lock_release", Some(study), Some(detail), "ok")
-            .await;
-    }
-    ApiError::Conflict {
-        message: format!(
-            "the study went back to the worklist after {minutes} minutes without activity; take it again to go on"
-        ),
-        holder: None,
-        reason: Some("idle"),
-    }
-}
-
 /// `POST /api/worklist/{study}/{claim|renew|release|assign|break-lock}`
 /// and `PUT /api/worklist/{study}/priority`.
 async fn act(
@@ -246,14 +208,27 @@ async fn act(
         // Only a lock the caller holds is renewed: one that lapsed or was
         // broken is taken again by a claim, audited as such.
         "renew" => {
-            let idle = body.idle_seconds.filter(|s| s.is_finite() && *s >= 0.0);
-            if let (Some(idle), Some(limit)) = (idle, state.auth.settings.lock_idle)
-                && idle >= limit.as_secs_f64()
-            {
-                return Err(give_back_idle(&state, &who, &study, idle, now).await);
-            }
-            let renewed = store.renew(&study, &who.actor(), now, lease).await?;
-            if let Err(refusal) = &renewed {
+            // A page that does not say how long it has stood unused (an
+            // older one, a script) counts as in use.
+            let idle_ms = body
+                .idle_seconds
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .map_or(0, |s| (s * 1000.0).min(1e15) as i64);
+            let used = now.saturating_sub(idle_ms);
+            let limit = state.auth.settings.lock_idle;
+            let renewed = store
+                .renew(&study, &who.actor(), now, lease, used, limit)
+                .await?;
+            if let Err(LockError::Idle { minutes }) = &renewed {
+                // Given back by the server, for the holder's pages.
+                let detail = format!(
+                    "given back to the worklist after {minutes} min without activity on the reading pages"
+                );
+                state
+                    .auth
+                    .audit(Some(&who), "lock_release", Some(&study), Some(detail), "ok")
+                    .await;
+            } else if let Err(refusal) = &renewed {
                 let detail = Some(format!("renewing: {refusal}"));
                 state
                     .auth

@@ -3,18 +3,22 @@
 use super::*;
 
 /// What an index of version 13 lacks.
-const BACK_TO_V13: &str = "ALTER TABLE forward_jobs DROP COLUMN waits_for_link;";
+const BACK_TO_V13: &str = "ALTER TABLE reading_tasks DROP COLUMN lock_active_at;
+    ALTER TABLE forward_jobs DROP COLUMN waits_for_link;";
 /// What an index of version 11 lacks.
-const BACK_TO_V11: &str = "ALTER TABLE forward_jobs DROP COLUMN waits_for_link;
+const BACK_TO_V11: &str = "ALTER TABLE reading_tasks DROP COLUMN lock_active_at;
+    ALTER TABLE forward_jobs DROP COLUMN waits_for_link;
     DROP TABLE series_requests;
     ALTER TABLE series DROP COLUMN pps_start_time;";
 /// What an index of version 10 lacks.
-const BACK_TO_V10: &str = "ALTER TABLE forward_jobs DROP COLUMN waits_for_link;
+const BACK_TO_V10: &str = "ALTER TABLE reading_tasks DROP COLUMN lock_active_at;
+    ALTER TABLE forward_jobs DROP COLUMN waits_for_link;
     DROP TABLE series_requests;
     ALTER TABLE series DROP COLUMN pps_start_time;
     DROP TABLE study_referrer_groups;";
 /// Undoes versions 8 and later on a fresh database: its tables as version 7 had them.
-const BACK_TO_V7: &str = "ALTER TABLE forward_jobs DROP COLUMN waits_for_link;
+const BACK_TO_V7: &str = "ALTER TABLE reading_tasks DROP COLUMN lock_active_at;
+    ALTER TABLE forward_jobs DROP COLUMN waits_for_link;
     DROP TABLE series_requests;
     ALTER TABLE series DROP COLUMN pps_start_time;
     DROP TABLE study_referrer_groups;
@@ -362,4 +366,30 @@ fn upgrading_keeps_backed_off_jobs_going_at_the_next_delivery() {
         )
         .unwrap();
     assert_eq!(detail, "http://10.0.0.1:8042/x: 401; see https://h/doc");
+}
+
+/// Locks held in an older index count as used when it is upgraded: none
+/// is given back at once for want of a record of use.
+#[test]
+fn upgrading_counts_held_locks_as_used_at_their_last_change() {
+    let mut conn = Connection::open_in_memory().unwrap();
+    migrate(&mut conn).unwrap();
+    conn.execute_batch(
+        "ALTER TABLE reading_tasks DROP COLUMN lock_active_at;
+         PRAGMA user_version = 14;
+         INSERT INTO reading_tasks (study_uid, priority, status, received_at, updated_at,
+                                    lock_holder, lock_until)
+         VALUES ('1.2.1', 1, 'in_progress', 10, 500, 'rad1', 9000),
+                ('1.2.2', 1, 'scheduled', 10, 20, NULL, NULL);",
+    )
+    .unwrap();
+    migrate(&mut conn).unwrap();
+    let active: Vec<Option<i64>> = conn
+        .prepare("SELECT lock_active_at FROM reading_tasks ORDER BY study_uid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(active, vec![Some(500), None]);
 }

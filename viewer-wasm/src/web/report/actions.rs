@@ -104,6 +104,8 @@ pub async fn claim(panel: &Shared, asked: bool) {
         Err(ApiError::Conflict {
             message, holder, ..
         }) => {
+            // Another reader has it: a reload must not try again unasked.
+            intent::clear();
             panel.borrow_mut().lock_lost = true;
             let name = holder.unwrap_or(message);
             say(panel, &tr_with("worklist.being_read", &[("name", &name)]));

@@ -40,7 +40,13 @@ fn watch_use() {
     if WATCHING.with(|w| w.replace(true)) {
         return;
     }
-    let used = Closure::<dyn FnMut()>::new(|| LAST_USED.with(|t| t.set(dom::now_ms())));
+    let used = Closure::<dyn FnMut(web_sys::Event)>::new(|event: web_sys::Event| {
+        // A pointer crossing a window in the background is nobody's use.
+        if event.type_() == "pointermove" && !dom::document().has_focus().unwrap_or(true) {
+            return;
+        }
+        LAST_USED.with(|t| t.set(dom::now_ms()));
+    });
     let window = dom::window();
     for event in [
         "pointerdown",
