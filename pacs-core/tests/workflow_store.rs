@@ -273,4 +273,19 @@ async fn a_provider_sign_in_never_undoes_an_administrator() {
     assert_eq!(kept.oidc_subject, None);
     assert!(kept.password_hash.is_some());
     assert_eq!(kept.display_name, "Administrator");
+    let theirs = from_provider(
+        "dr.karimova",
+        "https://id.example#aaaa",
+        Role::Referrer,
+        None,
+    );
+    assert!(db.sign_in_from_provider(theirs).await.unwrap());
+    let other = from_provider("dr.karimova", "https://id.example#bbbb", Role::Admin, None);
+    assert!(!db.sign_in_from_provider(other).await.unwrap());
+    let kept = db.account("dr.karimova").await.unwrap().unwrap();
+    assert_eq!(
+        kept.oidc_subject.as_deref(),
+        Some("https://id.example#aaaa")
+    );
+    assert_eq!(kept.role, Role::Referrer);
 }

@@ -489,7 +489,9 @@ fn oidc_config(
     Ok(crate::auth::oidc::OidcSettings {
         provider: config,
         label,
-        role_prefix: o.role_prefix.unwrap_or_else(|| "pacs-".into()),
+        role_prefix: o
+            .role_prefix
+            .map_or_else(|| "pacs-".into(), |p| p.trim().to_owned()),
     })
 }
 

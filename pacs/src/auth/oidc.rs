@@ -48,8 +48,12 @@ pub struct OidcSettings {
 pub fn role_from(roles: &[String], prefix: &str) -> Option<Role> {
     let known: Vec<Role> = roles
         .iter()
-        .filter_map(|r| r.trim().strip_prefix(prefix))
-        .filter_map(Role::parse)
+        .map(|r| r.trim())
+        .filter(|r| {
+            r.get(..prefix.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+        })
+        .filter_map(|r| Role::parse(&r[prefix.len()..]))
         .collect();
     [Role::Admin, Role::Radiologist, Role::Site, Role::Referrer]
         .into_iter()
@@ -136,6 +140,13 @@ mod tests {
             Some(Role::Radiologist)
         );
         assert_eq!(role_from(&roles(&["admin", "radiologist"]), "pacs-"), None);
+        // Role names are told apart whatever their case, the prefix too.
+        assert_eq!(
+            role_from(&roles(&["PACS-Radiologist"]), "pacs-"),
+            Some(Role::Radiologist)
+        );
+        assert_eq!(role_from(&roles(&["pacs"]), "pacs-"), None);
+        assert_eq!(role_from(&roles(&["pacṡ-admin"]), "pacs-"), None);
         assert_eq!(
             role_from(&roles(&["pacs-radiologist"]), "archive-"),
             None,
