@@ -3,7 +3,8 @@
 //! link's first request comes without it; the archive's own page asks
 //! again, and a radiologist who may read the study opens it as
 //! themselves, still signed in. A link straight to that second step from
-//! another site is asked again too.
+//! another site is asked again too. A browser never signed in here opens
+//! the study read-only.
 //!
 //! Needs the built viewer, `chromium` and `chromedriver` (see
 //! `viewer_browser.rs`).
@@ -94,5 +95,29 @@ fn a_link_followed_from_elsewhere_keeps_a_signed_in_session() {
             let me = browser::eval(&client, "return window.me;", vec![]).await;
             assert_eq!(me["username"], "rad_andijan", "{url}: {me}");
         }
+        let _ = client.close().await;
+
+        // A referring doctor elsewhere, never signed in here, opens it
+        // read-only: the page's step cookie comes back with its request.
+        let client = browser::open(&driver, 1200, 800).await;
+        let elsewhere = format!("data:text/html,<a id=\"link\" href=\"{share_url}\">the study</a>");
+        client.goto(&elsewhere).await.unwrap();
+        browser::eval(&client, "document.querySelector('#link').click();", vec![]).await;
+        browser::wait_until(
+            &client,
+            "the viewer",
+            &format!("return location.pathname === '/viewer' && location.search.includes('{a}');"),
+            LIMIT,
+        )
+        .await;
+        browser::eval(
+            &client,
+            "fetch('/api/auth/me').then(r => r.json()).then(me => { window.me = me; });",
+            vec![],
+        )
+        .await;
+        browser::wait_until(&client, "who the page is", "return !!window.me;", LIMIT).await;
+        let me = browser::eval(&client, "return window.me;", vec![]).await;
+        assert_eq!(me["read_only_link"], true, "{me}");
     });
 }

@@ -17,7 +17,7 @@ use warp::reply::{Reply, Response};
 
 use super::{
     Auth, AuthError, COOKIE, DEVICE_COOKIE, Login, Principal, Via, cleared_cookie, cookie,
-    device_cookie, record, secret_hash, session_cookie,
+    device_cookie, is_secret, new_secret, record, secret_hash, session_cookie,
 };
 use crate::access::{Action, allow_study};
 use crate::api::{ApiError, principal};
@@ -237,9 +237,14 @@ fn page_error(status: StatusCode, message: &str) -> Response {
 ///
 /// The session cookie is `SameSite=Strict`: a link followed from mail or
 /// a chat arrives without it. So a request without one is first answered
-/// with a page of this archive that asks again (`?via=page`); that
-/// request, made from the archive's own page, carries the cookie if the
-/// browser has one. The same request from another site is asked again.
+/// with a page of this archive that asks again (`?via=NONCE`); that
+/// request, made from the archive's own page, carries the session cookie
+/// if the browser has one, and the page's own `SameSite=Strict` step
+/// cookie, which must match the nonce. A second step another site linked
+/// to comes without it, and is asked again: otherwise the link's session
+/// would replace the reader's unseen, and leave it valid in no one's
+/// hands. Browsers send no `Sec-Fetch-Site` to plain-http addresses,
+/// so it cannot tell.
 async fn share_link(
     auth: Arc<Auth>,
     secret: String,
@@ -260,16 +265,20 @@ async fn share_link(
         return page_error(StatusCode::NOT_FOUND, "this link does not open a study");
     };
     let own = cookie(&headers, COOKIE).filter(|own| *own != secret);
-    // The second step counts only when the archive's own page took it.
-    // From another site the browser held its session cookie back, and
-    // the link's cookie would replace that session unseen and unended.
-    // Browsers say where a navigation came from in `Sec-Fetch-Site`.
-    let from_our_page = query.contains_key("via")
-        && headers
-            .get("sec-fetch-site")
-            .is_none_or(|site| site.as_bytes() == b"same-origin");
+    let step = query.get("via");
+    let from_our_page = step.is_some_and(|nonce| {
+        cookie(&headers, STEP_COOKIE).is_some_and(|c| is_secret(&c) && c == *nonce)
+    });
     if own.is_none() && !from_our_page {
-        return ask_again_from_here(&secret);
+        // A second step that failed is asked for once more by itself,
+        // then only with a link to press: no browser that keeps the step
+        // cookie back can be sent round in a loop.
+        let again = match step {
+            None => Again::First,
+            Some(_) if query.contains_key("again") => Again::ByHand,
+            Some(_) => Again::Once,
+        };
+        return ask_again_from_here(&secret, again, auth.settings.secure_cookie);
     }
     let viewer = redirect(&format!("/viewer?study={study}"));
     let signed_in = match &own {
@@ -331,24 +340,55 @@ async fn share_link(
     with_cookie(viewer, &cookie)
 }
 
-/// A page of the archive that opens `/share/{secret}` again at once, so
-/// that the browser sends its `SameSite=Strict` session cookie, if any.
-fn ask_again_from_here(secret: &str) -> Response {
+/// The cookie that shows the second step of opening a share link was
+/// asked for by the archive's own page.
+const STEP_COOKIE: &str = "pacs_share_step";
+
+/// Which asking of a share link's second step a page is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Again {
+    /// After the link's first request.
+    First,
+    /// After a second step without its step cookie.
+    Once,
+    /// After that asking failed too: the reader presses the link.
+    ByHand,
+}
+
+/// A page of the archive that opens `/share/{secret}` again, at once
+/// unless `again` is [`Again::ByHand`], so that the browser sends its
+/// `SameSite=Strict` session cookie, if any, and the step cookie set here.
+fn ask_again_from_here(secret: &str, again: Again, secure: bool) -> Response {
     // A valid link's secret is base64url; nothing else reaches this page.
     let secret: String = secret
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .collect();
-    let again = format!("/share/{secret}?via=page");
+    let nonce = new_secret();
+    // As written in HTML: `&amp;` is `&`.
+    let marked = if again == Again::First {
+        ""
+    } else {
+        "&amp;again=1"
+    };
+    let again_url = format!("/share/{secret}?via={nonce}{marked}");
+    let refresh = if again != Again::ByHand {
+        format!("<meta http-equiv=\"refresh\" content=\"0;url={again_url}\">")
+    } else {
+        String::new()
+    };
     let page = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\">\
-         <meta name=\"referrer\" content=\"no-referrer\">\
-         <meta http-equiv=\"refresh\" content=\"0;url={again}\">\
+         <meta name=\"referrer\" content=\"no-referrer\">{refresh}\
          <title>pacs</title></head>\
-         <body><p><a href=\"{again}\">Open the study / Открыть исследование / Tekshiruvni ochish</a></p>\
+         <body><p><a id=\"open\" href=\"{again_url}\">Open the study / Открыть исследование / Tekshiruvni ochish</a></p>\
          </body></html>"
     );
-    let mut response = warp::reply::html(page).into_response();
+    let step = format!(
+        "{STEP_COOKIE}={nonce}; Path=/share/; HttpOnly; SameSite=Strict; Max-Age=600{}",
+        if secure { "; Secure" } else { "" }
+    );
+    let mut response = with_cookie(warp::reply::html(page).into_response(), &step);
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(

@@ -248,3 +248,24 @@ pub fn extra_slice(w: &World) -> Vec<u8> {
     obj.write_all(&mut out).unwrap();
     out
 }
+
+/// What the first page of a share link asks for next: the address its
+/// link gives, and the step cookie it set (`name=value`), which the
+/// browser sends back with the second step.
+pub fn share_second_step(page: reqwest::blocking::Response) -> (String, String) {
+    let cookie = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("pacs_share_step="))
+        .expect("the step cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let body = page.text().unwrap();
+    let start = body.find("href=\"").expect("a link to the second step") + 6;
+    let end = start + body[start..].find('"').unwrap();
+    (body[start..end].replace("&amp;", "&"), cookie)
+}
