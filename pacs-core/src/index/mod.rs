@@ -5,6 +5,7 @@
 //! is the embedded backend. A second backend (PostgreSQL) implements the
 //! same trait; nothing above this module names a database.
 
+mod accounts;
 mod audit;
 mod backup;
 mod outbox;

@@ -1,12 +1,14 @@
-//! [`Workflow`] on SQLite: accounts, sites, sessions, the reading tasks
-//! and reports of `reading.rs` and the audit trail of `audit.rs`. Writes go
-//! through the index's one writer thread, reads through its reader pool.
+//! [`Workflow`] on SQLite: the accounts of `accounts.rs`, sites,
+//! sessions, the reading tasks and reports of `reading.rs` and the audit
+//! trail of `audit.rs`. Writes go through the index's one writer thread,
+//! reads through its reader pool.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
+use super::accounts::{self, ACCOUNT_COLUMNS, account_row, split_list};
 use super::sign_in::OwnedAttempt;
 use super::sqlite::SqliteIndex;
 use super::{audit, reading, sharing, sign_in};
@@ -14,54 +16,9 @@ use crate::error::IndexError;
 use crate::forward::{Millis, Priority, millis};
 use crate::workflow::{
     Account, Acknowledgement, Addendum, AuditEvent, AuditFilter, Critical, Draft, KeyImageRef,
-    LockError, ReportRecord, Role, Session, SessionKind, ShareLinkInfo, SignInAttempt,
-    SignInLimits, SignInVerdict, SignedVersion, SiteRecord, StudyScope, Task, TaskFilter,
-    TokenInfo, Workflow, physician_key,
+    LockError, ReportRecord, Session, SessionKind, ShareLinkInfo, SignInAttempt, SignInLimits,
+    SignInVerdict, SignedVersion, SiteRecord, StudyScope, Task, TaskFilter, TokenInfo, Workflow,
 };
-
-const ACCOUNT_COLUMNS: &str = "username, display_name, role, site, reading_sites, physician_name,
-    password_hash, disabled,
-    (SELECT coalesce(max(f.locked_until), 0) FROM sign_in_failures f
-     WHERE f.username = accounts.username),
-    oidc_subject";
-
-fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
-    let role: String = r.get(2)?;
-    let reading: String = r.get(4)?;
-    Ok(Account {
-        username: r.get(0)?,
-        display_name: r.get(1)?,
-        role: Role::parse(&role).unwrap_or(Role::Referrer),
-        site: r.get(3)?,
-        reading_sites: split_list(&reading),
-        physician_name: r.get(5)?,
-        password_hash: r.get(6)?,
-        disabled: r.get::<_, i64>(7)? != 0,
-        locked_until: r.get(8)?,
-        oidc_subject: r.get(9)?,
-    })
-}
-
-fn split_list(s: &str) -> Vec<String> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|x| !x.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Signs out a person's sessions (not the read-only links they made).
-fn revoke_user_sessions(
-    tx: &rusqlite::Transaction<'_>,
-    username: &str,
-    now: Millis,
-) -> rusqlite::Result<usize> {
-    tx.execute(
-        "UPDATE sessions SET revoked_at = ?2
-         WHERE username = ?1 AND kind = 'user' AND revoked_at IS NULL",
-        params![username, now],
-    )
-}
 
 impl SqliteIndex {
     async fn task_after(&self, study_uid: &str, now: Millis) -> Result<Option<Task>, IndexError> {
@@ -106,78 +63,12 @@ impl SqliteIndex {
 impl Workflow for SqliteIndex {
     async fn add_account(&self, a: Account) -> Result<(), IndexError> {
         let now = crate::forward::now_millis();
-        self.write(move |tx| {
-            let old_hash: Option<Option<String>> = tx
-                .query_row(
-                    "SELECT password_hash FROM accounts WHERE username = ?1",
-                    [&a.username],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            tx.execute(
-                "INSERT INTO accounts (username, display_name, role, site, reading_sites,
-                    physician_name, physician_key, password_hash, disabled, oidc_subject)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                 ON CONFLICT (username) DO UPDATE SET display_name = excluded.display_name,
-                    role = excluded.role, site = excluded.site,
-                    reading_sites = excluded.reading_sites,
-                    physician_name = excluded.physician_name,
-                    physician_key = excluded.physician_key,
-                    password_hash = coalesce(excluded.password_hash, password_hash),
-                    disabled = excluded.disabled,
-                    oidc_subject = coalesce(excluded.oidc_subject, oidc_subject)",
-                params![
-                    a.username,
-                    a.display_name,
-                    a.role.as_str(),
-                    a.site,
-                    a.reading_sites.join(","),
-                    a.physician_name,
-                    a.physician_name.as_deref().map(physician_key),
-                    a.password_hash,
-                    a.disabled as i64,
-                    a.oidc_subject,
-                ],
-            )?;
-            // Whoever knew the old password is signed out.
-            if let Some(old_hash) = old_hash
-                && a.password_hash.is_some()
-                && old_hash != a.password_hash
-            {
-                revoke_user_sessions(tx, &a.username, now)?;
-            }
-            // A new password ends the locks on the name.
-            if a.password_hash.is_some() {
-                sign_in::forget(tx, &a.username)?;
-            }
-            Ok(())
-        })
-        .await
+        self.write(move |tx| accounts::put(tx, &a, now)).await
     }
 
     async fn sign_in_from_provider(&self, a: Account) -> Result<bool, IndexError> {
-        self.write(move |tx| {
-            // The WHERE of the update is checked against the row as it is
-            // when written, not as it was read.
-            let changed = tx.execute(
-                "INSERT INTO accounts (username, display_name, role, site, reading_sites,
-                    physician_name, physician_key, password_hash, disabled, oidc_subject)
-                 VALUES (?1, ?2, ?3, ?4, '', NULL, NULL, NULL, 0, ?5)
-                 ON CONFLICT (username) DO UPDATE SET display_name = excluded.display_name,
-                    role = excluded.role, site = coalesce(excluded.site, accounts.site)
-                 WHERE accounts.oidc_subject = excluded.oidc_subject
-                    AND accounts.disabled = 0",
-                params![
-                    a.username,
-                    a.display_name,
-                    a.role.as_str(),
-                    a.site,
-                    a.oidc_subject,
-                ],
-            )?;
-            Ok(changed > 0)
-        })
-        .await
+        self.write(move |tx| accounts::put_from_provider(tx, &a))
+            .await
     }
 
     async fn account(&self, username: &str) -> Result<Option<Account>, IndexError> {
@@ -213,36 +104,14 @@ impl Workflow for SqliteIndex {
     async fn set_password(&self, username: &str, hash: &str) -> Result<bool, IndexError> {
         let (username, hash) = (username.to_owned(), hash.to_owned());
         let now = crate::forward::now_millis();
-        self.write(move |tx| {
-            let changed = tx.execute(
-                "UPDATE accounts SET password_hash = ?2 WHERE username = ?1",
-                params![username, hash],
-            )? > 0;
-            // A new password ends the locks on the name.
-            sign_in::forget(tx, &username)?;
-            // Whoever knew the old password is signed out.
-            revoke_user_sessions(tx, &username, now)?;
-            Ok(changed)
-        })
-        .await
+        self.write(move |tx| accounts::set_password(tx, &username, &hash, now))
+            .await
     }
 
     async fn disable_account(&self, username: &str, now: Millis) -> Result<bool, IndexError> {
         let username = username.to_owned();
-        self.write(move |tx| {
-            let found = tx.execute(
-                "UPDATE accounts SET disabled = 1, password_hash = NULL WHERE username = ?1",
-                [&username],
-            )? > 0;
-            tx.execute(
-                "UPDATE sessions SET revoked_at = ?2
-                 WHERE username = ?1 AND kind IN ('user', 'share') AND revoked_at IS NULL",
-                params![username, now],
-            )?;
-            sign_in::forget(tx, &username)?;
-            Ok(found)
-        })
-        .await
+        self.write(move |tx| accounts::disable(tx, &username, now))
+            .await
     }
 
     async fn login_attempt(
