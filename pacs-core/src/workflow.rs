@@ -92,6 +92,19 @@ pub struct Account {
     pub locked_until: Millis,
 }
 
+/// What a sign-in through the identity provider did to its account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderSignIn {
+    /// Made, or brought up to date: the sign-in goes on.
+    Saved,
+    /// Disabled here, or the name is a local account's or bound to
+    /// another of the provider's users.
+    Refused,
+    /// The provider's user has an account here under another name (the
+    /// provider renamed them): an administrator must rename one.
+    KnownAs(String),
+}
+
 /// How many failed sign-ins are let through before sign-ins are refused
 /// for a while.
 #[derive(Debug, Clone, Copy)]
@@ -500,10 +513,10 @@ pub trait Workflow: Send + Sync {
     /// Records a sign-in through the identity provider as one step: a new
     /// name becomes a new account; an existing one takes the provider's
     /// role, site (when it gives one) and display name, but only while it
-    /// is still enabled and bound to the same provider subject. `false`
+    /// is still enabled and bound to the same provider subject. Refused
     /// when it is not, whatever was read before: an administrator who
     /// disables the account during a sign-in is never undone by it.
-    async fn sign_in_from_provider(&self, account: Account) -> Result<bool, IndexError>;
+    async fn sign_in_from_provider(&self, account: Account) -> Result<ProviderSignIn, IndexError>;
     async fn account(&self, username: &str) -> Result<Option<Account>, IndexError>;
     async fn accounts(&self) -> Result<Vec<Account>, IndexError>;
     async fn account_count(&self) -> Result<u64, IndexError>;

@@ -218,13 +218,17 @@ fn from_provider(username: &str, subject: &str, role: Role, site: Option<&str>) 
 
 #[tokio::test]
 async fn a_provider_sign_in_never_undoes_an_administrator() {
+    use pacs_core::workflow::ProviderSignIn::{KnownAs, Refused, Saved};
     let f = fixture().await;
     let db = &f.db;
     let subject = "https://id.example#4f1c";
 
     // A first sign-in makes the account.
     let first = from_provider("dr.aliyev", subject, Role::Radiologist, None);
-    assert!(db.sign_in_from_provider(first.clone()).await.unwrap());
+    assert_eq!(
+        db.sign_in_from_provider(first.clone()).await.unwrap(),
+        Saved
+    );
     let made = db.account("dr.aliyev").await.unwrap().unwrap();
     assert_eq!((made.role, made.disabled), (Role::Radiologist, false));
     assert_eq!(made.oidc_subject.as_deref(), Some(subject));
@@ -237,7 +241,7 @@ async fn a_provider_sign_in_never_undoes_an_administrator() {
     db.add_account(limited).await.unwrap();
     let mut again = from_provider("dr.aliyev", subject, Role::Radiologist, Some("andijan"));
     again.display_name = "Dr Aliyev".into();
-    assert!(db.sign_in_from_provider(again).await.unwrap());
+    assert_eq!(db.sign_in_from_provider(again).await.unwrap(), Saved);
     let now = db.account("dr.aliyev").await.unwrap().unwrap();
     assert_eq!(now.reading_sites, vec!["andijan".to_owned()]);
     assert_eq!(
@@ -245,7 +249,10 @@ async fn a_provider_sign_in_never_undoes_an_administrator() {
         ("Dr Aliyev", Some("andijan"))
     );
     // A provider that gives no site leaves the one the account has.
-    assert!(db.sign_in_from_provider(first.clone()).await.unwrap());
+    assert_eq!(
+        db.sign_in_from_provider(first.clone()).await.unwrap(),
+        Saved
+    );
     let now = db.account("dr.aliyev").await.unwrap().unwrap();
     assert_eq!(now.site.as_deref(), Some("andijan"));
 
@@ -255,7 +262,7 @@ async fn a_provider_sign_in_never_undoes_an_administrator() {
     assert!(db.disable_account("dr.aliyev", now_millis()).await.unwrap());
     let mut stale = read_before;
     stale.role = Role::Admin;
-    assert!(!db.sign_in_from_provider(stale).await.unwrap());
+    assert_eq!(db.sign_in_from_provider(stale).await.unwrap(), Refused);
     let now = db.account("dr.aliyev").await.unwrap().unwrap();
     assert!(now.disabled, "the administrator's disabling stands");
     assert_eq!(now.role, Role::Radiologist);
@@ -268,7 +275,7 @@ async fn a_provider_sign_in_never_undoes_an_administrator() {
     local.password_hash = Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into());
     db.add_account(local).await.unwrap();
     let intruder = from_provider("admin", "https://id.example#9999", Role::Admin, None);
-    assert!(!db.sign_in_from_provider(intruder).await.unwrap());
+    assert_eq!(db.sign_in_from_provider(intruder).await.unwrap(), Refused);
     let kept = db.account("admin").await.unwrap().unwrap();
     assert_eq!(kept.oidc_subject, None);
     assert!(kept.password_hash.is_some());
@@ -279,13 +286,27 @@ async fn a_provider_sign_in_never_undoes_an_administrator() {
         Role::Referrer,
         None,
     );
-    assert!(db.sign_in_from_provider(theirs).await.unwrap());
+    assert_eq!(db.sign_in_from_provider(theirs).await.unwrap(), Saved);
     let other = from_provider("dr.karimova", "https://id.example#bbbb", Role::Admin, None);
-    assert!(!db.sign_in_from_provider(other).await.unwrap());
+    assert_eq!(db.sign_in_from_provider(other).await.unwrap(), Refused);
     let kept = db.account("dr.karimova").await.unwrap().unwrap();
     assert_eq!(
         kept.oidc_subject.as_deref(),
         Some("https://id.example#aaaa")
     );
     assert_eq!(kept.role, Role::Referrer);
+
+    // Renamed at the provider: the same user under a new name is told
+    // which account is theirs here, and no second account is made.
+    let renamed = from_provider(
+        "dr.k.aliyeva",
+        "https://id.example#aaaa",
+        Role::Referrer,
+        None,
+    );
+    assert_eq!(
+        db.sign_in_from_provider(renamed).await.unwrap(),
+        KnownAs("dr.karimova".into())
+    );
+    assert!(db.account("dr.k.aliyeva").await.unwrap().is_none());
 }

@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use super::sign_in;
 use crate::error::IndexError;
 use crate::forward::Millis;
-use crate::workflow::{Account, Role, physician_key};
+use crate::workflow::{Account, ProviderSignIn, Role, physician_key};
 
 pub(super) const ACCOUNT_COLUMNS: &str =
     "username, display_name, role, site, reading_sites, physician_name,
@@ -104,7 +104,20 @@ pub(super) fn put(tx: &Transaction<'_>, a: &Account, now: Millis) -> Result<(), 
 
 /// A sign-in through the identity provider, as one guarded statement:
 /// see [`crate::workflow::Workflow::sign_in_from_provider`].
-pub(super) fn put_from_provider(tx: &Transaction<'_>, a: &Account) -> Result<bool, IndexError> {
+pub(super) fn put_from_provider(
+    tx: &Transaction<'_>,
+    a: &Account,
+) -> Result<ProviderSignIn, IndexError> {
+    let known_as: Option<String> = tx
+        .query_row(
+            "SELECT username FROM accounts WHERE oidc_subject = ?1 AND username <> ?2",
+            params![a.oidc_subject, a.username],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(name) = known_as {
+        return Ok(ProviderSignIn::KnownAs(name));
+    }
     // The WHERE of the update is checked against the row as it is
     // when written, not as it was read.
     let changed = tx.execute(
@@ -123,7 +136,11 @@ pub(super) fn put_from_provider(tx: &Transaction<'_>, a: &Account) -> Result<boo
             a.oidc_subject,
         ],
     )?;
-    Ok(changed > 0)
+    Ok(if changed > 0 {
+        ProviderSignIn::Saved
+    } else {
+        ProviderSignIn::Refused
+    })
 }
 
 /// A new password: the locks on the name end and its sessions too.

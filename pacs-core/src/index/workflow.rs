@@ -16,8 +16,9 @@ use crate::error::IndexError;
 use crate::forward::{Millis, Priority, millis};
 use crate::workflow::{
     Account, Acknowledgement, Addendum, AuditEvent, AuditFilter, Critical, Draft, KeyImageRef,
-    LockError, ReportRecord, Session, SessionKind, ShareLinkInfo, SignInAttempt, SignInLimits,
-    SignInVerdict, SignedVersion, SiteRecord, StudyScope, Task, TaskFilter, TokenInfo, Workflow,
+    LockError, ProviderSignIn, ReportRecord, Session, SessionKind, ShareLinkInfo, SignInAttempt,
+    SignInLimits, SignInVerdict, SignedVersion, SiteRecord, StudyScope, Task, TaskFilter,
+    TokenInfo, Workflow,
 };
 
 impl SqliteIndex {
@@ -66,7 +67,7 @@ impl Workflow for SqliteIndex {
         self.write(move |tx| accounts::put(tx, &a, now)).await
     }
 
-    async fn sign_in_from_provider(&self, a: Account) -> Result<bool, IndexError> {
+    async fn sign_in_from_provider(&self, a: Account) -> Result<ProviderSignIn, IndexError> {
         self.write(move |tx| accounts::put_from_provider(tx, &a))
             .await
     }

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use pacs_core::forward::now_millis;
-use pacs_core::workflow::LockScope;
+use pacs_core::workflow::{LockScope, ProviderSignIn};
 use serde::Deserialize;
 use serde_json::json;
 use warp::Filter;
@@ -517,11 +517,19 @@ async fn oidc_callback(
         Err(why) => return failed(identity.username.clone(), why, StatusCode::UNAUTHORIZED).await,
     };
     match auth.store.sign_in_from_provider(account.clone()).await {
-        Ok(true) => {}
-        Ok(false) => {
+        Ok(ProviderSignIn::Saved) => {}
+        Ok(ProviderSignIn::Refused) => {
             // Disabled or bound to someone else since it was read above.
             let why = format!(
                 "the account {} was disabled or changed during this sign-in",
+                account.username
+            );
+            return failed(account.username.clone(), why, StatusCode::UNAUTHORIZED).await;
+        }
+        Ok(ProviderSignIn::KnownAs(known)) => {
+            let why = format!(
+                "the identity provider now names this user {}, but the archive knows them as {known}; \
+                 an administrator must rename the account",
                 account.username
             );
             return failed(account.username.clone(), why, StatusCode::UNAUTHORIZED).await;
