@@ -21,7 +21,7 @@ mod web;
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
-use serde_json::{Value, json};
+use serde_json::Value;
 use test_support::browser::{self, Driver};
 use two_sites::world_configured;
 
@@ -35,17 +35,7 @@ fn blocking<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 
 /// The lock on `study` as the worklist shows it.
 fn lock_of(w: &two_sites::World, study: &str) -> Value {
-    blocking(|| {
-        let (status, list) = w.get("/api/worklist?status=all", Some(&w.token("admin")));
-        assert_eq!(status, 200, "{list}");
-        list["tasks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["study_uid"] == study)
-            .unwrap()["lock"]
-            .clone()
-    })
+    blocking(|| w.lock_of(study))
 }
 
 async fn take_for_reading(client: &fantoccini::Client) {
@@ -92,24 +82,7 @@ fn a_reading_page_nobody_uses_gives_its_study_back() {
         let driver = Driver::start();
         let client = browser::open(&driver, 1400, 900).await;
         client.goto(&w.server.url("/healthz")).await.unwrap();
-        browser::eval(
-            &client,
-            "const [user, password] = arguments;
-             fetch('/api/auth/login', {
-               method: 'POST',
-               headers: { 'content-type': 'application/json' },
-               body: JSON.stringify({ username: user, password }),
-             }).then(r => { window.signedIn = r.status; });",
-            vec![json!("rad1"), json!(common::accounts::PASSWORD)],
-        )
-        .await;
-        browser::wait_until(
-            &client,
-            "the sign-in",
-            "return window.signedIn === 200;",
-            LIMIT,
-        )
-        .await;
+        browser::sign_in_by_fetch(&client, "rad1", common::accounts::PASSWORD).await;
         client
             .goto(&w.server.url(&format!("/viewer?study={a}&lang=en")))
             .await

@@ -49,24 +49,7 @@ fn a_link_followed_from_elsewhere_keeps_a_signed_in_session() {
         let client = browser::open(&driver, 1200, 800).await;
         // Signed in as a radiologist who reads Andijan's studies.
         client.goto(&w.server.url("/healthz")).await.unwrap();
-        browser::eval(
-            &client,
-            "const [user, password] = arguments;
-             fetch('/api/auth/login', {
-               method: 'POST',
-               headers: { 'content-type': 'application/json' },
-               body: JSON.stringify({ username: user, password }),
-             }).then(r => { window.signedIn = r.status; });",
-            vec![json!("rad_andijan"), json!(common::accounts::PASSWORD)],
-        )
-        .await;
-        browser::wait_until(
-            &client,
-            "the sign-in",
-            "return window.signedIn === 200;",
-            LIMIT,
-        )
-        .await;
+        browser::sign_in_by_fetch(&client, "rad_andijan", common::accounts::PASSWORD).await;
 
         // A page of another site links to the study; a hostile one links
         // straight to the second step, which only the archive's own page

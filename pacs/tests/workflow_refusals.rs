@@ -127,19 +127,6 @@ fn refused_renewals_and_key_image_removals_are_on_the_audit_trail() {
     assert_eq!(audited(&w, "key_image_removed", "rad1")[0]["outcome"], "ok");
 }
 
-/// The lock on `study` as the worklist shows it.
-fn lock_of(w: &two_sites::World, study: &str) -> Value {
-    let (status, list) = w.get("/api/worklist?status=all", Some(&w.token("admin")));
-    assert_eq!(status, 200, "{list}");
-    list["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["study_uid"] == study)
-        .unwrap()["lock"]
-        .clone()
-}
-
 /// A reading page left open and unused (a forgotten tab keeps renewing
 /// the lock) gives its study back to the worklist at a renewal once the
 /// reader's pages have all stood unused past the limit (20 minutes by
@@ -183,7 +170,7 @@ fn a_reading_page_nobody_uses_gives_its_study_back() {
     let (status, body) = w.post(&renew, &rad1, json!({"idle_seconds": 3600}));
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["reason"], "idle", "{body}");
-    assert_eq!(lock_of(&w, &a), Value::Null);
+    assert_eq!(w.lock_of(&a), Value::Null);
     let released = audited(&w, "lock_release", "rad1");
     assert_eq!(released.len(), 1, "{released:?}");
     assert!(
@@ -203,5 +190,5 @@ fn a_reading_page_nobody_uses_gives_its_study_back() {
     assert_eq!(status, 409);
     assert_ne!(body["reason"], "idle", "{body}");
     assert_eq!(audited(&w, "lock_release", "rad1").len(), 1);
-    assert_eq!(lock_of(&w, &a)["holder"], "rad2");
+    assert_eq!(w.lock_of(&a)["holder"], "rad2");
 }

@@ -362,3 +362,27 @@ pub async fn move_pointer(client: &Client, to: (f64, f64)) {
         .expect("pointer actions");
     let _ = client.release_actions().await;
 }
+
+/// Signs `user` in from the page `client` is on (any page of the
+/// archive), as the sign-in form's request does, and waits for it.
+pub async fn sign_in_by_fetch(client: &Client, user: &str, password: &str) {
+    eval(
+        client,
+        "const [user, password] = arguments;
+         window.signedIn = null;
+         fetch('/api/auth/login', {
+           method: 'POST',
+           headers: { 'content-type': 'application/json' },
+           body: JSON.stringify({ username: user, password }),
+         }).then(r => { window.signedIn = r.status; });",
+        vec![Value::from(user), Value::from(password)],
+    )
+    .await;
+    wait_until(
+        client,
+        "the sign-in",
+        "return window.signedIn === 200;",
+        Duration::from_secs(90),
+    )
+    .await;
+}

@@ -290,11 +290,6 @@ fn lock_state(
     }))
 }
 
-/// A change to a study's reading lock, made in one transaction: the
-/// study, the user, now, and the end of the lease.
-pub(super) type LockStep =
-    fn(&Transaction<'_>, &str, &str, Millis, Millis) -> Result<Result<(), LockError>, IndexError>;
-
 pub(super) fn claim(
     tx: &Transaction<'_>,
     study_uid: &str,

@@ -27,22 +27,20 @@ impl SqliteIndex {
         self.read(move |c| reading::task(c, &uid, now)).await
     }
 
-    /// Runs `lock` (a claim or a renewal until `now + lease`) and returns
+    /// Runs `lock` (a claim or a renewal) in one transaction and returns
     /// the task as it then stands.
-    async fn take_lock(
+    async fn take_lock<F>(
         &self,
         study_uid: &str,
-        user: &str,
         now: Millis,
-        lease: Duration,
-        lock: reading::LockStep,
-    ) -> Result<Result<Task, LockError>, IndexError> {
-        let (uid, user) = (study_uid.to_owned(), user.to_owned());
-        let until = now.saturating_add(millis(lease));
-        if let Err(e) = self
-            .write(move |tx| lock(tx, &uid, &user, now, until))
-            .await?
-        {
+        lock: F,
+    ) -> Result<Result<Task, LockError>, IndexError>
+    where
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<Result<(), LockError>, IndexError>
+            + Send
+            + 'static,
+    {
+        if let Err(e) = self.write(lock).await? {
             return Ok(Err(e));
         }
         Ok(self
@@ -398,16 +396,10 @@ impl Workflow for SqliteIndex {
             used,
             idle_limit: idle_limit.map(millis),
         };
-        if let Err(e) = self
-            .write(move |tx| reading::renew(tx, &uid, &user, now, renewal))
-            .await?
-        {
-            return Ok(Err(e));
-        }
-        Ok(self
-            .task_after(study_uid, now)
-            .await?
-            .ok_or(LockError::NoStudy))
+        self.take_lock(study_uid, now, move |tx| {
+            reading::renew(tx, &uid, &user, now, renewal)
+        })
+        .await
     }
 
     async fn claim(
@@ -417,8 +409,12 @@ impl Workflow for SqliteIndex {
         now: Millis,
         lease: Duration,
     ) -> Result<Result<Task, LockError>, IndexError> {
-        self.take_lock(study_uid, user, now, lease, reading::claim)
-            .await
+        let (uid, user) = (study_uid.to_owned(), user.to_owned());
+        let until = now.saturating_add(millis(lease));
+        self.take_lock(study_uid, now, move |tx| {
+            reading::claim(tx, &uid, &user, now, until)
+        })
+        .await
     }
 
     async fn release(

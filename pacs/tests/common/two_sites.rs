@@ -167,6 +167,19 @@ pub fn world_with(config: &str, env: &[(&str, &str)]) -> World {
 }
 
 impl World {
+    /// The lock on `study` as the worklist shows it to the administrator.
+    pub fn lock_of(&self, study: &str) -> Value {
+        let (status, list) = self.get("/api/worklist?status=all", Some(&self.token("admin")));
+        assert_eq!(status, 200, "{list}");
+        list["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["study_uid"] == study)
+            .unwrap()["lock"]
+            .clone()
+    }
+
     pub fn token(&self, user: &str) -> String {
         login(&self.client, &self.server.url(""), user)
     }
