@@ -21,7 +21,7 @@ use warp::http::uri::Authority;
 use warp::http::{HeaderMap, Method, StatusCode};
 
 use crate::api::Refused;
-use crate::auth::{Auth, COOKIE};
+use crate::auth::{Auth, session_cookie_name};
 
 /// Where a request comes from, as far as the headers tell.
 #[derive(Debug, PartialEq, Eq)]
@@ -60,7 +60,8 @@ pub fn same_origin_changes(
                     public.as_deref(),
                 );
                 let auth = auth.clone();
-                let session = carries_session(&headers);
+                let session =
+                    carries_session(&headers, session_cookie_name(auth.settings.secure_cookie));
                 async move {
                     let reason = match verdict {
                         Verdict::Same => return Ok(()),
@@ -138,13 +139,13 @@ fn judge(
 
 /// Whether the request carries a session cookie (valid or not: either way
 /// the browser sent it by itself).
-fn carries_session(headers: &HeaderMap) -> bool {
+fn carries_session(headers: &HeaderMap, name: &str) -> bool {
     headers
         .get_all(warp::http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .any(|pair| pair.trim().split_once('=').map(|(name, _)| name.trim()) == Some(COOKIE))
+        .any(|pair| pair.trim().split_once('=').map(|(n, _)| n.trim()) == Some(name))
 }
 
 /// `scheme://host[:port]` of a URL; `None` for anything else (including
@@ -249,16 +250,17 @@ mod tests {
 
     #[test]
     fn session_cookies_are_found_among_others() {
-        assert!(carries_session(&headers(&[(
-            "cookie",
-            "lang=ru; pacs_session=abc"
-        )])));
-        assert!(carries_session(&headers(&[("cookie", "pacs_session=")])));
-        assert!(!carries_session(&headers(&[(
-            "cookie",
-            "pacs_session_old=abc; x=pacs_session"
-        )])));
-        assert!(!carries_session(&HeaderMap::new()));
+        let carries =
+            |cookie: &str, name: &str| carries_session(&headers(&[("cookie", cookie)]), name);
+        assert!(carries("lang=ru; pacs_session=abc", "pacs_session"));
+        assert!(carries("pacs_session=", "pacs_session"));
+        assert!(!carries(
+            "pacs_session_old=abc; x=pacs_session",
+            "pacs_session"
+        ));
+        assert!(carries("__Host-pacs_session=abc", "__Host-pacs_session"));
+        assert!(!carries("pacs_session=abc", "__Host-pacs_session"));
+        assert!(!carries_session(&HeaderMap::new(), "pacs_session"));
     }
 
     #[test]

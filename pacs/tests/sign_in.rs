@@ -482,3 +482,60 @@ fn the_account_list_says_what_each_account_sees() {
     assert_eq!(sees("desk"), "site andijan");
     assert_eq!(sees("yusupov"), "physician Yusupov^Akmal");
 }
+
+/// Served at an https address, the session cookie is `__Host-` prefixed:
+/// browsers take it only from this very host over https, so no sibling
+/// subdomain of the hospital's domain can plant a session of its own
+/// choosing (which the archive would then read) or shadow the reader's.
+#[test]
+fn over_https_the_session_cookie_belongs_to_this_host_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = archive(
+        dir.path(),
+        Some("[server]\npublic_url = \"https://pacs.hospital.example\"\n"),
+    );
+    let client = http();
+    let signed_in = sign_in(&client, &server, "rad1", PASSWORD);
+    assert_eq!(signed_in.status(), 200);
+    let set = signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.contains("pacs_session"))
+        .unwrap()
+        .to_owned();
+    assert!(set.starts_with("__Host-pacs_session="), "{set}");
+    assert!(
+        set.contains("; Path=/;") && set.ends_with("; Secure"),
+        "{set}"
+    );
+    assert!(!set.to_ascii_lowercase().contains("domain="), "{set}");
+    let token = set["__Host-pacs_session=".len()..]
+        .split(';')
+        .next()
+        .unwrap();
+
+    let me = |cookie: String| {
+        client
+            .get(server.url("/api/auth/me"))
+            .header("cookie", cookie)
+            .send()
+            .unwrap()
+    };
+    let mine = me(format!("__Host-pacs_session={token}"));
+    assert_eq!(mine.status(), 200);
+    assert_eq!(mine.json::<Value>().unwrap()["username"], "rad1");
+    // The plain name is one this archive never sets over https.
+    assert_eq!(me(format!("pacs_session={token}")).status(), 401);
+
+    let out = client
+        .post(server.url("/api/auth/logout"))
+        .header("cookie", format!("__Host-pacs_session={token}"))
+        .send()
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    let cleared = out.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cleared.starts_with("__Host-pacs_session=;"), "{cleared}");
+    assert_eq!(me(format!("__Host-pacs_session={token}")).status(), 401);
+}

@@ -25,8 +25,20 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use warp::http::HeaderMap;
 
-/// The cookie the browser viewer's session travels in.
+/// The cookie the browser viewer's session travels in over plain http.
 pub const COOKIE: &str = "pacs_session";
+
+/// ... and over https. A browser takes a `__Host-` cookie only from this
+/// very host, over https, for the whole site: no sibling subdomain of a
+/// hospital's domain can plant it or shadow it with one of its own.
+pub const SECURE_COOKIE: &str = "__Host-pacs_session";
+
+/// The session cookie's name where cookies are `Secure` (a public https
+/// address) or not. Only that name is read: over https, a `pacs_session`
+/// cookie is one this archive never set.
+pub fn session_cookie_name(secure: bool) -> &'static str {
+    if secure { SECURE_COOKIE } else { COOKIE }
+}
 
 /// How someone got in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -341,7 +353,8 @@ impl Auth {
         peer: Option<SocketAddr>,
     ) -> Result<Principal, AuthError> {
         let address = peer.map(|p| p.ip());
-        let Some(secret) = presented_secret(headers) else {
+        let cookie = session_cookie_name(self.settings.secure_cookie);
+        let Some(secret) = presented_secret(headers, cookie) else {
             if self.open().await? {
                 return open_principal_for(headers, address);
             }
@@ -422,7 +435,7 @@ impl Auth {
 
     /// Ends the session a request carries.
     pub async fn logout(&self, headers: &HeaderMap) -> Result<bool, AuthError> {
-        match presented_secret(headers) {
+        match presented_secret(headers, session_cookie_name(self.settings.secure_cookie)) {
             Some(secret) => Ok(self
                 .store
                 .revoke_session(&secret_hash(&secret), now_millis())
@@ -633,8 +646,9 @@ pub fn open_principal(address: Option<IpAddr>) -> Principal {
     }
 }
 
-/// The secret a request presents: the bearer token, else the cookie.
-pub fn presented_secret(headers: &HeaderMap) -> Option<String> {
+/// The secret a request presents: the bearer token, else the session
+/// cookie named `cookie_name`.
+pub fn presented_secret(headers: &HeaderMap, cookie_name: &str) -> Option<String> {
     if let Some(value) = headers
         .get(warp::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -645,7 +659,7 @@ pub fn presented_secret(headers: &HeaderMap) -> Option<String> {
             .then(|| token.trim().to_owned())
             .filter(|t| !t.is_empty());
     }
-    cookie(headers, COOKIE).filter(|v| !v.is_empty())
+    cookie(headers, cookie_name).filter(|v| !v.is_empty())
 }
 
 /// A cookie's value from a request's `Cookie` headers.
@@ -663,7 +677,8 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 /// The `Set-Cookie` value carrying a session.
 pub fn session_cookie(token: &str, max_age: Duration, secure: bool) -> String {
     format!(
-        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        "{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        session_cookie_name(secure),
         max_age.as_secs(),
         if secure { "; Secure" } else { "" }
     )
@@ -690,7 +705,8 @@ pub fn device_cookie(secret: &str, secure: bool) -> String {
 /// The `Set-Cookie` value that removes the session cookie.
 pub fn cleared_cookie(secure: bool) -> String {
     format!(
-        "{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        session_cookie_name(secure),
         if secure { "; Secure" } else { "" }
     )
 }
@@ -722,26 +738,48 @@ mod tests {
             ("authorization", "Bearer abc"),
             ("cookie", "pacs_session=def"),
         ]);
-        assert_eq!(presented_secret(&h).as_deref(), Some("abc"));
+        assert_eq!(presented_secret(&h, COOKIE).as_deref(), Some("abc"));
     }
 
     #[test]
     fn session_cookie_is_found_among_others() {
         let h = headers(&[("cookie", "lang=ru; pacs_session=xyz; other=1")]);
-        assert_eq!(presented_secret(&h).as_deref(), Some("xyz"));
+        assert_eq!(presented_secret(&h, COOKIE).as_deref(), Some("xyz"));
     }
 
     #[test]
     fn other_schemes_and_empty_values_present_nothing() {
         assert_eq!(
-            presented_secret(&headers(&[("authorization", "Basic Zm9v")])),
+            presented_secret(&headers(&[("authorization", "Basic Zm9v")]), COOKIE),
             None
         );
         assert_eq!(
-            presented_secret(&headers(&[("cookie", "pacs_session=")])),
+            presented_secret(&headers(&[("cookie", "pacs_session=")]), COOKIE),
             None
         );
-        assert_eq!(presented_secret(&HeaderMap::new()), None);
+        assert_eq!(presented_secret(&HeaderMap::new(), COOKIE), None);
+    }
+
+    #[test]
+    fn over_https_only_the_host_only_cookie_is_read() {
+        let name = session_cookie_name(true);
+        assert_eq!(name, "__Host-pacs_session");
+        // A sibling subdomain can set `pacs_session` for the whole domain,
+        // and a more specific path puts its cookie first: neither counts.
+        let planted = headers(&[("cookie", "pacs_session=planted; __Host-pacs_session=mine")]);
+        assert_eq!(presented_secret(&planted, name).as_deref(), Some("mine"));
+        let alone = headers(&[("cookie", "pacs_session=planted")]);
+        assert_eq!(presented_secret(&alone, name), None);
+        let set = session_cookie("tok", Duration::from_secs(60), true);
+        assert!(set.starts_with("__Host-pacs_session=tok; Path=/;"), "{set}");
+        assert!(
+            set.ends_with("; Secure") && !set.contains("Domain"),
+            "{set}"
+        );
+        assert!(cleared_cookie(true).starts_with("__Host-pacs_session=;"));
+        assert!(
+            session_cookie("tok", Duration::from_secs(60), false).starts_with("pacs_session=tok;")
+        );
     }
 
     #[test]

@@ -16,8 +16,8 @@ use warp::http::{HeaderMap, HeaderValue, StatusCode, header};
 use warp::reply::{Reply, Response};
 
 use super::{
-    Auth, AuthError, COOKIE, DEVICE_COOKIE, Login, Principal, Via, cleared_cookie, cookie,
-    device_cookie, is_secret, new_secret, record, secret_hash, session_cookie,
+    Auth, AuthError, DEVICE_COOKIE, Login, Principal, Via, cleared_cookie, cookie, device_cookie,
+    is_secret, new_secret, record, secret_hash, session_cookie, session_cookie_name,
 };
 use crate::access::{Action, allow_study};
 use crate::api::{ApiError, principal};
@@ -264,7 +264,8 @@ async fn share_link(
     let pacs_core::workflow::StudyScope::Study(study) = &link.scope else {
         return page_error(StatusCode::NOT_FOUND, "this link does not open a study");
     };
-    let own = cookie(&headers, COOKIE).filter(|own| *own != secret);
+    let own = cookie(&headers, session_cookie_name(auth.settings.secure_cookie))
+        .filter(|own| *own != secret);
     let step = query.get("via");
     let from_our_page = step.is_some_and(|nonce| {
         cookie(&headers, STEP_COOKIE).is_some_and(|c| is_secret(&c) && c == *nonce)
