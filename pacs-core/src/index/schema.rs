@@ -4,7 +4,7 @@ use rusqlite::Connection;
 
 use crate::error::IndexError;
 
-pub(super) const VERSION: i64 = 15;
+pub(super) const VERSION: i64 = 16;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE studies (
@@ -390,6 +390,15 @@ const SCHEMA_V15: &str = r#"
 ALTER TABLE reading_tasks ADD COLUMN lock_active_at INTEGER;
 "#;
 
+/// Version 16: the name index carries each study's date and time, so a
+/// search by name orders its matches newest first from the index alone.
+/// Reading every matching study for its date took most of the time of a
+/// search by a prefix many patients share (2 500 of 100 000 studies).
+const SCHEMA_V16: &str = r#"
+DROP INDEX studies_by_patient_name;
+CREATE INDEX studies_by_patient_name ON studies (patient_name_key, study_date, study_time);
+"#;
+
 /// Version 14: earlier versions wrote destination URLs into forwarding
 /// errors with any user and password written in them; those are taken
 /// out of what is kept (and shown by the forwarding API).
@@ -559,6 +568,12 @@ pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
             [],
         )?;
         tx.pragma_update(None, "user_version", 15)?;
+        tx.commit()?;
+    }
+    if version < 16 {
+        let tx = conn.transaction()?;
+        tx.execute_batch(SCHEMA_V16)?;
+        tx.pragma_update(None, "user_version", 16)?;
         tx.commit()?;
     }
     Ok(())

@@ -462,14 +462,32 @@ fn statement(c: &Connection, q: &Query) -> Result<Statement, IndexError> {
         .chain(std::iter::once(sample))
         .chain(walk_column)
         .collect();
-    let (sql, params) = paged(
-        format!("SELECT {} FROM {from}", select.join(", ")),
-        &conds,
-        "",
-        &order,
-        params,
-        (q.limit, offset),
-    );
+    let columns = select.join(", ");
+    let (sql, params) = if q.level == Level::Study {
+        // The page is chosen by keys alone and only its studies are read
+        // whole: sorting every match's whole row to keep a page of them
+        // took longer than finding them (a name prefix shared by 2 500
+        // of 100 000 studies).
+        let (page, params) = paged(
+            "SELECT st.pk FROM studies st".to_owned(),
+            &conds,
+            "",
+            &order,
+            params,
+            (q.limit, offset),
+        );
+        let sql = format!("SELECT {columns} FROM studies st WHERE st.pk IN ({page}) {order}");
+        (sql, params)
+    } else {
+        paged(
+            format!("SELECT {columns} FROM {from}"),
+            &conds,
+            "",
+            &order,
+            params,
+            (q.limit, offset),
+        )
+    };
     Ok(Statement {
         sql,
         params,

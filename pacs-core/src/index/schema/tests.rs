@@ -393,3 +393,24 @@ fn upgrading_counts_held_locks_as_used_at_their_last_change() {
         .unwrap();
     assert_eq!(active, vec![Some(500), None]);
 }
+
+#[test]
+fn upgrading_puts_the_study_date_in_the_name_index() {
+    let mut conn = Connection::open_in_memory().unwrap();
+    migrate(&mut conn).unwrap();
+    conn.execute_batch(
+        "DROP INDEX studies_by_patient_name;
+         CREATE INDEX studies_by_patient_name ON studies (patient_name_key);
+         PRAGMA user_version = 15;",
+    )
+    .unwrap();
+    migrate(&mut conn).unwrap();
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_index_info('studies_by_patient_name') ORDER BY seqno")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(columns, ["patient_name_key", "study_date", "study_time"]);
+}

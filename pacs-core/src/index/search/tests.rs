@@ -64,7 +64,8 @@ fn a_common_modality_is_checked_study_by_study_newest_first() {
     // The newest studies in date order, each one's series through its
     // own index, never every CT series for each study.
     assert!(
-        plan.contains("SCAN st USING INDEX studies_by_date"),
+        plan.lines()
+            .any(|l| l.starts_with("SCAN st USING") && l.ends_with("INDEX studies_by_date")),
         "{plan}"
     );
     assert!(
@@ -72,6 +73,15 @@ fn a_common_modality_is_checked_study_by_study_newest_first() {
         "{plan}"
     );
     assert!(!plan.contains("series_by_modality"), "{plan}");
+    let (found, _) = search(
+        &c,
+        &[
+            ("ModalitiesInStudy", "CT"),
+            ("limit", "25"),
+            ("offset", "590"),
+        ],
+    );
+    assert_eq!(found, studies(590..600), "the last page");
 
     // So also beside a name, which alone matches a seventh of them.
     let (found, plan) = search(
@@ -117,4 +127,16 @@ fn several_modalities_match_studies_of_any_of_them() {
     );
     let expected: Vec<usize> = (ct..ct + 3).filter(|n| n % 7 == 0).collect();
     assert_eq!(found, studies(expected));
+}
+
+#[test]
+fn a_name_search_orders_its_matches_from_the_name_index() {
+    let c = index_of(70, 0);
+    let (found, plan) = search(&c, &[("PatientName", "p3*"), ("limit", "4")]);
+    assert_eq!(found, studies([3, 10, 17, 24]));
+    // Each match's date comes with its name: no study is read to sort.
+    assert!(
+        plan.contains("SEARCH st USING COVERING INDEX studies_by_patient_name"),
+        "{plan}"
+    );
 }
