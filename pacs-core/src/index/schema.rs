@@ -4,7 +4,7 @@ use rusqlite::Connection;
 
 use crate::error::IndexError;
 
-pub(super) const VERSION: i64 = 16;
+pub(super) const VERSION: i64 = 17;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE studies (
@@ -399,6 +399,13 @@ DROP INDEX studies_by_patient_name;
 CREATE INDEX studies_by_patient_name ON studies (patient_name_key, study_date, study_time);
 "#;
 
+/// Version 17: studies by their referring physician's name, so that a
+/// referring doctor who sent a handful of studies has them found without
+/// a walk through every study (see `reading::referrer_condition`).
+const SCHEMA_V17: &str = r#"
+CREATE INDEX IF NOT EXISTS studies_by_referrer ON studies (referring_physician_key);
+"#;
+
 /// Version 14: earlier versions wrote destination URLs into forwarding
 /// errors with any user and password written in them; those are taken
 /// out of what is kept (and shown by the forwarding API).
@@ -574,6 +581,12 @@ pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
         let tx = conn.transaction()?;
         tx.execute_batch(SCHEMA_V16)?;
         tx.pragma_update(None, "user_version", 16)?;
+        tx.commit()?;
+    }
+    if version < 17 {
+        let tx = conn.transaction()?;
+        tx.execute_batch(SCHEMA_V17)?;
+        tx.pragma_update(None, "user_version", 17)?;
         tx.commit()?;
     }
     Ok(())

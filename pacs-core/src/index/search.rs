@@ -162,7 +162,7 @@ fn conditions(
         params.push(v);
         format!("?{}", params.len())
     };
-    if let Some(cond) = super::reading::scope_condition(&q.scope, &mut params) {
+    if let Some(cond) = super::reading::scope_condition(c, &q.scope, &mut params)? {
         sql.push(cond);
     }
     if let Some(study) = &q.study {

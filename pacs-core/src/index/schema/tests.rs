@@ -414,3 +414,20 @@ fn upgrading_puts_the_study_date_in_the_name_index() {
         .unwrap();
     assert_eq!(columns, ["patient_name_key", "study_date", "study_time"]);
 }
+
+#[test]
+fn upgrading_indexes_studies_by_their_referrer() {
+    let mut conn = Connection::open_in_memory().unwrap();
+    migrate(&mut conn).unwrap();
+    conn.execute_batch("DROP INDEX studies_by_referrer; PRAGMA user_version = 16;")
+        .unwrap();
+    migrate(&mut conn).unwrap();
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_index_info('studies_by_referrer')")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(columns, ["referring_physician_key"]);
+}

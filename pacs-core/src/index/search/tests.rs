@@ -38,6 +38,10 @@ fn index_of(ct: usize, mr: usize) -> Connection {
 
 fn search(c: &Connection, pairs: &[(&str, &str)]) -> (Vec<String>, String) {
     let (q, _) = Query::from_pairs(Level::Study, pairs.iter().copied()).unwrap();
+    search_as(c, q)
+}
+
+fn search_as(c: &Connection, q: Query) -> (Vec<String>, String) {
     let found = run(c, &q).unwrap();
     let st = statement(c, &q).unwrap();
     let plan: Vec<String> = c
@@ -139,4 +143,57 @@ fn a_name_search_orders_its_matches_from_the_name_index() {
         plan.contains("SEARCH st USING COVERING INDEX studies_by_patient_name"),
         "{plan}"
     );
+}
+
+/// What referring physician `key` and account `username` see, newest
+/// first, at most `limit`.
+fn referred(c: &Connection, username: &str, key: &str, limit: usize) -> (Vec<String>, String) {
+    let mut q = Query::new(Level::Study);
+    q.limit = limit;
+    q.scope = crate::workflow::StudyScope::Referrer {
+        username: username.to_owned(),
+        physician_key: Some(key.to_owned()).filter(|k| !k.is_empty()),
+    };
+    search_as(c, q)
+}
+
+#[test]
+fn a_referring_physician_sees_what_they_referred_and_what_was_shared() {
+    let many = crate::index::reading::FEW_REFERRED as usize + 100;
+    let c = index_of(many + 10, 0);
+    // Studies (numbered from 0; their row keys from 1) before `many` by
+    // one doctor; of the ten oldest, two by
+    // another (one under a name with a Cyrillic group), one by a doctor
+    // whose name merely begins like theirs, and two shared with them.
+    c.execute_batch(&format!(
+        "UPDATE studies SET referring_physician_key = 'BUSY^DOC' WHERE pk <= {many};
+         UPDATE studies SET referring_physician_key = 'RARE^DOC' WHERE pk = {a};
+         UPDATE studies SET referring_physician_key = 'RARE^DOC=РЕДКИЙ^ДОК' WHERE pk = {b};
+         UPDATE studies SET referring_physician_key = 'RARE^DOCTOR' WHERE pk = {c};
+         INSERT INTO accounts (username, display_name, role) VALUES ('rad', 'R', 'radiologist');
+         INSERT INTO accounts (username, display_name, role, disabled)
+         VALUES ('gone', 'G', 'radiologist', 1);
+         INSERT INTO study_shares (study_uid, username, shared_by, shared_at)
+         VALUES ('1.2.826.0.1.{shared}', 'rare', 'rad', 1),
+                ('1.2.826.0.1.{revoked}', 'rare', 'gone', 1);",
+        a = many + 2,
+        b = many + 5,
+        c = many + 6,
+        shared = many + 3,
+        revoked = many + 7,
+    ))
+    .unwrap();
+
+    let (found, plan) = referred(&c, "rare", "RARE^DOC", 25);
+    assert_eq!(found, studies([many + 1, many + 3, many + 4]));
+    // Found from the referrer index, not by reading every study.
+    assert!(plan.contains("studies_by_referrer"), "{plan}");
+    assert!(!plan.contains("SCAN st"), "{plan}");
+    let (found, _) = referred(&c, "rare", "", 25);
+    assert_eq!(found, studies([many + 3]), "shared only");
+
+    let (found, plan) = referred(&c, "busy", "BUSY^DOC", 25);
+    assert_eq!(found, studies(0..25));
+    assert!(plan.contains("INDEX studies_by_date"), "{plan}");
+    assert!(!plan.contains("studies_by_referrer"), "{plan}");
 }
