@@ -43,7 +43,12 @@ fn column(a: Attribute) -> &'static str {
 fn match_column(a: Attribute) -> &'static str {
     match a {
         Attribute::PatientName => "st.patient_name_key",
-        Attribute::ReferringPhysicianName => "st.referring_physician_key",
+        // Kept off the referrer index (`+`): one doctor may have referred
+        // most of the archive, and collecting and sorting all of their
+        // studies for every page is slower than walking the newest until a
+        // page is full (the index serves the referrer's own scope, see
+        // `reading::referrer_condition`, which counts first).
+        Attribute::ReferringPhysicianName => "+st.referring_physician_key",
         other => column(other),
     }
 }

@@ -197,3 +197,18 @@ fn a_referring_physician_sees_what_they_referred_and_what_was_shared() {
     assert!(plan.contains("INDEX studies_by_date"), "{plan}");
     assert!(!plan.contains("studies_by_referrer"), "{plan}");
 }
+
+#[test]
+fn a_search_by_referring_physician_walks_the_newest_studies() {
+    let c = index_of(100, 0);
+    c.execute_batch("UPDATE studies SET referring_physician_key = 'BUSY^DOC' WHERE pk % 2 = 1")
+        .unwrap();
+    let (found, plan) = search(
+        &c,
+        &[("ReferringPhysicianName", "Busy^Doc"), ("limit", "3")],
+    );
+    assert_eq!(found, studies([0, 2, 4]));
+    // Not every study of theirs gathered and sorted for each page.
+    assert!(!plan.contains("studies_by_referrer"), "{plan}");
+    assert!(plan.contains("INDEX studies_by_date"), "{plan}");
+}
