@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, params};
 
+use super::connection::open_connection;
 use super::schema;
-use super::sqlite::open_connection;
 use crate::error::IndexError;
 
 /// What a backup holds, counted in the copy itself.

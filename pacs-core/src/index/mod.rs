@@ -8,6 +8,7 @@
 mod accounts;
 mod audit;
 mod backup;
+mod connection;
 mod outbox;
 mod reading;
 mod refresh;

@@ -13,6 +13,7 @@ fn like_patterns_escape_sql_wildcards() {
 /// patients `P0` to `P6` in turn.
 fn index_of(ct: usize, mr: usize) -> Connection {
     let mut c = Connection::open_in_memory().unwrap();
+    crate::index::connection::plan_without_values(&c).unwrap();
     crate::index::schema::migrate(&mut c).unwrap();
     for n in 0..ct + mr {
         c.execute(
