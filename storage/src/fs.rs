@@ -178,11 +178,20 @@ impl ObjectStore for FsStore {
                     size,
                 }
             })?;
-            let mut buf = BytesMut::zeroed(len);
+            // Read into spare capacity: zeroing a frame first would cost
+            // as much as copying it out of the page cache.
+            let mut buf = Vec::with_capacity(len);
             file.seek(SeekFrom::Start(range.start))
-                .and_then(|_| file.read_exact(&mut buf))
+                .and_then(|_| (&mut file).take(len as u64).read_to_end(&mut buf))
+                .and_then(|read| {
+                    if read == len {
+                        Ok(())
+                    } else {
+                        Err(io::Error::from(ErrorKind::UnexpectedEof))
+                    }
+                })
                 .map_err(|e| io_error(&path, e))?;
-            Ok(buf.freeze())
+            Ok(Bytes::from(buf))
         })
         .await
     }
