@@ -722,13 +722,12 @@ impl Index for SqliteIndex {
     async fn holds(&self, sop_uid: &str, sha256: &str) -> Result<bool, IndexError> {
         let (sop, sha) = (sop_uid.to_owned(), sha256.to_owned());
         self.read(move |c| {
-            Ok(c.query_row(
+            Ok(c.prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM instances i WHERE i.sop_uid = ?1 AND (i.sha256 = ?2
                     OR EXISTS (SELECT 1 FROM peer_received p
                                WHERE p.sop_uid = ?1 AND p.sent_sha256 = ?2)))",
-                params![sop, sha],
-                |r| r.get(0),
-            )?)
+            )?
+            .query_row(params![sop, sha], |r| r.get(0))?)
         })
         .await
     }
@@ -736,11 +735,10 @@ impl Index for SqliteIndex {
     async fn completion(&self, study_uid: &str) -> Result<Option<(i64, i64)>, IndexError> {
         let study = study_uid.to_owned();
         self.read(move |c| {
-            Ok(c.query_row(
+            Ok(c.prepare_cached(
                 "SELECT instances, completed_at FROM study_completions WHERE study_uid = ?1",
-                [study],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            )?
+            .query_row([study], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
         })
         .await

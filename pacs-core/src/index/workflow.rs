@@ -95,7 +95,9 @@ impl Workflow for SqliteIndex {
 
     async fn account_count(&self) -> Result<u64, IndexError> {
         self.read(|c| {
-            Ok(c.query_row("SELECT count(*) FROM accounts", [], |r| r.get::<_, i64>(0))? as u64)
+            // Asked by every request to an archive without accounts.
+            Ok(c.prepare_cached("SELECT count(*) FROM accounts")?
+                .query_row([], |r| r.get::<_, i64>(0))? as u64)
         })
         .await
     }
