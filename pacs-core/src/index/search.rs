@@ -468,31 +468,25 @@ fn statement(c: &Connection, q: &Query) -> Result<Statement, IndexError> {
         .chain(walk_column)
         .collect();
     let columns = select.join(", ");
-    let (sql, params) = if q.level == Level::Study {
-        // The page is chosen by keys alone and only its studies are read
-        // whole: sorting every match's whole row to keep a page of them
-        // took longer than finding them (a name prefix shared by 2 500
-        // of 100 000 studies).
-        let (page, params) = paged(
-            "SELECT st.pk FROM studies st".to_owned(),
-            &conds,
-            "",
-            &order,
-            params,
-            (q.limit, offset),
-        );
-        let sql = format!("SELECT {columns} FROM studies st WHERE st.pk IN ({page}) {order}");
-        (sql, params)
-    } else {
-        paged(
-            format!("SELECT {columns} FROM {from}"),
-            &conds,
-            "",
-            &order,
-            params,
-            (q.limit, offset),
-        )
+    // The page is chosen by keys alone and only its rows are read whole:
+    // every column of every match went into the sort before, subqueries
+    // included, so a name prefix shared by 2 500 of 100 000 studies, or a
+    // series' 300 instances for a page of five, took longer to sort than
+    // to find.
+    let key = match q.level {
+        Level::Patient | Level::Study => "st.pk",
+        Level::Series => "se.pk",
+        Level::Instance => "i.pk",
     };
+    let (page, params) = paged(
+        format!("SELECT {key} FROM {from}"),
+        &conds,
+        "",
+        &order,
+        params,
+        (q.limit, offset),
+    );
+    let sql = format!("SELECT {columns} FROM {from} WHERE {key} IN ({page}) {order}");
     Ok(Statement {
         sql,
         params,

@@ -213,3 +213,70 @@ fn a_search_by_referring_physician_walks_the_newest_studies() {
     assert!(!plan.contains("studies_by_referrer"), "{plan}");
     assert!(plan.contains("INDEX studies_by_date"), "{plan}");
 }
+
+/// A series' instances are listed in series and instance number order,
+/// those without a number last; a page of them reads only its own rows.
+#[test]
+fn a_page_of_instances_reads_only_its_rows() {
+    let c = index_of(2, 0);
+    c.execute_batch(
+        "INSERT INTO series (pk, study_pk, series_uid, modality, series_number)
+             VALUES (10, 1, '1.2.826.0.2.10', 'CT', 2), (11, 1, '1.2.826.0.2.11', 'CT', NULL);
+         INSERT INTO series_requests (series_pk, requested_procedure_id, scheduled_step_id)
+             VALUES (10, 'RP1', 'SPS1');",
+    )
+    .unwrap();
+    // (series pk, instance number) in the order of storing.
+    let stored = [
+        (11, Some(1)),
+        (10, None),
+        (10, Some(3)),
+        (1, Some(2)),
+        (10, Some(1)),
+    ];
+    for (n, (series, number)) in stored.iter().enumerate() {
+        c.execute(
+            "INSERT INTO instances (series_pk, sop_uid, sop_class_uid, instance_number,
+                 transfer_syntax_uid, object_key, size, sha256, pixel, metadata, source)
+             VALUES (?1, ?2, '1.2.840.10008.5.1.4.1.1.2', ?3, '1.2.840.10008.1.2.1',
+                 ?2, 0, '', '{}', x'', 'test')",
+            params![series, format!("1.2.826.0.3.{n}"), number],
+        )
+        .unwrap();
+    }
+    let page = |limit: &str, offset: &str| {
+        let pairs = [
+            ("StudyInstanceUID", "1.2.826.0.1.0"),
+            ("limit", limit),
+            ("offset", offset),
+        ];
+        let (q, _) = Query::from_pairs(Level::Instance, pairs.iter().copied()).unwrap();
+        let rows = run(&c, &q).unwrap();
+        let sops: Vec<String> = rows
+            .iter()
+            .filter_map(|r| r.sop_instance_uid.clone())
+            .collect();
+        let st = statement(&c, &q).unwrap();
+        let plan: Vec<String> = c
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", st.sql))
+            .unwrap()
+            .query_map(rusqlite::params_from_iter(st.params), |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        (sops, plan.join("\n"))
+    };
+    let sop = |n: usize| format!("1.2.826.0.3.{n}");
+    // Series 1 (number 1), then series 10 (number 2), then the one without.
+    let (all, _) = page("10", "0");
+    assert_eq!(all, [sop(3), sop(4), sop(2), sop(1), sop(0)]);
+    let (some, plan) = page("2", "2");
+    assert_eq!(some, [sop(2), sop(1)]);
+    // The page's rows are fetched by key once the page is chosen.
+    assert!(
+        plan.lines()
+            .next()
+            .is_some_and(|l| l.starts_with("SEARCH i USING INTEGER PRIMARY KEY")),
+        "{plan}"
+    );
+}
