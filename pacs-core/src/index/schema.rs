@@ -4,7 +4,7 @@ use rusqlite::Connection;
 
 use crate::error::IndexError;
 
-pub(super) const VERSION: i64 = 17;
+pub(super) const VERSION: i64 = 18;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE studies (
@@ -406,6 +406,16 @@ const SCHEMA_V17: &str = r#"
 CREATE INDEX IF NOT EXISTS studies_by_referrer ON studies (referring_physician_key);
 "#;
 
+/// Version 18: a study's series index also holds their modality, so that
+/// a search by modality checks each study's series without reading them
+/// (a name prefix and a modality together took 15-20 ms over 100 000
+/// studies, most of it reading series rows; see
+/// `search::study_has_modality`).
+const SCHEMA_V18: &str = r#"
+DROP INDEX series_by_study;
+CREATE INDEX series_by_study ON series (study_pk, series_number, modality);
+"#;
+
 /// Version 14: earlier versions wrote destination URLs into forwarding
 /// errors with any user and password written in them; those are taken
 /// out of what is kept (and shown by the forwarding API).
@@ -587,6 +597,12 @@ pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
         let tx = conn.transaction()?;
         tx.execute_batch(SCHEMA_V17)?;
         tx.pragma_update(None, "user_version", 17)?;
+        tx.commit()?;
+    }
+    if version < 18 {
+        let tx = conn.transaction()?;
+        tx.execute_batch(SCHEMA_V18)?;
+        tx.pragma_update(None, "user_version", 18)?;
         tx.commit()?;
     }
     Ok(())

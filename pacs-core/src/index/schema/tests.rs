@@ -424,6 +424,23 @@ fn upgrading_indexes_studies_by_their_referrer() {
     );
 }
 
+#[test]
+fn upgrading_puts_the_modality_in_the_series_index() {
+    let mut conn = Connection::open_in_memory().unwrap();
+    migrate(&mut conn).unwrap();
+    conn.execute_batch(
+        "DROP INDEX series_by_study;
+         CREATE INDEX series_by_study ON series (study_pk, series_number);
+         PRAGMA user_version = 17;",
+    )
+    .unwrap();
+    migrate(&mut conn).unwrap();
+    assert_eq!(
+        index_columns(&conn, "series_by_study"),
+        ["study_pk", "series_number", "modality"]
+    );
+}
+
 /// The columns of index `name`, in order.
 fn index_columns(conn: &Connection, name: &str) -> Vec<String> {
     conn.prepare("SELECT name FROM pragma_index_info(?1) ORDER BY seqno")
