@@ -200,7 +200,8 @@ fn conditions(
             {
                 continue; // matches every study
             }
-            sql.push(study_has_modality(c, &values, &mut params)?);
+            let depth = q.offset.saturating_add(q.limit);
+            sql.push(study_has_modality(c, &values, depth, &mut params)?);
             continue;
         }
         if level_rank(a.level()) > level_rank(q.level) {
@@ -283,8 +284,26 @@ fn conditions(
 }
 
 /// Series counted for a modality condition before the count stops:
-/// below it the modality is rare here, at or above it common.
+/// below it the modality is rare here, at or above it common. A page
+/// further in counts further (see [`rare_below`]).
 const RARE_MODALITY_SERIES: i64 = 500;
+
+/// The most series counted for a modality condition.
+const MOST_MODALITY_SERIES: i64 = 20_000;
+
+/// How many series of a modality make it rare for a page that ends
+/// `depth` matches in (offset plus limit). Walking the newest studies
+/// until `depth` of them have the modality reads `depth / f` studies
+/// when a fraction `f` of them has it, while listing the modality's
+/// series reads each once: a deep page of a modality held by one study
+/// in a hundred read the whole archive by walking (0.4-0.8 s over
+/// 100 000 studies for 1 000 series, against 15 ms by listing).
+fn rare_below(depth: usize) -> i64 {
+    i64::try_from(depth)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(20)
+        .clamp(RARE_MODALITY_SERIES, MOST_MODALITY_SERIES)
+}
 
 /// The condition that a study (`st`) has a series of one of `values`,
 /// each a modality or a pattern (`C*`: CT and CR).
@@ -300,6 +319,7 @@ const RARE_MODALITY_SERIES: i64 = 500;
 fn study_has_modality(
     c: &Connection,
     values: &[String],
+    depth: usize,
     params: &mut Vec<rusqlite::types::Value>,
 ) -> Result<String, IndexError> {
     use rusqlite::types::Value as V;
@@ -318,16 +338,19 @@ fn study_has_modality(
             .collect();
         each.join(" OR ")
     };
+    let rare = rare_below(depth);
     let mut probe_params = Vec::new();
+    let probe_tests = tests(&mut probe_params);
+    probe_params.push(V::Integer(rare));
     let probe = format!(
-        "SELECT count(*) FROM (SELECT 1 FROM series ms WHERE {} LIMIT {RARE_MODALITY_SERIES})",
-        tests(&mut probe_params)
+        "SELECT count(*) FROM (SELECT 1 FROM series ms WHERE {probe_tests} LIMIT ?{})",
+        probe_params.len()
     );
     let series: i64 = c
         .prepare_cached(&probe)?
         .query_row(rusqlite::params_from_iter(probe_params), |r| r.get(0))?;
     let tests = tests(params);
-    Ok(if series < RARE_MODALITY_SERIES {
+    Ok(if series < rare {
         format!("st.pk IN (SELECT ms.study_pk FROM series ms WHERE {tests})")
     } else {
         format!(

@@ -281,3 +281,29 @@ fn a_page_of_instances_reads_only_its_rows() {
         "{plan}"
     );
 }
+
+/// A modality too common to list for a first page is listed for a page
+/// deep enough that walking to it would read most of the archive.
+#[test]
+fn a_deep_page_lists_a_modality_it_would_walk_to_for_the_first() {
+    let ct = RARE_MODALITY_SERIES as usize + 100;
+    let c = index_of(ct, 3);
+    let (found, plan) = search(&c, &[("ModalitiesInStudy", "CT"), ("limit", "25")]);
+    assert_eq!(found, studies(0..25));
+    assert!(plan.contains("series_by_study"), "{plan}");
+    let offset = (ct - 10).to_string();
+    let (found, plan) = search(
+        &c,
+        &[
+            ("ModalitiesInStudy", "CT"),
+            ("limit", "25"),
+            ("offset", &offset),
+        ],
+    );
+    assert_eq!(found, studies(ct - 10..ct));
+    assert!(
+        plan.contains("INDEX series_by_modality (modality=?)"),
+        "{plan}"
+    );
+    assert!(!plan.contains("series_by_study"), "{plan}");
+}
