@@ -39,8 +39,9 @@ pub(super) fn open_connection(path: &Path, read_only: bool) -> Result<Connection
 /// `column = ?` condition, for one (the instance lookup behind each
 /// C-STORE, WADO-RS request and duplicate check), costing seven times the
 /// statement itself each time. Nothing here wants a plan that depends on
-/// values: prefixes are matched as explicit ranges, and statistics are
-/// never gathered, so that a search keeps the plan its tests check.
+/// values: a pattern's text before its wildcards is given as an explicit
+/// range (`search::literal_prefix`), statistics are never gathered, and a
+/// search keeps the plan its tests check whatever its page size.
 pub(super) fn plan_without_values(conn: &Connection) -> Result<(), IndexError> {
     conn.set_db_config(
         rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,

@@ -412,7 +412,7 @@ CREATE INDEX IF NOT EXISTS studies_by_referrer ON studies (referring_physician_k
 /// studies, most of it reading series rows; see
 /// `search::study_has_modality`).
 const SCHEMA_V18: &str = r#"
-DROP INDEX series_by_study;
+DROP INDEX IF EXISTS series_by_study;
 CREATE INDEX series_by_study ON series (study_pk, series_number, modality);
 "#;
 

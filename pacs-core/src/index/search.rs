@@ -85,6 +85,13 @@ fn glob_pattern(pattern: &str) -> String {
     pattern.replace('[', "[[]")
 }
 
+/// The text before the first wildcard of `pattern`, if any: every match
+/// starts with it.
+fn literal_prefix(pattern: &str) -> Option<&str> {
+    let end = pattern.find(['*', '?']).unwrap_or(pattern.len());
+    Some(&pattern[..end]).filter(|p| !p.is_empty())
+}
+
 /// Puts a condition on a name column to the stored name and to each of
 /// its component groups (see `conditions`); other columns as they are.
 type OnNameGroups<'a> = &'a dyn Fn(&str, &dyn Fn(&str) -> String) -> String;
@@ -130,15 +137,13 @@ fn text_condition(
     if folded.chars().all(|c| c == '*') {
         return None;
     }
-    // A plain prefix pattern also becomes a range, which uses the index.
-    let range = folded
-        .strip_suffix('*')
-        .filter(|s| !s.contains(['*', '?']))
-        .map(|prefix| {
-            let lo = p(params, V::Text(prefix.to_owned()));
-            let hi = p(params, V::Text(format!("{prefix}\u{10FFFF}")));
-            (lo, hi)
-        });
+    // What comes before the first wildcard also becomes a range, which
+    // uses the index (the planner never looks inside a bound pattern).
+    let range = literal_prefix(&folded).map(|prefix| {
+        let lo = p(params, V::Text(prefix.to_owned()));
+        let hi = p(params, V::Text(format!("{prefix}\u{10FFFF}")));
+        (lo, hi)
+    });
     // Names are compared by their folded keys (case-blind); other text is
     // case-sensitive (PS3.4 C.2.2.2.4), as the exact match and the prefix
     // range are: GLOB, not LIKE, which ignores ASCII case.
@@ -327,13 +332,25 @@ fn study_has_modality(
         let each: Vec<String> = values
             .iter()
             .map(|v| {
-                let (op, value) = if v.contains(['*', '?']) {
-                    ("GLOB", glob_pattern(v))
-                } else {
-                    ("=", v.clone())
-                };
-                params.push(V::Text(value));
-                format!("ms.modality {op} ?{}", params.len())
+                if !v.contains(['*', '?']) {
+                    params.push(V::Text(v.clone()));
+                    return format!("ms.modality = ?{}", params.len());
+                }
+                params.push(V::Text(glob_pattern(v)));
+                let glob = format!("ms.modality GLOB ?{}", params.len());
+                // `C*` reads the modality index from C on, not every series.
+                match literal_prefix(v) {
+                    Some(prefix) => {
+                        params.push(V::Text(prefix.to_owned()));
+                        params.push(V::Text(format!("{prefix}\u{10FFFF}")));
+                        let n = params.len();
+                        format!(
+                            "(ms.modality >= ?{} AND ms.modality < ?{n} AND {glob})",
+                            n - 1
+                        )
+                    }
+                    None => glob,
+                }
             })
             .collect();
         each.join(" OR ")

@@ -112,8 +112,13 @@ fn a_rare_modality_names_its_few_studies() {
     assert!(plan.contains("series_by_modality (modality=?)"), "{plan}");
     assert!(!plan.contains("SCAN st"), "{plan}");
 
-    let (found, _) = search(&c, &[("ModalitiesInStudy", "M*")]);
+    let (found, plan) = search(&c, &[("ModalitiesInStudy", "M*")]);
     assert_eq!(found, studies(ct..ct + 3), "a pattern");
+    // From M on in the modality index, not every series.
+    assert!(
+        plan.contains("series_by_modality (modality>? AND modality<?)"),
+        "{plan}"
+    );
     let (found, _) = search(&c, &[("ModalitiesInStudy", "XA")]);
     assert!(found.is_empty(), "a modality with no series: {found:?}");
 }
@@ -306,4 +311,26 @@ fn a_deep_page_lists_a_modality_it_would_walk_to_for_the_first() {
         "{plan}"
     );
     assert!(!plan.contains("series_by_study"), "{plan}");
+}
+
+/// A pattern's text before its first wildcard is looked up in the index,
+/// wherever the wildcards are.
+#[test]
+fn a_pattern_is_looked_up_by_the_text_before_its_wildcards() {
+    let c = index_of(40, 0);
+    c.execute(
+        "UPDATE studies SET accession_number = 'A' || pk || 'X' || (pk % 3)",
+        [],
+    )
+    .unwrap();
+    // Studies 9 to 18 have pks 10 to 19: accession numbers A10X1, A11X2...
+    let (found, plan) = search(&c, &[("AccessionNumber", "A1?X*")]);
+    assert_eq!(found, studies(9..19));
+    assert!(
+        plan.contains("studies_by_accession (accession_number>? AND accession_number<?)"),
+        "{plan}"
+    );
+    let (found, _) = search(&c, &[("AccessionNumber", "A1*X2")]);
+    let expected: Vec<usize> = (9..19).filter(|n| (n + 1) % 3 == 2).collect();
+    assert_eq!(found, studies(expected));
 }
