@@ -396,15 +396,11 @@ fn upgrading_counts_held_locks_as_used_at_their_last_change() {
 
 #[test]
 fn upgrading_puts_the_study_date_in_the_name_index() {
-    let mut conn = Connection::open_in_memory().unwrap();
-    migrate(&mut conn).unwrap();
-    conn.execute_batch(
+    let conn = upgraded_from(
+        15,
         "DROP INDEX studies_by_patient_name;
-         CREATE INDEX studies_by_patient_name ON studies (patient_name_key);
-         PRAGMA user_version = 15;",
-    )
-    .unwrap();
-    migrate(&mut conn).unwrap();
+         CREATE INDEX studies_by_patient_name ON studies (patient_name_key);",
+    );
     assert_eq!(
         index_columns(&conn, "studies_by_patient_name"),
         ["patient_name_key", "study_date", "study_time"]
@@ -413,11 +409,7 @@ fn upgrading_puts_the_study_date_in_the_name_index() {
 
 #[test]
 fn upgrading_indexes_studies_by_their_referrer() {
-    let mut conn = Connection::open_in_memory().unwrap();
-    migrate(&mut conn).unwrap();
-    conn.execute_batch("DROP INDEX studies_by_referrer; PRAGMA user_version = 16;")
-        .unwrap();
-    migrate(&mut conn).unwrap();
+    let conn = upgraded_from(16, "DROP INDEX studies_by_referrer;");
     assert_eq!(
         index_columns(&conn, "studies_by_referrer"),
         ["referring_physician_key"]
@@ -426,19 +418,26 @@ fn upgrading_indexes_studies_by_their_referrer() {
 
 #[test]
 fn upgrading_puts_the_modality_in_the_series_index() {
-    let mut conn = Connection::open_in_memory().unwrap();
-    migrate(&mut conn).unwrap();
-    conn.execute_batch(
+    let conn = upgraded_from(
+        17,
         "DROP INDEX series_by_study;
-         CREATE INDEX series_by_study ON series (study_pk, series_number);
-         PRAGMA user_version = 17;",
-    )
-    .unwrap();
-    migrate(&mut conn).unwrap();
+         CREATE INDEX series_by_study ON series (study_pk, series_number);",
+    );
     assert_eq!(
         index_columns(&conn, "series_by_study"),
         ["study_pk", "series_number", "modality"]
     );
+}
+
+/// An index of today's schema taken back to schema `version` by `sql`
+/// (which undoes what later versions did), then upgraded again.
+fn upgraded_from(version: i64, sql: &str) -> Connection {
+    let mut conn = Connection::open_in_memory().unwrap();
+    migrate(&mut conn).unwrap();
+    conn.execute_batch(sql).unwrap();
+    conn.pragma_update(None, "user_version", version).unwrap();
+    migrate(&mut conn).unwrap();
+    conn
 }
 
 /// The columns of index `name`, in order.

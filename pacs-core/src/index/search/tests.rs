@@ -44,7 +44,13 @@ fn search(c: &Connection, pairs: &[(&str, &str)]) -> (Vec<String>, String) {
 
 fn search_as(c: &Connection, q: Query) -> (Vec<String>, String) {
     let found = run(c, &q).unwrap();
-    let st = statement(c, &q).unwrap();
+    let uids = found.into_iter().map(|r| r.study_uid).collect();
+    (uids, plan_of(c, &q))
+}
+
+/// The query plan of `q`'s statement, a line per step.
+fn plan_of(c: &Connection, q: &Query) -> String {
+    let st = statement(c, q).unwrap();
     let plan: Vec<String> = c
         .prepare(&format!("EXPLAIN QUERY PLAN {}", st.sql))
         .unwrap()
@@ -52,8 +58,7 @@ fn search_as(c: &Connection, q: Query) -> (Vec<String>, String) {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    let uids = found.into_iter().map(|r| r.study_uid).collect();
-    (uids, plan.join("\n"))
+    plan.join("\n")
 }
 
 /// The UIDs of studies `n` (as numbered by `index_of`), in that order.
@@ -262,15 +267,7 @@ fn a_page_of_instances_reads_only_its_rows() {
             .iter()
             .filter_map(|r| r.sop_instance_uid.clone())
             .collect();
-        let st = statement(&c, &q).unwrap();
-        let plan: Vec<String> = c
-            .prepare(&format!("EXPLAIN QUERY PLAN {}", st.sql))
-            .unwrap()
-            .query_map(rusqlite::params_from_iter(st.params), |r| r.get(3))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        (sops, plan.join("\n"))
+        (sops, plan_of(&c, &q))
     };
     let sop = |n: usize| format!("1.2.826.0.3.{n}");
     // Series 1 (number 1), then series 10 (number 2), then the one without.
