@@ -459,6 +459,23 @@ fn without_userinfo(text: &str) -> String {
     out
 }
 
+/// Upgrades the schema to version `to` in one transaction by `step`,
+/// unless it is there already (`version`).
+fn upgrade(
+    conn: &mut Connection,
+    version: i64,
+    to: i64,
+    step: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<(), IndexError>,
+) -> Result<(), IndexError> {
+    if version < to {
+        let tx = conn.transaction()?;
+        step(&tx)?;
+        tx.pragma_update(None, "user_version", to)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
 /// Creates or upgrades the schema.
 pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -467,51 +484,23 @@ pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
             "the index database has schema version {version}, newer than this program's {VERSION}; upgrade pacs"
         )));
     }
-    if version < 1 {
-        let tx = conn.transaction()?;
-        tx.execute_batch(SCHEMA_V1)?;
-        tx.pragma_update(None, "user_version", 1)?;
-        tx.commit()?;
-    }
-    if version < 2 {
-        let tx = conn.transaction()?;
-        tx.execute_batch(SCHEMA_V2)?;
-        tx.pragma_update(None, "user_version", 2)?;
-        tx.commit()?;
-    }
-    if version < 3 {
-        let tx = conn.transaction()?;
-        tx.execute_batch(SCHEMA_V3)?;
-        tx.pragma_update(None, "user_version", 3)?;
-        tx.commit()?;
-    }
-    if version < 4 {
-        let tx = conn.transaction()?;
-        tx.execute_batch(SCHEMA_V4)?;
-        tx.pragma_update(None, "user_version", 4)?;
-        tx.commit()?;
-    }
-    if version < 5 {
-        let tx = conn.transaction()?;
-        tx.execute_batch(SCHEMA_V5)?;
-        tx.pragma_update(None, "user_version", 5)?;
-        tx.commit()?;
-    }
-    if version < 6 {
-        let tx = conn.transaction()?;
+    upgrade(conn, version, 1, |tx| Ok(tx.execute_batch(SCHEMA_V1)?))?;
+    upgrade(conn, version, 2, |tx| Ok(tx.execute_batch(SCHEMA_V2)?))?;
+    upgrade(conn, version, 3, |tx| Ok(tx.execute_batch(SCHEMA_V3)?))?;
+    upgrade(conn, version, 4, |tx| Ok(tx.execute_batch(SCHEMA_V4)?))?;
+    upgrade(conn, version, 5, |tx| Ok(tx.execute_batch(SCHEMA_V5)?))?;
+    upgrade(conn, version, 6, |tx| {
         tx.execute_batch(SCHEMA_V6)?;
         let named: Vec<(i64, String)> = tx
             .prepare("SELECT pk, patient_name FROM studies WHERE patient_name LIKE '%=%'")?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
         for (pk, name) in named {
-            super::sqlite::index_name_groups(&tx, super::sqlite::NameGroups::Patient, pk, &name)?;
+            super::sqlite::index_name_groups(tx, super::sqlite::NameGroups::Patient, pk, &name)?;
         }
-        tx.pragma_update(None, "user_version", 6)?;
-        tx.commit()?;
-    }
-    if version < 7 {
-        let tx = conn.transaction()?;
+        Ok(())
+    })?;
+    upgrade(conn, version, 7, |tx| {
         tx.execute_batch(SCHEMA_V7)?;
         // A preliminary already issued is kept as its draft stands now.
         tx.execute(
@@ -522,89 +511,48 @@ pub fn migrate(conn: &mut Connection) -> Result<(), IndexError> {
              WHERE t.status = 'preliminary'",
             [],
         )?;
-        tx.pragma_update(None, "user_version", 7)?;
-        tx.commit()?;
-    }
-    if version < 8 {
-        // A lock still running on an account is not carried over: it
-        // cannot be told which address earned it.
-        let tx = conn.transaction()?;
-        tx.execute_batch(SCHEMA_V8)?;
-        tx.pragma_update(None, "user_version", 8)?;
-        tx.commit()?;
-    }
-    if version < 9 {
-        let tx = conn.transaction()?;
-        tx.execute_batch(SCHEMA_V9)?;
-        tx.pragma_update(None, "user_version", 9)?;
-        tx.commit()?;
-    }
-    if version < 10 {
-        let tx = conn.transaction()?;
-        rekey_person_names(&tx)?;
-        tx.pragma_update(None, "user_version", 10)?;
-        tx.commit()?;
-    }
-    if version < 11 {
-        let tx = conn.transaction()?;
+        Ok(())
+    })?;
+    // A lock still running on an account is not carried over: it
+    // cannot be told which address earned it.
+    upgrade(conn, version, 8, |tx| Ok(tx.execute_batch(SCHEMA_V8)?))?;
+    upgrade(conn, version, 9, |tx| Ok(tx.execute_batch(SCHEMA_V9)?))?;
+    upgrade(conn, version, 10, rekey_person_names)?;
+    upgrade(conn, version, 11, |tx| {
         tx.execute_batch(SCHEMA_V11)?;
-        index_referrer_groups(&tx)?;
-        tx.pragma_update(None, "user_version", 11)?;
-        tx.commit()?;
-    }
-    if version < 12 {
-        let tx = conn.transaction()?;
+        index_referrer_groups(tx)?;
+        Ok(())
+    })?;
+    upgrade(conn, version, 12, |tx| {
         tx.execute_batch(SCHEMA_V12)?;
-        index_series_requests(&tx)?;
-        tx.pragma_update(None, "user_version", 12)?;
-        tx.commit()?;
-    }
-    if version < 13 {
-        // Person names are matched by words and without apostrophes (see
-        // `person_name_key`): every stored key is made anew.
-        let tx = conn.transaction()?;
-        rekey_person_names(&tx)?;
+        index_series_requests(tx)?;
+        Ok(())
+    })?;
+    // Person names are matched by words and without apostrophes (see
+    // `person_name_key`): every stored key is made anew.
+    upgrade(conn, version, 13, |tx| {
+        rekey_person_names(tx)?;
         tx.execute("DELETE FROM study_referrer_groups", [])?;
-        index_referrer_groups(&tx)?;
-        tx.pragma_update(None, "user_version", 13)?;
-        tx.commit()?;
-    }
-    if version < 14 {
-        let tx = conn.transaction()?;
+        index_referrer_groups(tx)?;
+        Ok(())
+    })?;
+    upgrade(conn, version, 14, |tx| {
         tx.execute_batch(SCHEMA_V14)?;
-        scrub_stored_passwords(&tx)?;
-        tx.pragma_update(None, "user_version", 14)?;
-        tx.commit()?;
-    }
-    if version < 15 {
-        // Locks held now count as used at the upgrade.
-        let tx = conn.transaction()?;
+        scrub_stored_passwords(tx)?;
+        Ok(())
+    })?;
+    // Locks held now count as used at the upgrade.
+    upgrade(conn, version, 15, |tx| {
         tx.execute_batch(SCHEMA_V15)?;
         tx.execute(
             "UPDATE reading_tasks SET lock_active_at = updated_at WHERE lock_holder IS NOT NULL",
             [],
         )?;
-        tx.pragma_update(None, "user_version", 15)?;
-        tx.commit()?;
-    }
-    if version < 16 {
-        let tx = conn.transaction()?;
-        tx.execute_batch(SCHEMA_V16)?;
-        tx.pragma_update(None, "user_version", 16)?;
-        tx.commit()?;
-    }
-    if version < 17 {
-        let tx = conn.transaction()?;
-        tx.execute_batch(SCHEMA_V17)?;
-        tx.pragma_update(None, "user_version", 17)?;
-        tx.commit()?;
-    }
-    if version < 18 {
-        let tx = conn.transaction()?;
-        tx.execute_batch(SCHEMA_V18)?;
-        tx.pragma_update(None, "user_version", 18)?;
-        tx.commit()?;
-    }
+        Ok(())
+    })?;
+    upgrade(conn, version, 16, |tx| Ok(tx.execute_batch(SCHEMA_V16)?))?;
+    upgrade(conn, version, 17, |tx| Ok(tx.execute_batch(SCHEMA_V17)?))?;
+    upgrade(conn, version, 18, |tx| Ok(tx.execute_batch(SCHEMA_V18)?))?;
     Ok(())
 }
 
